@@ -38,7 +38,10 @@ const RESERVED_HOST_NAMES: &[&str] = &["client", "director", "lo", links::UPLINK
 pub fn parse(file: &str, source: &str) -> Result<LabSpec, SpecErrors> {
     let raw: SpecFile = toml::from_str(source).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
-        SpecErrors(vec![SpecError::at(file, source, span, e.message().trim().to_string())])
+        let error = SpecError::at(file, source, span, e.message().trim().to_string()).help(
+            "compare with the commented presets (`lvslab ls --presets`; labs/tutorial-nat.toml)",
+        );
+        SpecErrors(vec![error])
     })?;
     let mut check = Checker { file, source, errors: Vec::new() };
     let spec = check.lab(raw);
@@ -71,6 +74,8 @@ impl Checker<'_> {
                     "the director routes between the client and the servers' networks, so they \
                      must be disjoint; pick another subnet, e.g. servers = \"198.51.100.0/24\"",
                 );
+                // Every address check below would fail for the same reason.
+                return None;
             }
         }
         let (client_net, servers_net) = (client_net?, servers_net?);
@@ -79,7 +84,10 @@ impl Checker<'_> {
         let vip = self.vip(&raw.director.vip, client_net, servers_net, &mut used);
         let dip = self.dip(&raw.director.dip, servers_net, &mut used);
         let real_servers = self.real_servers(&raw, servers_net, &mut used);
-        let services = self.services(&raw.services, &real_servers, vip, client_net, &used);
+        let declared: BTreeSet<&str> =
+            raw.real_servers.iter().map(|rs| rs.name.get_ref().as_str()).collect();
+        let hosts = Hosts { valid: &real_servers, declared: &declared };
+        let services = self.services(&raw.services, &hosts, vip, client_net, &used);
         let traffic = self.traffic(raw.traffic.as_ref());
         Some(LabSpec {
             name: raw.name.get_ref().clone(),
@@ -332,7 +340,7 @@ impl Checker<'_> {
     fn services(
         &mut self,
         raw: &[ServiceFile],
-        servers: &[RealServer],
+        servers: &Hosts<'_>,
         vip: Option<Ipv4Addr>,
         client_net: Ipv4Net,
         used: &AddressBook,
@@ -360,7 +368,7 @@ impl Checker<'_> {
     fn service(
         &mut self,
         svc: &ServiceFile,
-        servers: &[RealServer],
+        servers: &Hosts<'_>,
         vip: Option<Ipv4Addr>,
         client_net: Ipv4Net,
         used: &AddressBook,
@@ -438,15 +446,18 @@ impl Checker<'_> {
     fn members(
         &mut self,
         raw: &[MemberFile],
-        servers: &[RealServer],
+        servers: &Hosts<'_>,
         service_port: Option<u16>,
     ) -> Vec<Member> {
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
         for m in raw {
             let name = m.name.get_ref();
-            if !servers.iter().any(|rs| &rs.name == name) {
-                let known: Vec<&str> = servers.iter().map(|rs| rs.name.as_str()).collect();
+            if !servers.valid.iter().any(|rs| &rs.name == name) {
+                if servers.declared.contains(name.as_str()) {
+                    continue; // its [[real-server]] entry has an error of its own
+                }
+                let known: Vec<&str> = servers.declared.iter().copied().collect();
                 self.error(
                     m.name.span(),
                     format!("no real server is called '{name}'"),
@@ -574,6 +585,13 @@ impl Checker<'_> {
         }
         profile
     }
+}
+
+/// The real servers that passed validation, and every name declared (so a
+/// service naming a server whose own entry is broken adds no second error).
+struct Hosts<'a> {
+    valid: &'a [RealServer],
+    declared: &'a BTreeSet<&'a str>,
 }
 
 /// Which host holds each address, to refuse duplicates.
