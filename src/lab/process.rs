@@ -43,22 +43,29 @@ pub fn is_lvslab(pid: u32) -> bool {
         .is_some_and(|name| name == "lvslab" || name.starts_with("lvslab "))
 }
 
-/// Every process whose network namespace is the one with inode `ns_inode`.
-pub fn in_namespace(ns_inode: u64) -> Vec<FoundProcess> {
+/// Every process whose network namespace is one of `ns_inodes`, with the
+/// inode it is in. One pass over /proc, however many namespaces.
+pub fn in_namespaces(ns_inodes: &[u64]) -> Vec<(u64, FoundProcess)> {
     let Ok(entries) = fs::read_dir("/proc") else { return Vec::new() };
     entries
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()))
-        .filter(|pid| {
-            fs::metadata(format!("/proc/{pid}/ns/net")).is_ok_and(|m| m.ino() == ns_inode)
+        .filter_map(|pid| {
+            let inode = fs::metadata(format!("/proc/{pid}/ns/net")).ok()?.ino();
+            ns_inodes.contains(&inode).then_some((inode, pid))
         })
-        .map(|pid| FoundProcess {
-            pid,
-            comm: fs::read_to_string(format!("/proc/{pid}/comm"))
-                .unwrap_or_default()
-                .trim()
-                .to_string(),
-            is_lvslab: is_lvslab(pid),
+        .map(|(inode, pid)| {
+            (
+                inode,
+                FoundProcess {
+                    pid,
+                    comm: fs::read_to_string(format!("/proc/{pid}/comm"))
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string(),
+                    is_lvslab: is_lvslab(pid),
+                },
+            )
         })
         .collect()
 }

@@ -52,21 +52,23 @@ pub fn remove(lab: &str) -> Result<Removed, net::Error> {
             }
         }
     }
-    for ns in lab_namespaces(lab)? {
-        if let Ok(inode) = netns::inode(&ns) {
-            for found in process::in_namespace(inode) {
-                if found.pid == std::process::id() {
-                    continue;
-                }
-                if found.is_lvslab {
-                    if process::stop(found.pid, None) {
-                        removed.processes.push(found.pid);
-                    }
-                } else {
-                    removed.foreign.push((ns.clone(), found));
-                }
-            }
+    let namespaces = lab_namespaces(lab)?;
+    let inodes: Vec<(u64, &String)> =
+        namespaces.iter().filter_map(|ns| netns::inode(ns).ok().map(|i| (i, ns))).collect();
+    let only_inodes: Vec<u64> = inodes.iter().map(|(i, _)| *i).collect();
+    for (inode, found) in process::in_namespaces(&only_inodes) {
+        if found.pid == std::process::id() {
+            continue;
         }
+        if found.is_lvslab {
+            if process::stop(found.pid, None) {
+                removed.processes.push(found.pid);
+            }
+        } else if let Some((_, ns)) = inodes.iter().find(|(i, _)| *i == inode) {
+            removed.foreign.push(((*ns).clone(), found));
+        }
+    }
+    for ns in namespaces {
         netns::delete(&ns)?;
         removed.namespaces.push(ns);
     }
