@@ -31,9 +31,15 @@ impl Drop for LabGuard {
     }
 }
 
+/// `status --json`, checked against its committed schema every time.
 fn status_json(lab: &str) -> serde_json::Value {
     let out = lvslab_ok(&["status", lab, "--json"]);
-    serde_json::from_slice(&out.stdout).expect("status --json is JSON")
+    let doc = serde_json::from_slice(&out.stdout).expect("status --json is JSON");
+    common::schema::assert_matches(
+        &doc,
+        &common::schema::load("assets/schemas/status.schema.json"),
+    );
+    doc
 }
 
 #[test]

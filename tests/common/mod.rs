@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test target uses a different part
 
+pub mod schema;
+
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
