@@ -73,7 +73,9 @@ fn rip(index: usize) -> IpAddr {
 fn dest(index: usize, weight: u32, conns: u64, tick: u32) -> DestView {
     // Counters as the estimator shows them: refreshed every 2 s (20 ticks).
     let refreshed = conns - conns % 10;
-    let active = u32::try_from(conns % 3).unwrap_or(0) + weight.min(1);
+    // ActiveConn steps slowly with the weight, so charts show distinct lines.
+    let wobble = (tick / 10 + u32::try_from(index % 3).unwrap_or(0)) % 3;
+    let active = if weight == 0 { 0 } else { weight * 2 + wobble };
     DestView {
         name: format!("rs{}", index + 1),
         addr: rip(index),

@@ -115,7 +115,7 @@ pub struct Binding {
     pub action: Action,
     /// A few words for the footer, e.g. `traffic`.
     pub short: &'static str,
-    /// A sentence for the help overlay.
+    /// A phrase for the help overlay (at most 27 characters, two columns fit 80).
     pub help: &'static str,
     /// Whether the footer shows it (the help always does).
     pub in_footer: bool,
@@ -163,13 +163,7 @@ impl Default for Keymap {
             in_footer,
         };
         Self::new(vec![
-            b(
-                &[Key::char(' ')],
-                A::ToggleTraffic,
-                "traffic",
-                "start/stop the load generator",
-                true,
-            ),
+            b(&[Key::char(' ')], A::ToggleTraffic, "traffic", "start/stop traffic", true),
             b(
                 &[Key::char('+'), Key::char('=')],
                 A::RateUp,
@@ -178,39 +172,15 @@ impl Default for Keymap {
                 true,
             ),
             b(&[Key::char('-')], A::RateDown, "rate-", "lower the request rate", true),
-            b(
-                &[Key::char('l')],
-                A::ToggleConnMode,
-                "short/long",
-                "short or long connections",
-                true,
-            ),
+            b(&[Key::char('l')], A::ToggleConnMode, "short/long", "short/long connections", true),
             b(&[Key::char('s')], A::NextScheduler, "sched", "next scheduler", true),
-            b(
-                &[Key::char('S')],
-                A::PickScheduler,
-                "pick sched",
-                "choose a scheduler from a list",
-                false,
-            ),
-            b(&[Key::char('w')], A::WeightUp, "weight+", "selected server: weight + 1", true),
-            b(&[Key::char('W')], A::WeightDown, "weight-", "selected server: weight − 1", true),
-            b(&[Key::char('d')], A::Drain, "drain", "selected server: weight 0 (drain)", true),
-            b(
-                &[Key::char('x')],
-                A::ToggleServer,
-                "stop/start",
-                "stop/start the selected server's HTTP process",
-                true,
-            ),
+            b(&[Key::char('S')], A::PickScheduler, "pick sched", "choose a scheduler", false),
+            b(&[Key::char('w')], A::WeightUp, "weight+", "weight + 1 (selected)", true),
+            b(&[Key::char('W')], A::WeightDown, "weight-", "weight − 1 (selected)", true),
+            b(&[Key::char('d')], A::Drain, "drain", "drain: weight 0 (selected)", true),
+            b(&[Key::char('x')], A::ToggleServer, "stop/start", "stop/start its HTTP server", true),
             b(&[Key::char('a')], A::AddServer, "add", "add a real server", false),
-            b(
-                &[Key::char('r')],
-                A::RemoveServer,
-                "remove",
-                "remove the selected real server",
-                false,
-            ),
+            b(&[Key::char('r')], A::RemoveServer, "remove", "remove the selected server", false),
             b(&[Key::char('z')], A::ZeroCounters, "zero", "zero the IPVS counters", false),
             b(&[Key::char('t')], A::NextTheme, "theme", "next colour theme", false),
             b(&[Key::plain(K::Up), Key::char('k')], A::Up, "up", "select the previous row", false),
@@ -222,22 +192,10 @@ impl Default for Keymap {
                 false,
             ),
             b(&[Key::plain(K::Tab)], A::NextPanel, "panel", "focus the next panel", false),
-            b(
-                &[Key::plain(K::Enter)],
-                A::Confirm,
-                "choose",
-                "confirm the highlighted choice",
-                false,
-            ),
+            b(&[Key::plain(K::Enter)], A::Confirm, "choose", "confirm the choice", false),
             b(&[Key::plain(K::Esc)], A::Close, "close", "close the dialog", false),
             b(&[Key::char('?')], A::Help, "help", "show/hide this help", true),
-            b(
-                &[Key::char('q'), Key::ctrl('c')],
-                A::Quit,
-                "quit",
-                "quit and tear the lab down",
-                true,
-            ),
+            b(&[Key::char('q'), Key::ctrl('c')], A::Quit, "quit", "quit, tear the lab down", true),
         ])
     }
 }

@@ -39,12 +39,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             });
         }
     }
-    let mut right = Vec::new();
+    let mut right = vec![Span::raw(" ")];
     if app.pending() > 0 {
         right.push(Span::styled(format!("applying {}… ", app.pending()), theme.warn()));
     }
     right.push(Span::styled(format::clock(app.snapshot().map(|s| s.at)), theme.muted()));
-    right.push(Span::styled(format!("  theme {} ", theme_label(theme)), theme.muted()));
+    if area.width >= 100 {
+        right.push(Span::styled(format!("  theme {} ", theme_label(theme)), theme.muted()));
+    }
     let right = Line::from(right);
     let width = u16::try_from(right.width()).unwrap_or(u16::MAX);
     let [left_area, right_area] =

@@ -114,8 +114,8 @@ fn dest_row<'a>(d: &DestView, snap: &Snapshot, app: &App, theme: &Theme, wide: b
 
 fn note_text(width: u16) -> &'static str {
     if width >= 110 {
-        "Active/InAct: live · Conns, Δ, CPS, B/s: kernel estimator, refresh ~2 s · \
-         short NAT connections wait in TIME_WAIT, counted as InAct"
+        "Active/InAct: live · Conns, Δ, CPS, B/s: estimator, refresh ~2 s · \
+         short NAT connections linger in TIME_WAIT as InAct"
     } else {
         "Active/InAct live · Conns/Δ/rates refresh ~2 s · InAct = TIME_WAIT"
     }

@@ -84,7 +84,7 @@ fn group<'a>(share: &Share, theme: &Theme) -> BarGroup<'a> {
         Bar::default()
             .label(Line::from(""))
             .value(tenths(share.expected))
-            .text_value(format!("{:.1}%", share.expected))
+            .text_value(format!("w {:.1}%", share.expected))
             .style(theme.bar_expected())
             .value_style(theme.muted()),
     ])

@@ -1,6 +1,7 @@
 //! The lab as a diagram: client → VIP → director → DIP → real servers, each
 //! real server coloured by health (answering, drained, down), with its
-//! gateway checked against the DIP and its live share of connections.
+//! gateway checked against the DIP (NAT needs replies to come back through
+//! the director) and its live share of connections.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -85,8 +86,8 @@ fn server_line(
     };
     let gateway = match rs.gateway {
         Some(gw) if gw == snap.lab.director.dip => Span::styled("gw=DIP", theme.muted()),
-        Some(gw) => Span::styled(format!("gw {gw}≠DIP"), theme.error()),
-        None => Span::styled("no gw", theme.error()),
+        Some(_) => Span::styled("gw≠DIP", theme.error()),
+        None => Span::styled("no gw ", theme.error()),
     };
     let branch = if last { " └─" } else { " ├─" };
     let mut spans = vec![

@@ -12,6 +12,9 @@ use crate::tui::format::{millis, percent};
 use crate::tui::input::mode_name;
 use crate::tui::theme::Theme;
 
+/// Servers named in the "who answered" line, busiest first.
+const BY_SERVER_SHOWN: usize = 3;
+
 /// Draws the traffic pane.
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let block = pane("Traffic", theme, false);
@@ -26,11 +29,16 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Span::styled("■ stopped", theme.warn())
     };
     let errors = if t.errors > 0 { theme.error() } else { theme.base() };
-    let by_server: Vec<String> = t
-        .by_server
+    let mut busiest: Vec<(&String, &u64)> = t.by_server.iter().collect();
+    busiest.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    let mut by_server: Vec<String> = busiest
         .iter()
-        .map(|(name, n)| format!("{name} {n} ({:.0}%)", percent(*n, t.ok)))
+        .take(BY_SERVER_SHOWN)
+        .map(|(name, n)| format!("{name} {n} ({:.0}%)", percent(**n, t.ok)))
         .collect();
+    if busiest.len() > BY_SERVER_SHOWN {
+        by_server.push(format!("+{} more", busiest.len() - BY_SERVER_SHOWN));
+    }
     let lines = vec![
         Line::from(vec![state, Span::raw(format!("  {} connections", mode_name(t.mode)))]),
         Line::raw(format!("{} req/s · concurrency {}", t.rate, t.concurrency)),
