@@ -183,3 +183,28 @@ fn many_servers_scroll_and_collapse() {
     }
     insta::assert_snapshot!(draw(80, 24, |f| view::render(f, &app)).backend());
 }
+
+#[test]
+fn t_cycles_through_the_builtin_themes() {
+    let mut app = tutorial_app();
+    let header = |app: &App| pane(160, 1, app, view::header::render).backend().to_string();
+    assert!(header(&app).contains("theme dark"));
+    press(&mut app, 't');
+    assert!(header(&app).contains("theme light"));
+    assert_eq!(app.theme().palette.bg, ratatui::style::Color::Rgb(0xfa, 0xfa, 0xfa));
+    press(&mut app, 't');
+    press(&mut app, 't');
+    assert!(header(&app).contains("theme dark"));
+}
+
+#[test]
+fn no_color_draws_without_any_colour() {
+    use ratatui::style::Color;
+    let mut app = App::new(Theme::default().without_colors(), Keymap::default(), Vec::new());
+    app.on_snapshot(Arc::new(sample::tutorial(30)));
+    press(&mut app, 't'); // nothing to cycle to with colours off
+    let terminal = draw(160, 48, |f| view::render(f, &app));
+    let buffer = terminal.backend().buffer();
+    assert!(buffer.content().iter().all(|c| c.fg == Color::Reset && c.bg == Color::Reset));
+    assert!(terminal.backend().to_string().contains("theme dark (no colour)"));
+}
