@@ -61,15 +61,15 @@ fn sgr(color: Color, foreground: bool) -> String {
 fn ansi(buffer: &Buffer) -> String {
     let mut out = String::new();
     for y in 0..buffer.area.height {
+        let mut current = None;
         for x in 0..buffer.area.width {
             let cell = &buffer[(x, y)];
-            let _ = write!(
-                out,
-                "\x1b[0;{};{}m{}",
-                sgr(cell.fg, true),
-                sgr(cell.bg, false),
-                cell.symbol()
-            );
+            // Only emit colours when they change, so files stay small.
+            if current != Some((cell.fg, cell.bg)) {
+                current = Some((cell.fg, cell.bg));
+                let _ = write!(out, "\x1b[0;{};{}m", sgr(cell.fg, true), sgr(cell.bg, false));
+            }
+            out.push_str(cell.symbol());
         }
         out.push_str("\x1b[0m\n");
     }
