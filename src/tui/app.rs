@@ -305,6 +305,7 @@ impl App {
 
     fn log_at(&mut self, at: Option<SystemTime>, level: Level, text: String) {
         self.log.push(LogEntry { at, level, text });
+        self.dirty = true;
         if self.log_scroll > 0 {
             // Keep the same lines in view while the user reads back.
             self.log_scroll = (self.log_scroll + 1).min(self.log.len().saturating_sub(1));

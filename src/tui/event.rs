@@ -133,7 +133,10 @@ pub(super) async fn event_loop<B: Backend>(
                         app.on_snapshot(snap);
                     }
                 }
-                Err(_) => snapshots_open = false,
+                Err(_) => {
+                    snapshots_open = false;
+                    app.log(Level::Error, "the monitor stopped: what is shown is no longer live");
+                }
             },
             input = terminal_events.next(), if input_open => match input {
                 Some(Ok(event)) => {
