@@ -7,6 +7,18 @@
 //! Modules: `event` (the one select loop, [`UiIo`]), `app` (state, no IO),
 //! `input` (keys → commands), `keymap`, `theme`, `changes` (snapshot diffs
 //! for the log), `view` (one pure render per pane), `terminal` (guard).
+//!
+//! Wiring it to a real terminal (the backend task is the caller's):
+//! ```ignore
+//! let (theme, theme_error) = theme::load_or_default(arg.as_deref(), theme::no_color_requested());
+//! if let Some(e) = theme_error { eprintln!("lvslab: {e}; using the default theme"); }
+//! let (io, backend) = UiIo::new(UiIo::crossterm_events());
+//! let io = io.with_presets(presets);            // or not: start on the dashboard
+//! cancel_on_signals(backend.cancel.clone())?;   // SIGTERM/SIGHUP -> Exit::Cancelled
+//! tokio::spawn(backend_task(backend));          // publish snapshots, apply commands
+//! let (_guard, mut terminal) = TerminalGuard::enter()?;
+//! let exit = run(&mut terminal, io, theme, Keymap::default()).await?;
+//! ```
 
 pub mod app;
 pub mod changes;
