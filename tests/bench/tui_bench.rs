@@ -42,6 +42,37 @@ fn frame_time(servers: usize) -> (Duration, Duration) {
     (total / FRAMES, worst)
 }
 
+type PaneRender = fn(&mut ratatui::Frame, ratatui::layout::Rect, &App, &Theme);
+
+/// Mean time of each pane alone at its 160×48 size, to see where a frame goes.
+fn pane_times(servers: usize) -> Vec<(&'static str, Duration)> {
+    let weights = weights(servers);
+    let mut app = App::new(Theme::default(), Keymap::default(), Vec::new());
+    for tick in 0..600 {
+        app.on_snapshot(Arc::new(sample::with_servers(&weights, tick)));
+    }
+    let areas = view::layout::dashboard(ratatui::layout::Rect::new(0, 0, 160, 48), servers);
+    let panes: [(&str, ratatui::layout::Rect, PaneRender); 6] = [
+        ("topology", areas.topology, view::topology::render),
+        ("ipvs table", areas.table, view::ipvs_table::render),
+        ("conns chart", areas.chart.unwrap_or_default(), view::conns_chart::render),
+        ("share", areas.share.unwrap_or_default(), view::share::render),
+        ("events", areas.events, view::events::render),
+        ("traffic", areas.traffic, view::traffic::render),
+    ];
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("test backend");
+    panes
+        .iter()
+        .map(|&(name, area, render)| {
+            let start = Instant::now();
+            for _ in 0..FRAMES {
+                terminal.draw(|frame| render(frame, area, &app, app.theme())).expect("draw");
+            }
+            (name, start.elapsed() / FRAMES)
+        })
+        .collect()
+}
+
 fn cpu_time() -> Duration {
     let usage = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage");
     let tv = |t: nix::sys::time::TimeVal| {
@@ -90,6 +121,11 @@ fn main() {
             mean.as_secs_f64() * 1e3,
             worst.as_secs_f64() * 1e3
         );
+        let panes: Vec<String> = pane_times(servers)
+            .iter()
+            .map(|(name, t)| format!("{name} {:.3}", t.as_secs_f64() * 1e3))
+            .collect();
+        println!("      by pane (ms, incl. terminal diff): {}", panes.join(", "));
     }
     println!(
         "idle run loop, snapshots at 10 Hz for {} s (getrusage, % of one core)",

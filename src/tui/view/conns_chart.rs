@@ -28,11 +28,21 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     busiest.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     busiest.truncate(MAX_LINES);
     busiest.sort_by(|a, b| a.0.cmp(b.0));
+    // Braille gives two dots per column: more points than that only cost time.
+    let dots = usize::from(area.width.saturating_sub(8)).max(1) * 2;
     let points: Vec<(&String, Vec<(f64, f64)>)> = busiest
         .iter()
         .map(|(name, _)| {
             let history = &app.series()[*name];
-            (*name, history.iter().map(|&(t, v)| (t - now, v)).collect())
+            let step = history.len().div_ceil(dots).max(1);
+            let mut data: Vec<(f64, f64)> =
+                history.iter().step_by(step).map(|&(t, v)| (t - now, v)).collect();
+            if let Some(&(t, v)) = history.latest()
+                && data.last().is_none_or(|last| last.0 != t - now)
+            {
+                data.push((t - now, v));
+            }
+            (*name, data)
         })
         .collect();
     let top = points.iter().flat_map(|(_, p)| p.iter().map(|q| q.1)).fold(4.0, f64::max);
