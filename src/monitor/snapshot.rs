@@ -1,0 +1,249 @@
+//! The snapshot contract between the monitor (kernel reads) and its consumers.
+//!
+//! A [`Snapshot`] is plain, immutable data: it is built by the poll task, sent
+//! as an `Arc<Snapshot>`, and never mutated afterwards. Everything a pane draws
+//! comes from here, so a pane can be tested with a hand-made snapshot.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+/// Everything known about a running lab at one instant.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Snapshot {
+    /// When the monitor took this snapshot (the lab's clock for the events log).
+    pub at: SystemTime,
+    /// The lab's topology and the health of its hosts.
+    pub lab: LabView,
+    /// The IPVS virtual services of the director's namespace (empty with `dataplane = none`).
+    pub services: Vec<ServiceView>,
+    /// The load generator's state, when one has been started.
+    pub traffic: Option<TrafficView>,
+    /// CPU and memory of the machine running the lab.
+    pub host: HostStats,
+}
+
+/// Which data plane forwards client traffic on the director.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dataplane {
+    /// The kernel's IPVS load balancer.
+    Ipvs,
+    /// No load balancer: the director only routes (for kernels without IPVS).
+    None,
+}
+
+impl fmt::Display for Dataplane {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Ipvs => "ipvs",
+            Self::None => "none",
+        })
+    }
+}
+
+/// The lab's hosts: one client, one director, N real servers.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LabView {
+    /// The lab's name (namespaces are `lvs-<name>-*`).
+    pub name: String,
+    /// What forwards traffic on the director.
+    pub dataplane: Dataplane,
+    /// The host that sends requests to the VIP.
+    pub client: HostView,
+    /// The load balancer.
+    pub director: DirectorView,
+    /// The servers behind the director, in preset order.
+    pub real_servers: Vec<RealServerView>,
+}
+
+/// A host identified by name and its address in the lab.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HostView {
+    /// Host name, e.g. `client`.
+    pub name: String,
+    /// Its address on the lab network.
+    pub addr: IpAddr,
+}
+
+/// The director: VIP on the client side, DIP on the real-server side.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DirectorView {
+    /// Virtual IP the clients connect to.
+    pub vip: IpAddr,
+    /// Director IP on the real servers' subnet (their default gateway in NAT mode).
+    pub dip: IpAddr,
+    /// Whether `net.ipv4.ip_forward` is on in the director's namespace.
+    pub forwarding: bool,
+}
+
+/// One real server as the lab sees it (independently of IPVS).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RealServerView {
+    /// Name, e.g. `rs1`; the key that joins it with [`DestView::name`].
+    pub name: String,
+    /// Its real IP (RIP).
+    pub addr: IpAddr,
+    /// Its default gateway, if it has one (NAT mode needs the DIP).
+    pub gateway: Option<IpAddr>,
+    /// Whether its HTTP process answers.
+    pub up: bool,
+}
+
+/// One IPVS virtual service with its destinations, like a block of `ipvsadm -Ln`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ServiceView {
+    /// `TCP`, `UDP` or `SCTP`.
+    pub proto: String,
+    /// Virtual address.
+    pub vip: IpAddr,
+    /// Virtual port.
+    pub port: u16,
+    /// Scheduler name, e.g. `wrr`.
+    pub scheduler: String,
+    /// Persistence timeout in seconds, when the service is persistent.
+    pub persistent: Option<u32>,
+    /// The destinations, in kernel order.
+    pub real_servers: Vec<DestView>,
+}
+
+/// How IPVS forwards packets to a destination (`ipvsadm`'s Forward column).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Forward {
+    /// NAT (masquerading): replies must come back through the director.
+    Masq,
+    /// A local address of the director.
+    Local,
+    /// IP-in-IP tunnelling.
+    Tunnel,
+    /// Direct routing (gatewaying).
+    Route,
+    /// Bypass.
+    Bypass,
+}
+
+impl fmt::Display for Forward {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Masq => "Masq",
+            Self::Local => "Local",
+            Self::Tunnel => "Tunnel",
+            Self::Route => "Route",
+            Self::Bypass => "Bypass",
+        })
+    }
+}
+
+/// One destination (real server) of a service with its counters.
+///
+/// `active_conns`/`inactive_conns` are immediate; the counters and rates come
+/// from the kernel's estimator and refresh about every 2 s.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DestView {
+    /// The real server's name (from the lab), or its address when unknown.
+    pub name: String,
+    /// Real IP.
+    pub addr: IpAddr,
+    /// Real port.
+    pub port: u16,
+    /// Forwarding method.
+    pub forward: Forward,
+    /// Weight; 0 means quiesced (drained): no new connections.
+    pub weight: u32,
+    /// ActiveConn: established connections.
+    pub active_conns: u32,
+    /// InActConn: other states, e.g. TIME_WAIT after a short NAT connection.
+    pub inactive_conns: u32,
+    /// Total connections scheduled to it since the counters were zeroed.
+    pub conns: u64,
+    /// Connections per second (estimator).
+    pub cps: u64,
+    /// Bytes received from clients.
+    pub in_bytes: u64,
+    /// Bytes sent to clients.
+    pub out_bytes: u64,
+    /// Inbound bytes per second (estimator).
+    pub in_bps: u64,
+    /// Outbound bytes per second (estimator).
+    pub out_bps: u64,
+    /// Packets received from clients.
+    pub in_pkts: u64,
+    /// Packets sent to clients.
+    pub out_pkts: u64,
+}
+
+/// Short connections (one request each) or long ones (held open).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnMode {
+    /// One request per connection, then close (fills InActConn with TIME_WAIT).
+    Short,
+    /// Keep each connection open for `hold_ms` (shows as ActiveConn).
+    Long {
+        /// How long each connection is held open, in milliseconds.
+        hold_ms: u32,
+    },
+}
+
+/// The load generator's state and results so far.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TrafficView {
+    /// Whether requests are being sent.
+    pub running: bool,
+    /// Short or long connections.
+    pub mode: ConnMode,
+    /// Target rate in requests per second.
+    pub rate: u32,
+    /// Connections in flight at most.
+    pub concurrency: u32,
+    /// Requests completed (ok + errors).
+    pub requests: u64,
+    /// Requests answered with success.
+    pub ok: u64,
+    /// Requests that failed (refused, timed out, bad status).
+    pub errors: u64,
+    /// Successful requests by the real server that answered.
+    pub by_server: BTreeMap<String, u64>,
+    /// Median latency, once there are results.
+    pub p50_ms: Option<f64>,
+    /// 99th percentile latency, once there are results.
+    pub p99_ms: Option<f64>,
+}
+
+/// CPU and memory of the machine running the lab.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct HostStats {
+    /// CPU use across all cores, 0–100.
+    pub cpu_percent: f32,
+    /// Memory in use, in bytes.
+    pub mem_used: u64,
+    /// Total memory, in bytes.
+    pub mem_total: u64,
+}
+
+impl Snapshot {
+    /// The first service, which the dashboard edits (presets usually have one).
+    pub fn main_service(&self) -> Option<&ServiceView> {
+        self.services.first()
+    }
+
+    /// The lab's view of a real server by name.
+    pub fn real_server(&self, name: &str) -> Option<&RealServerView> {
+        self.lab.real_servers.iter().find(|rs| rs.name == name)
+    }
+}
+
+impl ServiceView {
+    /// A destination of this service by real-server name.
+    pub fn dest(&self, name: &str) -> Option<&DestView> {
+        self.real_servers.iter().find(|d| d.name == name)
+    }
+
+    /// Sum of the destinations' weights.
+    pub fn total_weight(&self) -> u64 {
+        self.real_servers.iter().map(|d| u64::from(d.weight)).sum()
+    }
+}

@@ -1,0 +1,363 @@
+//! The dashboard's state: the latest snapshot, a bounded history, the events
+//! log, selection, focus and open dialog. Updated by plain method calls
+//! (`on_snapshot`, `on_backend`, and `on_terminal_event` in `input.rs`); it
+//! performs no IO, so tests drive it directly and panes only read it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use ratatui::layout::Rect;
+
+use super::changes::{self, Level};
+use super::command::{BackendEvent, Exit, PresetInfo};
+use super::keymap::Keymap;
+use super::theme::{self, Theme};
+use crate::monitor::{DestView, History, Snapshot};
+
+/// Chart window: 60 s of snapshots at 10 Hz.
+pub const HISTORY_POINTS: usize = 600;
+/// Lines the events log keeps.
+pub const LOG_LINES: usize = 500;
+
+/// Which full-screen view is showing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Screen {
+    /// Choose a preset to build.
+    Picker,
+    /// Bring-up in progress (or failed).
+    Progress,
+    /// The live lab.
+    Dashboard,
+}
+
+/// A dialog drawn over the dashboard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialog {
+    /// Every key binding.
+    Help,
+    /// Choose a scheduler; `highlighted` indexes [`SCHEDULERS`].
+    Scheduler {
+        /// The highlighted row.
+        highlighted: usize,
+    },
+}
+
+/// The dashboard panel that has the keyboard focus.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Panel {
+    /// The IPVS table: arrows select a real server.
+    Servers,
+    /// The events log: arrows scroll.
+    Events,
+}
+
+/// The IPVS schedulers of Debian's 6.1 kernel with a one-line explanation.
+pub const SCHEDULERS: &[(&str, &str)] = &[
+    ("rr", "round robin: each server in turn"),
+    ("wrr", "weighted round robin: in turn, in proportion to weight"),
+    ("lc", "least connections"),
+    ("wlc", "weighted least connections (the kernel's default)"),
+    ("sed", "shortest expected delay: (active + 1) / weight"),
+    ("nq", "never queue: an idle server first, else sed"),
+    ("lblc", "locality-based least connections (per destination IP)"),
+    ("lblcr", "lblc with replication"),
+    ("dh", "destination hashing"),
+    ("sh", "source hashing: one client sticks to one server"),
+    ("mh", "maglev hashing: consistent source hashing"),
+    ("fo", "weighted failover: the highest weight takes all"),
+    ("ovf", "weighted overflow: fill by weight, then the next"),
+];
+
+/// One line of the events log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    /// The lab's clock (snapshot time) when it was logged.
+    pub at: Option<SystemTime>,
+    /// Importance, for colour.
+    pub level: Level,
+    /// What happened.
+    pub text: String,
+}
+
+/// Changes of one destination's counters at their last refresh.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Deltas {
+    /// Change of the total connections counter at its last refresh (~2 s).
+    pub conns: i64,
+}
+
+/// Everything the panes draw from, and the bookkeeping of the UI.
+#[derive(Debug)]
+pub struct App {
+    pub(super) screen: Screen,
+    pub(super) presets: Vec<PresetInfo>,
+    pub(super) preset_index: usize,
+    pub(super) progress: Vec<String>,
+    pub(super) progress_failed: Option<String>,
+    pub(super) snapshot: Option<Arc<Snapshot>>,
+    pub(super) deltas: BTreeMap<String, Deltas>,
+    pub(super) series: BTreeMap<String, History<(f64, f64)>>,
+    pub(super) log: History<LogEntry>,
+    pub(super) selected: usize,
+    pub(super) focus: Panel,
+    pub(super) log_scroll: usize,
+    pub(super) dialog: Option<Dialog>,
+    pub(super) themes: Vec<Theme>,
+    pub(super) theme_index: usize,
+    pub(super) keymap: Keymap,
+    pub(super) size: Rect,
+    pub(super) pending: usize,
+    pub(super) dirty: bool,
+    pub(super) exit: Option<Exit>,
+}
+
+impl App {
+    /// A fresh UI: the picker when presets are offered, else the dashboard
+    /// (waiting for the first snapshot).
+    pub fn new(theme: Theme, keymap: Keymap, presets: Vec<PresetInfo>) -> Self {
+        let screen = if presets.is_empty() { Screen::Dashboard } else { Screen::Picker };
+        Self {
+            screen,
+            presets,
+            preset_index: 0,
+            progress: Vec::new(),
+            progress_failed: None,
+            snapshot: None,
+            deltas: BTreeMap::new(),
+            series: BTreeMap::new(),
+            log: History::new(LOG_LINES),
+            selected: 0,
+            focus: Panel::Servers,
+            log_scroll: 0,
+            dialog: None,
+            themes: theme_cycle(theme),
+            theme_index: 0,
+            keymap,
+            size: Rect::new(0, 0, 80, 24),
+            pending: 0,
+            dirty: true,
+            exit: None,
+        }
+    }
+
+    /// Takes in a new snapshot: logs what changed and extends the history.
+    pub fn on_snapshot(&mut self, next: Arc<Snapshot>) {
+        if let Some(prev) = self.snapshot.take() {
+            for c in changes::diff(&prev, &next) {
+                self.log_at(Some(next.at), c.level, c.text);
+            }
+            self.update_deltas(&prev, &next);
+        }
+        self.record_series(&next);
+        if self.screen == Screen::Progress && self.progress_failed.is_none() {
+            self.screen = Screen::Dashboard;
+        }
+        self.snapshot = Some(next);
+        self.clamp_selection();
+        self.dirty = true;
+    }
+
+    /// Takes in a report from the backend.
+    pub fn on_backend(&mut self, event: BackendEvent) {
+        match event {
+            BackendEvent::Applied(result) => {
+                self.pending = self.pending.saturating_sub(1);
+                match result {
+                    Ok(done) => self.log(Level::Ok, format!("✓ {done}")),
+                    Err(why) => self.log(Level::Error, format!("✗ {why}")),
+                }
+            }
+            BackendEvent::Step(line) => self.progress.push(line),
+            BackendEvent::BringUpFailed(why) => {
+                self.screen = Screen::Progress;
+                self.progress_failed = Some(why);
+            }
+            BackendEvent::LabReady => {
+                self.screen = Screen::Dashboard;
+                self.log(Level::Ok, "lab is up");
+            }
+        }
+        self.dirty = true;
+    }
+
+    /// Notes that the backend will not answer any more (its channel closed).
+    pub fn on_backend_gone(&mut self) {
+        self.log(Level::Error, "the backend stopped: changes can no longer be applied");
+        self.dirty = true;
+    }
+
+    /// The terminal's new size (for mouse hit-testing and layout).
+    pub fn resize(&mut self, size: Rect) {
+        self.size = size;
+        self.dirty = true;
+    }
+
+    /// Whether something changed since the last frame.
+    pub fn needs_draw(&self) -> bool {
+        self.dirty
+    }
+
+    /// Records that a frame was drawn.
+    pub fn drawn(&mut self) {
+        self.dirty = false;
+    }
+
+    /// Set once the user asked to leave.
+    pub fn exit(&self) -> Option<Exit> {
+        self.exit
+    }
+
+    /// The screen showing.
+    pub fn screen(&self) -> &Screen {
+        &self.screen
+    }
+
+    /// The theme in use (`t` cycles).
+    pub fn theme(&self) -> &Theme {
+        &self.themes[self.theme_index]
+    }
+
+    /// The key bindings (footer and help read them).
+    pub fn keymap(&self) -> &Keymap {
+        &self.keymap
+    }
+
+    /// The latest snapshot, once one arrived.
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_deref()
+    }
+
+    /// The dialog open over the dashboard.
+    pub fn dialog(&self) -> Option<Dialog> {
+        self.dialog
+    }
+
+    /// The focused panel.
+    pub fn focus(&self) -> Panel {
+        self.focus
+    }
+
+    /// Index of the selected real server in the main service.
+    pub fn selected(&self) -> usize {
+        self.selected
+    }
+
+    /// The selected destination of the main service.
+    pub fn selected_dest(&self) -> Option<&DestView> {
+        self.snapshot()?.main_service()?.real_servers.get(self.selected)
+    }
+
+    /// Names of the selectable real servers (the main service's, else the lab's).
+    pub fn server_names(&self) -> Vec<&str> {
+        let Some(snap) = self.snapshot() else { return Vec::new() };
+        match snap.main_service() {
+            Some(service) => service.real_servers.iter().map(|d| d.name.as_str()).collect(),
+            None => snap.lab.real_servers.iter().map(|rs| rs.name.as_str()).collect(),
+        }
+    }
+
+    /// The selected real server's name.
+    pub fn selected_name(&self) -> Option<&str> {
+        self.server_names().get(self.selected).copied()
+    }
+
+    /// Counter changes at their last refresh, by destination name.
+    pub fn deltas(&self, name: &str) -> Deltas {
+        self.deltas.get(name).copied().unwrap_or_default()
+    }
+
+    /// Active connections over time by server: (seconds since epoch, count).
+    pub fn series(&self) -> &BTreeMap<String, History<(f64, f64)>> {
+        &self.series
+    }
+
+    /// The events log, oldest first.
+    pub fn log_entries(&self) -> &History<LogEntry> {
+        &self.log
+    }
+
+    /// How many lines the log view is scrolled back from the newest.
+    pub fn log_scroll(&self) -> usize {
+        self.log_scroll
+    }
+
+    /// Commands sent and not answered yet.
+    pub fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// The presets offered and the highlighted one.
+    pub fn presets(&self) -> (&[PresetInfo], usize) {
+        (&self.presets, self.preset_index)
+    }
+
+    /// Bring-up lines so far, and the failure if it failed.
+    pub fn progress(&self) -> (&[String], Option<&str>) {
+        (&self.progress, self.progress_failed.as_deref())
+    }
+
+    /// Adds a line to the events log, stamped with the lab's clock.
+    pub fn log(&mut self, level: Level, text: impl Into<String>) {
+        let at = self.snapshot.as_ref().map(|s| s.at);
+        self.log_at(at, level, text.into());
+    }
+
+    fn log_at(&mut self, at: Option<SystemTime>, level: Level, text: String) {
+        self.log.push(LogEntry { at, level, text });
+        self.dirty = true;
+        if self.log_scroll > 0 {
+            // Keep the same lines in view while the user reads back.
+            self.log_scroll = (self.log_scroll + 1).min(self.log.len().saturating_sub(1));
+        }
+    }
+
+    fn update_deltas(&mut self, prev: &Snapshot, next: &Snapshot) {
+        let (Some(before), Some(after)) = (prev.main_service(), next.main_service()) else {
+            return;
+        };
+        self.deltas.retain(|name, _| after.dest(name).is_some());
+        for dest in &after.real_servers {
+            let old = before.dest(&dest.name).map_or(0, |d| d.conns);
+            if old != dest.conns {
+                let change = i64::try_from(dest.conns).unwrap_or(i64::MAX)
+                    - i64::try_from(old).unwrap_or(i64::MAX);
+                self.deltas.insert(dest.name.clone(), Deltas { conns: change });
+            }
+        }
+    }
+
+    fn record_series(&mut self, snap: &Snapshot) {
+        let Some(service) = snap.main_service() else { return };
+        let t = snap.at.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        self.series.retain(|name, _| service.dest(name).is_some());
+        for dest in &service.real_servers {
+            self.series
+                .entry(dest.name.clone())
+                .or_insert_with(|| History::new(HISTORY_POINTS))
+                .push((t, f64::from(dest.active_conns)));
+        }
+    }
+
+    pub(super) fn clamp_selection(&mut self) {
+        let count = self.server_names().len();
+        self.selected = self.selected.min(count.saturating_sub(1));
+    }
+}
+
+/// The themes `t` cycles through: the one given first, then the built-ins;
+/// with colours off there is nothing to cycle.
+fn theme_cycle(first: Theme) -> Vec<Theme> {
+    if !first.colored {
+        return vec![first];
+    }
+    let mut themes = vec![first];
+    for (name, _) in theme::BUILTIN_THEMES {
+        if themes[0].name != *name
+            && let Ok(t) = theme::load(name)
+        {
+            themes.push(t);
+        }
+    }
+    themes
+}

@@ -1,0 +1,257 @@
+//! Turning terminal input into state changes and [`Command`]s: keys are
+//! looked up in the keymap, then handled by whatever has the focus (a
+//! dialog, the picker, the dashboard). No IO: the caller sends the command.
+
+use crossterm::event::{Event, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::Rect;
+
+use super::app::{App, Dialog, Panel, SCHEDULERS, Screen};
+use super::changes::Level;
+use super::command::{Command, Exit};
+use super::keymap::Action;
+use super::view::layout;
+use crate::monitor::ConnMode;
+
+/// The request rates `+`/`-` step through, in requests per second.
+pub const RATE_STEPS: &[u32] = &[1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000];
+
+impl App {
+    /// Handles one terminal event; returns the command it asks the backend for.
+    pub fn on_terminal_event(&mut self, event: Event) -> Option<Command> {
+        match event {
+            Event::Key(key) if key.kind == KeyEventKind::Press => self.on_key(&key),
+            Event::Mouse(mouse) => {
+                self.on_mouse(mouse);
+                None
+            }
+            Event::Resize(w, h) => {
+                self.resize(Rect::new(0, 0, w, h));
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn on_key(&mut self, key: &KeyEvent) -> Option<Command> {
+        let action = self.keymap.action_for(key)?;
+        self.dirty = true;
+        if action == Action::Quit {
+            self.exit = Some(Exit::Quit);
+            return Some(Command::Quit);
+        }
+        match (self.screen.clone(), self.dialog) {
+            (Screen::Picker, _) => self.on_picker(action),
+            (_, Some(dialog)) => self.on_dialog(dialog, action),
+            (Screen::Progress, _) => None,
+            (Screen::Dashboard, None) => self.on_dashboard(action),
+        }
+    }
+
+    fn on_picker(&mut self, action: Action) -> Option<Command> {
+        let count = self.presets.len();
+        match action {
+            Action::Up => self.preset_index = self.preset_index.saturating_sub(1),
+            Action::Down => {
+                self.preset_index = (self.preset_index + 1).min(count.saturating_sub(1))
+            }
+            Action::Confirm => {
+                let preset = self.presets.get(self.preset_index)?;
+                let file = preset.file.clone();
+                self.progress = vec![format!("building {} ({})", preset.name, file.display())];
+                self.screen = Screen::Progress;
+                return Some(Command::BringUp { preset: file });
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn on_dialog(&mut self, dialog: Dialog, action: Action) -> Option<Command> {
+        match (dialog, action) {
+            (Dialog::Help, Action::Help | Action::Close) => self.dialog = None,
+            (Dialog::Scheduler { .. }, Action::Close | Action::PickScheduler) => self.dialog = None,
+            (Dialog::Scheduler { highlighted }, Action::Up) => {
+                self.dialog =
+                    Some(Dialog::Scheduler { highlighted: highlighted.saturating_sub(1) });
+            }
+            (Dialog::Scheduler { highlighted }, Action::Down) => {
+                let last = SCHEDULERS.len() - 1;
+                self.dialog = Some(Dialog::Scheduler { highlighted: (highlighted + 1).min(last) });
+            }
+            (Dialog::Scheduler { highlighted }, Action::Confirm) => {
+                self.dialog = None;
+                return self.send(Command::SetScheduler(SCHEDULERS[highlighted].0.into()));
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn on_dashboard(&mut self, action: Action) -> Option<Command> {
+        match action {
+            Action::Help => self.dialog = Some(Dialog::Help),
+            Action::PickScheduler => {
+                let highlighted = self.scheduler_index().unwrap_or(0);
+                self.dialog = Some(Dialog::Scheduler { highlighted });
+            }
+            Action::NextTheme => self.theme_index = (self.theme_index + 1) % self.themes.len(),
+            Action::NextPanel => {
+                self.focus = match self.focus {
+                    Panel::Servers => Panel::Events,
+                    Panel::Events => Panel::Servers,
+                };
+            }
+            Action::Up | Action::Down => self.move_selection(action == Action::Down),
+            Action::Close | Action::Confirm | Action::Quit => {}
+            _ => return self.lab_command(action).and_then(|c| self.send(c)),
+        }
+        None
+    }
+
+    /// The command an action asks of the lab, from the current snapshot.
+    fn lab_command(&self, action: Action) -> Option<Command> {
+        let traffic = self.snapshot().and_then(|s| s.traffic.as_ref());
+        let server = || self.selected_name().map(str::to_owned);
+        let weight = || self.selected_dest().map(|d| d.weight);
+        match action {
+            Action::ToggleTraffic => Some(match traffic {
+                Some(t) if t.running => Command::StopTraffic,
+                _ => Command::StartTraffic,
+            }),
+            Action::RateUp => {
+                Some(Command::SetRate(rate_step(traffic.map_or(0, |t| t.rate), true)))
+            }
+            Action::RateDown => {
+                Some(Command::SetRate(rate_step(traffic.map_or(0, |t| t.rate), false)))
+            }
+            Action::ToggleConnMode => Some(Command::ToggleConnMode),
+            Action::NextScheduler => {
+                let next = self.scheduler_index().map_or(0, |i| (i + 1) % SCHEDULERS.len());
+                Some(Command::SetScheduler(SCHEDULERS[next].0.into()))
+            }
+            Action::WeightUp => {
+                Some(Command::SetWeight { server: server()?, weight: weight()? + 1 })
+            }
+            Action::WeightDown => {
+                Some(Command::SetWeight { server: server()?, weight: weight()?.saturating_sub(1) })
+            }
+            Action::Drain => Some(Command::Drain { server: server()? }),
+            Action::ToggleServer => {
+                let name = server()?;
+                let up = self.snapshot()?.real_server(&name).is_none_or(|rs| rs.up);
+                Some(if up {
+                    Command::StopServer { server: name }
+                } else {
+                    Command::StartServer { server: name }
+                })
+            }
+            Action::AddServer => Some(Command::AddServer),
+            Action::RemoveServer => Some(Command::RemoveServer { server: server()? }),
+            Action::ZeroCounters => Some(Command::ZeroCounters),
+            _ => None,
+        }
+    }
+
+    fn send(&mut self, command: Command) -> Option<Command> {
+        self.pending += 1;
+        self.log(Level::Info, format!("→ {}", describe(&command)));
+        Some(command)
+    }
+
+    fn scheduler_index(&self) -> Option<usize> {
+        let current = &self.snapshot()?.main_service()?.scheduler;
+        SCHEDULERS.iter().position(|(name, _)| name == current)
+    }
+
+    fn move_selection(&mut self, down: bool) {
+        match self.focus {
+            Panel::Servers => {
+                let last = self.server_names().len().saturating_sub(1);
+                self.selected = if down {
+                    (self.selected + 1).min(last)
+                } else {
+                    self.selected.saturating_sub(1)
+                };
+            }
+            Panel::Events => {
+                let last = self.log.len().saturating_sub(1);
+                // Down shows newer lines (towards scroll 0).
+                self.log_scroll = if down {
+                    self.log_scroll.saturating_sub(1)
+                } else {
+                    (self.log_scroll + 1).min(last)
+                };
+            }
+        }
+    }
+
+    fn on_mouse(&mut self, mouse: MouseEvent) {
+        if mouse.kind != MouseEventKind::Down(MouseButton::Left) || self.screen != Screen::Dashboard
+        {
+            return;
+        }
+        let areas = layout::dashboard(self.size, self.server_names().len());
+        let hit = |r: Rect| r.contains((mouse.column, mouse.row).into());
+        if hit(areas.events) {
+            self.focus = Panel::Events;
+        } else if let Some(row) =
+            layout::table_row_at(&areas, self.server_names().len(), self.selected, mouse.row)
+            && hit(areas.table)
+        {
+            self.focus = Panel::Servers;
+            self.selected = row;
+        }
+        self.dirty = true;
+    }
+}
+
+/// The next rate up or down [`RATE_STEPS`] from `current`.
+pub fn rate_step(current: u32, up: bool) -> u32 {
+    if up {
+        RATE_STEPS.iter().copied().find(|&r| r > current).unwrap_or(current)
+    } else {
+        RATE_STEPS.iter().rev().copied().find(|&r| r < current).unwrap_or(RATE_STEPS[0])
+    }
+}
+
+/// A command in words, for the events log.
+pub fn describe(command: &Command) -> String {
+    match command {
+        Command::BringUp { preset } => format!("bring up {}", preset.display()),
+        Command::StartTraffic => "start traffic".into(),
+        Command::StopTraffic => "stop traffic".into(),
+        Command::SetRate(rate) => format!("set rate {rate} req/s"),
+        Command::ToggleConnMode => "switch short/long connections".into(),
+        Command::SetScheduler(s) => format!("set scheduler {s}"),
+        Command::SetWeight { server, weight } => format!("set {server} weight {weight}"),
+        Command::Drain { server } => format!("drain {server}"),
+        Command::StopServer { server } => format!("stop {server}'s HTTP server"),
+        Command::StartServer { server } => format!("start {server}'s HTTP server"),
+        Command::AddServer => "add a real server".into(),
+        Command::RemoveServer { server } => format!("remove {server}"),
+        Command::ZeroCounters => "zero counters".into(),
+        Command::Quit => "quit".into(),
+    }
+}
+
+/// Short or long, as the traffic panel says it.
+pub fn mode_name(mode: ConnMode) -> String {
+    match mode {
+        ConnMode::Short => "short".into(),
+        ConnMode::Long { hold_ms } => format!("long ({hold_ms} ms)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate_step;
+
+    #[test]
+    fn rate_steps_saturate_at_both_ends() {
+        assert_eq!(rate_step(50, true), 100);
+        assert_eq!(rate_step(50, false), 20);
+        assert_eq!(rate_step(60, false), 50);
+        assert_eq!(rate_step(10_000, true), 10_000);
+        assert_eq!(rate_step(1, false), 1);
+    }
+}

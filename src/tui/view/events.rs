@@ -1,0 +1,45 @@
+//! The events log, newest first: the user's actions, the backend's answers
+//! and every change seen between snapshots, stamped with the lab's clock.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::pane;
+use crate::tui::app::{App, LogEntry, Panel};
+use crate::tui::changes::Level;
+use crate::tui::format::clock;
+use crate::tui::theme::Theme;
+
+/// Draws the events pane.
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let log = app.log_entries();
+    let title = match app.log_scroll() {
+        0 => format!("Events ({})", log.len()),
+        back => format!("Events ({}, {back} back)", log.len()),
+    };
+    let block = pane(title, theme, app.focus() == Panel::Events);
+    let height = usize::from(block.inner(area).height);
+    let lines: Vec<Line> =
+        log.iter().rev().skip(app.log_scroll()).take(height).map(|e| line(e, theme)).collect();
+    let body = if lines.is_empty() {
+        vec![Line::styled("nothing yet: changes and actions appear here", theme.muted())]
+    } else {
+        lines
+    };
+    frame.render_widget(Paragraph::new(body).block(block), area);
+}
+
+fn line<'a>(entry: &LogEntry, theme: &Theme) -> Line<'a> {
+    let style = match entry.level {
+        Level::Info => theme.base(),
+        Level::Ok => theme.ok(),
+        Level::Warn => theme.warn(),
+        Level::Error => theme.error(),
+    };
+    Line::from(vec![
+        Span::styled(format!("{} ", clock(entry.at)), theme.muted()),
+        Span::styled(entry.text.clone(), style),
+    ])
+}

@@ -1,0 +1,122 @@
+//! The IPVS table, like `ipvsadm -Ln --stats --rate`: the service line and
+//! one row per real server. ActiveConn/InActConn are live; the counters and
+//! rates come from the kernel's estimator, so the Δ column shows how much
+//! the connection counter moved at its last refresh (about every 2 s).
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+use super::layout::{table_first_row, table_visible_rows};
+use super::pane;
+use crate::monitor::{DestView, ServiceView, Snapshot};
+use crate::tui::app::{App, Panel};
+use crate::tui::changes::service_label;
+use crate::tui::format::{delta, si};
+use crate::tui::theme::Theme;
+
+/// Inner width from which the Forward column is shown.
+const FORWARD_FROM: u16 = 90;
+
+/// Draws the IPVS table pane.
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let focused = app.focus() == Panel::Servers;
+    let block = pane("IPVS", theme, focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(snap) = app.snapshot() else { return };
+    let [service_row, table_area, note] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)])
+            .areas(inner);
+    let Some(service) = snap.main_service() else {
+        let text = "no IPVS service: the director only routes (dataplane none)";
+        frame.render_widget(Paragraph::new(Span::styled(text, theme.warn())), service_row);
+        return;
+    };
+    frame.render_widget(Paragraph::new(service_line(service, snap, theme)), service_row);
+    let visible = table_visible_rows(area);
+    let first = table_first_row(app.selected(), visible, service.real_servers.len());
+    let wide = inner.width >= FORWARD_FROM;
+    let rows = service.real_servers.iter().enumerate().skip(first).take(visible).map(|(i, d)| {
+        let row = dest_row(d, snap, app, theme, wide);
+        if i == app.selected() && focused { row.style(theme.selected()) } else { row }
+    });
+    let table = Table::new(rows, widths(wide)).header(header(theme, wide)).column_spacing(1);
+    frame.render_widget(table, table_area);
+    frame.render_widget(Paragraph::new(Span::styled(note_text(inner.width), theme.muted())), note);
+}
+
+fn service_line<'a>(service: &ServiceView, snap: &Snapshot, theme: &Theme) -> Line<'a> {
+    let mut spans = vec![
+        Span::styled(service_label(service), theme.accent()),
+        Span::raw(format!(" {}", service.scheduler)),
+    ];
+    if let Some(timeout) = service.persistent {
+        spans.push(Span::raw(format!(" persistent {timeout}")));
+    }
+    if snap.services.len() > 1 {
+        spans.push(Span::styled(
+            format!("  (+{} more services)", snap.services.len() - 1),
+            theme.muted(),
+        ));
+    }
+    Line::from(spans)
+}
+
+fn widths(wide: bool) -> Vec<Constraint> {
+    let mut w = vec![Constraint::Length(6), Constraint::Length(16)];
+    if wide {
+        w.push(Constraint::Length(6));
+    }
+    w.extend([3, 6, 6, 7, 5, 5, 6, 6].map(Constraint::Length));
+    w
+}
+
+fn header<'a>(theme: &Theme, wide: bool) -> Row<'a> {
+    let mut names = vec!["Server", "RIP:Port"];
+    if wide {
+        names.push("Fwd");
+    }
+    names.extend(["Wt", "Active", "InAct", "Conns", "Δ", "CPS", "InB/s", "OutB/s"]);
+    Row::new(names).style(theme.header())
+}
+
+fn dest_row<'a>(d: &DestView, snap: &Snapshot, app: &App, theme: &Theme, wide: bool) -> Row<'a> {
+    let up = snap.real_server(&d.name).is_none_or(|rs| rs.up);
+    let name_style: Style = match (up, d.weight) {
+        (false, _) => theme.error(),
+        (true, 0) => theme.warn(),
+        _ => theme.ok(),
+    };
+    let right = |text: String| Cell::from(Line::from(text).right_aligned());
+    let mut cells = vec![
+        Cell::from(Span::styled(d.name.clone(), name_style)),
+        Cell::from(format!("{}:{}", d.addr, d.port)),
+    ];
+    if wide {
+        cells.push(Cell::from(d.forward.to_string()));
+    }
+    let change = Line::from(Span::styled(delta(app.deltas(&d.name).conns), theme.accent()));
+    cells.extend([
+        right(d.weight.to_string()),
+        right(d.active_conns.to_string()),
+        right(d.inactive_conns.to_string()),
+        right(si(d.conns)),
+        Cell::from(change),
+        right(si(d.cps)),
+        right(si(d.in_bps)),
+        right(si(d.out_bps)),
+    ]);
+    Row::new(cells)
+}
+
+fn note_text(width: u16) -> &'static str {
+    if width >= 110 {
+        "Active/InAct: live · Conns, Δ, CPS, B/s: estimator, refresh ~2 s · \
+         short NAT connections linger in TIME_WAIT as InAct"
+    } else {
+        "Active/InAct live · Conns/Δ/rates refresh ~2 s · InAct = TIME_WAIT"
+    }
+}

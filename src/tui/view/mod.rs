@@ -1,0 +1,83 @@
+//! Drawing. One pure `render(frame, area, &App, &Theme)` per pane; this
+//! module picks the screen, lays the dashboard out and stacks dialogs on
+//! top. Nothing here does IO or changes state.
+
+pub mod conns_chart;
+pub mod events;
+pub mod footer;
+pub mod header;
+pub mod help;
+pub mod host;
+pub mod ipvs_table;
+pub mod layout;
+pub mod picker;
+pub mod progress;
+pub mod scheduler;
+pub mod share;
+pub mod topology;
+pub mod traffic;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Clear};
+
+use super::app::{App, Dialog, Screen};
+use super::theme::Theme;
+
+/// Draws the whole UI for the current state.
+pub fn render(frame: &mut Frame, app: &App) {
+    let theme = app.theme();
+    let area = frame.area();
+    frame.render_widget(Block::new().style(theme.base()), area);
+    match app.screen() {
+        Screen::Picker => picker::render(frame, area, app, theme),
+        Screen::Progress => progress::render(frame, area, app, theme),
+        Screen::Dashboard => dashboard(frame, area, app, theme),
+    }
+}
+
+/// Draws every dashboard pane that fits, then the open dialog.
+pub fn dashboard(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let areas = layout::dashboard(area, app.server_names().len());
+    header::render(frame, areas.header, app, theme);
+    topology::render(frame, areas.topology, app, theme);
+    ipvs_table::render(frame, areas.table, app, theme);
+    if let Some(chart) = areas.chart {
+        conns_chart::render(frame, chart, app, theme);
+    }
+    if let Some(share) = areas.share {
+        share::render(frame, share, app, theme);
+    }
+    traffic::render(frame, areas.traffic, app, theme);
+    host::render(frame, areas.host, app, theme);
+    events::render(frame, areas.events, app, theme);
+    footer::render(frame, areas.footer, app, theme);
+    match app.dialog() {
+        Some(Dialog::Help) => help::render(frame, area, app, theme),
+        Some(Dialog::Scheduler { highlighted }) => {
+            scheduler::render(frame, area, app, theme, highlighted);
+        }
+        None => {}
+    }
+}
+
+/// A bordered pane with a title, brighter when focused.
+pub fn pane<'a>(title: impl Into<String>, theme: &Theme, focused: bool) -> Block<'a> {
+    Block::bordered()
+        .border_style(theme.border(focused))
+        .title(Span::styled(format!(" {} ", title.into()), theme.title()))
+        .style(theme.base())
+}
+
+/// A dialog-sized rectangle centred in `area`, cleared, and its block drawn.
+pub fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16, block: Block<'_>) -> Rect {
+    let rect = area.centered(
+        Constraint::Length(width.min(area.width)),
+        Constraint::Length(height.min(area.height)),
+    );
+    frame.render_widget(Clear, rect);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    inner
+}

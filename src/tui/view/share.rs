@@ -1,0 +1,91 @@
+//! Who got the connections, against what the weights predict: weighted
+//! schedulers should converge on `weight / total weight`; a drained or
+//! stopped server shows up as a gap between the two bars.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Bar, BarChart, BarGroup, Paragraph};
+
+use super::pane;
+use crate::monitor::Snapshot;
+use crate::tui::app::App;
+use crate::tui::format::percent;
+use crate::tui::theme::Theme;
+
+/// One real server's measured and predicted share, in percent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Share {
+    /// Real-server name.
+    pub name: String,
+    /// Its part of all connections since the counters were zeroed.
+    pub actual: f64,
+    /// `weight / total weight`.
+    pub expected: f64,
+}
+
+/// Shares of the main service's connections; empty without a service.
+pub fn shares(snap: &Snapshot) -> Vec<Share> {
+    let Some(service) = snap.main_service() else { return Vec::new() };
+    let total: u64 = service.real_servers.iter().map(|d| d.conns).sum();
+    let weights = service.total_weight();
+    service
+        .real_servers
+        .iter()
+        .map(|d| Share {
+            name: d.name.clone(),
+            actual: percent(d.conns, total),
+            expected: percent(u64::from(d.weight), weights),
+        })
+        .collect()
+}
+
+/// Draws the share bar chart.
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let block = pane("Share of connections vs weights", theme, false);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(snap) = app.snapshot() else { return };
+    let [legend, chart] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("█ measured", theme.bar_actual()),
+            Span::raw("  "),
+            Span::styled("█ weights predict", theme.bar_expected()),
+        ])),
+        legend,
+    );
+    // Each server takes two bar rows plus a gap row.
+    let fits = usize::from(chart.height).div_ceil(3);
+    let groups: Vec<BarGroup> = shares(snap).iter().take(fits).map(|s| group(s, theme)).collect();
+    let bars = groups.into_iter().fold(
+        BarChart::default()
+            .direction(Direction::Horizontal)
+            .bar_width(1)
+            .bar_gap(0)
+            .group_gap(1)
+            .max(1000),
+        BarChart::data,
+    );
+    frame.render_widget(bars, chart);
+}
+
+#[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "0–100 % in tenths")]
+fn group<'a>(share: &Share, theme: &Theme) -> BarGroup<'a> {
+    let tenths = |pct: f64| (pct * 10.0).round() as u64;
+    BarGroup::new([
+        Bar::default()
+            .label(Line::from(share.name.clone()))
+            .value(tenths(share.actual))
+            .text_value(format!("{:.1}%", share.actual))
+            .style(theme.bar_actual())
+            .value_style(theme.base()),
+        Bar::default()
+            .label(Line::from(""))
+            .value(tenths(share.expected))
+            .text_value(format!("w {:.1}%", share.expected))
+            .style(theme.bar_expected())
+            .value_style(theme.muted()),
+    ])
+}

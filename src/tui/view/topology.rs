@@ -1,0 +1,105 @@
+//! The lab as a diagram: client → VIP → director → DIP → real servers, each
+//! real server coloured by health (answering, drained, down), with its
+//! gateway checked against the DIP (NAT needs replies to come back through
+//! the director) and its live share of connections.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::{pane, share};
+use crate::monitor::{Dataplane, RealServerView, Snapshot};
+use crate::tui::app::App;
+use crate::tui::theme::Theme;
+
+/// Draws the topology pane.
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let block = pane("Topology", theme, false);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(snap) = app.snapshot() else { return };
+    let mut lines = head(snap, theme);
+    let room = usize::from(inner.height).saturating_sub(lines.len());
+    let servers = &snap.lab.real_servers;
+    let shown = if servers.len() > room { room.saturating_sub(1) } else { servers.len() };
+    let shares = share::shares(snap);
+    for (i, rs) in servers.iter().take(shown).enumerate() {
+        let last = i + 1 == servers.len();
+        let pct = shares.iter().find(|s| s.name == rs.name).map(|s| s.actual);
+        lines.push(server_line(snap, rs, last, pct, theme));
+    }
+    if shown < servers.len() && room > 0 {
+        let more = format!(" └ … {} more", servers.len() - shown);
+        lines.push(Line::styled(more, theme.muted()));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn head(snap: &Snapshot, theme: &Theme) -> Vec<Line<'static>> {
+    let lab = &snap.lab;
+    let forwarding = if lab.director.forwarding {
+        Span::styled("ip_forward on", theme.ok())
+    } else {
+        Span::styled("ip_forward OFF", theme.error())
+    };
+    let plane = match lab.dataplane {
+        Dataplane::Ipvs => "ipvs",
+        Dataplane::None => "no IPVS, routing only",
+    };
+    vec![
+        Line::from(vec![
+            Span::styled(lab.client.name.clone(), theme.title()),
+            Span::raw(format!(" {}", lab.client.addr)),
+        ]),
+        Line::styled(" │", theme.muted()),
+        Line::from(vec![
+            Span::styled(" ▼ ", theme.muted()),
+            Span::styled(format!("VIP {}", lab.director.vip), theme.accent()),
+        ]),
+        Line::from(vec![
+            Span::styled("director", theme.title()),
+            Span::raw("  "),
+            forwarding,
+            Span::styled(format!(" · {plane}"), theme.muted()),
+        ]),
+        Line::from(vec![
+            Span::styled(" │ ", theme.muted()),
+            Span::raw(format!("DIP {}", lab.director.dip)),
+        ]),
+    ]
+}
+
+fn server_line(
+    snap: &Snapshot,
+    rs: &RealServerView,
+    last: bool,
+    share: Option<f64>,
+    theme: &Theme,
+) -> Line<'static> {
+    let weight = snap.main_service().and_then(|s| s.dest(&rs.name)).map(|d| d.weight);
+    let (state, style): (&str, Style) = match (rs.up, weight) {
+        (false, _) => ("down", theme.error()),
+        (true, Some(0)) => ("drained", theme.warn()),
+        (true, _) => ("up", theme.ok()),
+    };
+    let gateway = match rs.gateway {
+        Some(gw) if gw == snap.lab.director.dip => Span::styled("gw=DIP", theme.muted()),
+        Some(_) => Span::styled("gw≠DIP", theme.error()),
+        None => Span::styled("no gw ", theme.error()),
+    };
+    let branch = if last { " └─" } else { " ├─" };
+    let mut spans = vec![
+        Span::styled(branch, theme.muted()),
+        Span::styled("● ", style),
+        Span::styled(format!("{:<4}", rs.name), style),
+        Span::raw(format!(" {:<13} ", rs.addr.to_string())),
+        gateway,
+        Span::styled(format!(" {state:<7}"), style),
+    ];
+    if let Some(pct) = share {
+        spans.push(Span::raw(format!("{pct:>3.0}%")));
+    }
+    Line::from(spans)
+}

@@ -1,0 +1,210 @@
+//! Every pane, the whole dashboard at 80×24 and 160×48, the picker, the
+//! progress screen and the dialogs, drawn from fixed synthetic state (the
+//! tutorial lab) on ratatui's `TestBackend` and compared with insta
+//! snapshots.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use lvslab::monitor::{Snapshot, sample};
+use lvslab::tui::app::App;
+use lvslab::tui::theme::Theme;
+use lvslab::tui::{BackendEvent, Keymap, PresetInfo, view};
+use ratatui::backend::TestBackend;
+use ratatui::{Frame, Terminal};
+
+/// The tutorial lab after 30 s of traffic, with rs2 having briefly stopped
+/// answering (so the log has something to say).
+fn tutorial_app() -> App {
+    let mut app = App::new(Theme::default(), Keymap::default(), Vec::new());
+    app.on_snapshot(Arc::new(sample::tutorial(0)));
+    app.on_backend(BackendEvent::Applied(Ok("lab tutorial is up".into())));
+    for tick in 1..=300 {
+        let mut snap = sample::tutorial(tick);
+        if (250..260).contains(&tick) {
+            snap.lab.real_servers[1].up = false;
+        }
+        app.on_snapshot(Arc::new(snap));
+    }
+    app
+}
+
+fn draw(width: u16, height: u16, render: impl FnOnce(&mut Frame)) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(render).unwrap();
+    terminal
+}
+
+fn pane(
+    width: u16,
+    height: u16,
+    app: &App,
+    render: fn(&mut Frame, ratatui::layout::Rect, &App, &Theme),
+) -> Terminal<TestBackend> {
+    draw(width, height, |f| render(f, f.area(), app, app.theme()))
+}
+
+#[test]
+fn dashboard_80x24() {
+    let app = tutorial_app();
+    insta::assert_snapshot!(draw(80, 24, |f| view::render(f, &app)).backend());
+}
+
+#[test]
+fn dashboard_160x48() {
+    let app = tutorial_app();
+    insta::assert_snapshot!(draw(160, 48, |f| view::render(f, &app)).backend());
+}
+
+#[test]
+fn dashboard_before_the_first_snapshot() {
+    let app = App::new(Theme::default(), Keymap::default(), Vec::new());
+    insta::assert_snapshot!(draw(80, 24, |f| view::render(f, &app)).backend());
+}
+
+#[test]
+fn topology_pane() {
+    insta::assert_snapshot!(pane(46, 9, &tutorial_app(), view::topology::render).backend());
+}
+
+#[test]
+fn topology_marks_down_drained_and_wrong_gateway() {
+    let mut app = tutorial_app();
+    let mut snap: Snapshot = sample::with_servers(&[3, 0, 1], 301);
+    snap.lab.real_servers[0].up = false;
+    snap.lab.real_servers[2].gateway = Some("198.51.100.254".parse().unwrap());
+    app.on_snapshot(Arc::new(snap));
+    insta::assert_snapshot!(pane(46, 10, &app, view::topology::render).backend());
+}
+
+#[test]
+fn ipvs_table_narrow_and_wide() {
+    let app = tutorial_app();
+    insta::assert_snapshot!("ipvs_table_80", pane(80, 7, &app, view::ipvs_table::render).backend());
+    insta::assert_snapshot!(
+        "ipvs_table_120",
+        pane(120, 7, &app, view::ipvs_table::render).backend()
+    );
+}
+
+#[test]
+fn conns_chart_pane() {
+    insta::assert_snapshot!(pane(90, 16, &tutorial_app(), view::conns_chart::render).backend());
+}
+
+#[test]
+fn share_pane() {
+    insta::assert_snapshot!(pane(60, 9, &tutorial_app(), view::share::render).backend());
+}
+
+#[test]
+fn traffic_and_host_panes() {
+    let app = tutorial_app();
+    insta::assert_snapshot!("traffic", pane(44, 8, &app, view::traffic::render).backend());
+    insta::assert_snapshot!("host_two_lines", pane(44, 4, &app, view::host::render).backend());
+    insta::assert_snapshot!("host_one_line", pane(36, 3, &app, view::host::render).backend());
+}
+
+#[test]
+fn events_pane() {
+    insta::assert_snapshot!(pane(80, 7, &tutorial_app(), view::events::render).backend());
+}
+
+#[test]
+fn header_and_footer() {
+    let app = tutorial_app();
+    insta::assert_snapshot!("header", pane(120, 1, &app, view::header::render).backend());
+    insta::assert_snapshot!("footer_160", pane(160, 1, &app, view::footer::render).backend());
+    insta::assert_snapshot!("footer_80", pane(80, 1, &app, view::footer::render).backend());
+}
+
+fn press(app: &mut App, c: char) {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    let _ = app.on_terminal_event(Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
+}
+
+#[test]
+fn help_overlay_fits_80x24() {
+    let mut app = tutorial_app();
+    press(&mut app, '?');
+    insta::assert_snapshot!(draw(80, 24, |f| view::render(f, &app)).backend());
+}
+
+#[test]
+fn scheduler_dialog() {
+    let mut app = tutorial_app();
+    press(&mut app, 'S');
+    insta::assert_snapshot!(draw(80, 24, |f| view::render(f, &app)).backend());
+}
+
+fn presets() -> Vec<PresetInfo> {
+    vec![
+        PresetInfo {
+            name: "tutorial-nat".into(),
+            description: "LVS-NAT with two real servers, weights 3 and 2 under wrr: watch the \
+                          3:2 split, drain one, stop one."
+                .into(),
+            file: PathBuf::from("labs/tutorial-nat.toml"),
+        },
+        PresetInfo {
+            name: "sh-sticky".into(),
+            description: "Source hashing: every request of one client lands on one server.".into(),
+            file: PathBuf::from("labs/sh-sticky.toml"),
+        },
+    ]
+}
+
+#[test]
+fn preset_picker() {
+    let app = App::new(Theme::default(), Keymap::default(), presets());
+    insta::assert_snapshot!(draw(80, 24, |f| view::render(f, &app)).backend());
+}
+
+#[test]
+fn bring_up_progress_and_failure() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    let mut app = App::new(Theme::default(), Keymap::default(), presets());
+    let enter = Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(app.on_terminal_event(enter).is_some());
+    app.on_backend(BackendEvent::Step("netns lvs-tutorial-client".into()));
+    app.on_backend(BackendEvent::Step("netns lvs-tutorial-director".into()));
+    insta::assert_snapshot!("progress", draw(60, 8, |f| view::render(f, &app)).backend());
+    app.on_backend(BackendEvent::BringUpFailed("IPVS is not available: CONFIG_IP_VS".into()));
+    insta::assert_snapshot!("progress_failed", draw(60, 8, |f| view::render(f, &app)).backend());
+}
+
+#[test]
+fn many_servers_scroll_and_collapse() {
+    let weights: Vec<u32> = (0..256).map(|i| 1 + i % 5).collect();
+    let mut app = App::new(Theme::default(), Keymap::default(), Vec::new());
+    app.on_snapshot(Arc::new(sample::with_servers(&weights, 100)));
+    for _ in 0..40 {
+        press(&mut app, 'j');
+    }
+    insta::assert_snapshot!(draw(80, 24, |f| view::render(f, &app)).backend());
+}
+
+#[test]
+fn t_cycles_through_the_builtin_themes() {
+    let mut app = tutorial_app();
+    let header = |app: &App| pane(160, 1, app, view::header::render).backend().to_string();
+    assert!(header(&app).contains("theme dark"));
+    press(&mut app, 't');
+    assert!(header(&app).contains("theme light"));
+    assert_eq!(app.theme().palette.bg, ratatui::style::Color::Rgb(0xfa, 0xfa, 0xfa));
+    press(&mut app, 't');
+    press(&mut app, 't');
+    assert!(header(&app).contains("theme dark"));
+}
+
+#[test]
+fn no_color_draws_without_any_colour() {
+    use ratatui::style::Color;
+    let mut app = App::new(Theme::default().without_colors(), Keymap::default(), Vec::new());
+    app.on_snapshot(Arc::new(sample::tutorial(30)));
+    press(&mut app, 't'); // nothing to cycle to with colours off
+    let terminal = draw(160, 48, |f| view::render(f, &app));
+    let buffer = terminal.backend().buffer();
+    assert!(buffer.content().iter().all(|c| c.fg == Color::Reset && c.bg == Color::Reset));
+    assert!(terminal.backend().to_string().contains("theme dark (no colour)"));
+}

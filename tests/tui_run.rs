@@ -1,0 +1,308 @@
+//! `tui::run` driven end to end: scripted terminal events in, synthetic
+//! snapshots published, and the emitted `Command`s and drawn frames checked.
+//! A recording backend keeps every flushed frame (bandwhich's idea).
+
+use std::convert::Infallible;
+use std::io;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use futures::channel::mpsc::{UnboundedSender, unbounded};
+use lvslab::monitor::{Snapshot, sample};
+use lvslab::tui::view::layout;
+use lvslab::tui::{BackendEvent, BackendSide, Command, Exit, Keymap, PresetInfo, Theme, UiIo, run};
+use ratatui::Terminal;
+use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
+use ratatui::buffer::Cell;
+use ratatui::layout::{Position, Rect, Size};
+
+type Frames = Arc<Mutex<Vec<String>>>;
+
+/// A `TestBackend` that remembers every frame it was asked to flush.
+struct Recorder {
+    inner: TestBackend,
+    frames: Frames,
+}
+
+impl Backend for Recorder {
+    type Error = Infallible;
+
+    fn draw<'a, I: Iterator<Item = (u16, u16, &'a Cell)>>(
+        &mut self,
+        content: I,
+    ) -> Result<(), Infallible> {
+        self.inner.draw(content)
+    }
+    fn hide_cursor(&mut self) -> Result<(), Infallible> {
+        self.inner.hide_cursor()
+    }
+    fn show_cursor(&mut self) -> Result<(), Infallible> {
+        self.inner.show_cursor()
+    }
+    fn get_cursor_position(&mut self) -> Result<Position, Infallible> {
+        self.inner.get_cursor_position()
+    }
+    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> Result<(), Infallible> {
+        self.inner.set_cursor_position(position)
+    }
+    fn clear(&mut self) -> Result<(), Infallible> {
+        self.inner.clear()
+    }
+    fn clear_region(&mut self, clear_type: ClearType) -> Result<(), Infallible> {
+        self.inner.clear_region(clear_type)
+    }
+    fn size(&self) -> Result<Size, Infallible> {
+        self.inner.size()
+    }
+    fn window_size(&mut self) -> Result<WindowSize, Infallible> {
+        self.inner.window_size()
+    }
+    fn flush(&mut self) -> Result<(), Infallible> {
+        self.frames.lock().unwrap().push(self.inner.to_string());
+        self.inner.flush()
+    }
+}
+
+/// A UI wired to fake channels, with the tutorial lab's snapshot published.
+struct Rig {
+    terminal: Terminal<Recorder>,
+    frames: Frames,
+    keys: UnboundedSender<io::Result<Event>>,
+    io: Option<UiIo>,
+    backend: BackendSide,
+}
+
+impl Rig {
+    fn new(snapshot: Option<Snapshot>, presets: Vec<PresetInfo>) -> Self {
+        let frames = Frames::default();
+        let recorder = Recorder { inner: TestBackend::new(80, 24), frames: frames.clone() };
+        let (keys, key_stream) = unbounded();
+        let (io, backend) = UiIo::new(Box::pin(key_stream));
+        backend.snapshots.send_replace(snapshot.map(Arc::new));
+        let io = Some(io.with_presets(presets));
+        Self { terminal: Terminal::new(recorder).unwrap(), frames, keys, io, backend }
+    }
+
+    fn tutorial() -> Self {
+        Self::new(Some(sample::tutorial(30)), Vec::new())
+    }
+
+    fn type_keys(&self, keys: &str) {
+        for c in keys.chars() {
+            let code = match c {
+                '\n' => KeyCode::Enter,
+                '\x1b' => KeyCode::Esc,
+                c => KeyCode::Char(c),
+            };
+            self.send(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        }
+    }
+
+    fn send(&self, event: Event) {
+        self.keys.unbounded_send(Ok(event)).unwrap();
+    }
+
+    /// Runs the UI to its end with the keys already queued.
+    async fn run(&mut self) -> Exit {
+        let io = self.io.take().unwrap();
+        let ui = run(&mut self.terminal, io, Theme::default(), Keymap::default());
+        tokio::time::timeout(Duration::from_secs(10), ui).await.expect("UI ended").unwrap()
+    }
+
+    fn commands(&mut self) -> Vec<Command> {
+        std::iter::from_fn(|| self.backend.commands.try_recv().ok()).collect()
+    }
+}
+
+/// Waits (up to 5 s) until a drawn frame satisfies `ok`; returns how many frames were drawn.
+async fn wait_for_frame(frames: &Frames, ok: impl Fn(&str) -> bool) -> usize {
+    for _ in 0..1000 {
+        {
+            let frames = frames.lock().unwrap();
+            if frames.last().is_some_and(|f| ok(f)) {
+                return frames.len();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!(
+        "no such frame; last was:\n{}",
+        frames.lock().unwrap().last().cloned().unwrap_or_default()
+    );
+}
+
+fn set_weight(server: &str, weight: u32) -> Command {
+    Command::SetWeight { server: server.into(), weight }
+}
+
+#[tokio::test]
+async fn w_on_rs1_raises_its_weight_and_q_quits() {
+    let mut rig = Rig::tutorial();
+    rig.type_keys("wq");
+    assert_eq!(rig.run().await, Exit::Quit);
+    assert_eq!(rig.commands(), vec![set_weight("rs1", 4), Command::Quit]);
+}
+
+#[tokio::test]
+async fn j_then_d_drains_rs2() {
+    let mut rig = Rig::tutorial();
+    rig.type_keys("jdq");
+    rig.run().await;
+    assert_eq!(rig.commands(), vec![Command::Drain { server: "rs2".into() }, Command::Quit]);
+}
+
+#[tokio::test]
+async fn every_dashboard_key_emits_its_command() {
+    let mut rig = Rig::tutorial();
+    rig.type_keys(" +-lsWxazrq");
+    rig.run().await;
+    let rs1 = || "rs1".to_string();
+    assert_eq!(
+        rig.commands(),
+        vec![
+            Command::StopTraffic,
+            Command::SetRate(100),
+            Command::SetRate(20),
+            Command::ToggleConnMode,
+            Command::SetScheduler("lc".into()),
+            set_weight("rs1", 2),
+            Command::StopServer { server: rs1() },
+            Command::AddServer,
+            Command::ZeroCounters,
+            Command::RemoveServer { server: rs1() },
+            Command::Quit,
+        ]
+    );
+}
+
+#[tokio::test]
+async fn x_starts_a_stopped_server_and_space_starts_traffic() {
+    let mut snap = sample::tutorial(30);
+    snap.lab.real_servers[0].up = false;
+    snap.traffic = None;
+    let mut rig = Rig::new(Some(snap), Vec::new());
+    rig.type_keys("x q");
+    rig.run().await;
+    assert_eq!(
+        rig.commands(),
+        vec![Command::StartServer { server: "rs1".into() }, Command::StartTraffic, Command::Quit]
+    );
+}
+
+#[tokio::test]
+async fn scheduler_list_picks_with_arrows_and_esc_cancels() {
+    let mut rig = Rig::tutorial();
+    rig.type_keys("Sj\nS\x1bq");
+    rig.run().await;
+    assert_eq!(rig.commands(), vec![Command::SetScheduler("lc".into()), Command::Quit]);
+}
+
+#[tokio::test]
+async fn help_swallows_keys_until_closed() {
+    let mut rig = Rig::tutorial();
+    rig.type_keys("?d\x1bdq");
+    rig.run().await;
+    assert_eq!(rig.commands(), vec![Command::Drain { server: "rs1".into() }, Command::Quit]);
+}
+
+#[tokio::test]
+async fn ctrl_c_quits() {
+    let mut rig = Rig::tutorial();
+    rig.send(Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)));
+    assert_eq!(rig.run().await, Exit::Quit);
+    assert_eq!(rig.commands(), vec![Command::Quit]);
+}
+
+#[tokio::test]
+async fn cancellation_ends_the_ui_without_a_quit_command() {
+    let mut rig = Rig::tutorial();
+    rig.backend.cancel.cancel();
+    assert_eq!(rig.run().await, Exit::Cancelled);
+    assert!(rig.commands().is_empty());
+}
+
+#[tokio::test]
+async fn clicking_a_row_selects_that_server() {
+    let mut rig = Rig::tutorial();
+    let areas = layout::dashboard(Rect::new(0, 0, 80, 24), 2);
+    let row = (areas.table.y..areas.table.bottom())
+        .find(|&y| layout::table_row_at(&areas, 2, 0, y) == Some(1))
+        .unwrap();
+    rig.send(Event::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: areas.table.x + 3,
+        row,
+        modifiers: KeyModifiers::NONE,
+    }));
+    rig.type_keys("dq");
+    rig.run().await;
+    assert_eq!(rig.commands(), vec![Command::Drain { server: "rs2".into() }, Command::Quit]);
+}
+
+#[tokio::test]
+async fn snapshots_change_what_is_drawn_and_idle_draws_nothing() {
+    let mut rig = Rig::tutorial();
+    let frames = rig.frames.clone();
+    let snapshots = rig.backend.snapshots.clone();
+    let events = rig.backend.events.clone();
+    let keys = rig.keys.clone();
+    let script = async move {
+        wait_for_frame(&frames, |f| f.contains("rs2  198.51.100.12 gw=DIP up")).await;
+        let mut down = sample::tutorial(31);
+        down.lab.real_servers[1].up = false;
+        snapshots.send_replace(Some(Arc::new(down)));
+        let drawn = wait_for_frame(&frames, |f| f.contains("rs2 stopped answering")).await;
+        assert!(wait_for_frame(&frames, |f| f.contains("gw=DIP down")).await == drawn);
+        // Nothing changes for a while: no frame is drawn.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(frames.lock().unwrap().len(), drawn, "drew without a change");
+        events.send(BackendEvent::Applied(Err("no such destination".into()))).unwrap();
+        wait_for_frame(&frames, |f| f.contains("✗ no such destination")).await;
+        keys.unbounded_send(Ok(Event::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE))))
+            .unwrap();
+    };
+    let (exit, ()) = tokio::join!(rig.run(), script);
+    assert_eq!(exit, Exit::Quit);
+    assert!(rig.frames.lock().unwrap().len() <= 4, "one frame per change");
+}
+
+#[tokio::test]
+async fn picker_brings_a_preset_up_then_shows_the_dashboard() {
+    let presets = vec![
+        PresetInfo {
+            name: "tutorial-nat".into(),
+            description: "NAT".into(),
+            file: "labs/a.toml".into(),
+        },
+        PresetInfo {
+            name: "sh-sticky".into(),
+            description: "sh".into(),
+            file: "labs/b.toml".into(),
+        },
+    ];
+    let mut rig = Rig::new(None, presets);
+    rig.type_keys("j\n");
+    let frames = rig.frames.clone();
+    let snapshots = rig.backend.snapshots.clone();
+    let events = rig.backend.events.clone();
+    let keys = rig.keys.clone();
+    let script = async move {
+        wait_for_frame(&frames, |f| f.contains("Bringing the lab up")).await;
+        events.send(BackendEvent::Step("netns lvs-tutorial-client".into())).unwrap();
+        wait_for_frame(&frames, |f| f.contains("… netns lvs-tutorial-client")).await;
+        snapshots.send_replace(Some(Arc::new(sample::tutorial(0))));
+        wait_for_frame(&frames, |f| f.contains("┌ IPVS")).await;
+        keys.unbounded_send(Ok(Event::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE))))
+            .unwrap();
+    };
+    let (exit, ()) = tokio::join!(rig.run(), script);
+    assert_eq!(exit, Exit::Quit);
+    assert_eq!(
+        rig.commands(),
+        vec![Command::BringUp { preset: PathBuf::from("labs/b.toml") }, Command::Quit]
+    );
+}
