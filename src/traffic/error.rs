@@ -9,6 +9,26 @@ use std::net::SocketAddr;
 /// by kind in its [`crate::traffic::Report`].
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The listening address cannot be bound.
+    #[error("real server '{name}': cannot listen on {addr}: {source}")]
+    Bind {
+        /// The server's name.
+        name: String,
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The process could not set up its runtime or signal handlers.
+    #[error("real server '{name}': cannot {op}: {source}")]
+    Process {
+        /// The server's name.
+        name: String,
+        /// What was being set up.
+        op: &'static str,
+        /// The cause.
+        source: io::Error,
+    },
     /// The listening socket is unusable.
     #[error("real server '{name}': cannot use the listening socket: {source}")]
     Listener {

@@ -15,10 +15,12 @@
 //! - [`server`]: the HTTP/1.1 real server and its counters.
 //! - [`client`]: the load generator, controllable while it runs.
 //! - [`profile`]: what load to generate.
+//! - [`process`]: the body of an `lvslab serve` real-server process.
 //! - [`results`]: the [`results::Report`] JSON schema and the human table.
 
 pub mod client;
 pub mod histogram;
+pub mod process;
 pub mod profile;
 pub mod results;
 pub mod server;
@@ -32,6 +34,7 @@ mod tally;
 
 pub use client::{Generator, GeneratorHandle, Progress};
 pub use error::Error;
+pub use process::run_server_process;
 pub use profile::{ConnectionMode, Load, Profile, Ramp, RequestKind};
 pub use results::{ErrorKind, Report};
 pub use server::{Server, ServerConfig, ServerStats, serve};
