@@ -88,6 +88,10 @@ fn check(report: &Report) -> Value {
     let mut out = Vec::new();
     violations(&schema, &schema, &value, "$", &mut out);
     assert!(out.is_empty(), "report does not match the schema:\n{}\n{value:#}", out.join("\n"));
+    // Kept for a look (or another validator) under target/tmp.
+    let keep = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("traffic-report-{}.json", report.errors.total()));
+    let _ = std::fs::write(keep, format!("{value:#}\n"));
     value
 }
 
