@@ -63,7 +63,7 @@ pub(crate) async fn once(
     let io = |e: io::Error| kind_of(&e);
     let mut stream = TcpStream::connect(target).await.map_err(io)?;
     connected();
-    let _ = stream.set_nodelay(true);
+    // One write per connection: Nagle has nothing to delay, so no set_nodelay.
     stream.write_all(request).await.map_err(io)?;
 
     let mut buf = Vec::with_capacity(1024);
