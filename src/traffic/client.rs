@@ -127,7 +127,11 @@ impl Ctx {
 
 impl Generator {
     /// Starts loading `target` as `profile` says, on the current tokio
-    /// runtime. Fails if the profile is invalid or there is no runtime.
+    /// runtime.
+    ///
+    /// # Errors
+    /// [`Error::Profile`] naming the first bad setting, or
+    /// [`Error::NoRuntime`] when called outside a tokio runtime.
     pub fn start(target: SocketAddr, profile: Profile) -> Result<GeneratorHandle, Error> {
         profile.validate()?;
         let runtime =
@@ -161,6 +165,7 @@ impl Generator {
 }
 
 /// Controls a running generator. Dropping it aborts the run.
+#[must_use = "dropping the handle aborts the run"]
 pub struct GeneratorHandle {
     ctx: Arc<Ctx>,
     control: watch::Sender<Load>,
@@ -170,7 +175,10 @@ pub struct GeneratorHandle {
 
 impl GeneratorHandle {
     /// Switches to (or stays in) open loop at `rate` new requests per
-    /// second; ends any ramp. Refuses rates that are negative or not finite.
+    /// second; ends any ramp.
+    ///
+    /// # Errors
+    /// [`Error::Profile`] for a rate that is negative, too large or not finite.
     pub fn set_rate(&self, rate: f64) -> Result<(), Error> {
         check_rate("rate", rate)?;
         self.control.send_replace(Load::Rate(rate));
@@ -207,6 +215,9 @@ impl GeneratorHandle {
 
     /// Waits for the run to end (it ends by itself after `requests` or
     /// `duration`; otherwise call [`GeneratorHandle::stop`] first).
+    ///
+    /// # Errors
+    /// [`Error::Generator`] if the run's task panicked or was cancelled.
     pub async fn finish(mut self) -> Result<Report, Error> {
         let target = self.ctx.target;
         let task = self.task.take().ok_or_else(|| Error::Generator {

@@ -19,6 +19,11 @@ use super::server::{Server, ServerConfig};
 /// Serves `config.name` on `listen` until SIGTERM or SIGINT, then closes
 /// the listener and every connection and returns. Blocks the calling thread;
 /// call it after entering the namespace and without a runtime running.
+///
+/// # Errors
+/// [`Error::Bind`] naming the address (taken, or not in this namespace),
+/// [`Error::Process`] if the runtime or signal handlers cannot be set up,
+/// or what [`Server::run`] returns.
 pub fn run_server_process(listen: SocketAddr, config: ServerConfig) -> Result<(), Error> {
     let name = config.name.clone();
     let process = |op, source| Error::Process { name: name.clone(), op, source };

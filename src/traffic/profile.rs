@@ -137,7 +137,10 @@ pub(crate) fn check_rate(field: &'static str, rate: f64) -> Result<(), Error> {
 }
 
 impl Profile {
-    /// Checks every setting, naming the first bad one.
+    /// Checks every setting.
+    ///
+    /// # Errors
+    /// [`Error::Profile`] naming the first bad setting, its value and the fix.
     pub fn validate(&self) -> Result<(), Error> {
         if let Load::Rate(rate) = self.load {
             check_rate("rate", rate)?;

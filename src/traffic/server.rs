@@ -153,6 +153,11 @@ impl Server {
     /// Serves connections from `listener` until `shutdown` is cancelled, then
     /// closes the listener (new connections are refused) and every open
     /// connection, as a killed server would.
+    ///
+    /// # Errors
+    /// [`Error::Name`] if the name cannot be an HTTP header value, or
+    /// [`Error::Listener`] if the socket is unusable. Failed accepts (e.g.
+    /// out of file descriptors) are logged and retried, not returned.
     pub async fn run(
         self,
         listener: TcpListener,
@@ -216,7 +221,10 @@ async fn wait_closed(stats: &ServerStats) {
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, all_closed).await;
 }
 
-/// Runs a real server named `name` with default settings; see [`Server::run`].
+/// Runs a real server named `name` with default settings.
+///
+/// # Errors
+/// As [`Server::run`].
 pub async fn serve(
     listener: TcpListener,
     name: String,
