@@ -174,3 +174,50 @@ async fn the_generator_needs_a_runtime_and_a_valid_profile() {
     let outside = std::thread::spawn(move || Generator::start(addr, Profile::default()).is_err());
     assert!(outside.join().unwrap(), "no runtime on a plain thread");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_alive_survives_the_server_going_away() {
+    let server = start("a").await;
+    let p = Profile {
+        load: Load::Concurrency(4),
+        requests: None,
+        duration: Some(Duration::from_millis(900)),
+        connection: ConnectionMode::KeepAlive,
+        ..Profile::default()
+    };
+    let run = Generator::start(server.addr, p).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.kill().await;
+    let report = tokio::time::timeout(Duration::from_secs(5), run.finish()).await.unwrap().unwrap();
+    assert!(report.ok > 0, "{report:?}");
+    assert!(report.errors.refused + report.errors.reset > 0, "{:?}", report.errors);
+    assert_eq!(report.requests, report.ok + report.errors.total());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_drops_held_requests_at_once() {
+    let server = start("a").await;
+    let mut p = profile(Load::Concurrency(3), 3);
+    p.request = RequestKind::Hold(Duration::from_secs(30));
+    let run = Generator::start(server.addr, p).unwrap();
+    let stats = server.stats.clone();
+    assert!(eventually(Duration::from_secs(1), || stats.holding() == 3).await);
+    run.abort();
+    let report = tokio::time::timeout(Duration::from_secs(2), run.finish()).await.unwrap().unwrap();
+    assert_eq!(
+        (report.requests, report.errors.total()),
+        (0, 0),
+        "aborted requests are not counted"
+    );
+    assert!(
+        eventually(Duration::from_secs(2), || stats.holding() == 0).await,
+        "server saw the close"
+    );
+    // Dropping a handle aborts too.
+    let mut p = profile(Load::Concurrency(2), 2);
+    p.request = RequestKind::Hold(Duration::from_secs(30));
+    drop(Generator::start(server.addr, p).unwrap());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(eventually(Duration::from_secs(2), || stats.holding() == 0).await);
+    server.kill().await;
+}
