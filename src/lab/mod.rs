@@ -1,1 +1,18 @@
-//! (filled by its issue)
+//! The lab: a preset file validated into a [`LabSpec`], planned as steps,
+//! built into kernel state, recorded in a state file, and torn down.
+
+pub mod build;
+pub mod error;
+pub mod model;
+pub mod plan;
+pub mod presets;
+pub mod process;
+pub mod schedulers;
+pub mod spec;
+pub mod state;
+pub mod status;
+pub mod teardown;
+pub mod validate;
+
+pub use error::{SpecError, SpecErrors};
+pub use model::LabSpec;

@@ -1,7 +1,11 @@
 //! Kernel networking below the lab: named namespaces, links, addresses,
 //! routes and sysctls, all over netlink (rtnetlink) rather than by running `ip`.
 
+pub mod kconfig;
 pub mod netns;
+pub mod privilege;
+pub mod rtnl;
+pub mod sysctl;
 
 mod error;
 pub use error::Error;

@@ -54,20 +54,17 @@ pub fn create(name: &str) -> Result<(), Error> {
     prepare_run_dir()?;
     let target = path(name);
     // O_EXCL: the mount point doubles as a lock on the name.
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .mode(0o000)
-        .open(&target)
-        .map_err(|e| match e.kind() {
+    OpenOptions::new().read(true).write(true).create_new(true).mode(0o000).open(&target).map_err(
+        |e| match e.kind() {
             io::ErrorKind::AlreadyExists => Error::NetnsExists(name.to_string()),
             _ => Error::io("create", &target, e),
-        })?;
+        },
+    )?;
     let bound = std::thread::scope(|scope| {
         scope
             .spawn(|| -> Result<(), Error> {
-                unshare(CloneFlags::CLONE_NEWNET).map_err(|e| Error::sys("unshare(CLONE_NEWNET)", e))?;
+                unshare(CloneFlags::CLONE_NEWNET)
+                    .map_err(|e| Error::sys("unshare(CLONE_NEWNET)", e))?;
                 mount(
                     Some("/proc/thread-self/ns/net"),
                     &target,
@@ -109,7 +106,8 @@ pub fn delete(name: &str) -> Result<(), Error> {
 /// single-threaded lab processes before they start their runtime.
 pub fn enter(name: &str) -> Result<(), Error> {
     let file = open(name)?;
-    setns(&file, CloneFlags::CLONE_NEWNET).map_err(|e| Error::sys("setns into the lab namespace", e))
+    setns(&file, CloneFlags::CLONE_NEWNET)
+        .map_err(|e| Error::sys("setns into the lab namespace", e))
 }
 
 /// Opens the namespace file, e.g. to move a link into it by file descriptor.

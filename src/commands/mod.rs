@@ -1,0 +1,42 @@
+//! One module per command; each returns the process exit code.
+
+mod check;
+mod doctor;
+mod down;
+mod ls;
+mod status;
+mod up;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::cli::Command;
+
+/// Runs `command`.
+pub fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Up { lab, dataplane } => runtime()?.block_on(up::run(&lab, dataplane)),
+        Command::Down { lab, all } => down::run(lab.as_deref(), all),
+        Command::Status { lab, json } => runtime()?.block_on(status::run(&lab, json)),
+        Command::Ls { presets, json } => ls::run(presets, json),
+        Command::Check { file, json } => check::run(&file, json),
+        Command::Doctor { json } => runtime()?.block_on(doctor::run(json)),
+    }
+}
+
+/// The runtime for commands that talk netlink. Built per command (not in
+/// `main`) because lab processes must enter their namespace before any
+/// runtime thread exists.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
+}
+
+/// Fails unless the process may build labs.
+fn require_privilege(command: &str) -> Result<()> {
+    if lvslab::net::privilege::can_build_labs() {
+        Ok(())
+    } else {
+        anyhow::bail!(lvslab::net::privilege::missing_message(command))
+    }
+}

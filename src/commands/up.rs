@@ -1,0 +1,169 @@
+//! `lvslab up LAB`: build a lab and leave it running.
+//!
+//! Order matters for "leave the machine as it was": everything that can be
+//! checked is checked before the first change (privilege, preset, IPVS,
+//! leftovers), the record is written before the first namespace, and any
+//! failure or Ctrl-C/SIGTERM during the build removes what was made.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use lvslab::lab::build::Builder;
+use lvslab::lab::model::LabSpec;
+use lvslab::lab::plan::Plan;
+use lvslab::lab::state::{Dataplane, LabState, Phase};
+use lvslab::lab::{presets, teardown};
+use tokio::signal::unix::{SignalKind, signal};
+
+pub async fn run(lab: &str, dataplane: Dataplane) -> Result<ExitCode> {
+    super::require_privilege("up")?;
+    let preset = presets::load(lab).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let spec = preset.spec;
+    if dataplane == Dataplane::Ipvs {
+        check_ipvs()?;
+    }
+    clear_leftovers(&spec)?;
+
+    let mut state = LabState::new(spec.clone(), preset.origin, dataplane);
+    state
+        .create()
+        .with_context(|| format!("cannot record lab '{}' under /run/lvslab", spec.name))?;
+
+    let started = Instant::now();
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let outcome = tokio::select! {
+        result = build(&spec) => result,
+        _ = sigint.recv() => Err(anyhow::anyhow!("interrupted")),
+        _ = sigterm.recv() => Err(anyhow::anyhow!("terminated")),
+    };
+    if let Err(err) = outcome {
+        let removed = teardown::remove(&spec.name);
+        let cleanup = match removed {
+            Ok(r) => format!("rolled back: removed {} namespaces", r.namespaces.len()),
+            Err(e) => format!("rollback failed too ({e}); run `lvslab down {}`", spec.name),
+        };
+        bail!("lab '{}' was not built: {err:#}; {cleanup}", spec.name);
+    }
+    state.phase = Phase::Up;
+    state.save()?;
+    print_summary(&spec, dataplane, started.elapsed().as_secs_f64() * 1000.0);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn build(spec: &LabSpec) -> Result<()> {
+    let plan = Plan::topology(spec);
+    Builder::new().run(&plan, |_, _, step| tracing::debug!(%step, "step")).await?;
+    Ok(())
+}
+
+/// A kernel without IPVS is detected before anything is created.
+fn check_ipvs() -> Result<()> {
+    if std::path::Path::new("/proc/net/ip_vs").exists() {
+        return Ok(());
+    }
+    bail!(
+        "this kernel has no IPVS: /proc/net/ip_vs is missing, so the kernel was built without \
+         CONFIG_IP_VS or the ip_vs module is not loaded. Try `modprobe ip_vs`; or build the \
+         topology only, without load balancing: lvslab up ... --dataplane none. Nothing was changed."
+    )
+}
+
+/// Removes what an earlier, crashed run of this lab left, or refuses if the
+/// lab is running (or being built by another process).
+fn clear_leftovers(spec: &LabSpec) -> Result<()> {
+    let name = &spec.name;
+    let recorded = LabState::load(name).ok().flatten();
+    let namespaces = teardown::lab_namespaces(name)?;
+    if let Some(state) = &recorded {
+        if state.phase == Phase::Building && state.owner_alive() {
+            bail!(
+                "lab '{name}' is being built by another lvslab (pid {}); wait for it, or `lvslab down {name}`",
+                state.owner_pid
+            );
+        }
+        if state.phase == Phase::Up && !namespaces.is_empty() {
+            bail!(
+                "lab '{name}' is already up ({}, dataplane {}); see `lvslab status {name}`, or `lvslab down {name}` first",
+                state.origin,
+                state.dataplane
+            );
+        }
+    }
+    if recorded.is_some() || !namespaces.is_empty() {
+        let removed = teardown::remove(name)?;
+        eprintln!(
+            "note: removed leftovers of an earlier run of lab '{name}' ({} namespaces{})",
+            removed.namespaces.len(),
+            if removed.state_file { " and its record" } else { "" }
+        );
+    }
+    Ok(())
+}
+
+fn print_summary(spec: &LabSpec, dataplane: Dataplane, ms: f64) {
+    let name = &spec.name;
+    println!(
+        "lab '{name}' is up ({} hosts, dataplane {dataplane}) in {ms:.0} ms",
+        spec.real_servers.len() + 2
+    );
+    println!(
+        "  {:<9} {:<24} eth0 {}/{} via {}",
+        "client",
+        spec.netns("client"),
+        spec.client,
+        spec.client_prefix(),
+        spec.director.vip
+    );
+    println!(
+        "  {:<9} {:<24} eth0 {}/{} (VIP), br0 {}/{} (DIP), ip_forward=1",
+        "director",
+        spec.netns("director"),
+        spec.director.vip,
+        spec.client_prefix(),
+        spec.director.dip,
+        spec.servers_prefix()
+    );
+    for rs in &spec.real_servers {
+        println!(
+            "  {:<9} {:<24} eth0 {}/{} via {}",
+            rs.name,
+            spec.netns(&rs.name),
+            rs.addr,
+            spec.servers_prefix(),
+            spec.director.dip
+        );
+    }
+    for svc in &spec.services {
+        let members: Vec<String> =
+            svc.members.iter().map(|m| format!("{}:{} w{}", m.name, m.port, m.weight)).collect();
+        println!(
+            "  service   {} {}:{} {} -> {}",
+            svc.protocol.to_string().to_uppercase(),
+            svc.vip,
+            svc.port,
+            svc.scheduler,
+            members.join(", ")
+        );
+    }
+    if dataplane == Dataplane::None {
+        println!("  (dataplane none: no IPVS; the director routes between the two networks)");
+    }
+    let first = spec.real_servers.first().map(|rs| rs.addr.to_string()).unwrap_or_default();
+    println!("\nTry:");
+    println!("  ip netns exec {} ping -c1 {first}", spec.netns("client"));
+    if dataplane == Dataplane::Ipvs {
+        if let Some(svc) = spec.services.first() {
+            println!(
+                "  ip netns exec {} curl http://{}:{}/",
+                spec.netns("client"),
+                svc.vip,
+                svc.port
+            );
+            println!("  ip netns exec {} ipvsadm -Ln", spec.netns("director"));
+        }
+    }
+    println!("  lvslab status {name}");
+    println!("  lvslab down {name}");
+}

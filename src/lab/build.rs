@@ -1,0 +1,67 @@
+//! Executes a [`Plan`] over netlink: one rtnetlink connection per namespace,
+//! opened inside it, and no `ip` process anywhere.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use tracing::instrument;
+
+use super::plan::{Plan, Step};
+use crate::net::{self, netns, rtnl::Rtnl, sysctl};
+
+/// Runs steps in order, keeping one connection per namespace.
+#[derive(Default)]
+pub struct Builder {
+    connections: HashMap<String, Rtnl>,
+}
+
+impl Builder {
+    /// A builder with no connection open yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs every step of `plan`, calling `progress(done, total, step)`
+    /// before each one. Stops at the first failure: the caller rolls back.
+    #[instrument(skip_all, fields(steps = plan.steps.len()))]
+    pub async fn run(
+        &mut self,
+        plan: &Plan,
+        mut progress: impl FnMut(usize, usize, &Step),
+    ) -> Result<(), net::Error> {
+        let total = plan.steps.len();
+        for (done, step) in plan.steps.iter().enumerate() {
+            progress(done, total, step);
+            self.apply(step).await?;
+        }
+        Ok(())
+    }
+
+    /// Applies one step.
+    pub async fn apply(&mut self, step: &Step) -> Result<(), net::Error> {
+        match step {
+            Step::AddNetns { netns } => netns::create(netns),
+            Step::AddBridge { netns, name } => self.rtnl(netns)?.add_bridge(name).await,
+            Step::AddVeth { netns, name, peer_netns, peer } => {
+                self.rtnl(netns)?.add_veth(name, peer, peer_netns).await
+            }
+            Step::SetMaster { netns, link, bridge } => {
+                self.rtnl(netns)?.set_master(link, bridge).await
+            }
+            Step::AddAddress { netns, link, addr, prefix } => {
+                self.rtnl(netns)?.add_address(link, IpAddr::V4(*addr), *prefix).await
+            }
+            Step::LinkUp { netns, link } => self.rtnl(netns)?.set_up(link).await,
+            Step::DefaultRoute { netns, via } => self.rtnl(netns)?.add_default_route(*via).await,
+            Step::Sysctl { netns, key, value } => sysctl::write(netns, key, value),
+        }
+    }
+
+    fn rtnl(&mut self, netns_name: &str) -> Result<&mut Rtnl, net::Error> {
+        if !self.connections.contains_key(netns_name) {
+            let conn = Rtnl::connect(netns_name)?;
+            self.connections.insert(netns_name.to_string(), conn);
+        }
+        Ok(self.connections.get_mut(netns_name).expect("inserted above"))
+    }
+}

@@ -1,0 +1,79 @@
+//! Errors about a preset file: where (file:line:col), what, and how to fix it.
+
+use std::fmt;
+use std::ops::Range;
+
+/// One problem in a preset file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecError {
+    /// The file as the user named it (or `preset:<name>` for embedded ones).
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub col: usize,
+    /// What is wrong, quoting the bad value.
+    pub message: String,
+    /// What to change.
+    pub help: Option<String>,
+}
+
+impl SpecError {
+    /// An error at byte range `span` of `source`.
+    pub fn at(file: &str, source: &str, span: Range<usize>, message: String) -> Self {
+        let (line, col) = line_col(source, span.start);
+        Self { file: file.to_string(), line, col, message, help: None }
+    }
+
+    /// Adds what to change.
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)?;
+        if let Some(help) = &self.help {
+            write!(f, "\n  help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// All problems found in one file (validation reports every one it finds).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct SpecErrors(pub Vec<SpecError>);
+
+impl fmt::Display for SpecErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, err) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{err}")?;
+        }
+        Ok(())
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `source`.
+fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(source.len());
+    let before = &source[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_col;
+
+    #[test]
+    fn line_and_column_are_one_based() {
+        assert_eq!(line_col("a = 1\nbb = 2\n", 0), (1, 1));
+        assert_eq!(line_col("a = 1\nbb = 2\n", 11), (2, 6));
+    }
+}

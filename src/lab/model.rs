@@ -1,0 +1,261 @@
+//! The validated lab: what [`super::validate`] produces from a preset file and
+//! every other layer consumes. Holding one of these means the rules of an
+//! LVS-NAT lab (see `validate.rs`) are already met.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+/// Prefix of every namespace lvslab creates: `lvs-<lab>-<host>`.
+pub const NETNS_PREFIX: &str = "lvs-";
+
+/// Link names used inside the namespaces. A real server's link in the
+/// director is named after the real server.
+pub mod links {
+    /// The single uplink of the client and of each real server; the
+    /// director's client-side link (holding the VIP).
+    pub const UPLINK: &str = "eth0";
+    /// The bridge in the director that the real servers hang off (holds the DIP).
+    pub const BRIDGE: &str = "br0";
+}
+
+/// A validated lab.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabSpec {
+    /// Lab name (lowercase letters, digits, `-`).
+    pub name: String,
+    /// What the lab shows.
+    pub description: String,
+    /// The client-side subnet (client, VIP).
+    pub client_net: Ipv4Net,
+    /// The servers' subnet (DIP, RIPs).
+    pub servers_net: Ipv4Net,
+    /// The client's address.
+    pub client: Ipv4Addr,
+    /// The director's addresses.
+    pub director: Director,
+    /// Real servers, in file order.
+    pub real_servers: Vec<RealServer>,
+    /// Virtual services.
+    pub services: Vec<Service>,
+    /// Default traffic profile.
+    pub traffic: TrafficProfile,
+}
+
+/// The director's two addresses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Director {
+    /// Virtual IP, on the client network.
+    pub vip: Ipv4Addr,
+    /// Director IP, on the servers' network: the real servers' gateway.
+    pub dip: Ipv4Addr,
+}
+
+/// A real server host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RealServer {
+    /// Host name (also its link name in the director).
+    pub name: String,
+    /// Its address (RIP).
+    pub addr: Ipv4Addr,
+}
+
+/// Transport protocol of a virtual service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// TCP (ipvsadm -t).
+    Tcp,
+    /// UDP (ipvsadm -u).
+    Udp,
+    /// SCTP (ipvsadm --sctp-service).
+    Sctp,
+}
+
+impl Protocol {
+    /// Parses `tcp`, `udp` or `sctp`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "tcp" => Some(Self::Tcp),
+            "udp" => Some(Self::Udp),
+            "sctp" => Some(Self::Sctp),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Tcp => "tcp",
+            Self::Udp => "udp",
+            Self::Sctp => "sctp",
+        })
+    }
+}
+
+/// How the director passes a connection to a real server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Forward {
+    /// Masquerading (LVS-NAT, ipvsadm -m).
+    Nat,
+}
+
+impl fmt::Display for Forward {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("nat")
+    }
+}
+
+/// A virtual service and its real servers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Service {
+    /// Transport protocol.
+    pub protocol: Protocol,
+    /// Virtual address (a VIP of the director).
+    pub vip: Ipv4Addr,
+    /// Virtual port.
+    pub port: u16,
+    /// IPVS scheduler name.
+    pub scheduler: String,
+    /// Persistence timeout in seconds, if persistent.
+    pub persistence: Option<u32>,
+    /// The real servers behind this service.
+    pub members: Vec<Member>,
+}
+
+/// A real server as a member of one service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    /// Name of the real server host.
+    pub name: String,
+    /// Port on the real server.
+    pub port: u16,
+    /// IPVS weight (0 = drained).
+    pub weight: u32,
+    /// Forwarding method.
+    pub forward: Forward,
+}
+
+/// What `lvslab traffic` sends by default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrafficProfile {
+    /// Total requests, unless a duration is given.
+    pub requests: Option<u64>,
+    /// Duration in seconds.
+    pub duration_s: Option<f64>,
+    /// Open-loop rate in new connections per second.
+    pub rate: Option<f64>,
+    /// Closed-loop concurrency.
+    pub concurrency: u32,
+    /// Reuse connections.
+    pub keep_alive: bool,
+    /// Hold each connection open this many milliseconds.
+    pub hold_ms: u64,
+}
+
+impl Default for TrafficProfile {
+    fn default() -> Self {
+        Self {
+            requests: Some(1000),
+            duration_s: None,
+            rate: None,
+            concurrency: 4,
+            keep_alive: false,
+            hold_ms: 0,
+        }
+    }
+}
+
+/// The hosts of a lab, each one network namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostRole {
+    /// Sends traffic to the VIP.
+    Client,
+    /// The load balancer.
+    Director,
+    /// Serves behind the director.
+    RealServer,
+}
+
+impl LabSpec {
+    /// The namespace name of a host of this lab.
+    pub fn netns(&self, host: &str) -> String {
+        netns_name(&self.name, host)
+    }
+
+    /// All host names: client, director, then real servers.
+    pub fn hosts(&self) -> impl Iterator<Item = (&str, HostRole)> {
+        [("client", HostRole::Client), ("director", HostRole::Director)]
+            .into_iter()
+            .chain(self.real_servers.iter().map(|rs| (rs.name.as_str(), HostRole::RealServer)))
+    }
+
+    /// A real server by name.
+    pub fn real_server(&self, name: &str) -> Option<&RealServer> {
+        self.real_servers.iter().find(|rs| rs.name == name)
+    }
+
+    /// The ports each real server must listen on (one HTTP server per port).
+    pub fn listen_ports(&self, server: &str) -> Vec<u16> {
+        let mut ports: Vec<u16> = self
+            .services
+            .iter()
+            .flat_map(|s| s.members.iter())
+            .filter(|m| m.name == server)
+            .map(|m| m.port)
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        ports
+    }
+
+    /// VIPs of services other than the director's main VIP, each once.
+    pub fn extra_vips(&self) -> Vec<Ipv4Addr> {
+        let mut vips: Vec<Ipv4Addr> =
+            self.services.iter().map(|s| s.vip).filter(|v| *v != self.director.vip).collect();
+        vips.sort_unstable();
+        vips.dedup();
+        vips
+    }
+
+    /// Prefix length of the client network.
+    pub fn client_prefix(&self) -> u8 {
+        self.client_net.prefix_len()
+    }
+
+    /// Prefix length of the servers' network.
+    pub fn servers_prefix(&self) -> u8 {
+        self.servers_net.prefix_len()
+    }
+}
+
+/// `lvs-<lab>-<host>`.
+pub fn netns_name(lab: &str, host: &str) -> String {
+    format!("{NETNS_PREFIX}{lab}-{host}")
+}
+
+/// Splits a namespace name made by [`netns_name`] into (lab, host). Host names
+/// never contain `-`, so the last `-` separates them unambiguously, and lab
+/// `a` never claims lab `a-b`'s namespaces.
+pub fn parse_netns_name(netns: &str) -> Option<(&str, &str)> {
+    let rest = netns.strip_prefix(NETNS_PREFIX)?;
+    let (lab, host) = rest.rsplit_once('-')?;
+    (!lab.is_empty() && !host.is_empty()).then_some((lab, host))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn netns_names_split_at_the_last_dash() {
+        assert_eq!(parse_netns_name("lvs-tutorial-rs1"), Some(("tutorial", "rs1")));
+        assert_eq!(parse_netns_name("lvs-a-b-client"), Some(("a-b", "client")));
+        assert_eq!(parse_netns_name("lvs-x"), None);
+        assert_eq!(parse_netns_name("other-a-b"), None);
+    }
+}

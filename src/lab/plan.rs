@@ -1,0 +1,212 @@
+//! A lab as an ordered list of steps, each one kernel change.
+//!
+//! The same plan is executed over netlink by [`super::build`] and printed as
+//! the equivalent `ip`/`sysctl` commands ([`Plan::to_shell`]), so the shell
+//! script a learner would type is always exactly what lvslab does (and is what
+//! the bring-up benchmark runs side by side).
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use super::model::{LabSpec, links};
+
+/// One kernel change, in one namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// `ip netns add NETNS`.
+    AddNetns {
+        /// Namespace.
+        netns: String,
+    },
+    /// `ip -n NETNS link add NAME type bridge`.
+    AddBridge {
+        /// Namespace.
+        netns: String,
+        /// Bridge name.
+        name: String,
+    },
+    /// `ip -n NETNS link add NAME type veth peer name PEER netns PEER_NETNS`.
+    AddVeth {
+        /// Namespace of the first end.
+        netns: String,
+        /// First end.
+        name: String,
+        /// Namespace of the peer end.
+        peer_netns: String,
+        /// Peer end.
+        peer: String,
+    },
+    /// `ip -n NETNS link set LINK master BRIDGE`.
+    SetMaster {
+        /// Namespace.
+        netns: String,
+        /// Port link.
+        link: String,
+        /// Bridge.
+        bridge: String,
+    },
+    /// `ip -n NETNS addr add ADDR/PREFIX dev LINK`.
+    AddAddress {
+        /// Namespace.
+        netns: String,
+        /// Link.
+        link: String,
+        /// Address.
+        addr: Ipv4Addr,
+        /// Prefix length.
+        prefix: u8,
+    },
+    /// `ip -n NETNS link set LINK up`.
+    LinkUp {
+        /// Namespace.
+        netns: String,
+        /// Link.
+        link: String,
+    },
+    /// `ip -n NETNS route add default via GATEWAY`.
+    DefaultRoute {
+        /// Namespace.
+        netns: String,
+        /// Gateway.
+        via: Ipv4Addr,
+    },
+    /// `ip netns exec NETNS sysctl -qw KEY=VALUE`.
+    Sysctl {
+        /// Namespace.
+        netns: String,
+        /// Dotted key.
+        key: String,
+        /// Value.
+        value: String,
+    },
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::AddNetns { netns } => write!(f, "ip netns add {netns}"),
+            Self::AddBridge { netns, name } => {
+                write!(f, "ip -n {netns} link add {name} type bridge")
+            }
+            Self::AddVeth { netns, name, peer_netns, peer } => {
+                write!(
+                    f,
+                    "ip -n {netns} link add {name} type veth peer name {peer} netns {peer_netns}"
+                )
+            }
+            Self::SetMaster { netns, link, bridge } => {
+                write!(f, "ip -n {netns} link set {link} master {bridge}")
+            }
+            Self::AddAddress { netns, link, addr, prefix } => {
+                write!(f, "ip -n {netns} addr add {addr}/{prefix} dev {link}")
+            }
+            Self::LinkUp { netns, link } => write!(f, "ip -n {netns} link set {link} up"),
+            Self::DefaultRoute { netns, via } => {
+                write!(f, "ip -n {netns} route add default via {via}")
+            }
+            Self::Sysctl { netns, key, value } => {
+                write!(f, "ip netns exec {netns} sysctl -qw {key}={value}")
+            }
+        }
+    }
+}
+
+/// The steps that build a lab's topology, in an order that always works.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The steps.
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    /// Plans the topology of `spec`: namespaces, links, addresses, routes and
+    /// forwarding. (IPVS services and real-server processes come after it.)
+    pub fn topology(spec: &LabSpec) -> Self {
+        let client = spec.netns("client");
+        let director = spec.netns("director");
+        let s = |v: &str| v.to_string();
+        let mut steps: Vec<Step> =
+            spec.hosts().map(|(host, _)| Step::AddNetns { netns: spec.netns(host) }).collect();
+        for (host, _) in spec.hosts() {
+            steps.push(Step::LinkUp { netns: spec.netns(host), link: s("lo") });
+        }
+
+        // Client side: one veth, eth0 at both ends; the VIP on the director's.
+        steps.push(Step::AddVeth {
+            netns: client.clone(),
+            name: s(links::UPLINK),
+            peer_netns: director.clone(),
+            peer: s(links::UPLINK),
+        });
+        steps.push(addr(&director, links::UPLINK, spec.director.vip, spec.client_prefix()));
+        for vip in spec.extra_vips() {
+            steps.push(addr(&director, links::UPLINK, vip, spec.client_prefix()));
+        }
+        steps.push(Step::LinkUp { netns: director.clone(), link: s(links::UPLINK) });
+        steps.push(addr(&client, links::UPLINK, spec.client, spec.client_prefix()));
+        steps.push(Step::LinkUp { netns: client.clone(), link: s(links::UPLINK) });
+        steps.push(Step::DefaultRoute { netns: client, via: spec.director.vip });
+
+        // Server side: a bridge in the director holding the DIP.
+        steps.push(Step::AddBridge { netns: director.clone(), name: s(links::BRIDGE) });
+        steps.push(addr(&director, links::BRIDGE, spec.director.dip, spec.servers_prefix()));
+        steps.push(Step::LinkUp { netns: director.clone(), link: s(links::BRIDGE) });
+        for rs in &spec.real_servers {
+            steps.extend(real_server_steps(spec, &rs.name, rs.addr));
+        }
+
+        steps.push(Step::Sysctl { netns: director, key: s("net.ipv4.ip_forward"), value: s("1") });
+        Self { steps }
+    }
+
+    /// The plan as a shell script of `ip` and `sysctl` commands.
+    pub fn to_shell(&self) -> String {
+        let mut out = String::from("#!/bin/sh\nset -e\n");
+        for step in &self.steps {
+            out.push_str(&step.to_string());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// The steps that wire one real server to the director's bridge: a veth from
+/// its eth0 to a port of br0 named after it, its RIP, and its gateway, the DIP.
+pub fn real_server_steps(spec: &LabSpec, name: &str, rip: Ipv4Addr) -> Vec<Step> {
+    let director = spec.netns("director");
+    let netns = spec.netns(name);
+    vec![
+        Step::AddVeth {
+            netns: netns.clone(),
+            name: links::UPLINK.to_string(),
+            peer_netns: director.clone(),
+            peer: name.to_string(),
+        },
+        Step::SetMaster {
+            netns: director.clone(),
+            link: name.to_string(),
+            bridge: links::BRIDGE.to_string(),
+        },
+        Step::LinkUp { netns: director, link: name.to_string() },
+        addr(&netns, links::UPLINK, rip, spec.servers_prefix()),
+        Step::LinkUp { netns: netns.clone(), link: links::UPLINK.to_string() },
+        Step::DefaultRoute { netns, via: spec.director.dip },
+    ]
+}
+
+fn addr(netns: &str, link: &str, addr: Ipv4Addr, prefix: u8) -> Step {
+    Step::AddAddress { netns: netns.to_string(), link: link.to_string(), addr, prefix }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::presets;
+
+    #[test]
+    fn tutorial_plan_reads_as_the_tutorial_commands() {
+        let spec = presets::load("tutorial").unwrap().spec;
+        let shell = Plan::topology(&spec).to_shell();
+        insta::assert_snapshot!(shell);
+    }
+}

@@ -1,0 +1,114 @@
+//! The presets shipped in `labs/`, embedded in the binary so that
+//! `lvslab up tutorial` works from any directory, and loading from a path.
+
+use std::path::Path;
+
+use super::error::{SpecError, SpecErrors};
+use super::model::LabSpec;
+use super::validate;
+
+/// (file name, contents) of every preset in `labs/`.
+pub const EMBEDDED: &[(&str, &str)] = &[
+    ("tutorial-nat.toml", include_str!("../../labs/tutorial-nat.toml")),
+    ("nat-rr-4rs.toml", include_str!("../../labs/nat-rr-4rs.toml")),
+];
+
+/// A loaded preset and where it came from.
+#[derive(Debug, Clone)]
+pub struct Preset {
+    /// The validated lab.
+    pub spec: LabSpec,
+    /// `labs/<file>` for embedded presets, else the path given.
+    pub origin: String,
+}
+
+/// Every embedded preset, validated (they are tested to be valid).
+pub fn embedded() -> Vec<Preset> {
+    EMBEDDED
+        .iter()
+        .filter_map(|(file, source)| {
+            let origin = format!("labs/{file}");
+            validate::parse(&origin, source).ok().map(|spec| Preset { spec, origin })
+        })
+        .collect()
+}
+
+/// Finds a preset by path (anything naming an existing file, or ending in
+/// `.toml`), else by the lab name it declares or its file stem.
+pub fn load(name_or_path: &str) -> Result<Preset, SpecErrors> {
+    let as_path = Path::new(name_or_path);
+    if as_path.is_file() || name_or_path.ends_with(".toml") || name_or_path.contains('/') {
+        return load_file(as_path);
+    }
+    for (file, source) in EMBEDDED {
+        let stem = file.trim_end_matches(".toml");
+        let origin = format!("labs/{file}");
+        let declared = toml::from_str::<toml::Table>(source)
+            .ok()
+            .and_then(|t| t.get("name").and_then(|n| n.as_str().map(str::to_string)));
+        if stem == name_or_path || declared.as_deref() == Some(name_or_path) {
+            return validate::parse(&origin, source).map(|spec| Preset { spec, origin });
+        }
+    }
+    let known: Vec<String> =
+        embedded().iter().map(|p| format!("{} ({})", p.spec.name, p.origin)).collect();
+    Err(SpecErrors(vec![SpecError {
+        file: name_or_path.to_string(),
+        line: 0,
+        col: 0,
+        message: format!("no preset is called '{name_or_path}'"),
+        help: Some(format!(
+            "use one of {}, or the path of a preset file (lvslab check FILE validates one)",
+            known.join(", ")
+        )),
+    }]))
+}
+
+/// Reads and validates a preset file.
+pub fn load_file(path: &Path) -> Result<Preset, SpecErrors> {
+    let origin = path.display().to_string();
+    let source = std::fs::read_to_string(path).map_err(|e| {
+        SpecErrors(vec![SpecError {
+            file: origin.clone(),
+            line: 0,
+            col: 0,
+            message: format!("cannot read the preset: {e}"),
+            help: Some("give the path of a readable .toml file, or a preset name".into()),
+        }])
+    })?;
+    validate::parse(&origin, &source).map(|spec| Preset { spec, origin })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_in_labs_is_embedded_and_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".toml"))
+            .collect();
+        on_disk.sort();
+        let mut embedded: Vec<String> = EMBEDDED.iter().map(|(f, _)| f.to_string()).collect();
+        embedded.sort();
+        assert_eq!(on_disk, embedded, "add new labs/*.toml files to EMBEDDED");
+        for (file, source) in EMBEDDED {
+            if let Err(e) = validate::parse(file, source) {
+                panic!("{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn presets_are_found_by_lab_name_and_by_file_stem() {
+        assert_eq!(load("tutorial").unwrap().spec.name, "tutorial");
+        assert_eq!(load("tutorial-nat").unwrap().spec.name, "tutorial");
+        assert_eq!(load("rr4").unwrap().spec.real_servers.len(), 4);
+        let err = load("nope").unwrap_err().to_string();
+        assert!(err.contains("no preset is called 'nope'"), "{err}");
+        assert!(err.contains("tutorial (labs/tutorial-nat.toml)"), "{err}");
+    }
+}

@@ -1,0 +1,129 @@
+//! The preset file as written (`labs/*.toml`), before validation.
+//!
+//! Every field is optional or spanned so that [`super::validate`] can point at
+//! the exact line and column of a bad value and say how to fix it. Unknown keys
+//! are refused rather than ignored: a typo must not silently change a lab.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A preset file: one lab.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SpecFile {
+    /// The lab's name; namespaces are called `lvs-<name>-<host>`.
+    pub name: Spanned<String>,
+    /// One line saying what the lab shows.
+    #[serde(default)]
+    pub description: String,
+    /// The two subnets, one on each side of the director.
+    pub networks: NetworksFile,
+    /// The client host.
+    pub client: ClientFile,
+    /// The director (load balancer).
+    pub director: DirectorFile,
+    /// The real servers.
+    #[serde(default, rename = "real-server")]
+    pub real_servers: Vec<RealServerFile>,
+    /// The virtual services the director balances.
+    #[serde(default, rename = "service")]
+    pub services: Vec<ServiceFile>,
+    /// The default traffic profile of `lvslab traffic`.
+    #[serde(default)]
+    pub traffic: Option<TrafficFile>,
+}
+
+/// `[networks]`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct NetworksFile {
+    /// The outside network: client and VIP.
+    pub client: Spanned<String>,
+    /// The inside network: DIP and real servers.
+    pub servers: Spanned<String>,
+}
+
+/// `[client]`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ClientFile {
+    /// The client's address on the client network.
+    pub address: Spanned<String>,
+}
+
+/// `[director]`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct DirectorFile {
+    /// The virtual IP on the client side.
+    pub vip: Spanned<String>,
+    /// The director's IP on the servers' side.
+    pub dip: Spanned<String>,
+}
+
+/// `[[real-server]]`: a host on the servers' network.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RealServerFile {
+    /// Host name, also the name of its link in the director.
+    pub name: Spanned<String>,
+    /// Its address (RIP).
+    pub address: Spanned<String>,
+}
+
+/// `[[service]]`: one IPVS virtual service.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ServiceFile {
+    /// `tcp`, `udp` or `sctp`.
+    #[serde(default)]
+    pub protocol: Option<Spanned<String>>,
+    /// Defaults to the director's VIP.
+    #[serde(default)]
+    pub vip: Option<Spanned<String>>,
+    /// The virtual port.
+    pub port: Spanned<i64>,
+    /// IPVS scheduler name.
+    pub scheduler: Spanned<String>,
+    /// Persistence timeout in seconds (ipvsadm -p).
+    #[serde(default)]
+    pub persistence: Option<Spanned<i64>>,
+    /// The service's real servers.
+    #[serde(default, rename = "real-server")]
+    pub real_servers: Vec<MemberFile>,
+}
+
+/// `[[service.real-server]]`: a real server inside one service.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct MemberFile {
+    /// The name of a `[[real-server]]`.
+    pub name: Spanned<String>,
+    /// The port on the real server; defaults to the service's port.
+    #[serde(default)]
+    pub port: Option<Spanned<i64>>,
+    /// Defaults to 1.
+    #[serde(default)]
+    pub weight: Option<Spanned<i64>>,
+    /// Defaults to `nat`.
+    #[serde(default)]
+    pub forward: Option<Spanned<String>>,
+}
+
+/// `[traffic]`: the default profile of `lvslab traffic`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TrafficFile {
+    /// Total requests.
+    pub requests: Option<Spanned<i64>>,
+    /// Or a duration in seconds.
+    pub duration: Option<Spanned<f64>>,
+    /// Open loop: new connections per second.
+    pub rate: Option<Spanned<f64>>,
+    /// Closed loop: connections in flight.
+    pub concurrency: Option<Spanned<i64>>,
+    /// Reuse connections instead of one per request.
+    pub keep_alive: Option<bool>,
+    /// Hold each connection open this long (ms), to load lc/wlc/sed/nq.
+    pub hold_ms: Option<Spanned<i64>>,
+}

@@ -1,0 +1,80 @@
+//! Removing a lab: its processes, its namespaces (which take their links,
+//! addresses, routes and IPVS table with them) and its state file.
+//!
+//! Teardown works from the namespace names as well as from the state file, so
+//! it also cleans what a crashed or killed `up` left behind.
+
+use super::model::parse_netns_name;
+use super::process::{self, FoundProcess};
+use super::state::{self, LabState};
+use crate::net::{self, netns};
+
+/// What a teardown removed, for the user.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Removed {
+    /// Namespaces deleted.
+    pub namespaces: Vec<String>,
+    /// Lab processes stopped (PIDs).
+    pub processes: Vec<u32>,
+    /// Processes that are not lvslab's but were inside a lab namespace:
+    /// left running, named so the user can stop them.
+    pub foreign: Vec<(String, FoundProcess)>,
+    /// Whether a state file was removed.
+    pub state_file: bool,
+}
+
+/// Namespaces under /run/netns that belong to lab `lab`.
+pub fn lab_namespaces(lab: &str) -> Result<Vec<String>, net::Error> {
+    Ok(netns::list()?
+        .into_iter()
+        .filter(|ns| parse_netns_name(ns).is_some_and(|(l, _)| l == lab))
+        .collect())
+}
+
+/// Every lab name that has namespaces under /run/netns.
+pub fn labs_with_namespaces() -> Result<Vec<String>, net::Error> {
+    let mut labs: Vec<String> = netns::list()?
+        .iter()
+        .filter_map(|ns| parse_netns_name(ns).map(|(lab, _)| lab.to_string()))
+        .collect();
+    labs.dedup();
+    Ok(labs)
+}
+
+/// Removes everything of lab `lab`.
+pub fn remove(lab: &str) -> Result<Removed, net::Error> {
+    let mut removed = Removed::default();
+    let recorded = LabState::load(lab).ok().flatten();
+    if let Some(state) = &recorded {
+        for p in &state.processes {
+            if process::stop(p.pid, Some(p.start_ticks)) {
+                removed.processes.push(p.pid);
+            }
+        }
+    }
+    let namespaces = lab_namespaces(lab)?;
+    let inodes: Vec<(u64, &String)> =
+        namespaces.iter().filter_map(|ns| netns::inode(ns).ok().map(|i| (i, ns))).collect();
+    let only_inodes: Vec<u64> = inodes.iter().map(|(i, _)| *i).collect();
+    for (inode, found) in process::in_namespaces(&only_inodes) {
+        if found.pid == std::process::id() {
+            continue;
+        }
+        if found.is_lvslab {
+            if process::stop(found.pid, None) {
+                removed.processes.push(found.pid);
+            }
+        } else if let Some((_, ns)) = inodes.iter().find(|(i, _)| *i == inode) {
+            removed.foreign.push(((*ns).clone(), found));
+        }
+    }
+    for ns in namespaces {
+        netns::delete(&ns)?;
+        removed.namespaces.push(ns);
+    }
+    if recorded.is_some() || state::path(lab).exists() {
+        state::remove(lab).map_err(|e| net::Error::io("remove", state::path(lab), e))?;
+        removed.state_file = true;
+    }
+    Ok(removed)
+}

@@ -1,0 +1,607 @@
+//! From a preset file to a [`LabSpec`], enforcing the rules of an LVS-NAT lab.
+//!
+//! The rules, and why (each error message repeats the why):
+//! - the two networks do not overlap: the director routes between them;
+//! - the VIP is on the client network and never inside the servers' network
+//!   (a real server would answer for it itself, bypassing the director);
+//! - the DIP and every RIP share the servers' network: in NAT mode replies
+//!   must return through the director, so the real servers use the DIP as
+//!   their gateway and reach it directly;
+//! - no address is used twice;
+//! - host names become link names in the director, so they obey Linux's
+//!   15-byte limit and use only `a-z`, `0-9` and `_`.
+//!
+//! Every problem found is reported, each with file:line:col and a fix.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+use std::ops::Range;
+
+use ipnet::Ipv4Net;
+use toml::Spanned;
+
+use super::error::{SpecError, SpecErrors};
+use super::model::{
+    Director, Forward, LabSpec, Member, Protocol, RealServer, Service, TrafficProfile, links,
+};
+use super::schedulers;
+use super::spec::{MemberFile, ServiceFile, SpecFile, TrafficFile};
+
+/// Linux's limit on a link name (IFNAMSIZ - 1).
+const MAX_LINK_NAME: usize = 15;
+/// Lab names stay short so `lvs-<lab>-<host>` stays readable.
+const MAX_LAB_NAME: usize = 32;
+/// Names a real server may not take: they are links or hosts already.
+const RESERVED_HOST_NAMES: &[&str] = &["client", "director", "lo", links::UPLINK, links::BRIDGE];
+
+/// Parses and validates preset `source`, read from `file`.
+pub fn parse(file: &str, source: &str) -> Result<LabSpec, SpecErrors> {
+    let raw: SpecFile = toml::from_str(source).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        let error = SpecError::at(file, source, span, e.message().trim().to_string()).help(
+            "compare with the commented presets (`lvslab ls --presets`; labs/tutorial-nat.toml)",
+        );
+        SpecErrors(vec![error])
+    })?;
+    let mut check = Checker { file, source, errors: Vec::new() };
+    let spec = check.lab(raw);
+    match spec {
+        Some(spec) if check.errors.is_empty() => Ok(spec),
+        _ => Err(SpecErrors(check.errors)),
+    }
+}
+
+struct Checker<'a> {
+    file: &'a str,
+    source: &'a str,
+    errors: Vec<SpecError>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, span: Range<usize>, message: String, help: impl Into<String>) {
+        self.errors.push(SpecError::at(self.file, self.source, span, message).help(help));
+    }
+
+    fn lab(&mut self, raw: SpecFile) -> Option<LabSpec> {
+        self.lab_name(&raw.name);
+        let client_net = self.network(&raw.networks.client, "client");
+        let servers_net = self.network(&raw.networks.servers, "servers");
+        if let (Some(c), Some(s)) = (client_net, servers_net) {
+            if c.contains(&s.network()) || s.contains(&c.network()) {
+                self.error(
+                    raw.networks.servers.span(),
+                    format!("networks '{c}' and '{s}' overlap"),
+                    "the director routes between the client and the servers' networks, so they \
+                     must be disjoint; pick another subnet, e.g. servers = \"198.51.100.0/24\"",
+                );
+                // Every address check below would fail for the same reason.
+                return None;
+            }
+        }
+        let (client_net, servers_net) = (client_net?, servers_net?);
+        let mut used = AddressBook::default();
+        let client = self.host_addr(&raw.client.address, "client", client_net, &mut used);
+        let vip = self.vip(&raw.director.vip, client_net, servers_net, &mut used);
+        let dip = self.dip(&raw.director.dip, servers_net, &mut used);
+        let real_servers = self.real_servers(&raw, servers_net, &mut used);
+        let declared: BTreeSet<&str> =
+            raw.real_servers.iter().map(|rs| rs.name.get_ref().as_str()).collect();
+        let hosts = Hosts { valid: &real_servers, declared: &declared };
+        let services = self.services(&raw.services, &hosts, vip, client_net, &used);
+        let traffic = self.traffic(raw.traffic.as_ref());
+        Some(LabSpec {
+            name: raw.name.get_ref().clone(),
+            description: raw.description,
+            client_net,
+            servers_net,
+            client: client?,
+            director: Director { vip: vip?, dip: dip? },
+            real_servers,
+            services,
+            traffic,
+        })
+    }
+
+    fn lab_name(&mut self, name: &Spanned<String>) {
+        let value = name.get_ref();
+        let valid_chars =
+            value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        let starts_ok = value.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+        if !valid_chars || !starts_ok || value.ends_with('-') || value.len() > MAX_LAB_NAME {
+            self.error(
+                name.span(),
+                format!("lab name '{value}' is not usable"),
+                format!(
+                    "use 1 to {MAX_LAB_NAME} characters: lowercase letters, digits and '-', \
+                     starting with a letter and not ending with '-' (it names the namespaces \
+                     lvs-<lab>-<host>)"
+                ),
+            );
+        }
+    }
+
+    fn network(&mut self, value: &Spanned<String>, which: &str) -> Option<Ipv4Net> {
+        let text = value.get_ref();
+        let Ok(net) = text.parse::<Ipv4Net>() else {
+            self.error(
+                value.span(),
+                format!("'{text}' is not an IPv4 subnet"),
+                format!("write the {which} network as address/prefix, e.g. \"192.0.2.0/24\""),
+            );
+            return None;
+        };
+        if net.prefix_len() > 30 {
+            self.error(
+                value.span(),
+                format!("subnet '{net}' is too small for a lab"),
+                "use a prefix of /30 or shorter (a /24 is usual)",
+            );
+            return None;
+        }
+        if net.addr() != net.network() {
+            self.error(
+                value.span(),
+                format!("'{text}' has host bits set"),
+                format!("write the network address: \"{}\"", net.trunc()),
+            );
+            return None;
+        }
+        Some(net)
+    }
+
+    /// An address that must lie in `net` (not its network or broadcast address).
+    fn addr_in(
+        &mut self,
+        value: &Spanned<String>,
+        what: &str,
+        net: Ipv4Net,
+        why: &str,
+    ) -> Option<Ipv4Addr> {
+        let text = value.get_ref();
+        let Ok(addr) = text.parse::<Ipv4Addr>() else {
+            self.error(
+                value.span(),
+                format!("{what} '{text}' is not an IPv4 address"),
+                "write a plain address without prefix, e.g. \"192.0.2.10\"",
+            );
+            return None;
+        };
+        if !net.contains(&addr) {
+            self.error(value.span(), format!("{what} {addr} is outside {net}"), why.to_string());
+            return None;
+        }
+        if addr == net.network() || addr == net.broadcast() {
+            self.error(
+                value.span(),
+                format!("{what} {addr} is the network or broadcast address of {net}"),
+                format!(
+                    "pick a host address between {} and {}",
+                    next(net.network()),
+                    prev(net.broadcast())
+                ),
+            );
+            return None;
+        }
+        Some(addr)
+    }
+
+    fn host_addr(
+        &mut self,
+        value: &Spanned<String>,
+        who: &str,
+        net: Ipv4Net,
+        used: &mut AddressBook,
+    ) -> Option<Ipv4Addr> {
+        let why = format!("the client sits on the client network; use an address in {net}");
+        let addr = self.addr_in(value, &format!("{who} address"), net, &why)?;
+        self.claim(used, addr, who, value.span());
+        Some(addr)
+    }
+
+    fn vip(
+        &mut self,
+        value: &Spanned<String>,
+        client_net: Ipv4Net,
+        servers_net: Ipv4Net,
+        used: &mut AddressBook,
+    ) -> Option<Ipv4Addr> {
+        if let Ok(addr) = value.get_ref().parse::<Ipv4Addr>() {
+            if servers_net.contains(&addr) {
+                self.error(
+                    value.span(),
+                    format!("VIP {addr} is inside the servers' network {servers_net}"),
+                    format!(
+                        "the VIP is what clients connect to, on the director's outside; inside the \
+                         servers' network the real servers would answer it directly and bypass the \
+                         director. Use an address in the client network {client_net}"
+                    ),
+                );
+                return None;
+            }
+        }
+        let why =
+            format!("the VIP faces the clients: use an address in the client network {client_net}");
+        let addr = self.addr_in(value, "VIP", client_net, &why)?;
+        self.claim(used, addr, "the director's VIP", value.span());
+        Some(addr)
+    }
+
+    fn dip(
+        &mut self,
+        value: &Spanned<String>,
+        servers_net: Ipv4Net,
+        used: &mut AddressBook,
+    ) -> Option<Ipv4Addr> {
+        let why = format!(
+            "in NAT mode the real servers use the DIP as their default gateway, so it must be on \
+             their network: use an address in {servers_net}"
+        );
+        let addr = self.addr_in(value, "DIP", servers_net, &why)?;
+        self.claim(used, addr, "the director's DIP", value.span());
+        Some(addr)
+    }
+
+    fn real_servers(
+        &mut self,
+        raw: &SpecFile,
+        servers_net: Ipv4Net,
+        used: &mut AddressBook,
+    ) -> Vec<RealServer> {
+        let mut names = BTreeSet::new();
+        let mut out = Vec::new();
+        for rs in &raw.real_servers {
+            let name = rs.name.get_ref();
+            let name_ok = self.host_name(&rs.name);
+            if name_ok && !names.insert(name.clone()) {
+                self.error(
+                    rs.name.span(),
+                    format!("real server '{name}' is defined twice"),
+                    "give each real server its own name",
+                );
+                continue;
+            }
+            let why = format!(
+                "in NAT mode the real servers (RIPs) and the DIP share one subnet, so the real \
+                 servers reach their gateway, the DIP, directly: use an address in {servers_net}"
+            );
+            let Some(addr) = self.addr_in(
+                &rs.address,
+                &format!("real server '{name}' address"),
+                servers_net,
+                &why,
+            ) else {
+                continue;
+            };
+            self.claim(used, addr, &format!("real server '{name}'"), rs.address.span());
+            if name_ok {
+                out.push(RealServer { name: name.clone(), addr });
+            }
+        }
+        if raw.real_servers.is_empty() {
+            self.error(
+                0..0,
+                "the lab has no real servers".into(),
+                "add at least one [[real-server]] with a name and an address",
+            );
+        }
+        out
+    }
+
+    fn host_name(&mut self, value: &Spanned<String>) -> bool {
+        let name = value.get_ref();
+        if name.len() > MAX_LINK_NAME {
+            self.error(
+                value.span(),
+                format!("real server name '{name}' is {} bytes long", name.len()),
+                format!(
+                    "a real server's name is also the name of its link in the director, and Linux \
+                     limits link names to {MAX_LINK_NAME} bytes: shorten it, e.g. '{}'",
+                    &name[..name.char_indices().nth(MAX_LINK_NAME).map_or(name.len(), |(i, _)| i)]
+                        .trim_end_matches('_')
+                ),
+            );
+            return false;
+        }
+        let chars_ok =
+            name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if name.is_empty() || !chars_ok || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+            self.error(
+                value.span(),
+                format!("real server name '{name}' is not usable"),
+                "use lowercase letters, digits and '_', starting with a letter (the name becomes a \
+                 link name and part of a namespace name; '-' is reserved as the separator)",
+            );
+            return false;
+        }
+        if RESERVED_HOST_NAMES.contains(&name.as_str()) {
+            self.error(
+                value.span(),
+                format!("real server name '{name}' is reserved"),
+                format!("'{name}' already names a host or link of the lab; call it e.g. 'rs1'"),
+            );
+            return false;
+        }
+        true
+    }
+
+    fn claim(&mut self, used: &mut AddressBook, addr: Ipv4Addr, who: &str, span: Range<usize>) {
+        if let Some(owner) = used.0.get(&addr) {
+            let owner = owner.clone();
+            self.error(
+                span,
+                format!("address {addr} is used twice: by {owner} and by {who}"),
+                "give every host its own address",
+            );
+        } else {
+            used.0.insert(addr, who.to_string());
+        }
+    }
+
+    fn services(
+        &mut self,
+        raw: &[ServiceFile],
+        servers: &Hosts<'_>,
+        vip: Option<Ipv4Addr>,
+        client_net: Ipv4Net,
+        used: &AddressBook,
+    ) -> Vec<Service> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for svc in raw {
+            let Some(service) = self.service(svc, servers, vip, client_net, used) else { continue };
+            if !seen.insert((service.protocol as u8, service.vip, service.port)) {
+                self.error(
+                    svc.port.span(),
+                    format!(
+                        "service {}:{}:{} is defined twice",
+                        service.protocol, service.vip, service.port
+                    ),
+                    "merge the two [[service]] entries or change the port",
+                );
+                continue;
+            }
+            out.push(service);
+        }
+        out
+    }
+
+    fn service(
+        &mut self,
+        svc: &ServiceFile,
+        servers: &Hosts<'_>,
+        vip: Option<Ipv4Addr>,
+        client_net: Ipv4Net,
+        used: &AddressBook,
+    ) -> Option<Service> {
+        let protocol = match &svc.protocol {
+            None => Some(Protocol::Tcp),
+            Some(p) => Protocol::parse(p.get_ref()).or_else(|| {
+                self.error(
+                    p.span(),
+                    format!("unknown protocol '{}'", p.get_ref()),
+                    "use \"tcp\", \"udp\" or \"sctp\"",
+                );
+                None
+            }),
+        };
+        let vip = match &svc.vip {
+            None => vip,
+            Some(v) => self.service_vip(v, client_net, used),
+        };
+        let port = self.port(&svc.port, "service port");
+        let scheduler = svc.scheduler.get_ref();
+        if !schedulers::is_known(scheduler) {
+            self.error(
+                svc.scheduler.span(),
+                format!("unknown scheduler '{scheduler}'"),
+                format!("use one of {}", schedulers::names()),
+            );
+        }
+        let persistence = svc.persistence.as_ref().and_then(|p| {
+            let ok = (1..=i64::from(u32::MAX)).contains(p.get_ref());
+            if !ok {
+                self.error(
+                    p.span(),
+                    format!("persistence {} is out of range", p.get_ref()),
+                    "give a timeout in seconds, e.g. 300, or leave it out",
+                );
+            }
+            ok.then(|| *p.get_ref() as u32)
+        });
+        let members = self.members(&svc.real_servers, servers, port);
+        Some(Service {
+            protocol: protocol?,
+            vip: vip?,
+            port: port?,
+            scheduler: schedulers::is_known(scheduler).then(|| scheduler.clone())?,
+            persistence,
+            members,
+        })
+    }
+
+    fn service_vip(
+        &mut self,
+        value: &Spanned<String>,
+        client_net: Ipv4Net,
+        used: &AddressBook,
+    ) -> Option<Ipv4Addr> {
+        let why = format!(
+            "a service's VIP is an address of the director on the client network {client_net}"
+        );
+        let addr = self.addr_in(value, "service VIP", client_net, &why)?;
+        match used.0.get(&addr) {
+            Some(owner) if owner != "the director's VIP" => {
+                let owner = owner.clone();
+                self.error(
+                    value.span(),
+                    format!("service VIP {addr} is already {owner}'s address"),
+                    "use the director's VIP or a free address of the client network",
+                );
+                None
+            }
+            _ => Some(addr),
+        }
+    }
+
+    fn members(
+        &mut self,
+        raw: &[MemberFile],
+        servers: &Hosts<'_>,
+        service_port: Option<u16>,
+    ) -> Vec<Member> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for m in raw {
+            let name = m.name.get_ref();
+            if !servers.valid.iter().any(|rs| &rs.name == name) {
+                if servers.declared.contains(name.as_str()) {
+                    continue; // its [[real-server]] entry has an error of its own
+                }
+                let known: Vec<&str> = servers.declared.iter().copied().collect();
+                self.error(
+                    m.name.span(),
+                    format!("no real server is called '{name}'"),
+                    format!("name one of the [[real-server]] entries: {}", known.join(", ")),
+                );
+                continue;
+            }
+            let port = match &m.port {
+                Some(p) => self.port(p, "real server port"),
+                None => service_port,
+            };
+            let weight = m.weight.as_ref().map_or(Some(1), |w| {
+                let ok = (0..=65535).contains(w.get_ref());
+                if !ok {
+                    self.error(
+                        w.span(),
+                        format!("weight {} is out of range", w.get_ref()),
+                        "use a weight from 0 (drained: no new connections) to 65535",
+                    );
+                }
+                ok.then(|| *w.get_ref() as u32)
+            });
+            let forward = m.forward.as_ref().map_or(Some(Forward::Nat), |f| self.forward(f));
+            let (Some(port), Some(weight), Some(forward)) = (port, weight, forward) else {
+                continue;
+            };
+            if !seen.insert((name.clone(), port)) {
+                self.error(
+                    m.name.span(),
+                    format!("real server '{name}' port {port} is in this service twice"),
+                    "list each real server once per service",
+                );
+                continue;
+            }
+            out.push(Member { name: name.clone(), port, weight, forward });
+        }
+        out
+    }
+
+    fn forward(&mut self, value: &Spanned<String>) -> Option<Forward> {
+        match value.get_ref().as_str() {
+            "nat" | "masq" | "masquerading" => Some(Forward::Nat),
+            m @ ("dr" | "route" | "direct" | "tun" | "tunnel" | "ipip") => {
+                self.error(
+                    value.span(),
+                    format!("forwarding method '{m}' is not supported by lvslab labs yet"),
+                    "labs build the LVS-NAT topology (real servers route replies through the \
+                     director); use forward = \"nat\"",
+                );
+                None
+            }
+            other => {
+                self.error(
+                    value.span(),
+                    format!("unknown forwarding method '{other}'"),
+                    "use \"nat\" (masquerading, ipvsadm -m); IPVS also knows \"dr\" (-g) and \"tun\" (-i)",
+                );
+                None
+            }
+        }
+    }
+
+    fn port(&mut self, value: &Spanned<i64>, what: &str) -> Option<u16> {
+        match u16::try_from(*value.get_ref()) {
+            Ok(port) if port > 0 => Some(port),
+            _ => {
+                self.error(
+                    value.span(),
+                    format!("{what} {} is out of range", value.get_ref()),
+                    "use a port from 1 to 65535",
+                );
+                None
+            }
+        }
+    }
+
+    fn traffic(&mut self, raw: Option<&TrafficFile>) -> TrafficProfile {
+        let mut profile = TrafficProfile::default();
+        let Some(raw) = raw else { return profile };
+        let positive_int = |c: &mut Self, v: &Spanned<i64>, what: &str| {
+            let ok = *v.get_ref() > 0;
+            if !ok {
+                c.error(
+                    v.span(),
+                    format!("{what} {} must be positive", v.get_ref()),
+                    format!("give a {what} of 1 or more, or leave it out"),
+                );
+            }
+            ok.then(|| *v.get_ref() as u64)
+        };
+        let positive_float = |c: &mut Self, v: &Spanned<f64>, what: &str| {
+            let ok = v.get_ref().is_finite() && *v.get_ref() > 0.0;
+            if !ok {
+                c.error(
+                    v.span(),
+                    format!("{what} {} must be positive", v.get_ref()),
+                    format!("give a {what} above 0, or leave it out"),
+                );
+            }
+            ok.then(|| *v.get_ref())
+        };
+        if let Some(d) = &raw.duration {
+            profile.duration_s = positive_float(self, d, "duration");
+            profile.requests = None;
+        }
+        if let Some(r) = &raw.requests {
+            profile.requests = positive_int(self, r, "requests");
+        }
+        profile.rate = raw.rate.as_ref().and_then(|r| positive_float(self, r, "rate"));
+        if let Some(c) = &raw.concurrency {
+            profile.concurrency =
+                positive_int(self, c, "concurrency").map_or(1, |c| c.min(u32::MAX as u64) as u32);
+        }
+        profile.keep_alive = raw.keep_alive.unwrap_or(false);
+        if let Some(h) = &raw.hold_ms {
+            let ok = *h.get_ref() >= 0;
+            if !ok {
+                self.error(
+                    h.span(),
+                    format!("hold-ms {} is negative", h.get_ref()),
+                    "give milliseconds, 0 or more",
+                );
+            }
+            profile.hold_ms = if ok { *h.get_ref() as u64 } else { 0 };
+        }
+        profile
+    }
+}
+
+/// The real servers that passed validation, and every name declared (so a
+/// service naming a server whose own entry is broken adds no second error).
+struct Hosts<'a> {
+    valid: &'a [RealServer],
+    declared: &'a BTreeSet<&'a str>,
+}
+
+/// Which host holds each address, to refuse duplicates.
+#[derive(Default)]
+struct AddressBook(BTreeMap<Ipv4Addr, String>);
+
+fn next(addr: Ipv4Addr) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(addr).saturating_add(1))
+}
+
+fn prev(addr: Ipv4Addr) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(addr).saturating_sub(1))
+}

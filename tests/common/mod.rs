@@ -1,0 +1,76 @@
+//! Shared by the root tests and the benchmarks: running the binary, reading
+//! the machine's network state, and generating large presets.
+
+#![allow(dead_code)] // each test target uses a different part
+
+pub mod schema;
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The lvslab binary built for this test run.
+pub fn lvslab() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lvslab"))
+}
+
+/// Runs lvslab with `args`, failing the test with its stderr if it fails.
+pub fn lvslab_ok(args: &[&str]) -> Output {
+    let out = lvslab().args(args).output().expect("run lvslab");
+    assert!(
+        out.status.success(),
+        "lvslab {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// What a user would compare before and after: namespaces, the host's
+/// links, and lvslab's records.
+#[derive(Debug, PartialEq, Eq)]
+pub struct MachineState {
+    pub netns: String,
+    pub links: String,
+    pub records: Vec<String>,
+}
+
+pub fn machine_state() -> MachineState {
+    let run = |args: &[&str]| {
+        let out = Command::new(args[0]).args(&args[1..]).output().expect("run ip");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let mut netns: Vec<String> =
+        run(&["ip", "netns", "list"]).lines().map(str::to_string).collect();
+    netns.sort();
+    let mut records: Vec<String> = std::fs::read_dir("/run/lvslab")
+        .map(|d| {
+            d.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect()
+        })
+        .unwrap_or_default();
+    records.sort();
+    MachineState { netns: netns.join("\n"), links: run(&["ip", "-o", "link", "show"]), records }
+}
+
+/// A preset with `servers` real servers under `scheduler`, on the large-lab
+/// range 198.18.0.0/15, written to a temporary file.
+pub fn generated_preset(dir: &Path, name: &str, servers: usize, scheduler: &str) -> PathBuf {
+    let mut text = format!(
+        "name = \"{name}\"\ndescription = \"generated: {servers} real servers\"\n\
+         [networks]\nclient = \"203.0.113.0/24\"\nservers = \"198.18.0.0/15\"\n\
+         [client]\naddress = \"203.0.113.2\"\n\
+         [director]\nvip = \"203.0.113.1\"\ndip = \"198.18.0.1\"\n"
+    );
+    for i in 0..servers {
+        let addr = 0xC612_0000u32 + 10 + i as u32; // 198.18.0.10 + i
+        let ip = std::net::Ipv4Addr::from(addr);
+        write!(text, "[[real-server]]\nname = \"rs{}\"\naddress = \"{ip}\"\n", i + 1).unwrap();
+    }
+    write!(text, "[[service]]\nport = 80\nscheduler = \"{scheduler}\"\n").unwrap();
+    for i in 0..servers {
+        write!(text, "[[service.real-server]]\nname = \"rs{}\"\n", i + 1).unwrap();
+    }
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).expect("write preset");
+    path
+}
