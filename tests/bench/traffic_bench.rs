@@ -23,8 +23,10 @@ fn main() {
     if std::env::var(ROLE).as_deref() == Ok("server") {
         return serve();
     }
-    if std::env::args().any(|a| a == "--list") {
-        return; // `cargo test --benches` asks for a list; there are no cases.
+    if !std::env::args().any(|a| a == "--bench") {
+        // `cargo test --all-targets` runs benches as tests: nothing to test.
+        println!("traffic bench: run it with `cargo bench --bench traffic`");
+        return;
     }
     let (mut child, addr) = spawn_server();
     let runtime = tokio::runtime::Builder::new_multi_thread()
