@@ -153,16 +153,11 @@ fn print_summary(spec: &LabSpec, dataplane: Dataplane, ms: f64) {
     let first = spec.real_servers.first().map(|rs| rs.addr.to_string()).unwrap_or_default();
     println!("\nTry:");
     println!("  ip netns exec {} ping -c1 {first}", spec.netns("client"));
-    if dataplane == Dataplane::Ipvs {
-        if let Some(svc) = spec.services.first() {
-            println!(
-                "  ip netns exec {} curl http://{}:{}/",
-                spec.netns("client"),
-                svc.vip,
-                svc.port
-            );
-            println!("  ip netns exec {} ipvsadm -Ln", spec.netns("director"));
-        }
+    if dataplane == Dataplane::Ipvs
+        && let Some(svc) = spec.services.first()
+    {
+        println!("  ip netns exec {} curl http://{}:{}/", spec.netns("client"), svc.vip, svc.port);
+        println!("  ip netns exec {} ipvsadm -Ln", spec.netns("director"));
     }
     println!("  lvslab status {name}");
     println!("  lvslab down {name}");

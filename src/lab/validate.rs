@@ -66,17 +66,17 @@ impl Checker<'_> {
         self.lab_name(&raw.name);
         let client_net = self.network(&raw.networks.client, "client");
         let servers_net = self.network(&raw.networks.servers, "servers");
-        if let (Some(c), Some(s)) = (client_net, servers_net) {
-            if c.contains(&s.network()) || s.contains(&c.network()) {
-                self.error(
-                    raw.networks.servers.span(),
-                    format!("networks '{c}' and '{s}' overlap"),
-                    "the director routes between the client and the servers' networks, so they \
-                     must be disjoint; pick another subnet, e.g. servers = \"198.51.100.0/24\"",
-                );
-                // Every address check below would fail for the same reason.
-                return None;
-            }
+        if let (Some(c), Some(s)) = (client_net, servers_net)
+            && (c.contains(&s.network()) || s.contains(&c.network()))
+        {
+            self.error(
+                raw.networks.servers.span(),
+                format!("networks '{c}' and '{s}' overlap"),
+                "the director routes between the client and the servers' networks, so they \
+                 must be disjoint; pick another subnet, e.g. servers = \"198.51.100.0/24\"",
+            );
+            // Every address check below would fail for the same reason.
+            return None;
         }
         let (client_net, servers_net) = (client_net?, servers_net?);
         let mut used = AddressBook::default();
@@ -205,19 +205,19 @@ impl Checker<'_> {
         servers_net: Ipv4Net,
         used: &mut AddressBook,
     ) -> Option<Ipv4Addr> {
-        if let Ok(addr) = value.get_ref().parse::<Ipv4Addr>() {
-            if servers_net.contains(&addr) {
-                self.error(
-                    value.span(),
-                    format!("VIP {addr} is inside the servers' network {servers_net}"),
-                    format!(
-                        "the VIP is what clients connect to, on the director's outside; inside the \
-                         servers' network the real servers would answer it directly and bypass the \
-                         director. Use an address in the client network {client_net}"
-                    ),
-                );
-                return None;
-            }
+        if let Ok(addr) = value.get_ref().parse::<Ipv4Addr>()
+            && servers_net.contains(&addr)
+        {
+            self.error(
+                value.span(),
+                format!("VIP {addr} is inside the servers' network {servers_net}"),
+                format!(
+                    "the VIP is what clients connect to, on the director's outside; inside the \
+                     servers' network the real servers would answer it directly and bypass the \
+                     director. Use an address in the client network {client_net}"
+                ),
+            );
+            return None;
         }
         let why =
             format!("the VIP faces the clients: use an address in the client network {client_net}");

@@ -86,7 +86,7 @@ pub fn create(name: &str) -> Result<(), Error> {
 /// Removes the named namespace, like `ip netns delete NAME`.
 ///
 /// The kernel frees the namespace (and the links inside it) once no process
-/// is left in it; see [`crate::lab::teardown`] for killing the lab's own.
+/// is left in it; see `lab::teardown` for killing the lab's own.
 /// Deleting a name that does not exist is not an error.
 pub fn delete(name: &str) -> Result<(), Error> {
     let target = path(name);

@@ -12,15 +12,15 @@ pub fn assert_matches(value: &Value, schema: &Value) {
 }
 
 fn check(value: &Value, schema: &Value, path: &str) -> Result<(), String> {
-    if let Some(c) = schema.get("const") {
-        if value != c {
-            return Err(format!("{path}: {value} is not {c}"));
-        }
+    if let Some(c) = schema.get("const")
+        && value != c
+    {
+        return Err(format!("{path}: {value} is not {c}"));
     }
-    if let Some(Value::Array(options)) = schema.get("enum") {
-        if !options.contains(value) {
-            return Err(format!("{path}: {value} is not one of {options:?}"));
-        }
+    if let Some(Value::Array(options)) = schema.get("enum")
+        && !options.contains(value)
+    {
+        return Err(format!("{path}: {value} is not one of {options:?}"));
     }
     if let Some(t) = schema.get("type") {
         let types: Vec<&str> = match t {

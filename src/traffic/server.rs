@@ -1,0 +1,334 @@
+//! The real server: a small HTTP/1.1 server that answers with its own name.
+//!
+//! One `lvslab serve` process runs this per real server inside that server's
+//! namespace. Every answer carries `X-Real-Server: <name>` (and the body
+//! `<name>\n`), so a client can count which real server IPVS picked; the
+//! `X-Client-Addr` header shows the address the server saw, which is the
+//! client's own in LVS-NAT. Endpoints:
+//!
+//! | path             | answer                                                   |
+//! |------------------|----------------------------------------------------------|
+//! | `/` (any other path is 404) | `<name>\n`                                    |
+//! | `/health`        | `ok\n`                                                   |
+//! | `/sleep?ms=N`    | `<name>\n` after N ms (a slow server)                    |
+//! | `/hold?ms=N`     | `<name>\n` at once, again every tick, ends after N ms;   |
+//! |                  | without `ms` it holds until the client leaves            |
+//!
+//! Bad input gets a 4xx, never a panic; keep-alive works, and a request with
+//! `Connection: close` makes the server close first (so TIME_WAIT stays on
+//! the server, not on the generator's ephemeral ports). [`ServerStats`]
+//! counts accepted connections, requests and open/held connections, which is
+//! how tests (and the dashboard) see IPVS's decisions from the server side.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::Error;
+use super::body::Body;
+
+/// The header that names the real server that answered.
+pub const REAL_SERVER_HEADER: &str = "x-real-server";
+/// The header that tells the client which address the server saw.
+pub const CLIENT_ADDR_HEADER: &str = "x-client-addr";
+
+/// How long to wait before accepting again after an accept error (EMFILE...).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+/// How long shutdown waits for open connections to close.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// How a real server behaves.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The name sent in `X-Real-Server` and the body, e.g. `rs1`.
+    pub name: String,
+    /// Period between chunks of a `/hold` response.
+    pub hold_tick: Duration,
+    /// Upper bound of `ms` in `/sleep` and `/hold` (and of a `/hold` without it).
+    pub max_wait: Duration,
+    /// A connection that does not send a request's headers in this time is closed.
+    pub header_timeout: Duration,
+}
+
+impl ServerConfig {
+    /// The defaults for a server called `name`: a 1 s hold tick, waits up to
+    /// an hour, 30 s to send request headers.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            hold_tick: Duration::from_secs(1),
+            max_wait: Duration::from_secs(3600),
+            header_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Live counters of one real server; cheap to read at any time.
+#[derive(Debug, Default)]
+pub struct ServerStats {
+    pub(crate) accepted: AtomicU64,
+    pub(crate) open: AtomicU64,
+    pub(crate) requests: AtomicU64,
+    pub(crate) holding: AtomicU64,
+    closed: Notify,
+}
+
+impl ServerStats {
+    /// TCP connections accepted since start.
+    pub fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::Relaxed)
+    }
+    /// TCP connections open now.
+    pub fn open(&self) -> u64 {
+        self.open.load(Ordering::Relaxed)
+    }
+    /// HTTP requests received since start (all paths).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+    /// `/hold` responses being streamed now.
+    pub fn holding(&self) -> u64 {
+        self.holding.load(Ordering::Relaxed)
+    }
+}
+
+/// Counts a connection as open for as long as it lives.
+struct OpenGuard(Arc<ServerStats>);
+
+impl OpenGuard {
+    fn new(stats: &Arc<ServerStats>) -> Self {
+        stats.accepted.fetch_add(1, Ordering::Relaxed);
+        stats.open.fetch_add(1, Ordering::Relaxed);
+        Self(Arc::clone(stats))
+    }
+}
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.closed.notify_waiters();
+        }
+    }
+}
+
+/// What every handler needs, prepared once.
+struct Shared {
+    config: ServerConfig,
+    name_header: HeaderValue,
+    name_line: Bytes,
+    stats: Arc<ServerStats>,
+}
+
+/// A real server, created before it runs so its counters can be watched.
+pub struct Server {
+    config: ServerConfig,
+    stats: Arc<ServerStats>,
+}
+
+impl Server {
+    /// A server with fresh counters.
+    pub fn new(config: ServerConfig) -> Self {
+        Self { config, stats: Arc::default() }
+    }
+
+    /// Its counters, shared with the running server.
+    pub fn stats(&self) -> Arc<ServerStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Serves connections from `listener` until `shutdown` is cancelled, then
+    /// closes the listener (new connections are refused) and every open
+    /// connection, as a killed server would.
+    ///
+    /// # Errors
+    /// [`Error::Name`] if the name cannot be an HTTP header value, or
+    /// [`Error::Listener`] if the socket is unusable. Failed accepts (e.g.
+    /// out of file descriptors) are logged and retried, not returned.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> Result<(), Error> {
+        let name = self.config.name.clone();
+        let name_header =
+            HeaderValue::from_str(&name).map_err(|_| Error::Name { name: name.clone() })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| Error::Listener { name: name.clone(), source })?;
+        let shared = Arc::new(Shared {
+            name_line: Bytes::from(format!("{name}\n")),
+            name_header,
+            config: self.config,
+            stats: Arc::clone(&self.stats),
+        });
+        info!(%name, %local, "real server listening");
+        loop {
+            let accepted = tokio::select! {
+                biased;
+                () = shutdown.cancelled() => break,
+                accepted = listener.accept() => accepted,
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    let guard = OpenGuard::new(&self.stats);
+                    let task = connection(stream, peer, Arc::clone(&shared), shutdown.clone());
+                    tokio::spawn(async move {
+                        task.await;
+                        drop(guard);
+                    });
+                }
+                Err(e) => {
+                    warn!(%name, error = %e, "accept failed; retrying");
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
+                    }
+                }
+            }
+        }
+        drop(listener);
+        wait_closed(&self.stats).await;
+        info!(%name, "real server stopped");
+        Ok(())
+    }
+}
+
+/// Waits (bounded) until every connection task has ended.
+async fn wait_closed(stats: &ServerStats) {
+    let all_closed = async {
+        loop {
+            let notified = stats.closed.notified();
+            if stats.open() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    };
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, all_closed).await;
+}
+
+/// Runs a real server named `name` with default settings.
+///
+/// # Errors
+/// As [`Server::run`].
+pub async fn serve(
+    listener: TcpListener,
+    name: String,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
+    Server::new(ServerConfig::new(name)).run(listener, shutdown).await
+}
+
+/// Serves one connection until it closes or the server shuts down.
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) {
+    let _ = stream.set_nodelay(true);
+    let header_timeout = shared.config.header_timeout;
+    let service = service_fn(move |request| {
+        let shared = Arc::clone(&shared);
+        async move { Ok::<_, Infallible>(respond(&request, peer, &shared).await) }
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        result = conn => if let Err(e) = result {
+            debug!(%peer, error = %e, "connection ended with an error");
+        },
+        () = shutdown.cancelled() => {}
+    }
+}
+
+/// Answers one request; bad input gets a 4xx.
+async fn respond(request: &Request<Incoming>, peer: SocketAddr, shared: &Shared) -> Response<Body> {
+    shared.stats.requests.fetch_add(1, Ordering::Relaxed);
+    let query = request.uri().query();
+    let max = shared.config.max_wait;
+    let (status, body) = match request.uri().path() {
+        "/" => (StatusCode::OK, Body::full(shared.name_line.clone())),
+        "/health" => (StatusCode::OK, Body::full("ok\n")),
+        "/sleep" => {
+            match wait_param(query, max).and_then(|ms| ms.ok_or_else(|| MISSING_MS.to_string())) {
+                Ok(wait) => {
+                    tokio::time::sleep(wait).await;
+                    (StatusCode::OK, Body::full(shared.name_line.clone()))
+                }
+                Err(message) => (StatusCode::BAD_REQUEST, Body::full(message)),
+            }
+        }
+        "/hold" => match wait_param(query, max) {
+            Ok(hold) => {
+                let chunk = shared.name_line.clone();
+                let tick = shared.config.hold_tick;
+                let body = Body::hold(chunk, tick, hold.unwrap_or(max), Arc::clone(&shared.stats));
+                (StatusCode::OK, body)
+            }
+            Err(message) => (StatusCode::BAD_REQUEST, Body::full(message)),
+        },
+        _ => (
+            StatusCode::NOT_FOUND,
+            Body::full("not found: try /, /health, /sleep?ms=N, /hold?ms=N\n"),
+        ),
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(HeaderName::from_static(REAL_SERVER_HEADER), shared.name_header.clone());
+    if let Ok(addr) = HeaderValue::from_str(&peer.to_string()) {
+        headers.insert(HeaderName::from_static(CLIENT_ADDR_HEADER), addr);
+    }
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
+}
+
+const MISSING_MS: &str = "missing ms: use /sleep?ms=N with N in milliseconds\n";
+
+/// The `ms=N` query parameter as a duration (None when absent), or the
+/// message for a 400 that quotes the bad value.
+fn wait_param(query: Option<&str>, max: Duration) -> Result<Option<Duration>, String> {
+    let Some(value) =
+        query.into_iter().flat_map(|q| q.split('&')).find_map(|p| p.strip_prefix("ms="))
+    else {
+        return Ok(None);
+    };
+    let max_ms = max.as_millis();
+    match value.parse::<u64>() {
+        Ok(ms) if u128::from(ms) <= max_ms => Ok(Some(Duration::from_millis(ms))),
+        _ => Err(format!("bad ms '{value}': want whole milliseconds from 0 to {max_ms}\n")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_param_parses_and_refuses() {
+        let max = Duration::from_secs(10);
+        assert_eq!(wait_param(None, max), Ok(None));
+        assert_eq!(wait_param(Some("x=1&ms=250"), max), Ok(Some(Duration::from_millis(250))));
+        assert!(wait_param(Some("ms=-1"), max).unwrap_err().contains("'-1'"));
+        assert!(wait_param(Some("ms=10001"), max).is_err());
+        assert!(wait_param(Some("ms="), max).is_err());
+    }
+}

@@ -1,0 +1,185 @@
+//! The generator's running totals, shared by every request task.
+//!
+//! One short mutex section per finished request keeps the counts consistent
+//! with each other (`ok` always equals the sum of `by_server`), which is what
+//! a person reading the dashboard expects; gauges that change twice per
+//! request (in flight, connections) are atomics. Neither is held across an
+//! `.await`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::histogram::Histogram;
+use super::profile::Load;
+use super::results::{
+    ErrorCounts, ErrorEvent, ErrorKind, LatencyMs, REPORT_VERSION, Report, ServerReport,
+};
+
+/// How many error events a report keeps; later ones are only counted.
+const MAX_ERROR_EVENTS: usize = 1000;
+/// The `by_server` key for a 2xx answer without an `X-Real-Server` header.
+pub const UNNAMED_SERVER: &str = "(unnamed)";
+
+/// A periodic view of a running generator, cumulative since its start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    /// Time since the start.
+    pub elapsed: Duration,
+    /// Finished requests (ok + errors).
+    pub requests: u64,
+    /// Successful requests.
+    pub ok: u64,
+    /// Failed requests by kind.
+    pub errors: ErrorCounts,
+    /// Successful requests per real server.
+    pub by_server: BTreeMap<String, u64>,
+    /// Requests started and not yet finished.
+    pub in_flight: u64,
+    /// TCP connections opened.
+    pub connections: u64,
+    /// Open-loop starts skipped at the in-flight limit.
+    pub missed: u64,
+    /// Finished requests per second since the previous snapshot.
+    pub interval_rate: f64,
+    /// The load being offered now (the ramp's current rate while ramping).
+    pub load: Load,
+    /// Latency of successful requests so far.
+    pub latency_ms: LatencyMs,
+    /// True in the last snapshot, once every request has finished.
+    pub finished: bool,
+}
+
+#[derive(Default)]
+struct PerServer {
+    ok: u64,
+    errors: u64,
+    latency: Histogram,
+}
+
+#[derive(Default)]
+struct Inner {
+    ok: u64,
+    errors: ErrorCounts,
+    servers: HashMap<String, PerServer>,
+    latency: Histogram,
+    unattributed: u64,
+    events: Vec<ErrorEvent>,
+    events_dropped: u64,
+}
+
+/// Totals of one run.
+pub(crate) struct Tally {
+    started: Instant,
+    inner: Mutex<Inner>,
+    /// Requests started and not finished.
+    pub(crate) in_flight: AtomicU64,
+    /// TCP connections opened.
+    pub(crate) connections: AtomicU64,
+    /// Open-loop starts skipped.
+    pub(crate) missed: AtomicU64,
+}
+
+impl Tally {
+    pub(crate) fn new(started: Instant) -> Self {
+        Self {
+            started,
+            inner: Mutex::default(),
+            in_flight: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
+            missed: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts a successful answer from `server`.
+    pub(crate) fn ok(&self, server: Option<&str>, latency: Duration) {
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        let name = server.unwrap_or(UNNAMED_SERVER);
+        let mut inner = self.lock();
+        inner.ok += 1;
+        inner.latency.record(micros);
+        let entry = match inner.servers.get_mut(name) {
+            Some(entry) => entry,
+            None => inner.servers.entry(name.to_string()).or_default(),
+        };
+        entry.ok += 1;
+        entry.latency.record(micros);
+    }
+
+    /// Counts a failure, attributed to `server` when it is known.
+    pub(crate) fn error(&self, kind: ErrorKind, server: Option<&str>) {
+        let at_s = self.started.elapsed().as_secs_f64();
+        let mut inner = self.lock();
+        inner.errors.add(kind);
+        match server {
+            Some(name) => match inner.servers.get_mut(name) {
+                Some(entry) => entry.errors += 1,
+                None => inner.servers.entry(name.to_string()).or_default().errors += 1,
+            },
+            None => inner.unattributed += 1,
+        }
+        if inner.events.len() < MAX_ERROR_EVENTS {
+            inner.events.push(ErrorEvent { at_s, kind, server: server.map(str::to_string) });
+        } else {
+            inner.events_dropped += 1;
+        }
+    }
+
+    /// A progress snapshot; `interval_rate` is filled in by the caller.
+    pub(crate) fn progress(&self, load: Load, finished: bool) -> Progress {
+        let inner = self.lock();
+        Progress {
+            elapsed: self.started.elapsed(),
+            requests: inner.ok + inner.errors.total(),
+            ok: inner.ok,
+            errors: inner.errors,
+            by_server: inner.servers.iter().map(|(k, v)| (k.clone(), v.ok)).collect(),
+            in_flight: self.in_flight.load(Ordering::Relaxed),
+            connections: self.connections.load(Ordering::Relaxed),
+            missed: self.missed.load(Ordering::Relaxed),
+            interval_rate: 0.0,
+            load,
+            latency_ms: LatencyMs::from_histogram(&inner.latency),
+            finished,
+        }
+    }
+
+    /// The final report, `duration` after the start.
+    pub(crate) fn report(&self, target: String, duration: Duration) -> Report {
+        let inner = self.lock();
+        let requests = inner.ok + inner.errors.total();
+        let duration_s = duration.as_secs_f64();
+        #[expect(clippy::cast_precision_loss, reason = "request counts are far below 2^52")]
+        let rate = if duration_s > 0.0 { requests as f64 / duration_s } else { 0.0 };
+        let servers: BTreeMap<String, ServerReport> = inner
+            .servers
+            .iter()
+            .map(|(name, s)| {
+                let latency_ms = LatencyMs::from_histogram(&s.latency);
+                (name.clone(), ServerReport { ok: s.ok, errors: s.errors, latency_ms })
+            })
+            .collect();
+        Report {
+            version: REPORT_VERSION,
+            target,
+            requests,
+            ok: inner.ok,
+            errors: inner.errors,
+            by_server: servers.iter().map(|(k, v)| (k.clone(), v.ok)).collect(),
+            servers,
+            unattributed_errors: inner.unattributed,
+            latency_ms: LatencyMs::from_histogram(&inner.latency),
+            duration_s,
+            rate,
+            connections: self.connections.load(Ordering::Relaxed),
+            missed: self.missed.load(Ordering::Relaxed),
+            error_events: inner.events.clone(),
+            error_events_dropped: inner.events_dropped,
+        }
+    }
+}

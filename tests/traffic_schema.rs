@@ -1,0 +1,169 @@
+//! The `--json` report keeps its contract: real output is checked against
+//! the committed JSON Schema (`tests/fixtures/traffic-report.schema.json`),
+//! and the human table shows shares against weights. No root needed.
+
+mod traffic_support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use lvslab::traffic::results::render_table;
+use lvslab::traffic::{Generator, Load, Profile, Report, RequestKind};
+use serde_json::Value;
+use traffic_support::start;
+
+const SCHEMA: &str = include_str!("fixtures/traffic-report.schema.json");
+
+/// Checks `value` against the subset of JSON Schema the fixture uses
+/// (type, const, enum, required, properties, additionalProperties, items,
+/// minimum, local $ref); returns every violation with its JSON path.
+fn violations(schema: &Value, root: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        let target = reference.strip_prefix("#/").expect("local $ref");
+        let resolved = target.split('/').fold(root, |v, key| &v[key]);
+        return violations(resolved, root, value, path, out);
+    }
+    if let Some(types) = schema.get("type") {
+        let types: Vec<&str> = match types {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => panic!("bad type in schema at {path}"),
+        };
+        let fits = |t: &str| match t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "integer" => value.is_u64() || value.is_i64(),
+            "number" => value.is_number(),
+            "null" => value.is_null(),
+            "boolean" => value.is_boolean(),
+            _ => panic!("unknown type {t}"),
+        };
+        if !types.iter().any(|t| fits(t)) {
+            out.push(format!("{path}: {value} is not {types:?}"));
+            return;
+        }
+    }
+    if let Some(expected) = schema.get("const").filter(|c| *c != value) {
+        out.push(format!("{path}: {value} is not {expected}"));
+    }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array)
+        && !options.contains(value)
+    {
+        out.push(format!("{path}: {value} is not one of {options:?}"));
+    }
+    if let (Some(min), Some(v)) = (schema.get("minimum").and_then(Value::as_f64), value.as_f64())
+        && v < min
+    {
+        out.push(format!("{path}: {v} < {min}"));
+    }
+    if let Some(object) = value.as_object() {
+        for key in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+            let key = key.as_str().expect("required names");
+            if !object.contains_key(key) {
+                out.push(format!("{path}: missing '{key}'"));
+            }
+        }
+        let properties = schema.get("properties").and_then(Value::as_object);
+        for (key, item) in object {
+            let sub = format!("{path}.{key}");
+            match (properties.and_then(|p| p.get(key)), schema.get("additionalProperties")) {
+                (Some(s), _) => violations(s, root, item, &sub, out),
+                (None, Some(Value::Bool(false))) => out.push(format!("{sub}: not in the schema")),
+                (None, Some(s)) if s.is_object() => violations(s, root, item, &sub, out),
+                (None, _) => {}
+            }
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for (i, item) in array.iter().enumerate() {
+            violations(items, root, item, &format!("{path}[{i}]"), out);
+        }
+    }
+}
+
+fn check(report: &Report) -> Value {
+    let schema: Value = serde_json::from_str(SCHEMA).expect("the schema is JSON");
+    let value = serde_json::to_value(report).expect("a report serializes");
+    let mut out = Vec::new();
+    violations(&schema, &schema, &value, "$", &mut out);
+    assert!(out.is_empty(), "report does not match the schema:\n{}\n{value:#}", out.join("\n"));
+    // Kept for a look (or another validator) under target/tmp.
+    let keep = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("traffic-report-{}.json", report.errors.total()));
+    let _ = std::fs::write(keep, format!("{value:#}\n"));
+    value
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_match_the_committed_schema() {
+    let server = start("a").await;
+    let ok = Generator::start(server.addr, Profile { requests: Some(50), ..Profile::default() });
+    let ok = ok.unwrap().finish().await.unwrap();
+    let value = check(&ok);
+    assert_eq!(value["by_server"]["a"], 50);
+    assert_eq!(value["errors"]["refused"], 0);
+
+    // A 404 is an `other` error attributed to the server that sent it.
+    let p = Profile {
+        requests: Some(5),
+        request: RequestKind::Path("/nope".into()),
+        ..Profile::default()
+    };
+    let not_found = Generator::start(server.addr, p).unwrap().finish().await.unwrap();
+    let value = check(&not_found);
+    assert_eq!(value["errors"]["other"], 5);
+    assert_eq!(value["servers"]["a"]["errors"], 5);
+    assert_eq!(value["error_events"][0]["server"], "a");
+    let addr = server.addr;
+    server.kill().await;
+
+    // Refused connections: no server known.
+    let p = Profile { load: Load::Concurrency(1), requests: Some(3), ..Profile::default() };
+    let refused = Generator::start(addr, p).unwrap().finish().await.unwrap();
+    let value = check(&refused);
+    assert_eq!(value["errors"]["refused"], 3);
+    assert_eq!(value["error_events"][2]["server"], Value::Null);
+    assert_eq!(value["error_events"][2]["kind"], "refused");
+    let back: Report = serde_json::from_value(value).expect("round trip");
+    assert_eq!(back, refused);
+}
+
+#[test]
+fn the_checker_catches_mistakes() {
+    let schema: Value = serde_json::from_str(SCHEMA).unwrap();
+    let mut bad = serde_json::json!({"version": 2, "requests": -1, "extra": true,
+        "errors": {"refused": 0, "reset": 0, "timeout": 0}});
+    bad["latency_ms"] = serde_json::json!({"p50": "1", "p90": 1, "p99": 1, "max": 1});
+    let mut out = Vec::new();
+    violations(&schema, &schema, &bad, "$", &mut out);
+    let all = out.join("\n");
+    for expected in ["$.version", "$.requests", "$.extra", "missing 'other'", "$.latency_ms.p50"] {
+        assert!(all.contains(expected), "{expected} not caught in:\n{all}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_table_shows_shares_against_weights() {
+    let server = start("rs1").await;
+    let p = Profile { requests: Some(30), timeout: Duration::from_secs(2), ..Profile::default() };
+    let report = Generator::start(server.addr, p).unwrap().finish().await.unwrap();
+    server.kill().await;
+    let weights = BTreeMap::from([("rs1".to_string(), 3), ("rs2".to_string(), 2)]);
+    let table = render_table(&report, Some(&weights));
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("30 requests to 127.0.0.1:"), "{table}");
+    assert!(
+        lines[1]
+            .split_whitespace()
+            .eq(["server", "requests", "share", "expected", "errors", "p50", "ms", "p99", "ms"]),
+        "{table}"
+    );
+    let rs1: Vec<&str> = lines[2].split_whitespace().collect();
+    assert_eq!(rs1[..5], ["rs1", "30", "100.0%", "60.0%", "0"], "{table}");
+    let rs2: Vec<&str> = lines[3].split_whitespace().collect();
+    assert_eq!(rs2[..5], ["rs2", "0", "0.0%", "40.0%", "0"], "{table}");
+    assert!(table.contains("errors: refused 0, reset 0, timeout 0, other 0"), "{table}");
+    let plain = render_table(&report, None);
+    assert!(plain.lines().nth(2).unwrap().split_whitespace().nth(3) == Some("-"), "{plain}");
+}
