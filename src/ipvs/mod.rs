@@ -5,7 +5,8 @@
 //! - [`types`]: the table as plain data ([`Service`], [`Destination`], ...);
 //! - [`wire`]: pure encoding/decoding of those to netlink attributes;
 //! - [`client`]: [`IpvsClient`], one netlink socket in one namespace;
-//! - [`format`]: `ipvsadm -Ln` / `--stats` / `--rate` / `-Sn` text and `-R` parsing;
+//! - [`format`]: `ipvsadm -Ln` text (plain, `--stats`, `--rate`, `--thresholds`);
+//! - [`rules`]: `ipvsadm -Sn` rules, and parsing them back as `-R` input;
 //! - [`error`]: [`Error`], with kernel errnos mapped to messages a person can act on.
 //!
 //! Why not run ipvsadm: one socket kept open is 20–100× cheaper than a
@@ -17,8 +18,12 @@ pub mod client;
 pub mod consts;
 pub mod error;
 pub mod format;
+pub mod rules;
 pub mod types;
 pub mod wire;
+
+#[cfg(test)]
+mod tests;
 
 pub use client::IpvsClient;
 pub use error::Error;
