@@ -110,11 +110,9 @@ impl IpvsClient {
             .map_err(enc)?;
         let mut id = None;
         let result = self.transact(GenlId::Ctrl.into(), NlmF::empty(), genl, &ctx, |reply| {
-            let h = reply
-                .attrs()
-                .get_typed_attr_handle::<CtrlAttr>()
-                .map_err(|e| Error::decode("nlctrl", e))?;
-            id = h.get_attr_payload_as::<u16>(CtrlAttr::FamilyId).ok();
+            id = wire::find(reply.attrs, CtrlAttr::FamilyId)
+                .and_then(|p| p.get(..2))
+                .map(|p| u16::from_ne_bytes([p[0], p[1]]));
             Ok(())
         });
         match result {
@@ -147,7 +145,7 @@ impl IpvsClient {
         &mut self,
         seq: u32,
         ctx: &Context,
-        on_reply: &mut dyn FnMut(&Reply) -> Result<(), Error>,
+        on_reply: &mut dyn FnMut(&Reply<'_>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         loop {
             let (iter, _) = self
@@ -173,7 +171,7 @@ impl IpvsClient {
         flags: NlmF,
         genl: P,
         ctx: &Context,
-        mut on_reply: impl FnMut(&Reply) -> Result<(), Error>,
+        mut on_reply: impl FnMut(&Reply<'_>) -> Result<(), Error>,
     ) -> Result<(), Error>
     where
         P: neli::Size + neli::ToBytes + std::fmt::Debug,
@@ -192,7 +190,7 @@ impl IpvsClient {
         cmd: Cmd,
         attrs: Vec<wire::AttrOf>,
         ctx: &Context,
-        on_reply: impl FnMut(&Reply) -> Result<(), Error>,
+        on_reply: impl FnMut(&Reply<'_>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let req = wire::request(cmd, attrs)?;
         self.transact(self.family, NlmF::DUMP, req, ctx, on_reply)
@@ -204,7 +202,7 @@ impl IpvsClient {
         let mut info = None;
         let req = wire::request(Cmd::GetInfo, Vec::new())?;
         self.transact(self.family, NlmF::empty(), req, &ctx, |r| {
-            info = Some(wire::decode_info(r.attrs())?);
+            info = Some(wire::decode_info(r.attrs)?);
             Ok(())
         })?;
         info.ok_or_else(|| Error::decode("info", "no reply"))
@@ -215,7 +213,7 @@ impl IpvsClient {
         let ctx = Context { op: "list services".into(), ..Context::default() };
         let mut out = Vec::new();
         self.dump(Cmd::GetService, Vec::new(), &ctx, |r| {
-            out.push(wire::decode_service(r.attrs())?);
+            out.push(wire::decode_service(r.attrs)?);
             Ok(())
         })?;
         Ok(out)
@@ -227,7 +225,7 @@ impl IpvsClient {
         let mut out = None;
         let req = wire::request(Cmd::GetService, vec![wire::service_key_nest(key)?])?;
         self.transact(self.family, NlmF::empty(), req, &ctx, |r| {
-            out = Some(wire::decode_service(r.attrs())?);
+            out = Some(wire::decode_service(r.attrs)?);
             Ok(())
         })?;
         out.ok_or_else(|| Error::NoSuchService { service: key.to_string() })
@@ -260,7 +258,7 @@ impl IpvsClient {
         let af = key.af();
         let mut out = Vec::new();
         self.dump(Cmd::GetDest, vec![wire::service_key_nest(key)?], &ctx, |r| {
-            out.push(wire::decode_dest(r.attrs(), af)?);
+            out.push(wire::decode_dest(r.attrs, af)?);
             Ok(())
         })?;
         if out.is_empty() {
@@ -352,7 +350,7 @@ impl IpvsClient {
         let mut out = None;
         let req = wire::request(Cmd::GetConfig, Vec::new())?;
         self.transact(self.family, NlmF::empty(), req, &ctx, |r| {
-            out = Some(wire::decode_timeouts(r.attrs())?);
+            out = Some(wire::decode_timeouts(r.attrs)?);
             Ok(())
         })?;
         out.ok_or_else(|| Error::decode("timeouts", "no reply"))
@@ -373,7 +371,7 @@ impl IpvsClient {
             let af = svc.key.af();
             let mut dests = Vec::new();
             self.dump(Cmd::GetDest, vec![wire::service_key_nest(&svc.key)?], &ctx, |r| {
-                dests.push(wire::decode_dest(r.attrs(), af)?);
+                dests.push(wire::decode_dest(r.attrs, af)?);
                 Ok(())
             })?;
             out.push((svc, dests));
@@ -387,7 +385,7 @@ impl IpvsClient {
 fn handle(
     msg: &Nlmsghdr<u16, Buffer>,
     ctx: &Context,
-    on_reply: &mut dyn FnMut(&Reply) -> Result<(), Error>,
+    on_reply: &mut dyn FnMut(&Reply<'_>) -> Result<(), Error>,
 ) -> Result<Option<Result<(), Error>>, Error> {
     let errno = |code: i32| Errno::from_raw(-code);
     Ok(match msg.nl_payload() {

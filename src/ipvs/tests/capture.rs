@@ -49,20 +49,20 @@ pub fn table(datagrams: &[Datagram]) -> (crate::ipvs::Info, Vec<(Service, Vec<De
                 continue;
             }
             let reply = wire::parse_reply(buf.as_ref()).unwrap();
-            let cmd = Cmd::from(*reply.cmd());
+            let cmd = Cmd::from(reply.cmd);
             match (d.tx, cmd) {
                 (true, Cmd::GetDest) => {
-                    let key = wire::decode_service(reply.attrs()).unwrap().key;
+                    let key = wire::decode_service(reply.attrs).unwrap().key;
                     current = services.iter().position(|(s, _)| s.key == key);
                 }
-                (false, Cmd::SetInfo) => info = Some(wire::decode_info(reply.attrs()).unwrap()),
+                (false, Cmd::SetInfo) => info = Some(wire::decode_info(reply.attrs).unwrap()),
                 (false, Cmd::NewService) => {
-                    services.push((wire::decode_service(reply.attrs()).unwrap(), vec![]))
+                    services.push((wire::decode_service(reply.attrs).unwrap(), vec![]))
                 }
                 (false, Cmd::NewDest) => {
                     let i = current.expect("destination before GET_DEST");
                     let af = services[i].0.key.af();
-                    services[i].1.push(wire::decode_dest(reply.attrs(), af).unwrap());
+                    services[i].1.push(wire::decode_dest(reply.attrs, af).unwrap());
                 }
                 _ => {}
             }
