@@ -16,6 +16,7 @@
 
 pub mod client;
 pub mod consts;
+pub mod dest;
 pub mod error;
 pub mod format;
 pub mod rules;

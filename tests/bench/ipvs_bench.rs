@@ -147,6 +147,26 @@ fn main() {
         ms(theirs),
         theirs.as_secs_f64() / ours.as_secs_f64()
     );
+    let svc_only = median(
+        (0..rounds)
+            .map(|_| {
+                let t = Instant::now();
+                c.services().unwrap();
+                t.elapsed()
+            })
+            .collect(),
+    );
+    let dest_only = median(
+        (0..rounds)
+            .map(|_| {
+                let t = Instant::now();
+                c.destinations(&key).unwrap();
+                t.elapsed()
+            })
+            .collect(),
+    );
+    println!("{:<34} {:>12.2}", "  of which: service dump", ms(svc_only));
+    println!("{:<34} {:>12.2}", "  of which: 256-destination dump", ms(dest_only));
     c.flush().unwrap();
     drop(c);
     // Leave the namespace before deleting it: go back to init's.

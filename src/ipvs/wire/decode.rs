@@ -67,22 +67,44 @@ pub fn find(bytes: &[u8], ty: impl Into<u16>) -> Option<&[u8]> {
     attributes(bytes).find(|(t, _)| *t == ty).map(|(_, p)| p)
 }
 
+/// The attributes of one nest by type, from a single walk (types above 31
+/// are ignored; IPVS uses up to 15). Later duplicates do not replace earlier ones.
+pub struct Index<'a>([Option<&'a [u8]>; 32]);
+
+impl<'a> Index<'a> {
+    /// Indexes the attributes in `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        let mut slots = [None; 32];
+        for (ty, payload) in attributes(bytes) {
+            if let Some(slot @ None) = slots.get_mut(usize::from(ty)) {
+                *slot = Some(payload);
+            }
+        }
+        Self(slots)
+    }
+
+    /// The payload of attribute `ty`.
+    pub fn get(&self, ty: impl Into<u16>) -> Option<&'a [u8]> {
+        self.0.get(usize::from(ty.into())).copied().flatten()
+    }
+}
+
 fn fixed<const N: usize>(what: &'static str, b: &[u8]) -> Result<[u8; N], Error> {
     b.get(..N)
         .and_then(|s| s.try_into().ok())
         .ok_or_else(|| Error::decode(what, format!("{} bytes, expected {N}", b.len())))
 }
 
-fn u16_at(b: &[u8], ty: impl Into<u16>, what: &'static str) -> Result<Option<u16>, Error> {
-    find(b, ty).map(|p| fixed::<2>(what, p).map(u16::from_ne_bytes)).transpose()
+fn u16_at(b: &Index<'_>, ty: impl Into<u16>, what: &'static str) -> Result<Option<u16>, Error> {
+    b.get(ty).map(|p| fixed::<2>(what, p).map(u16::from_ne_bytes)).transpose()
 }
 
-fn be16_at(b: &[u8], ty: impl Into<u16>, what: &'static str) -> Result<Option<u16>, Error> {
-    find(b, ty).map(|p| fixed::<2>(what, p).map(u16::from_be_bytes)).transpose()
+fn be16_at(b: &Index<'_>, ty: impl Into<u16>, what: &'static str) -> Result<Option<u16>, Error> {
+    b.get(ty).map(|p| fixed::<2>(what, p).map(u16::from_be_bytes)).transpose()
 }
 
-fn u32_at(b: &[u8], ty: impl Into<u16>, what: &'static str) -> Result<Option<u32>, Error> {
-    find(b, ty).map(|p| fixed::<4>(what, p).map(u32::from_ne_bytes)).transpose()
+fn u32_at(b: &Index<'_>, ty: impl Into<u16>, what: &'static str) -> Result<Option<u32>, Error> {
+    b.get(ty).map(|p| fixed::<4>(what, p).map(u32::from_ne_bytes)).transpose()
 }
 
 fn required<V>(v: Option<V>, what: &'static str) -> Result<V, Error> {
@@ -135,13 +157,13 @@ pub fn decode_stats(nest: &[u8]) -> Stats {
 }
 
 /// Stats from the 64-bit nest if present, else the 32-bit one, else zero.
-fn stats_in(nest: &[u8], s64: u16, s32: u16) -> Stats {
-    find(nest, s64).or_else(|| find(nest, s32)).map(decode_stats).unwrap_or_default()
+fn stats_in(nest: &Index<'_>, s64: u16, s32: u16) -> Stats {
+    nest.get(s64).or_else(|| nest.get(s32)).map(decode_stats).unwrap_or_default()
 }
 
 /// Decodes a service from a reply's (or request's) top-level attributes.
 pub fn decode_service(attrs: &[u8]) -> Result<Service, Error> {
-    let h = required(find(attrs, CmdAttr::Service), "service")?;
+    let h = &Index::new(required(find(attrs, CmdAttr::Service), "service")?);
     let af =
         af_of(required(u16_at(h, SvcAttr::Af, "service family")?, "service family")?, "service")?;
     let key = match u32_at(h, SvcAttr::Fwmark, "fwmark")? {
@@ -150,34 +172,31 @@ pub fn decode_service(attrs: &[u8]) -> Result<Service, Error> {
             let raw = required(u16_at(h, SvcAttr::Protocol, "protocol")?, "protocol")?;
             let proto = Protocol::from_raw(raw)
                 .ok_or_else(|| Error::decode("service", format!("unknown protocol {raw}")))?;
-            let addr = addr_of(
-                required(find(h, SvcAttr::Addr), "service address")?,
-                af,
-                "service address",
-            )?;
+            let addr =
+                addr_of(required(h.get(SvcAttr::Addr), "service address")?, af, "service address")?;
             let port = required(be16_at(h, SvcAttr::Port, "service port")?, "service port")?;
             ServiceKey::Addr { proto, addr, port }
         }
     };
-    let flags = find(h, SvcAttr::Flags).map(|b| fixed::<4>("service flags", b)).transpose()?;
-    let netmask = match find(h, SvcAttr::Netmask).map(|b| fixed::<4>("netmask", b)).transpose()? {
+    let flags = h.get(SvcAttr::Flags).map(|b| fixed::<4>("service flags", b)).transpose()?;
+    let netmask = match h.get(SvcAttr::Netmask).map(|b| fixed::<4>("netmask", b)).transpose()? {
         Some(b) if af == AddressFamily::Inet => u32::from_be_bytes(b),
         Some(b) => u32::from_ne_bytes(b),
         None => default_netmask(af),
     };
     Ok(Service {
         key,
-        scheduler: find(h, SvcAttr::SchedName).map(string_of).unwrap_or_default(),
+        scheduler: h.get(SvcAttr::SchedName).map(string_of).unwrap_or_default(),
         flags: ServiceFlags::from_bits(flags.map(u32::from_ne_bytes).unwrap_or(0)),
         persistence_timeout: u32_at(h, SvcAttr::Timeout, "timeout")?.unwrap_or(0),
         netmask,
-        pe_name: find(h, SvcAttr::PeName).map(string_of).filter(|s| !s.is_empty()),
+        pe_name: h.get(SvcAttr::PeName).map(string_of).filter(|s| !s.is_empty()),
         stats: stats_in(h, SvcAttr::Stats64.into(), SvcAttr::Stats.into()),
     })
 }
 
-fn decode_tunnel(h: &[u8]) -> Result<Tunnel, Error> {
-    let kind = match find(h, DestAttr::TunType).and_then(|b| b.first().copied()) {
+fn decode_tunnel(h: &Index<'_>) -> Result<Tunnel, Error> {
+    let kind = match h.get(DestAttr::TunType).and_then(|b| b.first().copied()) {
         None | Some(consts::TUNNEL_TYPE_IPIP) => TunnelKind::Ipip,
         Some(consts::TUNNEL_TYPE_GUE) => TunnelKind::Gue,
         Some(consts::TUNNEL_TYPE_GRE) => TunnelKind::Gre,
@@ -195,7 +214,7 @@ fn decode_tunnel(h: &[u8]) -> Result<Tunnel, Error> {
 /// Decodes a destination from a reply's top-level attributes; `service_af`
 /// is used when the kernel does not say the destination's own family.
 pub fn decode_dest(attrs: &[u8], service_af: AddressFamily) -> Result<Destination, Error> {
-    let h = required(find(attrs, CmdAttr::Dest), "destination")?;
+    let h = &Index::new(required(find(attrs, CmdAttr::Dest), "destination")?);
     let af = match u16_at(h, DestAttr::AddrFamily, "destination family")? {
         Some(raw) => af_of(raw, "destination")?,
         None => service_af,
@@ -209,7 +228,7 @@ pub fn decode_dest(attrs: &[u8], service_af: AddressFamily) -> Result<Destinatio
         |ty: DestAttr, what| -> Result<u32, Error> { Ok(u32_at(h, ty, what)?.unwrap_or(0)) };
     Ok(Destination {
         addr: addr_of(
-            required(find(h, DestAttr::Addr), "destination address")?,
+            required(h.get(DestAttr::Addr), "destination address")?,
             af,
             "destination address",
         )?,
@@ -229,6 +248,7 @@ pub fn decode_dest(attrs: &[u8], service_af: AddressFamily) -> Result<Destinatio
 
 /// Decodes the `GET_INFO` reply (its attributes sit at top level).
 pub fn decode_info(attrs: &[u8]) -> Result<Info, Error> {
+    let attrs = &Index::new(attrs);
     Ok(Info {
         version: required(u32_at(attrs, InfoAttr::Version, "version")?, "version")?,
         conn_tab_size: required(u32_at(attrs, InfoAttr::ConnTabSize, "table size")?, "table size")?,
@@ -237,6 +257,7 @@ pub fn decode_info(attrs: &[u8]) -> Result<Info, Error> {
 
 /// Decodes the `GET_CONFIG` reply.
 pub fn decode_timeouts(attrs: &[u8]) -> Result<Timeouts, Error> {
+    let attrs = &Index::new(attrs);
     Ok(Timeouts {
         tcp: u32_at(attrs, CmdAttr::TimeoutTcp, "tcp timeout")?.unwrap_or(0),
         tcp_fin: u32_at(attrs, CmdAttr::TimeoutTcpFin, "tcpfin timeout")?.unwrap_or(0),
