@@ -1,0 +1,266 @@
+//! Decoding the kernel's replies, in place: attributes are walked as byte
+//! slices (`len u16, type u16, payload, pad to 4`), never copied.
+
+use std::io::Cursor;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use neli::nl::Nlmsghdr;
+use neli::types::Buffer;
+
+use super::super::consts::{self, CmdAttr, DestAttr, InfoAttr, StatsAttr, SvcAttr};
+use super::super::error::Error;
+use super::super::types::{
+    AddressFamily, Destination, Forward, Info, Protocol, Service, ServiceFlags, ServiceKey, Stats,
+    Timeouts, Tunnel, TunnelFlags, TunnelKind, default_netmask,
+};
+
+/// A reply's generic netlink header and its top-level attribute bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Reply<'a> {
+    /// The genl command (`Cmd::NewService` for a service in a dump, ...).
+    pub cmd: u8,
+    /// The attributes after the 4-byte genl header.
+    pub attrs: &'a [u8],
+}
+
+/// Splits a genl payload into its header and attributes.
+pub fn parse_reply(payload: &[u8]) -> Result<Reply<'_>, Error> {
+    if payload.len() < 4 {
+        return Err(Error::decode("generic netlink reply", format!("{} bytes", payload.len())));
+    }
+    Ok(Reply { cmd: payload[0], attrs: &payload[4..] })
+}
+
+/// Splits one received datagram into netlink messages, payloads left raw.
+pub fn parse_datagram(bytes: &[u8]) -> Result<Vec<Nlmsghdr<u16, Buffer>>, Error> {
+    let mut cursor = Cursor::new(bytes);
+    let mut out = Vec::new();
+    while (cursor.position() as usize) < bytes.len() {
+        let msg = <Nlmsghdr<u16, Buffer> as neli::FromBytes>::from_bytes(&mut cursor)
+            .map_err(|e| Error::decode("netlink message", e))?;
+        out.push(msg);
+    }
+    Ok(out)
+}
+
+/// The attributes in `bytes`: (type without the nested/byte-order bits, payload).
+/// A truncated tail ends the walk.
+pub fn attributes(mut bytes: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    std::iter::from_fn(move || {
+        if bytes.len() < 4 {
+            return None;
+        }
+        let len = usize::from(u16::from_ne_bytes([bytes[0], bytes[1]]));
+        let ty = u16::from_ne_bytes([bytes[2], bytes[3]]) & 0x3fff;
+        if len < 4 || len > bytes.len() {
+            return None;
+        }
+        let payload = &bytes[4..len];
+        bytes = &bytes[((len + 3) & !3).min(bytes.len())..];
+        Some((ty, payload))
+    })
+}
+
+/// The payload of the first attribute of type `ty`.
+pub fn find(bytes: &[u8], ty: impl Into<u16>) -> Option<&[u8]> {
+    let ty = ty.into();
+    attributes(bytes).find(|(t, _)| *t == ty).map(|(_, p)| p)
+}
+
+/// The attributes of one nest by type, from a single walk (types above 31
+/// are ignored; IPVS uses up to 15). Later duplicates do not replace earlier ones.
+pub struct Index<'a>([Option<&'a [u8]>; 32]);
+
+impl<'a> Index<'a> {
+    /// Indexes the attributes in `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        let mut slots = [None; 32];
+        for (ty, payload) in attributes(bytes) {
+            if let Some(slot @ None) = slots.get_mut(usize::from(ty)) {
+                *slot = Some(payload);
+            }
+        }
+        Self(slots)
+    }
+
+    /// The payload of attribute `ty`.
+    pub fn get(&self, ty: impl Into<u16>) -> Option<&'a [u8]> {
+        self.0.get(usize::from(ty.into())).copied().flatten()
+    }
+}
+
+fn fixed<const N: usize>(what: &'static str, b: &[u8]) -> Result<[u8; N], Error> {
+    b.get(..N)
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(|| Error::decode(what, format!("{} bytes, expected {N}", b.len())))
+}
+
+fn u16_at(b: &Index<'_>, ty: impl Into<u16>, what: &'static str) -> Result<Option<u16>, Error> {
+    b.get(ty).map(|p| fixed::<2>(what, p).map(u16::from_ne_bytes)).transpose()
+}
+
+fn be16_at(b: &Index<'_>, ty: impl Into<u16>, what: &'static str) -> Result<Option<u16>, Error> {
+    b.get(ty).map(|p| fixed::<2>(what, p).map(u16::from_be_bytes)).transpose()
+}
+
+fn u32_at(b: &Index<'_>, ty: impl Into<u16>, what: &'static str) -> Result<Option<u32>, Error> {
+    b.get(ty).map(|p| fixed::<4>(what, p).map(u32::from_ne_bytes)).transpose()
+}
+
+fn required<V>(v: Option<V>, what: &'static str) -> Result<V, Error> {
+    v.ok_or_else(|| Error::decode(what, "attribute missing"))
+}
+
+/// A NUL-terminated string, lossily; a missing NUL is tolerated.
+fn string_of(b: &[u8]) -> String {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+fn addr_of(b: &[u8], af: AddressFamily, what: &'static str) -> Result<IpAddr, Error> {
+    Ok(match af {
+        AddressFamily::Inet => IpAddr::V4(Ipv4Addr::from(fixed::<4>(what, b)?)),
+        AddressFamily::Inet6 => IpAddr::V6(Ipv6Addr::from(fixed::<16>(what, b)?)),
+    })
+}
+
+fn af_of(raw: u16, what: &'static str) -> Result<AddressFamily, Error> {
+    AddressFamily::from_raw(raw)
+        .ok_or_else(|| Error::decode(what, format!("unknown address family {raw}")))
+}
+
+/// Decodes the counters of a `STATS` or `STATS64` nest (each u32 or u64).
+pub fn decode_stats(nest: &[u8]) -> Stats {
+    let mut s = Stats::default();
+    for (ty, p) in attributes(nest) {
+        let v = match p.len() {
+            8.. => u64::from_ne_bytes([p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]]),
+            4..8 => u64::from(u32::from_ne_bytes([p[0], p[1], p[2], p[3]])),
+            _ => continue,
+        };
+        let field = match StatsAttr::from(ty) {
+            StatsAttr::Conns => &mut s.conns,
+            StatsAttr::Inpkts => &mut s.in_pkts,
+            StatsAttr::Outpkts => &mut s.out_pkts,
+            StatsAttr::Inbytes => &mut s.in_bytes,
+            StatsAttr::Outbytes => &mut s.out_bytes,
+            StatsAttr::Cps => &mut s.cps,
+            StatsAttr::Inpps => &mut s.in_pps,
+            StatsAttr::Outpps => &mut s.out_pps,
+            StatsAttr::Inbps => &mut s.in_bps,
+            StatsAttr::Outbps => &mut s.out_bps,
+            _ => continue,
+        };
+        *field = v;
+    }
+    s
+}
+
+/// Stats from the 64-bit nest if present, else the 32-bit one, else zero.
+fn stats_in(nest: &Index<'_>, s64: u16, s32: u16) -> Stats {
+    nest.get(s64).or_else(|| nest.get(s32)).map(decode_stats).unwrap_or_default()
+}
+
+/// Decodes a service from a reply's (or request's) top-level attributes.
+pub fn decode_service(attrs: &[u8]) -> Result<Service, Error> {
+    let h = &Index::new(required(find(attrs, CmdAttr::Service), "service")?);
+    let af =
+        af_of(required(u16_at(h, SvcAttr::Af, "service family")?, "service family")?, "service")?;
+    let key = match u32_at(h, SvcAttr::Fwmark, "fwmark")? {
+        Some(mark) if mark != 0 => ServiceKey::Fwmark { af, mark },
+        _ => {
+            let raw = required(u16_at(h, SvcAttr::Protocol, "protocol")?, "protocol")?;
+            let proto = Protocol::from_raw(raw)
+                .ok_or_else(|| Error::decode("service", format!("unknown protocol {raw}")))?;
+            let addr =
+                addr_of(required(h.get(SvcAttr::Addr), "service address")?, af, "service address")?;
+            let port = required(be16_at(h, SvcAttr::Port, "service port")?, "service port")?;
+            ServiceKey::Addr { proto, addr, port }
+        }
+    };
+    let flags = h.get(SvcAttr::Flags).map(|b| fixed::<4>("service flags", b)).transpose()?;
+    let netmask = match h.get(SvcAttr::Netmask).map(|b| fixed::<4>("netmask", b)).transpose()? {
+        Some(b) if af == AddressFamily::Inet => u32::from_be_bytes(b),
+        Some(b) => u32::from_ne_bytes(b),
+        None => default_netmask(af),
+    };
+    Ok(Service {
+        key,
+        scheduler: h.get(SvcAttr::SchedName).map(string_of).unwrap_or_default(),
+        flags: ServiceFlags::from_bits(flags.map(u32::from_ne_bytes).unwrap_or(0)),
+        persistence_timeout: u32_at(h, SvcAttr::Timeout, "timeout")?.unwrap_or(0),
+        netmask,
+        pe_name: h.get(SvcAttr::PeName).map(string_of).filter(|s| !s.is_empty()),
+        stats: stats_in(h, SvcAttr::Stats64.into(), SvcAttr::Stats.into()),
+    })
+}
+
+fn decode_tunnel(h: &Index<'_>) -> Result<Tunnel, Error> {
+    let kind = match h.get(DestAttr::TunType).and_then(|b| b.first().copied()) {
+        None | Some(consts::TUNNEL_TYPE_IPIP) => TunnelKind::Ipip,
+        Some(consts::TUNNEL_TYPE_GUE) => TunnelKind::Gue,
+        Some(consts::TUNNEL_TYPE_GRE) => TunnelKind::Gre,
+        Some(other) => {
+            return Err(Error::decode("destination", format!("unknown tunnel type {other}")));
+        }
+    };
+    Ok(Tunnel {
+        kind,
+        port: be16_at(h, DestAttr::TunPort, "tunnel port")?.unwrap_or(0),
+        flags: TunnelFlags::from_raw(u16_at(h, DestAttr::TunFlags, "tunnel flags")?.unwrap_or(0)),
+    })
+}
+
+/// Decodes a destination from a reply's top-level attributes; `service_af`
+/// is used when the kernel does not say the destination's own family.
+pub fn decode_dest(attrs: &[u8], service_af: AddressFamily) -> Result<Destination, Error> {
+    let h = &Index::new(required(find(attrs, CmdAttr::Dest), "destination")?);
+    let af = match u16_at(h, DestAttr::AddrFamily, "destination family")? {
+        Some(raw) => af_of(raw, "destination")?,
+        None => service_af,
+    };
+    let raw_fwd =
+        required(u32_at(h, DestAttr::FwdMethod, "forwarding method")?, "forwarding method")?;
+    let forward = Forward::from_raw(raw_fwd).ok_or_else(|| {
+        Error::decode("destination", format!("unknown forwarding method {raw_fwd}"))
+    })?;
+    let count =
+        |ty: DestAttr, what| -> Result<u32, Error> { Ok(u32_at(h, ty, what)?.unwrap_or(0)) };
+    Ok(Destination {
+        addr: addr_of(
+            required(h.get(DestAttr::Addr), "destination address")?,
+            af,
+            "destination address",
+        )?,
+        port: required(be16_at(h, DestAttr::Port, "destination port")?, "destination port")?,
+        forward,
+        weight: count(DestAttr::Weight, "weight")?,
+        upper_threshold: count(DestAttr::UThresh, "upper threshold")?,
+        lower_threshold: count(DestAttr::LThresh, "lower threshold")?,
+        active_conns: count(DestAttr::ActiveConns, "active connections")?,
+        inactive_conns: count(DestAttr::InactConns, "inactive connections")?,
+        persist_conns: count(DestAttr::PersistConns, "persistent connections")?,
+        stats: stats_in(h, DestAttr::Stats64.into(), DestAttr::Stats.into()),
+        tunnel: if forward == Forward::Tunnel { Some(decode_tunnel(h)?) } else { None },
+        addr_family: af,
+    })
+}
+
+/// Decodes the `GET_INFO` reply (its attributes sit at top level).
+pub fn decode_info(attrs: &[u8]) -> Result<Info, Error> {
+    let attrs = &Index::new(attrs);
+    Ok(Info {
+        version: required(u32_at(attrs, InfoAttr::Version, "version")?, "version")?,
+        conn_tab_size: required(u32_at(attrs, InfoAttr::ConnTabSize, "table size")?, "table size")?,
+    })
+}
+
+/// Decodes the `GET_CONFIG` reply.
+pub fn decode_timeouts(attrs: &[u8]) -> Result<Timeouts, Error> {
+    let attrs = &Index::new(attrs);
+    Ok(Timeouts {
+        tcp: u32_at(attrs, CmdAttr::TimeoutTcp, "tcp timeout")?.unwrap_or(0),
+        tcp_fin: u32_at(attrs, CmdAttr::TimeoutTcpFin, "tcpfin timeout")?.unwrap_or(0),
+        udp: u32_at(attrs, CmdAttr::TimeoutUdp, "udp timeout")?.unwrap_or(0),
+    })
+}

@@ -1,0 +1,133 @@
+//! The real servers' HTTP processes: one `lvslab serve` per real server and
+//! port, started detached inside the real server's namespace so the lab works
+//! while no lvslab command runs, and recorded in the state file.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::process::{self, start_ticks};
+use super::state::{LabProcess, LabState, STATE_DIR};
+use super::error::LabError;
+use crate::net::netns;
+
+/// The role recorded for these processes.
+pub const ROLE: &str = "http-server";
+/// How long a new server may take to accept connections (the VM's TCG
+/// emulation makes process start-up 50-100x slower than on hardware).
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where a server's stderr goes, for when it fails to start.
+pub fn log_path(lab: &str, host: &str, port: u16) -> PathBuf {
+    PathBuf::from(STATE_DIR).join("logs").join(format!("{lab}-{host}-{port}.log"))
+}
+
+/// Whether a recorded process is still the one that was started.
+pub fn is_running(p: &LabProcess) -> bool {
+    process::alive(p.pid) && start_ticks(p.pid) == Some(p.start_ticks)
+}
+
+/// Starts every server that should run and does not (all of them on a new
+/// lab; the dead ones on `up` of a running lab), records them in `state`, and
+/// waits until each accepts connections. Returns how many were started.
+pub fn start_missing(state: &mut LabState) -> Result<usize, LabError> {
+    state.processes.retain(is_running);
+    let spec = state.spec.clone();
+    let mut started = Vec::new();
+    for rs in &spec.real_servers {
+        for port in spec.listen_ports(&rs.name) {
+            let running = state.processes.iter().any(|p| p.host == rs.name && p.port == Some(port));
+            if !running {
+                let p = spawn(&spec.name, &rs.name, &spec.netns(&rs.name), port)?;
+                started.push((p, rs.addr));
+            }
+        }
+    }
+    for (p, addr) in &started {
+        wait_ready(&spec.netns(&p.host), *addr, p)?;
+    }
+    let count = started.len();
+    state.processes.extend(started.into_iter().map(|(p, _)| p));
+    Ok(count)
+}
+
+/// Stops the server(s) of real server `host`, and forgets them.
+pub fn stop_host(state: &mut LabState, host: &str) -> usize {
+    let mut stopped = 0;
+    state.processes.retain(|p| {
+        if p.host != host {
+            return true;
+        }
+        if process::stop(p.pid, Some(p.start_ticks)) {
+            stopped += 1;
+        }
+        false
+    });
+    stopped
+}
+
+fn spawn(lab: &str, host: &str, ns: &str, port: u16) -> Result<LabProcess, LabError> {
+    let spawn_error = |source| LabError::Spawn { host: host.to_string(), source };
+    let exe = std::env::current_exe().map_err(spawn_error)?;
+    let log = log_path(lab, host, port);
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir).map_err(spawn_error)?;
+    }
+    let stderr = std::fs::File::create(&log).map_err(spawn_error)?;
+    let listen = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
+    let child = {
+        use std::os::unix::process::CommandExt;
+        Command::new(exe)
+            .args(["serve", "--netns", ns, "--name", host, "--listen", &listen.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            // Its own process group: a Ctrl-C in the terminal that ran `up`
+            // must not reach the lab's servers.
+            .process_group(0)
+            .spawn()
+            .map_err(spawn_error)?
+    };
+    let pid = child.id();
+    // Not waited for: the server outlives this command; init reaps it.
+    std::mem::forget(child);
+    Ok(LabProcess {
+        host: host.to_string(),
+        role: ROLE.to_string(),
+        port: Some(port),
+        pid,
+        start_ticks: start_ticks(pid).unwrap_or(0),
+    })
+}
+
+/// Waits until the server accepts a connection on its own address, from
+/// inside its namespace.
+fn wait_ready(ns: &str, addr: Ipv4Addr, p: &LabProcess) -> Result<(), LabError> {
+    let port = p.port.unwrap_or(80);
+    let deadline = Instant::now() + READY_TIMEOUT;
+    loop {
+        let connected = netns::run_in(ns, || {
+            TcpStream::connect_timeout(&SocketAddr::from((addr, port)), Duration::from_millis(200)).is_ok()
+        })?;
+        if connected {
+            return Ok(());
+        }
+        if !process::alive(p.pid) || Instant::now() > deadline {
+            let log = log_path(lab_of(ns), &p.host, port);
+            let said = std::fs::read_to_string(&log).unwrap_or_default();
+            let why = if said.trim().is_empty() { String::new() } else { format!(": {}", said.trim()) };
+            return Err(LabError::ServerStart {
+                host: p.host.clone(),
+                port,
+                why,
+                log: log.display().to_string(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn lab_of(ns: &str) -> &str {
+    super::model::parse_netns_name(ns).map_or(ns, |(lab, _)| lab)
+}
