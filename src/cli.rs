@@ -74,10 +74,137 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Send HTTP requests from the client to a service's VIP and show how the director spread them.
+    #[command(
+        after_help = "Each request uses a new TCP connection unless --keep-alive: IPVS schedules \
+connections, not requests.\nWithout options, the preset's [traffic] profile is used (the tutorial: 1000 requests, 4 at a time).\n\
+Exit status 3 when some requests failed.\n\nExamples:\n  lvslab traffic tutorial\n  \
+lvslab traffic tutorial --rate 200 --duration 10s\n  lvslab traffic rr4 --concurrency 20 --hold 5000 --requests 100"
+    )]
+    Traffic {
+        /// Lab name.
+        lab: String,
+        /// Total requests.
+        #[arg(long, conflicts_with = "duration")]
+        requests: Option<u64>,
+        /// Run for this long instead (e.g. 10s, 500ms, 2m).
+        #[arg(long, value_parser = parse_duration)]
+        duration: Option<std::time::Duration>,
+        /// Open loop: new connections per second.
+        #[arg(long, conflicts_with = "concurrency")]
+        rate: Option<f64>,
+        /// Closed loop: requests in flight at once.
+        #[arg(long)]
+        concurrency: Option<u32>,
+        /// Hold each connection open this many milliseconds (loads lc/wlc/sed/nq).
+        #[arg(long, value_name = "MS")]
+        hold: Option<u64>,
+        /// Reuse connections (HTTP keep-alive) instead of one per request.
+        #[arg(long)]
+        keep_alive: bool,
+        /// Send to this lab address (the VIP or a real server's ADDR:PORT) instead of the first service.
+        #[arg(long, value_name = "ADDR:PORT")]
+        to: Option<std::net::SocketAddrV4>,
+        /// Print the report as JSON (schema: tests/fixtures/traffic-report.schema.json).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a running lab's IPVS table live: scheduler, weights, drain, real servers, counters.
+    #[command(
+        after_help = "Examples:\n  lvslab set tutorial --scheduler wlc\n  lvslab set tutorial --weight rs1=5\n  \
+lvslab set tutorial --drain rs2\n  lvslab set tutorial --add-rs rs3=198.51.100.13:80,2\n  lvslab set tutorial --del-rs rs3\n  \
+lvslab set tutorial --zero"
+    )]
+    #[command(group = clap::ArgGroup::new("change").required(true).multiple(true))]
+    Set {
+        /// Lab name.
+        lab: String,
+        /// Scheduler for every service (rr wrr lc wlc sed nq sh dh lblc lblcr mh fo ovf twos).
+        #[arg(long, group = "change")]
+        scheduler: Option<String>,
+        /// NAME=WEIGHT: a real server's weight (0 drains it).
+        #[arg(long, value_name = "NAME=WEIGHT", value_parser = parse_weight, group = "change")]
+        weight: Vec<(String, u32)>,
+        /// Weight 0: no new connections; existing ones finish.
+        #[arg(long, value_name = "NAME", group = "change")]
+        drain: Vec<String>,
+        /// NAME=ADDR:PORT[,WEIGHT]: a new real server (a namespace on the servers' bridge) in every service.
+        #[arg(long, value_name = "NAME=ADDR:PORT[,WEIGHT]", value_parser = parse_add_rs, group = "change")]
+        add_rs: Vec<AddRs>,
+        /// Remove a real server: its destinations, its process, its namespace.
+        #[arg(long, value_name = "NAME", group = "change")]
+        del_rs: Vec<String>,
+        /// Zero the IPVS counters.
+        #[arg(long, group = "change")]
+        zero: bool,
+    },
+    /// Serve HTTP as a real server inside a namespace (started by `lvslab up`).
+    #[command(hide = true)]
+    Serve {
+        /// Namespace to enter.
+        #[arg(long)]
+        netns: String,
+        /// Name to answer with.
+        #[arg(long)]
+        name: String,
+        /// Address to listen on.
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+    },
     /// Report what this machine and user can do: privileges, namespaces, veth, IPVS, labs.
     Doctor {
         /// Print JSON.
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `--add-rs NAME=ADDR:PORT[,WEIGHT]`.
+#[derive(Debug, Clone)]
+pub struct AddRs {
+    /// Host name.
+    pub name: String,
+    /// Address on the servers' network.
+    pub addr: std::net::Ipv4Addr,
+    /// Port its HTTP server listens on.
+    pub port: u16,
+    /// Weight in every service.
+    pub weight: u32,
+}
+
+fn parse_weight(s: &str) -> Result<(String, u32), String> {
+    let (name, weight) = s.split_once('=').ok_or("write NAME=WEIGHT, e.g. rs1=5")?;
+    let weight = weight.parse().map_err(|_| format!("'{weight}' is not a weight (0 to 65535)"))?;
+    Ok((name.to_string(), weight))
+}
+
+fn parse_add_rs(s: &str) -> Result<AddRs, String> {
+    let usage = "write NAME=ADDR:PORT[,WEIGHT], e.g. rs3=198.51.100.13:80,2";
+    let (name, rest) = s.split_once('=').ok_or(usage)?;
+    let (addr_port, weight) = match rest.split_once(',') {
+        Some((a, w)) => (a, w.parse().map_err(|_| format!("'{w}' is not a weight; {usage}"))?),
+        None => (rest, 1),
+    };
+    let sock: std::net::SocketAddrV4 =
+        addr_port.parse().map_err(|_| format!("'{addr_port}' is not ADDR:PORT; {usage}"))?;
+    Ok(AddRs { name: name.to_string(), addr: *sock.ip(), port: sock.port(), weight })
+}
+
+/// `10s`, `500ms`, `2m`, or plain seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) =
+        s.find(|c: char| c.is_ascii_alphabetic()).map_or((s, "s"), |i| s.split_at(i));
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration; write e.g. 10s, 500ms or 2m"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return Err(format!("unknown unit '{unit}' in '{s}'; use ms, s or m")),
+    };
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return Err(format!("'{s}' must be a positive duration"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }

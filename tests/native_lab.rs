@@ -214,13 +214,44 @@ fn two_labs_run_side_by_side_and_down_removes_only_one() {
 }
 
 #[test]
-fn up_refuses_a_running_lab_and_cleans_a_crashed_one() {
+fn up_of_a_running_lab_restarts_dead_servers_and_a_crashed_one_is_cleaned() {
     let _lock = serial();
     let _guard = LabGuard("tutorial");
     lvslab_ok(&["up", "tutorial", "--dataplane", "none"]);
-    let again = lvslab().args(["up", "tutorial", "--dataplane", "none"]).output().unwrap();
-    assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("lab 'tutorial' is already up"));
+    let again = lvslab_ok(&["up", "tutorial", "--dataplane", "none"]);
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("already up and every real server answers")
+    );
+
+    // A real server's process dies: traffic to it is refused; `up` brings it back.
+    let rs1 = server_pid(&status_json("tutorial"), "rs1");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(rs1 as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    wait_for(|| !std::path::Path::new(&format!("/proc/{rs1}/stat")).exists() || is_zombie(rs1));
+    let refused = lvslab()
+        .args(["traffic", "tutorial", "--to", "198.51.100.11:80", "--requests", "20", "--json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(report["errors"]["refused"], 20, "rs1 is down: every connection is refused");
+    assert_eq!(refused.status.code(), Some(3), "failed requests give exit status 3");
+    let again = lvslab_ok(&["up", "tutorial", "--dataplane", "none"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("restarted 1 real-server process"));
+    assert_ne!(server_pid(&status_json("tutorial"), "rs1"), rs1);
+    let healed = lvslab_ok(&[
+        "traffic",
+        "tutorial",
+        "--to",
+        "198.51.100.11:80",
+        "--requests",
+        "20",
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&healed.stdout).unwrap();
+    assert_eq!((report["ok"].as_u64(), report["by_server"]["rs1"].as_u64()), (Some(20), Some(20)));
 
     // A crash that lost the record: the namespaces are leftovers, cleaned by the next up.
     std::fs::remove_file("/run/lvslab/tutorial.json").unwrap();
@@ -264,6 +295,17 @@ fn ipvs_dataplane_on_a_kernel_without_ipvs_fails_before_creating_anything() {
         assert!(err.contains(needle), "missing {needle:?} in: {err}");
     }
     assert_eq!(machine_state(), before);
+}
+
+fn server_pid(status: &serde_json::Value, host: &str) -> u64 {
+    let hosts = status["hosts"].as_array().unwrap();
+    let h = hosts.iter().find(|h| h["name"] == host).unwrap();
+    assert_eq!(h["http_servers"][0]["running"], true, "{host}'s HTTP server runs");
+    h["http_servers"][0]["pid"].as_u64().unwrap()
+}
+
+fn is_zombie(pid: u64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "))
 }
 
 fn wait_for(cond: impl Fn() -> bool) {

@@ -4,7 +4,10 @@ mod check;
 mod doctor;
 mod down;
 mod ls;
+mod serve;
+mod set;
 mod status;
+mod traffic;
 mod up;
 
 use std::process::ExitCode;
@@ -22,6 +25,32 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Ls { presets, json } => ls::run(presets, json),
         Command::Check { file, json } => check::run(&file, json),
         Command::Doctor { json } => runtime()?.block_on(doctor::run(json)),
+        Command::Serve { netns, name, listen } => serve::run(&netns, &name, listen),
+        Command::Traffic {
+            lab,
+            requests,
+            duration,
+            rate,
+            concurrency,
+            hold,
+            keep_alive,
+            to,
+            json,
+        } => {
+            let load = traffic::LoadArgs {
+                requests,
+                duration,
+                rate,
+                concurrency,
+                hold_ms: hold,
+                keep_alive,
+            };
+            traffic::run(&lab, &load, to, json)
+        }
+        Command::Set { lab, scheduler, weight, drain, add_rs, del_rs, zero } => {
+            let changes = set::Changes { scheduler, weight, drain, add_rs, del_rs, zero };
+            runtime()?.block_on(set::run(&lab, changes))
+        }
     }
 }
 

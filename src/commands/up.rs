@@ -13,7 +13,7 @@ use lvslab::lab::build::Builder;
 use lvslab::lab::model::LabSpec;
 use lvslab::lab::plan::Plan;
 use lvslab::lab::state::{Dataplane, LabState, Phase};
-use lvslab::lab::{presets, teardown};
+use lvslab::lab::{dataplane, presets, servers, teardown};
 use tokio::signal::unix::{SignalKind, signal};
 
 pub async fn run(lab: &str, dataplane: Dataplane) -> Result<ExitCode> {
@@ -21,11 +21,14 @@ pub async fn run(lab: &str, dataplane: Dataplane) -> Result<ExitCode> {
     let preset = presets::load(lab).map_err(|e| anyhow::anyhow!("{e}"))?;
     let spec = preset.spec;
     if dataplane == Dataplane::Ipvs {
-        check_ipvs()?;
+        dataplane::probe().map_err(|e| anyhow::anyhow!("{e}. Nothing was changed."))?;
+    }
+    if let Some(code) = revive_running(&spec, dataplane)? {
+        return Ok(code);
     }
     clear_leftovers(&spec)?;
 
-    let mut state = LabState::new(spec.clone(), preset.origin, dataplane);
+    let state = LabState::new(spec.clone(), preset.origin, dataplane);
     state
         .create()
         .with_context(|| format!("cannot record lab '{}' under /run/lvslab", spec.name))?;
@@ -34,62 +37,83 @@ pub async fn run(lab: &str, dataplane: Dataplane) -> Result<ExitCode> {
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigterm = signal(SignalKind::terminate())?;
     let outcome = tokio::select! {
-        result = build(&spec) => result,
+        result = build(state.clone()) => result,
         _ = sigint.recv() => Err(anyhow::anyhow!("interrupted")),
         _ = sigterm.recv() => Err(anyhow::anyhow!("terminated")),
     };
-    if let Err(err) = outcome {
-        let removed = teardown::remove(&spec.name);
-        let cleanup = match removed {
-            Ok(r) => format!("rolled back: removed {} namespaces", r.namespaces.len()),
-            Err(e) => format!("rollback failed too ({e}); run `lvslab down {}`", spec.name),
-        };
-        bail!("lab '{}' was not built: {err:#}; {cleanup}", spec.name);
-    }
+    let mut state = match outcome {
+        Ok(state) => state,
+        Err(err) => {
+            let cleanup = match teardown::remove(&spec.name) {
+                Ok(r) => format!("rolled back: removed {} namespaces", r.namespaces.len()),
+                Err(e) => format!("rollback failed too ({e}); run `lvslab down {}`", spec.name),
+            };
+            bail!("lab '{}' was not built: {err:#}; {cleanup}", spec.name);
+        }
+    };
     state.phase = Phase::Up;
     state.save()?;
     print_summary(&spec, dataplane, started.elapsed().as_secs_f64() * 1000.0);
     Ok(ExitCode::SUCCESS)
 }
 
-async fn build(spec: &LabSpec) -> Result<()> {
-    let plan = Plan::topology(spec);
+/// Topology, then IPVS, then the real servers' processes. Blocking kernel
+/// work runs off the async thread so that a signal is seen at once.
+async fn build(mut state: LabState) -> Result<LabState> {
+    let plan = Plan::topology(&state.spec);
     Builder::new().run(&plan, |_, _, step| tracing::debug!(%step, "step")).await?;
-    Ok(())
+    if state.dataplane == Dataplane::Ipvs {
+        let spec = state.spec.clone();
+        tokio::task::spawn_blocking(move || dataplane::program(&spec)).await??;
+    }
+    let state =
+        tokio::task::spawn_blocking(move || servers::start_missing(&mut state).map(|_| state))
+            .await??;
+    Ok(state)
 }
 
-/// A kernel without IPVS is detected before anything is created.
-fn check_ipvs() -> Result<()> {
-    if std::path::Path::new("/proc/net/ip_vs").exists() {
-        return Ok(());
+/// `up` of a lab that is up: restart its real servers' processes that died
+/// and say so. `None` if the lab is not up.
+fn revive_running(spec: &LabSpec, dataplane: Dataplane) -> Result<Option<ExitCode>> {
+    let name = &spec.name;
+    let Some(mut state) = LabState::load(name)? else { return Ok(None) };
+    if state.phase != Phase::Up || teardown::lab_namespaces(name)?.is_empty() {
+        return Ok(None);
     }
-    bail!(
-        "this kernel has no IPVS: /proc/net/ip_vs is missing, so the kernel was built without \
-         CONFIG_IP_VS or the ip_vs module is not loaded. Try `modprobe ip_vs`; or build the \
-         topology only, without load balancing: lvslab up ... --dataplane none. Nothing was changed."
-    )
+    if state.dataplane != dataplane {
+        bail!(
+            "lab '{name}' is already up with dataplane {}; `lvslab down {name}` first to rebuild it with {dataplane}",
+            state.dataplane
+        );
+    }
+    let restarted = servers::start_missing(&mut state)?;
+    state.save()?;
+    if restarted == 0 {
+        println!(
+            "lab '{name}' is already up and every real server answers; see `lvslab status {name}`"
+        );
+    } else {
+        println!(
+            "lab '{name}' is already up; restarted {restarted} real-server process(es) that had died"
+        );
+    }
+    Ok(Some(ExitCode::SUCCESS))
 }
 
 /// Removes what an earlier, crashed run of this lab left, or refuses if the
-/// lab is running (or being built by another process).
+/// lab is being built by another process.
 fn clear_leftovers(spec: &LabSpec) -> Result<()> {
     let name = &spec.name;
     let recorded = LabState::load(name).ok().flatten();
     let namespaces = teardown::lab_namespaces(name)?;
-    if let Some(state) = &recorded {
-        if state.phase == Phase::Building && state.owner_alive() {
-            bail!(
-                "lab '{name}' is being built by another lvslab (pid {}); wait for it, or `lvslab down {name}`",
-                state.owner_pid
-            );
-        }
-        if state.phase == Phase::Up && !namespaces.is_empty() {
-            bail!(
-                "lab '{name}' is already up ({}, dataplane {}); see `lvslab status {name}`, or `lvslab down {name}` first",
-                state.origin,
-                state.dataplane
-            );
-        }
+    if let Some(state) = &recorded
+        && state.phase == Phase::Building
+        && state.owner_alive()
+    {
+        bail!(
+            "lab '{name}' is being built by another lvslab (pid {}); wait for it, or `lvslab down {name}`",
+            state.owner_pid
+        );
     }
     if recorded.is_some() || !namespaces.is_empty() {
         let removed = teardown::remove(name)?;

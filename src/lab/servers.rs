@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::error::LabError;
 use super::process::{self, start_ticks};
 use super::state::{LabProcess, LabState, STATE_DIR};
-use super::error::LabError;
 use crate::net::netns;
 
 /// The role recorded for these processes.
@@ -108,7 +108,8 @@ fn wait_ready(ns: &str, addr: Ipv4Addr, p: &LabProcess) -> Result<(), LabError> 
     let deadline = Instant::now() + READY_TIMEOUT;
     loop {
         let connected = netns::run_in(ns, || {
-            TcpStream::connect_timeout(&SocketAddr::from((addr, port)), Duration::from_millis(200)).is_ok()
+            TcpStream::connect_timeout(&SocketAddr::from((addr, port)), Duration::from_millis(200))
+                .is_ok()
         })?;
         if connected {
             return Ok(());
@@ -116,7 +117,8 @@ fn wait_ready(ns: &str, addr: Ipv4Addr, p: &LabProcess) -> Result<(), LabError> 
         if !process::alive(p.pid) || Instant::now() > deadline {
             let log = log_path(lab_of(ns), &p.host, port);
             let said = std::fs::read_to_string(&log).unwrap_or_default();
-            let why = if said.trim().is_empty() { String::new() } else { format!(": {}", said.trim()) };
+            let why =
+                if said.trim().is_empty() { String::new() } else { format!(": {}", said.trim()) };
             return Err(LabError::ServerStart {
                 host: p.host.clone(),
                 port,

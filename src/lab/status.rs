@@ -5,8 +5,10 @@ use std::net::Ipv4Addr;
 
 use serde::Serialize;
 
+use super::error::LabError;
 use super::model::{HostRole, LabSpec};
 use super::state::{Dataplane, LabState, Phase};
+use super::{dataplane, servers};
 use crate::net::{self, netns, rtnl::LinkInfo, rtnl::Rtnl, sysctl};
 
 /// `status --json`, version 1.
@@ -49,6 +51,19 @@ pub struct HostStatus {
     pub default_gateway: Option<Ipv4Addr>,
     /// net.ipv4.ip_forward (director only).
     pub ip_forward: Option<bool>,
+    /// The lab's HTTP server processes on this host (real servers only).
+    pub http_servers: Vec<HttpServerStatus>,
+}
+
+/// One real-server HTTP process.
+#[derive(Debug, Clone, Serialize)]
+pub struct HttpServerStatus {
+    /// Listening port.
+    pub port: Option<u16>,
+    /// Process id.
+    pub pid: u32,
+    /// Whether that process is still running.
+    pub running: bool,
 }
 
 /// One virtual service.
@@ -103,11 +118,22 @@ pub struct RealServerStatus {
 }
 
 /// Observes lab `state` in the kernel. Must run inside a tokio runtime.
-pub async fn observe(state: &LabState) -> Result<LabStatus, net::Error> {
+pub async fn observe(state: &LabState) -> Result<LabStatus, LabError> {
     let spec = &state.spec;
     let mut hosts = Vec::new();
     for (name, role) in spec.hosts() {
-        hosts.push(observe_host(spec, name, role).await?);
+        let mut host = observe_host(spec, name, role).await?;
+        host.http_servers = state
+            .processes
+            .iter()
+            .filter(|p| p.host == name)
+            .map(|p| HttpServerStatus { port: p.port, pid: p.pid, running: servers::is_running(p) })
+            .collect();
+        hosts.push(host);
+    }
+    let mut services = planned_services(spec);
+    if state.dataplane == Dataplane::Ipvs && netns::exists(&spec.netns("director")) {
+        dataplane::observe(spec, &mut services)?;
     }
     Ok(LabStatus {
         schema_version: 1,
@@ -118,7 +144,7 @@ pub async fn observe(state: &LabState) -> Result<LabStatus, net::Error> {
         phase: state.phase,
         created_unix: state.created_unix,
         hosts,
-        services: planned_services(spec),
+        services,
     })
 }
 
@@ -141,6 +167,7 @@ async fn observe_host(
         interfaces: Vec::new(),
         default_gateway: None,
         ip_forward: None,
+        http_servers: Vec::new(),
     };
     if !host.present {
         return Ok(host);

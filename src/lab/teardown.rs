@@ -4,8 +4,11 @@
 //! Teardown works from the namespace names as well as from the state file, so
 //! it also cleans what a crashed or killed `up` left behind.
 
+use super::dataplane;
+use super::error::LabError;
 use super::model::parse_netns_name;
 use super::process::{self, FoundProcess};
+use super::state::Dataplane;
 use super::state::{self, LabState};
 use crate::net::{self, netns};
 
@@ -21,6 +24,8 @@ pub struct Removed {
     pub foreign: Vec<(String, FoundProcess)>,
     /// Whether a state file was removed.
     pub state_file: bool,
+    /// Whether the director's IPVS table was flushed.
+    pub ipvs_cleared: bool,
 }
 
 /// Namespaces under /run/netns that belong to lab `lab`.
@@ -42,7 +47,7 @@ pub fn labs_with_namespaces() -> Result<Vec<String>, net::Error> {
 }
 
 /// Removes everything of lab `lab`.
-pub fn remove(lab: &str) -> Result<Removed, net::Error> {
+pub fn remove(lab: &str) -> Result<Removed, LabError> {
     let mut removed = Removed::default();
     let recorded = LabState::load(lab).ok().flatten();
     if let Some(state) = &recorded {
@@ -50,6 +55,12 @@ pub fn remove(lab: &str) -> Result<Removed, net::Error> {
             if process::stop(p.pid, Some(p.start_ticks)) {
                 removed.processes.push(p.pid);
             }
+        }
+        // Explicitly, although the namespace's end would drop the table too:
+        // a failure here means the director's table is not what we think.
+        if state.dataplane == Dataplane::Ipvs && netns::exists(&state.spec.netns("director")) {
+            dataplane::clear(&state.spec)?;
+            removed.ipvs_cleared = true;
         }
     }
     let namespaces = lab_namespaces(lab)?;

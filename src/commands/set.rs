@@ -1,0 +1,52 @@
+//! `lvslab set LAB ...`: live edits, applied in the order given on the
+//! command line's groups (topology first, then weights, then scheduler).
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use lvslab::lab::live;
+use lvslab::lab::state::LabState;
+
+use crate::cli::AddRs;
+
+/// The edits asked for.
+pub struct Changes {
+    pub scheduler: Option<String>,
+    pub weight: Vec<(String, u32)>,
+    pub drain: Vec<String>,
+    pub add_rs: Vec<AddRs>,
+    pub del_rs: Vec<String>,
+    pub zero: bool,
+}
+
+pub async fn run(lab: &str, changes: Changes) -> Result<ExitCode> {
+    super::require_privilege("set")?;
+    let Some(mut state) = LabState::load(lab)? else {
+        bail!("no lab '{lab}' is running (lvslab up {lab} builds it)");
+    };
+    for rs in &changes.add_rs {
+        live::add_real_server(&mut state, &rs.name, rs.addr, rs.port, rs.weight).await?;
+        println!("added real server {} {}:{} weight {}", rs.name, rs.addr, rs.port, rs.weight);
+    }
+    for name in &changes.del_rs {
+        live::remove_real_server(&mut state, name)?;
+        println!("removed real server {name}");
+    }
+    for (name, weight) in &changes.weight {
+        live::set_weight(&mut state, name, *weight)?;
+        println!("{name}: weight {weight}");
+    }
+    for name in &changes.drain {
+        live::set_weight(&mut state, name, 0)?;
+        println!("{name}: drained (weight 0: no new connections; open ones finish)");
+    }
+    if let Some(scheduler) = &changes.scheduler {
+        live::set_scheduler(&mut state, scheduler)?;
+        println!("scheduler: {scheduler}");
+    }
+    if changes.zero {
+        live::zero(&state)?;
+        println!("counters zeroed");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,109 @@
+//! `lvslab traffic LAB`: send requests to a service's VIP from the client's
+//! namespace and report how the director spread them.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, SocketAddrV4};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use lvslab::lab::state::{Dataplane, LabState};
+use lvslab::net::netns;
+use lvslab::traffic::{ConnectionMode, Generator, Load, Profile, RequestKind, results};
+
+/// What the command line says about the load (each unset field falls back
+/// to the preset's `[traffic]` profile).
+#[derive(Debug, Default, Clone)]
+pub struct LoadArgs {
+    pub requests: Option<u64>,
+    pub duration: Option<Duration>,
+    pub rate: Option<f64>,
+    pub concurrency: Option<u32>,
+    pub hold_ms: Option<u64>,
+    pub keep_alive: bool,
+}
+
+pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> Result<ExitCode> {
+    super::require_privilege("traffic")?;
+    let Some(state) = LabState::load(lab)? else {
+        bail!("no lab '{lab}' is running (lvslab up {lab} builds it)");
+    };
+    let spec = &state.spec;
+    let Some(svc) = spec.services.first() else {
+        bail!("lab '{lab}' has no service to send traffic to")
+    };
+    let target = match to {
+        Some(to) => {
+            let in_lab =
+                *to.ip() == svc.vip || spec.real_servers.iter().any(|rs| rs.addr == *to.ip());
+            if !in_lab {
+                bail!(
+                    "{to} is not an address of lab '{lab}': give the VIP or a real server's address"
+                );
+            }
+            SocketAddr::V4(to)
+        }
+        None if state.dataplane == Dataplane::None => bail!(
+            "lab '{lab}' has no IPVS (dataplane none), so nothing answers on the VIP {}:{}; send to a \
+             real server directly, e.g. --to {}:{}",
+            svc.vip,
+            svc.port,
+            spec.real_servers[0].addr,
+            svc.members.first().map_or(svc.port, |m| m.port)
+        ),
+        None => SocketAddr::from((svc.vip, svc.port)),
+    };
+    let through_service = target == SocketAddr::from((svc.vip, svc.port));
+    let profile = profile(&spec.traffic, args);
+    let report = netns::run_in(&spec.netns("client"), move || -> Result<results::Report> {
+        // Built here, so that every runtime thread, and every socket they
+        // open, is inside the client's namespace.
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+        runtime.block_on(async { Ok(Generator::start(target, profile)?.finish().await?) })
+    })?
+    .with_context(|| format!("traffic from {} to {target}", spec.netns("client")))?;
+
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        // Expected shares only where the scheduler makes them exact.
+        let weights: Option<BTreeMap<String, u32>> = match svc.scheduler.as_str() {
+            _ if !through_service => None,
+            "rr" => Some(svc.members.iter().map(|m| (m.name.clone(), 1)).collect()),
+            "wrr" => Some(svc.members.iter().map(|m| (m.name.clone(), m.weight)).collect()),
+            _ => None,
+        };
+        if through_service {
+            let proto = svc.protocol.to_string().to_uppercase();
+            println!("{proto} {target} {} — from {}", svc.scheduler, spec.netns("client"));
+        }
+        print!("{}", results::render_table(&report, weights.as_ref()));
+    }
+    Ok(if report.ok == report.requests { ExitCode::SUCCESS } else { ExitCode::from(3) })
+}
+
+fn profile(preset: &lvslab::lab::model::TrafficProfile, args: &LoadArgs) -> Profile {
+    let mut p = Profile::default();
+    let duration = args.duration.or(preset.duration_s.map(Duration::from_secs_f64));
+    p.duration = duration;
+    p.requests = match (args.requests, args.duration) {
+        (Some(n), _) => Some(n),
+        (None, Some(_)) => None,
+        (None, None) if duration.is_some() => None,
+        (None, None) => preset.requests.or(Some(1000)),
+    };
+    p.load = match (args.rate, args.concurrency) {
+        (Some(rate), _) => Load::Rate(rate),
+        (None, Some(c)) => Load::Concurrency(c),
+        (None, None) => preset.rate.map_or(Load::Concurrency(preset.concurrency), Load::Rate),
+    };
+    let hold = args.hold_ms.unwrap_or(preset.hold_ms);
+    if hold > 0 {
+        p.request = RequestKind::Hold(Duration::from_millis(hold));
+    }
+    if args.keep_alive || preset.keep_alive {
+        p.connection = ConnectionMode::KeepAlive;
+    }
+    p
+}

@@ -1,0 +1,191 @@
+//! Changes to a running lab, as `lvslab set` and the dashboard make them:
+//! scheduler, weights, drain, adding and removing real servers, zeroing
+//! counters. Each change goes to the kernel first and is recorded in the
+//! state file only once the kernel accepted it, so the record never claims
+//! what the kernel refused.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::build::Builder;
+use super::dataplane;
+use super::error::LabError;
+use super::model::{Forward, Member, RealServer, parse_netns_name};
+use super::plan::{Plan, real_server_steps};
+use super::servers;
+use super::state::{Dataplane, LabState};
+use crate::ipvs::IpvsClient;
+use crate::net::netns;
+
+fn refuse<T>(why: impl Into<String>) -> Result<T, LabError> {
+    Err(LabError::Refused(why.into()))
+}
+
+fn ipvs_client(state: &LabState) -> Result<IpvsClient, LabError> {
+    if state.dataplane != Dataplane::Ipvs {
+        return refuse(format!(
+            "lab '{}' has no IPVS (dataplane none): there is no scheduler or weight to change",
+            state.spec.name
+        ));
+    }
+    Ok(IpvsClient::open_in(&state.spec.netns("director"))?)
+}
+
+/// Sets the scheduler of every service.
+pub fn set_scheduler(state: &mut LabState, scheduler: &str) -> Result<(), LabError> {
+    let mut client = ipvs_client(state)?;
+    for svc in &mut state.spec.services {
+        let mut next = svc.clone();
+        next.scheduler = scheduler.to_string();
+        client.edit_service(&dataplane::service(&next))?;
+        *svc = next;
+    }
+    state.save().map_err(|e| LabError::Record(e.to_string()))
+}
+
+/// Sets the weight of real server `server` in every service it belongs to
+/// (weight 0 drains it: no new connections, existing ones finish).
+pub fn set_weight(state: &mut LabState, server: &str, weight: u32) -> Result<(), LabError> {
+    if state.spec.real_server(server).is_none() {
+        return refuse(format!("lab '{}' has no real server '{server}'", state.spec.name));
+    }
+    let mut client = ipvs_client(state)?;
+    let spec = state.spec.clone();
+    for svc in &mut state.spec.services {
+        let key = dataplane::key(svc);
+        for member in svc.members.iter_mut().filter(|m| m.name == server) {
+            let mut next = member.clone();
+            next.weight = weight;
+            let dest = dataplane::destination(&spec, &next).expect("member of the lab");
+            client.edit_destination(&key, &dest)?;
+            *member = next;
+        }
+    }
+    state.save().map_err(|e| LabError::Record(e.to_string()))
+}
+
+/// Zeroes the counters of every service.
+pub fn zero(state: &LabState) -> Result<(), LabError> {
+    ipvs_client(state)?.zero(None)?;
+    Ok(())
+}
+
+/// Adds real server `name` at `addr`: a new namespace wired to the
+/// director's bridge, its HTTP server, and a destination on `port` with
+/// `weight` in every service. An existing real server is only added to the
+/// services it is missing from.
+pub async fn add_real_server(
+    state: &mut LabState,
+    name: &str,
+    addr: Ipv4Addr,
+    port: u16,
+    weight: u32,
+) -> Result<(), LabError> {
+    let spec = state.spec.clone();
+    let new_host = match spec.real_server(name) {
+        Some(rs) if rs.addr != addr => {
+            return refuse(format!("real server '{name}' exists with address {}", rs.addr));
+        }
+        Some(_) => false,
+        None => {
+            check_new_host(state, name, addr)?;
+            true
+        }
+    };
+    if new_host {
+        let mut builder = Builder::new();
+        let steps = std::iter::once(super::plan::Step::AddNetns { netns: spec.netns(name) })
+            .chain(std::iter::once(super::plan::Step::LinkUp {
+                netns: spec.netns(name),
+                link: "lo".into(),
+            }))
+            .chain(real_server_steps(&spec, name, addr))
+            .collect();
+        if let Err(e) = builder.run(&Plan { steps }, |_, _, _| {}).await {
+            let _ = netns::delete(&spec.netns(name));
+            return Err(e.into());
+        }
+        state.spec.real_servers.push(RealServer { name: name.to_string(), addr });
+    }
+    let member = Member { name: name.to_string(), port, weight, forward: Forward::Nat };
+    for svc in &mut state.spec.services {
+        if svc.members.iter().any(|m| m.name == name && m.port == port) {
+            continue;
+        }
+        svc.members.push(member.clone());
+    }
+    servers::start_missing(state)?;
+    if state.dataplane == Dataplane::Ipvs {
+        let mut client = ipvs_client(state)?;
+        let dest = dataplane::destination(&state.spec, &member).expect("added above");
+        for svc in &state.spec.services {
+            let present = client
+                .destinations(&dataplane::key(svc))?
+                .iter()
+                .any(|d| d.addr == dest.addr && d.port == dest.port);
+            if !present {
+                client.add_destination(&dataplane::key(svc), &dest)?;
+            }
+        }
+    }
+    state.save().map_err(|e| LabError::Record(e.to_string()))
+}
+
+/// Removes real server `name`: its destinations, its process, its namespace.
+pub fn remove_real_server(state: &mut LabState, name: &str) -> Result<(), LabError> {
+    let Some(rs) = state.spec.real_server(name).cloned() else {
+        return refuse(format!("lab '{}' has no real server '{name}'", state.spec.name));
+    };
+    if state.spec.real_servers.len() == 1 {
+        return refuse(format!(
+            "'{name}' is the last real server of lab '{}'; `lvslab down` removes the lab",
+            state.spec.name
+        ));
+    }
+    if state.dataplane == Dataplane::Ipvs {
+        let mut client = ipvs_client(state)?;
+        for svc in &state.spec.services {
+            for m in svc.members.iter().filter(|m| m.name == name) {
+                client.del_destination(&dataplane::key(svc), IpAddr::V4(rs.addr), m.port)?;
+            }
+        }
+    }
+    servers::stop_host(state, name);
+    netns::delete(&state.spec.netns(name))?;
+    state.spec.real_servers.retain(|r| r.name != name);
+    for svc in &mut state.spec.services {
+        svc.members.retain(|m| m.name != name);
+    }
+    state.save().map_err(|e| LabError::Record(e.to_string()))
+}
+
+/// The checks the preset validator makes, for a host added live.
+fn check_new_host(state: &LabState, name: &str, addr: Ipv4Addr) -> Result<(), LabError> {
+    let spec = &state.spec;
+    let name_ok = !name.is_empty()
+        && name.len() <= 15
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !["client", "director", "lo", "eth0", "br0"].contains(&name);
+    if !name_ok {
+        return refuse(format!(
+            "'{name}' cannot name a real server: use up to 15 lowercase letters, digits and '_', starting with a letter"
+        ));
+    }
+    if !spec.servers_net.contains(&addr)
+        || addr == spec.servers_net.network()
+        || addr == spec.servers_net.broadcast()
+    {
+        return refuse(format!(
+            "{addr} is not a host address of the servers' network {}: in NAT mode every real server shares the DIP's subnet",
+            spec.servers_net
+        ));
+    }
+    let taken = addr == spec.director.dip || spec.real_servers.iter().any(|r| r.addr == addr);
+    if taken {
+        return refuse(format!("{addr} is already used in lab '{}'", spec.name));
+    }
+    if netns::exists(&spec.netns(name)) || parse_netns_name(&spec.netns(name)).is_none() {
+        return refuse(format!("namespace {} already exists", spec.netns(name)));
+    }
+    Ok(())
+}
