@@ -150,6 +150,9 @@ lvslab set tutorial --zero"
         /// Address to listen on.
         #[arg(long)]
         listen: std::net::SocketAddr,
+        /// Wait this long before every answer (a slow server).
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
     },
     /// Report what this machine and user can do: privileges, namespaces, veth, IPVS, labs.
     Doctor {

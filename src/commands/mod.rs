@@ -25,7 +25,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Ls { presets, json } => ls::run(presets, json),
         Command::Check { file, json } => check::run(&file, json),
         Command::Doctor { json } => runtime()?.block_on(doctor::run(json)),
-        Command::Serve { netns, name, listen } => serve::run(&netns, &name, listen),
+        Command::Serve { netns, name, listen, delay_ms } => serve::run(&netns, &name, listen, delay_ms),
         Command::Traffic {
             lab,
             requests,

@@ -8,10 +8,12 @@ use anyhow::Result;
 use lvslab::net::netns;
 use lvslab::traffic::{ServerConfig, run_server_process};
 
-pub fn run(ns: &str, name: &str, listen: SocketAddr) -> Result<ExitCode> {
+pub fn run(ns: &str, name: &str, listen: SocketAddr, delay_ms: u64) -> Result<ExitCode> {
     // Before any runtime thread exists: threads inherit the namespace of the
     // thread that creates them, so every socket of the server lands in it.
     netns::enter(ns)?;
-    run_server_process(listen, ServerConfig::new(name.to_string()))?;
+    let mut config = ServerConfig::new(name.to_string());
+    config.delay = std::time::Duration::from_millis(delay_ms);
+    run_server_process(listen, config)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -104,7 +104,7 @@ pub async fn add_real_server(
             let _ = netns::delete(&spec.netns(name));
             return Err(e.into());
         }
-        state.spec.real_servers.push(RealServer { name: name.to_string(), addr });
+        state.spec.real_servers.push(RealServer { name: name.to_string(), addr, delay_ms: 0 });
     }
     let member = Member { name: name.to_string(), port, weight, forward: Forward::Nat };
     for svc in &mut state.spec.services {

@@ -60,6 +60,9 @@ pub struct RealServer {
     pub name: String,
     /// Its address (RIP).
     pub addr: Ipv4Addr,
+    /// Milliseconds its HTTP server waits before answering (0: at once).
+    #[serde(default)]
+    pub delay_ms: u64,
 }
 
 /// Transport protocol of a virtual service.

@@ -11,6 +11,7 @@ use super::validate;
 pub const EMBEDDED: &[(&str, &str)] = &[
     ("tutorial-nat.toml", include_str!("../../labs/tutorial-nat.toml")),
     ("nat-rr-4rs.toml", include_str!("../../labs/nat-rr-4rs.toml")),
+    ("tour-wlc.toml", include_str!("../../labs/tour-wlc.toml")),
 ];
 
 /// A loaded preset and where it came from.

@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::error::LabError;
+use super::model::RealServer;
 use super::process::{self, start_ticks};
 use super::state::{LabProcess, LabState, STATE_DIR};
 use crate::net::netns;
@@ -39,7 +40,7 @@ pub fn start_missing(state: &mut LabState) -> Result<usize, LabError> {
         for port in spec.listen_ports(&rs.name) {
             let running = state.processes.iter().any(|p| p.host == rs.name && p.port == Some(port));
             if !running {
-                let p = spawn(&spec.name, &rs.name, &spec.netns(&rs.name), port)?;
+                let p = spawn(&spec.name, rs, &spec.netns(&rs.name), port)?;
                 started.push((p, rs.addr));
             }
         }
@@ -67,7 +68,8 @@ pub fn stop_host(state: &mut LabState, host: &str) -> usize {
     stopped
 }
 
-fn spawn(lab: &str, host: &str, ns: &str, port: u16) -> Result<LabProcess, LabError> {
+fn spawn(lab: &str, rs: &RealServer, ns: &str, port: u16) -> Result<LabProcess, LabError> {
+    let host = rs.name.as_str();
     let spawn_error = |source| LabError::Spawn { host: host.to_string(), source };
     let exe = std::env::current_exe().map_err(spawn_error)?;
     let log = log_path(lab, host, port);
@@ -80,6 +82,7 @@ fn spawn(lab: &str, host: &str, ns: &str, port: u16) -> Result<LabProcess, LabEr
         use std::os::unix::process::CommandExt;
         Command::new(exe)
             .args(["serve", "--netns", ns, "--name", host, "--listen", &listen.to_string()])
+            .args(["--delay-ms", &rs.delay_ms.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)

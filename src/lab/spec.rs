@@ -69,6 +69,9 @@ pub struct RealServerFile {
     pub name: Spanned<String>,
     /// Its address (RIP).
     pub address: Spanned<String>,
+    /// Milliseconds its HTTP server waits before every answer (a slow server).
+    #[serde(default)]
+    pub delay_ms: Option<Spanned<i64>>,
 }
 
 /// `[[service]]`: one IPVS virtual service.

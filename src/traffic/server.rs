@@ -62,6 +62,9 @@ pub struct ServerConfig {
     pub max_wait: Duration,
     /// A connection that does not send a request's headers in this time is closed.
     pub header_timeout: Duration,
+    /// Extra time taken before every answer: a slow server, whose
+    /// connections stay open longer (what the least-connection schedulers see).
+    pub delay: Duration,
 }
 
 impl ServerConfig {
@@ -73,6 +76,7 @@ impl ServerConfig {
             hold_tick: Duration::from_secs(1),
             max_wait: Duration::from_secs(3600),
             header_timeout: Duration::from_secs(30),
+            delay: Duration::ZERO,
         }
     }
 }
@@ -262,6 +266,9 @@ async fn connection(
 /// Answers one request; bad input gets a 4xx.
 async fn respond(request: &Request<Incoming>, peer: SocketAddr, shared: &Shared) -> Response<Body> {
     shared.stats.requests.fetch_add(1, Ordering::Relaxed);
+    if !shared.config.delay.is_zero() {
+        tokio::time::sleep(shared.config.delay).await;
+    }
     let query = request.uri().query();
     let max = shared.config.max_wait;
     let (status, body) = match request.uri().path() {

@@ -1,0 +1,231 @@
+//! The lab on a kernel with IPVS (run inside the VM by tests/vm/suite):
+//! what `lvslab up` programs, `ipvsadm` reads identically; traffic through
+//! the VIP spreads as the scheduler promises, and the kernel's counters
+//! agree; live edits show in `ipvsadm -Ln` at once; errors change nothing.
+//! They fail, never skip, outside the VM.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{lvslab, lvslab_ok};
+use serde_json::Value;
+
+fn require_vm() {
+    assert_eq!(std::env::var("LVSLAB_VM").as_deref(), Ok("1"), "needs IPVS: run it with tests/vm/suite");
+}
+
+/// Removes the lab when the test ends, even by a failure.
+struct Lab(&'static str);
+impl Lab {
+    fn up(name: &'static str) -> Self {
+        require_vm();
+        let _ = lvslab().args(["down", name]).output();
+        lvslab_ok(&["up", name]);
+        Self(name)
+    }
+    fn director(&self) -> String {
+        format!("lvs-{}-director", self.0)
+    }
+    fn ipvsadm(&self, args: &[&str]) -> String {
+        ipvsadm_in(Some(&self.director()), args)
+    }
+    fn traffic(&self, args: &[&str]) -> Value {
+        let mut all = vec!["traffic", self.0, "--json"];
+        all.extend_from_slice(args);
+        let out = lvslab().args(&all).output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("traffic: {}", String::from_utf8_lossy(&out.stderr)))
+    }
+    fn status(&self) -> Value {
+        serde_json::from_slice(&lvslab_ok(&["status", self.0, "--json"]).stdout).unwrap()
+    }
+}
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = lvslab().args(["down", self.0]).output();
+    }
+}
+
+fn ipvsadm_in(netns: Option<&str>, args: &[&str]) -> String {
+    let mut cmd = match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns, "ipvsadm"]);
+            c
+        }
+        None => Command::new("ipvsadm"),
+    };
+    let out = cmd.args(args).output().expect("run ipvsadm");
+    assert!(out.status.success(), "ipvsadm {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Connections per real server address from `ipvsadm -Ln --stats`, once the
+/// kernel's estimator has folded them in (it runs about every 2 s).
+fn ipvsadm_conns(lab: &Lab, expected_total: u64) -> Vec<(String, u64)> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = lab.ipvsadm(&["-Ln", "--stats"]);
+        let rows: Vec<(String, u64)> = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("-> "))
+            .filter_map(|l| {
+                let mut f = l.split_whitespace();
+                Some((f.next()?.to_string(), f.next()?.parse().ok()?))
+            })
+            .collect();
+        if rows.iter().map(|(_, c)| c).sum::<u64>() >= expected_total || Instant::now() > deadline {
+            return rows;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn up_programs_exactly_the_tutorial_rules_and_leaves_the_root_table_alone() {
+    let lab = Lab::up("tutorial");
+    assert_eq!(
+        lab.ipvsadm(&["-Sn"]),
+        "-A -t 192.0.2.1:80 -s wrr\n\
+         -a -t 192.0.2.1:80 -r 198.51.100.11:80 -m -w 3\n\
+         -a -t 192.0.2.1:80 -r 198.51.100.12:80 -m -w 2\n"
+    );
+    assert_eq!(ipvsadm_in(None, &["-Sn"]), "", "the VM's own (root namespace) table stays empty");
+    let status = lab.status();
+    assert_eq!(status["services"][0]["programmed"], true);
+    assert_eq!(status["services"][0]["real_servers"][1]["active_conns"], 0);
+}
+
+#[test]
+fn wrr_3_2_splits_1000_connections_600_400_and_ipvs_counts_the_same() {
+    let lab = Lab::up("tutorial");
+    let report = lab.traffic(&["--requests", "1000"]);
+    assert_eq!((report["requests"].as_u64(), report["ok"].as_u64()), (Some(1000), Some(1000)));
+    assert_eq!(report["by_server"]["rs1"], 600);
+    assert_eq!(report["by_server"]["rs2"], 400);
+    let conns = ipvsadm_conns(&lab, 1000);
+    assert_eq!(conns, [("198.51.100.11:80".to_string(), 600), ("198.51.100.12:80".to_string(), 400)]);
+    let status = lab.status();
+    let rs = &status["services"][0]["real_servers"];
+    assert_eq!((rs[0]["conns"].as_u64(), rs[1]["conns"].as_u64()), (Some(600), Some(400)));
+}
+
+#[test]
+fn rr_over_four_servers_gives_each_exactly_a_quarter() {
+    let lab = Lab::up("rr4");
+    let report = lab.traffic(&["--requests", "1000"]);
+    assert_eq!(report["ok"], 1000);
+    for rs in ["rs1", "rs2", "rs3", "rs4"] {
+        assert_eq!(report["by_server"][rs], 250, "{rs}");
+    }
+    let conns = ipvsadm_conns(&lab, 1000);
+    assert!(conns.iter().all(|(addr, c)| addr.ends_with(":8080") && *c == 250), "{conns:?}");
+}
+
+#[test]
+fn live_edits_show_in_ipvsadm_at_once_and_errors_change_nothing() {
+    let lab = Lab::up("tutorial");
+    lvslab_ok(&["set", "tutorial", "--weight", "rs1=5"]);
+    assert!(lab.ipvsadm(&["-Sn"]).contains("-r 198.51.100.11:80 -m -w 5"));
+    lvslab_ok(&["set", "tutorial", "--scheduler", "wlc"]);
+    assert!(lab.ipvsadm(&["-Sn"]).starts_with("-A -t 192.0.2.1:80 -s wlc\n"));
+
+    // Drain: weight 0, and new connections all go elsewhere.
+    lvslab_ok(&["set", "tutorial", "--drain", "rs2", "--zero"]);
+    assert!(lab.ipvsadm(&["-Sn"]).contains("-r 198.51.100.12:80 -m -w 0"));
+    let report = lab.traffic(&["--requests", "100"]);
+    assert_eq!(report["by_server"]["rs1"], 100);
+    assert!(report["by_server"].get("rs2").is_none_or(|v| v == 0));
+
+    // A new real server: a namespace on the bridge, its server, a destination.
+    lvslab_ok(&["set", "tutorial", "--add-rs", "rs3=198.51.100.13:80,5", "--scheduler", "rr"]);
+    assert!(lab.ipvsadm(&["-Sn"]).contains("-r 198.51.100.13:80 -m -w 5"));
+    let report = lab.traffic(&["--requests", "100"]);
+    assert_eq!(report["by_server"]["rs3"], 50, "rr over rs1, rs3 (rs2 drained still gets its rr turn? no: weight 0 is skipped)");
+    lvslab_ok(&["set", "tutorial", "--del-rs", "rs3"]);
+    assert!(!lab.ipvsadm(&["-Sn"]).contains("198.51.100.13"));
+
+    let before = lab.ipvsadm(&["-Sn"]);
+    for (args, message) in [
+        (vec!["--scheduler", "twos"], "scheduler 'twos' is not available"),
+        (vec!["--weight", "rs9=1"], "has no real server 'rs9'"),
+        (vec!["--add-rs", "rs4=203.0.113.4:80"], "is not a host address of the servers' network"),
+    ] {
+        let mut all = vec!["set", "tutorial"];
+        all.extend(args.iter().copied());
+        let out = lvslab().args(&all).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert_eq!(lab.ipvsadm(&["-Sn"]), before, "{args:?} changed the table");
+    }
+}
+
+#[test]
+fn wlc_sends_new_connections_away_from_a_slow_server_where_rr_does_not() {
+    let lab = Lab::up("wlc");
+    // While the run holds connections open on slow rs1, watch ActiveConn.
+    let director = lab.director();
+    let watcher = std::thread::spawn(move || {
+        let mut peak = (0u64, 0u64);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let text = ipvsadm_in(Some(&director), &["-Ln"]);
+            let active: Vec<u64> = text
+                .lines()
+                .filter(|l| l.trim().starts_with("-> 198.51"))
+                .filter_map(|l| l.split_whitespace().nth(4)?.parse().ok())
+                .collect();
+            if let [a, b] = active[..]
+                && a + b > peak.0 + peak.1
+            {
+                peak = (a, b);
+            }
+            if std::path::Path::new("/run/lvslab/wlc-done").exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        peak
+    });
+    let wlc = lab.traffic(&["--requests", "200", "--concurrency", "20"]);
+    std::fs::write("/run/lvslab/wlc-done", "").unwrap();
+    let (rs1_active, rs2_active) = watcher.join().unwrap();
+    let _ = std::fs::remove_file("/run/lvslab/wlc-done");
+    let (slow, fast) = (wlc["by_server"]["rs1"].as_u64().unwrap(), wlc["by_server"]["rs2"].as_u64().unwrap());
+    assert_eq!(slow + fast, 200);
+    assert!(fast > 3 * slow, "wlc favours the fast server: rs1 {slow}, rs2 {fast}");
+    assert!(rs1_active > rs2_active, "ActiveConn piles up on the slow server: {rs1_active} vs {rs2_active}");
+
+    lvslab_ok(&["set", "wlc", "--scheduler", "rr"]);
+    let rr = lab.traffic(&["--requests", "200", "--concurrency", "20"]);
+    assert_eq!((rr["by_server"]["rs1"].as_u64(), rr["by_server"]["rs2"].as_u64()), (Some(100), Some(100)));
+}
+
+#[test]
+fn a_killed_real_server_shows_errors_and_up_brings_it_back() {
+    let lab = Lab::up("tutorial");
+    let status = lab.status();
+    let rs2 = status["hosts"].as_array().unwrap().iter().find(|h| h["name"] == "rs2").unwrap()["http_servers"][0]["pid"].as_u64().unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(rs2 as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let report = lab.traffic(&["--requests", "100"]);
+    let errors = report["errors"]["refused"].as_u64().unwrap() + report["errors"]["reset"].as_u64().unwrap();
+    assert_eq!(report["by_server"]["rs1"], 60, "rs1 keeps its share");
+    assert_eq!(errors, 40, "rs2's share (2 of 5) fails");
+    let out = lvslab_ok(&["up", "tutorial"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("restarted 1"));
+    let report = lab.traffic(&["--requests", "100"]);
+    assert_eq!((report["ok"].as_u64(), report["by_server"]["rs2"].as_u64()), (Some(100), Some(40)));
+}
+
+#[test]
+fn down_removes_the_services_and_everything_else() {
+    let lab = Lab::up("tutorial");
+    let director = lab.director();
+    lvslab_ok(&["down", "tutorial"]);
+    std::mem::forget(lab);
+    assert!(!std::path::Path::new(&format!("/run/netns/{director}")).exists());
+    assert_eq!(ipvsadm_in(None, &["-Sn"]), "");
+}
