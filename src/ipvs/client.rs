@@ -13,11 +13,12 @@
 
 use neli::consts::genl::{CtrlAttr, CtrlCmd};
 use neli::consts::nl::{GenlId, NlmF};
+use neli::consts::socket::Msg;
 use neli::consts::socket::NlFamily;
 use neli::genl::{AttrTypeBuilder, Genlmsghdr, GenlmsghdrBuilder, NlattrBuilder};
-use neli::nl::{NlPayload, Nlmsghdr};
-use neli::socket::synchronous::NlSocketHandle;
-use neli::types::{Buffer, GenlBuffer};
+use neli::nl::NlPayload;
+use neli::socket::NlSocket;
+use neli::types::GenlBuffer;
 use neli::utils::Groups;
 use nix::errno::Errno;
 
@@ -27,25 +28,23 @@ use super::types::{Destination, Info, Service, ServiceKey, Timeouts};
 use super::wire::{self, Reply};
 use crate::net::netns;
 
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
+/// Receive buffer; the kernel caps a dump datagram at 32 KiB.
+const RECV_BUFFER: usize = 64 * 1024;
 /// Requests in flight at once in [`IpvsClient::add_destinations`]; bounded
 /// so the acks never overflow the socket's receive buffer.
 const PIPELINE_WINDOW: usize = 32;
 
 /// A connection to the IPVS table of one network namespace.
 pub struct IpvsClient {
-    sock: NlSocketHandle,
+    sock: NlSocket,
     family: u16,
     seq: u32,
+    buf: Vec<u8>,
 }
 
 impl std::fmt::Debug for IpvsClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IpvsClient")
-            .field("family", &self.family)
-            .field("pid", &self.sock.pid())
-            .finish()
+        f.debug_struct("IpvsClient").field("family", &self.family).field("seq", &self.seq).finish()
     }
 }
 
@@ -70,9 +69,10 @@ fn dest_ctx(op: &str, key: &ServiceKey, addr: std::net::IpAddr, port: u16) -> Co
 impl IpvsClient {
     /// Opens a socket in the calling thread's network namespace.
     pub fn open() -> Result<Self, Error> {
-        let sock = NlSocketHandle::connect(NlFamily::Generic, None, Groups::empty())
+        let sock = NlSocket::connect(NlFamily::Generic, None, Groups::empty())
             .map_err(|e| Error::socket("open a generic netlink socket", e))?;
-        let mut client = Self { sock, family: 0, seq: 0 };
+        sock.block().map_err(|e| Error::socket("make the socket blocking", e))?;
+        let mut client = Self { sock, family: 0, seq: 0, buf: vec![0; RECV_BUFFER] };
         client.family = client.resolve_family()?;
         Ok(client)
     }
@@ -135,7 +135,8 @@ impl IpvsClient {
             .nl_payload(NlPayload::Payload(genl))
             .build()
             .map_err(enc)?;
-        self.sock.send(&msg).map_err(|e| Error::socket("send to the kernel", e))?;
+        let bytes = wire::to_bytes(&msg)?;
+        self.sock.send(&bytes, Msg::empty()).map_err(|e| Error::socket("send to the kernel", e))?;
         Ok(seq)
     }
 
@@ -148,14 +149,12 @@ impl IpvsClient {
         on_reply: &mut dyn FnMut(&Reply<'_>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         loop {
-            let (iter, _) = self
+            let (len, _) = self
                 .sock
-                .recv::<u16, Buffer>()
+                .recv(&mut self.buf[..], Msg::empty())
                 .map_err(|e| Error::socket("receive from the kernel", e))?;
-            let msgs: Vec<Nlmsghdr<u16, Buffer>> =
-                iter.collect::<Result<_, _>>().map_err(|e| Error::decode("netlink message", e))?;
-            for msg in msgs {
-                if *msg.nl_seq() != seq {
+            for msg in wire::messages(&self.buf[..len]) {
+                if msg.seq != seq {
                     continue; // a late answer to an earlier request
                 }
                 if let Some(done) = handle(&msg, ctx, on_reply)? {
@@ -383,23 +382,19 @@ impl IpvsClient {
 /// What one received message means for the request it answers:
 /// `Some(result)` when the request is complete.
 fn handle(
-    msg: &Nlmsghdr<u16, Buffer>,
+    msg: &wire::Message<'_>,
     ctx: &Context,
     on_reply: &mut dyn FnMut(&Reply<'_>) -> Result<(), Error>,
 ) -> Result<Option<Result<(), Error>>, Error> {
-    let errno = |code: i32| Errno::from_raw(-code);
-    Ok(match msg.nl_payload() {
-        NlPayload::Ack(_) => Some(Ok(())),
-        NlPayload::Err(e) => Some(Err(Error::from_errno(errno(*e.error()), ctx))),
-        NlPayload::DumpExtAck(e) if *e.error() < 0 => {
-            Some(Err(Error::from_errno(errno(*e.error()), ctx)))
-        }
-        NlPayload::DumpExtAck(_) => Some(Ok(())),
-        NlPayload::Empty => (*msg.nl_type() == NLMSG_DONE).then_some(Ok(())),
-        NlPayload::Payload(_) if *msg.nl_type() == NLMSG_DONE => Some(Ok(())),
-        NlPayload::Payload(_) if *msg.nl_type() == NLMSG_ERROR => Some(Ok(())),
-        NlPayload::Payload(buf) => {
-            on_reply(&wire::parse_reply(buf.as_ref())?)?;
+    let failed = |code: i32| Some(Err(Error::from_errno(Errno::from_raw(-code), ctx)));
+    Ok(match msg.ty {
+        wire::NLMSG_ERROR | wire::NLMSG_DONE => match msg.status() {
+            Some(code) if code < 0 => failed(code),
+            _ => Some(Ok(())),
+        },
+        1 => None, // NLMSG_NOOP
+        _ => {
+            on_reply(&wire::parse_reply(msg.payload)?)?;
             None
         }
     })

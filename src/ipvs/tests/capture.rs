@@ -43,12 +43,12 @@ pub fn table(datagrams: &[Datagram]) -> (crate::ipvs::Info, Vec<(Service, Vec<De
     let mut services: Vec<(Service, Vec<Destination>)> = Vec::new();
     let mut current: Option<usize> = None;
     for d in datagrams {
-        for msg in wire::parse_datagram(&d.bytes).unwrap() {
-            let neli::nl::NlPayload::Payload(buf) = msg.nl_payload() else { continue };
-            if *msg.nl_type() < 16 {
+        // The same in-place walk the client uses.
+        for msg in wire::messages(&d.bytes) {
+            if msg.ty < 16 {
                 continue;
             }
-            let reply = wire::parse_reply(buf.as_ref()).unwrap();
+            let reply = wire::parse_reply(msg.payload).unwrap();
             let cmd = Cmd::from(reply.cmd);
             match (d.tx, cmd) {
                 (true, Cmd::GetDest) => {

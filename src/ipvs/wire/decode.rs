@@ -31,7 +31,54 @@ pub fn parse_reply(payload: &[u8]) -> Result<Reply<'_>, Error> {
     Ok(Reply { cmd: payload[0], attrs: &payload[4..] })
 }
 
-/// Splits one received datagram into netlink messages, payloads left raw.
+/// One netlink message inside a received datagram, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    /// `nlmsg_type`: the family id, or `NLMSG_ERROR` (2) / `NLMSG_DONE` (3).
+    pub ty: u16,
+    /// `nlmsg_flags`.
+    pub flags: u16,
+    /// `nlmsg_seq`, echoing the request's.
+    pub seq: u32,
+    /// Bytes after the 16-byte header.
+    pub payload: &'a [u8],
+}
+
+/// `NLMSG_ERROR`: an ack (error 0) or a failure (negative errno).
+pub const NLMSG_ERROR: u16 = 2;
+/// `NLMSG_DONE`: end of a dump.
+pub const NLMSG_DONE: u16 = 3;
+
+impl Message<'_> {
+    /// For `NLMSG_ERROR` and `NLMSG_DONE`: the status word (0 or -errno).
+    pub fn status(&self) -> Option<i32> {
+        let b = self.payload.get(..4)?;
+        Some(i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}
+
+/// The netlink messages of one datagram, walked in place; a truncated or
+/// malformed tail ends the walk.
+pub fn messages(mut bytes: &[u8]) -> impl Iterator<Item = Message<'_>> {
+    std::iter::from_fn(move || {
+        let h = bytes.get(..16)?;
+        let len = u32::from_ne_bytes([h[0], h[1], h[2], h[3]]) as usize;
+        if len < 16 || len > bytes.len() {
+            return None;
+        }
+        let msg = Message {
+            ty: u16::from_ne_bytes([h[4], h[5]]),
+            flags: u16::from_ne_bytes([h[6], h[7]]),
+            seq: u32::from_ne_bytes([h[8], h[9], h[10], h[11]]),
+            payload: &bytes[16..len],
+        };
+        bytes = &bytes[((len + 3) & !3).min(bytes.len())..];
+        Some(msg)
+    })
+}
+
+/// Splits one received datagram into neli messages, payloads left raw
+/// (for tests and tools; the client walks [`messages`] instead).
 pub fn parse_datagram(bytes: &[u8]) -> Result<Vec<Nlmsghdr<u16, Buffer>>, Error> {
     let mut cursor = Cursor::new(bytes);
     let mut out = Vec::new();
