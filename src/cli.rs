@@ -14,9 +14,12 @@ use lvslab::lab::state::Dataplane;
 #[command(name = "lvslab", version, propagate_version = true, max_term_width = 100)]
 #[command(after_help = "Start with:  sudo lvslab up tutorial   then   lvslab status tutorial")]
 pub struct Cli {
-    /// What to do.
+    /// What to do; without a command, the dashboard opens on the preset picker.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    /// Dashboard theme (dark, light, mono, or a theme file), for the picker.
+    #[arg(long, global = true, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
 }
 
 /// The commands.
@@ -45,6 +48,22 @@ pub enum Command {
         /// Remove every lab, including lvs-* namespaces that a crash left without a record.
         #[arg(long)]
         all: bool,
+    },
+    /// Open the dashboard on a lab: attach to a running one, or bring a preset up.
+    #[command(
+        after_help = "Keys: space traffic on/off, +/- rate, l short/long connections, s scheduler, \
+w/W weight, d drain, x stop/start a server, a/r add/remove a server, z zero, t theme, ? help, q quit.\n\
+A lab the dashboard brought up is torn down on quit unless --keep; an attached lab keeps running."
+    )]
+    Tui {
+        /// A running lab, or a preset (name or .toml file) to bring up.
+        lab: String,
+        /// For a preset: `ipvs` (needs CONFIG_IP_VS) or `none` (topology only).
+        #[arg(long, value_enum, default_value_t = Dataplane::Ipvs)]
+        dataplane: Dataplane,
+        /// Leave the lab running on quit, even if the dashboard brought it up.
+        #[arg(long)]
+        keep: bool,
     },
     /// Show a running lab: hosts, addresses, gateways, forwarding, services.
     Status {

@@ -8,24 +8,40 @@ mod serve;
 mod set;
 mod status;
 mod traffic;
+mod tui;
 mod up;
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 
+use lvslab::lab::state::Dataplane;
+
 use crate::cli::Command;
 
-/// Runs `command`.
-pub fn run(command: Command) -> Result<ExitCode> {
+/// Runs `command`; none opens the dashboard's preset picker.
+pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> {
+    let Some(command) = command else {
+        return tui::run(tui::Options {
+            lab: None,
+            dataplane: Dataplane::Ipvs,
+            keep: false,
+            theme,
+        });
+    };
     match command {
+        Command::Tui { lab, dataplane, keep } => {
+            tui::run(tui::Options { lab: Some(lab), dataplane, keep, theme })
+        }
         Command::Up { lab, dataplane } => runtime()?.block_on(up::run(&lab, dataplane)),
         Command::Down { lab, all } => down::run(lab.as_deref(), all),
         Command::Status { lab, json } => runtime()?.block_on(status::run(&lab, json)),
         Command::Ls { presets, json } => ls::run(presets, json),
         Command::Check { file, json } => check::run(&file, json),
         Command::Doctor { json } => runtime()?.block_on(doctor::run(json)),
-        Command::Serve { netns, name, listen, delay_ms } => serve::run(&netns, &name, listen, delay_ms),
+        Command::Serve { netns, name, listen, delay_ms } => {
+            serve::run(&netns, &name, listen, delay_ms)
+        }
         Command::Traffic {
             lab,
             requests,
@@ -57,7 +73,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
 /// The runtime for commands that talk netlink. Built per command (not in
 /// `main`) because lab processes must enter their namespace before any
 /// runtime thread exists.
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
 }
 

@@ -8,68 +8,42 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
-use lvslab::lab::build::Builder;
+use anyhow::{Result, bail};
 use lvslab::lab::model::LabSpec;
-use lvslab::lab::plan::Plan;
 use lvslab::lab::state::{Dataplane, LabState, Phase};
-use lvslab::lab::{dataplane, presets, servers, teardown};
+use lvslab::lab::{lifecycle, presets, servers, teardown};
 use tokio::signal::unix::{SignalKind, signal};
 
 pub async fn run(lab: &str, dataplane: Dataplane) -> Result<ExitCode> {
     super::require_privilege("up")?;
     let preset = presets::load(lab).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let spec = preset.spec;
-    if dataplane == Dataplane::Ipvs {
-        dataplane::probe().map_err(|e| anyhow::anyhow!("{e}. Nothing was changed."))?;
-    }
+    let spec = preset.spec.clone();
     if let Some(code) = revive_running(&spec, dataplane)? {
         return Ok(code);
     }
-    clear_leftovers(&spec)?;
-
-    let state = LabState::new(spec.clone(), preset.origin, dataplane);
-    state
-        .create()
-        .with_context(|| format!("cannot record lab '{}' under /run/lvslab", spec.name))?;
+    lifecycle::prepare(&spec, dataplane, &mut |note| eprintln!("note: {note}"))
+        .map_err(|e| anyhow::anyhow!("{e}. Nothing was changed."))?;
 
     let started = Instant::now();
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigterm = signal(SignalKind::terminate())?;
+    let mut quiet = |line: String| tracing::info!("{line}");
     let outcome = tokio::select! {
-        result = build(state.clone()) => result,
+        result = lifecycle::bring_up(preset, dataplane, &mut quiet) => result.map_err(anyhow::Error::from),
         _ = sigint.recv() => Err(anyhow::anyhow!("interrupted")),
         _ = sigterm.recv() => Err(anyhow::anyhow!("terminated")),
     };
-    let mut state = match outcome {
-        Ok(state) => state,
-        Err(err) => {
-            let cleanup = match teardown::remove(&spec.name) {
-                Ok(r) => format!("rolled back: removed {} namespaces", r.namespaces.len()),
-                Err(e) => format!("rollback failed too ({e}); run `lvslab down {}`", spec.name),
-            };
-            bail!("lab '{}' was not built: {err:#}; {cleanup}", spec.name);
-        }
-    };
-    state.phase = Phase::Up;
-    state.save()?;
+    if let Err(err) = outcome {
+        // bring_up rolled back its own failures; after a signal its future
+        // was dropped mid-way, so remove what it made here.
+        let cleanup = match teardown::remove(&spec.name) {
+            Ok(_) => "rolled back: nothing of it is left".to_string(),
+            Err(e) => format!("rollback failed too ({e}); run `lvslab down {}`", spec.name),
+        };
+        bail!("lab '{}' was not built: {err:#}; {cleanup}", spec.name);
+    }
     print_summary(&spec, dataplane, started.elapsed().as_secs_f64() * 1000.0);
     Ok(ExitCode::SUCCESS)
-}
-
-/// Topology, then IPVS, then the real servers' processes. Blocking kernel
-/// work runs off the async thread so that a signal is seen at once.
-async fn build(mut state: LabState) -> Result<LabState> {
-    let plan = Plan::topology(&state.spec);
-    Builder::new().run(&plan, |_, _, step| tracing::debug!(%step, "step")).await?;
-    if state.dataplane == Dataplane::Ipvs {
-        let spec = state.spec.clone();
-        tokio::task::spawn_blocking(move || dataplane::program(&spec)).await??;
-    }
-    let state =
-        tokio::task::spawn_blocking(move || servers::start_missing(&mut state).map(|_| state))
-            .await??;
-    Ok(state)
 }
 
 /// `up` of a lab that is up: restart its real servers' processes that died
@@ -98,32 +72,6 @@ fn revive_running(spec: &LabSpec, dataplane: Dataplane) -> Result<Option<ExitCod
         );
     }
     Ok(Some(ExitCode::SUCCESS))
-}
-
-/// Removes what an earlier, crashed run of this lab left, or refuses if the
-/// lab is being built by another process.
-fn clear_leftovers(spec: &LabSpec) -> Result<()> {
-    let name = &spec.name;
-    let recorded = LabState::load(name).ok().flatten();
-    let namespaces = teardown::lab_namespaces(name)?;
-    if let Some(state) = &recorded
-        && state.phase == Phase::Building
-        && state.owner_alive()
-    {
-        bail!(
-            "lab '{name}' is being built by another lvslab (pid {}); wait for it, or `lvslab down {name}`",
-            state.owner_pid
-        );
-    }
-    if recorded.is_some() || !namespaces.is_empty() {
-        let removed = teardown::remove(name)?;
-        eprintln!(
-            "note: removed leftovers of an earlier run of lab '{name}' ({} namespaces{})",
-            removed.namespaces.len(),
-            if removed.state_file { " and its record" } else { "" }
-        );
-    }
-    Ok(())
 }
 
 fn print_summary(spec: &LabSpec, dataplane: Dataplane, ms: f64) {

@@ -4,6 +4,7 @@
 pub mod build;
 pub mod dataplane;
 pub mod error;
+pub mod lifecycle;
 pub mod live;
 pub mod model;
 pub mod plan;

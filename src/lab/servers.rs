@@ -71,7 +71,9 @@ pub fn stop_host(state: &mut LabState, host: &str) -> usize {
 fn spawn(lab: &str, rs: &RealServer, ns: &str, port: u16) -> Result<LabProcess, LabError> {
     let host = rs.name.as_str();
     let spawn_error = |source| LabError::Spawn { host: host.to_string(), source };
-    let exe = std::env::current_exe().map_err(spawn_error)?;
+    // /proc/self/exe, not the path: it is this very binary even if the file
+    // was replaced (rebuilt) since this process started.
+    let exe = PathBuf::from("/proc/self/exe");
     let log = log_path(lab, host, port);
     if let Some(dir) = log.parent() {
         std::fs::create_dir_all(dir).map_err(spawn_error)?;

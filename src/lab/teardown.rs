@@ -83,9 +83,38 @@ pub fn remove(lab: &str) -> Result<Removed, LabError> {
         netns::delete(&ns)?;
         removed.namespaces.push(ns);
     }
+    remove_logs(lab);
     if recorded.is_some() || state::path(lab).exists() {
         state::remove(lab).map_err(|e| net::Error::io("remove", state::path(lab), e))?;
         removed.state_file = true;
     }
+    remove_empty_state_dir();
     Ok(removed)
+}
+
+/// Removes the lab's server logs, then /run/lvslab itself if nothing else is
+/// in it: a machine without labs has no trace of lvslab.
+fn remove_logs(lab: &str) {
+    let dir = std::path::Path::new(state::STATE_DIR).join("logs");
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        let prefix = format!("{lab}-");
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // Server logs are <lab>-<host>-<port>.log; host names have no '-'.
+            let ours = name
+                .strip_prefix(&prefix)
+                .and_then(|rest| rest.strip_suffix(".log"))
+                .is_some_and(|rest| rest.matches('-').count() == 1);
+            if ours {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+/// Removes /run/lvslab (and its logs folder) when no lab is left in it.
+pub fn remove_empty_state_dir() {
+    let root = std::path::Path::new(state::STATE_DIR);
+    let _ = std::fs::remove_dir(root.join("logs"));
+    let _ = std::fs::remove_dir(root);
 }

@@ -6,6 +6,7 @@
 //! driven by synthetic snapshots in tests.
 
 pub mod history;
+pub mod poll;
 pub mod sample;
 pub mod snapshot;
 

@@ -21,6 +21,7 @@
 //! ```
 
 pub mod app;
+pub mod backend;
 pub mod changes;
 pub mod command;
 pub mod event;

@@ -1,0 +1,126 @@
+//! Bringing a whole lab up, as `lvslab up` and the dashboard's preset picker
+//! do: everything that can be checked is checked before the first change,
+//! the record is written before the first namespace, and a failure removes
+//! what was made. (Signals are the caller's: it drops this future and calls
+//! [`super::teardown::remove`].)
+
+use super::build::Builder;
+use super::dataplane;
+use super::error::LabError;
+use super::model::LabSpec;
+use super::plan::Plan;
+use super::presets::Preset;
+use super::servers;
+use super::state::{Dataplane, LabState, Phase};
+use super::teardown;
+
+/// Checks that must pass before anything is created: IPVS present (for the
+/// ipvs dataplane), no other process building the lab. Clears leftovers of
+/// a crashed run and reports them through `say`.
+pub fn prepare(
+    spec: &LabSpec,
+    dataplane: Dataplane,
+    say: &mut dyn FnMut(String),
+) -> Result<(), LabError> {
+    if dataplane == Dataplane::Ipvs {
+        dataplane::probe()?;
+    }
+    let name = &spec.name;
+    let recorded = LabState::load(name).ok().flatten();
+    let namespaces = teardown::lab_namespaces(name)?;
+    if let Some(state) = &recorded
+        && state.phase == Phase::Building
+        && state.owner_alive()
+    {
+        return Err(LabError::Refused(format!(
+            "lab '{name}' is being built by another lvslab (pid {}); wait for it, or `lvslab down {name}`",
+            state.owner_pid
+        )));
+    }
+    if let Some(state) = &recorded
+        && state.phase == Phase::Up
+        && !namespaces.is_empty()
+    {
+        return Err(LabError::Refused(format!(
+            "lab '{name}' is already up ({}, dataplane {})",
+            state.origin, state.dataplane
+        )));
+    }
+    if recorded.is_some() || !namespaces.is_empty() {
+        let removed = teardown::remove(name)?;
+        say(format!(
+            "removed leftovers of an earlier run of lab '{name}' ({} namespaces{})",
+            removed.namespaces.len(),
+            if removed.state_file { " and its record" } else { "" }
+        ));
+    }
+    Ok(())
+}
+
+/// Builds the lab: record, topology, IPVS, real servers; then marks it up.
+/// On failure, everything made is removed and the error returned.
+pub async fn bring_up(
+    preset: Preset,
+    dataplane: Dataplane,
+    say: &mut (dyn FnMut(String) + Send),
+) -> Result<LabState, LabError> {
+    let state = LabState::new(preset.spec.clone(), preset.origin, dataplane);
+    state.create().map_err(|e| LabError::Record(e.to_string()))?;
+    let name = state.spec.name.clone();
+    match build(state, say).await {
+        Ok(mut state) => {
+            state.phase = Phase::Up;
+            state.save().map_err(|e| LabError::Record(e.to_string()))?;
+            Ok(state)
+        }
+        Err(err) => {
+            let _ = teardown::remove(&name);
+            Err(err)
+        }
+    }
+}
+
+/// Topology, then IPVS, then the real servers' processes; blocking kernel
+/// work runs off the async thread so the caller can react to signals.
+async fn build(
+    mut state: LabState,
+    say: &mut (dyn FnMut(String) + Send),
+) -> Result<LabState, LabError> {
+    let plan = Plan::topology(&state.spec);
+    say(format!(
+        "{} steps: namespaces, veth pairs, bridge, addresses, routes, forwarding",
+        plan.steps.len()
+    ));
+    Builder::new()
+        .run(&plan, |_, _, step| {
+            tracing::debug!(%step, "step");
+            if matches!(step, super::plan::Step::AddNetns { .. }) {
+                say(step.to_string());
+            }
+        })
+        .await?;
+    say("ip netns exec director sysctl -w net.ipv4.ip_forward=1".into());
+    if state.dataplane == Dataplane::Ipvs {
+        for svc in &state.spec.services {
+            say(format!(
+                "ipvsadm -A -t {}:{} -s {} (+{} real servers)",
+                svc.vip,
+                svc.port,
+                svc.scheduler,
+                svc.members.len()
+            ));
+        }
+        let spec = state.spec.clone();
+        tokio::task::spawn_blocking(move || dataplane::program(&spec))
+            .await
+            .map_err(join_error)??;
+    }
+    say(format!("starting {} real-server HTTP processes", state.spec.real_servers.len()));
+    tokio::task::spawn_blocking(move || servers::start_missing(&mut state).map(|_| state))
+        .await
+        .map_err(join_error)?
+}
+
+fn join_error(e: tokio::task::JoinError) -> LabError {
+    LabError::Refused(format!("a bring-up task failed: {e}"))
+}

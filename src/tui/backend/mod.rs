@@ -1,0 +1,278 @@
+//! The dashboard's IO side: it brings a lab up when the picker asks, polls
+//! the lab into snapshots on a thread of its own, and applies the user's
+//! commands to the kernel. The render loop only ever sees its channels.
+
+mod traffic;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use super::command::{BackendEvent, Command};
+use super::event::BackendSide;
+use crate::lab::state::{Dataplane, LabState};
+use crate::lab::{LabError, lifecycle, live, presets, servers};
+use crate::monitor::poll::Poller;
+use traffic::Traffic;
+
+/// How often the lab is polled into a snapshot (the UI draws at most at
+/// its frame rate; IPVS counters themselves move every ~2 s).
+pub const POLL_PERIOD: Duration = Duration::from_millis(100);
+/// The rate the dashboard's traffic starts at, in new connections per second.
+pub const DEFAULT_RATE: u32 = 20;
+
+/// The lab the dashboard shows, shared by the poll thread and the commands.
+type Shared = Arc<Mutex<LabState>>;
+
+/// Runs the backend until `Quit` or cancellation. `lab` is the lab to
+/// attach to, or `None` to wait for the picker's `BringUp`. Returns the lab
+/// it ended with (the caller decides whether to tear it down).
+pub async fn run(
+    mut side: BackendSide,
+    lab: Option<LabState>,
+    dataplane: Dataplane,
+    start_traffic: bool,
+) -> Option<String> {
+    let events = side.events.clone();
+    let mut start_traffic = start_traffic;
+    let state = match lab {
+        Some(state) => state,
+        None => {
+            start_traffic = true;
+            loop {
+                let command = tokio::select! {
+                    c = side.commands.recv() => c?,
+                    () = side.cancel.cancelled() => return None,
+                };
+                match command {
+                    Command::BringUp { preset } => {
+                        match bring_up(&preset.to_string_lossy(), dataplane, &events).await {
+                            Ok(state) => break state,
+                            Err(e) => {
+                                let _ = events.send(BackendEvent::BringUpFailed(e));
+                            }
+                        }
+                    }
+                    Command::Quit => return None,
+                    _ => {}
+                }
+            }
+        }
+    };
+    let name = state.spec.name.clone();
+    let shared: Shared = Arc::new(Mutex::new(state));
+    let traffic = traffic_for(&shared, &events);
+    let traffic = Arc::new(Mutex::new(traffic));
+    let poll_stop = CancellationToken::new();
+    let poller =
+        spawn_poller(shared.clone(), traffic.clone(), side.snapshots.clone(), poll_stop.clone());
+    let _ = events.send(BackendEvent::LabReady);
+    if start_traffic {
+        apply(Command::StartTraffic, &shared, &traffic, &events).await;
+    }
+    loop {
+        let command = tokio::select! {
+            c = side.commands.recv() => c,
+            () = side.cancel.cancelled() => None,
+        };
+        match command {
+            None | Some(Command::Quit) => break,
+            Some(command) => apply(command, &shared, &traffic, &events).await,
+        }
+    }
+    poll_stop.cancel();
+    let _ = tokio::task::spawn_blocking(move || poller.join()).await;
+    drop(traffic);
+    Some(name)
+}
+
+async fn bring_up(
+    preset: &str,
+    dataplane: Dataplane,
+    events: &UnboundedSender<BackendEvent>,
+) -> Result<LabState, String> {
+    let preset = presets::load(preset).map_err(|e| e.to_string())?;
+    let step = |line: String| {
+        let _ = events.send(BackendEvent::Step(line));
+    };
+    let mut say = step;
+    lifecycle::prepare(&preset.spec, dataplane, &mut say).map_err(|e| e.to_string())?;
+    let mut say = |line: String| {
+        let _ = events.send(BackendEvent::Step(line));
+    };
+    lifecycle::bring_up(preset, dataplane, &mut say).await.map_err(|e| e.to_string())
+}
+
+/// The generator for the lab's first service. Without IPVS nothing answers
+/// on the VIP, so it sends to the first real server directly (and says so).
+fn traffic_for(shared: &Shared, events: &UnboundedSender<BackendEvent>) -> Option<Traffic> {
+    let state = shared.lock().expect("lab state lock");
+    let svc = state.spec.services.first()?;
+    let target = match state.dataplane {
+        Dataplane::Ipvs => SocketAddr::from((svc.vip, svc.port)),
+        Dataplane::None => {
+            let member = svc.members.first()?;
+            let rs = state.spec.real_server(&member.name)?;
+            let _ = events.send(BackendEvent::Applied(Ok(format!(
+                "no IPVS (dataplane none): traffic goes to {} {}:{} directly, not through the VIP",
+                rs.name, rs.addr, member.port
+            ))));
+            SocketAddr::from((rs.addr, member.port))
+        }
+    };
+    let rate = state.spec.traffic.rate.map_or(DEFAULT_RATE, |r| r.round().max(1.0) as u32);
+    match Traffic::new(&state.spec.netns("client"), target, rate) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            tracing::warn!("no traffic generator: {e}");
+            None
+        }
+    }
+}
+
+/// The poll thread: a snapshot every [`POLL_PERIOD`] until stopped.
+fn spawn_poller(
+    shared: Shared,
+    traffic: Arc<Mutex<Option<Traffic>>>,
+    snapshots: tokio::sync::watch::Sender<Option<Arc<crate::monitor::Snapshot>>>,
+    stop: CancellationToken,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let first = shared.lock().expect("lab state lock").clone();
+        let mut poller = match Poller::new(&first) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!("cannot poll the lab: {e}");
+                return;
+            }
+        };
+        while !stop.is_cancelled() {
+            let state = shared.lock().expect("lab state lock").clone();
+            let view = traffic.lock().expect("traffic lock").as_ref().map(Traffic::view);
+            let snapshot = poller.poll(&state, view);
+            snapshots.send_replace(Some(Arc::new(snapshot)));
+            std::thread::sleep(POLL_PERIOD);
+        }
+    })
+}
+
+/// Applies one command and reports what happened in the events log.
+async fn apply(
+    command: Command,
+    shared: &Shared,
+    traffic: &Arc<Mutex<Option<Traffic>>>,
+    events: &UnboundedSender<BackendEvent>,
+) {
+    let result = match command {
+        Command::StartTraffic => with_traffic(traffic, Traffic::start),
+        Command::StopTraffic => with_traffic(traffic, |t| {
+            t.stop();
+            Ok("traffic stopped".into())
+        }),
+        Command::SetRate(rate) => with_traffic(traffic, |t| t.set_rate(rate)),
+        Command::ToggleConnMode => with_traffic(traffic, Traffic::toggle_mode),
+        other => {
+            let shared = shared.clone();
+            match tokio::task::spawn_blocking(move || edit(other, &shared)).await {
+                Ok(result) => result,
+                Err(e) => Err(format!("the change failed: {e}")),
+            }
+        }
+    };
+    let _ = events.send(BackendEvent::Applied(result));
+}
+
+fn with_traffic(
+    traffic: &Arc<Mutex<Option<Traffic>>>,
+    f: impl FnOnce(&mut Traffic) -> Result<String, String>,
+) -> Result<String, String> {
+    match traffic.lock().expect("traffic lock").as_mut() {
+        Some(t) => f(t),
+        None => Err("this lab has no service to send traffic to".into()),
+    }
+}
+
+/// Kernel and process changes, on a blocking thread.
+fn edit(command: Command, shared: &Shared) -> Result<String, String> {
+    let mut state = shared.lock().expect("lab state lock").clone();
+    let text = |e: LabError| e.to_string();
+    let message = match command {
+        Command::SetScheduler(name) => {
+            live::set_scheduler(&mut state, &name).map_err(text)?;
+            format!("scheduler {name}")
+        }
+        Command::SetWeight { server, weight } => {
+            live::set_weight(&mut state, &server, weight).map_err(text)?;
+            format!("{server}: weight {weight}")
+        }
+        Command::Drain { server } => {
+            live::set_weight(&mut state, &server, 0).map_err(text)?;
+            format!("{server}: drained (weight 0)")
+        }
+        Command::StopServer { server } => {
+            let n = servers::stop_host(&mut state, &server);
+            state.save().map_err(|e| e.to_string())?;
+            format!("{server}: stopped its HTTP server ({n} process)")
+        }
+        Command::StartServer { server } => {
+            let n = servers::start_missing(&mut state).map_err(text)?;
+            state.save().map_err(|e| e.to_string())?;
+            format!("{server}: started ({n} process)")
+        }
+        Command::AddServer => {
+            let (name, addr, port) = next_server(&state)?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime
+                .block_on(live::add_real_server(&mut state, &name, addr, port, 1))
+                .map_err(text)?;
+            format!("added {name} {addr}:{port} weight 1")
+        }
+        Command::RemoveServer { server } => {
+            live::remove_real_server(&mut state, &server).map_err(text)?;
+            format!("removed {server}")
+        }
+        Command::ZeroCounters => {
+            live::zero(&state).map_err(text)?;
+            "counters zeroed".into()
+        }
+        Command::BringUp { .. }
+        | Command::Quit
+        | Command::StartTraffic
+        | Command::StopTraffic
+        | Command::SetRate(_)
+        | Command::ToggleConnMode => {
+            return Ok(String::new());
+        }
+    };
+    *shared.lock().expect("lab state lock") = state;
+    Ok(message)
+}
+
+/// A name, a free address after the last real server, and the port the
+/// others listen on, for the `a` key.
+fn next_server(state: &LabState) -> Result<(String, std::net::Ipv4Addr, u16), String> {
+    let spec = &state.spec;
+    let name = (1..)
+        .map(|i| format!("rs{i}"))
+        .find(|n| spec.real_server(n).is_none())
+        .expect("a free name");
+    let used: Vec<u32> = spec
+        .real_servers
+        .iter()
+        .map(|r| u32::from(r.addr))
+        .chain([u32::from(spec.director.dip)])
+        .collect();
+    let start = used.iter().max().copied().unwrap_or(u32::from(spec.servers_net.network())) + 1;
+    let addr = (start..u32::from(spec.servers_net.broadcast()))
+        .map(std::net::Ipv4Addr::from)
+        .find(|a| !used.contains(&u32::from(*a)))
+        .ok_or_else(|| format!("no free address left in {}", spec.servers_net))?;
+    let port = spec.services.first().and_then(|s| s.members.first().map(|m| m.port)).unwrap_or(80);
+    Ok((name, addr, port))
+}
