@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test target uses a different part
 
 pub mod schema;
+pub mod tmux;
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};

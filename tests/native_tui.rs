@@ -1,0 +1,70 @@
+//! The dashboard in a real terminal (tmux) on a real lab, on this machine's
+//! kernel (dataplane none): it comes up, shows the topology and live
+//! traffic, and `q` tears down everything it built. Root; fails without it.
+
+mod common;
+
+use std::time::Duration;
+
+use common::machine_state;
+use std::sync::Mutex;
+
+/// One test at a time: each compares the whole machine before and after.
+static SERIAL: Mutex<()> = Mutex::new(());
+use common::tmux::{Tmux, number_after};
+
+#[test]
+fn dashboard_shows_the_lab_and_quitting_leaves_nothing_behind() {
+    assert!(nix::unistd::geteuid().is_root(), "needs root: run it as root (CI does)");
+    let _lock = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let before = machine_state();
+    let exe = env!("CARGO_BIN_EXE_lvslab");
+    let tui = Tmux::start("native", 160, 48, &format!("{exe} tui tutorial --dataplane none"));
+    let screen = tui.wait_for("the dashboard", Duration::from_secs(20), |s| {
+        s.contains("Topology") && s.contains("Traffic")
+    });
+    for needle in [
+        "client 192.0.2.2",
+        "VIP 192.0.2.1",
+        "DIP 198.51.100.1",
+        "rs1",
+        "198.51.100.12",
+        "ip_forward on",
+    ] {
+        assert!(screen.contains(needle), "missing {needle:?} on:\n{screen}");
+    }
+    // Without IPVS the dashboard's traffic goes to rs1 directly, and it flows.
+    let screen = tui.wait_for("requests answered", Duration::from_secs(20), |s| {
+        number_after(s, "ok").is_some_and(|n| n >= 20)
+    });
+    assert!(
+        screen.contains("traffic goes to rs1"),
+        "the events log says where traffic goes:\n{screen}"
+    );
+    assert_eq!(number_after(&screen, "errors"), Some(0), "{screen}");
+
+    // Space stops the traffic; the panel says so.
+    tui.keys(&["Space"]);
+    tui.wait_for("traffic stopped", Duration::from_secs(10), |s| s.contains("traffic stopped"));
+
+    tui.keys(&["q"]);
+    let screen = tui.wait_for("exit", Duration::from_secs(20), |s| s.contains("EXITED="));
+    assert!(screen.contains("EXITED=0"), "{screen}");
+    assert!(screen.contains("lab 'tutorial' torn down"), "{screen}");
+    assert_eq!(machine_state(), before, "quitting removes everything the dashboard built");
+}
+
+#[test]
+fn an_attached_dashboard_leaves_the_lab_running() {
+    assert!(nix::unistd::geteuid().is_root(), "needs root");
+    let _lock = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let exe = env!("CARGO_BIN_EXE_lvslab");
+    common::lvslab_ok(&["up", "rr4", "--dataplane", "none"]);
+    let tui = Tmux::start("attach", 100, 30, &format!("{exe} tui rr4"));
+    tui.wait_for("the dashboard", Duration::from_secs(20), |s| s.contains("rs4"));
+    tui.keys(&["q"]);
+    let screen = tui.wait_for("exit", Duration::from_secs(20), |s| s.contains("EXITED="));
+    assert!(screen.contains("lab 'rr4' is still running"), "{screen}");
+    assert!(lvslab::net::netns::exists("lvs-rr4-rs4"));
+    common::lvslab_ok(&["down", "rr4"]);
+}

@@ -1,0 +1,89 @@
+//! The dashboard on real IPVS (inside the VM, via tests/vm/suite): the table
+//! shows both real servers, counts rise with the dashboard's traffic, a
+//! weight change made with a key shows in `ipvsadm -Ln`, and draining a
+//! server brings its new connections to zero. Fails outside the VM.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::tmux::Tmux;
+
+fn ipvsadm(args: &[&str]) -> String {
+    let out = Command::new("ip")
+        .args(["netns", "exec", "lvs-tutorial-director", "ipvsadm"])
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// (weight, conns) of real server `rip` from `ipvsadm -Ln --stats` and `-Ln`.
+fn weight_and_conns(rip: &str) -> (u64, u64) {
+    let field = |text: &str, n: usize| -> u64 {
+        text.lines()
+            .find(|l| l.contains(rip))
+            .and_then(|l| l.split_whitespace().nth(n)?.parse().ok())
+            .unwrap_or_else(|| panic!("{rip} not in:\n{text}"))
+    };
+    (field(&ipvsadm(&["-Ln"]), 3), field(&ipvsadm(&["-Ln", "--stats"]), 2))
+}
+
+fn wait_until(what: &str, timeout: Duration, check: impl Fn() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn dashboard_drives_and_shows_the_real_ipvs_table() {
+    assert_eq!(
+        std::env::var("LVSLAB_VM").as_deref(),
+        Ok("1"),
+        "needs IPVS: run it with tests/vm/suite"
+    );
+    let _ = Command::new(env!("CARGO_BIN_EXE_lvslab")).args(["down", "tutorial"]).output();
+    let exe = env!("CARGO_BIN_EXE_lvslab");
+    let tui = Tmux::start("vm", 160, 48, &format!("{exe} tui tutorial"));
+    let screen = tui.wait_for("the IPVS table", Duration::from_secs(120), |s| {
+        s.contains("198.51.100.11:80") && s.contains("198.51.100.12:80") && s.contains("Masq")
+    });
+    assert!(screen.contains("192.0.2.1:80 wrr"), "{screen}");
+
+    // The dashboard's own traffic: the kernel's counters rise for both servers.
+    wait_until("connections on both servers", Duration::from_secs(60), || {
+        weight_and_conns("198.51.100.11").1 > 0 && weight_and_conns("198.51.100.12").1 > 0
+    });
+
+    // `w` on the first row (rs1): weight 3 -> 4, in the kernel at once.
+    tui.keys(&["w"]);
+    wait_until("rs1 weight 4 in ipvsadm", Duration::from_secs(20), || {
+        weight_and_conns("198.51.100.11").0 == 4
+    });
+    tui.wait_for("the change in the events log", Duration::from_secs(20), |s| {
+        s.contains("rs1: weight 4")
+    });
+
+    // `j d`: drain rs2. Its weight is 0 and, once open connections have been
+    // counted, its connection counter stops while rs1's keeps rising.
+    tui.keys(&["j", "d"]);
+    wait_until("rs2 drained in ipvsadm", Duration::from_secs(20), || {
+        weight_and_conns("198.51.100.12").0 == 0
+    });
+    std::thread::sleep(Duration::from_secs(5)); // let the estimator fold in what was already sent
+    let (rs1_before, rs2_before) =
+        (weight_and_conns("198.51.100.11").1, weight_and_conns("198.51.100.12").1);
+    std::thread::sleep(Duration::from_secs(8));
+    let (rs1_after, rs2_after) =
+        (weight_and_conns("198.51.100.11").1, weight_and_conns("198.51.100.12").1);
+    assert_eq!(rs2_after, rs2_before, "a drained server gets no new connections");
+    assert!(rs1_after > rs1_before, "rs1 still takes new connections: {rs1_before} -> {rs1_after}");
+
+    tui.keys(&["q"]);
+    let screen = tui.wait_for("exit", Duration::from_secs(60), |s| s.contains("EXITED="));
+    assert!(screen.contains("EXITED=0") && screen.contains("torn down"), "{screen}");
+    assert!(!std::path::Path::new("/run/netns/lvs-tutorial-director").exists());
+}
