@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use super::error::LabError;
-use super::model::{Forward, LabSpec, Protocol, Service};
+use super::model::{Forward, LabSpec, Service};
 use super::status::ServiceStatus;
 use crate::ipvs::{self, Destination, IpvsClient, ServiceKey};
 
@@ -17,12 +17,7 @@ pub fn probe() -> Result<(), ipvs::Error> {
 
 /// The IPVS key of a lab service.
 pub fn key(svc: &Service) -> ServiceKey {
-    let proto = match svc.protocol {
-        Protocol::Tcp => ipvs::Protocol::Tcp,
-        Protocol::Udp => ipvs::Protocol::Udp,
-        Protocol::Sctp => ipvs::Protocol::Sctp,
-    };
-    ServiceKey::Addr { proto, addr: IpAddr::V4(svc.vip), port: svc.port }
+    ServiceKey::Addr { proto: svc.protocol, addr: IpAddr::V4(svc.vip), port: svc.port }
 }
 
 /// The IPVS service for a lab service.

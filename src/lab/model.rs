@@ -65,39 +65,8 @@ pub struct RealServer {
     pub delay_ms: u64,
 }
 
-/// Transport protocol of a virtual service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    /// TCP (ipvsadm -t).
-    Tcp,
-    /// UDP (ipvsadm -u).
-    Udp,
-    /// SCTP (ipvsadm --sctp-service).
-    Sctp,
-}
-
-impl Protocol {
-    /// Parses `tcp`, `udp` or `sctp`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "tcp" => Some(Self::Tcp),
-            "udp" => Some(Self::Udp),
-            "sctp" => Some(Self::Sctp),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Tcp => "tcp",
-            Self::Udp => "udp",
-            Self::Sctp => "sctp",
-        })
-    }
-}
+/// Transport protocol of a virtual service: the IPVS layer's own type.
+pub use crate::ipvs::Protocol;
 
 /// How the director passes a connection to a real server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

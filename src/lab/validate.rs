@@ -361,7 +361,7 @@ impl Checker<'_> {
         let mut out = Vec::new();
         for svc in raw {
             let Some(service) = self.service(svc, servers, vip, client_net, used) else { continue };
-            if !seen.insert((service.protocol as u8, service.vip, service.port)) {
+            if !seen.insert((service.protocol, service.vip, service.port)) {
                 self.error(
                     svc.port.span(),
                     format!(
@@ -387,7 +387,7 @@ impl Checker<'_> {
     ) -> Option<Service> {
         let protocol = match &svc.protocol {
             None => Some(Protocol::Tcp),
-            Some(p) => Protocol::parse(p.get_ref()).or_else(|| {
+            Some(p) => p.get_ref().parse::<Protocol>().ok().or_else(|| {
                 self.error(
                     p.span(),
                     format!("unknown protocol '{}'", p.get_ref()),
