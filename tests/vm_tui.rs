@@ -30,10 +30,14 @@ fn weight_and_conns(rip: &str) -> (u64, u64) {
     (field(&ipvsadm(&["-Ln"]), 3), field(&ipvsadm(&["-Ln", "--stats"]), 2))
 }
 
-fn wait_until(what: &str, timeout: Duration, check: impl Fn() -> bool) {
+fn wait_until(tui: &Tmux, what: &str, timeout: Duration, check: impl Fn() -> bool) {
     let deadline = Instant::now() + timeout;
     while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; the dashboard:\n{}",
+            tui.screen()
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
 }
@@ -54,13 +58,13 @@ fn dashboard_drives_and_shows_the_real_ipvs_table() {
     assert!(screen.contains("192.0.2.1:80 wrr"), "{screen}");
 
     // The dashboard's own traffic: the kernel's counters rise for both servers.
-    wait_until("connections on both servers", Duration::from_secs(60), || {
+    wait_until(&tui, "connections on both servers", Duration::from_secs(60), || {
         weight_and_conns("198.51.100.11").1 > 0 && weight_and_conns("198.51.100.12").1 > 0
     });
 
     // `w` on the first row (rs1): weight 3 -> 4, in the kernel at once.
     tui.keys(&["w"]);
-    wait_until("rs1 weight 4 in ipvsadm", Duration::from_secs(20), || {
+    wait_until(&tui, "rs1 weight 4 in ipvsadm", Duration::from_secs(20), || {
         weight_and_conns("198.51.100.11").0 == 4
     });
     tui.wait_for("the change in the events log", Duration::from_secs(20), |s| {
@@ -70,7 +74,7 @@ fn dashboard_drives_and_shows_the_real_ipvs_table() {
     // `j d`: drain rs2. Its weight is 0 and, once open connections have been
     // counted, its connection counter stops while rs1's keeps rising.
     tui.keys(&["j", "d"]);
-    wait_until("rs2 drained in ipvsadm", Duration::from_secs(20), || {
+    wait_until(&tui, "rs2 drained in ipvsadm", Duration::from_secs(20), || {
         weight_and_conns("198.51.100.12").0 == 0
     });
     std::thread::sleep(Duration::from_secs(5)); // let the estimator fold in what was already sent

@@ -143,6 +143,19 @@ impl App {
 
     /// Takes in a new snapshot: logs what changed and extends the history.
     pub fn on_snapshot(&mut self, next: Arc<Snapshot>) {
+        // Redraw only for what a person can see: new numbers, or the clock
+        // in the header turning over. An idle lab polled at 10 Hz then costs
+        // about one frame a second.
+        let visible = self.snapshot.as_ref().is_none_or(|prev| {
+            let second = |s: &Snapshot| {
+                s.at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+            };
+            prev.lab != next.lab
+                || prev.services != next.services
+                || prev.traffic != next.traffic
+                || prev.host != next.host
+                || second(prev) != second(&next)
+        });
         if let Some(prev) = self.snapshot.take() {
             for c in changes::diff(&prev, &next) {
                 self.log_at(Some(next.at), c.level, c.text);
@@ -155,7 +168,7 @@ impl App {
         }
         self.snapshot = Some(next);
         self.clamp_selection();
-        self.dirty = true;
+        self.dirty |= visible;
     }
 
     /// Takes in a report from the backend.
