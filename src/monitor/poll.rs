@@ -91,8 +91,15 @@ impl Poller {
                 let key = dataplane::key(svc);
                 let dests = table.as_ref().and_then(|t| t.iter().find(|(s, _)| s.key == key));
                 let real_servers = match dests {
+                    // The kernel lists destinations newest first; show them in
+                    // the lab's order, so rows (and the selection) stay put.
                     Some((_, dests)) => {
-                        dests.iter().map(|d| dest_view(d, name_of(spec, d.addr))).collect()
+                        let mut views: Vec<DestView> =
+                            dests.iter().map(|d| dest_view(d, name_of(spec, d.addr))).collect();
+                        views.sort_by_key(|v| {
+                            svc.members.iter().position(|m| m.name == v.name).unwrap_or(usize::MAX)
+                        });
+                        views
                     }
                     None => svc
                         .members
