@@ -91,6 +91,26 @@ pub fn stop(pid: u32, start: Option<u64>) -> bool {
     true
 }
 
+/// Stops many processes at once: SIGTERM to all, one shared grace period,
+/// then SIGKILL for any still running (64 servers take one grace period, not
+/// 64). Returns the PIDs that were running.
+pub fn stop_all(targets: &[(u32, Option<u64>)]) -> Vec<u32> {
+    let signalled: Vec<u32> = targets
+        .iter()
+        .filter(|(pid, start)| start.is_none() || start_ticks(*pid) == *start)
+        .filter(|(pid, _)| kill(Pid::from_raw(*pid as i32), Signal::SIGTERM).is_ok())
+        .map(|(pid, _)| *pid)
+        .collect();
+    let deadline = Instant::now() + TERM_GRACE;
+    while signalled.iter().any(|pid| alive(*pid)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for pid in signalled.iter().filter(|pid| alive(**pid)) {
+        let _ = kill(Pid::from_raw(*pid as i32), Signal::SIGKILL);
+    }
+    signalled
+}
+
 /// Whether `pid` exists and is not a zombie.
 pub fn alive(pid: u32) -> bool {
     let stat = format!("/proc/{pid}/stat");

@@ -51,11 +51,9 @@ pub fn remove(lab: &str) -> Result<Removed, LabError> {
     let mut removed = Removed::default();
     let recorded = LabState::load(lab).ok().flatten();
     if let Some(state) = &recorded {
-        for p in &state.processes {
-            if process::stop(p.pid, Some(p.start_ticks)) {
-                removed.processes.push(p.pid);
-            }
-        }
+        let targets: Vec<(u32, Option<u64>)> =
+            state.processes.iter().map(|p| (p.pid, Some(p.start_ticks))).collect();
+        removed.processes.extend(process::stop_all(&targets));
         // Explicitly, although the namespace's end would drop the table too:
         // a failure here means the director's table is not what we think.
         if state.dataplane == Dataplane::Ipvs && netns::exists(&state.spec.netns("director")) {
@@ -67,18 +65,18 @@ pub fn remove(lab: &str) -> Result<Removed, LabError> {
     let inodes: Vec<(u64, &String)> =
         namespaces.iter().filter_map(|ns| netns::inode(ns).ok().map(|i| (i, ns))).collect();
     let only_inodes: Vec<u64> = inodes.iter().map(|(i, _)| *i).collect();
+    let mut ours = Vec::new();
     for (inode, found) in process::in_namespaces(&only_inodes) {
         if found.pid == std::process::id() {
             continue;
         }
         if found.is_lvslab {
-            if process::stop(found.pid, None) {
-                removed.processes.push(found.pid);
-            }
+            ours.push((found.pid, None));
         } else if let Some((_, ns)) = inodes.iter().find(|(i, _)| *i == inode) {
             removed.foreign.push(((*ns).clone(), found));
         }
     }
+    removed.processes.extend(process::stop_all(&ours));
     for ns in namespaces {
         netns::delete(&ns)?;
         removed.namespaces.push(ns);
