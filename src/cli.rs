@@ -17,8 +17,8 @@ pub struct Cli {
     /// What to do; without a command, the dashboard opens on the preset picker.
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// Dashboard theme (dark, light, mono, or a theme file), for the picker.
-    #[arg(long, global = true, value_name = "NAME|FILE")]
+    /// Dashboard theme for the picker: dark, light, mono, or a theme file.
+    #[arg(long, value_name = "NAME|FILE")]
     pub theme: Option<String>,
 }
 
@@ -64,6 +64,9 @@ A lab the dashboard brought up is torn down on quit unless --keep; an attached l
         /// Leave the lab running on quit, even if the dashboard brought it up.
         #[arg(long)]
         keep: bool,
+        /// Colour theme: dark (default), light, mono (16 colours), or a theme file.
+        #[arg(long, value_name = "NAME|FILE")]
+        theme: Option<String>,
     },
     /// Show a running lab: hosts, addresses, gateways, forwarding, services.
     Status {

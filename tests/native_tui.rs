@@ -68,3 +68,17 @@ fn an_attached_dashboard_leaves_the_lab_running() {
     assert!(lvslab::net::netns::exists("lvs-rr4-rs4"));
     common::lvslab_ok(&["down", "rr4"]);
 }
+
+#[test]
+fn without_a_terminal_the_dashboard_says_so_and_builds_nothing() {
+    let _lock = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let before = machine_state();
+    let out = common::lvslab()
+        .args(["tui", "tutorial", "--dataplane", "none"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the dashboard needs a terminal"));
+    assert_eq!(machine_state(), before);
+}

@@ -30,8 +30,8 @@ pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> 
         });
     };
     match command {
-        Command::Tui { lab, dataplane, keep } => {
-            tui::run(tui::Options { lab: Some(lab), dataplane, keep, theme })
+        Command::Tui { lab, dataplane, keep, theme: tui_theme } => {
+            tui::run(tui::Options { lab: Some(lab), dataplane, keep, theme: tui_theme.or(theme) })
         }
         Command::Up { lab, dataplane } => runtime()?.block_on(up::run(&lab, dataplane)),
         Command::Down { lab, all } => down::run(lab.as_deref(), all),

@@ -25,7 +25,14 @@ pub struct Options {
 }
 
 pub fn run(options: Options) -> Result<ExitCode> {
+    use std::io::IsTerminal;
     super::require_privilege("tui")?;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        bail!(
+            "the dashboard needs a terminal (stdin and stdout are not one); from scripts use \
+             `lvslab up`, `lvslab traffic` and `lvslab status --json`"
+        );
+    }
     let (theme, theme_error) =
         theme::load_or_default(options.theme.as_deref(), theme::no_color_requested());
     if let Some(e) = &theme_error {
@@ -40,9 +47,11 @@ pub fn run(options: Options) -> Result<ExitCode> {
         let start_traffic = owned;
         let backend =
             tokio::spawn(tui::backend::run(side, attach, options.dataplane, start_traffic));
-        let exit = {
-            let (_guard, mut terminal) = TerminalGuard::enter()?;
-            tui::run(&mut terminal, io, theme, Keymap::default()).await
+        let exit = match TerminalGuard::enter() {
+            Ok((_guard, mut terminal)) => {
+                tui::run(&mut terminal, io, theme, Keymap::default()).await
+            }
+            Err(e) => Err(tui::Error::Terminal(e.to_string())),
         };
         cancel.cancel();
         let lab = backend.await.ok().flatten();
