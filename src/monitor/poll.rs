@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::snapshot::{
-    Dataplane as ViewDataplane, DestView, DirectorView, Forward as ViewForward, HostStats,
-    HostView, LabView, RealServerView, ServiceView, Snapshot, TrafficView,
+    Dataplane as ViewDataplane, DestView, DirectorView, HostStats, HostView, LabView,
+    RealServerView, ServiceView, Snapshot, TrafficView,
 };
 use crate::ipvs::{self, IpvsClient};
 use crate::lab::error::LabError;
@@ -149,13 +149,7 @@ fn dest_view(d: &ipvs::Destination, name: String) -> DestView {
         name,
         addr: d.addr,
         port: d.port,
-        forward: match d.forward {
-            ipvs::Forward::Masq => ViewForward::Masq,
-            ipvs::Forward::Local => ViewForward::Local,
-            ipvs::Forward::Tunnel => ViewForward::Tunnel,
-            ipvs::Forward::Route => ViewForward::Route,
-            ipvs::Forward::Bypass => ViewForward::Bypass,
-        },
+        forward: d.forward,
         weight: d.weight,
         active_conns: d.active_conns,
         inactive_conns: d.inactive_conns,

@@ -106,36 +106,12 @@ pub struct ServiceView {
     pub scheduler: String,
     /// Persistence timeout in seconds, when the service is persistent.
     pub persistent: Option<u32>,
-    /// The destinations, in kernel order.
+    /// The destinations, in the lab's order.
     pub real_servers: Vec<DestView>,
 }
 
-/// How IPVS forwards packets to a destination (`ipvsadm`'s Forward column).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum Forward {
-    /// NAT (masquerading): replies must come back through the director.
-    Masq,
-    /// A local address of the director.
-    Local,
-    /// IP-in-IP tunnelling.
-    Tunnel,
-    /// Direct routing (gatewaying).
-    Route,
-    /// Bypass.
-    Bypass,
-}
-
-impl fmt::Display for Forward {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Masq => "Masq",
-            Self::Local => "Local",
-            Self::Tunnel => "Tunnel",
-            Self::Route => "Route",
-            Self::Bypass => "Bypass",
-        })
-    }
-}
+/// How the director reaches a real server: the IPVS layer's own type.
+pub use crate::ipvs::Forward;
 
 /// One destination (real server) of a service with its counters.
 ///

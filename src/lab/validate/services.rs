@@ -1,0 +1,264 @@
+//! The services half of preset validation: virtual services, their real
+//! servers (port, weight, forwarding method), and the traffic profile.
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use toml::Spanned;
+
+use super::super::model::{Forward, Member, Protocol, Service, TrafficProfile};
+use super::super::schedulers;
+use super::super::spec::{MemberFile, ServiceFile, TrafficFile};
+use super::{AddressBook, Checker, Hosts};
+
+impl Checker<'_> {
+    pub(super) fn services(
+        &mut self,
+        raw: &[ServiceFile],
+        servers: &Hosts<'_>,
+        vip: Option<Ipv4Addr>,
+        client_net: Ipv4Net,
+        used: &AddressBook,
+    ) -> Vec<Service> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for svc in raw {
+            let Some(service) = self.service(svc, servers, vip, client_net, used) else { continue };
+            if !seen.insert((service.protocol, service.vip, service.port)) {
+                self.error(
+                    svc.port.span(),
+                    format!(
+                        "service {}:{}:{} is defined twice",
+                        service.protocol, service.vip, service.port
+                    ),
+                    "merge the two [[service]] entries or change the port",
+                );
+                continue;
+            }
+            out.push(service);
+        }
+        out
+    }
+
+    fn service(
+        &mut self,
+        svc: &ServiceFile,
+        servers: &Hosts<'_>,
+        vip: Option<Ipv4Addr>,
+        client_net: Ipv4Net,
+        used: &AddressBook,
+    ) -> Option<Service> {
+        let protocol = match &svc.protocol {
+            None => Some(Protocol::Tcp),
+            Some(p) => p.get_ref().parse::<Protocol>().ok().or_else(|| {
+                self.error(
+                    p.span(),
+                    format!("unknown protocol '{}'", p.get_ref()),
+                    "use \"tcp\", \"udp\" or \"sctp\"",
+                );
+                None
+            }),
+        };
+        let vip = match &svc.vip {
+            None => vip,
+            Some(v) => self.service_vip(v, client_net, used),
+        };
+        let port = self.port(&svc.port, "service port");
+        let scheduler = svc.scheduler.get_ref();
+        if !schedulers::is_known(scheduler) {
+            self.error(
+                svc.scheduler.span(),
+                format!("unknown scheduler '{scheduler}'"),
+                format!("use one of {}", schedulers::names()),
+            );
+        }
+        let persistence = svc.persistence.as_ref().and_then(|p| {
+            let ok = (1..=i64::from(u32::MAX)).contains(p.get_ref());
+            if !ok {
+                self.error(
+                    p.span(),
+                    format!("persistence {} is out of range", p.get_ref()),
+                    "give a timeout in seconds, e.g. 300, or leave it out",
+                );
+            }
+            ok.then(|| *p.get_ref() as u32)
+        });
+        let members = self.members(&svc.real_servers, servers, port);
+        Some(Service {
+            protocol: protocol?,
+            vip: vip?,
+            port: port?,
+            scheduler: schedulers::is_known(scheduler).then(|| scheduler.clone())?,
+            persistence,
+            members,
+        })
+    }
+
+    fn service_vip(
+        &mut self,
+        value: &Spanned<String>,
+        client_net: Ipv4Net,
+        used: &AddressBook,
+    ) -> Option<Ipv4Addr> {
+        let why = format!(
+            "a service's VIP is an address of the director on the client network {client_net}"
+        );
+        let addr = self.addr_in(value, "service VIP", client_net, &why)?;
+        match used.0.get(&addr) {
+            Some(owner) if owner != "the director's VIP" => {
+                let owner = owner.clone();
+                self.error(
+                    value.span(),
+                    format!("service VIP {addr} is already {owner}'s address"),
+                    "use the director's VIP or a free address of the client network",
+                );
+                None
+            }
+            _ => Some(addr),
+        }
+    }
+
+    fn members(
+        &mut self,
+        raw: &[MemberFile],
+        servers: &Hosts<'_>,
+        service_port: Option<u16>,
+    ) -> Vec<Member> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for m in raw {
+            let name = m.name.get_ref();
+            if !servers.valid.iter().any(|rs| &rs.name == name) {
+                if servers.declared.contains(name.as_str()) {
+                    continue; // its [[real-server]] entry has an error of its own
+                }
+                let known: Vec<&str> = servers.declared.iter().copied().collect();
+                self.error(
+                    m.name.span(),
+                    format!("no real server is called '{name}'"),
+                    format!("name one of the [[real-server]] entries: {}", known.join(", ")),
+                );
+                continue;
+            }
+            let port = match &m.port {
+                Some(p) => self.port(p, "real server port"),
+                None => service_port,
+            };
+            let weight = m.weight.as_ref().map_or(Some(1), |w| {
+                let ok = (0..=65535).contains(w.get_ref());
+                if !ok {
+                    self.error(
+                        w.span(),
+                        format!("weight {} is out of range", w.get_ref()),
+                        "use a weight from 0 (drained: no new connections) to 65535",
+                    );
+                }
+                ok.then(|| *w.get_ref() as u32)
+            });
+            let forward = m.forward.as_ref().map_or(Some(Forward::Nat), |f| self.forward(f));
+            let (Some(port), Some(weight), Some(forward)) = (port, weight, forward) else {
+                continue;
+            };
+            if !seen.insert((name.clone(), port)) {
+                self.error(
+                    m.name.span(),
+                    format!("real server '{name}' port {port} is in this service twice"),
+                    "list each real server once per service",
+                );
+                continue;
+            }
+            out.push(Member { name: name.clone(), port, weight, forward });
+        }
+        out
+    }
+
+    fn forward(&mut self, value: &Spanned<String>) -> Option<Forward> {
+        match value.get_ref().as_str() {
+            "nat" | "masq" | "masquerading" => Some(Forward::Nat),
+            m @ ("dr" | "route" | "direct" | "tun" | "tunnel" | "ipip") => {
+                self.error(
+                    value.span(),
+                    format!("forwarding method '{m}' is not supported by lvslab labs yet"),
+                    "labs build the LVS-NAT topology (real servers route replies through the \
+                     director); use forward = \"nat\"",
+                );
+                None
+            }
+            other => {
+                self.error(
+                    value.span(),
+                    format!("unknown forwarding method '{other}'"),
+                    "use \"nat\" (masquerading, ipvsadm -m); IPVS also knows \"dr\" (-g) and \"tun\" (-i)",
+                );
+                None
+            }
+        }
+    }
+
+    fn port(&mut self, value: &Spanned<i64>, what: &str) -> Option<u16> {
+        match u16::try_from(*value.get_ref()) {
+            Ok(port) if port > 0 => Some(port),
+            _ => {
+                self.error(
+                    value.span(),
+                    format!("{what} {} is out of range", value.get_ref()),
+                    "use a port from 1 to 65535",
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn traffic(&mut self, raw: Option<&TrafficFile>) -> TrafficProfile {
+        let mut profile = TrafficProfile::default();
+        let Some(raw) = raw else { return profile };
+        let positive_int = |c: &mut Self, v: &Spanned<i64>, what: &str| {
+            let ok = *v.get_ref() > 0;
+            if !ok {
+                c.error(
+                    v.span(),
+                    format!("{what} {} must be positive", v.get_ref()),
+                    format!("give a {what} of 1 or more, or leave it out"),
+                );
+            }
+            ok.then(|| *v.get_ref() as u64)
+        };
+        let positive_float = |c: &mut Self, v: &Spanned<f64>, what: &str| {
+            let ok = v.get_ref().is_finite() && *v.get_ref() > 0.0;
+            if !ok {
+                c.error(
+                    v.span(),
+                    format!("{what} {} must be positive", v.get_ref()),
+                    format!("give a {what} above 0, or leave it out"),
+                );
+            }
+            ok.then(|| *v.get_ref())
+        };
+        if let Some(d) = &raw.duration {
+            profile.duration_s = positive_float(self, d, "duration");
+            profile.requests = None;
+        }
+        if let Some(r) = &raw.requests {
+            profile.requests = positive_int(self, r, "requests");
+        }
+        profile.rate = raw.rate.as_ref().and_then(|r| positive_float(self, r, "rate"));
+        if let Some(c) = &raw.concurrency {
+            profile.concurrency =
+                positive_int(self, c, "concurrency").map_or(1, |c| c.min(u32::MAX as u64) as u32);
+        }
+        profile.keep_alive = raw.keep_alive.unwrap_or(false);
+        if let Some(h) = &raw.hold_ms {
+            let ok = *h.get_ref() >= 0;
+            if !ok {
+                self.error(
+                    h.span(),
+                    format!("hold-ms {} is negative", h.get_ref()),
+                    "give milliseconds, 0 or more",
+                );
+            }
+            profile.hold_ms = if ok { *h.get_ref() as u64 } else { 0 };
+        }
+        profile
+    }
+}
