@@ -37,6 +37,47 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// The user-space share of a poll: decoding 256 destination replies (real
+/// ones, captured from this kernel in tests/fixtures) without the kernel.
+fn decode_only(rounds: usize) -> Duration {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/netlink/kitchen-list.hex"
+    ))
+    .expect("read the captured replies");
+    let mut replies: Vec<Vec<u8>> = Vec::new();
+    for line in text.lines() {
+        let Some(hex) = line.strip_prefix("rx ") else { continue };
+        let hex = hex.trim();
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        for msg in wire::messages(&bytes).filter(|m| m.ty > wire::NLMSG_DONE) {
+            let reply = wire::parse_reply(msg.payload).unwrap();
+            if reply.cmd == u8::from(consts::Cmd::NewDest) {
+                replies.push(reply.attrs.to_vec());
+            }
+        }
+    }
+    assert!(!replies.is_empty(), "the capture holds destination replies");
+    median(
+        (0..rounds)
+            .map(|_| {
+                let t = Instant::now();
+                let dests: Vec<Destination> = (0..256)
+                    .map(|i| {
+                        let attrs = &replies[i % replies.len()];
+                        wire::decode_dest(attrs, AddressFamily::Inet).unwrap()
+                    })
+                    .collect();
+                assert_eq!(dests.len(), 256);
+                t.elapsed()
+            })
+            .collect(),
+    )
+}
+
 fn main() {
     let _ = netns::delete(NS);
     netns::create(NS).expect("create namespace");
@@ -167,6 +208,7 @@ fn main() {
     );
     println!("{:<34} {:>12.2}", "  of which: service dump", ms(svc_only));
     println!("{:<34} {:>12.2}", "  of which: 256-destination dump", ms(dest_only));
+    println!("{:<34} {:>12.2}", "  decoding 256 destinations", ms(decode_only(rounds)));
     c.flush().unwrap();
     drop(c);
     // Leave the namespace before deleting it: go back to init's.

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use neli::nl::Nlmsghdr;
 use neli::types::Buffer;
 
-use super::super::consts::{self, CmdAttr, DestAttr, InfoAttr, StatsAttr, SvcAttr};
+use super::super::consts::{self, CmdAttr, DestAttr, InfoAttr, SvcAttr};
 use super::super::error::Error;
 use super::super::types::{
     AddressFamily, Destination, Forward, Info, Protocol, Service, ServiceFlags, ServiceKey, Stats,
@@ -114,25 +114,43 @@ pub fn find(bytes: &[u8], ty: impl Into<u16>) -> Option<&[u8]> {
     attributes(bytes).find(|(t, _)| *t == ty).map(|(_, p)| p)
 }
 
-/// The attributes of one nest by type, from a single walk (types above 31
-/// are ignored; IPVS uses up to 15). Later duplicates do not replace earlier ones.
-pub struct Index<'a>([Option<&'a [u8]>; 32]);
+/// The attributes of one nest by type, from a single walk (types above 15
+/// are ignored; IPVS uses up to 15). Later duplicates do not replace earlier
+/// ones. Slots hold offsets, not slices, so an index is 72 bytes: the
+/// dashboard builds one per destination ten times a second, and under
+/// emulation copying a 512-byte table of slices per destination was most of
+/// the decoding time.
+pub struct Index<'a> {
+    bytes: &'a [u8],
+    /// (start, end) of each payload in `bytes`; start 0 means absent, since
+    /// every payload starts after its 4-byte header.
+    slots: [(u16, u16); 16],
+}
 
 impl<'a> Index<'a> {
-    /// Indexes the attributes in `bytes`.
+    /// Indexes the attributes in `bytes` (a nest, at most 64 KiB by the
+    /// netlink attribute length field).
     pub fn new(bytes: &'a [u8]) -> Self {
-        let mut slots = [None; 32];
+        let mut slots = [(0u16, 0u16); 16];
+        let base = bytes.as_ptr() as usize;
         for (ty, payload) in attributes(bytes) {
-            if let Some(slot @ None) = slots.get_mut(usize::from(ty)) {
-                *slot = Some(payload);
+            let Some(slot) = slots.get_mut(usize::from(ty)) else { continue };
+            let start = payload.as_ptr() as usize - base;
+            if slot.0 == 0 {
+                if let (Ok(start), Ok(end)) =
+                    (u16::try_from(start), u16::try_from(start + payload.len()))
+                {
+                    *slot = (start, end);
+                }
             }
         }
-        Self(slots)
+        Self { bytes, slots }
     }
 
     /// The payload of attribute `ty`.
     pub fn get(&self, ty: impl Into<u16>) -> Option<&'a [u8]> {
-        self.0.get(usize::from(ty.into())).copied().flatten()
+        let &(start, end) = self.slots.get(usize::from(ty.into()))?;
+        (start != 0).then(|| &self.bytes[usize::from(start)..usize::from(end)])
     }
 }
 
@@ -177,30 +195,23 @@ fn af_of(raw: u16, what: &'static str) -> Result<AddressFamily, Error> {
 }
 
 /// Decodes the counters of a `STATS` or `STATS64` nest (each u32 or u64).
+/// The counter types are 1..=10 in [`consts::StatsAttr`] order (conns, in/out
+/// packets, in/out bytes, cps, in/out pps, in/out bps); the 64-bit nest also
+/// holds `Pad` attributes, skipped like any unknown type.
 pub fn decode_stats(nest: &[u8]) -> Stats {
-    let mut s = Stats::default();
+    let mut v = [0u64; 10];
     for (ty, p) in attributes(nest) {
-        let v = match p.len() {
+        let Some(slot) = usize::from(ty).checked_sub(1).and_then(|i| v.get_mut(i)) else {
+            continue;
+        };
+        *slot = match p.len() {
             8.. => u64::from_ne_bytes([p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]]),
             4..8 => u64::from(u32::from_ne_bytes([p[0], p[1], p[2], p[3]])),
             _ => continue,
         };
-        let field = match StatsAttr::from(ty) {
-            StatsAttr::Conns => &mut s.conns,
-            StatsAttr::Inpkts => &mut s.in_pkts,
-            StatsAttr::Outpkts => &mut s.out_pkts,
-            StatsAttr::Inbytes => &mut s.in_bytes,
-            StatsAttr::Outbytes => &mut s.out_bytes,
-            StatsAttr::Cps => &mut s.cps,
-            StatsAttr::Inpps => &mut s.in_pps,
-            StatsAttr::Outpps => &mut s.out_pps,
-            StatsAttr::Inbps => &mut s.in_bps,
-            StatsAttr::Outbps => &mut s.out_bps,
-            _ => continue,
-        };
-        *field = v;
     }
-    s
+    let [conns, in_pkts, out_pkts, in_bytes, out_bytes, cps, in_pps, out_pps, in_bps, out_bps] = v;
+    Stats { conns, in_pkts, out_pkts, in_bytes, out_bytes, cps, in_pps, out_pps, in_bps, out_bps }
 }
 
 /// Stats from the 64-bit nest if present, else the 32-bit one, else zero.
