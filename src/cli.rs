@@ -124,7 +124,7 @@ lvslab traffic tutorial --rate 200 --duration 10s\n  lvslab traffic rr4 --concur
         /// Reuse connections (HTTP keep-alive) instead of one per request.
         #[arg(long)]
         keep_alive: bool,
-        /// Send to this lab address (the VIP or a real server's ADDR:PORT) instead of the first service.
+        /// Send to this lab address instead of the first service: another service's VIP:PORT, or a real server's ADDR:PORT.
         #[arg(long, value_name = "ADDR:PORT")]
         to: Option<std::net::SocketAddrV4>,
         /// Print the report as JSON (schema: tests/fixtures/traffic-report.schema.json).
