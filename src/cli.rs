@@ -101,7 +101,8 @@ A lab the dashboard brought up is torn down on quit unless --keep; an attached l
         after_help = "Each request uses a new TCP connection unless --keep-alive: IPVS schedules \
 connections, not requests.\nWithout options, the preset's [traffic] profile is used (the tutorial: 1000 requests, 4 at a time).\n\
 Exit status 3 when some requests failed.\n\nExamples:\n  lvslab traffic tutorial\n  \
-lvslab traffic tutorial --rate 200 --duration 10s\n  lvslab traffic rr4 --concurrency 20 --hold 5000 --requests 100"
+lvslab traffic tutorial --rate 200 --duration 10s\n  lvslab traffic rr4 --concurrency 20 --hold 5000 --requests 100\n  \
+lvslab traffic dh --to 192.0.2.6:80        # the dh lab's second VIP"
     )]
     Traffic {
         /// Lab name.
@@ -124,7 +125,8 @@ lvslab traffic tutorial --rate 200 --duration 10s\n  lvslab traffic rr4 --concur
         /// Reuse connections (HTTP keep-alive) instead of one per request.
         #[arg(long)]
         keep_alive: bool,
-        /// Send to this lab address (the VIP or a real server's ADDR:PORT) instead of the first service.
+        /// Send to this lab address instead of the first service: another
+        /// service's VIP:PORT, or a real server's ADDR:PORT.
         #[arg(long, value_name = "ADDR:PORT")]
         to: Option<std::net::SocketAddrV4>,
         /// Print the report as JSON (schema: tests/fixtures/traffic-report.schema.json).

@@ -40,6 +40,26 @@ fn shipped_presets_pass_by_name_and_by_path() {
 }
 
 #[test]
+fn every_preset_in_labs_passes_by_path_and_by_its_lab_name() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for entry in std::fs::read_dir(root.join("labs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).unwrap();
+        let name = source.parse::<toml::Table>().unwrap()["name"].as_str().unwrap().to_string();
+        for arg in [path.to_str().unwrap(), &name] {
+            let out = lvslab().args(["check", arg]).current_dir(root).output().unwrap();
+            assert!(out.status.success(), "{arg}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        checked += 1;
+    }
+    assert!(checked >= 12, "only {checked} presets in labs/");
+}
+
+#[test]
 fn check_json_reports_each_error_with_its_position() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad_labs");
     let out = lvslab()

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use lvslab::lab::model::{LabSpec, Service};
 use lvslab::lab::state::{Dataplane, LabState};
 use lvslab::net::netns;
 use lvslab::traffic::{ConnectionMode, Generator, Load, Profile, RequestKind, results};
@@ -29,16 +30,16 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
         bail!("no lab '{lab}' is running (lvslab up {lab} builds it)");
     };
     let spec = &state.spec;
-    let Some(svc) = spec.services.first() else {
+    let Some(svc) = target_service(spec, to) else {
         bail!("lab '{lab}' has no service to send traffic to")
     };
     let target = match to {
         Some(to) => {
-            let in_lab =
-                *to.ip() == svc.vip || spec.real_servers.iter().any(|rs| rs.addr == *to.ip());
+            let in_lab = spec.services.iter().any(|s| s.vip == *to.ip())
+                || spec.real_servers.iter().any(|rs| rs.addr == *to.ip());
             if !in_lab {
                 bail!(
-                    "{to} is not an address of lab '{lab}': give the VIP or a real server's address"
+                    "{to} is not an address of lab '{lab}': give a VIP or a real server's address"
                 );
             }
             SocketAddr::V4(to)
@@ -83,6 +84,14 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
     Ok(if report.ok == report.requests { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
 
+/// The service the traffic is about: the one listening on `to` when that is
+/// a service's VIP:PORT (a lab may have several, e.g. one VIP each for dh),
+/// else the first.
+fn target_service(spec: &LabSpec, to: Option<SocketAddrV4>) -> Option<&Service> {
+    to.and_then(|to| spec.services.iter().find(|s| s.vip == *to.ip() && s.port == to.port()))
+        .or(spec.services.first())
+}
+
 fn profile(preset: &lvslab::lab::model::TrafficProfile, args: &LoadArgs) -> Profile {
     let mut p = Profile::default();
     let duration = args.duration.or(preset.duration_s.map(Duration::from_secs_f64));
@@ -106,4 +115,21 @@ fn profile(preset: &lvslab::lab::model::TrafficProfile, args: &LoadArgs) -> Prof
         p.connection = ConnectionMode::KeepAlive;
     }
     p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn to_a_services_vip_and_port_picks_that_service() {
+        let source = include_str!("../../labs/tour-dh.toml");
+        let spec = lvslab::lab::validate::parse("tour-dh.toml", source).unwrap();
+        let second = SocketAddrV4::new(spec.services[1].vip, spec.services[1].port);
+        assert_eq!(target_service(&spec, Some(second)), Some(&spec.services[1]));
+        assert_eq!(target_service(&spec, None), Some(&spec.services[0]));
+        // A real server's address is not a service: the first is reported.
+        let rs = SocketAddrV4::new(spec.real_servers[0].addr, 80);
+        assert_eq!(target_service(&spec, Some(rs)), Some(&spec.services[0]));
+    }
 }

@@ -12,6 +12,15 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("tutorial-nat.toml", include_str!("../../labs/tutorial-nat.toml")),
     ("nat-rr-4rs.toml", include_str!("../../labs/nat-rr-4rs.toml")),
     ("tour-wlc.toml", include_str!("../../labs/tour-wlc.toml")),
+    ("tour-rr.toml", include_str!("../../labs/tour-rr.toml")),
+    ("tour-wrr.toml", include_str!("../../labs/tour-wrr.toml")),
+    ("tour-sh.toml", include_str!("../../labs/tour-sh.toml")),
+    ("tour-dh.toml", include_str!("../../labs/tour-dh.toml")),
+    ("tour-lc.toml", include_str!("../../labs/tour-lc.toml")),
+    ("tour-sed.toml", include_str!("../../labs/tour-sed.toml")),
+    ("tour-nq.toml", include_str!("../../labs/tour-nq.toml")),
+    ("tour-lblc.toml", include_str!("../../labs/tour-lblc.toml")),
+    ("tour-lblcr.toml", include_str!("../../labs/tour-lblcr.toml")),
 ];
 
 /// A loaded preset and where it came from.
