@@ -10,40 +10,15 @@
 //! scheduled: a new NAT connection is inactive until the handshake ends,
 //! and sed, nq, lblc and lblcr look at active connections only.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// The lvslab binary under test, run from a copy in /dev/shm: the VM reads
-/// target/ over 9p without caching it, so every start of the 130 MB debug
-/// binary (each command, each real server) reads it again and takes 3 to 9
-/// s; from tmpfs it is read once. Falls back to target/ if the copy fails.
-fn lvslab() -> Command {
-    static EXE: OnceLock<PathBuf> = OnceLock::new();
-    let exe = EXE.get_or_init(|| {
-        let built = PathBuf::from(env!("CARGO_BIN_EXE_lvslab"));
-        let copy = PathBuf::from(format!("/dev/shm/lvslab-vm-tour-{}", std::process::id()));
-        let runs = std::fs::copy(&built, &copy).is_ok()
-            && Command::new(&copy).arg("--version").output().is_ok_and(|o| o.status.success());
-        if runs { copy } else { built }
-    });
-    Command::new(exe)
-}
-
-fn lvslab_ok(args: &[&str]) -> Output {
-    let out = lvslab().args(args).output().expect("run lvslab");
-    assert!(
-        out.status.success(),
-        "lvslab {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use common::{lvslab, lvslab_ok};
 
 /// Connections per real server name (every server of the lab, 0 included).
 type Counts = BTreeMap<String, u64>;

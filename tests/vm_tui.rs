@@ -49,8 +49,9 @@ fn dashboard_drives_and_shows_the_real_ipvs_table() {
         Ok("1"),
         "needs IPVS: run it with tests/vm/suite"
     );
-    let _ = Command::new(env!("CARGO_BIN_EXE_lvslab")).args(["down", "tutorial"]).output();
-    let exe = env!("CARGO_BIN_EXE_lvslab");
+    let _ = common::lvslab().args(["down", "tutorial"]).output();
+    let exe = common::lvslab_exe();
+    let exe = exe.display();
     let tui = Tmux::start("vm", 160, 48, &format!("{exe} tui tutorial"));
     let screen = tui.wait_for("the IPVS table", Duration::from_secs(120), |s| {
         s.contains("198.51.100.11:80") && s.contains("198.51.100.12:80") && s.contains("Masq")

@@ -10,9 +10,19 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The lvslab binary built for this test run.
+/// The lvslab binary under test: the one cargo built for this run, or
+/// `LVSLAB_BIN` when set. tests/vm/suite sets it to a copy on the VM's tmpfs:
+/// the VM reads target/ over 9p without caching, so every start of the
+/// debug binary (each command, each real-server process) read it again and
+/// took 3 to 9 s.
+pub fn lvslab_exe() -> PathBuf {
+    std::env::var_os("LVSLAB_BIN")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_lvslab")), PathBuf::from)
+}
+
+/// A command running the lvslab binary under test.
 pub fn lvslab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_lvslab"))
+    Command::new(lvslab_exe())
 }
 
 /// Runs lvslab with `args`, failing the test with its stderr if it fails.
