@@ -392,6 +392,7 @@ impl App {
                     guide.current = (i + 1).min(guide.steps.len().saturating_sub(1));
                 }
             }
+            (GuideRequest::Redo(i), true) => guide.last = Some(*i),
             (GuideRequest::Undo(_), true) => guide.last = None,
             _ => {}
         }
