@@ -329,3 +329,7 @@ mod tests {
         assert_eq!(rate_step(1, false), 1);
     }
 }
+
+#[cfg(test)]
+#[path = "input_guide_tests.rs"]
+mod guide_tests;

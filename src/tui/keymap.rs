@@ -206,15 +206,10 @@ fn guide_bindings() -> Vec<Binding> {
             "do step",
             "guide: do the step, next",
         ),
-        b(&[Key::char('s')], A::GuideSkip, "skip", "guide: skip to the next step"),
+        b(&[Key::char('s')], A::GuideSkip, "skip", "guide: skip this step"),
         b(&[Key::char('u')], A::GuideUndo, "undo", "guide: undo the last step"),
-        b(&[Key::char('r')], A::GuideRedo, "redo", "guide: do the last step again"),
-        b(
-            &[Key::char('p'), Key::plain(KeyCode::Backspace)],
-            A::GuideBack,
-            "back",
-            "guide: previous step",
-        ),
+        b(&[Key::char('r')], A::GuideRedo, "redo", "guide: redo the last step"),
+        b(&[Key::char('p')], A::GuideBack, "back", "guide: previous step"),
     ]
 }
 
@@ -250,7 +245,7 @@ impl Default for Keymap {
             b(&[Key::char('r')], A::RemoveServer, "remove", "remove the selected server", false),
             b(&[Key::char('z')], A::ZeroCounters, "zero", "zero the IPVS counters", false),
             b(&[Key::char('t')], A::NextTheme, "theme", "next colour theme", false),
-            b(&[Key::char('g')], A::ToggleGuide, "guide", "show/hide the tutorial guide", false),
+            b(&[Key::char('g')], A::ToggleGuide, "guide", "tutorial guide on/off", false),
             b(&[Key::plain(K::Up), Key::char('k')], A::Up, "up", "select the previous row", false),
             b(
                 &[Key::plain(K::Down), Key::char('j')],

@@ -4,12 +4,13 @@
 //!
 //! ```text
 //! ┌ Tutorial · step 3/11 ──────────────────────────┐
-//! │ ✓ ✓ ▸○ ○ ○ ○ ○ · · · ·                          │  marks (a list when tall)
-//! │ Real servers route through the director   to do │
-//! │ A real server sees requests coming from ...     │
-//! │ $ ip -n lvs-tutorial-rs1 route add default ...  │
-//! │ ── step 2 done ──                               │
+//! │ · · ✓▸○ ○ ○ ○ · · · ·                           │  marks (a list when tall)
+//! │ ── step 3 done: Real servers route through ...  │  the last step's effect
 //! │ rs1: default via 198.51.100.1 dev eth0          │
+//! │                                                 │
+//! │ 4. The director forwards packets      [to do]   │  the step to do now,
+//! │ $ ip netns exec lvs-tutorial-director sysctl …  │  its command,
+//! │ Replies from the real servers are not ...       │  and why
 //! └─────────────────────────────────────────────────┘
 //! ```
 
@@ -78,6 +79,7 @@ fn body<'a>(guide: &GuideState, list: bool, theme: &Theme) -> Vec<Line<'a>> {
                 Span::styled(format!("{:>2} {}", i + 1, step.title), title_style),
             ]));
         }
+        lines.push(Line::raw(""));
     } else {
         let mut spans = Vec::new();
         for i in 0..guide.steps.len() {
@@ -90,32 +92,10 @@ fn body<'a>(guide: &GuideState, list: bool, theme: &Theme) -> Vec<Line<'a>> {
         }
         lines.push(Line::from(spans));
     }
-    lines.push(Line::raw(""));
-    let step = &guide.steps[guide.current];
-    let status = guide.status.get(guide.current);
-    lines.push(Line::from(vec![
-        Span::styled(format!("{}. {}", guide.current + 1, step.title), theme.title()),
-        Span::raw("  "),
-        Span::styled(
-            format!("[{}]", status.map_or_else(|| "…".to_string(), ToString::to_string)),
-            status_style(status, theme),
-        ),
-    ]));
-    for paragraph in step.text.split("\n\n") {
-        lines.push(Line::raw(paragraph.replace('\n', " ")));
-    }
-    if !step.command.is_empty() {
-        lines.push(Line::raw(""));
-        for command in &step.command {
-            lines.push(Line::styled(format!("$ {command}"), theme.accent()));
-        }
-    }
-    if guide.busy {
-        lines.push(Line::styled("working…", theme.muted()));
-    }
+    // What the last step did comes first, so it stays in view on a small
+    // terminal; then the step to do now, its command, and why.
     if let Some(effect) = &guide.effect {
         let title = guide.steps.get(effect.step).map_or("", |s| s.title.as_str());
-        lines.push(Line::raw(""));
         match &effect.result {
             Ok(out) => {
                 lines.push(Line::styled(
@@ -132,6 +112,26 @@ fn body<'a>(guide: &GuideState, list: bool, theme: &Theme) -> Vec<Line<'a>> {
                 lines.push(Line::styled(why.clone(), theme.error()));
             }
         }
+    }
+    if guide.busy {
+        lines.push(Line::styled("working…", theme.muted()));
+    }
+    lines.push(Line::raw(""));
+    let step = &guide.steps[guide.current];
+    let status = guide.status.get(guide.current);
+    lines.push(Line::from(vec![
+        Span::styled(format!("{}. {}", guide.current + 1, step.title), theme.title()),
+        Span::raw("  "),
+        Span::styled(
+            format!("[{}]", status.map_or_else(|| "…".to_string(), ToString::to_string)),
+            status_style(status, theme),
+        ),
+    ]));
+    for command in &step.command {
+        lines.push(Line::styled(format!("$ {command}"), theme.accent()));
+    }
+    for paragraph in step.text.split("\n\n") {
+        lines.push(Line::raw(paragraph.replace('\n', " ")));
     }
     lines
 }
