@@ -154,3 +154,34 @@ fn a_running_lab_of_that_name_is_refused_and_left_alone() {
     );
     common::lvslab_ok(&["down", OTHER]);
 }
+
+#[test]
+fn g_on_a_fully_built_lab_shows_the_routing_steps_done() {
+    assert!(nix::unistd::geteuid().is_root(), "needs root: run it as root (CI does)");
+    const FULL: &str = "tu-full";
+    let _ = common::lvslab().args(["down", FULL]).output();
+    let dir = tempfile::tempdir().unwrap();
+    let preset = dir.path().join(format!("{FULL}.toml"));
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/labs/tutorial-nat.toml"))
+            .unwrap()
+            .replace("name = \"tutorial\"", &format!("name = \"{FULL}\""));
+    std::fs::write(&preset, source).unwrap();
+    common::lvslab_ok(&["up", preset.to_str().unwrap(), "--dataplane", "none"]);
+    let exe = env!("CARGO_BIN_EXE_lvslab");
+    let tui = Tmux::start("full", 160, 48, &format!("{exe} tui {FULL}"));
+    tui.wait_for("the dashboard", WAIT, |s| s.contains("Topology"));
+    tui.keys(&["g"]);
+    let screen = tui.wait_for("the guide", WAIT, |s| s.contains("Tutorial · step 1/11"));
+    for line in ["✓  3 Real servers route", "✓  4 The director forwards", "–  5 A virtual service"]
+    {
+        assert!(screen.contains(line), "{line:?} on:\n{screen}");
+    }
+    // g hides it; the dashboard's keys are back.
+    tui.keys(&["g"]);
+    tui.wait_for("the guide hidden", WAIT, |s| !s.contains("Tutorial ·"));
+    tui.keys(&["q"]);
+    let screen = tui.wait_for("exit", WAIT, |s| s.contains("EXITED="));
+    assert!(screen.contains(&format!("lab '{FULL}' is still running")), "{screen}");
+    common::lvslab_ok(&["down", FULL]);
+}

@@ -74,10 +74,19 @@ fn the_guide_builds_the_tutorial_lab_step_by_step_on_real_ipvs() {
     do_step(&tui, 2);
 
     do_step(&tui, 3);
-    for rs in ["rs1", "rs2"] {
-        let route = in_netns(rs, "ip route show default");
-        assert!(route.starts_with("default via 198.51.100.1 dev eth0"), "{rs}: {route}");
-    }
+    let routes = Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "ip -n lvs-{LAB}-rs1 route show default; ip -n lvs-{LAB}-rs2 route show default"
+            ),
+        ])
+        .output()
+        .unwrap();
+    let routes = String::from_utf8_lossy(&routes.stdout).into_owned();
+    let via_dip: Vec<&str> =
+        routes.lines().filter(|l| l.starts_with("default via 198.51.100.1 dev eth0")).collect();
+    assert_eq!(via_dip.len(), 2, "rs1 and rs2 route through the DIP: {routes}");
 
     do_step(&tui, 4);
     assert_eq!(in_netns("director", "sysctl -n net.ipv4.ip_forward").trim(), "1");
