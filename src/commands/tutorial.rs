@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Result, anyhow};
+use lvslab::lab::LabError;
 use lvslab::lab::lifecycle::{self, Wiring};
 use lvslab::lab::presets::{self, Preset};
 use lvslab::lab::state::Dataplane;
@@ -35,7 +36,12 @@ pub fn run(options: &Options) -> Result<ExitCode> {
         let name = preset.spec.name.clone();
         // An existing lab of that name is refused, never reused or removed.
         lifecycle::prepare(&preset.spec, options.dataplane, &mut |n| eprintln!("note: {n}"))
-            .map_err(|e| anyhow!("{e}; pick another name with --name, or `lvslab down {name}`"))?;
+            .map_err(|e| match e {
+                LabError::Refused(why) => {
+                    anyhow!("{why}; pick another name with --name, or `lvslab down {name}`")
+                }
+                other => anyhow!("{other}"),
+            })?;
         eprintln!("bringing up lab '{name}' bare (no gateways, no forwarding, no IPVS rules) ...");
         let mut say = |line: String| eprintln!("  {line}");
         let state =
