@@ -90,67 +90,74 @@ pub fn perform(step: &Step, state: &LabState, undo: bool) -> Outcome {
 }
 
 fn change(action: &Action, state: &LabState, undo: bool) -> Result<(), String> {
-    let spec = &state.spec;
-    let text = |e: &dyn std::fmt::Display| e.to_string();
     match action {
-        Action::RsGateway => {
-            let rt = runtime()?;
-            for rs in &spec.real_servers {
-                let netns = spec.netns(&rs.name);
-                rt.block_on(async {
-                    let mut conn = Rtnl::connect(&netns)?;
-                    let current = conn.default_gateway().await?;
-                    match (undo, current) {
-                        (false, None) => conn.add_default_route(spec.director.dip).await,
-                        (true, Some(gw)) => conn.del_default_route(gw).await,
-                        _ => Ok(()),
-                    }
-                })
-                .map_err(|e| text(&e))?;
-            }
-            Ok(())
-        }
+        Action::RsGateway => gateways(state, undo),
         Action::IpForward => {
             let value = if undo { "0" } else { "1" };
-            sysctl::write(&spec.netns("director"), "net.ipv4.ip_forward", value)
-                .map_err(|e| text(&e))
+            sysctl::write(&state.spec.netns("director"), "net.ipv4.ip_forward", value)
+                .map_err(|e| e.to_string())
         }
-        Action::IpvsService => {
-            let svc = spec.services.first().ok_or("this lab has no virtual service")?;
-            let mut client = director_ipvs(state)?;
-            if undo {
-                client.del_service(&dataplane::key(svc))
-            } else {
-                let mut empty = svc.clone();
-                empty.members.clear();
-                client.add_service(&dataplane::service(&empty))
-            }
-            .map_err(|e| text(&e))
-        }
-        Action::IpvsRealServer(name) => {
-            let svc = spec.services.first().ok_or("this lab has no virtual service")?;
-            let member = svc
-                .members
-                .iter()
-                .find(|m| &m.name == name)
-                .ok_or_else(|| format!("{name} is not a real server of the service"))?;
-            let dest = dataplane::destination(spec, member).ok_or("unknown real server")?;
-            let mut client = director_ipvs(state)?;
-            if undo {
-                client.del_destination(&dataplane::key(svc), dest.addr, dest.port)
-            } else {
-                client.add_destination(&dataplane::key(svc), &dest)
-            }
-            .map_err(|e| {
-                if matches!(e, ipvs::Error::NoSuchService { .. }) && !undo {
-                    format!("{e} (is the service there? do the ipvs-service step first)")
-                } else {
-                    e.to_string()
-                }
-            })
-        }
+        Action::IpvsService => service(state, undo),
+        Action::IpvsRealServer(name) => destination(state, name, undo),
         Action::Explain | Action::ShowTable | Action::Curl | Action::SaveRules => Ok(()),
     }
+}
+
+/// Every real server's default route: via the DIP, or none.
+fn gateways(state: &LabState, undo: bool) -> Result<(), String> {
+    let spec = &state.spec;
+    let rt = runtime()?;
+    for rs in &spec.real_servers {
+        let netns = spec.netns(&rs.name);
+        rt.block_on(async {
+            let mut conn = Rtnl::connect(&netns)?;
+            match (undo, conn.default_gateway().await?) {
+                (false, None) => conn.add_default_route(spec.director.dip).await,
+                (true, Some(gw)) => conn.del_default_route(gw).await,
+                _ => Ok(()),
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The first service, empty (`ipvsadm -A`), or removed (`ipvsadm -D`).
+fn service(state: &LabState, undo: bool) -> Result<(), String> {
+    let svc = state.spec.services.first().ok_or("this lab has no virtual service")?;
+    let mut client = director_ipvs(state)?;
+    if undo {
+        client.del_service(&dataplane::key(svc))
+    } else {
+        let mut empty = svc.clone();
+        empty.members.clear();
+        client.add_service(&dataplane::service(&empty))
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// Real server `name` in the first service (`ipvsadm -a ... -m -w`), or out of it.
+fn destination(state: &LabState, name: &str, undo: bool) -> Result<(), String> {
+    let spec = &state.spec;
+    let svc = spec.services.first().ok_or("this lab has no virtual service")?;
+    let member = svc
+        .members
+        .iter()
+        .find(|m| m.name == name)
+        .ok_or_else(|| format!("{name} is not a real server of the service"))?;
+    let dest = dataplane::destination(spec, member).ok_or("unknown real server")?;
+    let mut client = director_ipvs(state)?;
+    if undo {
+        client.del_destination(&dataplane::key(svc), dest.addr, dest.port)
+    } else {
+        client.add_destination(&dataplane::key(svc), &dest)
+    }
+    .map_err(|e| match e {
+        ipvs::Error::NoSuchService { .. } if !undo => {
+            format!("{e} (do the virtual service step first)")
+        }
+        other => other.to_string(),
+    })
 }
 
 /// What to show after a step: the state it is about, read back.

@@ -168,6 +168,34 @@ struct RawGuideStep {
     each_member: bool,
 }
 
+/// What is wrong with a step besides its action name: each-member where it
+/// does not belong, a repeated id, an unknown placeholder (what, fix).
+fn problem(step: &RawStep, action: &str, earlier: &[RawGuideStep]) -> Option<(String, String)> {
+    if (action == "ipvs-real-server") != step.each_member {
+        return Some((
+            format!(
+                "step '{}': each-member = {} with action '{action}'",
+                step.id, step.each_member
+            ),
+            "set each-member = true exactly on ipvs-real-server steps".into(),
+        ));
+    }
+    if earlier.iter().any(|s| s.id == step.id) || step.id.is_empty() {
+        return Some((
+            format!("step id '{}' is empty or used twice", step.id),
+            "give every step its own id".into(),
+        ));
+    }
+    let unknown = [&step.title, &step.text, &step.command]
+        .into_iter()
+        .flat_map(|part| placeholders(part))
+        .find(|name| !VARS.contains(&name.as_str()) && !RS_VARS.contains(&name.as_str()))?;
+    Some((
+        format!("unknown placeholder '{{{unknown}}}' in step '{}'", step.id),
+        format!("use one of: {}, {}", VARS.join(" "), RS_VARS.join(" ")),
+    ))
+}
+
 fn line_of(source: &str, span: &Range<usize>) -> usize {
     source[..span.start.min(source.len())].matches('\n').count() + 1
 }
@@ -196,7 +224,7 @@ impl Guide {
             let line = line_of(source, &spanned.span());
             let step = spanned.into_inner();
             let action_line = line_of(source, &step.action.span());
-            let action = step.action.into_inner();
+            let action = step.action.get_ref().clone();
             if !ACTION_NAMES.contains(&action.as_str()) {
                 return Err(error(
                     action_line,
@@ -204,34 +232,8 @@ impl Guide {
                     &format!("use one of: {}", ACTION_NAMES.join(", ")),
                 ));
             }
-            if (action == "ipvs-real-server") != step.each_member {
-                return Err(error(
-                    line,
-                    format!(
-                        "step '{}': each-member = {} with action '{action}'",
-                        step.id, step.each_member
-                    ),
-                    "set each-member = true exactly on ipvs-real-server steps",
-                ));
-            }
-            if steps.iter().any(|s| s.id == step.id) || step.id.is_empty() {
-                return Err(error(
-                    line,
-                    format!("step id '{}' is empty or used twice", step.id),
-                    "give every step its own id",
-                ));
-            }
-            for part in [&step.title, &step.text, &step.command] {
-                for name in placeholders(part) {
-                    let known = VARS.contains(&name.as_str()) || RS_VARS.contains(&name.as_str());
-                    if !known {
-                        return Err(error(
-                            line,
-                            format!("unknown placeholder '{{{name}}}' in step '{}'", step.id),
-                            &format!("use one of: {}, {}", VARS.join(" "), RS_VARS.join(" ")),
-                        ));
-                    }
-                }
+            if let Some((what, fix)) = problem(&step, &action, &steps) {
+                return Err(error(line, what, &fix));
             }
             steps.push(RawGuideStep {
                 id: step.id,
