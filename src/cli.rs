@@ -52,7 +52,7 @@ pub enum Command {
     /// Open the dashboard on a lab: attach to a running one, or bring a preset up.
     #[command(
         after_help = "Keys: space traffic on/off, +/- rate, l short/long connections, s scheduler, \
-w/W weight, d drain, x stop/start a server, a/r add/remove a server, z zero, t theme, ? help, q quit.\n\
+w/W weight, d drain, x stop/start a server, a/r add/remove a server, z zero, t theme, g tutorial guide, ? help, q quit.\n\
 A lab the dashboard brought up is torn down on quit unless --keep; an attached lab keeps running."
     )]
     Tui {
@@ -177,6 +177,31 @@ lvslab set tutorial --zero"
         /// Wait this long before every answer (a slow server).
         #[arg(long, default_value_t = 0)]
         delay_ms: u64,
+    },
+    /// Walk through the LVS-NAT tutorial step by step on a live lab, in the dashboard.
+    #[command(
+        after_help = "The tutorial lab comes up bare: hosts, links, addresses and servers, but no \
+real-server gateways, no forwarding and an empty IPVS table. The guide adds them one step at a time, \
+explaining each, showing the ip/sysctl/ipvsadm command and checking the result on the lab.\n\n\
+Keys in the guide: Enter/n do the step and go on, s skip, u undo the last step, r do it again, \
+p back, g hide the guide, q quit (tears the lab down unless --keep).\n\
+In any dashboard (`lvslab tui LAB`), g opens the same guide on that lab.\n\n\
+Examples:\n  lvslab tutorial\n  lvslab tutorial --dataplane none     # without IPVS: routing steps only\n  \
+lvslab tutorial --name mylab --keep"
+    )]
+    Tutorial {
+        /// `ipvs` (needs CONFIG_IP_VS) or `none`: the IPVS steps are then explained and skipped.
+        #[arg(long, value_enum, default_value_t = Dataplane::Ipvs)]
+        dataplane: Dataplane,
+        /// Name of the lab (namespaces lvs-NAME-*), so it can run beside a `tutorial` lab.
+        #[arg(long, default_value = "tutorial")]
+        name: String,
+        /// Leave the lab running on quit.
+        #[arg(long)]
+        keep: bool,
+        /// Colour theme: dark (default), light, mono (16 colours), or a theme file.
+        #[arg(long, value_name = "NAME|FILE")]
+        theme: Option<String>,
     },
     /// Report what this machine and user can do: privileges, namespaces, veth, IPVS, labs.
     Doctor {

@@ -10,3 +10,4 @@ pub mod monitor;
 pub mod net;
 pub mod traffic;
 pub mod tui;
+pub mod tutorial;

@@ -208,3 +208,65 @@ fn no_color_draws_without_any_colour() {
     assert!(buffer.content().iter().all(|c| c.fg == Color::Reset && c.bg == Color::Reset));
     assert!(terminal.backend().to_string().contains("theme dark (no colour)"));
 }
+
+/// The tutorial app with the guide open after the gateway step: steps 1–2
+/// read, step 3 done (its effect shown), the rest to do.
+fn guided_app() -> App {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use lvslab::lab::state::Dataplane;
+    use lvslab::tui::command::{GuideReport, GuideRequest};
+    use lvslab::tutorial::{Guide, Status};
+
+    let mut app = tutorial_app();
+    let g = Event::Key(KeyEvent::new(KeyCode::Char('g'), KeyModifiers::NONE));
+    assert!(app.on_terminal_event(g).is_some());
+    let spec = lvslab::lab::presets::load("tutorial").unwrap().spec;
+    let steps = Guide::embedded().unwrap().render(&spec, Dataplane::Ipvs);
+    let status = |done: bool| {
+        steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| match () {
+                () if !s.action.changes_lab() => Status::NoChange,
+                () if done && i == 2 => Status::Done,
+                () => Status::Todo,
+            })
+            .collect::<Vec<_>>()
+    };
+    let open = Some((GuideRequest::Open, Ok(Vec::new())));
+    app.on_backend(BackendEvent::Guide(GuideReport {
+        steps: Ok(steps.clone()),
+        status: status(false),
+        effect: open,
+    }));
+    for request in [GuideRequest::Do(0), GuideRequest::Do(1)] {
+        app.on_backend(BackendEvent::Guide(GuideReport {
+            steps: Ok(steps.clone()),
+            status: status(false),
+            effect: Some((request, Ok(Vec::new()))),
+        }));
+    }
+    let routes = vec![
+        "rs1: default via 198.51.100.1 dev eth0".to_string(),
+        "rs2: default via 198.51.100.1 dev eth0".to_string(),
+    ];
+    let done = status(true);
+    app.on_backend(BackendEvent::Guide(GuideReport {
+        steps: Ok(steps.clone()),
+        status: done,
+        effect: Some((GuideRequest::Do(2), Ok(routes))),
+    }));
+    app
+}
+
+#[test]
+fn guide_80x24() {
+    let app = guided_app();
+    insta::assert_snapshot!(draw(80, 24, |f| view::render(f, &app)).backend());
+}
+
+#[test]
+fn guide_160x48() {
+    let app = guided_app();
+    insta::assert_snapshot!(draw(160, 48, |f| view::render(f, &app)).backend());
+}

@@ -9,6 +9,7 @@ mod set;
 mod status;
 mod traffic;
 mod tui;
+mod tutorial;
 mod up;
 
 use std::process::ExitCode;
@@ -32,6 +33,9 @@ pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> 
     match command {
         Command::Tui { lab, dataplane, keep, theme: tui_theme } => {
             tui::run(tui::Options { lab: Some(lab), dataplane, keep, theme: tui_theme.or(theme) })
+        }
+        Command::Tutorial { dataplane, name, keep, theme: tui_theme } => {
+            tutorial::run(&tutorial::Options { dataplane, name, keep, theme: tui_theme.or(theme) })
         }
         Command::Up { lab, dataplane } => runtime()?.block_on(up::run(&lab, dataplane)),
         Command::Down { lab, all } => down::run(lab.as_deref(), all),

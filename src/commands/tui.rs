@@ -25,44 +25,91 @@ pub struct Options {
 }
 
 pub fn run(options: Options) -> Result<ExitCode> {
-    use std::io::IsTerminal;
     super::require_privilege("tui")?;
+    require_terminal()?;
+    let (theme, theme_error) = load_theme(options.theme.as_deref());
+    super::runtime()?.block_on(async move {
+        let (attach, owned, picker) = choose(&options).await?;
+        let session = Session {
+            lab: attach,
+            owned,
+            picker,
+            dataplane: options.dataplane,
+            keep: options.keep,
+            guide: false,
+        };
+        show(session, theme, theme_error).await
+    })
+}
+
+/// Fails unless stdin and stdout are a terminal (checked before building anything).
+pub(super) fn require_terminal() -> Result<()> {
+    use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!(
             "the dashboard needs a terminal (stdin and stdout are not one); from scripts use \
              `lvslab up`, `lvslab traffic` and `lvslab status --json`"
         );
     }
-    let (theme, theme_error) =
-        theme::load_or_default(options.theme.as_deref(), theme::no_color_requested());
+    Ok(())
+}
+
+/// The theme, or the default one and why (said now and again on exit).
+pub(super) fn load_theme(name: Option<&str>) -> (tui::Theme, Option<String>) {
+    let (theme, theme_error) = theme::load_or_default(name, theme::no_color_requested());
     if let Some(e) = &theme_error {
         eprintln!("lvslab: {e}\nlvslab: using the default theme");
     }
-    super::runtime()?.block_on(async move {
-        let (attach, owned, picker) = choose(&options).await?;
-        let (io, side) = UiIo::new(UiIo::crossterm_events());
-        let io = if picker { io.with_presets(preset_list()) } else { io };
-        tui::cancel_on_signals(side.cancel.clone())?;
-        let cancel = side.cancel.clone();
-        let start_traffic = owned;
-        let backend =
-            tokio::spawn(tui::backend::run(side, attach, options.dataplane, start_traffic));
-        let exit = match TerminalGuard::enter() {
-            Ok((_guard, mut terminal)) => {
-                tui::run(&mut terminal, io, theme, Keymap::default()).await
-            }
-            Err(e) => Err(tui::Error::Terminal(e.to_string())),
-        };
-        cancel.cancel();
-        let lab = backend.await.ok().flatten();
-        if let Some(e) = &theme_error {
-            eprintln!("lvslab: {e} (the default theme was used)");
-        }
-        finish(lab, owned, options.keep);
-        match exit? {
-            Exit::Quit | Exit::Cancelled => Ok(ExitCode::SUCCESS),
-        }
-    })
+    (theme, theme_error.map(|e| e.to_string()))
+}
+
+/// What one dashboard session shows and owns.
+pub(super) struct Session {
+    /// The lab to show; `None` waits for the picker.
+    pub lab: Option<LabState>,
+    /// The session brought the lab up (tear it down on quit, start traffic).
+    pub owned: bool,
+    /// Start on the preset picker.
+    pub picker: bool,
+    /// Dataplane for a lab the picker brings up.
+    pub dataplane: Dataplane,
+    /// Leave an owned lab running on quit.
+    pub keep: bool,
+    /// Open the tutorial guide (and send no traffic of its own).
+    pub guide: bool,
+}
+
+/// Runs the dashboard until quit, then tears down what it owns.
+pub(super) async fn show(
+    session: Session,
+    theme: tui::Theme,
+    theme_error: Option<String>,
+) -> Result<ExitCode> {
+    let (io, side) = UiIo::new(UiIo::crossterm_events());
+    let io = if session.picker { io.with_presets(preset_list()) } else { io };
+    tui::cancel_on_signals(side.cancel.clone())?;
+    let cancel = side.cancel.clone();
+    let start_traffic = session.owned && !session.guide;
+    let backend = tokio::spawn(tui::backend::run_with_guide(
+        side,
+        session.lab,
+        session.dataplane,
+        start_traffic,
+        session.guide,
+    ));
+    let exit = match TerminalGuard::enter() {
+        Ok((_guard, mut terminal)) => tui::run(&mut terminal, io, theme, Keymap::default()).await,
+        Err(e) => Err(tui::Error::Terminal(e.to_string())),
+    };
+    cancel.cancel();
+    let lab = backend.await.ok().flatten();
+    if let Some(e) = &theme_error {
+        eprintln!("lvslab: {e} (the default theme was used)");
+    }
+    finish(lab, session.owned, session.keep);
+    match exit? {
+        Exit::Quit | Exit::Cancelled => Ok(ExitCode::SUCCESS),
+    }
 }
 
 /// (lab to attach to, whether the dashboard owns it, whether to show the picker).

@@ -57,6 +57,16 @@ pub fn prepare(
     Ok(())
 }
 
+/// How much of the lab to build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wiring {
+    /// Everything the preset describes.
+    Full,
+    /// Hosts, links, addresses and servers only: no real-server gateways, no
+    /// forwarding, an empty IPVS table ([`Plan::bare`]); the tutorial's start.
+    Bare,
+}
+
 /// Builds the lab: record, topology, IPVS, real servers; then marks it up.
 /// On failure, everything made is removed and the error returned.
 pub async fn bring_up(
@@ -64,10 +74,20 @@ pub async fn bring_up(
     dataplane: Dataplane,
     say: &mut (dyn FnMut(String) + Send),
 ) -> Result<LabState, LabError> {
+    bring_up_wired(preset, dataplane, Wiring::Full, say).await
+}
+
+/// [`bring_up`], building only as much as `wiring` says.
+pub async fn bring_up_wired(
+    preset: Preset,
+    dataplane: Dataplane,
+    wiring: Wiring,
+    say: &mut (dyn FnMut(String) + Send),
+) -> Result<LabState, LabError> {
     let state = LabState::new(preset.spec.clone(), preset.origin, dataplane);
     state.create().map_err(|e| LabError::Record(e.to_string()))?;
     let name = state.spec.name.clone();
-    match build(state, say).await {
+    match build(state, wiring, say).await {
         Ok(mut state) => {
             state.phase = Phase::Up;
             state.save().map_err(|e| LabError::Record(e.to_string()))?;
@@ -84,9 +104,13 @@ pub async fn bring_up(
 /// work runs off the async thread so the caller can react to signals.
 async fn build(
     mut state: LabState,
+    wiring: Wiring,
     say: &mut (dyn FnMut(String) + Send),
 ) -> Result<LabState, LabError> {
-    let plan = Plan::topology(&state.spec);
+    let plan = match wiring {
+        Wiring::Full => Plan::topology(&state.spec),
+        Wiring::Bare => Plan::bare(&state.spec),
+    };
     say(format!(
         "{} steps: namespaces, veth pairs, bridge, addresses, routes, forwarding",
         plan.steps.len()
@@ -99,8 +123,12 @@ async fn build(
             }
         })
         .await?;
-    say("ip netns exec director sysctl -w net.ipv4.ip_forward=1".into());
-    if state.dataplane == Dataplane::Ipvs {
+    if wiring == Wiring::Bare {
+        say("left out: real-server gateways, forwarding, IPVS (the tutorial adds them)".into());
+    } else {
+        say("ip netns exec director sysctl -w net.ipv4.ip_forward=1".into());
+    }
+    if state.dataplane == Dataplane::Ipvs && wiring == Wiring::Full {
         for svc in &state.spec.services {
             say(format!(
                 "ipvsadm -A -t {}:{} -s {} (+{} real servers)",

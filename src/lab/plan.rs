@@ -159,6 +159,20 @@ impl Plan {
         Self { steps }
     }
 
+    /// The topology without what makes it forward: no real server has a
+    /// default route and the director does not forward. What `lvslab
+    /// tutorial` starts from, so the learner adds those steps one by one.
+    pub fn bare(spec: &LabSpec) -> Self {
+        let client = spec.netns("client");
+        let mut plan = Self::topology(spec);
+        plan.steps.retain(|step| match step {
+            Step::DefaultRoute { netns, .. } => *netns == client,
+            Step::Sysctl { key, .. } => key != "net.ipv4.ip_forward",
+            _ => true,
+        });
+        plan
+    }
+
     /// The plan as a shell script of `ip` and `sysctl` commands.
     pub fn to_shell(&self) -> String {
         let mut out = String::from("#!/bin/sh\nset -e\n");
@@ -208,5 +222,27 @@ mod tests {
         let spec = presets::load("tutorial").unwrap().spec;
         let shell = Plan::topology(&spec).to_shell();
         insta::assert_snapshot!(shell);
+    }
+
+    #[test]
+    fn bare_plan_lacks_only_the_gateways_and_forwarding() {
+        let spec = presets::load("tutorial").unwrap().spec;
+        let full = Plan::topology(&spec).steps;
+        let bare = Plan::bare(&spec).steps;
+        let missing: Vec<String> =
+            full.iter().filter(|s| !bare.contains(s)).map(ToString::to_string).collect();
+        assert_eq!(
+            missing,
+            [
+                "ip -n lvs-tutorial-rs1 route add default via 198.51.100.1",
+                "ip -n lvs-tutorial-rs2 route add default via 198.51.100.1",
+                "ip netns exec lvs-tutorial-director sysctl -qw net.ipv4.ip_forward=1",
+            ]
+        );
+        assert_eq!(bare.len() + 3, full.len());
+        assert!(bare.contains(&Step::DefaultRoute {
+            netns: "lvs-tutorial-client".into(),
+            via: spec.director.vip
+        }));
     }
 }

@@ -101,6 +101,10 @@ impl Poller {
                         });
                         views
                     }
+                    // The kernel was read and has no such service (the
+                    // tutorial's bare lab, or one removed by hand): show
+                    // what is there, nothing.
+                    None if table.is_some() => Vec::new(),
                     None => svc
                         .members
                         .iter()

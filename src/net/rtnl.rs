@@ -170,6 +170,17 @@ impl Rtnl {
             .map_err(|e| self.fail(format!("add default route via {gateway}"), e))
     }
 
+    /// `ip route del default via GATEWAY`.
+    pub async fn del_default_route(&mut self, gateway: Ipv4Addr) -> Result<(), Error> {
+        let route = RouteMessageBuilder::<Ipv4Addr>::new().gateway(gateway).build();
+        self.handle
+            .route()
+            .del(route)
+            .execute()
+            .await
+            .map_err(|e| self.fail(format!("delete default route via {gateway}"), e))
+    }
+
     /// Every link with its addresses, in ifindex order.
     pub async fn links(&mut self) -> Result<Vec<LinkInfo>, Error> {
         let messages: Vec<LinkMessage> = self

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use ratatui::layout::Rect;
 
 use super::changes::{self, Level};
-use super::command::{BackendEvent, Exit, PresetInfo};
+use super::command::{BackendEvent, Exit, GuideReport, GuideRequest, PresetInfo};
 use super::keymap::Keymap;
 use super::theme::{self, Theme};
 use crate::monitor::{DestView, History, Snapshot};
@@ -87,6 +87,39 @@ pub struct Deltas {
     pub conns: i64,
 }
 
+/// The tutorial guide as the UI keeps it: the steps and their observed
+/// status come from the backend; which step is current is the UI's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GuideState {
+    /// Whether the guide pane shows (`g` toggles).
+    pub visible: bool,
+    /// The steps for this lab (empty until the backend answered).
+    pub steps: Vec<crate::tutorial::Step>,
+    /// Each step's status on the live lab.
+    pub status: Vec<crate::tutorial::Status>,
+    /// Why the steps could not be loaded.
+    pub error: Option<String>,
+    /// The step shown.
+    pub current: usize,
+    /// The step last done, which `u` and `r` act on.
+    pub last: Option<usize>,
+    /// The last request's outcome, to show under the step.
+    pub effect: Option<GuideEffect>,
+    /// A request is on its way to the backend.
+    pub busy: bool,
+}
+
+/// What the last guide request did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuideEffect {
+    /// The step it was about.
+    pub step: usize,
+    /// `done`, `undone`, `redone`.
+    pub verb: &'static str,
+    /// The lines showing the effect, or why it failed.
+    pub result: Result<Vec<String>, String>,
+}
+
 /// Everything the panes draw from, and the bookkeeping of the UI.
 #[derive(Debug)]
 pub struct App {
@@ -110,6 +143,7 @@ pub struct App {
     pub(super) pending: usize,
     pub(super) dirty: bool,
     pub(super) exit: Option<Exit>,
+    pub(super) guide: Option<GuideState>,
 }
 
 impl App {
@@ -138,6 +172,7 @@ impl App {
             pending: 0,
             dirty: true,
             exit: None,
+            guide: None,
         }
     }
 
@@ -190,6 +225,7 @@ impl App {
                 self.screen = Screen::Dashboard;
                 self.log(Level::Ok, "lab is up");
             }
+            BackendEvent::Guide(report) => self.on_guide_report(report),
         }
         self.dirty = true;
     }
@@ -308,6 +344,64 @@ impl App {
     /// Bring-up lines so far, and the failure if it failed.
     pub fn progress(&self) -> (&[String], Option<&str>) {
         (&self.progress, self.progress_failed.as_deref())
+    }
+
+    /// The tutorial guide, once opened.
+    pub fn guide(&self) -> Option<&GuideState> {
+        self.guide.as_ref()
+    }
+
+    /// Whether the guide pane is showing.
+    pub fn guide_visible(&self) -> bool {
+        self.guide.as_ref().is_some_and(|g| g.visible)
+    }
+
+    fn on_guide_report(&mut self, report: GuideReport) {
+        let guide =
+            self.guide.get_or_insert_with(|| GuideState { visible: true, ..Default::default() });
+        match report.steps {
+            Ok(steps) => {
+                guide.steps = steps;
+                guide.error = None;
+            }
+            Err(why) => guide.error = Some(why),
+        }
+        guide.status = report.status;
+        guide.current = guide.current.min(guide.steps.len().saturating_sub(1));
+        let Some((request, result)) = report.effect else { return };
+        guide.busy = false;
+        if request == GuideRequest::Open {
+            if let Err(why) = result {
+                guide.error = Some(why);
+            }
+            return;
+        }
+        self.pending = self.pending.saturating_sub(1);
+        let (step, verb) = match request {
+            GuideRequest::Open => return,
+            GuideRequest::Do(i) => (i, "done"),
+            GuideRequest::Undo(i) => (i, "undone"),
+            GuideRequest::Redo(i) => (i, "redone"),
+        };
+        let title = guide.steps.get(step).map_or_else(String::new, |s| s.title.clone());
+        let ok = result.is_ok();
+        match (&request, ok) {
+            (GuideRequest::Do(i), true) => {
+                guide.last = Some(*i);
+                if guide.current == *i {
+                    guide.current = (i + 1).min(guide.steps.len().saturating_sub(1));
+                }
+            }
+            (GuideRequest::Redo(i), true) => guide.last = Some(*i),
+            (GuideRequest::Undo(_), true) => guide.last = None,
+            _ => {}
+        }
+        let log = match &result {
+            Ok(_) => (Level::Ok, format!("✓ guide: {verb}: {title}")),
+            Err(why) => (Level::Error, format!("✗ guide: {title}: {why}")),
+        };
+        guide.effect = Some(GuideEffect { step, verb, result });
+        self.log(log.0, log.1);
     }
 
     /// Adds a line to the events log, stamped with the lab's clock.

@@ -53,8 +53,36 @@ pub enum Command {
     },
     /// Zero the IPVS counters.
     ZeroCounters,
+    /// A tutorial guide request (open it, do or undo a step).
+    Guide(GuideRequest),
     /// The user is leaving: tear down what the session built.
     Quit,
+}
+
+/// What the guide asks of the backend; steps are indices into the guide's
+/// rendered steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuideRequest {
+    /// Load the steps for this lab and observe their status.
+    Open,
+    /// Do a step on the live lab.
+    Do(usize),
+    /// Undo a step.
+    Undo(usize),
+    /// Undo a step, then do it again.
+    Redo(usize),
+}
+
+/// The guide as the backend sees it: the steps for this lab, each one's
+/// status on the live lab, and the outcome of the request just made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuideReport {
+    /// The steps, rendered for this lab (or why they could not be loaded).
+    pub steps: Result<Vec<crate::tutorial::Step>, String>,
+    /// Each step's status, observed after the request.
+    pub status: Vec<crate::tutorial::Status>,
+    /// The request this answers and its effect: the lines to show, or why it failed.
+    pub effect: Option<(GuideRequest, Result<Vec<String>, String>)>,
 }
 
 /// What the backend reports to the UI.
@@ -68,6 +96,8 @@ pub enum BackendEvent {
     BringUpFailed(String),
     /// Bring-up finished: switch to the dashboard.
     LabReady,
+    /// The guide's steps and statuses, after a [`Command::Guide`].
+    Guide(GuideReport),
 }
 
 /// A preset offered by the picker screen.

@@ -5,12 +5,13 @@
 use crossterm::event::{Event, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 
-use super::app::{App, Dialog, Panel, SCHEDULERS, Screen};
+use super::app::{App, Dialog, GuideState, Panel, SCHEDULERS, Screen};
 use super::changes::Level;
-use super::command::{Command, Exit};
+use super::command::{Command, Exit, GuideRequest};
 use super::keymap::Action;
 use super::view::layout;
 use crate::monitor::ConnMode;
+use crate::tutorial::Status;
 
 /// The request rates `+`/`-` step through, in requests per second.
 pub const RATE_STEPS: &[u32] = &[1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000];
@@ -33,7 +34,13 @@ impl App {
     }
 
     fn on_key(&mut self, key: &KeyEvent) -> Option<Command> {
-        let action = self.keymap.action_for(key)?;
+        let guide_keys =
+            self.screen == Screen::Dashboard && self.dialog.is_none() && self.guide_visible();
+        let action = if guide_keys {
+            self.keymap.guide_action_for(key)?
+        } else {
+            self.keymap.action_for(key)?
+        };
         self.dirty = true;
         if action == Action::Quit {
             self.exit = Some(Exit::Quit);
@@ -102,6 +109,12 @@ impl App {
                 };
             }
             Action::Up | Action::Down => self.move_selection(action == Action::Down),
+            Action::ToggleGuide => return self.toggle_guide(),
+            Action::GuideDo
+            | Action::GuideSkip
+            | Action::GuideUndo
+            | Action::GuideRedo
+            | Action::GuideBack => return self.on_guide(action),
             Action::Close | Action::Confirm | Action::Quit => {}
             _ => return self.lab_command(action).and_then(|c| self.send(c)),
         }
@@ -152,6 +165,49 @@ impl App {
         }
     }
 
+    /// `g`: the first time, ask the backend for the steps; then show/hide.
+    fn toggle_guide(&mut self) -> Option<Command> {
+        match &mut self.guide {
+            Some(guide) => {
+                guide.visible = !guide.visible;
+                None
+            }
+            None => {
+                self.guide = Some(GuideState { visible: true, busy: true, ..Default::default() });
+                Some(Command::Guide(GuideRequest::Open))
+            }
+        }
+    }
+
+    /// The guide's keys: moving is the UI's; doing and undoing go to the backend.
+    fn on_guide(&mut self, action: Action) -> Option<Command> {
+        let guide = self.guide.as_mut().filter(|g| g.visible && !g.steps.is_empty())?;
+        if guide.busy && matches!(action, Action::GuideDo | Action::GuideUndo | Action::GuideRedo) {
+            self.log(Level::Warn, "guide: the last step is still running");
+            return None;
+        }
+        let last = guide.steps.len() - 1;
+        let request = match action {
+            Action::GuideSkip => {
+                guide.current = (guide.current + 1).min(last);
+                return None;
+            }
+            Action::GuideBack => {
+                guide.current = guide.current.saturating_sub(1);
+                return None;
+            }
+            Action::GuideDo => GuideRequest::Do(guide.current),
+            Action::GuideUndo => GuideRequest::Undo(undo_target(guide)?),
+            Action::GuideRedo => GuideRequest::Redo(guide.last.unwrap_or(guide.current)),
+            _ => return None,
+        };
+        if let GuideRequest::Undo(i) | GuideRequest::Redo(i) = request {
+            guide.current = i;
+        }
+        guide.busy = true;
+        self.send(Command::Guide(request))
+    }
+
     fn send(&mut self, command: Command) -> Option<Command> {
         self.pending += 1;
         self.log(Level::Info, format!("→ {}", describe(&command)));
@@ -190,7 +246,11 @@ impl App {
         {
             return;
         }
-        let areas = layout::dashboard(self.size, self.server_names().len());
+        let areas = layout::dashboard_with_guide(
+            self.size,
+            self.server_names().len(),
+            self.guide_visible(),
+        );
         let hit = |r: Rect| r.contains((mouse.column, mouse.row).into());
         if hit(areas.events) {
             self.focus = Panel::Events;
@@ -203,6 +263,16 @@ impl App {
         }
         self.dirty = true;
     }
+}
+
+/// The step `u` undoes: the last one done if it changed the lab, else the
+/// nearest step at or before the current one that is in place.
+fn undo_target(guide: &GuideState) -> Option<usize> {
+    let undoable = |i: usize| {
+        guide.status.get(i) == Some(&Status::Done)
+            && guide.steps.get(i).is_some_and(|s| s.action.changes_lab())
+    };
+    guide.last.filter(|&i| undoable(i)).or_else(|| (0..=guide.current).rev().find(|&i| undoable(i)))
 }
 
 /// The next rate up or down [`RATE_STEPS`] from `current`.
@@ -230,6 +300,10 @@ pub fn describe(command: &Command) -> String {
         Command::AddServer => "add a real server".into(),
         Command::RemoveServer { server } => format!("remove {server}"),
         Command::ZeroCounters => "zero counters".into(),
+        Command::Guide(GuideRequest::Open) => "open the tutorial guide".into(),
+        Command::Guide(GuideRequest::Do(i)) => format!("guide: do step {}", i + 1),
+        Command::Guide(GuideRequest::Undo(i)) => format!("guide: undo step {}", i + 1),
+        Command::Guide(GuideRequest::Redo(i)) => format!("guide: redo step {}", i + 1),
         Command::Quit => "quit".into(),
     }
 }
@@ -255,3 +329,7 @@ mod tests {
         assert_eq!(rate_step(1, false), 1);
     }
 }
+
+#[cfg(test)]
+#[path = "input_guide_tests.rs"]
+mod guide_tests;

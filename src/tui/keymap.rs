@@ -51,6 +51,18 @@ pub enum Action {
     NextPanel,
     /// Confirm the highlighted choice.
     Confirm,
+    /// Show or hide the tutorial guide.
+    ToggleGuide,
+    /// Guide: do the current step, then go to the next.
+    GuideDo,
+    /// Guide: go to the next step without doing this one.
+    GuideSkip,
+    /// Guide: undo the last step done (or the one before the current).
+    GuideUndo,
+    /// Guide: do the last step again (undo, then do).
+    GuideRedo,
+    /// Guide: go back one step.
+    GuideBack,
 }
 
 /// One key: a code plus the modifiers that must be held.
@@ -101,6 +113,7 @@ impl fmt::Display for Key {
             KeyCode::Tab => f.write_str("Tab"),
             KeyCode::Esc => f.write_str("Esc"),
             KeyCode::Enter => f.write_str("Enter"),
+            KeyCode::Backspace => f.write_str("Backspace"),
             other => write!(f, "{other:?}"),
         }
     }
@@ -132,12 +145,21 @@ impl Binding {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Keymap {
     bindings: Vec<Binding>,
+    guide: Vec<Binding>,
 }
 
 impl Keymap {
     /// A keymap from explicit bindings (earlier bindings win on conflicts).
+    /// The guide's keys are the default ones ([`Keymap::with_guide`] changes them).
     pub fn new(bindings: Vec<Binding>) -> Self {
-        Self { bindings }
+        Self { bindings, guide: guide_bindings() }
+    }
+
+    /// The same keymap with these bindings while the guide is showing.
+    #[must_use]
+    pub fn with_guide(mut self, guide: Vec<Binding>) -> Self {
+        self.guide = guide;
+        self
     }
 
     /// Every binding, in help order.
@@ -145,10 +167,50 @@ impl Keymap {
         &self.bindings
     }
 
+    /// The bindings that win while the guide is showing (they shadow the
+    /// dashboard's `s` and `r`).
+    pub fn guide_bindings(&self) -> &[Binding] {
+        &self.guide
+    }
+
     /// The action a key press asks for, if any.
     pub fn action_for(&self, event: &KeyEvent) -> Option<Action> {
-        self.bindings.iter().find(|b| b.keys.iter().any(|k| k.matches(event))).map(|b| b.action)
+        find(&self.bindings, event)
     }
+
+    /// The action a key press asks for while the guide shows: the guide's
+    /// bindings first, then the dashboard's.
+    pub fn guide_action_for(&self, event: &KeyEvent) -> Option<Action> {
+        find(&self.guide, event).or_else(|| self.action_for(event))
+    }
+}
+
+fn find(bindings: &[Binding], event: &KeyEvent) -> Option<Action> {
+    bindings.iter().find(|b| b.keys.iter().any(|k| k.matches(event))).map(|b| b.action)
+}
+
+/// The guide's keys: do, skip, undo, redo, back.
+fn guide_bindings() -> Vec<Binding> {
+    use Action as A;
+    let b = |keys: &[Key], action, short, help| Binding {
+        keys: keys.to_vec(),
+        action,
+        short,
+        help,
+        in_footer: true,
+    };
+    vec![
+        b(
+            &[Key::plain(KeyCode::Enter), Key::char('n')],
+            A::GuideDo,
+            "do step",
+            "guide: do the step, next",
+        ),
+        b(&[Key::char('s')], A::GuideSkip, "skip", "guide: skip this step"),
+        b(&[Key::char('u')], A::GuideUndo, "undo", "guide: undo the last step"),
+        b(&[Key::char('r')], A::GuideRedo, "redo", "guide: redo the last step"),
+        b(&[Key::char('p')], A::GuideBack, "back", "guide: previous step"),
+    ]
 }
 
 impl Default for Keymap {
@@ -183,6 +245,7 @@ impl Default for Keymap {
             b(&[Key::char('r')], A::RemoveServer, "remove", "remove the selected server", false),
             b(&[Key::char('z')], A::ZeroCounters, "zero", "zero the IPVS counters", false),
             b(&[Key::char('t')], A::NextTheme, "theme", "next colour theme", false),
+            b(&[Key::char('g')], A::ToggleGuide, "guide", "tutorial guide on/off", false),
             b(&[Key::plain(K::Up), Key::char('k')], A::Up, "up", "select the previous row", false),
             b(
                 &[Key::plain(K::Down), Key::char('j')],

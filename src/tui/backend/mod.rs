@@ -2,6 +2,7 @@
 //! the lab into snapshots on a thread of its own, and applies the user's
 //! commands to the kernel. The render loop only ever sees its channels.
 
+mod guide;
 mod traffic;
 
 use std::net::SocketAddr;
@@ -11,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
-use super::command::{BackendEvent, Command};
+use super::command::{BackendEvent, Command, GuideReport, GuideRequest};
 use super::event::BackendSide;
 use crate::lab::state::{Dataplane, LabState};
 use crate::lab::{LabError, lifecycle, live, presets, servers};
@@ -31,10 +32,21 @@ type Shared = Arc<Mutex<LabState>>;
 /// attach to, or `None` to wait for the picker's `BringUp`. Returns the lab
 /// it ended with (the caller decides whether to tear it down).
 pub async fn run(
+    side: BackendSide,
+    lab: Option<LabState>,
+    dataplane: Dataplane,
+    start_traffic: bool,
+) -> Option<String> {
+    run_with_guide(side, lab, dataplane, start_traffic, false).await
+}
+
+/// [`run`], opening the tutorial guide once the lab is ready when `guide`.
+pub async fn run_with_guide(
     mut side: BackendSide,
     lab: Option<LabState>,
     dataplane: Dataplane,
     start_traffic: bool,
+    guide: bool,
 ) -> Option<String> {
     let events = side.events.clone();
     let mut start_traffic = start_traffic;
@@ -72,6 +84,9 @@ pub async fn run(
     let _ = events.send(BackendEvent::LabReady);
     if start_traffic {
         apply(Command::StartTraffic, &shared, &traffic, &events).await;
+    }
+    if guide {
+        apply(Command::Guide(GuideRequest::Open), &shared, &traffic, &events).await;
     }
     loop {
         let command = tokio::select! {
@@ -174,6 +189,17 @@ async fn apply(
         }),
         Command::SetRate(rate) => with_traffic(traffic, |t| t.set_rate(rate)),
         Command::ToggleConnMode => with_traffic(traffic, Traffic::toggle_mode),
+        Command::Guide(request) => {
+            let state = shared.lock().expect("lab state lock").clone();
+            let report = tokio::task::spawn_blocking(move || guide::report(request, &state)).await;
+            let report = report.unwrap_or_else(|e| GuideReport {
+                steps: Err(format!("the guide failed: {e}")),
+                status: Vec::new(),
+                effect: Some((request, Err(format!("the guide failed: {e}")))),
+            });
+            let _ = events.send(BackendEvent::Guide(report));
+            return;
+        }
         other => {
             let shared = shared.clone();
             match tokio::task::spawn_blocking(move || edit(other, &shared)).await {
@@ -242,6 +268,7 @@ fn edit(command: Command, shared: &Shared) -> Result<String, String> {
             "counters zeroed".into()
         }
         Command::BringUp { .. }
+        | Command::Guide(_)
         | Command::Quit
         | Command::StartTraffic
         | Command::StopTraffic

@@ -25,6 +25,17 @@ pub fn hints(app: &App) -> Vec<&Binding> {
         }
         (Screen::Dashboard, None) => b.in_footer,
     };
+    if app.screen() == &Screen::Dashboard && app.dialog().is_none() && app.guide_visible() {
+        // The guide's keys, then how to leave it.
+        let leave =
+            |b: &&Binding| matches!(b.action, Action::ToggleGuide | Action::Help | Action::Quit);
+        return app
+            .keymap()
+            .guide_bindings()
+            .iter()
+            .chain(app.keymap().bindings().iter().filter(leave))
+            .collect();
+    }
     app.keymap().bindings().iter().filter(wanted).collect()
 }
 

@@ -18,7 +18,8 @@ const NOTES: &str = "ActiveConn/InActConn are live; Conns, CPS and byte rates co
 
 /// Draws the help overlay over `area`.
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let bindings = app.keymap().bindings();
+    let bindings: Vec<Binding> =
+        app.keymap().bindings().iter().chain(app.keymap().guide_bindings()).cloned().collect();
     let key_width = bindings.iter().map(|b| b.keys_label().chars().count()).max().unwrap_or(0) + 1;
     let half = bindings.len().div_ceil(2);
     let rows = u16::try_from(half).unwrap_or(u16::MAX);

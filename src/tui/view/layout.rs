@@ -119,6 +119,60 @@ fn narrow(area: Rect, servers: usize) -> DashboardAreas {
     }
 }
 
+/// Where the tutorial guide goes, if it shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuideSplit {
+    /// No guide: the whole dashboard.
+    None,
+    /// Wide terminals: the dashboard on the left, the guide on the right.
+    Beside {
+        /// The dashboard's part (laid out by [`dashboard`]).
+        dashboard: Rect,
+        /// The guide pane.
+        guide: Rect,
+    },
+    /// Narrow terminals: header, IPVS table, the guide, footer.
+    Below {
+        /// Title line.
+        header: Rect,
+        /// The IPVS table.
+        table: Rect,
+        /// The guide pane.
+        guide: Rect,
+        /// Key hints.
+        footer: Rect,
+    },
+}
+
+/// Splits the terminal between the dashboard and the guide.
+pub fn with_guide(area: Rect, servers: usize, guide: bool) -> GuideSplit {
+    if !guide {
+        return GuideSplit::None;
+    }
+    if area.width >= WIDE_FROM {
+        let [dashboard, guide] =
+            Layout::horizontal([Constraint::Fill(1), Constraint::Percentage(48)]).areas(area);
+        return GuideSplit::Beside { dashboard, guide };
+    }
+    let table = (rows(servers).saturating_add(TABLE_CHROME)).clamp(6, (area.height / 3).max(6));
+    let [header, table, guide, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(table),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    GuideSplit::Below { header, table, guide, footer }
+}
+
+/// The dashboard panes as drawn now: beside the guide, or the whole area.
+pub fn dashboard_with_guide(area: Rect, servers: usize, guide: bool) -> DashboardAreas {
+    match with_guide(area, servers, guide) {
+        GuideSplit::Beside { dashboard: left, .. } => dashboard(left, servers),
+        _ => dashboard(area, servers),
+    }
+}
+
 /// How many real-server rows fit in a table of this height.
 pub fn table_visible_rows(table: Rect) -> usize {
     usize::from(table.height.saturating_sub(TABLE_CHROME))

@@ -5,6 +5,7 @@
 pub mod conns_chart;
 pub mod events;
 pub mod footer;
+pub mod guide;
 pub mod header;
 pub mod help;
 pub mod host;
@@ -37,8 +38,28 @@ pub fn render(frame: &mut Frame, app: &App) {
     }
 }
 
-/// Draws every dashboard pane that fits, then the open dialog.
+/// Draws every dashboard pane that fits, then the open dialog. With the
+/// guide showing, it takes the right part of a wide terminal, or everything
+/// below the IPVS table of a narrow one.
 pub fn dashboard(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let servers = app.server_names().len();
+    match layout::with_guide(area, servers, app.guide_visible()) {
+        layout::GuideSplit::None => panes(frame, area, app, theme),
+        layout::GuideSplit::Beside { dashboard, guide: pane } => {
+            panes(frame, dashboard, app, theme);
+            guide::render(frame, pane, app, theme);
+        }
+        layout::GuideSplit::Below { header: top, table, guide: pane, footer: bottom } => {
+            header::render(frame, top, app, theme);
+            ipvs_table::render(frame, table, app, theme);
+            guide::render(frame, pane, app, theme);
+            footer::render(frame, bottom, app, theme);
+        }
+    }
+    dialogs(frame, area, app, theme);
+}
+
+fn panes(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let areas = layout::dashboard(area, app.server_names().len());
     header::render(frame, areas.header, app, theme);
     topology::render(frame, areas.topology, app, theme);
@@ -53,6 +74,9 @@ pub fn dashboard(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     host::render(frame, areas.host, app, theme);
     events::render(frame, areas.events, app, theme);
     footer::render(frame, areas.footer, app, theme);
+}
+
+fn dialogs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     match app.dialog() {
         Some(Dialog::Help) => help::render(frame, area, app, theme),
         Some(Dialog::Scheduler { highlighted }) => {

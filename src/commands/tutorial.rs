@@ -1,0 +1,74 @@
+//! `lvslab tutorial`: the tutorial preset brought up bare, then the
+//! dashboard with the guide open, which adds the missing pieces step by step.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, anyhow};
+use lvslab::lab::LabError;
+use lvslab::lab::lifecycle::{self, Wiring};
+use lvslab::lab::presets::{self, Preset};
+use lvslab::lab::state::Dataplane;
+use lvslab::lab::validate;
+
+use super::tui::{Session, load_theme, require_terminal, show};
+
+/// The preset the guide walks.
+const PRESET: &str = "tutorial-nat.toml";
+
+/// The tutorial's options.
+pub struct Options {
+    /// IPVS or topology only.
+    pub dataplane: Dataplane,
+    /// The lab's name.
+    pub name: String,
+    /// Leave the lab running on quit.
+    pub keep: bool,
+    /// Theme name or file.
+    pub theme: Option<String>,
+}
+
+pub fn run(options: &Options) -> Result<ExitCode> {
+    super::require_privilege("tutorial")?;
+    let preset = named_preset(&options.name)?;
+    require_terminal()?;
+    let (theme, theme_error) = load_theme(options.theme.as_deref());
+    super::runtime()?.block_on(async move {
+        let name = preset.spec.name.clone();
+        // An existing lab of that name is refused, never reused or removed.
+        lifecycle::prepare(&preset.spec, options.dataplane, &mut |n| eprintln!("note: {n}"))
+            .map_err(|e| match e {
+                LabError::Refused(why) => {
+                    anyhow!("{why}; pick another name with --name, or `lvslab down {name}`")
+                }
+                other => anyhow!("{other}"),
+            })?;
+        eprintln!("bringing up lab '{name}' bare (no gateways, no forwarding, no IPVS rules) ...");
+        let mut say = |line: String| eprintln!("  {line}");
+        let state =
+            lifecycle::bring_up_wired(preset, options.dataplane, Wiring::Bare, &mut say).await?;
+        let session = Session {
+            lab: Some(state),
+            owned: true,
+            picker: false,
+            dataplane: options.dataplane,
+            keep: options.keep,
+            guide: true,
+        };
+        show(session, theme, theme_error).await
+    })
+}
+
+/// The tutorial preset under lab name `name`, validated as a preset file
+/// with that name would be (so a bad name gets the preset's own message).
+fn named_preset(name: &str) -> Result<Preset> {
+    let source = presets::EMBEDDED
+        .iter()
+        .find(|(file, _)| *file == PRESET)
+        .map(|(_, source)| *source)
+        .ok_or_else(|| anyhow!("the tutorial preset is missing from this build"))?;
+    let mut table: toml::Table = toml::from_str(source)?;
+    table.insert("name".into(), toml::Value::String(name.to_string()));
+    let origin = format!("labs/{PRESET} (as --name {name})");
+    let spec = validate::parse(&origin, &toml::to_string(&table)?).map_err(|e| anyhow!("{e}"))?;
+    Ok(Preset { spec, origin })
+}

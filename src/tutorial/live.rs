@@ -1,0 +1,270 @@
+//! Doing, undoing and observing the guide's steps on a live lab. Blocking
+//! (netlink, sysctl, HTTP): the dashboard's backend calls it on a blocking
+//! thread, never on the render path. Every call works on the kernel as it
+//! is, so the guide also follows changes made from another shell.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::time::Duration;
+
+use super::steps::{Action, Observation, ObservedService, Status, Step, status};
+use crate::ipvs::{self, IpvsClient, ServiceKey};
+use crate::lab::dataplane;
+use crate::lab::state::{Dataplane, LabState};
+use crate::net::{netns, rtnl::Rtnl, sysctl};
+use crate::traffic::server::REAL_SERVER_HEADER;
+
+/// Requests the curl step sends: with weights 3:2, one full wrr round.
+pub const CURL_REQUESTS: usize = 5;
+/// How long one request may take before the step says it failed.
+pub const CURL_TIMEOUT: Duration = Duration::from_secs(3);
+
+type Outcome = Result<Vec<String>, String>;
+
+/// Reads what the checks need: gateways, forwarding, the IPVS table.
+pub fn observe(state: &LabState) -> Observation {
+    let spec = &state.spec;
+    let gateways = runtime()
+        .map(|rt| {
+            spec.real_servers
+                .iter()
+                .map(|rs| {
+                    let gw = rt.block_on(async {
+                        Rtnl::connect(&spec.netns(&rs.name))?.default_gateway().await
+                    });
+                    (rs.name.clone(), gw.ok().flatten())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let forwarding =
+        sysctl::read(&spec.netns("director"), "net.ipv4.ip_forward").is_ok_and(|v| v == "1");
+    let ipvs = (state.dataplane == Dataplane::Ipvs).then(|| {
+        table(state)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|(svc, dests)| match svc.key {
+                ServiceKey::Addr { addr: IpAddr::V4(vip), port, .. } => Some(ObservedService {
+                    vip,
+                    port,
+                    dests: dests
+                        .iter()
+                        .filter_map(|d| match d.addr {
+                            IpAddr::V4(a) => Some((a, d.port)),
+                            IpAddr::V6(_) => None,
+                        })
+                        .collect(),
+                }),
+                _ => None,
+            })
+            .collect()
+    });
+    Observation { gateways, forwarding, ipvs }
+}
+
+/// Each step's status now.
+pub fn statuses(steps: &[Step], state: &LabState) -> Vec<Status> {
+    let seen = observe(state);
+    steps.iter().map(|s| status(s, &state.spec, &seen)).collect()
+}
+
+/// Does `step` (or undoes it) and returns the effect to show: the route
+/// lines, the sysctl, the IPVS table, the answers.
+pub fn perform(step: &Step, state: &LabState, undo: bool) -> Outcome {
+    let before = status(step, &state.spec, &observe(state));
+    if let Status::Unavailable(why) = &before {
+        return Err(format!("{}: {why}", step.title));
+    }
+    if undo && !step.action.changes_lab() {
+        return Err(format!("nothing to undo: '{}' changes nothing", step.title));
+    }
+    let wanted = if undo { Status::Todo } else { Status::Done };
+    let mut lines = Vec::new();
+    if step.action.changes_lab() && before == wanted {
+        lines.push(if undo { "already not in place".into() } else { "already in place".into() });
+    } else if step.action.changes_lab() {
+        change(&step.action, state, undo)?;
+    }
+    lines.extend(effect(&step.action, state)?);
+    Ok(lines)
+}
+
+fn change(action: &Action, state: &LabState, undo: bool) -> Result<(), String> {
+    match action {
+        Action::RsGateway => gateways(state, undo),
+        Action::IpForward => {
+            let value = if undo { "0" } else { "1" };
+            sysctl::write(&state.spec.netns("director"), "net.ipv4.ip_forward", value)
+                .map_err(|e| e.to_string())
+        }
+        Action::IpvsService => service(state, undo),
+        Action::IpvsRealServer(name) => destination(state, name, undo),
+        Action::Explain | Action::ShowTable | Action::Curl | Action::SaveRules => Ok(()),
+    }
+}
+
+/// Every real server's default route: via the DIP, or none.
+fn gateways(state: &LabState, undo: bool) -> Result<(), String> {
+    let spec = &state.spec;
+    let rt = runtime()?;
+    for rs in &spec.real_servers {
+        let netns = spec.netns(&rs.name);
+        rt.block_on(async {
+            let mut conn = Rtnl::connect(&netns)?;
+            match (undo, conn.default_gateway().await?) {
+                (false, None) => conn.add_default_route(spec.director.dip).await,
+                (true, Some(gw)) => conn.del_default_route(gw).await,
+                _ => Ok(()),
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The first service, empty (`ipvsadm -A`), or removed (`ipvsadm -D`).
+fn service(state: &LabState, undo: bool) -> Result<(), String> {
+    let svc = state.spec.services.first().ok_or("this lab has no virtual service")?;
+    let mut client = director_ipvs(state)?;
+    if undo {
+        client.del_service(&dataplane::key(svc))
+    } else {
+        let mut empty = svc.clone();
+        empty.members.clear();
+        client.add_service(&dataplane::service(&empty))
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// Real server `name` in the first service (`ipvsadm -a ... -m -w`), or out of it.
+fn destination(state: &LabState, name: &str, undo: bool) -> Result<(), String> {
+    let spec = &state.spec;
+    let svc = spec.services.first().ok_or("this lab has no virtual service")?;
+    let member = svc
+        .members
+        .iter()
+        .find(|m| m.name == name)
+        .ok_or_else(|| format!("{name} is not a real server of the service"))?;
+    let dest = dataplane::destination(spec, member).ok_or("unknown real server")?;
+    let mut client = director_ipvs(state)?;
+    if undo {
+        client.del_destination(&dataplane::key(svc), dest.addr, dest.port)
+    } else {
+        client.add_destination(&dataplane::key(svc), &dest)
+    }
+    .map_err(|e| match e {
+        ipvs::Error::NoSuchService { .. } if !undo => {
+            format!("{e} (do the virtual service step first)")
+        }
+        other => other.to_string(),
+    })
+}
+
+/// What to show after a step: the state it is about, read back.
+fn effect(action: &Action, state: &LabState) -> Outcome {
+    let spec = &state.spec;
+    match action {
+        Action::Explain => Ok(Vec::new()),
+        Action::RsGateway => Ok(observe(state)
+            .gateways
+            .iter()
+            .map(|(name, gw)| match gw {
+                Some(gw) => format!("{name}: default via {gw} dev eth0"),
+                None => format!("{name}: no default route"),
+            })
+            .collect()),
+        Action::IpForward => {
+            let value = sysctl::read(&spec.netns("director"), "net.ipv4.ip_forward")
+                .map_err(|e| e.to_string())?;
+            Ok(vec![format!("net.ipv4.ip_forward = {value}")])
+        }
+        Action::IpvsService | Action::IpvsRealServer(_) | Action::ShowTable => {
+            let mut client = director_ipvs(state)?;
+            let info = client.info().map_err(|e| e.to_string())?;
+            let table = client.table().map_err(|e| e.to_string())?;
+            Ok(ipvs::format::list(&info, &table).lines().map(str::to_string).collect())
+        }
+        Action::SaveRules => {
+            let table = table(state)?;
+            let rules = ipvs::rules::save(&table);
+            Ok(if rules.is_empty() {
+                vec!["(the table is empty)".into()]
+            } else {
+                rules.lines().map(str::to_string).collect()
+            })
+        }
+        Action::Curl => curl(state),
+    }
+}
+
+/// A few requests from the client, each on a new connection; stops at the
+/// first failure and says what it means.
+fn curl(state: &LabState) -> Outcome {
+    let target = http_target(state)?;
+    let client = state.spec.netns("client");
+    let mut lines = Vec::new();
+    for _ in 0..CURL_REQUESTS {
+        match netns::run_in(&client, || get(target)).map_err(|e| e.to_string())? {
+            Ok(server) => lines.push(format!("GET http://{target}/ -> answered by {server}")),
+            Err(e) => {
+                lines.push(format!("GET http://{target}/ -> {e}"));
+                return Err(format!(
+                    "{}; is every earlier step done (gateways, forwarding, service)?",
+                    lines.join("; ")
+                ));
+            }
+        }
+    }
+    Ok(lines)
+}
+
+/// Where the client sends: the VIP, or without IPVS the first real server.
+fn http_target(state: &LabState) -> Result<SocketAddr, String> {
+    let spec = &state.spec;
+    let svc = spec.services.first().ok_or("this lab has no virtual service")?;
+    Ok(match state.dataplane {
+        Dataplane::Ipvs => SocketAddr::from((svc.vip, svc.port)),
+        Dataplane::None => {
+            let member = svc.members.first().ok_or("the service has no real server")?;
+            let rs = spec.real_server(&member.name).ok_or("unknown real server")?;
+            SocketAddr::from((rs.addr, member.port))
+        }
+    })
+}
+
+/// One HTTP/1.0 GET; the name in the real server's header.
+fn get(target: SocketAddr) -> Result<String, String> {
+    let mut stream = TcpStream::connect_timeout(&target, CURL_TIMEOUT)
+        .map_err(|e| format!("no connection ({e})"))?;
+    stream.set_read_timeout(Some(CURL_TIMEOUT)).map_err(|e| e.to_string())?;
+    stream.set_write_timeout(Some(CURL_TIMEOUT)).map_err(|e| e.to_string())?;
+    let request = format!("GET / HTTP/1.0\r\nHost: {target}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).map_err(|e| format!("sending failed ({e})"))?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).map_err(|e| format!("no answer ({e})"))?;
+    let header = format!("{REAL_SERVER_HEADER}:");
+    answer
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .starts_with(&header)
+                .then(|| l[header.len()..].trim().to_string())
+        })
+        .ok_or_else(|| format!("an answer without {REAL_SERVER_HEADER}"))
+}
+
+fn director_ipvs(state: &LabState) -> Result<IpvsClient, String> {
+    if state.dataplane != Dataplane::Ipvs {
+        return Err("needs IPVS (this lab runs with dataplane none)".into());
+    }
+    IpvsClient::open_in(&state.spec.netns("director")).map_err(|e| e.to_string())
+}
+
+fn table(state: &LabState) -> Result<Vec<(ipvs::Service, Vec<ipvs::Destination>)>, String> {
+    director_ipvs(state)?.table().map_err(|e| e.to_string())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())
+}

@@ -1,0 +1,352 @@
+//! The guide's steps as data: `assets/tutorial/lvs-nat.toml` parsed,
+//! checked (every action known, every placeholder known) and rendered for
+//! one lab, with each step's status worked out from what was observed on
+//! the live lab. Pure: no IO, so all of it is unit-tested.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::ops::Range;
+
+use serde::Deserialize;
+
+use super::template::{RS_VARS, VARS, Vars, placeholders};
+use crate::lab::LabSpec;
+use crate::lab::state::Dataplane;
+
+/// Where the embedded steps come from (for error messages).
+pub const GUIDE_FILE: &str = "assets/tutorial/lvs-nat.toml";
+/// The embedded steps of the LVS-NAT walk.
+pub const GUIDE_SOURCE: &str = include_str!("../../assets/tutorial/lvs-nat.toml");
+
+/// What a step does to the live lab (the `action` of a step).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing: the step explains.
+    Explain,
+    /// Every real server's default route via the DIP.
+    RsGateway,
+    /// `net.ipv4.ip_forward=1` in the director.
+    IpForward,
+    /// The first service, with no real server yet.
+    IpvsService,
+    /// One real server (by name) as a destination of the first service.
+    IpvsRealServer(String),
+    /// Shows `ipvsadm -Ln`.
+    ShowTable,
+    /// A few HTTP requests from the client.
+    Curl,
+    /// Shows `ipvsadm -Sn`.
+    SaveRules,
+}
+
+/// The action names a steps file may use.
+pub const ACTION_NAMES: &[&str] = &[
+    "explain",
+    "rs-gateway",
+    "ip-forward",
+    "ipvs-service",
+    "ipvs-real-server",
+    "show-table",
+    "curl",
+    "save-rules",
+];
+
+impl Action {
+    /// Whether it reads or changes the IPVS table.
+    pub fn needs_ipvs(&self) -> bool {
+        matches!(
+            self,
+            Self::IpvsService | Self::IpvsRealServer(_) | Self::ShowTable | Self::SaveRules
+        )
+    }
+
+    /// Whether it changes the lab (so it can be undone).
+    pub fn changes_lab(&self) -> bool {
+        matches!(
+            self,
+            Self::RsGateway | Self::IpForward | Self::IpvsService | Self::IpvsRealServer(_)
+        )
+    }
+}
+
+/// A step rendered for one lab: the words and commands filled in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// Unique id (`rs-gateway`; `ipvs-real-server-rs1` for expanded steps).
+    pub id: String,
+    /// One line.
+    pub title: String,
+    /// What and why, paragraphs separated by blank lines.
+    pub text: String,
+    /// The equivalent shell commands, one per line (may be empty).
+    pub command: Vec<String>,
+    /// What doing it changes or shows.
+    pub action: Action,
+}
+
+/// A step's state on the live lab.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// What the step sets up is in place.
+    Done,
+    /// Not in place yet.
+    Todo,
+    /// The step only explains or reads: nothing to be in place.
+    NoChange,
+    /// The step cannot run on this lab (why, e.g. no IPVS).
+    Unavailable(String),
+}
+
+/// What the guide saw on the live lab: the state its checks need.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Observation {
+    /// Each real server's default gateway, by name.
+    pub gateways: Vec<(String, Option<Ipv4Addr>)>,
+    /// `net.ipv4.ip_forward` in the director is 1.
+    pub forwarding: bool,
+    /// The director's IPVS table; `None` when the lab has no IPVS.
+    pub ipvs: Option<Vec<ObservedService>>,
+}
+
+/// One virtual service as the kernel lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedService {
+    /// Virtual address.
+    pub vip: Ipv4Addr,
+    /// Virtual port.
+    pub port: u16,
+    /// Destinations (RIP, port).
+    pub dests: Vec<(Ipv4Addr, u16)>,
+}
+
+/// A problem in the steps file, with where it is and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {what}; {fix}")]
+pub struct GuideError {
+    /// The steps file.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// What is wrong, quoting the bad value.
+    pub what: String,
+    /// How to fix it.
+    pub fix: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct RawFile {
+    step: Vec<toml::Spanned<RawStep>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct RawStep {
+    id: String,
+    title: String,
+    text: String,
+    #[serde(default)]
+    command: String,
+    action: toml::Spanned<String>,
+    #[serde(default)]
+    each_member: bool,
+}
+
+/// The steps file, parsed and checked, not yet rendered for a lab.
+#[derive(Clone, Debug)]
+pub struct Guide {
+    steps: Vec<RawGuideStep>,
+}
+
+#[derive(Clone, Debug)]
+struct RawGuideStep {
+    id: String,
+    title: String,
+    text: String,
+    command: String,
+    action: String,
+    each_member: bool,
+}
+
+/// What is wrong with a step besides its action name: each-member where it
+/// does not belong, a repeated id, an unknown placeholder (what, fix).
+fn problem(step: &RawStep, action: &str, earlier: &[RawGuideStep]) -> Option<(String, String)> {
+    if (action == "ipvs-real-server") != step.each_member {
+        return Some((
+            format!(
+                "step '{}': each-member = {} with action '{action}'",
+                step.id, step.each_member
+            ),
+            "set each-member = true exactly on ipvs-real-server steps".into(),
+        ));
+    }
+    if earlier.iter().any(|s| s.id == step.id) || step.id.is_empty() {
+        return Some((
+            format!("step id '{}' is empty or used twice", step.id),
+            "give every step its own id".into(),
+        ));
+    }
+    let unknown = [&step.title, &step.text, &step.command]
+        .into_iter()
+        .flat_map(|part| placeholders(part))
+        .find(|name| !VARS.contains(&name.as_str()) && !RS_VARS.contains(&name.as_str()))?;
+    Some((
+        format!("unknown placeholder '{{{unknown}}}' in step '{}'", step.id),
+        format!("use one of: {}, {}", VARS.join(" "), RS_VARS.join(" ")),
+    ))
+}
+
+fn line_of(source: &str, span: &Range<usize>) -> usize {
+    source[..span.start.min(source.len())].matches('\n').count() + 1
+}
+
+impl Guide {
+    /// The embedded LVS-NAT walk.
+    pub fn embedded() -> Result<Self, GuideError> {
+        Self::parse(GUIDE_FILE, GUIDE_SOURCE)
+    }
+
+    /// Parses and checks a steps file: known actions, unique ids, known
+    /// placeholders, `each-member` only where it makes sense.
+    pub fn parse(file: &str, source: &str) -> Result<Self, GuideError> {
+        let error = |line, what: String, fix: &str| GuideError {
+            file: file.to_string(),
+            line,
+            what,
+            fix: fix.to_string(),
+        };
+        let raw: RawFile = toml::from_str(source).map_err(|e| {
+            let line = e.span().map_or(1, |s| line_of(source, &s));
+            error(line, e.message().to_string(), "see the comment at the top of the file")
+        })?;
+        let mut steps: Vec<RawGuideStep> = Vec::new();
+        for spanned in raw.step {
+            let line = line_of(source, &spanned.span());
+            let step = spanned.into_inner();
+            let action_line = line_of(source, &step.action.span());
+            let action = step.action.get_ref().clone();
+            if !ACTION_NAMES.contains(&action.as_str()) {
+                return Err(error(
+                    action_line,
+                    format!("unknown action '{action}' in step '{}'", step.id),
+                    &format!("use one of: {}", ACTION_NAMES.join(", ")),
+                ));
+            }
+            if let Some((what, fix)) = problem(&step, &action, &steps) {
+                return Err(error(line, what, &fix));
+            }
+            steps.push(RawGuideStep {
+                id: step.id,
+                title: step.title,
+                text: step.text,
+                command: step.command,
+                action,
+                each_member: step.each_member,
+            });
+        }
+        if steps.is_empty() {
+            return Err(error(1, "no [[step]]".into(), "add at least one [[step]]"));
+        }
+        Ok(Self { steps })
+    }
+
+    /// The steps for lab `spec`, placeholders filled in; `each-member`
+    /// steps become one step per real server of the first service.
+    pub fn render(&self, spec: &LabSpec, dataplane: Dataplane) -> Vec<Step> {
+        let vars = Vars::new(spec, dataplane);
+        let mut out = Vec::new();
+        for raw in &self.steps {
+            if raw.each_member {
+                for member in spec.services.first().map_or(&[][..], |s| &s.members[..]) {
+                    let one = |t: &str| vars.fill(t, Some(member));
+                    out.push(Step {
+                        id: format!("{}-{}", raw.id, member.name),
+                        title: one(raw.title.trim()),
+                        text: one(raw.text.trim()),
+                        command: lines(&one(raw.command.trim())),
+                        action: Action::IpvsRealServer(member.name.clone()),
+                    });
+                }
+                continue;
+            }
+            out.push(Step {
+                id: raw.id.clone(),
+                title: vars.fill_lines(raw.title.trim()),
+                text: vars.fill_lines(raw.text.trim()),
+                command: lines(&vars.fill_lines(raw.command.trim())),
+                action: action(&raw.action),
+            });
+        }
+        out
+    }
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect()
+}
+
+fn action(name: &str) -> Action {
+    match name {
+        "rs-gateway" => Action::RsGateway,
+        "ip-forward" => Action::IpForward,
+        "ipvs-service" => Action::IpvsService,
+        "show-table" => Action::ShowTable,
+        "curl" => Action::Curl,
+        "save-rules" => Action::SaveRules,
+        // Checked at parse time; ipvs-real-server steps are expanded before.
+        _ => Action::Explain,
+    }
+}
+
+/// The state of `step` on the lab, from what was observed.
+pub fn status(step: &Step, spec: &LabSpec, seen: &Observation) -> Status {
+    let service = spec.services.first();
+    if step.action.needs_ipvs() {
+        if seen.ipvs.is_none() {
+            return Status::Unavailable(
+                "needs IPVS (this lab runs with dataplane none): press s to skip".into(),
+            );
+        }
+        if service.is_none() {
+            return Status::Unavailable("this lab has no virtual service".into());
+        }
+    }
+    let observed = || {
+        let svc = service?;
+        seen.ipvs.as_ref()?.iter().find(|s| s.vip == svc.vip && s.port == svc.port)
+    };
+    let done = match &step.action {
+        Action::Explain | Action::ShowTable | Action::Curl | Action::SaveRules => {
+            return Status::NoChange;
+        }
+        Action::RsGateway => {
+            !seen.gateways.is_empty()
+                && seen.gateways.iter().all(|(_, gw)| *gw == Some(spec.director.dip))
+        }
+        Action::IpForward => seen.forwarding,
+        Action::IpvsService => observed().is_some(),
+        Action::IpvsRealServer(name) => {
+            let member = service.and_then(|s| s.members.iter().find(|m| &m.name == name));
+            match (spec.real_server(name), member, observed()) {
+                (Some(rs), Some(m), Some(svc)) => svc.dests.contains(&(rs.addr, m.port)),
+                _ => false,
+            }
+        }
+    };
+    if done { Status::Done } else { Status::Todo }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Done => f.write_str("done"),
+            Self::Todo => f.write_str("to do"),
+            Self::NoChange => f.write_str("nothing to change"),
+            Self::Unavailable(why) => f.write_str(why),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "steps_tests.rs"]
+mod tests;

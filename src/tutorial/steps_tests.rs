@@ -1,0 +1,183 @@
+use std::net::Ipv4Addr;
+
+use super::*;
+use crate::lab::presets;
+
+fn tutorial() -> LabSpec {
+    presets::load("tutorial").unwrap().spec
+}
+
+fn rendered(dataplane: Dataplane) -> Vec<Step> {
+    Guide::embedded().unwrap().render(&tutorial(), dataplane)
+}
+
+/// The tutorial lab exactly as the preset builds it, as observed.
+fn fully_built() -> Observation {
+    let rs = |n: &str| (n.to_string(), Some(Ipv4Addr::new(198, 51, 100, 1)));
+    Observation {
+        gateways: vec![rs("rs1"), rs("rs2")],
+        forwarding: true,
+        ipvs: Some(vec![ObservedService {
+            vip: Ipv4Addr::new(192, 0, 2, 1),
+            port: 80,
+            dests: vec![
+                (Ipv4Addr::new(198, 51, 100, 12), 80),
+                (Ipv4Addr::new(198, 51, 100, 11), 80),
+            ],
+        }]),
+    }
+}
+
+#[test]
+fn the_embedded_steps_parse_and_every_action_is_known() {
+    let steps = rendered(Dataplane::Ipvs);
+    let ids: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "architecture",
+            "packet-path",
+            "rs-gateway",
+            "ip-forward",
+            "ipvs-service",
+            "ipvs-real-server-rs1",
+            "ipvs-real-server-rs2",
+            "show-table",
+            "curl",
+            "both-directions",
+            "save-rules",
+        ]
+    );
+    for step in &steps {
+        assert!(!step.text.contains('{') && !step.title.contains('{'), "{step:?}");
+        assert!(step.command.iter().all(|c| !c.contains('{')), "{step:?}");
+    }
+}
+
+#[test]
+fn commands_are_the_tutorial_commands_with_the_labs_values() {
+    let steps = rendered(Dataplane::Ipvs);
+    let command = |id: &str| steps.iter().find(|s| s.id == id).unwrap().command.join("\n");
+    assert_eq!(
+        command("rs-gateway"),
+        "ip -n lvs-tutorial-rs1 route add default via 198.51.100.1\n\
+         ip -n lvs-tutorial-rs2 route add default via 198.51.100.1"
+    );
+    assert_eq!(
+        command("ip-forward"),
+        "ip netns exec lvs-tutorial-director sysctl -w net.ipv4.ip_forward=1"
+    );
+    assert_eq!(
+        command("ipvs-service"),
+        "ip netns exec lvs-tutorial-director ipvsadm -A -t 192.0.2.1:80 -s wrr"
+    );
+    assert_eq!(
+        command("ipvs-real-server-rs1"),
+        "ip netns exec lvs-tutorial-director ipvsadm -a -t 192.0.2.1:80 -r 198.51.100.11:80 -m -w 3"
+    );
+    assert_eq!(
+        command("ipvs-real-server-rs2"),
+        "ip netns exec lvs-tutorial-director ipvsadm -a -t 192.0.2.1:80 -r 198.51.100.12:80 -m -w 2"
+    );
+    assert_eq!(command("curl"), "ip netns exec lvs-tutorial-client curl -s http://192.0.2.1:80/");
+    let rs2 = steps.iter().find(|s| s.id == "ipvs-real-server-rs2").unwrap();
+    assert_eq!(rs2.title, "Real server rs2 behind the service, weight 2");
+    assert_eq!(rs2.action, Action::IpvsRealServer("rs2".into()));
+}
+
+#[test]
+fn without_ipvs_curl_goes_to_the_first_real_server() {
+    let steps = rendered(Dataplane::None);
+    let curl = steps.iter().find(|s| s.id == "curl").unwrap();
+    assert_eq!(
+        curl.command,
+        ["ip netns exec lvs-tutorial-client curl -s http://198.51.100.11:80/"]
+    );
+}
+
+#[test]
+fn a_fully_built_lab_shows_every_step_done() {
+    let spec = tutorial();
+    for step in rendered(Dataplane::Ipvs) {
+        let expected = if step.action.changes_lab() { Status::Done } else { Status::NoChange };
+        assert_eq!(status(&step, &spec, &fully_built()), expected, "{}", step.id);
+    }
+}
+
+#[test]
+fn status_follows_what_is_observed() {
+    let spec = tutorial();
+    let steps = rendered(Dataplane::Ipvs);
+    let step = |id: &str| steps.iter().find(|s| s.id == id).unwrap().clone();
+    let bare = Observation {
+        gateways: vec![("rs1".into(), None), ("rs2".into(), None)],
+        forwarding: false,
+        ipvs: Some(vec![]),
+    };
+    for id in ["rs-gateway", "ip-forward", "ipvs-service", "ipvs-real-server-rs1"] {
+        assert_eq!(status(&step(id), &spec, &bare), Status::Todo, "{id}");
+    }
+    // One gateway is not enough; a wrong gateway is not the DIP.
+    let mut half = fully_built();
+    half.gateways[1].1 = Some(Ipv4Addr::new(198, 51, 100, 254));
+    assert_eq!(status(&step("rs-gateway"), &spec, &half), Status::Todo);
+    // rs2 missing from the table: its step only.
+    let mut one = fully_built();
+    one.ipvs.as_mut().unwrap()[0].dests.retain(|(a, _)| a.octets()[3] == 11);
+    assert_eq!(status(&step("ipvs-real-server-rs1"), &spec, &one), Status::Done);
+    assert_eq!(status(&step("ipvs-real-server-rs2"), &spec, &one), Status::Todo);
+}
+
+#[test]
+fn without_ipvs_the_ipvs_steps_say_so() {
+    let spec = tutorial();
+    let seen = Observation { ipvs: None, ..fully_built() };
+    for step in rendered(Dataplane::None) {
+        let got = status(&step, &spec, &seen);
+        if step.action.needs_ipvs() {
+            assert!(
+                matches!(&got, Status::Unavailable(why) if why.contains("needs IPVS")),
+                "{got:?}"
+            );
+        } else {
+            assert!(!matches!(got, Status::Unavailable(_)), "{}: {got:?}", step.id);
+        }
+    }
+}
+
+#[test]
+fn bad_files_are_refused_with_line_and_fix() {
+    let err = Guide::parse(
+        "g.toml",
+        "[[step]]\nid = \"a\"\ntitle = \"t\"\ntext = \"x\"\naction = \"dance\"\n",
+    )
+    .unwrap_err();
+    assert_eq!(err.line, 5);
+    assert_eq!(
+        err.to_string(),
+        "g.toml:5: unknown action 'dance' in step 'a'; use one of: explain, rs-gateway, ip-forward, \
+         ipvs-service, ipvs-real-server, show-table, curl, save-rules"
+    );
+    let err = Guide::parse(
+        "g.toml",
+        "[[step]]\nid = \"a\"\ntitle = \"{vipp}\"\ntext = \"x\"\naction = \"curl\"\n",
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("g.toml:1: unknown placeholder '{vipp}' in step 'a'; use one of: lab vip"),
+        "{err}"
+    );
+    let err = Guide::parse(
+        "g.toml",
+        "[[step]]\nid = \"a\"\ntitle = \"t\"\ntext = \"x\"\naction = \"ipvs-real-server\"\n",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("each-member"), "{err}");
+    let err = Guide::parse(
+        "g.toml",
+        "[[step]]\nid = \"a\"\ntitle = \"t\"\ntext = \"x\"\naction = \"curl\"\ncolour = 1\n",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("unknown field `colour`"), "{err}");
+}
