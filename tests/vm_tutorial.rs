@@ -61,8 +61,9 @@ fn the_guide_builds_the_tutorial_lab_step_by_step_on_real_ipvs() {
     );
     let started = Instant::now();
     let _ = common::lvslab().args(["down", LAB]).output();
-    let exe = env!("CARGO_BIN_EXE_lvslab");
-    let tui = Tmux::start("vm-tutorial", 160, 48, &format!("{exe} tutorial --name {LAB}"));
+    let exe = common::lvslab_exe();
+    let tui =
+        Tmux::start("vm-tutorial", 160, 48, &format!("{} tutorial --name {LAB}", exe.display()));
     tui.wait_for("the guide", Duration::from_secs(120), |s| {
         s.contains("step 1/11") && s.contains("[nothing to change]")
     });
