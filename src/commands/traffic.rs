@@ -29,8 +29,9 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
         bail!("no lab '{lab}' is running (lvslab up {lab} builds it)");
     };
     let spec = &state.spec;
-    let Some(svc) = spec.services.first() else {
-        bail!("lab '{lab}' has no service to send traffic to")
+    // A firewall-mark service has no address of its own to send to.
+    let Some(svc) = spec.services.iter().find(|s| s.addressable()) else {
+        bail!("lab '{lab}' has no address service (-t/-u) to send traffic to")
     };
     let target = match to {
         Some(to) => {
