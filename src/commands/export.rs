@@ -13,8 +13,13 @@ use lvslab::lab::state::{Dataplane, LabState};
 
 /// Where the spec to export came from.
 enum Source {
-    /// A running lab's record (its spec follows every live edit).
-    Running(LabState),
+    /// A running lab (its record's spec follows every live edit).
+    Running {
+        /// The preset it was built from.
+        origin: String,
+        /// Its dataplane.
+        dataplane: Dataplane,
+    },
     /// A preset, by name or file.
     Preset(String),
 }
@@ -24,7 +29,7 @@ pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> 
     let text = match format {
         Format::Ipvsadm => match &source {
             // The director's real table, so the file equals `ipvsadm -Sn` there.
-            Source::Running(state) if state.dataplane == Dataplane::Ipvs => {
+            Source::Running { dataplane: Dataplane::Ipvs, .. } => {
                 super::require_privilege("export")?;
                 export::rules::from_kernel(&spec)?
             }
@@ -50,7 +55,8 @@ pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> 
 fn find(lab: &str) -> Result<(LabSpec, Source)> {
     let looks_like_file = lab.contains('/') || lab.ends_with(".toml");
     if !looks_like_file && let Some(state) = LabState::load(lab)? {
-        return Ok((state.spec.clone(), Source::Running(state)));
+        let source = Source::Running { origin: state.origin, dataplane: state.dataplane };
+        return Ok((state.spec, source));
     }
     match presets::load(lab) {
         Ok(preset) => Ok((preset.spec, Source::Preset(preset.origin))),
@@ -63,12 +69,9 @@ fn find(lab: &str) -> Result<(LabSpec, Source)> {
 
 fn header(lab: &str, source: &Source) -> Vec<String> {
     match source {
-        Source::Running(state) => vec![
+        Source::Running { origin, .. } => vec![
             format!("Exported by `lvslab export {lab} --format toml` from the running lab,"),
-            format!(
-                "built from {}, with every live edit (lvslab set, dashboard) applied.",
-                state.origin
-            ),
+            format!("built from {}, with every live edit (lvslab set, dashboard) applied.", origin),
         ],
         Source::Preset(origin) => {
             vec![format!("Exported by `lvslab export {lab} --format toml` from {origin}.")]
