@@ -14,7 +14,7 @@ use crate::lab::model::{LabSpec, Service, TrafficProfile};
 pub fn to_toml(spec: &LabSpec, header: &[String]) -> String {
     let mut out = String::new();
     for line in header {
-        let _ = writeln!(out, "# {line}");
+        let _ = writeln!(out, "{}", format!("# {line}").trim_end());
     }
     if !header.is_empty() {
         out.push('\n');
@@ -74,6 +74,13 @@ fn service(out: &mut String, spec: &LabSpec, svc: &Service) {
     if let Some(mask) = svc.persistence_netmask {
         let _ = writeln!(out, "persistence-netmask = \"{mask}\"");
     }
+    if !svc.members.is_empty() {
+        let keep_port = if svc.fwmark.is_some() { "; port 0 keeps the packet's port" } else { "" };
+        let _ = writeln!(
+            out,
+            "# Its real servers: ipvsadm -a ... -r RIP:PORT -m -w WEIGHT (nat is -m){keep_port}."
+        );
+    }
     for m in &svc.members {
         let _ = write!(
             out,
@@ -100,8 +107,8 @@ fn service_comment(spec: &LabSpec, svc: &Service) -> String {
         let _ = write!(
             text,
             "\n# A firewall-mark service: IPVS takes packets netfilter marked, e.g.\n\
-             #   ip netns exec {} nft ... meta mark set {}\n\
-             # Nothing in the lab marks packets unless you add such a rule.",
+             #   ip netns exec {} nft add rule ... meta mark set {}\n\
+             # (in a prerouting chain). Nothing in the lab marks packets until you do.",
             spec.netns("director"),
             svc.fwmark.unwrap_or_default()
         );
