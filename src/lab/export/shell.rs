@@ -200,12 +200,14 @@ fn servers(out: &mut String, spec: &LabSpec) {
             );
         }
     }
+    // Poll gently: each try forks, and on a slow machine the forks would
+    // steal the CPU python needs to start.
     out.push_str("    # Wait until each one accepts connections (python takes a moment).\n");
     for rs in &spec.real_servers {
         for port in spec.listen_ports(&rs.name) {
             let _ = writeln!(
                 out,
-                "    ip netns exec {} bash -c 'for _ in $(seq 200); do (exec 3<>/dev/tcp/{}/{port}) 2>/dev/null && exit 0; sleep 0.1; done; exit 1' ||\n        \
+                "    ip netns exec {} bash -c 'for _ in $(seq 120); do (exec 3<>/dev/tcp/{}/{port}) 2>/dev/null && exit 0; sleep 0.5; done; exit 1' ||\n        \
                  die \"the web server of {} (port {port}) did not start; see $SCRATCH/{}-{port}.log\"",
                 spec.netns("director"),
                 rs.addr,
