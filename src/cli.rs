@@ -162,6 +162,49 @@ lvslab set tutorial --zero"
         #[arg(long, group = "change")]
         zero: bool,
     },
+    /// Write a lab out: as `ipvsadm -Sn` rules, as a shell script that builds it by hand, or as a preset.
+    #[command(
+        after_help = "LAB is a running lab (its current table and every live edit) or a preset \
+name/file.\n  ipvsadm  the director's table as `ipvsadm -Sn` prints it; load it with `ipvsadm -R`\n  \
+shell    a bash script of ip/sysctl/ipvsadm commands that builds the same lab (run it as root;\n           \
+`bash FILE down` removes it); it cannot run while lvslab's own lab of that name is up\n  \
+toml     a commented preset: `lvslab up FILE` rebuilds the lab, live edits included\n\n\
+Examples:\n  lvslab export tutorial --format ipvsadm > tutorial.rules\n  \
+lvslab export tutorial --format shell -o tutorial.sh && lvslab down tutorial && sudo bash tutorial.sh\n  \
+lvslab set tutorial --scheduler lc && lvslab export tutorial --format toml -o mine.toml"
+    )]
+    Export {
+        /// A running lab, or a preset (name or .toml file).
+        lab: String,
+        /// What to write.
+        #[arg(long, value_enum)]
+        format: lvslab::lab::export::Format,
+        /// Write to FILE instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<String>,
+    },
+    /// Make a preset from `ipvsadm -S`/`-Sn` output, with the LVS-NAT topology it implies.
+    #[command(
+        after_help = "The rules name only VIPs and real servers, so the topology is implied: \
+the VIPs go on\nthe client network, the real servers (named rs1.. in order of first appearance) on the\n\
+servers' network, each the widest subnet (at most a /24) that keeps the two apart, with a\n\
+free DIP and client address. Persistence (-p, -M), firewall-mark (-f), TCP/UDP/SCTP\n\
+services and port mapping are kept. Refused, naming the line and the fix: -g/-i\n\
+forwarding, IPv6, --pe/-o/-b, thresholds, and real servers on the VIPs' network.\n\n\
+Examples:\n  ip netns exec lvs-tutorial-director ipvsadm -Sn > saved.rules\n  \
+lvslab import saved.rules -o saved.toml && lvslab up saved.toml\n  \
+ipvsadm -Sn | lvslab import - --name mylab"
+    )]
+    Import {
+        /// The rules file, or `-` for standard input.
+        file: String,
+        /// Write the preset to FILE instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<String>,
+        /// Lab name (default: from the file name, e.g. saved.rules -> saved).
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// Serve HTTP as a real server inside a namespace (started by `lvslab up`).
     #[command(hide = true)]
     Serve {

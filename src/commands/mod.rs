@@ -3,6 +3,8 @@
 mod check;
 mod doctor;
 mod down;
+mod export;
+mod import;
 mod ls;
 mod serve;
 mod set;
@@ -66,6 +68,10 @@ pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> 
                 keep_alive,
             };
             traffic::run(&lab, &load, to, json)
+        }
+        Command::Export { lab, format, output } => export::run(&lab, format, output.as_deref()),
+        Command::Import { file, output, name } => {
+            import::run(&file, output.as_deref(), name.as_deref())
         }
         Command::Set { lab, scheduler, weight, drain, add_rs, del_rs, zero } => {
             let changes = set::Changes { scheduler, weight, drain, add_rs, del_rs, zero };

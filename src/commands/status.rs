@@ -61,11 +61,12 @@ fn print_text(s: &LabStatus) {
     }
     println!("\nSERVICES");
     for svc in &s.services {
+        let label = match svc.fwmark {
+            Some(mark) => format!("FWM {mark}"),
+            None => format!("{} {}:{}", svc.proto.to_uppercase(), svc.vip, svc.port),
+        };
         println!(
-            "  {} {}:{} {}{}",
-            svc.proto.to_uppercase(),
-            svc.vip,
-            svc.port,
+            "  {label} {}{}",
             svc.scheduler,
             if svc.programmed { "" } else { "  (not in IPVS)" }
         );

@@ -31,7 +31,7 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
     };
     let spec = &state.spec;
     let Some(svc) = target_service(spec, to) else {
-        bail!("lab '{lab}' has no service to send traffic to")
+        bail!("lab '{lab}' has no address service (-t/-u) to send traffic to")
     };
     let target = match to {
         Some(to) => {
@@ -87,9 +87,12 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
 /// The service the traffic is about: the one listening on `to` when that is
 /// a service's VIP:PORT (a lab may have several, e.g. one VIP each for dh),
 /// else the first.
+/// The service `--to` names, else the first one clients reach by address (a
+/// firewall-mark service has no address of its own to send to).
 fn target_service(spec: &LabSpec, to: Option<SocketAddrV4>) -> Option<&Service> {
-    to.and_then(|to| spec.services.iter().find(|s| s.vip == *to.ip() && s.port == to.port()))
-        .or(spec.services.first())
+    let mut addressable = spec.services.iter().filter(|s| s.addressable());
+    to.and_then(|to| addressable.clone().find(|s| s.vip == *to.ip() && s.port == to.port()))
+        .or_else(|| addressable.next())
 }
 
 fn profile(preset: &lvslab::lab::model::TrafficProfile, args: &LoadArgs) -> Profile {

@@ -110,14 +110,7 @@ fn print_summary(spec: &LabSpec, dataplane: Dataplane, ms: f64) {
     for svc in &spec.services {
         let members: Vec<String> =
             svc.members.iter().map(|m| format!("{}:{} w{}", m.name, m.port, m.weight)).collect();
-        println!(
-            "  service   {} {}:{} {} -> {}",
-            svc.protocol.to_string().to_uppercase(),
-            svc.vip,
-            svc.port,
-            svc.scheduler,
-            members.join(", ")
-        );
+        println!("  service   {} {} -> {}", svc.label(), svc.scheduler, members.join(", "));
     }
     if dataplane == Dataplane::None {
         println!("  (dataplane none: no IPVS; the director routes between the two networks)");
@@ -126,7 +119,7 @@ fn print_summary(spec: &LabSpec, dataplane: Dataplane, ms: f64) {
     println!("\nTry:");
     println!("  ip netns exec {} ping -c1 {first}", spec.netns("client"));
     if dataplane == Dataplane::Ipvs
-        && let Some(svc) = spec.services.first()
+        && let Some(svc) = spec.services.iter().find(|s| s.addressable())
     {
         println!("  ip netns exec {} curl http://{}:{}/", spec.netns("client"), svc.vip, svc.port);
         println!("  ip netns exec {} ipvsadm -Ln", spec.netns("director"));

@@ -39,8 +39,8 @@ pub enum Rule {
     Flush,
 }
 
-/// `-t 192.0.2.1:80`, `-f 43 -6`: how `-S` names a service.
-fn service_switch(key: &ServiceKey) -> String {
+/// `-t 192.0.2.1:80`, `-f 43 -6`: how `-S` (and the command line) names a service.
+pub fn service_switch(key: &ServiceKey) -> String {
     match *key {
         ServiceKey::Fwmark { af: AddressFamily::Inet, mark } => format!("-f {mark}"),
         ServiceKey::Fwmark { af: AddressFamily::Inet6, mark } => format!("-f {mark} -6"),

@@ -17,7 +17,10 @@ pub fn probe() -> Result<(), ipvs::Error> {
 
 /// The IPVS key of a lab service.
 pub fn key(svc: &Service) -> ServiceKey {
-    ServiceKey::Addr { proto: svc.protocol, addr: IpAddr::V4(svc.vip), port: svc.port }
+    match svc.fwmark {
+        Some(mark) => ServiceKey::Fwmark { af: ipvs::AddressFamily::Inet, mark },
+        None => ServiceKey::Addr { proto: svc.protocol, addr: IpAddr::V4(svc.vip), port: svc.port },
+    }
 }
 
 /// The IPVS service for a lab service.
@@ -26,6 +29,9 @@ pub fn service(svc: &Service) -> ipvs::Service {
     if let Some(timeout) = svc.persistence {
         out.flags.persistent = true;
         out.persistence_timeout = timeout;
+        if let Some(mask) = svc.persistence_netmask {
+            out.netmask = u32::from(mask);
+        }
     }
     out
 }
@@ -63,9 +69,15 @@ pub fn observe(spec: &LabSpec, services: &mut [ServiceStatus]) -> Result<(), Lab
     let mut client = IpvsClient::open_in(&spec.netns("director"))?;
     let table = client.table()?;
     for status in services.iter_mut() {
-        let Some((svc, dests)) = table.iter().find(|(svc, _)| {
-            matches!(svc.key, ServiceKey::Addr { addr: IpAddr::V4(a), port, .. } if a == status.vip && port == status.port)
-        }) else {
+        let wanted = match status.fwmark {
+            Some(mark) => ServiceKey::Fwmark { af: ipvs::AddressFamily::Inet, mark },
+            None => ServiceKey::Addr {
+                proto: status.proto.parse().unwrap_or(ipvs::Protocol::Tcp),
+                addr: IpAddr::V4(status.vip),
+                port: status.port,
+            },
+        };
+        let Some((svc, dests)) = table.iter().find(|(svc, _)| svc.key == wanted) else {
             continue;
         };
         status.programmed = true;

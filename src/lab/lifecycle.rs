@@ -131,9 +131,8 @@ async fn build(
     if state.dataplane == Dataplane::Ipvs && wiring == Wiring::Full {
         for svc in &state.spec.services {
             say(format!(
-                "ipvsadm -A -t {}:{} -s {} (+{} real servers)",
-                svc.vip,
-                svc.port,
+                "ipvsadm -A {} -s {} (+{} real servers)",
+                crate::ipvs::rules::service_switch(&dataplane::key(svc)),
                 svc.scheduler,
                 svc.members.len()
             ));

@@ -4,6 +4,8 @@
 pub mod build;
 pub mod dataplane;
 pub mod error;
+pub mod export;
+pub mod import;
 pub mod lifecycle;
 pub mod live;
 pub mod model;

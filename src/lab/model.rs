@@ -95,8 +95,34 @@ pub struct Service {
     pub scheduler: String,
     /// Persistence timeout in seconds, if persistent.
     pub persistence: Option<u32>,
+    /// Persistence granularity (ipvsadm -M): clients in one such subnet stick
+    /// to the same real server. `None` is per client address (/32).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistence_netmask: Option<Ipv4Addr>,
+    /// Firewall-mark service (ipvsadm -f): IPVS balances packets netfilter
+    /// marked with this value, whatever their address; `vip` is then only the
+    /// director's VIP and `port` is 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fwmark: Option<u32>,
     /// The real servers behind this service.
     pub members: Vec<Member>,
+}
+
+impl Service {
+    /// How ipvsadm names the service: `TCP 192.0.2.1:80`, `FWM 42`.
+    pub fn label(&self) -> String {
+        match self.fwmark {
+            Some(mark) => format!("FWM {mark}"),
+            None => {
+                format!("{} {}:{}", self.protocol.to_string().to_uppercase(), self.vip, self.port)
+            }
+        }
+    }
+
+    /// Whether clients reach it by address (so traffic can be sent to it).
+    pub fn addressable(&self) -> bool {
+        self.fwmark.is_none()
+    }
 }
 
 /// A real server as a member of one service.
@@ -179,6 +205,9 @@ impl LabSpec {
             .flat_map(|s| s.members.iter())
             .filter(|m| m.name == server)
             .map(|m| m.port)
+            // Port 0 (fwmark services): the packet's own port is kept, so
+            // there is no one port to serve.
+            .filter(|p| *p != 0)
             .collect();
         ports.sort_unstable();
         ports.dedup();

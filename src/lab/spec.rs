@@ -84,13 +84,20 @@ pub struct ServiceFile {
     /// Defaults to the director's VIP.
     #[serde(default)]
     pub vip: Option<Spanned<String>>,
-    /// The virtual port.
-    pub port: Spanned<i64>,
+    /// The virtual port (absent for a firewall-mark service).
+    #[serde(default)]
+    pub port: Option<Spanned<i64>>,
+    /// A firewall-mark service (ipvsadm -f) instead of an address and port.
+    #[serde(default)]
+    pub fwmark: Option<Spanned<i64>>,
     /// IPVS scheduler name.
     pub scheduler: Spanned<String>,
     /// Persistence timeout in seconds (ipvsadm -p).
     #[serde(default)]
     pub persistence: Option<Spanned<i64>>,
+    /// Persistence granularity as a netmask (ipvsadm -M), e.g. "255.255.255.0".
+    #[serde(default)]
+    pub persistence_netmask: Option<Spanned<String>>,
     /// The service's real servers.
     #[serde(default, rename = "real-server")]
     pub real_servers: Vec<MemberFile>,

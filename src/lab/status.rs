@@ -79,6 +79,9 @@ pub struct ServiceStatus {
     pub scheduler: String,
     /// Persistence timeout in seconds.
     pub persistence: Option<u32>,
+    /// The firewall mark of a fwmark service (then `vip`/`port` are not its key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fwmark: Option<u32>,
     /// Whether the service is in the director's IPVS table.
     pub programmed: bool,
     /// Its real servers.
@@ -191,6 +194,7 @@ pub fn planned_services(spec: &LabSpec) -> Vec<ServiceStatus> {
             port: svc.port,
             scheduler: svc.scheduler.clone(),
             persistence: svc.persistence,
+            fwmark: svc.fwmark,
             programmed: false,
             real_servers: svc
                 .members

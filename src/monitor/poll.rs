@@ -117,6 +117,7 @@ impl Poller {
                     proto: svc.protocol.to_string(),
                     vip: IpAddr::V4(svc.vip),
                     port: svc.port,
+                    fwmark: svc.fwmark,
                     scheduler: dests
                         .map_or_else(|| svc.scheduler.clone(), |(s, _)| s.scheduler.clone()),
                     persistent: svc.persistence,

@@ -40,6 +40,7 @@ pub fn with_servers(weights: &[u32], tick: u32) -> Snapshot {
             proto: "TCP".into(),
             vip: IpAddr::V4(VIP),
             port: 80,
+            fwmark: None,
             scheduler: "wrr".into(),
             persistent: None,
             real_servers: dests,

@@ -102,6 +102,8 @@ pub struct ServiceView {
     pub vip: IpAddr,
     /// Virtual port.
     pub port: u16,
+    /// The firewall mark of a fwmark service (shown as `FWM <n>`, like ipvsadm).
+    pub fwmark: Option<u32>,
     /// Scheduler name, e.g. `wrr`.
     pub scheduler: String,
     /// Persistence timeout in seconds, when the service is persistent.

@@ -55,7 +55,10 @@ pub fn diff(prev: &Snapshot, next: &Snapshot) -> Vec<Change> {
 
 /// `TCP 192.0.2.1:80`, as ipvsadm names a service.
 pub fn service_label(service: &ServiceView) -> String {
-    format!("{} {}:{}", service.proto, service.vip, service.port)
+    match service.fwmark {
+        Some(mark) => format!("FWM {mark}"),
+        None => format!("{} {}:{}", service.proto, service.vip, service.port),
+    }
 }
 
 fn lab_changes(prev: &Snapshot, next: &Snapshot, out: &mut Vec<Change>) {

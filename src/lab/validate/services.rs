@@ -3,10 +3,12 @@
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
+use std::ops::Range;
 
 use ipnet::Ipv4Net;
 use toml::Spanned;
 
+use super::super::dataplane;
 use super::super::model::{Forward, Member, Protocol, Service, TrafficProfile};
 use super::super::schedulers;
 use super::super::spec::{MemberFile, ServiceFile, TrafficFile};
@@ -21,18 +23,15 @@ impl Checker<'_> {
         client_net: Ipv4Net,
         used: &AddressBook,
     ) -> Vec<Service> {
-        let mut seen = BTreeSet::new();
+        let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
         for svc in raw {
             let Some(service) = self.service(svc, servers, vip, client_net, used) else { continue };
-            if !seen.insert((service.protocol, service.vip, service.port)) {
+            if !seen.insert(dataplane::key(&service)) {
                 self.error(
-                    svc.port.span(),
-                    format!(
-                        "service {}:{}:{} is defined twice",
-                        service.protocol, service.vip, service.port
-                    ),
-                    "merge the two [[service]] entries or change the port",
+                    key_span(svc),
+                    format!("service {} is defined twice", service.label()),
+                    "merge the two [[service]] entries or change the port (or fwmark)",
                 );
                 continue;
             }
@@ -64,7 +63,7 @@ impl Checker<'_> {
             None => vip,
             Some(v) => self.service_vip(v, client_net, used),
         };
-        let port = self.port(&svc.port, "service port");
+        let (port, fwmark) = self.port_or_fwmark(svc);
         let scheduler = svc.scheduler.get_ref();
         if !schedulers::is_known(scheduler) {
             self.error(
@@ -84,15 +83,89 @@ impl Checker<'_> {
             }
             ok.then(|| *p.get_ref() as u32)
         });
-        let members = self.members(&svc.real_servers, servers, port);
+        let persistence_netmask = self.persistence_netmask(svc, persistence);
+        let members = self.members(&svc.real_servers, servers, port, fwmark.is_some());
         Some(Service {
             protocol: protocol?,
             vip: vip?,
             port: port?,
             scheduler: schedulers::is_known(scheduler).then(|| scheduler.clone())?,
             persistence,
+            persistence_netmask: persistence_netmask?,
+            fwmark,
             members,
         })
+    }
+
+    /// A service is either `port = N` (with protocol and VIP) or `fwmark = N`.
+    /// Returns (port, fwmark): port 0 for a firewall-mark service.
+    fn port_or_fwmark(&mut self, svc: &ServiceFile) -> (Option<u16>, Option<u32>) {
+        match (&svc.port, &svc.fwmark) {
+            (Some(port), None) => (self.port(port, "service port"), None),
+            (None, Some(mark)) => {
+                let ok = (1..=i64::from(u32::MAX)).contains(mark.get_ref());
+                if !ok {
+                    self.error(
+                        mark.span(),
+                        format!("fwmark {} is out of range", mark.get_ref()),
+                        "give the firewall mark netfilter sets, from 1 to 4294967295",
+                    );
+                }
+                if let Some(p) = &svc.protocol {
+                    self.error(
+                        p.span(),
+                        "a firewall-mark service has no protocol".into(),
+                        "remove `protocol`: the mark alone selects the packets (ipvsadm -f)",
+                    );
+                }
+                (Some(0), ok.then(|| *mark.get_ref() as u32))
+            }
+            (Some(_), Some(mark)) => {
+                self.error(
+                    mark.span(),
+                    "a service has either a port or a fwmark, not both".into(),
+                    "keep `port` for an address service (ipvsadm -t/-u), or `fwmark` for a \
+                     firewall-mark service (ipvsadm -f)",
+                );
+                (None, None)
+            }
+            (None, None) => {
+                self.error(
+                    svc.scheduler.span(),
+                    "this service has no port".into(),
+                    "add `port = 80` (or `fwmark = 1` for a firewall-mark service)",
+                );
+                (None, None)
+            }
+        }
+    }
+
+    /// `persistence-netmask`: a contiguous IPv4 netmask, only with persistence.
+    /// `Some(None)` when absent or /32 (ipvsadm's default).
+    fn persistence_netmask(
+        &mut self,
+        svc: &ServiceFile,
+        persistence: Option<u32>,
+    ) -> Option<Option<Ipv4Addr>> {
+        let Some(mask) = &svc.persistence_netmask else { return Some(None) };
+        let parsed = mask.get_ref().parse::<Ipv4Addr>().ok();
+        let Some(netmask) = parsed.filter(|m| ipnet::ipv4_mask_to_prefix(*m).is_ok()) else {
+            self.error(
+                mask.span(),
+                format!("'{}' is not an IPv4 netmask", mask.get_ref()),
+                "write a netmask like \"255.255.255.0\" (clients in one /24 stick together)",
+            );
+            return None;
+        };
+        if persistence.is_none() {
+            self.error(
+                mask.span(),
+                "persistence-netmask without persistence".into(),
+                "add `persistence = 300` (seconds), or remove persistence-netmask",
+            );
+            return None;
+        }
+        Some((netmask != Ipv4Addr::BROADCAST).then_some(netmask))
     }
 
     fn service_vip(
@@ -124,6 +197,7 @@ impl Checker<'_> {
         raw: &[MemberFile],
         servers: &Hosts<'_>,
         service_port: Option<u16>,
+        fwmark: bool,
     ) -> Vec<Member> {
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
@@ -142,6 +216,8 @@ impl Checker<'_> {
                 continue;
             }
             let port = match &m.port {
+                // A firewall-mark service may keep the packet's port (0).
+                Some(p) if fwmark && *p.get_ref() == 0 => Some(0),
                 Some(p) => self.port(p, "real server port"),
                 None => service_port,
             };
@@ -261,4 +337,13 @@ impl Checker<'_> {
         }
         profile
     }
+}
+
+/// Where a service's key is written: its port, else its fwmark, else its scheduler.
+fn key_span(svc: &ServiceFile) -> Range<usize> {
+    svc.port
+        .as_ref()
+        .map(Spanned::span)
+        .or_else(|| svc.fwmark.as_ref().map(Spanned::span))
+        .unwrap_or_else(|| svc.scheduler.span())
 }

@@ -125,7 +125,7 @@ async fn bring_up(
 /// on the VIP, so it sends to the first real server directly (and says so).
 fn traffic_for(shared: &Shared, events: &UnboundedSender<BackendEvent>) -> Option<Traffic> {
     let state = shared.lock().expect("lab state lock");
-    let svc = state.spec.services.first()?;
+    let svc = state.spec.services.iter().find(|s| s.addressable())?;
     let target = match state.dataplane {
         Dataplane::Ipvs => SocketAddr::from((svc.vip, svc.port)),
         Dataplane::None => {

@@ -1,0 +1,41 @@
+//! `lvslab import FILE.rules|- [-o FILE] [--name NAME]`: a preset from
+//! `ipvsadm -S` output.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use lvslab::lab::import;
+
+pub fn run(file: &str, output: Option<&str>, name: Option<&str>) -> Result<ExitCode> {
+    let (label, text) = if file == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).context("cannot read the rules from stdin")?;
+        ("<stdin>".to_string(), text)
+    } else {
+        let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?;
+        (file.to_string(), text)
+    };
+    let name = name.map_or_else(|| import::name_from_file(file), str::to_string);
+    let imported = match import::import(&label, &text, &name) {
+        Ok(imported) => imported,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let spec = &imported.spec;
+    match output {
+        None | Some("-") => print!("{}", imported.toml),
+        Some(path) => {
+            std::fs::write(path, &imported.toml).with_context(|| format!("cannot write {path}"))?;
+            eprintln!(
+                "wrote {path}: lab '{}', {} real servers, {} services; build it with: lvslab up {path}",
+                spec.name,
+                spec.real_servers.len(),
+                spec.services.len()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

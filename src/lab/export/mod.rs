@@ -1,0 +1,20 @@
+//! A lab written out in another form: `ipvsadm -Sn` rules ([`rules`]), a
+//! self-contained shell script that builds it by hand ([`shell`]), or a
+//! preset file ([`toml`]). All three read a [`LabSpec`](super::LabSpec);
+//! only the rules of a running lab also read the kernel, so that they are
+//! exactly what `ipvsadm -Sn` prints in its director.
+
+pub mod rules;
+pub mod shell;
+pub mod toml;
+
+/// The forms `lvslab export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// `ipvsadm -Sn` rules, for `ipvsadm -R`.
+    Ipvsadm,
+    /// A bash script of `ip`, `sysctl` and `ipvsadm` commands.
+    Shell,
+    /// A preset file for `lvslab up`.
+    Toml,
+}

@@ -1,0 +1,131 @@
+//! The topology a set of saved rules implies. `ipvsadm -S` holds no netmask
+//! and no host but the VIPs and RIPs, so lvslab picks, for the two sides of
+//! the director, the largest networks (a /24 at most) that each hold their
+//! addresses and keep the two sides apart, then a free DIP and client address.
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+use super::Table;
+use crate::lab::error::SpecError;
+
+/// Longest prefix considered: a /30 still holds two hosts.
+const LONGEST: u8 = 30;
+/// The usual lab network; wider only if the addresses need it.
+const USUAL: u8 = 24;
+/// VIP for a table of firewall-mark services only (documentation ranges).
+const FALLBACK_VIPS: [Ipv4Addr; 3] =
+    [Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(203, 0, 113, 1), Ipv4Addr::new(198, 51, 100, 1)];
+
+/// The implied networks and addresses.
+pub(crate) struct Topology {
+    pub(crate) client_net: Ipv4Net,
+    pub(crate) servers_net: Ipv4Net,
+    pub(crate) vip: Ipv4Addr,
+    pub(crate) dip: Ipv4Addr,
+    pub(crate) client: Ipv4Addr,
+}
+
+pub(crate) fn infer(file: &str, table: &Table) -> Result<Topology, SpecError> {
+    let rips: Vec<Ipv4Addr> = table.rips.iter().map(|(a, _)| *a).collect();
+    let mut vips: Vec<Ipv4Addr> = table.vips.iter().map(|(a, _)| *a).collect();
+    if vips.is_empty() {
+        // Only fwmark services: any VIP away from the real servers will do.
+        let free = FALLBACK_VIPS.iter().find(|v| {
+            let net = Ipv4Net::new(**v, USUAL).expect("valid prefix").trunc();
+            !rips.iter().any(|r| net.contains(r))
+        });
+        vips.push(*free.unwrap_or(&FALLBACK_VIPS[0]));
+    }
+    for &(rip, line) in &table.rips {
+        if let Some(&(vip, _)) = table.vips.iter().find(|(v, _)| *v == rip) {
+            return Err(error(
+                file,
+                line,
+                format!("real server {rip} is also the VIP {vip}"),
+                "a real server needs its own address on the servers' side of the director",
+            ));
+        }
+    }
+    let mut best = None;
+    'search: for total in 0..=(2 * LONGEST) {
+        for pc in prefixes(&vips) {
+            for ps in prefixes(&rips) {
+                if u16::from(pc) + u16::from(ps) != u16::from(total) {
+                    continue;
+                }
+                if let Some(t) = fit(&vips, &rips, pc, ps) {
+                    best = Some(t);
+                    break 'search;
+                }
+            }
+        }
+    }
+    best.ok_or_else(|| apart_error(file, table, &vips))
+}
+
+/// Prefix lengths worth trying for `addrs`: from the usual /24 (or the
+/// widest that covers them) to /30.
+fn prefixes(addrs: &[Ipv4Addr]) -> impl Iterator<Item = u8> + use<> {
+    covering(addrs).min(USUAL)..=LONGEST
+}
+
+/// The longest prefix whose network holds every address.
+fn covering(addrs: &[Ipv4Addr]) -> u8 {
+    let first = u32::from(addrs[0]);
+    let differ = addrs.iter().fold(0u32, |acc, a| acc | (u32::from(*a) ^ first));
+    differ.leading_zeros() as u8
+}
+
+fn fit(vips: &[Ipv4Addr], rips: &[Ipv4Addr], pc: u8, ps: u8) -> Option<Topology> {
+    let client_net = holding(vips, pc)?;
+    let servers_net = holding(rips, ps)?;
+    if client_net.contains(&servers_net.network()) || servers_net.contains(&client_net.network()) {
+        return None;
+    }
+    let client = free_host(client_net, vips)?;
+    let dip = free_host(servers_net, rips)?;
+    Some(Topology { client_net, servers_net, vip: vips[0], dip, client })
+}
+
+/// The /`prefix` network of `addrs` if it holds them all as host addresses.
+fn holding(addrs: &[Ipv4Addr], prefix: u8) -> Option<Ipv4Net> {
+    let net = Ipv4Net::new(addrs[0], prefix).ok()?.trunc();
+    let hosts_ok =
+        addrs.iter().all(|a| net.contains(a) && *a != net.network() && *a != net.broadcast());
+    hosts_ok.then_some(net)
+}
+
+fn free_host(net: Ipv4Net, used: &[Ipv4Addr]) -> Option<Ipv4Addr> {
+    net.hosts().find(|h| !used.contains(h))
+}
+
+/// Why no two networks fit: a real server among the VIPs, or the reverse.
+fn apart_error(file: &str, table: &Table, vips: &[Ipv4Addr]) -> SpecError {
+    let vip_span = Ipv4Net::new(vips[0], covering(vips)).expect("valid prefix").trunc();
+    if let Some(&(rip, line)) = table.rips.iter().find(|(r, _)| vip_span.contains(r)) {
+        return error(
+            file,
+            line,
+            format!("real server {rip} is on the VIPs' network {vip_span}"),
+            "an LVS-NAT lab keeps the VIPs (client side) and the RIPs (servers' side) on two \
+             networks: renumber the real servers into a subnet of their own, e.g. 198.51.100.0/24",
+        );
+    }
+    let rips: Vec<Ipv4Addr> = table.rips.iter().map(|(a, _)| *a).collect();
+    let rip_span = Ipv4Net::new(rips[0], covering(&rips)).expect("valid prefix").trunc();
+    let (vip, line) =
+        table.vips.iter().find(|(v, _)| rip_span.contains(v)).copied().unwrap_or((vips[0], 0));
+    error(
+        file,
+        line,
+        format!("VIP {vip} is on the real servers' network {rip_span}"),
+        "an LVS-NAT lab keeps the VIPs (client side) and the RIPs (servers' side) on two \
+         networks: move the VIP out of the real servers' subnet, e.g. to 192.0.2.1",
+    )
+}
+
+fn error(file: &str, line: usize, message: String, help: &str) -> SpecError {
+    SpecError { file: file.to_string(), line, col: 1, message, help: Some(help.to_string()) }
+}
