@@ -136,12 +136,11 @@ impl<'a> Index<'a> {
         for (ty, payload) in attributes(bytes) {
             let Some(slot) = slots.get_mut(usize::from(ty)) else { continue };
             let start = payload.as_ptr() as usize - base;
-            if slot.0 == 0 {
-                if let (Ok(start), Ok(end)) =
+            if slot.0 == 0
+                && let (Ok(start), Ok(end)) =
                     (u16::try_from(start), u16::try_from(start + payload.len()))
-                {
-                    *slot = (start, end);
-                }
+            {
+                *slot = (start, end);
             }
         }
         Self { bytes, slots }
