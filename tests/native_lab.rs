@@ -68,8 +68,9 @@ fn tutorial_without_ipvs_routes_client_to_real_servers_and_leaves_nothing() {
             .unwrap();
         assert!(
             ping.status.success(),
-            "ping rs1 from the client: {}",
-            String::from_utf8_lossy(&ping.stdout)
+            "ping rs1 from the client: {}{}",
+            String::from_utf8_lossy(&ping.stdout),
+            String::from_utf8_lossy(&ping.stderr)
         );
 
         // A TCP listener in rs1, a connection from the client, across the director.
@@ -205,7 +206,11 @@ fn two_labs_run_side_by_side_and_down_removes_only_one() {
             .args(["netns", "exec", client, "ping", "-c1", "-W2", target])
             .output()
             .unwrap();
-        assert!(ping.status.success(), "{client} -> {target}");
+        assert!(
+            ping.status.success(),
+            "{client} -> {target}: {}",
+            String::from_utf8_lossy(&ping.stderr)
+        );
     }
     lvslab_ok(&["down", "rr4"]);
     assert!(!netns::exists("lvs-rr4-client"));
