@@ -70,6 +70,10 @@ fn the_guide_walks_the_routing_steps_and_checks_each_on_the_lab() {
     assert_eq!(default_route("rs2"), None);
     assert_eq!(ip_forward(), "0");
     assert_eq!(curl_rs1(), None, "a bare lab does not route");
+    // The topology pane reads the routes from the kernel, not the preset.
+    tui.wait_for("the topology without gateways", WAIT, |s| {
+        s.matches("no gw").count() == 2 && !s.contains("gw=DIP")
+    });
 
     // Two explanations: Enter reads on.
     tui.keys(&["Enter"]);
@@ -87,6 +91,9 @@ fn the_guide_walks_the_routing_steps_and_checks_each_on_the_lab() {
         assert!(route.starts_with("default via 198.51.100.1 dev eth0"), "{rs}: {route}");
     }
     assert_eq!(ip_forward(), "0", "one step at a time");
+    tui.wait_for("the topology with the DIP as gateway", WAIT, |s| {
+        s.matches("gw=DIP").count() == 2 && !s.contains("no gw")
+    });
     assert_eq!(curl_rs1(), None, "without forwarding the director drops the packets");
 
     // Forwarding on: now the client reaches a real server through the director.

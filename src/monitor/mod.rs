@@ -5,6 +5,7 @@
 //! data types ("snapshots in, commands out" in DESIGN.md), so the UI can be
 //! driven by synthetic snapshots in tests.
 
+pub mod gateways;
 pub mod history;
 pub mod poll;
 pub mod sample;

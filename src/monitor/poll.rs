@@ -6,6 +6,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime};
 
+use super::gateways::Gateways;
 use super::snapshot::{
     Dataplane as ViewDataplane, DestView, DirectorView, HostStats, HostView, LabView,
     RealServerView, ServiceView, Snapshot, TrafficView,
@@ -22,6 +23,7 @@ const HOST_REFRESH: Duration = Duration::from_millis(500);
 /// Reads a lab's state into snapshots; keeps its IPVS socket open.
 pub struct Poller {
     ipvs: Option<IpvsClient>,
+    gateways: Gateways,
     system: sysinfo::System,
     host: HostStats,
     host_at: Option<Instant>,
@@ -36,6 +38,7 @@ impl Poller {
         };
         Ok(Self {
             ipvs,
+            gateways: Gateways::new(),
             system: sysinfo::System::new(),
             host: HostStats { cpu_percent: 0.0, mem_used: 0, mem_total: 0 },
             host_at: None,
@@ -54,7 +57,7 @@ impl Poller {
             .map(|rs| RealServerView {
                 name: rs.name.clone(),
                 addr: IpAddr::V4(rs.addr),
-                gateway: Some(IpAddr::V4(spec.director.dip)),
+                gateway: self.gateways.of(spec, &rs.name).map(IpAddr::V4),
                 up: state.processes.iter().any(|p| p.host == rs.name && servers::is_running(p)),
             })
             .collect();
