@@ -170,7 +170,7 @@ shell    a bash script of ip/sysctl/ipvsadm commands that builds the same lab (r
 `bash FILE down` removes it); it cannot run while lvslab's own lab of that name is up\n  \
 toml     a commented preset: `lvslab up FILE` rebuilds the lab, live edits included\n\n\
 Examples:\n  lvslab export tutorial --format ipvsadm > tutorial.rules\n  \
-lvslab export tutorial --format shell -o tutorial.sh && lvslab down tutorial && sudo bash tutorial.sh\n  \
+lvslab export tutorial --format shell -o t.sh && lvslab down tutorial && bash t.sh\n  \
 lvslab set tutorial --scheduler lc && lvslab export tutorial --format toml -o mine.toml"
     )]
     Export {
