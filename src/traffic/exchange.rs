@@ -106,6 +106,16 @@ pub(crate) async fn once(
     if (200..300).contains(&head.status) { Ok(()) } else { Err(ErrorKind::Other) }
 }
 
+/// One `GET /` on its own connection, as a person's curl: the name of the
+/// real server that answered. A complete 2xx answer without the name counts
+/// as [`ErrorKind::Other`].
+pub async fn one_request(target: SocketAddr) -> Result<String, ErrorKind> {
+    let request = close_request("/", &target.to_string());
+    let mut server = None;
+    once(target, &request, &mut server, || {}).await?;
+    server.ok_or(ErrorKind::Other)
+}
+
 /// Parses the status line and the headers we need; `None` if malformed.
 fn parse_head(head: &[u8], server: &mut Option<String>) -> Option<Head> {
     let mut lines = head.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));

@@ -34,6 +34,7 @@ mod tally;
 
 pub use client::{Generator, GeneratorHandle, Progress};
 pub use error::Error;
+pub use exchange::one_request;
 pub use process::run_server_process;
 pub use profile::{ConnectionMode, Load, Profile, Ramp, RequestKind};
 pub use results::{ErrorKind, Report};

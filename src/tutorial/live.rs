@@ -3,8 +3,7 @@
 //! thread, never on the render path. Every call works on the kernel as it
 //! is, so the guide also follows changes made from another shell.
 
-use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::steps::{Action, Observation, ObservedService, Status, Step, status};
@@ -12,7 +11,7 @@ use crate::ipvs::{self, IpvsClient, ServiceKey};
 use crate::lab::dataplane;
 use crate::lab::state::{Dataplane, LabState};
 use crate::net::{netns, rtnl::Rtnl, sysctl};
-use crate::traffic::server::REAL_SERVER_HEADER;
+use crate::traffic::{self, ErrorKind};
 
 /// Requests the curl step sends: with weights 3:2, one full wrr round.
 pub const CURL_REQUESTS: usize = 5;
@@ -232,26 +231,19 @@ fn http_target(state: &LabState) -> Result<SocketAddr, String> {
     })
 }
 
-/// One HTTP/1.0 GET; the name in the real server's header.
+/// One request from the calling thread's namespace, with [`CURL_TIMEOUT`];
+/// the name of the real server that answered, or what went wrong.
 fn get(target: SocketAddr) -> Result<String, String> {
-    let mut stream = TcpStream::connect_timeout(&target, CURL_TIMEOUT)
-        .map_err(|e| format!("no connection ({e})"))?;
-    stream.set_read_timeout(Some(CURL_TIMEOUT)).map_err(|e| e.to_string())?;
-    stream.set_write_timeout(Some(CURL_TIMEOUT)).map_err(|e| e.to_string())?;
-    let request = format!("GET / HTTP/1.0\r\nHost: {target}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).map_err(|e| format!("sending failed ({e})"))?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).map_err(|e| format!("no answer ({e})"))?;
-    let header = format!("{REAL_SERVER_HEADER}:");
-    answer
-        .lines()
-        .take_while(|l| !l.is_empty())
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .starts_with(&header)
-                .then(|| l[header.len()..].trim().to_string())
-        })
-        .ok_or_else(|| format!("an answer without {REAL_SERVER_HEADER}"))
+    let rt = runtime()?;
+    match rt.block_on(tokio::time::timeout(CURL_TIMEOUT, traffic::one_request(target))) {
+        Ok(Ok(server)) => Ok(server),
+        Ok(Err(ErrorKind::Refused)) => Err("no connection (refused)".into()),
+        Ok(Err(ErrorKind::Reset)) => Err("connection reset before a full answer".into()),
+        Ok(Err(ErrorKind::Timeout)) | Err(_) => {
+            Err(format!("no answer within {} s", CURL_TIMEOUT.as_secs()))
+        }
+        Ok(Err(ErrorKind::Other)) => Err("an answer that is not a real server's".into()),
+    }
 }
 
 fn director_ipvs(state: &LabState) -> Result<IpvsClient, String> {
