@@ -6,6 +6,7 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use serde::Deserialize;
 
@@ -201,9 +202,11 @@ fn line_of(source: &str, span: &Range<usize>) -> usize {
 }
 
 impl Guide {
-    /// The embedded LVS-NAT walk.
+    /// The embedded LVS-NAT walk, parsed and checked once per process (the
+    /// dashboard asks for it on every guide key).
     pub fn embedded() -> Result<Self, GuideError> {
-        Self::parse(GUIDE_FILE, GUIDE_SOURCE)
+        static PARSED: OnceLock<Result<Guide, GuideError>> = OnceLock::new();
+        PARSED.get_or_init(|| Self::parse(GUIDE_FILE, GUIDE_SOURCE)).clone()
     }
 
     /// Parses and checks a steps file: known actions, unique ids, known
