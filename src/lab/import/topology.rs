@@ -48,20 +48,13 @@ pub(crate) fn infer(file: &str, table: &Table) -> Result<Topology, SpecError> {
             ));
         }
     }
-    let mut best = None;
-    'search: for total in 0..=(2 * LONGEST) {
-        for pc in prefixes(&vips) {
-            for ps in prefixes(&rips) {
-                if u16::from(pc) + u16::from(ps) != u16::from(total) {
-                    continue;
-                }
-                if let Some(t) = fit(&vips, &rips, pc, ps) {
-                    best = Some(t);
-                    break 'search;
-                }
-            }
-        }
-    }
+    // The widest pair of networks (smallest prefix lengths in sum) that fits;
+    // on a tie, the wider client network.
+    let best = prefixes(&vips)
+        .flat_map(|pc| prefixes(&rips).map(move |ps| (pc, ps)))
+        .filter_map(|(pc, ps)| fit(&vips, &rips, pc, ps).map(|t| (pc + ps, t)))
+        .min_by_key(|(widths, _)| *widths)
+        .map(|(_, t)| t);
     best.ok_or_else(|| apart_error(file, table, &vips))
 }
 
