@@ -63,20 +63,14 @@ pub fn clear(spec: &LabSpec) -> Result<(), LabError> {
     Ok(IpvsClient::open_in(&spec.netns("director"))?.flush()?)
 }
 
-/// Fills the kernel's view into `services` (planned from the spec): the
-/// scheduler and weights as they are now, and each real server's counters.
+/// Fills the kernel's view into `services` (planned from the spec, one per
+/// spec service and in its order): the scheduler and weights as they are
+/// now, and each real server's counters.
 pub fn observe(spec: &LabSpec, services: &mut [ServiceStatus]) -> Result<(), LabError> {
     let mut client = IpvsClient::open_in(&spec.netns("director"))?;
     let table = client.table()?;
-    for status in services.iter_mut() {
-        let wanted = match status.fwmark {
-            Some(mark) => ServiceKey::Fwmark { af: ipvs::AddressFamily::Inet, mark },
-            None => ServiceKey::Addr {
-                proto: status.proto.parse().unwrap_or(ipvs::Protocol::Tcp),
-                addr: IpAddr::V4(status.vip),
-                port: status.port,
-            },
-        };
+    for (planned, status) in spec.services.iter().zip(services.iter_mut()) {
+        let wanted = key(planned);
         let Some((svc, dests)) = table.iter().find(|(svc, _)| svc.key == wanted) else {
             continue;
         };
