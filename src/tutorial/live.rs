@@ -235,7 +235,10 @@ fn http_target(state: &LabState) -> Result<SocketAddr, String> {
 /// the name of the real server that answered, or what went wrong.
 fn get(target: SocketAddr) -> Result<String, String> {
     let rt = runtime()?;
-    match rt.block_on(tokio::time::timeout(CURL_TIMEOUT, traffic::one_request(target))) {
+    // The timer must be made inside the runtime: build the future in block_on.
+    let answer = rt
+        .block_on(async { tokio::time::timeout(CURL_TIMEOUT, traffic::one_request(target)).await });
+    match answer {
         Ok(Ok(server)) => Ok(server),
         Ok(Err(ErrorKind::Refused)) => Err("no connection (refused)".into()),
         Ok(Err(ErrorKind::Reset)) => Err("connection reset before a full answer".into()),
