@@ -1,7 +1,7 @@
 //! The command line: what each command does, as `--help` teaches it.
 
 use clap::{Parser, Subcommand};
-use lvslab::lab::state::Dataplane;
+use lvslab::lab::model::Dataplane;
 
 /// Build a Linux Virtual Server (LVS/IPVS) lab in network namespaces and
 /// watch the load balancer work.

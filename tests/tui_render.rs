@@ -213,7 +213,7 @@ fn no_color_draws_without_any_colour() {
 /// read, step 3 done (its effect shown), the rest to do.
 fn guided_app() -> App {
     use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-    use lvslab::lab::state::Dataplane;
+    use lvslab::lab::model::Dataplane;
     use lvslab::tui::command::{GuideReport, GuideRequest};
     use lvslab::tutorial::{Guide, Status};
 

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use lvslab::lab::{state, teardown};
+use lvslab::ops::{state, teardown};
 use lvslab::net::kconfig::{self, Built};
 use lvslab::net::privilege;
 use serde::Serialize;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use lvslab::lab::{state, teardown};
+use lvslab::ops::{state, teardown};
 
 pub fn run(lab: Option<&str>, all: bool) -> Result<ExitCode> {
     super::require_privilege("down")?;

@@ -9,7 +9,10 @@ use anyhow::{Context, Result};
 use lvslab::lab::export::{self, Format};
 use lvslab::lab::model::LabSpec;
 use lvslab::lab::presets;
-use lvslab::lab::state::{Dataplane, LabState};
+use lvslab::monitor::merge::{self, Origin};
+use lvslab::monitor::{IpvsRead, KernelObserver, Observation};
+use lvslab::ops::state::LabState;
+use lvslab::lab::model::Dataplane;
 
 /// Where the spec to export came from.
 enum Source {
@@ -17,27 +20,44 @@ enum Source {
     Running {
         /// The preset it was built from.
         origin: String,
-        /// Its dataplane.
-        dataplane: Dataplane,
     },
     /// A preset, by name or file.
     Preset(String),
 }
 
 pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> {
-    let (spec, source) = find(lab)?;
-    let text = match format {
-        Format::Ipvsadm => match &source {
+    let (spec, source, seen) = find(lab)?;
+    // What the director has that the lab's record does not: said beside
+    // every format, so an export never silently drops (or passes off as
+    // the preset's) what someone added by hand.
+    let outside = seen.as_ref().map(|s| outside_rules(&spec, s)).unwrap_or_default();
+    let mut text = match format {
+        Format::Ipvsadm => match seen.as_ref().and_then(|s| s.ipvs.table()) {
             // The director's real table, so the file equals `ipvsadm -Sn` there.
-            Source::Running { dataplane: Dataplane::Ipvs, .. } => {
-                super::require_privilege("export")?;
-                export::rules::from_kernel(&spec)?
-            }
-            _ => export::rules::from_spec(&spec),
+            Some(table) => export::rules::from_table(table),
+            None => export::rules::from_spec(&spec),
         },
         Format::Shell => export::shell::to_shell(&spec),
         Format::Toml => export::toml::to_toml(&spec, &header(lab, &source)),
     };
+    if !outside.is_empty() {
+        match format {
+            // Rules files carry no comments (ipvsadm -R reads every line).
+            Format::Ipvsadm => eprintln!(
+                "note: these rules include what was added in the director outside lvslab \
+                 (not in the lab's preset):\n{}",
+                outside.join("\n")
+            ),
+            Format::Shell | Format::Toml => {
+                text.push_str(
+                    "\n# Added in the director outside lvslab, so not part of this file:\n",
+                );
+                for rule in &outside {
+                    text.push_str(&format!("#   ipvsadm {rule}\n"));
+                }
+            }
+        }
+    }
     match output {
         None | Some("-") => std::io::stdout().write_all(text.as_bytes())?,
         Some(path) => {
@@ -51,15 +71,26 @@ pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// The running lab `lab`, else the preset of that name or path.
-fn find(lab: &str) -> Result<(LabSpec, Source)> {
+/// The running lab `lab` with what its director has now, else the preset
+/// of that name or path.
+fn find(lab: &str) -> Result<(LabSpec, Source, Option<Observation>)> {
     let looks_like_file = lab.contains('/') || lab.ends_with(".toml");
     if !looks_like_file && let Some(state) = LabState::load(lab)? {
-        let source = Source::Running { origin: state.origin, dataplane: state.dataplane };
-        return Ok((state.spec, source));
+        let seen = if state.dataplane == Dataplane::Ipvs {
+            super::require_privilege("export")?;
+            let seen = KernelObserver::once(&state);
+            if let IpvsRead::Failed(e) = &seen.ipvs {
+                anyhow::bail!("cannot read the director's IPVS table of lab '{lab}': {e}");
+            }
+            Some(seen)
+        } else {
+            None
+        };
+        let source = Source::Running { origin: state.origin };
+        return Ok((state.spec, source, seen));
     }
     match presets::load(lab) {
-        Ok(preset) => Ok((preset.spec, Source::Preset(preset.origin))),
+        Ok(preset) => Ok((preset.spec, Source::Preset(preset.origin), None)),
         Err(errors) => anyhow::bail!(
             "no lab '{lab}' is running, and it is no preset either:\n{errors}\n\
              (lvslab ls lists the running labs, lvslab ls --presets the presets)"
@@ -77,4 +108,31 @@ fn header(lab: &str, source: &Source) -> Vec<String> {
             vec![format!("Exported by `lvslab export {lab} --format toml` from {origin}.")]
         }
     }
+}
+
+/// `ipvsadm` rules (without the program name) for each service and
+/// destination the director has that the lab does not.
+fn outside_rules(spec: &LabSpec, seen: &Observation) -> Vec<String> {
+    let mut rules = Vec::new();
+    for m in merge::merge(spec, seen.ipvs.table()) {
+        let Some(kernel) = &m.kernel else { continue };
+        let extra: Vec<_> = m
+            .dests
+            .iter()
+            .filter(|d| d.origin == Origin::Outside)
+            .filter_map(|d| d.kernel.clone())
+            .collect();
+        let text = match m.origin {
+            Origin::Outside => lvslab::ipvs::rules::save(&[(kernel.clone(), extra)]),
+            Origin::Lab if extra.is_empty() => continue,
+            // Only the destinations: the service line is the lab's own.
+            Origin::Lab => lvslab::ipvs::rules::save(&[(kernel.clone(), extra)])
+                .lines()
+                .skip(1)
+                .map(|l| format!("{l}\n"))
+                .collect(),
+        };
+        rules.extend(text.lines().map(str::to_string));
+    }
+    rules
 }

@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use lvslab::lab::state::LabState;
-use lvslab::lab::{presets, state, teardown};
+use lvslab::ops::state::LabState;
+use lvslab::lab::presets;
+use lvslab::ops::{state, teardown};
 use serde_json::json;
 
 pub fn run(show_presets: bool, json: bool) -> Result<ExitCode> {

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use lvslab::lab::state::Dataplane;
+use lvslab::lab::model::Dataplane;
 
 use crate::cli::Command;
 
@@ -41,7 +41,7 @@ pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> 
         }
         Command::Up { lab, dataplane } => runtime()?.block_on(up::run(&lab, dataplane)),
         Command::Down { lab, all } => down::run(lab.as_deref(), all),
-        Command::Status { lab, json } => runtime()?.block_on(status::run(&lab, json)),
+        Command::Status { lab, json } => status::run(&lab, json),
         Command::Ls { presets, json } => ls::run(presets, json),
         Command::Check { file, json } => check::run(&file, json),
         Command::Doctor { json } => runtime()?.block_on(doctor::run(json)),

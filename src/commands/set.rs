@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use lvslab::lab::live;
-use lvslab::lab::state::LabState;
+use lvslab::ops::live;
+use lvslab::ops::state::LabState;
 
 use crate::cli::AddRs;
 

@@ -3,17 +3,20 @@
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use lvslab::lab::state::LabState;
-use lvslab::lab::status::{self, LabStatus};
+use lvslab::lab::model::Dataplane;
+use lvslab::monitor::KernelObserver;
+use lvslab::monitor::merge::Origin;
+use lvslab::monitor::status::{self, LabStatus};
+use lvslab::ops::state::LabState;
 
-pub async fn run(lab: &str, json: bool) -> Result<ExitCode> {
+pub fn run(lab: &str, json: bool) -> Result<ExitCode> {
     super::require_privilege("status")?;
     let Some(state) = LabState::load(lab)? else {
         bail!(
             "no lab '{lab}' is running (lvslab ls lists the running labs; lvslab up {lab} builds it)"
         );
     };
-    let status = status::observe(&state).await?;
+    let status = status::status(&state, &KernelObserver::once(&state));
     if json {
         println!("{}", serde_json::to_string_pretty(&status)?);
     } else {
@@ -59,26 +62,41 @@ fn print_text(s: &LabStatus) {
         };
         println!("  {:<9} {:<24} {}{gw}{fwd}", h.name, h.netns, links.join(", "));
     }
+    let ipvs = s.dataplane == Dataplane::Ipvs;
     println!("\nSERVICES");
     for svc in &s.services {
-        let label = match svc.fwmark {
-            Some(mark) => format!("FWM {mark}"),
-            None => format!("{} {}:{}", svc.proto.to_uppercase(), svc.vip, svc.port),
+        let label = match (svc.fwmark, &svc.proto) {
+            (Some(mark), _) => format!("FWM {mark}"),
+            (None, proto) => format!(
+                "{} {}",
+                proto.as_deref().unwrap_or("?").to_uppercase(),
+                lvslab::ipvs::format::addr_port(svc.vip, svc.port)
+            ),
         };
-        println!(
-            "  {label} {}{}",
-            svc.scheduler,
-            if svc.programmed { "" } else { "  (not in IPVS)" }
-        );
+        println!("  {label} {}{}", svc.scheduler, marks(ipvs, svc.origin, svc.programmed));
         for rs in &svc.real_servers {
             let counters = match (rs.active_conns, rs.inactive_conns, rs.conns) {
                 (Some(a), Some(i), Some(c)) => format!("  active {a} inactive {i} conns {c}"),
                 _ => String::new(),
             };
             println!(
-                "    -> {:<6} {}:{} {} weight {}{counters}",
-                rs.name, rs.addr, rs.port, rs.forward, rs.weight
+                "    -> {:<6} {} {} weight {}{counters}{}",
+                rs.name,
+                lvslab::ipvs::format::addr_port(rs.addr, rs.port),
+                rs.forward,
+                rs.weight,
+                marks(ipvs, rs.origin, rs.programmed)
             );
         }
+    }
+}
+
+/// What the text says after an entry that is not simply the lab's and in the kernel.
+fn marks(ipvs: bool, origin: Origin, programmed: bool) -> &'static str {
+    match (origin, programmed) {
+        _ if !ipvs => "",
+        (Origin::Outside, _) => "  (added outside lvslab: not in the preset)",
+        (Origin::Lab, false) => "  (not programmed: missing from the director's IPVS table)",
+        (Origin::Lab, true) => "",
     }
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use lvslab::lab::model::{LabSpec, Service};
-use lvslab::lab::state::{Dataplane, LabState};
+use lvslab::ops::state::LabState;
+use lvslab::lab::model::Dataplane;
 use lvslab::net::netns;
 use lvslab::traffic::{ConnectionMode, Generator, Load, Profile, RequestKind, results};
 

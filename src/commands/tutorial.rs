@@ -4,13 +4,15 @@
 use std::process::ExitCode;
 
 use anyhow::{Result, anyhow};
-use lvslab::lab::LabError;
-use lvslab::lab::lifecycle::{self, Wiring};
+use lvslab::ops::LabError;
+use lvslab::ops::lifecycle::{self, Wiring};
 use lvslab::lab::presets::{self, Preset};
-use lvslab::lab::state::Dataplane;
+use lvslab::lab::model::Dataplane;
 use lvslab::lab::validate;
 
-use super::tui::{Session, load_theme, require_terminal, show};
+use lvslab::session::{Session, show};
+
+use super::tui::{load_theme, require_terminal};
 
 /// The preset the guide walks.
 const PRESET: &str = "tutorial-nat.toml";
@@ -54,7 +56,8 @@ pub fn run(options: &Options) -> Result<ExitCode> {
             keep: options.keep,
             guide: true,
         };
-        show(session, theme, theme_error).await
+        show(session, theme, theme_error).await?;
+        Ok(ExitCode::SUCCESS)
     })
 }
 

@@ -10,8 +10,10 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use lvslab::lab::model::LabSpec;
-use lvslab::lab::state::{Dataplane, LabState, Phase};
-use lvslab::lab::{lifecycle, presets, servers, teardown};
+use lvslab::ops::state::{LabState, Phase};
+use lvslab::lab::model::Dataplane;
+use lvslab::lab::presets;
+use lvslab::ops::{lifecycle, servers, teardown};
 use tokio::signal::unix::{SignalKind, signal};
 
 pub async fn run(lab: &str, dataplane: Dataplane) -> Result<ExitCode> {

@@ -24,7 +24,7 @@ pub mod types;
 pub mod wire;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use client::IpvsClient;
 pub use error::Error;

@@ -1,24 +1,18 @@
-//! The lab: a preset file validated into a [`LabSpec`], planned as steps,
-//! built into kernel state, recorded in a state file, and torn down.
+//! What a lab is, with no I/O: a preset file validated into a [`LabSpec`],
+//! the plan that builds its topology (printable as `ip` commands), the IPVS
+//! table it describes, the scheduler list, and its export to and import
+//! from other formats. Operating a lab on the kernel is [`crate::ops`].
 
-pub mod build;
-pub mod dataplane;
 pub mod error;
 pub mod export;
 pub mod import;
-pub mod lifecycle;
-pub mod live;
 pub mod model;
 pub mod plan;
 pub mod presets;
-pub mod process;
 pub mod schedulers;
-pub mod servers;
 pub mod spec;
-pub mod state;
-pub mod status;
-pub mod teardown;
+pub mod table;
 pub mod validate;
 
-pub use error::{LabError, SpecError, SpecErrors};
+pub use error::{SpecError, SpecErrors};
 pub use model::LabSpec;

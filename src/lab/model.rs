@@ -82,6 +82,25 @@ impl fmt::Display for Forward {
     }
 }
 
+/// Whether the lab programs IPVS or only builds the topology.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Dataplane {
+    /// The kernel's IPVS balances the services (needs CONFIG_IP_VS).
+    Ipvs,
+    /// Topology only: namespaces, links, routes, forwarding; no balancing.
+    None,
+}
+
+impl std::fmt::Display for Dataplane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Ipvs => "ipvs",
+            Self::None => "none",
+        })
+    }
+}
+
 /// A virtual service and its real servers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Service {

@@ -1,18 +1,26 @@
-//! What the dashboard and the read commands consume: immutable snapshots of a
-//! running lab, and a bounded history of them.
+//! The one observer of a running lab, and everything built from what it sees.
 //!
-//! The monitor owns every kernel read; consumers only ever see these plain
-//! data types ("snapshots in, commands out" in DESIGN.md), so the UI can be
-//! driven by synthetic snapshots in tests.
+//! - [`observe`]: [`KernelObserver`] reads the kernel (IPVS table, links,
+//!   addresses, gateways, forwarding, processes) into an [`Observation`];
+//!   anything implementing [`Observe`] can stand in for it in tests;
+//! - [`merge`]: the lab's record merged with the director's table (pure):
+//!   what is the lab's, what was added outside lvslab, what is not programmed;
+//! - [`status`]: `lvslab status` and `status --json`, from an observation (pure);
+//! - [`snapshot`] and [`poll`]: the dashboard's immutable snapshots, built
+//!   from observations ("snapshots in, commands out" in DESIGN.md);
+//! - [`history`]: a bounded ring buffer; [`sample`]: synthetic snapshots.
 
-pub mod gateways;
 pub mod history;
+pub mod merge;
+pub mod observe;
 pub mod poll;
 pub mod sample;
 pub mod snapshot;
+pub mod status;
 
 pub use history::History;
+pub use observe::{IpvsRead, KernelObserver, Observation, Observe};
 pub use snapshot::{
-    ConnMode, Dataplane, DestView, DirectorView, Forward, HostStats, HostView, LabView,
+    ConnMode, DestView, DirectorView, Forward, HostStats, HostView, LabView, Origin,
     RealServerView, ServiceView, Snapshot, TrafficView,
 };

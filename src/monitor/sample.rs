@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, SystemTime};
 
+use crate::lab::model::Dataplane;
 use super::snapshot::{
-    ConnMode, Dataplane, DestView, DirectorView, Forward, HostStats, HostView, LabView,
+    ConnMode, DestView, DirectorView, Forward, HostStats, HostView, LabView, Origin,
     RealServerView, ServiceView, Snapshot, TrafficView,
 };
 
@@ -41,6 +42,8 @@ pub fn with_servers(weights: &[u32], tick: u32) -> Snapshot {
             vip: IpAddr::V4(VIP),
             port: 80,
             fwmark: None,
+            origin: Origin::Lab,
+            programmed: true,
             scheduler: "wrr".into(),
             persistent: None,
             real_servers: dests,
@@ -82,6 +85,7 @@ fn dest(index: usize, weight: u32, conns: u64, tick: u32) -> DestView {
         addr: rip(index),
         port: 80,
         forward: Forward::Masq,
+        origin: Origin::Lab,
         weight,
         active_conns: active,
         inactive_conns: u32::try_from((conns / 2).min(u64::from(u32::MAX))).unwrap_or(0),

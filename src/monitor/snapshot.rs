@@ -5,7 +5,6 @@
 //! comes from here, so a pane can be tested with a hand-made snapshot.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::IpAddr;
 use std::time::SystemTime;
 
@@ -26,24 +25,8 @@ pub struct Snapshot {
     pub host: HostStats,
 }
 
-/// Which data plane forwards client traffic on the director.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Dataplane {
-    /// The kernel's IPVS load balancer.
-    Ipvs,
-    /// No load balancer: the director only routes (for kernels without IPVS).
-    None,
-}
-
-impl fmt::Display for Dataplane {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Ipvs => "ipvs",
-            Self::None => "none",
-        })
-    }
-}
+pub use super::merge::Origin;
+use crate::lab::model::Dataplane;
 
 /// The lab's hosts: one client, one director, N real servers.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -108,7 +91,11 @@ pub struct ServiceView {
     pub scheduler: String,
     /// Persistence timeout in seconds, when the service is persistent.
     pub persistent: Option<u32>,
-    /// The destinations, in the lab's order.
+    /// The lab's, or added outside lvslab.
+    pub origin: Origin,
+    /// Whether the director's IPVS table has it.
+    pub programmed: bool,
+    /// The destinations: the lab's in its order, then any added outside it.
     pub real_servers: Vec<DestView>,
 }
 
@@ -129,6 +116,8 @@ pub struct DestView {
     pub port: u16,
     /// Forwarding method.
     pub forward: Forward,
+    /// The lab's, or added outside lvslab.
+    pub origin: Origin,
     /// Weight; 0 means quiesced (drained): no new connections.
     pub weight: u32,
     /// ActiveConn: established connections.

@@ -21,14 +21,12 @@
 //! ```
 
 pub mod app;
-pub mod backend;
 pub mod changes;
 pub mod command;
 pub mod event;
 pub mod format;
 pub mod input;
 pub mod keymap;
-pub mod terminal;
 pub mod theme;
 pub mod view;
 
@@ -36,7 +34,6 @@ pub use app::App;
 pub use command::{BackendEvent, Command, Exit, PresetInfo};
 pub use event::{BackendSide, Error, FRAME_PERIOD, TerminalEvents, UiIo};
 pub use keymap::Keymap;
-pub use terminal::{TerminalGuard, cancel_on_signals, restore};
 pub use theme::Theme;
 
 use ratatui::Terminal;

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use super::steps::{Action, Observation, ObservedService, Status, Step, status};
 use crate::ipvs::{self, IpvsClient, ServiceKey};
-use crate::lab::dataplane;
-use crate::lab::state::{Dataplane, LabState};
+use crate::lab::table;
+use crate::ops::state::LabState;
+use crate::lab::model::Dataplane;
 use crate::net::{netns, rtnl::Rtnl, sysctl};
 use crate::traffic::{self, ErrorKind};
 
@@ -126,11 +127,11 @@ fn service(state: &LabState, undo: bool) -> Result<(), String> {
     let svc = state.spec.services.first().ok_or("this lab has no virtual service")?;
     let mut client = director_ipvs(state)?;
     if undo {
-        client.del_service(&dataplane::key(svc))
+        client.del_service(&table::key(svc))
     } else {
         let mut empty = svc.clone();
         empty.members.clear();
-        client.add_service(&dataplane::service(&empty))
+        client.add_service(&table::service(&empty))
     }
     .map_err(|e| e.to_string())
 }
@@ -144,12 +145,12 @@ fn destination(state: &LabState, name: &str, undo: bool) -> Result<(), String> {
         .iter()
         .find(|m| m.name == name)
         .ok_or_else(|| format!("{name} is not a real server of the service"))?;
-    let dest = dataplane::destination(spec, member).ok_or("unknown real server")?;
+    let dest = table::destination(spec, member).ok_or("unknown real server")?;
     let mut client = director_ipvs(state)?;
     if undo {
-        client.del_destination(&dataplane::key(svc), dest.addr, dest.port)
+        client.del_destination(&table::key(svc), dest.addr, dest.port)
     } else {
-        client.add_destination(&dataplane::key(svc), &dest)
+        client.add_destination(&table::key(svc), &dest)
     }
     .map_err(|e| match e {
         ipvs::Error::NoSuchService { .. } if !undo => {

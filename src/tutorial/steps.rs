@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::template::{RS_VARS, VARS, Vars, placeholders};
 use crate::lab::LabSpec;
-use crate::lab::state::Dataplane;
+use crate::lab::model::Dataplane;
 
 /// Where the embedded steps come from (for error messages).
 pub const GUIDE_FILE: &str = "assets/tutorial/lvs-nat.toml";

@@ -3,7 +3,7 @@
 
 use crate::lab::LabSpec;
 use crate::lab::model::Member;
-use crate::lab::state::Dataplane;
+use crate::lab::model::Dataplane;
 
 /// Lab-wide placeholders.
 pub const VARS: &[&str] = &[

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{generated_preset, lvslab_ok};
-use lvslab::lab::build::Builder;
+use lvslab::ops::build::Builder;
 use lvslab::lab::plan::Plan;
 use lvslab::lab::presets;
 use lvslab::net::netns;

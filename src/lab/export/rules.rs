@@ -1,32 +1,18 @@
-//! A lab's IPVS table as `ipvsadm -Sn` rules: from the spec (what `up`
-//! programs), or read back from a running director's kernel table.
+//! A lab's IPVS table as `ipvsadm -Sn` rules: the table the spec describes
+//! (what `up` programs), or any table read back from a director.
 
-use crate::ipvs::format::Table;
-use crate::ipvs::{self, Destination, IpvsClient};
-use crate::lab::dataplane;
-use crate::lab::error::LabError;
+use crate::ipvs::{self, Destination};
 use crate::lab::model::LabSpec;
-
-/// The IPVS table `lvslab up` programs for `spec`.
-pub fn table(spec: &LabSpec) -> Vec<(ipvs::Service, Vec<Destination>)> {
-    spec.services
-        .iter()
-        .map(|svc| {
-            let dests = svc.members.iter().filter_map(|m| dataplane::destination(spec, m));
-            (dataplane::service(svc), dests.collect())
-        })
-        .collect()
-}
+use crate::lab::table;
 
 /// `ipvsadm -Sn` of the table `spec` describes.
 pub fn from_spec(spec: &LabSpec) -> String {
-    ipvs::rules::save(&table(spec))
+    ipvs::rules::save(&table::table(spec))
 }
 
-/// `ipvsadm -Sn` of the director of running lab `spec`, read from the kernel.
-pub fn from_kernel(spec: &LabSpec) -> Result<String, LabError> {
-    let table = IpvsClient::open_in(&spec.netns("director"))?.table()?;
-    Ok(ipvs::rules::save(&table as &Table))
+/// `ipvsadm -Sn` of a table as the kernel lists it.
+pub fn from_table(table: &[(ipvs::Service, Vec<Destination>)]) -> String {
+    ipvs::rules::save(table)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 use std::fmt::Write;
 
 use crate::ipvs::rules::{save, service_switch};
-use crate::lab::dataplane;
+use crate::lab::table;
 use crate::lab::model::{HostRole, LabSpec};
 use crate::lab::plan::{Plan, Step};
 
@@ -161,9 +161,9 @@ fn ipvs(out: &mut String, spec: &LabSpec) {
             );
         }
         // The -A line exactly as `ipvsadm -Sn` writes it (persistence, -M).
-        let add = save(&[(dataplane::service(svc), Vec::new())]);
+        let add = save(&[(table::service(svc), Vec::new())]);
         let _ = writeln!(out, "    ip netns exec {director} ipvsadm {}", add.trim_end());
-        let switch = service_switch(&dataplane::key(svc));
+        let switch = service_switch(&table::key(svc));
         for m in &svc.members {
             let Some(rs) = spec.real_server(&m.name) else { continue };
             let _ = writeln!(

@@ -95,7 +95,7 @@ fn service(out: &mut String, spec: &LabSpec, svc: &Service) {
 
 /// The ipvsadm command the service stands for.
 fn service_comment(spec: &LabSpec, svc: &Service) -> String {
-    let key = crate::ipvs::rules::service_switch(&crate::lab::dataplane::key(svc));
+    let key = crate::ipvs::rules::service_switch(&crate::lab::table::key(svc));
     let mut text = format!("ipvsadm -A {key} -s {}", svc.scheduler);
     if let Some(timeout) = svc.persistence {
         let _ = write!(text, " -p {timeout}");

@@ -8,7 +8,7 @@ use std::ops::Range;
 use ipnet::Ipv4Net;
 use toml::Spanned;
 
-use super::super::dataplane;
+use super::super::table;
 use super::super::model::{Forward, Member, Protocol, Service, TrafficProfile};
 use super::super::schedulers;
 use super::super::spec::{MemberFile, ServiceFile, TrafficFile};
@@ -27,7 +27,7 @@ impl Checker<'_> {
         let mut out = Vec::new();
         for svc in raw {
             let Some(service) = self.service(svc, servers, vip, client_net, used) else { continue };
-            if !seen.insert(dataplane::key(&service)) {
+            if !seen.insert(table::key(&service)) {
                 self.error(
                     key_span(svc),
                     format!("service {} is defined twice", service.label()),

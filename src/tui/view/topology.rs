@@ -10,7 +10,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{pane, share};
-use crate::monitor::{Dataplane, RealServerView, Snapshot};
+use crate::lab::model::Dataplane;
+use crate::monitor::{RealServerView, Snapshot};
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
 

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use tracing::instrument;
 
-use super::plan::{Plan, Step};
+use crate::lab::plan::{Plan, Step};
 use crate::net::{self, netns, rtnl::Rtnl, sysctl};
 
 /// Runs steps in order, keeping one connection per namespace.

@@ -7,12 +7,13 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::build::Builder;
-use super::dataplane;
+use crate::lab::table;
 use super::error::LabError;
-use super::model::{Forward, Member, RealServer, parse_netns_name};
-use super::plan::{Plan, real_server_steps};
+use crate::lab::model::{Forward, Member, RealServer, parse_netns_name};
+use crate::lab::plan::{Plan, real_server_steps};
 use super::servers;
-use super::state::{Dataplane, LabState};
+use super::state::LabState;
+use crate::lab::model::Dataplane;
 use crate::ipvs::IpvsClient;
 use crate::net::netns;
 
@@ -36,7 +37,7 @@ pub fn set_scheduler(state: &mut LabState, scheduler: &str) -> Result<(), LabErr
     for svc in &mut state.spec.services {
         let mut next = svc.clone();
         next.scheduler = scheduler.to_string();
-        client.edit_service(&dataplane::service(&next))?;
+        client.edit_service(&table::service(&next))?;
         *svc = next;
     }
     state.save().map_err(|e| LabError::Record(e.to_string()))
@@ -51,11 +52,11 @@ pub fn set_weight(state: &mut LabState, server: &str, weight: u32) -> Result<(),
     let mut client = ipvs_client(state)?;
     let spec = state.spec.clone();
     for svc in &mut state.spec.services {
-        let key = dataplane::key(svc);
+        let key = table::key(svc);
         for member in svc.members.iter_mut().filter(|m| m.name == server) {
             let mut next = member.clone();
             next.weight = weight;
-            let dest = dataplane::destination(&spec, &next).expect("member of the lab");
+            let dest = table::destination(&spec, &next).expect("member of the lab");
             client.edit_destination(&key, &dest)?;
             *member = next;
         }
@@ -93,8 +94,8 @@ pub async fn add_real_server(
     };
     if new_host {
         let mut builder = Builder::new();
-        let steps = std::iter::once(super::plan::Step::AddNetns { netns: spec.netns(name) })
-            .chain(std::iter::once(super::plan::Step::LinkUp {
+        let steps = std::iter::once(crate::lab::plan::Step::AddNetns { netns: spec.netns(name) })
+            .chain(std::iter::once(crate::lab::plan::Step::LinkUp {
                 netns: spec.netns(name),
                 link: "lo".into(),
             }))
@@ -116,14 +117,14 @@ pub async fn add_real_server(
     servers::start_missing(state)?;
     if state.dataplane == Dataplane::Ipvs {
         let mut client = ipvs_client(state)?;
-        let dest = dataplane::destination(&state.spec, &member).expect("added above");
+        let dest = table::destination(&state.spec, &member).expect("added above");
         for svc in &state.spec.services {
             let present = client
-                .destinations(&dataplane::key(svc))?
+                .destinations(&table::key(svc))?
                 .iter()
                 .any(|d| d.addr == dest.addr && d.port == dest.port);
             if !present {
-                client.add_destination(&dataplane::key(svc), &dest)?;
+                client.add_destination(&table::key(svc), &dest)?;
             }
         }
     }
@@ -145,7 +146,7 @@ pub fn remove_real_server(state: &mut LabState, name: &str) -> Result<(), LabErr
         let mut client = ipvs_client(state)?;
         for svc in &state.spec.services {
             for m in svc.members.iter().filter(|m| m.name == name) {
-                client.del_destination(&dataplane::key(svc), IpAddr::V4(rs.addr), m.port)?;
+                client.del_destination(&table::key(svc), IpAddr::V4(rs.addr), m.port)?;
             }
         }
     }

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::error::LabError;
-use super::model::RealServer;
+use crate::lab::model::RealServer;
 use super::process::{self, start_ticks};
 use super::state::{LabProcess, LabState, STATE_DIR};
 use crate::net::netns;
@@ -136,5 +136,5 @@ fn wait_ready(ns: &str, addr: Ipv4Addr, p: &LabProcess) -> Result<(), LabError> 
 }
 
 fn lab_of(ns: &str) -> &str {
-    super::model::parse_netns_name(ns).map_or(ns, |(lab, _)| lab)
+    crate::lab::model::parse_netns_name(ns).map_or(ns, |(lab, _)| lab)
 }

@@ -2,9 +2,6 @@
 //! the lab into snapshots on a thread of its own, and applies the user's
 //! commands to the kernel. The render loop only ever sees its channels.
 
-mod guide;
-mod traffic;
-
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,12 +9,16 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
-use super::command::{BackendEvent, Command, GuideReport, GuideRequest};
-use super::event::BackendSide;
-use crate::lab::state::{Dataplane, LabState};
-use crate::lab::{LabError, lifecycle, live, presets, servers};
+use super::guide;
+use super::traffic::Traffic;
+use crate::tui::command::{BackendEvent, Command, GuideReport, GuideRequest};
+use crate::tui::event::BackendSide;
+use crate::ops::state::LabState;
+use crate::lab::model::Dataplane;
+use crate::lab::presets;
+use crate::ops::error::LabError;
+use crate::ops::{lifecycle, live, servers};
 use crate::monitor::poll::Poller;
-use traffic::Traffic;
 
 /// How often the lab is polled into a snapshot (the UI draws at most at
 /// its frame rate; IPVS counters themselves move every ~2 s).
@@ -156,14 +157,7 @@ fn spawn_poller(
     stop: CancellationToken,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
-        let first = shared.lock().expect("lab state lock").clone();
-        let mut poller = match Poller::new(&first) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::error!("cannot poll the lab: {e}");
-                return;
-            }
-        };
+        let mut poller = Poller::new();
         while !stop.is_cancelled() {
             let state = shared.lock().expect("lab state lock").clone();
             let view = traffic.lock().expect("traffic lock").as_ref().map(Traffic::view);

@@ -4,11 +4,11 @@
 //! Teardown works from the namespace names as well as from the state file, so
 //! it also cleans what a crashed or killed `up` left behind.
 
-use super::dataplane;
+use super::program;
 use super::error::LabError;
-use super::model::parse_netns_name;
+use crate::lab::model::parse_netns_name;
 use super::process::{self, FoundProcess};
-use super::state::Dataplane;
+use crate::lab::model::Dataplane;
 use super::state::{self, LabState};
 use crate::net::{self, netns};
 
@@ -57,7 +57,7 @@ pub fn remove(lab: &str) -> Result<Removed, LabError> {
         // Explicitly, although the namespace's end would drop the table too:
         // a failure here means the director's table is not what we think.
         if state.dataplane == Dataplane::Ipvs && netns::exists(&state.spec.netns("director")) {
-            dataplane::clear(&state.spec)?;
+            program::clear(&state.spec)?;
             removed.ipvs_cleared = true;
         }
     }

@@ -11,29 +11,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::model::LabSpec;
+use crate::lab::model::Dataplane;
+use crate::lab::model::LabSpec;
 
 /// Where lab records live.
 pub const STATE_DIR: &str = "/run/lvslab";
-
-/// Whether the lab programs IPVS or only builds the topology.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Dataplane {
-    /// The kernel's IPVS balances the services (needs CONFIG_IP_VS).
-    Ipvs,
-    /// Topology only: namespaces, links, routes, forwarding; no balancing.
-    None,
-}
-
-impl std::fmt::Display for Dataplane {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Ipvs => "ipvs",
-            Self::None => "none",
-        })
-    }
-}
 
 /// Where a lab's bring-up stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,13 +5,15 @@
 //! [`super::teardown::remove`].)
 
 use super::build::Builder;
-use super::dataplane;
+use super::program;
+use crate::lab::table;
 use super::error::LabError;
-use super::model::LabSpec;
-use super::plan::Plan;
-use super::presets::Preset;
+use crate::lab::model::LabSpec;
+use crate::lab::plan::Plan;
+use crate::lab::presets::Preset;
 use super::servers;
-use super::state::{Dataplane, LabState, Phase};
+use super::state::{LabState, Phase};
+use crate::lab::model::Dataplane;
 use super::teardown;
 
 /// Checks that must pass before anything is created: IPVS present (for the
@@ -23,7 +25,7 @@ pub fn prepare(
     say: &mut dyn FnMut(String),
 ) -> Result<(), LabError> {
     if dataplane == Dataplane::Ipvs {
-        dataplane::probe()?;
+        program::probe()?;
     }
     let name = &spec.name;
     let recorded = LabState::load(name).ok().flatten();
@@ -118,7 +120,7 @@ async fn build(
     Builder::new()
         .run(&plan, |_, _, step| {
             tracing::debug!(%step, "step");
-            if matches!(step, super::plan::Step::AddNetns { .. }) {
+            if matches!(step, crate::lab::plan::Step::AddNetns { .. }) {
                 say(step.to_string());
             }
         })
@@ -132,13 +134,13 @@ async fn build(
         for svc in &state.spec.services {
             say(format!(
                 "ipvsadm -A {} -s {} (+{} real servers)",
-                crate::ipvs::rules::service_switch(&dataplane::key(svc)),
+                crate::ipvs::rules::service_switch(&table::key(svc)),
                 svc.scheduler,
                 svc.members.len()
             ));
         }
         let spec = state.spec.clone();
-        tokio::task::spawn_blocking(move || dataplane::program(&spec))
+        tokio::task::spawn_blocking(move || program::program(&spec))
             .await
             .map_err(join_error)??;
     }

@@ -2,7 +2,7 @@
 //! for the lab, the step done or undone on the kernel, and every step's
 //! status observed afterwards.
 
-use crate::lab::state::LabState;
+use crate::ops::state::LabState;
 use crate::tui::command::{GuideReport, GuideRequest};
 use crate::tutorial::{Guide, live};
 

@@ -1,0 +1,226 @@
+//! The one observer of a running lab. Every view — the dashboard's snapshot,
+//! `status` (text and `--json`), the tutorial's marks, `export` — is built
+//! from an [`Observation`], so they all tell the same truth, including what
+//! someone typed by hand into the director.
+//!
+//! [`KernelObserver`] reads the kernel: the director's IPVS table and
+//! forwarding sysctl, each host's links, addresses and default gateway, and
+//! whether the lab's processes run. It is blocking (netlink); it keeps its
+//! sockets open between reads and drives rtnetlink on one small runtime of
+//! its own, so call it from a plain thread, never from inside a runtime.
+//! Tests replace it with anything that implements [`Observe`].
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::ipvs::{self, IpvsClient};
+use crate::lab::model::{Dataplane, HostRole};
+use crate::net::rtnl::{LinkInfo, Rtnl};
+use crate::net::{netns, sysctl};
+use crate::ops::servers;
+use crate::ops::state::LabState;
+
+/// The IPVS table as the kernel lists it: services with their destinations.
+pub type Table = Vec<(ipvs::Service, Vec<ipvs::Destination>)>;
+
+/// What the kernel and the process table say about a lab at one instant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    /// When it was read.
+    pub at: SystemTime,
+    /// One entry per host of the lab, in the spec's order (client, director,
+    /// real servers).
+    pub hosts: Vec<HostObservation>,
+    /// The director's `net.ipv4.ip_forward`; `None` when it could not be read.
+    pub forwarding: Option<bool>,
+    /// The director's IPVS table.
+    pub ipvs: IpvsRead,
+    /// Whether each of the lab's recorded processes runs, in the record's order.
+    pub processes_running: Vec<bool>,
+}
+
+/// The director's IPVS table, or why there is none.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IpvsRead {
+    /// The lab's dataplane is not IPVS: there is no table to read.
+    NotUsed,
+    /// Reading it failed (the director's namespace is gone, IPVS unloaded...).
+    Failed(String),
+    /// The table, as the kernel lists it (newest service and destination first).
+    Table(Table),
+}
+
+impl IpvsRead {
+    /// The table, when it was read.
+    pub fn table(&self) -> Option<&Table> {
+        match self {
+            Self::Table(t) => Some(t),
+            Self::NotUsed | Self::Failed(_) => None,
+        }
+    }
+}
+
+/// One host (network namespace) of the lab.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostObservation {
+    /// Host name, e.g. `rs1`.
+    pub name: String,
+    /// Its role in the lab.
+    pub role: HostRole,
+    /// Whether its namespace exists.
+    pub present: bool,
+    /// Its links with their addresses (empty when absent or unread).
+    pub interfaces: Vec<LinkInfo>,
+    /// Its IPv4 default gateway.
+    pub gateway: Option<Ipv4Addr>,
+}
+
+impl Observation {
+    /// The observation of host `name`.
+    pub fn host(&self, name: &str) -> Option<&HostObservation> {
+        self.hosts.iter().find(|h| h.name == name)
+    }
+
+    /// The default gateway of host `name`.
+    pub fn gateway(&self, name: &str) -> Option<Ipv4Addr> {
+        self.host(name).and_then(|h| h.gateway)
+    }
+}
+
+/// Anything that can observe a lab: the kernel, or a test's fixed answer.
+pub trait Observe {
+    /// Reads the lab described by `state` now.
+    fn observe(&mut self, state: &LabState) -> Observation;
+}
+
+/// How often a long-lived observer re-reads links and routes: they change
+/// rarely (the tutorial's gateway step, someone's `ip route` in another
+/// shell), while the IPVS table is read on every call.
+pub const HOSTS_REFRESH: Duration = Duration::from_secs(1);
+
+/// Observes a lab in the kernel, keeping its sockets open between reads.
+pub struct KernelObserver {
+    /// Drives the rtnetlink sockets; only while a read is in progress.
+    runtime: Option<tokio::runtime::Runtime>,
+    ipvs: Option<IpvsClient>,
+    rtnl: HashMap<String, Rtnl>,
+    hosts_every: Duration,
+    hosts: Vec<HostObservation>,
+    hosts_at: Option<Instant>,
+}
+
+impl KernelObserver {
+    /// An observer that re-reads hosts at most every `hosts_every`
+    /// (`Duration::ZERO`: on every call).
+    pub fn new(hosts_every: Duration) -> Self {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok();
+        Self {
+            runtime,
+            ipvs: None,
+            rtnl: HashMap::new(),
+            hosts_every,
+            hosts: Vec::new(),
+            hosts_at: None,
+        }
+    }
+
+    /// One fresh observation of `state`, for the one-shot commands.
+    pub fn once(state: &LabState) -> Observation {
+        Self::new(Duration::ZERO).observe(state)
+    }
+
+    fn read_ipvs(&mut self, state: &LabState) -> IpvsRead {
+        if state.dataplane != Dataplane::Ipvs {
+            return IpvsRead::NotUsed;
+        }
+        if self.ipvs.is_none() {
+            match IpvsClient::open_in(&state.spec.netns("director")) {
+                Ok(client) => self.ipvs = Some(client),
+                Err(e) => return IpvsRead::Failed(e.to_string()),
+            }
+        }
+        let client = self.ipvs.as_mut().expect("opened above");
+        match client.table() {
+            Ok(table) => IpvsRead::Table(table),
+            Err(e) => {
+                // The namespace may have gone and come back: reopen next time.
+                self.ipvs = None;
+                IpvsRead::Failed(e.to_string())
+            }
+        }
+    }
+
+    fn read_hosts(&mut self, state: &LabState) -> Vec<HostObservation> {
+        let spec = &state.spec;
+        let stale = self.hosts_at.is_none_or(|at| at.elapsed() >= self.hosts_every);
+        let same_hosts = self.hosts.len() == spec.hosts().count()
+            && self.hosts.iter().zip(spec.hosts()).all(|(h, (name, _))| h.name == name);
+        if !stale && same_hosts {
+            return self.hosts.clone();
+        }
+        self.rtnl.retain(|name, _| spec.hosts().any(|(n, _)| n == name));
+        let hosts: Vec<HostObservation> =
+            spec.hosts().map(|(name, role)| self.read_host(state, name, role)).collect();
+        self.hosts.clone_from(&hosts);
+        self.hosts_at = Some(Instant::now());
+        hosts
+    }
+
+    fn read_host(&mut self, state: &LabState, name: &str, role: HostRole) -> HostObservation {
+        let ns = state.spec.netns(name);
+        let mut host = HostObservation {
+            name: name.to_string(),
+            role,
+            present: netns::exists(&ns),
+            interfaces: Vec::new(),
+            gateway: None,
+        };
+        let Some(runtime) = &self.runtime else { return host };
+        if !host.present {
+            self.rtnl.remove(name);
+            return host;
+        }
+        let read = runtime.block_on(async {
+            if !self.rtnl.contains_key(name) {
+                self.rtnl.insert(name.to_string(), Rtnl::connect(&ns)?);
+            }
+            let socket = self.rtnl.get_mut(name).expect("connected above");
+            Ok::<_, crate::net::Error>((socket.links().await?, socket.default_gateway().await?))
+        });
+        match read {
+            Ok((interfaces, gateway)) => {
+                host.interfaces = interfaces;
+                host.gateway = gateway;
+            }
+            Err(e) => {
+                tracing::debug!("observing {name}: {e}");
+                self.rtnl.remove(name);
+            }
+        }
+        host
+    }
+}
+
+impl Observe for KernelObserver {
+    fn observe(&mut self, state: &LabState) -> Observation {
+        let director = state.spec.netns("director");
+        let forwarding = netns::exists(&director)
+            .then(|| sysctl::read(&director, "net.ipv4.ip_forward").ok().map(|v| v == "1"))
+            .flatten();
+        Observation {
+            at: SystemTime::now(),
+            hosts: self.read_hosts(state),
+            forwarding,
+            ipvs: self.read_ipvs(state),
+            processes_running: state.processes.iter().map(servers::is_running).collect(),
+        }
+    }
+}
+
+/// A fixed answer, for tests: every call returns the same observation.
+impl Observe for Observation {
+    fn observe(&mut self, _state: &LabState) -> Observation {
+        self.clone()
+    }
+}

@@ -1,0 +1,38 @@
+//! What can go wrong while building, changing or removing a running lab.
+
+/// A failure while building, changing or removing a running lab.
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    /// Namespaces, links, routes, sysctls.
+    #[error(transparent)]
+    Net(#[from] crate::net::Error),
+    /// The director's IPVS table.
+    #[error(transparent)]
+    Ipvs(#[from] crate::ipvs::Error),
+    /// A real server's HTTP process did not come up.
+    #[error("the HTTP server of {host} (port {port}) did not start{why}; see its log {log}")]
+    ServerStart {
+        /// Real server.
+        host: String,
+        /// Port.
+        port: u16,
+        /// What its log says, prefixed with ": ", or empty.
+        why: String,
+        /// Its log file.
+        log: String,
+    },
+    /// A change lvslab will not make; the message says why.
+    #[error("{0}")]
+    Refused(String),
+    /// The state file could not be written.
+    #[error("cannot update the lab's record: {0}")]
+    Record(String),
+    /// A real server's process could not be spawned at all.
+    #[error("cannot start the HTTP server of {host}: {source}")]
+    Spawn {
+        /// Real server.
+        host: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+}

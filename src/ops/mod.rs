@@ -1,0 +1,17 @@
+//! Operating a lab on the kernel and the process table: building its
+//! topology over rtnetlink, programming the director's IPVS table, starting
+//! the real servers' HTTP processes, keeping the lab's record under
+//! `/run/lvslab`, live edits, and teardown. What a lab *is* lives in
+//! [`crate::lab`]; what it looks like now is the monitor's.
+
+pub mod build;
+pub mod error;
+pub mod lifecycle;
+pub mod live;
+pub mod process;
+pub mod program;
+pub mod servers;
+pub mod state;
+pub mod teardown;
+
+pub use error::LabError;
