@@ -4,9 +4,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use lvslab::ops::{state, teardown};
 use lvslab::net::kconfig::{self, Built};
 use lvslab::net::privilege;
+use lvslab::ops::{state, teardown};
 use serde::Serialize;
 
 #[derive(Serialize)]

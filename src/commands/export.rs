@@ -7,12 +7,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use lvslab::lab::export::{self, Format};
+use lvslab::lab::model::Dataplane;
 use lvslab::lab::model::LabSpec;
 use lvslab::lab::presets;
 use lvslab::monitor::merge::{self, Origin};
 use lvslab::monitor::{IpvsRead, KernelObserver, Observation};
 use lvslab::ops::state::LabState;
-use lvslab::lab::model::Dataplane;
 
 /// Where the spec to export came from.
 enum Source {

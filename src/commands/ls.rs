@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use lvslab::ops::state::LabState;
 use lvslab::lab::presets;
+use lvslab::ops::state::LabState;
 use lvslab::ops::{state, teardown};
 use serde_json::json;
 

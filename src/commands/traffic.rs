@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use lvslab::lab::model::{LabSpec, Service};
-use lvslab::ops::state::LabState;
 use lvslab::lab::model::Dataplane;
+use lvslab::lab::model::{LabSpec, Service};
 use lvslab::net::netns;
+use lvslab::ops::state::LabState;
 use lvslab::traffic::{ConnectionMode, Generator, Load, Profile, RequestKind, results};
 
 /// What the command line says about the load (each unset field falls back

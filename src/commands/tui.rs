@@ -5,9 +5,9 @@
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use lvslab::ops::state::{LabState, Phase};
 use lvslab::lab::model::Dataplane;
 use lvslab::lab::presets;
+use lvslab::ops::state::{LabState, Phase};
 use lvslab::ops::{lifecycle, teardown};
 use lvslab::session::{Session, show};
 use lvslab::tui::{self, theme};
@@ -87,4 +87,3 @@ async fn choose(options: &Options) -> Result<(Option<LabState>, bool, bool)> {
         Err(e) => bail!("{e}"),
     }
 }
-

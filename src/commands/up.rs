@@ -9,10 +9,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Result, bail};
-use lvslab::lab::model::LabSpec;
-use lvslab::ops::state::{LabState, Phase};
 use lvslab::lab::model::Dataplane;
+use lvslab::lab::model::LabSpec;
 use lvslab::lab::presets;
+use lvslab::ops::state::{LabState, Phase};
 use lvslab::ops::{lifecycle, servers, teardown};
 use tokio::signal::unix::{SignalKind, signal};
 

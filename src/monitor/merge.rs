@@ -98,7 +98,9 @@ pub fn merge(spec: &LabSpec, table: Option<&Table>) -> Vec<MergedService> {
                 .collect();
             let extra: Vec<MergedDest> = kernel_dests
                 .iter()
-                .filter(|k| !dests.iter().any(|d| d.planned.as_ref().is_some_and(|p| same_dest(k, p))))
+                .filter(|k| {
+                    !dests.iter().any(|d| d.planned.as_ref().is_some_and(|p| same_dest(k, p)))
+                })
                 .map(|k| outside_dest(spec, k))
                 .collect();
             dests.extend(extra);
@@ -131,7 +133,12 @@ fn same_dest(a: &Destination, b: &Destination) -> bool {
 }
 
 fn outside_dest(spec: &LabSpec, d: &Destination) -> MergedDest {
-    MergedDest { name: name_of(spec, d.addr), origin: Origin::Outside, planned: None, kernel: Some(d.clone()) }
+    MergedDest {
+        name: name_of(spec, d.addr),
+        origin: Origin::Outside,
+        planned: None,
+        kernel: Some(d.clone()),
+    }
 }
 
 /// The lab's host name for `addr`, or the address as text.
@@ -164,7 +171,8 @@ mod tests {
         assert_eq!(merged.len(), 1);
         let svc = &merged[0];
         assert_eq!((svc.origin, svc.programmed()), (Origin::Lab, true));
-        let names: Vec<_> = svc.dests.iter().map(|d| (d.name.as_str(), d.origin, d.programmed())).collect();
+        let names: Vec<_> =
+            svc.dests.iter().map(|d| (d.name.as_str(), d.origin, d.programmed())).collect();
         assert_eq!(names, [("rs1", Origin::Lab, true), ("rs2", Origin::Lab, true)]);
         // Counters come from the kernel's side.
         assert!(svc.dests.iter().all(|d| d.current().stats.conns > 0));
@@ -173,11 +181,8 @@ mod tests {
     #[test]
     fn a_service_and_a_real_server_added_by_hand_are_marked_outside() {
         let mut table = captured();
-        let udp = ServiceKey::Addr {
-            proto: Protocol::Udp,
-            addr: "192.0.2.1".parse().unwrap(),
-            port: 53,
-        };
+        let udp =
+            ServiceKey::Addr { proto: Protocol::Udp, addr: "192.0.2.1".parse().unwrap(), port: 53 };
         let rs1 = Destination::new("198.51.100.11".parse().unwrap(), 53, Forward::Masq);
         table.insert(0, (Service::new(udp, "sh"), vec![rs1]));
         let stranger = Destination::new("198.51.100.99".parse().unwrap(), 80, Forward::Masq);

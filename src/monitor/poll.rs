@@ -123,9 +123,8 @@ pub fn snapshot(
                 ServiceKey::Fwmark { mark, .. } => {
                     let planned = spec.services.iter().find(|s| s.fwmark == Some(mark));
                     let proto = planned.map_or(crate::ipvs::Protocol::Tcp, |s| s.protocol);
-                    let vip = planned.map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |s| {
-                        IpAddr::V4(s.vip)
-                    });
+                    let vip = planned
+                        .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |s| IpAddr::V4(s.vip));
                     (proto, vip, planned.map_or(0, |s| s.port), Some(mark))
                 }
             };

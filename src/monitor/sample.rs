@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, SystemTime};
 
-use crate::lab::model::Dataplane;
 use super::snapshot::{
     ConnMode, DestView, DirectorView, Forward, HostStats, HostView, LabView, Origin,
     RealServerView, ServiceView, Snapshot, TrafficView,
 };
+use crate::lab::model::Dataplane;
 
 /// 2026-11-24 12:00:00 UTC, the fixed clock of synthetic snapshots.
 pub const EPOCH_SECS: u64 = 1_795_521_600;

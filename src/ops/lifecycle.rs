@@ -5,16 +5,16 @@
 //! [`super::teardown::remove`].)
 
 use super::build::Builder;
-use super::program;
-use crate::lab::table;
 use super::error::LabError;
+use super::program;
+use super::servers;
+use super::state::{LabState, Phase};
+use super::teardown;
+use crate::lab::model::Dataplane;
 use crate::lab::model::LabSpec;
 use crate::lab::plan::Plan;
 use crate::lab::presets::Preset;
-use super::servers;
-use super::state::{LabState, Phase};
-use crate::lab::model::Dataplane;
-use super::teardown;
+use crate::lab::table;
 
 /// Checks that must pass before anything is created: IPVS present (for the
 /// ipvs dataplane), no other process building the lab. Clears leftovers of

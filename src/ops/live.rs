@@ -7,14 +7,14 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::build::Builder;
-use crate::lab::table;
 use super::error::LabError;
-use crate::lab::model::{Forward, Member, RealServer, parse_netns_name};
-use crate::lab::plan::{Plan, real_server_steps};
 use super::servers;
 use super::state::LabState;
-use crate::lab::model::Dataplane;
 use crate::ipvs::IpvsClient;
+use crate::lab::model::Dataplane;
+use crate::lab::model::{Forward, Member, RealServer, parse_netns_name};
+use crate::lab::plan::{Plan, real_server_steps};
+use crate::lab::table;
 use crate::net::netns;
 
 fn refuse<T>(why: impl Into<String>) -> Result<T, LabError> {

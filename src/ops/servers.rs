@@ -8,9 +8,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::error::LabError;
-use crate::lab::model::RealServer;
 use super::process::{self, start_ticks};
 use super::state::{LabProcess, LabState, STATE_DIR};
+use crate::lab::model::RealServer;
 use crate::net::netns;
 
 /// The role recorded for these processes.

@@ -4,12 +4,12 @@
 //! Teardown works from the namespace names as well as from the state file, so
 //! it also cleans what a crashed or killed `up` left behind.
 
-use super::program;
 use super::error::LabError;
-use crate::lab::model::parse_netns_name;
 use super::process::{self, FoundProcess};
-use crate::lab::model::Dataplane;
+use super::program;
 use super::state::{self, LabState};
+use crate::lab::model::Dataplane;
+use crate::lab::model::parse_netns_name;
 use crate::net::{self, netns};
 
 /// What a teardown removed, for the user.

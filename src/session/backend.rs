@@ -11,14 +11,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::guide;
 use super::traffic::Traffic;
-use crate::tui::command::{BackendEvent, Command, GuideReport, GuideRequest};
-use crate::tui::event::BackendSide;
-use crate::ops::state::LabState;
 use crate::lab::model::Dataplane;
 use crate::lab::presets;
-use crate::ops::error::LabError;
-use crate::ops::{lifecycle, live, servers};
 use crate::monitor::poll::Poller;
+use crate::ops::error::LabError;
+use crate::ops::state::LabState;
+use crate::ops::{lifecycle, live, servers};
+use crate::tui::command::{BackendEvent, Command, GuideReport, GuideRequest};
+use crate::tui::event::BackendSide;
 
 /// How often the lab is polled into a snapshot (the UI draws at most at
 /// its frame rate; IPVS counters themselves move every ~2 s).

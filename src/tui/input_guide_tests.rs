@@ -2,8 +2,8 @@
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 
-use crate::lab::presets;
 use crate::lab::model::Dataplane;
+use crate::lab::presets;
 use crate::tui::app::App;
 use crate::tui::command::{BackendEvent, Command, GuideReport, GuideRequest};
 use crate::tui::keymap::Keymap;

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use super::steps::{Action, Observation, ObservedService, Status, Step, status};
 use crate::ipvs::{self, IpvsClient, ServiceKey};
-use crate::lab::table;
-use crate::ops::state::LabState;
 use crate::lab::model::Dataplane;
+use crate::lab::table;
 use crate::net::{netns, rtnl::Rtnl, sysctl};
+use crate::ops::state::LabState;
 use crate::traffic::{self, ErrorKind};
 
 /// Requests the curl step sends: with weights 3:2, one full wrr round.

@@ -2,8 +2,8 @@
 //! `{rs.addr}`… Pure string work, kept apart from the steps' structure.
 
 use crate::lab::LabSpec;
-use crate::lab::model::Member;
 use crate::lab::model::Dataplane;
+use crate::lab::model::Member;
 
 /// Lab-wide placeholders.
 pub const VARS: &[&str] = &[

@@ -12,10 +12,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{generated_preset, lvslab_ok};
-use lvslab::ops::build::Builder;
 use lvslab::lab::plan::Plan;
 use lvslab::lab::presets;
 use lvslab::net::netns;
+use lvslab::ops::build::Builder;
 
 const ROUNDS: usize = 5;
 

@@ -10,9 +10,9 @@
 use std::fmt::Write;
 
 use crate::ipvs::rules::{save, service_switch};
-use crate::lab::table;
 use crate::lab::model::{HostRole, LabSpec};
 use crate::lab::plan::{Plan, Step};
+use crate::lab::table;
 
 /// Where the script keeps the real servers' web roots and logs.
 pub const SCRATCH_DIR: &str = "/run/lvslab-sh";

@@ -8,10 +8,10 @@ use std::ops::Range;
 use ipnet::Ipv4Net;
 use toml::Spanned;
 
-use super::super::table;
 use super::super::model::{Forward, Member, Protocol, Service, TrafficProfile};
 use super::super::schedulers;
 use super::super::spec::{MemberFile, ServiceFile, TrafficFile};
+use super::super::table;
 use super::{AddressBook, Checker, Hosts};
 
 impl Checker<'_> {
