@@ -4,8 +4,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use lvslab::ipvs::probe::{self as ipvs_probe, Support};
 use lvslab::net::kconfig::{self, Built};
 use lvslab::net::privilege;
+use lvslab::net::probe::{self, LinkSupport};
 use lvslab::ops::{state, teardown};
 use serde::Serialize;
 
@@ -35,10 +37,10 @@ impl Check {
     }
 }
 
-pub async fn run(json: bool) -> Result<ExitCode> {
+pub fn run(json: bool) -> Result<ExitCode> {
     let root = nix::unistd::geteuid().is_root();
     let cap = privilege::has_net_admin();
-    let (netns, veth, bridge) = probe_links().await;
+    let (netns, veth, bridge) = probe_links();
     let labs = state::lab_names().unwrap_or_default();
     let leftovers: Vec<String> = teardown::labs_with_namespaces()
         .unwrap_or_default()
@@ -97,42 +99,14 @@ fn print_text(r: &Report) {
     }
 }
 
-/// Tries namespaces, veth and bridge in a throwaway, anonymous namespace (on a
-/// thread that unshares): nothing is mounted, nothing outlives the probe.
-async fn probe_links() -> (Check, Check, Check) {
+/// Namespaces, veth and bridge, tried for real by `net::probe`.
+fn probe_links() -> (Check, Check, Check) {
     if !privilege::can_build_labs() {
         let why = "not checked: needs root";
         return (Check::new(false, why), Check::new(false, why), Check::new(false, why));
     }
-    let outcome = std::thread::spawn(|| -> Result<(bool, bool), String> {
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
-            .map_err(|e| format!("unshare: {e}"))?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
-        rt.block_on(async {
-            let (conn, handle, _) = rtnetlink::new_connection().map_err(|e| e.to_string())?;
-            tokio::spawn(conn);
-            let veth = handle
-                .link()
-                .add(rtnetlink::LinkVeth::new("probe0", "probe1").build())
-                .execute()
-                .await
-                .is_ok();
-            let bridge = handle
-                .link()
-                .add(rtnetlink::LinkBridge::new("probebr").build())
-                .execute()
-                .await
-                .is_ok();
-            Ok((veth, bridge))
-        })
-    })
-    .join()
-    .unwrap_or_else(|_| Err("probe thread panicked".into()));
-    match outcome {
-        Ok((veth, bridge)) => (
+    match probe::links() {
+        Ok(LinkSupport { veth, bridge }) => (
             Check::new(true, "created one"),
             Check::new(
                 veth,
@@ -144,7 +118,7 @@ async fn probe_links() -> (Check, Check, Check) {
             ),
         ),
         Err(e) => (
-            Check::new(false, e),
+            Check::new(false, e.to_string()),
             Check::new(false, "not checked"),
             Check::new(false, "not checked"),
         ),
@@ -152,18 +126,13 @@ async fn probe_links() -> (Check, Check, Check) {
 }
 
 fn ipvs_check() -> Check {
-    if Path::new("/proc/net/ip_vs").exists() {
-        return Check::new(true, "loaded");
-    }
-    let installed = !scheduler_modules().is_empty();
-    match kconfig::option("CONFIG_IP_VS") {
-        Some(Built::Module) | None if installed => {
-            Check::new(false, "built as a module but not loaded: modprobe ip_vs")
-        }
-        Some(Built::Module) => {
+    match ipvs_probe::support() {
+        Support::Loaded => Check::new(true, "loaded"),
+        Support::NotLoaded => Check::new(false, "built as a module but not loaded: modprobe ip_vs"),
+        Support::ModuleMissing => {
             Check::new(false, "CONFIG_IP_VS=m but no ip_vs module is installed for this kernel")
         }
-        _ => Check::new(
+        Support::Absent => Check::new(
             false,
             "not in this kernel (CONFIG_IP_VS is not set); use `lvslab up LAB --dataplane none`, or boot a kernel with IPVS",
         ),
@@ -182,24 +151,9 @@ fn nftables_check() -> Check {
     }
 }
 
-fn module_dir() -> std::path::PathBuf {
-    let release = nix::sys::utsname::uname()
-        .map(|u| u.release().to_string_lossy().into_owned())
-        .unwrap_or_default();
-    Path::new("/lib/modules").join(release).join("kernel/net/netfilter/ipvs")
-}
-
-/// Scheduler modules installed for the running kernel (ip_vs_rr.ko -> rr).
+/// Scheduler modules installed for the running kernel that lvslab knows.
 fn scheduler_modules() -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(module_dir()) else { return Vec::new() };
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter_map(|n| {
-            n.strip_prefix("ip_vs_").and_then(|r| r.split('.').next()).map(str::to_string)
-        })
-        .filter(|n| lvslab::lab::schedulers::is_known(n))
-        .collect();
-    names.sort();
+    let mut names = ipvs_probe::scheduler_modules();
+    names.retain(|n| lvslab::lab::schedulers::is_known(n));
     names
 }

@@ -44,7 +44,7 @@ pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> 
         Command::Status { lab, json } => status::run(&lab, json),
         Command::Ls { presets, json } => ls::run(presets, json),
         Command::Check { file, json } => check::run(&file, json),
-        Command::Doctor { json } => runtime()?.block_on(doctor::run(json)),
+        Command::Doctor { json } => doctor::run(json),
         Command::Serve { netns, name, listen, delay_ms } => {
             serve::run(&netns, &name, listen, delay_ms)
         }

@@ -7,6 +7,7 @@
 //! - [`client`]: [`IpvsClient`], one netlink socket in one namespace;
 //! - [`format`]: `ipvsadm -Ln` text (plain, `--stats`, `--rate`, `--thresholds`);
 //! - [`rules`]: `ipvsadm -Sn` rules, and parsing them back as `-R` input;
+//! - [`probe`]: whether the running kernel has IPVS, and why not;
 //! - [`error`]: [`Error`], with kernel errnos mapped to messages a person can act on.
 //!
 //! Why not run ipvsadm: one socket kept open is 20–100× cheaper than a
@@ -19,6 +20,7 @@ pub mod consts;
 pub mod dest;
 pub mod error;
 pub mod format;
+pub mod probe;
 pub mod rules;
 pub mod types;
 pub mod wire;

@@ -4,6 +4,7 @@
 pub mod kconfig;
 pub mod netns;
 pub mod privilege;
+pub mod probe;
 pub mod rtnl;
 pub mod sysctl;
 

@@ -36,6 +36,19 @@ pub struct LinkInfo {
     pub addresses: Vec<String>,
 }
 
+/// Runs `future` (rtnetlink work) to completion from synchronous code, on a
+/// small runtime made for it: the one place sync code drives rtnetlink. Not
+/// for use inside a runtime (tokio refuses to nest them).
+pub fn block_on<T>(
+    future: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::netlink("start a runtime for rtnetlink", e))?
+        .block_on(future)
+}
+
 impl Rtnl {
     /// Opens a connection inside `netns`; its socket stays in that namespace.
     ///

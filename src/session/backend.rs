@@ -244,11 +244,9 @@ fn edit(command: Command, shared: &Shared) -> Result<String, String> {
         }
         Command::AddServer => {
             let (name, addr, port) = next_server(&state)?;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            runtime
+            // `edit` runs on a blocking thread of the session's runtime,
+            // which can drive the async rtnetlink work from here.
+            tokio::runtime::Handle::current()
                 .block_on(live::add_real_server(&mut state, &name, addr, port, 1))
                 .map_err(text)?;
             format!("added {name} {addr}:{port} weight 1")

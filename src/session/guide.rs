@@ -4,7 +4,8 @@
 
 use crate::ops::state::LabState;
 use crate::tui::command::{GuideReport, GuideRequest};
-use crate::tutorial::{Guide, live};
+use crate::tutorial::Guide;
+use crate::tutorial::live::{self, Direction};
 
 /// Applies `request` to the lab and reports the steps, their status and
 /// the effect.
@@ -23,13 +24,13 @@ pub fn report(request: GuideRequest, state: &LabState) -> GuideReport {
     let step = |i: usize| steps.get(i).ok_or_else(|| format!("there is no step {}", i + 1));
     let result = match request {
         GuideRequest::Open => Ok(Vec::new()),
-        GuideRequest::Do(i) => step(i).and_then(|s| live::perform(s, state, false)),
-        GuideRequest::Undo(i) => step(i).and_then(|s| live::perform(s, state, true)),
+        GuideRequest::Do(i) => step(i).and_then(|s| live::perform(s, state, Direction::Do)),
+        GuideRequest::Undo(i) => step(i).and_then(|s| live::perform(s, state, Direction::Undo)),
         GuideRequest::Redo(i) => step(i).and_then(|s| {
             if s.action.changes_lab() {
-                live::perform(s, state, true)?;
+                live::perform(s, state, Direction::Undo)?;
             }
-            live::perform(s, state, false)
+            live::perform(s, state, Direction::Do)
         }),
     };
     let status = live::statuses(&steps, state);

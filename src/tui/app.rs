@@ -461,7 +461,7 @@ fn theme_cycle(first: Theme) -> Vec<Theme> {
     let mut themes = vec![first];
     for (name, _) in theme::BUILTIN_THEMES {
         if themes[0].name != *name
-            && let Ok(t) = theme::load(name)
+            && let Some(t) = theme::builtin(name)
         {
             themes.push(t);
         }

@@ -5,19 +5,21 @@
 //! a `TestBackend`, synthetic snapshots and scripted keys.
 //!
 //! Modules: `event` (the one select loop, [`UiIo`]), `app` (state, no IO),
-//! `input` (keys → commands), `keymap`, `theme`, `changes` (snapshot diffs
-//! for the log), `view` (one pure render per pane), `terminal` (guard).
+//! `input` (keys → commands), `command` (what goes to and comes back from
+//! the session), `keymap`, `theme` (parsed from text the caller reads),
+//! `changes` (snapshot diffs for the log), `format`, `view` (one pure render
+//! per pane). The IO side — the backend task, the terminal guard, reading
+//! theme files — is `crate::session`; `tests/tui_is_pure.rs` keeps it so.
 //!
-//! Wiring it to a real terminal (the backend task is the caller's):
+//! Wiring it to a real terminal (what `session::show` does):
 //! ```ignore
-//! let (theme, theme_error) = theme::load_or_default(arg.as_deref(), theme::no_color_requested());
-//! if let Some(e) = theme_error { eprintln!("lvslab: {e}; using the default theme"); }
-//! let (io, backend) = UiIo::new(UiIo::crossterm_events());
+//! let (theme, error) = theme::load_or_default(arg, theme::no_color_requested(), &read_file);
+//! let (io, side) = UiIo::new(UiIo::crossterm_events());
 //! let io = io.with_presets(presets);            // or not: start on the dashboard
-//! cancel_on_signals(backend.cancel.clone())?;   // SIGTERM/SIGHUP -> Exit::Cancelled
-//! tokio::spawn(backend_task(backend));          // publish snapshots, apply commands
-//! let (_guard, mut terminal) = TerminalGuard::enter()?;
-//! let exit = run(&mut terminal, io, theme, Keymap::default()).await?;
+//! session::cancel_on_signals(side.cancel.clone())?;
+//! tokio::spawn(session::backend::run(side, lab, dataplane, start_traffic));
+//! let (_guard, mut terminal) = session::TerminalGuard::enter()?;
+//! let exit = tui::run(&mut terminal, io, theme, Keymap::default()).await?;
 //! ```
 
 pub mod app;

@@ -3,14 +3,16 @@
 //! thread, never on the render path. Every call works on the kernel as it
 //! is, so the guide also follows changes made from another shell.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::steps::{Action, Observation, ObservedService, Status, Step, status};
-use crate::ipvs::{self, IpvsClient, ServiceKey};
+use super::steps::{Action, Status, Step, status};
+use crate::ipvs::{self, IpvsClient};
 use crate::lab::model::Dataplane;
 use crate::lab::table;
-use crate::net::{netns, rtnl::Rtnl, sysctl};
+use crate::monitor::{KernelObserver, Observation};
+use crate::net::rtnl::{self, Rtnl};
+use crate::net::{netns, sysctl};
 use crate::ops::state::LabState;
 use crate::traffic::{self, ErrorKind};
 
@@ -21,45 +23,18 @@ pub const CURL_TIMEOUT: Duration = Duration::from_secs(3);
 
 type Outcome = Result<Vec<String>, String>;
 
-/// Reads what the checks need: gateways, forwarding, the IPVS table.
-pub fn observe(state: &LabState) -> Observation {
-    let spec = &state.spec;
-    let gateways = runtime()
-        .map(|rt| {
-            spec.real_servers
-                .iter()
-                .map(|rs| {
-                    let gw = rt.block_on(async {
-                        Rtnl::connect(&spec.netns(&rs.name))?.default_gateway().await
-                    });
-                    (rs.name.clone(), gw.ok().flatten())
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let forwarding =
-        sysctl::read(&spec.netns("director"), "net.ipv4.ip_forward").is_ok_and(|v| v == "1");
-    let ipvs = (state.dataplane == Dataplane::Ipvs).then(|| {
-        table(state)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|(svc, dests)| match svc.key {
-                ServiceKey::Addr { addr: IpAddr::V4(vip), port, .. } => Some(ObservedService {
-                    vip,
-                    port,
-                    dests: dests
-                        .iter()
-                        .filter_map(|d| match d.addr {
-                            IpAddr::V4(a) => Some((a, d.port)),
-                            IpAddr::V6(_) => None,
-                        })
-                        .collect(),
-                }),
-                _ => None,
-            })
-            .collect()
-    });
-    Observation { gateways, forwarding, ipvs }
+/// Whether a step is being done or undone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Put the step's change in place.
+    Do,
+    /// Take it out again.
+    Undo,
+}
+
+/// What the lab looks like now, through the one observer.
+fn observe(state: &LabState) -> Observation {
+    KernelObserver::once(state)
 }
 
 /// Each step's status now.
@@ -68,9 +43,10 @@ pub fn statuses(steps: &[Step], state: &LabState) -> Vec<Status> {
     steps.iter().map(|s| status(s, &state.spec, &seen)).collect()
 }
 
-/// Does `step` (or undoes it) and returns the effect to show: the route
-/// lines, the sysctl, the IPVS table, the answers.
-pub fn perform(step: &Step, state: &LabState, undo: bool) -> Outcome {
+/// Does or undoes `step` and returns the effect to show: the route lines,
+/// the sysctl, the IPVS table, the answers.
+pub fn perform(step: &Step, state: &LabState, direction: Direction) -> Outcome {
+    let undo = direction == Direction::Undo;
     let before = status(step, &state.spec, &observe(state));
     if let Status::Unavailable(why) = &before {
         return Err(format!("{}: {why}", step.title));
@@ -83,13 +59,14 @@ pub fn perform(step: &Step, state: &LabState, undo: bool) -> Outcome {
     if step.action.changes_lab() && before == wanted {
         lines.push(if undo { "already not in place".into() } else { "already in place".into() });
     } else if step.action.changes_lab() {
-        change(&step.action, state, undo)?;
+        change(&step.action, state, direction)?;
     }
     lines.extend(effect(&step.action, state)?);
     Ok(lines)
 }
 
-fn change(action: &Action, state: &LabState, undo: bool) -> Result<(), String> {
+fn change(action: &Action, state: &LabState, direction: Direction) -> Result<(), String> {
+    let undo = direction == Direction::Undo;
     match action {
         Action::RsGateway => gateways(state, undo),
         Action::IpForward => {
@@ -106,20 +83,18 @@ fn change(action: &Action, state: &LabState, undo: bool) -> Result<(), String> {
 /// Every real server's default route: via the DIP, or none.
 fn gateways(state: &LabState, undo: bool) -> Result<(), String> {
     let spec = &state.spec;
-    let rt = runtime()?;
-    for rs in &spec.real_servers {
-        let netns = spec.netns(&rs.name);
-        rt.block_on(async {
-            let mut conn = Rtnl::connect(&netns)?;
+    rtnl::block_on(async {
+        for rs in &spec.real_servers {
+            let mut conn = Rtnl::connect(&spec.netns(&rs.name))?;
             match (undo, conn.default_gateway().await?) {
-                (false, None) => conn.add_default_route(spec.director.dip).await,
-                (true, Some(gw)) => conn.del_default_route(gw).await,
-                _ => Ok(()),
+                (false, None) => conn.add_default_route(spec.director.dip).await?,
+                (true, Some(gw)) => conn.del_default_route(gw).await?,
+                _ => {}
             }
-        })
-        .map_err(|e| e.to_string())?;
-    }
-    Ok(())
+        }
+        Ok(())
+    })
+    .map_err(|e| e.to_string())
 }
 
 /// The first service, empty (`ipvsadm -A`), or removed (`ipvsadm -D`).
@@ -165,14 +140,17 @@ fn effect(action: &Action, state: &LabState) -> Outcome {
     let spec = &state.spec;
     match action {
         Action::Explain => Ok(Vec::new()),
-        Action::RsGateway => Ok(observe(state)
-            .gateways
-            .iter()
-            .map(|(name, gw)| match gw {
-                Some(gw) => format!("{name}: default via {gw} dev eth0"),
-                None => format!("{name}: no default route"),
-            })
-            .collect()),
+        Action::RsGateway => {
+            let seen = observe(state);
+            Ok(spec
+                .real_servers
+                .iter()
+                .map(|rs| match seen.gateway(&rs.name) {
+                    Some(gw) => format!("{}: default via {gw} dev eth0", rs.name),
+                    None => format!("{}: no default route", rs.name),
+                })
+                .collect())
+        }
         Action::IpForward => {
             let value = sysctl::read(&spec.netns("director"), "net.ipv4.ip_forward")
                 .map_err(|e| e.to_string())?;
@@ -185,7 +163,7 @@ fn effect(action: &Action, state: &LabState) -> Outcome {
             Ok(ipvs::format::list(&info, &table).lines().map(str::to_string).collect())
         }
         Action::SaveRules => {
-            let table = table(state)?;
+            let table = director_ipvs(state)?.table().map_err(|e| e.to_string())?;
             let rules = ipvs::rules::save(&table);
             Ok(if rules.is_empty() {
                 vec!["(the table is empty)".into()]
@@ -235,9 +213,12 @@ fn http_target(state: &LabState) -> Result<SocketAddr, String> {
 /// One request from the calling thread's namespace, with [`CURL_TIMEOUT`];
 /// the name of the real server that answered, or what went wrong.
 fn get(target: SocketAddr) -> Result<String, String> {
-    let rt = runtime()?;
     // The timer must be made inside the runtime: build the future in block_on.
-    let answer = rt
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let answer = runtime
         .block_on(async { tokio::time::timeout(CURL_TIMEOUT, traffic::one_request(target)).await });
     match answer {
         Ok(Ok(server)) => Ok(server),
@@ -255,12 +236,4 @@ fn director_ipvs(state: &LabState) -> Result<IpvsClient, String> {
         return Err("needs IPVS (this lab runs with dataplane none)".into());
     }
     IpvsClient::open_in(&state.spec.netns("director")).map_err(|e| e.to_string())
-}
-
-fn table(state: &LabState) -> Result<Vec<(ipvs::Service, Vec<ipvs::Destination>)>, String> {
-    director_ipvs(state)?.table().map_err(|e| e.to_string())
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())
 }

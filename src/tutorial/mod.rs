@@ -13,4 +13,4 @@ pub mod live;
 pub mod steps;
 pub mod template;
 
-pub use steps::{Action, Guide, GuideError, Observation, Status, Step};
+pub use steps::{Action, Guide, GuideError, Status, Step};

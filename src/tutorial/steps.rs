@@ -4,7 +4,6 @@
 //! the live lab. Pure: no IO, so all of it is unit-tested.
 
 use std::fmt;
-use std::net::Ipv4Addr;
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -13,6 +12,8 @@ use serde::Deserialize;
 use super::template::{RS_VARS, VARS, Vars, placeholders};
 use crate::lab::LabSpec;
 use crate::lab::model::Dataplane;
+use crate::monitor::merge::{self, Origin};
+use crate::monitor::{IpvsRead, Observation};
 
 /// Where the embedded steps come from (for error messages).
 pub const GUIDE_FILE: &str = "assets/tutorial/lvs-nat.toml";
@@ -96,28 +97,6 @@ pub enum Status {
     NoChange,
     /// The step cannot run on this lab (why, e.g. no IPVS).
     Unavailable(String),
-}
-
-/// What the guide saw on the live lab: the state its checks need.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Observation {
-    /// Each real server's default gateway, by name.
-    pub gateways: Vec<(String, Option<Ipv4Addr>)>,
-    /// `net.ipv4.ip_forward` in the director is 1.
-    pub forwarding: bool,
-    /// The director's IPVS table; `None` when the lab has no IPVS.
-    pub ipvs: Option<Vec<ObservedService>>,
-}
-
-/// One virtual service as the kernel lists it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ObservedService {
-    /// Virtual address.
-    pub vip: Ipv4Addr,
-    /// Virtual port.
-    pub port: u16,
-    /// Destinations (RIP, port).
-    pub dests: Vec<(Ipv4Addr, u16)>,
 }
 
 /// A problem in the steps file, with where it is and how to fix it.
@@ -301,40 +280,44 @@ fn action(name: &str) -> Action {
     }
 }
 
-/// The state of `step` on the lab, from what was observed.
+/// The state of `step` on the lab, from what the monitor observed.
 pub fn status(step: &Step, spec: &LabSpec, seen: &Observation) -> Status {
     let service = spec.services.first();
     if step.action.needs_ipvs() {
-        if seen.ipvs.is_none() {
-            return Status::Unavailable(
-                "needs IPVS (this lab runs with dataplane none): press s to skip".into(),
-            );
+        match &seen.ipvs {
+            IpvsRead::NotUsed => {
+                return Status::Unavailable(
+                    "needs IPVS (this lab runs with dataplane none): press s to skip".into(),
+                );
+            }
+            IpvsRead::Failed(why) => {
+                return Status::Unavailable(format!("the IPVS table cannot be read: {why}"));
+            }
+            IpvsRead::Table(_) => {}
         }
         if service.is_none() {
             return Status::Unavailable("this lab has no virtual service".into());
         }
     }
-    let observed = || {
-        let svc = service?;
-        seen.ipvs.as_ref()?.iter().find(|s| s.vip == svc.vip && s.port == svc.port)
-    };
+    // The tutorial's service is the lab's first; merge puts it first too.
+    let merged = merge::merge(spec, seen.ipvs.table());
+    let observed = merged.first().filter(|m| service.is_some() && m.programmed());
     let done = match &step.action {
         Action::Explain | Action::ShowTable | Action::Curl | Action::SaveRules => {
             return Status::NoChange;
         }
         Action::RsGateway => {
-            !seen.gateways.is_empty()
-                && seen.gateways.iter().all(|(_, gw)| *gw == Some(spec.director.dip))
+            !spec.real_servers.is_empty()
+                && spec
+                    .real_servers
+                    .iter()
+                    .all(|rs| seen.gateway(&rs.name) == Some(spec.director.dip))
         }
-        Action::IpForward => seen.forwarding,
-        Action::IpvsService => observed().is_some(),
-        Action::IpvsRealServer(name) => {
-            let member = service.and_then(|s| s.members.iter().find(|m| &m.name == name));
-            match (spec.real_server(name), member, observed()) {
-                (Some(rs), Some(m), Some(svc)) => svc.dests.contains(&(rs.addr, m.port)),
-                _ => false,
-            }
-        }
+        Action::IpForward => seen.forwarding == Some(true),
+        Action::IpvsService => observed.is_some(),
+        Action::IpvsRealServer(name) => observed.is_some_and(|svc| {
+            svc.dests.iter().any(|d| &d.name == name && d.origin == Origin::Lab && d.programmed())
+        }),
     };
     if done { Status::Done } else { Status::Todo }
 }

@@ -11,21 +11,38 @@ fn rendered(dataplane: Dataplane) -> Vec<Step> {
     Guide::embedded().unwrap().render(&tutorial(), dataplane)
 }
 
+const DIP: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
+
+/// The tutorial lab as observed, with these real-server gateways,
+/// forwarding and table.
+fn observed(gateways: [Option<Ipv4Addr>; 2], forwarding: bool, ipvs: IpvsRead) -> Observation {
+    let spec = tutorial();
+    let hosts = spec
+        .hosts()
+        .map(|(name, role)| crate::monitor::observe::HostObservation {
+            name: name.to_string(),
+            role,
+            present: true,
+            interfaces: Vec::new(),
+            gateway: match name {
+                "rs1" => gateways[0],
+                "rs2" => gateways[1],
+                _ => None,
+            },
+        })
+        .collect();
+    Observation {
+        at: std::time::SystemTime::UNIX_EPOCH,
+        hosts,
+        forwarding: Some(forwarding),
+        ipvs,
+        processes_running: Vec::new(),
+    }
+}
+
 /// The tutorial lab exactly as the preset builds it, as observed.
 fn fully_built() -> Observation {
-    let rs = |n: &str| (n.to_string(), Some(Ipv4Addr::new(198, 51, 100, 1)));
-    Observation {
-        gateways: vec![rs("rs1"), rs("rs2")],
-        forwarding: true,
-        ipvs: Some(vec![ObservedService {
-            vip: Ipv4Addr::new(192, 0, 2, 1),
-            port: 80,
-            dests: vec![
-                (Ipv4Addr::new(198, 51, 100, 12), 80),
-                (Ipv4Addr::new(198, 51, 100, 11), 80),
-            ],
-        }]),
-    }
+    observed([Some(DIP), Some(DIP)], true, IpvsRead::Table(crate::lab::table::table(&tutorial())))
 }
 
 #[test]
@@ -109,21 +126,18 @@ fn status_follows_what_is_observed() {
     let spec = tutorial();
     let steps = rendered(Dataplane::Ipvs);
     let step = |id: &str| steps.iter().find(|s| s.id == id).unwrap().clone();
-    let bare = Observation {
-        gateways: vec![("rs1".into(), None), ("rs2".into(), None)],
-        forwarding: false,
-        ipvs: Some(vec![]),
-    };
+    let bare = observed([None, None], false, IpvsRead::Table(Vec::new()));
     for id in ["rs-gateway", "ip-forward", "ipvs-service", "ipvs-real-server-rs1"] {
         assert_eq!(status(&step(id), &spec, &bare), Status::Todo, "{id}");
     }
     // One gateway is not enough; a wrong gateway is not the DIP.
-    let mut half = fully_built();
-    half.gateways[1].1 = Some(Ipv4Addr::new(198, 51, 100, 254));
+    let half =
+        observed([Some(DIP), Some(Ipv4Addr::new(198, 51, 100, 254))], true, fully_built().ipvs);
     assert_eq!(status(&step("rs-gateway"), &spec, &half), Status::Todo);
     // rs2 missing from the table: its step only.
-    let mut one = fully_built();
-    one.ipvs.as_mut().unwrap()[0].dests.retain(|(a, _)| a.octets()[3] == 11);
+    let mut table = crate::lab::table::table(&spec);
+    table[0].1.retain(|d| d.addr == std::net::IpAddr::V4(Ipv4Addr::new(198, 51, 100, 11)));
+    let one = observed([Some(DIP), Some(DIP)], true, IpvsRead::Table(table));
     assert_eq!(status(&step("ipvs-real-server-rs1"), &spec, &one), Status::Done);
     assert_eq!(status(&step("ipvs-real-server-rs2"), &spec, &one), Status::Todo);
 }
@@ -131,7 +145,7 @@ fn status_follows_what_is_observed() {
 #[test]
 fn without_ipvs_the_ipvs_steps_say_so() {
     let spec = tutorial();
-    let seen = Observation { ipvs: None, ..fully_built() };
+    let seen = Observation { ipvs: IpvsRead::NotUsed, ..fully_built() };
     for step in rendered(Dataplane::None) {
         let got = status(&step, &spec, &seen);
         if step.action.needs_ipvs() {

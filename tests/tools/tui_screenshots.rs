@@ -178,7 +178,7 @@ fn main() -> std::io::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let help = Event::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE));
     for theme_name in ["dark", "light", "mono"] {
-        let theme = theme::load(theme_name).expect("built-in theme");
+        let theme = theme::builtin(theme_name).expect("built-in theme");
         for (width, height, with_help) in [(160, 48, false), (80, 24, false), (80, 24, true)] {
             let mut app = tutorial_app(theme.clone());
             if with_help {

@@ -3,8 +3,6 @@
 //! valid choices; the caller prints them and falls back to the default, so a
 //! broken theme is never silently replaced.
 
-use std::path::Path;
-
 use super::{Palette, Theme, ThemeFile};
 
 /// The built-in themes, by name, with their embedded TOML.
@@ -57,8 +55,12 @@ pub fn builtin(name: &str) -> Option<Theme> {
     parse(text, name).ok()
 }
 
-/// Loads a theme by built-in name or by path to a TOML file.
-pub fn load(name_or_path: &str) -> Result<Theme, ThemeError> {
+/// Where a theme comes from; reading a file is the caller's (the dashboard
+/// is pure: it is handed the file's text, never opens one).
+pub type ReadFile<'a> = &'a dyn Fn(&str) -> std::io::Result<String>;
+
+/// Loads a theme by built-in name, or by path to a TOML file read with `read_file`.
+pub fn load(name_or_path: &str, read_file: ReadFile<'_>) -> Result<Theme, ThemeError> {
     if let Some((name, text)) = BUILTIN_THEMES.iter().find(|(n, _)| *n == name_or_path) {
         return parse(text, name);
     }
@@ -69,15 +71,19 @@ pub fn load(name_or_path: &str) -> Result<Theme, ThemeError> {
             choices: builtin_names(),
         });
     }
-    let text = std::fs::read_to_string(Path::new(name_or_path))
+    let text = read_file(name_or_path)
         .map_err(|source| ThemeError::Read { path: name_or_path.into(), source })?;
     parse(&text, name_or_path)
 }
 
 /// The theme asked for (or the default), with the reason it could not be
 /// used; `no_color` (from [`no_color_requested`]) turns colours off.
-pub fn load_or_default(name_or_path: Option<&str>, no_color: bool) -> (Theme, Option<ThemeError>) {
-    let (theme, error) = match name_or_path.map(load) {
+pub fn load_or_default(
+    name_or_path: Option<&str>,
+    no_color: bool,
+    read_file: ReadFile<'_>,
+) -> (Theme, Option<ThemeError>) {
+    let (theme, error) = match name_or_path.map(|n| load(n, read_file)) {
         None => (Theme::default(), None),
         Some(Ok(theme)) => (theme, None),
         Some(Err(e)) => (Theme::default(), Some(e)),

@@ -74,28 +74,28 @@ fn wrong_type_and_broken_toml_still_point_at_the_spot() {
 
 #[test]
 fn load_by_name_path_or_neither() {
-    assert_eq!(load("mono").unwrap().palette.bg, Color::Black);
-    let err = load("solarized").unwrap_err();
+    let no_file = |_: &str| Err(std::io::Error::from(std::io::ErrorKind::NotFound));
+    assert_eq!(load("mono", &no_file).unwrap().palette.bg, Color::Black);
+    let err = load("solarized", &no_file).unwrap_err();
     assert_eq!(
         err.to_string(),
         "no theme named 'solarized'; use one of dark, light, mono, or a path to a .toml file"
     );
-    let err = load("/nonexistent/t.toml").unwrap_err();
+    let err = load("/nonexistent/t.toml", &no_file).unwrap_err();
     assert!(err.to_string().starts_with("/nonexistent/t.toml: cannot read theme: "), "{err}");
 
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bad.toml");
-    std::fs::write(&path, "title = \"nope\"\n").unwrap();
-    let err = load(path.to_str().unwrap()).unwrap_err();
-    assert!(err.to_string().starts_with(&format!("{}:1:9: 'nope'", path.display())), "{err}");
+    let bad_file = |_: &str| Ok("title = \"nope\"\n".to_string());
+    let err = load("themes/bad.toml", &bad_file).unwrap_err();
+    assert!(err.to_string().starts_with("themes/bad.toml:1:9: 'nope'"), "{err}");
 }
 
 #[test]
 fn fallback_keeps_the_error_and_honours_no_color() {
-    let (theme, err) = load_or_default(Some("nope"), true);
+    let no_file = |_: &str| Err(std::io::Error::from(std::io::ErrorKind::NotFound));
+    let (theme, err) = load_or_default(Some("nope"), true, &no_file);
     assert_eq!(theme.name, "dark");
     assert!(!theme.colored);
     assert!(err.is_some());
-    let (theme, err) = load_or_default(None, false);
+    let (theme, err) = load_or_default(None, false, &no_file);
     assert!(theme.colored && err.is_none());
 }
