@@ -2,6 +2,7 @@
 //! the committed JSON Schema (`tests/fixtures/traffic-report.schema.json`),
 //! and the human table shows shares against weights. No root needed.
 
+mod common;
 mod traffic_support;
 
 use std::collections::BTreeMap;
@@ -14,80 +15,10 @@ use traffic_support::start;
 
 const SCHEMA: &str = include_str!("fixtures/traffic-report.schema.json");
 
-/// Checks `value` against the subset of JSON Schema the fixture uses
-/// (type, const, enum, required, properties, additionalProperties, items,
-/// minimum, local $ref); returns every violation with its JSON path.
-fn violations(schema: &Value, root: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
-    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-        let target = reference.strip_prefix("#/").expect("local $ref");
-        let resolved = target.split('/').fold(root, |v, key| &v[key]);
-        return violations(resolved, root, value, path, out);
-    }
-    if let Some(types) = schema.get("type") {
-        let types: Vec<&str> = match types {
-            Value::String(t) => vec![t.as_str()],
-            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
-            _ => panic!("bad type in schema at {path}"),
-        };
-        let fits = |t: &str| match t {
-            "object" => value.is_object(),
-            "array" => value.is_array(),
-            "string" => value.is_string(),
-            "integer" => value.is_u64() || value.is_i64(),
-            "number" => value.is_number(),
-            "null" => value.is_null(),
-            "boolean" => value.is_boolean(),
-            _ => panic!("unknown type {t}"),
-        };
-        if !types.iter().any(|t| fits(t)) {
-            out.push(format!("{path}: {value} is not {types:?}"));
-            return;
-        }
-    }
-    if let Some(expected) = schema.get("const").filter(|c| *c != value) {
-        out.push(format!("{path}: {value} is not {expected}"));
-    }
-    if let Some(options) = schema.get("enum").and_then(Value::as_array)
-        && !options.contains(value)
-    {
-        out.push(format!("{path}: {value} is not one of {options:?}"));
-    }
-    if let (Some(min), Some(v)) = (schema.get("minimum").and_then(Value::as_f64), value.as_f64())
-        && v < min
-    {
-        out.push(format!("{path}: {v} < {min}"));
-    }
-    if let Some(object) = value.as_object() {
-        for key in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
-            let key = key.as_str().expect("required names");
-            if !object.contains_key(key) {
-                out.push(format!("{path}: missing '{key}'"));
-            }
-        }
-        let properties = schema.get("properties").and_then(Value::as_object);
-        for (key, item) in object {
-            let sub = format!("{path}.{key}");
-            match (properties.and_then(|p| p.get(key)), schema.get("additionalProperties")) {
-                (Some(s), _) => violations(s, root, item, &sub, out),
-                (None, Some(Value::Bool(false))) => out.push(format!("{sub}: not in the schema")),
-                (None, Some(s)) if s.is_object() => violations(s, root, item, &sub, out),
-                (None, _) => {}
-            }
-        }
-    }
-    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
-        for (i, item) in array.iter().enumerate() {
-            violations(items, root, item, &format!("{path}[{i}]"), out);
-        }
-    }
-}
-
 fn check(report: &Report) -> Value {
     let schema: Value = serde_json::from_str(SCHEMA).expect("the schema is JSON");
     let value = serde_json::to_value(report).expect("a report serializes");
-    let mut out = Vec::new();
-    violations(&schema, &schema, &value, "$", &mut out);
-    assert!(out.is_empty(), "report does not match the schema:\n{}\n{value:#}", out.join("\n"));
+    common::schema::assert_matches(&value, &schema);
     // Kept for a look (or another validator) under target/tmp.
     let keep = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("traffic-report-{}.json", report.errors.total()));
@@ -136,7 +67,7 @@ fn the_checker_catches_mistakes() {
         "errors": {"refused": 0, "reset": 0, "timeout": 0}});
     bad["latency_ms"] = serde_json::json!({"p50": "1", "p90": 1, "p99": 1, "max": 1});
     let mut out = Vec::new();
-    violations(&schema, &schema, &bad, "$", &mut out);
+    common::schema::violations(&schema, &schema, &bad, "$", &mut out);
     let all = out.join("\n");
     for expected in ["$.version", "$.requests", "$.extra", "missing 'other'", "$.latency_ms.p50"] {
         assert!(all.contains(expected), "{expected} not caught in:\n{all}");

@@ -87,6 +87,42 @@ fn ipvs_table_narrow_and_wide() {
     );
 }
 
+/// A UDP service someone added by hand in the director (with one of the
+/// lab's real servers and a stranger), and a stranger added to the lab's
+/// own service: both marked `*`, below the main table.
+#[test]
+fn ipvs_table_marks_what_was_added_outside_lvslab() {
+    use lvslab::monitor::{Origin, ServiceView};
+    let mut app = tutorial_app();
+    let mut snap = sample::tutorial(301);
+    let mut stranger = snap.services[0].real_servers[1].clone();
+    stranger.name = "198.51.100.99".into();
+    stranger.addr = "198.51.100.99".parse().unwrap();
+    stranger.origin = Origin::Outside;
+    snap.services[0].real_servers.push(stranger);
+    let mut rs1 = snap.services[0].real_servers[0].clone();
+    rs1.port = 53;
+    rs1.origin = Origin::Outside;
+    snap.services.push(ServiceView {
+        proto: "UDP".into(),
+        vip: "192.0.2.1".parse().unwrap(),
+        port: 53,
+        fwmark: None,
+        scheduler: "sh".into(),
+        persistent: Some(300),
+        origin: Origin::Outside,
+        programmed: true,
+        real_servers: vec![rs1],
+    });
+    app.on_snapshot(Arc::new(snap));
+    let screen = pane(100, 10, &app, view::ipvs_table::render);
+    let text = format!("{:?}", screen.backend());
+    assert!(text.contains("UDP 192.0.2.1:53* sh persistent 300"), "{text}");
+    assert!(text.contains("*198.5"), "a stranger in the lab's service: {text}");
+    assert!(text.contains("added in the director outside lvslab"), "{text}");
+    insta::assert_snapshot!(screen.backend());
+}
+
 #[test]
 fn conns_chart_pane() {
     insta::assert_snapshot!(pane(90, 16, &tutorial_app(), view::conns_chart::render).backend());

@@ -19,14 +19,6 @@ fn lvslab_ok(args: &[&str]) -> Output {
     ok(lvslab().args(args))
 }
 
-fn require_vm() {
-    assert_eq!(
-        std::env::var("LVSLAB_VM").as_deref(),
-        Ok("1"),
-        "needs IPVS: run it with tests/vm/suite"
-    );
-}
-
 /// Runs a command, failing the test with its output if it fails. Says how
 /// long it took (seen with --nocapture), to keep the target's time in check.
 fn ok(cmd: &mut Command) -> Output {
@@ -94,7 +86,7 @@ fn hundred_answers(client: &str, vip: &str) -> BTreeMap<String, u32> {
 
 #[test]
 fn the_exported_script_builds_the_same_lab_by_hand() {
-    require_vm();
+    common::require_vm();
     let _cleanup = Cleanup(vec!["tutorial"]);
     lvslab_ok(&["up", "tutorial"]);
     let rules = ipvsadm_sn("lvs-tutorial-director");
@@ -142,7 +134,7 @@ const HAND_MADE: &str = "
 
 #[test]
 fn a_hand_made_table_survives_import_and_up() {
-    require_vm();
+    common::require_vm();
     let _cleanup = Cleanup(vec!["handmade"]);
     sh("ip netns add ex-scratch && ip -n ex-scratch link add d0 type dummy && \
         ip -n ex-scratch addr add 198.51.100.1/24 dev d0 && ip -n ex-scratch link set d0 up");
@@ -177,7 +169,7 @@ fn a_hand_made_table_survives_import_and_up() {
 /// same table in a fresh namespace, and the preset rebuilds it.
 #[test]
 fn live_edits_survive_export_as_rules_and_as_a_preset() {
-    require_vm();
+    common::require_vm();
     let _cleanup = Cleanup(vec!["tutorial"]);
     lvslab_ok(&["up", "tutorial"]);
     lvslab_ok(&["set", "tutorial", "--scheduler", "lc", "--weight", "rs1=5"]);

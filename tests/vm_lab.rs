@@ -12,19 +12,11 @@ use std::time::{Duration, Instant};
 use common::{lvslab, lvslab_ok};
 use serde_json::Value;
 
-fn require_vm() {
-    assert_eq!(
-        std::env::var("LVSLAB_VM").as_deref(),
-        Ok("1"),
-        "needs IPVS: run it with tests/vm/suite"
-    );
-}
-
 /// Removes the lab when the test ends, even by a failure.
 struct Lab(&'static str);
 impl Lab {
     fn up(name: &'static str) -> Self {
-        require_vm();
+        common::require_vm();
         let _ = lvslab().args(["down", name]).output();
         lvslab_ok(&["up", name]);
         Self(name)
@@ -262,4 +254,71 @@ fn down_removes_the_services_and_everything_else() {
     std::mem::forget(lab);
     assert!(!std::path::Path::new(&format!("/run/netns/{director}")).exists());
     assert_eq!(ipvsadm_in(None, &["-Sn"]), "");
+}
+
+/// Someone types `ipvsadm -A -u VIP:53 -s sh -p 300` (and a real server)
+/// into the director by hand: every view shows it, marked as not the
+/// lab's — `status --json`, `export`, and the dashboard's IPVS pane — and
+/// the preset's service, removed by hand, shows as not programmed.
+#[test]
+fn a_service_added_by_hand_shows_everywhere_marked_as_outside_lvslab() {
+    let lab = Lab::up("tutorial");
+    lab.ipvsadm(&["-A", "-u", "192.0.2.1:53", "-s", "sh", "-p", "300"]);
+    lab.ipvsadm(&["-a", "-u", "192.0.2.1:53", "-r", "198.51.100.11:53", "-m"]);
+
+    let status = lab.status();
+    common::schema::assert_matches(
+        &status,
+        &common::schema::load("assets/schemas/status.schema.json"),
+    );
+    let services = status["services"].as_array().unwrap();
+    assert_eq!(services.len(), 2, "{status:#}");
+    assert_eq!(services[0]["origin"], "lab");
+    assert_eq!(services[0]["programmed"], true);
+    let udp = &services[1];
+    assert_eq!(
+        (&udp["origin"], &udp["proto"], &udp["port"], &udp["scheduler"], &udp["persistence"]),
+        (&"outside".into(), &"udp".into(), &53.into(), &"sh".into(), &300.into()),
+        "{udp:#}"
+    );
+    let rs = &udp["real_servers"][0];
+    assert_eq!(
+        (&rs["name"], &rs["origin"], &rs["programmed"]),
+        (&"rs1".into(), &"outside".into(), &true.into())
+    );
+
+    // export: the rules are the director's (equal to ipvsadm -Sn), and the
+    // hand-made part is named on stderr; the preset export says it in a comment.
+    let out = lvslab_ok(&["export", "tutorial", "--format", "ipvsadm"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), lab.ipvsadm(&["-Sn"]));
+    let note = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        note.contains("outside lvslab") && note.contains("-A -u 192.0.2.1:53 -s sh -p 300"),
+        "{note}"
+    );
+    let toml =
+        String::from_utf8_lossy(&lvslab_ok(&["export", "tutorial", "--format", "toml"]).stdout)
+            .into_owned();
+    assert!(toml.contains("# Added in the director outside lvslab"), "{toml}");
+    assert!(toml.contains("#   ipvsadm -A -u 192.0.2.1:53 -s sh -p 300"), "{toml}");
+
+    // The dashboard's IPVS pane lists it below the lab's service, marked.
+    let exe = common::lvslab_exe();
+    let tui = common::tmux::Tmux::start(
+        "vm-outside",
+        120,
+        40,
+        &format!("{} tui tutorial", exe.display()),
+    );
+    tui.wait_for("the hand-made service in the IPVS pane", Duration::from_secs(120), |s| {
+        s.contains("UDP 192.0.2.1:53* sh persistent 300") && s.contains("*rs1")
+    });
+    tui.keys(&["q"]);
+
+    // The lab's own service removed by hand: not programmed, in status.
+    lab.ipvsadm(&["-D", "-t", "192.0.2.1:80"]);
+    let status = lab.status();
+    assert_eq!(status["services"][0]["origin"], "lab");
+    assert_eq!(status["services"][0]["programmed"], false, "{status:#}");
+    assert_eq!(status["services"][0]["real_servers"][0]["active_conns"], Value::Null);
 }

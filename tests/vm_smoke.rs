@@ -5,17 +5,9 @@
 //! skips, so a CI run without the VM cannot pass silently. It uses only the
 //! `ip` and `ipvsadm` commands, so it tests the harness, not our IPVS code.
 
-use std::process::{Command, Output};
+mod common;
 
-/// Refuse to run outside the VM: these tests need a kernel with IPVS and
-/// must never program the IPVS table of a developer's machine.
-fn require_vm() {
-    assert_eq!(
-        std::env::var("LVSLAB_VM").as_deref(),
-        Ok("1"),
-        "this test needs IPVS and runs only inside the test VM: use tests/vm/suite"
-    );
-}
+use std::process::{Command, Output};
 
 fn run(program: &str, args: &[&str]) -> Output {
     let out = Command::new(program)
@@ -64,7 +56,7 @@ fn services(ipvsadm_ln: &str) -> Vec<&str> {
 
 #[test]
 fn service_added_in_a_namespace_stays_in_it() {
-    require_vm();
+    common::require_vm();
     let ns = Netns::new("svc");
     ns.exec("ipvsadm", &["-A", "-t", "192.0.2.1:80", "-s", "rr"]);
 
@@ -83,7 +75,7 @@ fn service_added_in_a_namespace_stays_in_it() {
 
 #[test]
 fn namespace_has_veth_and_bridge() {
-    require_vm();
+    common::require_vm();
     let ns = Netns::new("links");
     ns.exec("ip", &["link", "add", "v0", "type", "veth", "peer", "name", "v1"]);
     ns.exec("ip", &["link", "add", "br0", "type", "bridge"]);

@@ -23,14 +23,6 @@ use common::{lvslab, lvslab_ok};
 /// Connections per real server name (every server of the lab, 0 included).
 type Counts = BTreeMap<String, u64>;
 
-fn require_vm() {
-    assert_eq!(
-        std::env::var("LVSLAB_VM").as_deref(),
-        Ok("1"),
-        "needs IPVS: run it with tests/vm/suite"
-    );
-}
-
 /// A tour lab, removed when the test ends, even by a failure.
 struct Lab {
     name: &'static str,
@@ -39,7 +31,7 @@ struct Lab {
 
 impl Lab {
     fn up(name: &'static str, servers: &'static [&'static str]) -> Self {
-        require_vm();
+        common::require_vm();
         let _ = lvslab().args(["down", name]).output();
         let start = Instant::now();
         lvslab_ok(&["up", &format!("labs/tour-{name}.toml")]);

@@ -44,11 +44,7 @@ fn wait_until(tui: &Tmux, what: &str, timeout: Duration, check: impl Fn() -> boo
 
 #[test]
 fn dashboard_drives_and_shows_the_real_ipvs_table() {
-    assert_eq!(
-        std::env::var("LVSLAB_VM").as_deref(),
-        Ok("1"),
-        "needs IPVS: run it with tests/vm/suite"
-    );
+    common::require_vm();
     let _ = common::lvslab().args(["down", "tutorial"]).output();
     let exe = common::lvslab_exe();
     let exe = exe.display();

@@ -54,11 +54,7 @@ fn do_step(tui: &Tmux, n: usize, needles: &[&str]) {
 
 #[test]
 fn the_guide_builds_the_tutorial_lab_step_by_step_on_real_ipvs() {
-    assert_eq!(
-        std::env::var("LVSLAB_VM").as_deref(),
-        Ok("1"),
-        "needs IPVS: run it with tests/vm/suite"
-    );
+    common::require_vm();
     let started = Instant::now();
     let _ = common::lvslab().args(["down", LAB]).output();
     let exe = common::lvslab_exe();

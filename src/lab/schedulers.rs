@@ -1,34 +1,96 @@
-//! The IPVS schedulers a lab may name, with a one-line explanation each.
-//! `twos` exists only on kernels from 6.12 on; the kernel is the final judge
-//! (a missing module is reported when the service is programmed).
+//! The IPVS schedulers a lab may name, each with a short summary (the
+//! dashboard's `S` dialog) and a longer explanation (errors, docs). The one
+//! list in lvslab. `twos` exists only on kernels from 6.12 on; the kernel is
+//! the final judge (a missing module is reported when the service is
+//! programmed).
 
-/// Scheduler name and what it does, in lvslab's words.
-pub const SCHEDULERS: &[(&str, &str)] = &[
-    ("rr", "round robin: each new connection goes to the next server in turn"),
-    ("wrr", "weighted round robin: turns handed out in proportion to the weights"),
-    ("lc", "least connections: the server with the fewest connections (active counted 256x)"),
-    ("wlc", "weighted least connections: fewest connections per unit of weight (the default)"),
-    ("sed", "shortest expected delay: (active + 1) / weight, inactive ignored"),
-    ("nq", "never queue: an idle server first, otherwise like sed"),
-    ("sh", "source hashing: a client address always lands on the same server"),
-    ("dh", "destination hashing: a destination address always lands on the same server"),
-    ("lblc", "locality-based least connections: dh, moving on when the server is overloaded"),
-    (
-        "lblcr",
-        "lblc with replication: a destination maps to a set of servers that grows under load",
+/// One IPVS scheduler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scheduler {
+    /// Its name, as ipvsadm's `-s` takes it.
+    pub name: &'static str,
+    /// What it does, in a few words.
+    pub summary: &'static str,
+    /// What it does, in a sentence.
+    pub explanation: &'static str,
+}
+
+const fn s(name: &'static str, summary: &'static str, explanation: &'static str) -> Scheduler {
+    Scheduler { name, summary, explanation }
+}
+
+/// Every scheduler, in the order the dashboard lists them.
+pub const SCHEDULERS: &[Scheduler] = &[
+    s(
+        "rr",
+        "round robin: each server in turn",
+        "each new connection goes to the next server in turn",
     ),
-    ("mh", "maglev hashing: consistent hashing that moves few clients when servers change"),
-    ("fo", "weighted failover: always the available server with the highest weight"),
-    ("ovf", "weighted overflow: the highest weight until its active connections reach the weight"),
-    ("twos", "weighted random twos choice: the lighter of two random picks (kernel 6.12+)"),
+    s(
+        "wrr",
+        "weighted round robin: in turn, in proportion to weight",
+        "turns handed out in proportion to the weights",
+    ),
+    s("lc", "least connections", "the server with the fewest connections (active counted 256x)"),
+    s(
+        "wlc",
+        "weighted least connections (the kernel's default)",
+        "fewest connections per unit of weight (the default)",
+    ),
+    s(
+        "sed",
+        "shortest expected delay: (active + 1) / weight",
+        "(active + 1) / weight, inactive ignored",
+    ),
+    s(
+        "nq",
+        "never queue: an idle server first, else sed",
+        "an idle server first, otherwise like sed",
+    ),
+    s(
+        "sh",
+        "source hashing: one client sticks to one server",
+        "a client address always lands on the same server",
+    ),
+    s("dh", "destination hashing", "a destination address always lands on the same server"),
+    s(
+        "lblc",
+        "locality-based least connections (per destination IP)",
+        "dh, moving on when the server is overloaded",
+    ),
+    s(
+        "lblcr",
+        "lblc with replication",
+        "a destination maps to a set of servers that grows under load",
+    ),
+    s(
+        "mh",
+        "maglev hashing: consistent source hashing",
+        "consistent hashing that moves few clients when servers change",
+    ),
+    s(
+        "fo",
+        "weighted failover: the highest weight takes all",
+        "always the available server with the highest weight",
+    ),
+    s(
+        "ovf",
+        "weighted overflow: fill by weight, then the next",
+        "the highest weight until its active connections reach the weight",
+    ),
+    s(
+        "twos",
+        "weighted random twos choice (kernel 6.12+)",
+        "the lighter of two random picks (kernel 6.12+)",
+    ),
 ];
 
 /// Whether `name` is a scheduler IPVS has.
 pub fn is_known(name: &str) -> bool {
-    SCHEDULERS.iter().any(|(known, _)| *known == name)
+    SCHEDULERS.iter().any(|s| s.name == name)
 }
 
 /// The names, comma-separated, for error messages.
 pub fn names() -> String {
-    SCHEDULERS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
+    SCHEDULERS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
 }

@@ -129,7 +129,7 @@ pub fn snapshot(
                 }
             };
             ServiceView {
-                proto: proto.to_string(),
+                proto: proto.to_string().to_uppercase(),
                 vip,
                 port,
                 fwmark,

@@ -52,22 +52,8 @@ pub enum Panel {
     Events,
 }
 
-/// The IPVS schedulers of Debian's 6.1 kernel with a one-line explanation.
-pub const SCHEDULERS: &[(&str, &str)] = &[
-    ("rr", "round robin: each server in turn"),
-    ("wrr", "weighted round robin: in turn, in proportion to weight"),
-    ("lc", "least connections"),
-    ("wlc", "weighted least connections (the kernel's default)"),
-    ("sed", "shortest expected delay: (active + 1) / weight"),
-    ("nq", "never queue: an idle server first, else sed"),
-    ("lblc", "locality-based least connections (per destination IP)"),
-    ("lblcr", "lblc with replication"),
-    ("dh", "destination hashing"),
-    ("sh", "source hashing: one client sticks to one server"),
-    ("mh", "maglev hashing: consistent source hashing"),
-    ("fo", "weighted failover: the highest weight takes all"),
-    ("ovf", "weighted overflow: fill by weight, then the next"),
-];
+/// The schedulers the `S` dialog offers: the lab's one list.
+pub use crate::lab::schedulers::SCHEDULERS;
 
 /// One line of the events log.
 #[derive(Clone, Debug, PartialEq, Eq)]

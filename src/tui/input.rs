@@ -87,7 +87,7 @@ impl App {
             }
             (Dialog::Scheduler { highlighted }, Action::Confirm) => {
                 self.dialog = None;
-                return self.send(Command::SetScheduler(SCHEDULERS[highlighted].0.into()));
+                return self.send(Command::SetScheduler(SCHEDULERS[highlighted].name.into()));
             }
             _ => {}
         }
@@ -140,7 +140,7 @@ impl App {
             Action::ToggleConnMode => Some(Command::ToggleConnMode),
             Action::NextScheduler => {
                 let next = self.scheduler_index().map_or(0, |i| (i + 1) % SCHEDULERS.len());
-                Some(Command::SetScheduler(SCHEDULERS[next].0.into()))
+                Some(Command::SetScheduler(SCHEDULERS[next].name.into()))
             }
             Action::WeightUp => {
                 Some(Command::SetWeight { server: server()?, weight: weight()? + 1 })
@@ -216,7 +216,7 @@ impl App {
 
     fn scheduler_index(&self) -> Option<usize> {
         let current = &self.snapshot()?.main_service()?.scheduler;
-        SCHEDULERS.iter().position(|(name, _)| name == current)
+        SCHEDULERS.iter().position(|s| s.name == current)
     }
 
     fn move_selection(&mut self, down: bool) {

@@ -10,6 +10,16 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Fails (never skips) outside the test VM: tests/vm/run sets LVSLAB_VM=1
+/// in the guest, where the kernel has IPVS.
+pub fn require_vm() {
+    assert_eq!(
+        std::env::var("LVSLAB_VM").as_deref(),
+        Ok("1"),
+        "this test needs IPVS and runs only inside the test VM: use tests/vm/suite"
+    );
+}
+
 /// The lvslab binary under test: the one cargo built for this run, or
 /// `LVSLAB_BIN` when set. tests/vm/suite sets it to a copy on the VM's tmpfs:
 /// the VM reads target/ over 9p without caching, so every start of the

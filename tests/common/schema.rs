@@ -1,72 +1,80 @@
-//! A checker for the subset of JSON Schema our committed schemas use
-//! (type, const, enum, required, properties, additionalProperties: false,
-//! items), so `--json` output is held to its documented contract.
+//! The one checker for the subset of JSON Schema our committed schemas use
+//! (type, const, enum, minimum, required, properties, additionalProperties,
+//! items, local `$ref`), so every `--json` output is held to its documented
+//! contract.
 
 use serde_json::Value;
 
-/// Panics with the JSON path of the first place `value` breaks `schema`.
+/// Panics listing every place `value` breaks `schema`, with its JSON path.
 pub fn assert_matches(value: &Value, schema: &Value) {
-    if let Err(e) = check(value, schema, "$") {
-        panic!("JSON does not match its schema: {e}");
-    }
+    let mut out = Vec::new();
+    violations(schema, schema, value, "$", &mut out);
+    assert!(out.is_empty(), "JSON does not match its schema:\n{}\n{value:#}", out.join("\n"));
 }
 
-fn check(value: &Value, schema: &Value, path: &str) -> Result<(), String> {
-    if let Some(c) = schema.get("const")
-        && value != c
-    {
-        return Err(format!("{path}: {value} is not {c}"));
+/// Every violation of `schema` (whose document is `root`) by `value`, with its JSON path.
+pub fn violations(schema: &Value, root: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        let target = reference.strip_prefix("#/").expect("local $ref");
+        let resolved = target.split('/').fold(root, |v, key| &v[key]);
+        return violations(resolved, root, value, path, out);
     }
-    if let Some(Value::Array(options)) = schema.get("enum")
+    if let Some(types) = schema.get("type") {
+        let types: Vec<&str> = match types {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => panic!("bad type in schema at {path}"),
+        };
+        let fits = |t: &str| match t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "integer" => value.is_u64() || value.is_i64(),
+            "number" => value.is_number(),
+            "null" => value.is_null(),
+            "boolean" => value.is_boolean(),
+            _ => panic!("unknown type {t}"),
+        };
+        if !types.iter().any(|t| fits(t)) {
+            out.push(format!("{path}: {value} is not {types:?}"));
+            return;
+        }
+    }
+    if let Some(expected) = schema.get("const").filter(|c| *c != value) {
+        out.push(format!("{path}: {value} is not {expected}"));
+    }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array)
         && !options.contains(value)
     {
-        return Err(format!("{path}: {value} is not one of {options:?}"));
+        out.push(format!("{path}: {value} is not one of {options:?}"));
     }
-    if let Some(t) = schema.get("type") {
-        let types: Vec<&str> = match t {
-            Value::String(s) => vec![s.as_str()],
-            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-            _ => vec![],
-        };
-        if !types.iter().any(|t| type_matches(value, t)) {
-            return Err(format!("{path}: {value} is not of type {types:?}"));
-        }
+    if let (Some(min), Some(v)) = (schema.get("minimum").and_then(Value::as_f64), value.as_f64())
+        && v < min
+    {
+        out.push(format!("{path}: {v} < {min}"));
     }
-    if let (Value::Object(map), Some(props)) = (value, schema.get("properties")) {
+    if let Some(object) = value.as_object() {
         for key in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
-            let key = key.as_str().unwrap_or_default();
-            if !map.contains_key(key) {
-                return Err(format!("{path}: missing required key '{key}'"));
+            let key = key.as_str().expect("required names");
+            if !object.contains_key(key) {
+                out.push(format!("{path}: missing '{key}'"));
             }
         }
-        for (key, item) in map {
-            match props.get(key) {
-                Some(sub) => check(item, sub, &format!("{path}.{key}"))?,
-                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
-                    return Err(format!("{path}: key '{key}' is not in the schema"));
-                }
-                None => {}
+        let properties = schema.get("properties").and_then(Value::as_object);
+        for (key, item) in object {
+            let sub = format!("{path}.{key}");
+            match (properties.and_then(|p| p.get(key)), schema.get("additionalProperties")) {
+                (Some(s), _) => violations(s, root, item, &sub, out),
+                (None, Some(Value::Bool(false))) => out.push(format!("{sub}: not in the schema")),
+                (None, Some(s)) if s.is_object() => violations(s, root, item, &sub, out),
+                (None, _) => {}
             }
         }
     }
-    if let (Value::Array(items), Some(item_schema)) = (value, schema.get("items")) {
-        for (i, item) in items.iter().enumerate() {
-            check(item, item_schema, &format!("{path}[{i}]"))?;
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for (i, item) in array.iter().enumerate() {
+            violations(items, root, item, &format!("{path}[{i}]"), out);
         }
-    }
-    Ok(())
-}
-
-fn type_matches(value: &Value, t: &str) -> bool {
-    match t {
-        "object" => value.is_object(),
-        "array" => value.is_array(),
-        "string" => value.is_string(),
-        "integer" => value.is_i64() || value.is_u64(),
-        "number" => value.is_number(),
-        "boolean" => value.is_boolean(),
-        "null" => value.is_null(),
-        _ => false,
     }
 }
 

@@ -33,6 +33,49 @@ const MAX_LAB_NAME: usize = 32;
 /// Names a real server may not take: they are links or hosts already.
 const RESERVED_HOST_NAMES: &[&str] = &["client", "director", "lo", links::UPLINK, links::BRIDGE];
 
+/// Why a name cannot be used, and what to do instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameProblem {
+    /// What is wrong, quoting the name.
+    pub message: String,
+    /// What to change.
+    pub help: String,
+}
+
+/// Whether `name` can name a real server: it becomes a link name in the
+/// director (Linux's 15-byte limit) and part of a namespace name. The one
+/// rule, for presets and for servers added live.
+pub fn host_name_problem(name: &str) -> Option<NameProblem> {
+    if name.len() > MAX_LINK_NAME {
+        let cut = name.char_indices().nth(MAX_LINK_NAME).map_or(name.len(), |(i, _)| i);
+        return Some(NameProblem {
+            message: format!("real server name '{name}' is {} bytes long", name.len()),
+            help: format!(
+                "a real server's name is also the name of its link in the director, and Linux \
+                 limits link names to {MAX_LINK_NAME} bytes: shorten it, e.g. '{}'",
+                name[..cut].trim_end_matches('_')
+            ),
+        });
+    }
+    let chars_ok = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if name.is_empty() || !chars_ok || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Some(NameProblem {
+            message: format!("real server name '{name}' is not usable"),
+            help:
+                "use lowercase letters, digits and '_', starting with a letter (the name becomes \
+                   a link name and part of a namespace name; '-' is reserved as the separator)"
+                    .into(),
+        });
+    }
+    if RESERVED_HOST_NAMES.contains(&name) {
+        return Some(NameProblem {
+            message: format!("real server name '{name}' is reserved"),
+            help: format!("'{name}' already names a host or link of the lab; call it e.g. 'rs1'"),
+        });
+    }
+    None
+}
+
 /// Parses and validates preset `source`, read from `file`.
 pub fn parse(file: &str, source: &str) -> Result<LabSpec, SpecErrors> {
     let raw: SpecFile = toml::from_str(source).map_err(|e| {
@@ -299,40 +342,13 @@ impl Checker<'_> {
     }
 
     fn host_name(&mut self, value: &Spanned<String>) -> bool {
-        let name = value.get_ref();
-        if name.len() > MAX_LINK_NAME {
-            self.error(
-                value.span(),
-                format!("real server name '{name}' is {} bytes long", name.len()),
-                format!(
-                    "a real server's name is also the name of its link in the director, and Linux \
-                     limits link names to {MAX_LINK_NAME} bytes: shorten it, e.g. '{}'",
-                    &name[..name.char_indices().nth(MAX_LINK_NAME).map_or(name.len(), |(i, _)| i)]
-                        .trim_end_matches('_')
-                ),
-            );
-            return false;
+        match host_name_problem(value.get_ref()) {
+            Some(NameProblem { message, help }) => {
+                self.error(value.span(), message, help);
+                false
+            }
+            None => true,
         }
-        let chars_ok =
-            name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if name.is_empty() || !chars_ok || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
-            self.error(
-                value.span(),
-                format!("real server name '{name}' is not usable"),
-                "use lowercase letters, digits and '_', starting with a letter (the name becomes a \
-                 link name and part of a namespace name; '-' is reserved as the separator)",
-            );
-            return false;
-        }
-        if RESERVED_HOST_NAMES.contains(&name.as_str()) {
-            self.error(
-                value.span(),
-                format!("real server name '{name}' is reserved"),
-                format!("'{name}' already names a host or link of the lab; call it e.g. 'rs1'"),
-            );
-            return false;
-        }
-        true
     }
 
     fn claim(&mut self, used: &mut AddressBook, addr: Ipv4Addr, who: &str, span: Range<usize>) {

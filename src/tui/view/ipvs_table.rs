@@ -2,6 +2,11 @@
 //! one row per real server. ActiveConn/InActConn are live; the counters and
 //! rates come from the kernel's estimator, so the Δ column shows how much
 //! the connection counter moved at its last refresh (about every 2 s).
+//!
+//! The lab's first service (the one the keys edit) comes first; every other
+//! service the director has follows with its rows, so what someone added by
+//! hand shows too: entries added outside lvslab are marked `*`, and a lab
+//! service missing from the kernel says it is not programmed.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -11,7 +16,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::layout::{table_first_row, table_visible_rows};
 use super::pane;
-use crate::monitor::{DestView, ServiceView, Snapshot};
+use crate::monitor::{DestView, Origin, ServiceView, Snapshot};
 use crate::tui::app::{App, Panel};
 use crate::tui::changes::service_label;
 use crate::tui::format::{delta, si};
@@ -35,7 +40,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         frame.render_widget(Paragraph::new(Span::styled(text, theme.warn())), service_row);
         return;
     };
-    frame.render_widget(Paragraph::new(service_line(service, snap, theme)), service_row);
+    frame.render_widget(Paragraph::new(service_line(service, theme)), service_row);
     let visible = table_visible_rows(area);
     let first = table_first_row(app.selected(), visible, service.real_servers.len());
     let wide = inner.width >= FORWARD_FROM;
@@ -43,24 +48,48 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         let row = dest_row(d, snap, app, theme, wide);
         if i == app.selected() && focused { row.style(theme.selected()) } else { row }
     });
+    // The other services below the main table, one line each and one per
+    // real server, as far as there is room.
+    let shown = u16::try_from(service.real_servers.len().min(visible)).unwrap_or(u16::MAX);
+    let [table_area, others_area] =
+        Layout::vertical([Constraint::Length(shown.saturating_add(1)), Constraint::Fill(1)])
+            .areas(table_area);
     let table = Table::new(rows, widths(wide)).header(header(theme, wide)).column_spacing(1);
     frame.render_widget(table, table_area);
-    frame.render_widget(Paragraph::new(Span::styled(note_text(inner.width), theme.muted())), note);
+    let others: Vec<Line> = snap
+        .services
+        .iter()
+        .skip(1)
+        .flat_map(|svc| {
+            std::iter::once(service_line(svc, theme))
+                .chain(svc.real_servers.iter().map(|d| other_dest_line(d, theme)))
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(others), others_area);
+    let outside = snap.services.iter().any(|s| {
+        s.origin == Origin::Outside || s.real_servers.iter().any(|d| d.origin == Origin::Outside)
+    });
+    let text = if outside { OUTSIDE_NOTE } else { note_text(inner.width) };
+    frame.render_widget(Paragraph::new(Span::styled(text, theme.muted())), note);
 }
 
-fn service_line<'a>(service: &ServiceView, snap: &Snapshot, theme: &Theme) -> Line<'a> {
+/// The note when something in the table was added outside lvslab.
+const OUTSIDE_NOTE: &str = "* added in the director outside lvslab (not in the preset)";
+
+fn service_line<'a>(service: &ServiceView, theme: &Theme) -> Line<'a> {
+    let outside = service.origin == Origin::Outside;
     let mut spans = vec![
-        Span::styled(service_label(service), theme.accent()),
+        Span::styled(
+            format!("{}{}", service_label(service), if outside { "*" } else { "" }),
+            if outside { theme.warn() } else { theme.accent() },
+        ),
         Span::raw(format!(" {}", service.scheduler)),
     ];
     if let Some(timeout) = service.persistent {
         spans.push(Span::raw(format!(" persistent {timeout}")));
     }
-    if snap.services.len() > 1 {
-        spans.push(Span::styled(
-            format!("  (+{} more services)", snap.services.len() - 1),
-            theme.muted(),
-        ));
+    if !service.programmed && service.origin == Origin::Lab {
+        spans.push(Span::styled("  not programmed: not in the kernel's table", theme.warn()));
     }
     Line::from(spans)
 }
@@ -85,14 +114,18 @@ fn header<'a>(theme: &Theme, wide: bool) -> Row<'a> {
 
 fn dest_row<'a>(d: &DestView, snap: &Snapshot, app: &App, theme: &Theme, wide: bool) -> Row<'a> {
     let up = snap.real_server(&d.name).is_none_or(|rs| rs.up);
+    let outside = d.origin == Origin::Outside;
     let name_style: Style = match (up, d.weight) {
+        _ if outside => theme.warn(),
         (false, _) => theme.error(),
         (true, 0) => theme.warn(),
         _ => theme.ok(),
     };
     let right = |text: String| Cell::from(Line::from(text).right_aligned());
+    // The mark goes first: a stranger's name is its address, cut to the column.
+    let name = if outside { format!("*{}", d.name) } else { d.name.clone() };
     let mut cells = vec![
-        Cell::from(Span::styled(d.name.clone(), name_style)),
+        Cell::from(Span::styled(name, name_style)),
         Cell::from(format!("{}:{}", d.addr, d.port)),
     ];
     if wide {
@@ -110,6 +143,26 @@ fn dest_row<'a>(d: &DestView, snap: &Snapshot, app: &App, theme: &Theme, wide: b
         right(si(d.out_bps)),
     ]);
     Row::new(cells)
+}
+
+/// A real server of a service other than the main one, in one line.
+fn other_dest_line<'a>(d: &DestView, theme: &Theme) -> Line<'a> {
+    let outside = d.origin == Origin::Outside;
+    // The mark goes first: a stranger's name is its address, cut to the column.
+    let name = if outside { format!("*{}", d.name) } else { d.name.clone() };
+    Line::from(vec![
+        Span::styled(format!("  {name:<7}"), if outside { theme.warn() } else { theme.ok() }),
+        Span::raw(format!(
+            "{}:{} {} w {} active {} inact {} conns {}",
+            d.addr,
+            d.port,
+            d.forward,
+            d.weight,
+            d.active_conns,
+            d.inactive_conns,
+            si(d.conns)
+        )),
+    ])
 }
 
 fn note_text(width: u16) -> &'static str {

@@ -16,11 +16,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, highlight
     let lines: Vec<Line> = SCHEDULERS
         .iter()
         .enumerate()
-        .map(|(i, (name, what))| {
-            let mark = if Some(*name) == current { "● " } else { "  " };
+        .map(|(i, scheduler)| {
+            let mark = if Some(scheduler.name) == current { "● " } else { "  " };
             let line = Line::from(vec![
-                Span::styled(format!("{mark}{name:<6}"), theme.key()),
-                Span::raw(*what),
+                Span::styled(format!("{mark}{:<6}", scheduler.name), theme.key()),
+                Span::raw(scheduler.summary),
             ]);
             if i == highlighted { line.style(theme.selected()) } else { line }
         })
