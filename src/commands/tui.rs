@@ -29,9 +29,9 @@ pub fn run(options: Options) -> Result<ExitCode> {
     require_terminal()?;
     let (theme, theme_error) = load_theme(options.theme.as_deref());
     super::runtime()?.block_on(async move {
-        let (attach, owned, picker) = choose(&options).await?;
+        let Choice { lab, owned, picker } = choose(&options).await?;
         let session = Session {
-            lab: attach,
+            lab,
             owned,
             picker,
             dataplane: options.dataplane,
@@ -66,26 +66,37 @@ pub(super) fn load_theme(name: Option<&str>) -> (tui::Theme, Option<String>) {
     (theme, theme_error.map(|e| e.to_string()))
 }
 
-/// (lab to attach to, whether the dashboard owns it, whether to show the picker).
-async fn choose(options: &Options) -> Result<(Option<LabState>, bool, bool)> {
-    let Some(name) = &options.lab else { return Ok((None, true, true)) };
+/// What the dashboard starts on, and whether it owns the lab.
+struct Choice {
+    /// The lab to show; `None` waits for the picker.
+    lab: Option<LabState>,
+    /// The session brings the lab up, so it tears it down on quit.
+    owned: bool,
+    /// Start on the preset picker.
+    picker: bool,
+}
+
+async fn choose(options: &Options) -> Result<Choice> {
+    let Some(name) = &options.lab else {
+        return Ok(Choice { lab: None, owned: true, picker: true });
+    };
     if let Some(state) = LabState::load(name)?
         && state.phase == Phase::Up
         && !teardown::lab_namespaces(name)?.is_empty()
     {
-        return Ok((Some(state), false, false));
+        return Ok(Choice { lab: Some(state), owned: false, picker: false });
     }
     let preset = presets::load(name).map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(state) = LabState::load(&preset.spec.name)?
         && state.phase == Phase::Up
     {
-        return Ok((Some(state), false, false));
+        return Ok(Choice { lab: Some(state), owned: false, picker: false });
     }
     eprintln!("bringing up lab '{}' from {} ...", preset.spec.name, preset.origin);
     lifecycle::prepare(&preset.spec, options.dataplane, &mut |n| eprintln!("note: {n}"))?;
     let mut say = |line: String| eprintln!("  {line}");
     match lifecycle::bring_up(preset, options.dataplane, &mut say).await {
-        Ok(state) => Ok((Some(state), true, false)),
+        Ok(state) => Ok(Choice { lab: Some(state), owned: true, picker: false }),
         Err(e) => bail!("{e}"),
     }
 }

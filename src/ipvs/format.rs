@@ -14,13 +14,8 @@ use super::types::{AddressFamily, Destination, Info, Service, ServiceKey};
 /// A polled table: each service with its destinations.
 pub type Table = [(Service, Vec<Destination>)];
 
-/// `addr:port`, with IPv6 addresses in brackets, as ipvsadm writes them.
-pub fn addr_port(addr: IpAddr, port: u16) -> String {
-    match addr {
-        IpAddr::V4(a) => format!("{a}:{port}"),
-        IpAddr::V6(a) => format!("[{a}]:{port}"),
-    }
-}
+/// `addr:port` as ipvsadm writes it; defined beside the types it names.
+pub use super::types::addr_port;
 
 /// The 32-bit words of an address as ipvsadm compares them (as `int`s).
 fn words(addr: &IpAddr) -> [i32; 4] {

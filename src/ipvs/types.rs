@@ -163,7 +163,7 @@ impl fmt::Display for ServiceKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Addr { proto, addr, port } => {
-                write!(f, "{proto} {}", super::format::addr_port(*addr, *port))
+                write!(f, "{proto} {}", addr_port(*addr, *port))
             }
             Self::Fwmark { af: AddressFamily::Inet, mark } => write!(f, "fwmark {mark}"),
             Self::Fwmark { af: AddressFamily::Inet6, mark } => write!(f, "fwmark {mark} (IPv6)"),
@@ -354,5 +354,13 @@ impl fmt::Display for Info {
             self.version_string(),
             self.conn_tab_size
         )
+    }
+}
+
+/// `addr:port`, with IPv6 addresses in brackets, as ipvsadm writes them.
+pub fn addr_port(addr: IpAddr, port: u16) -> String {
+    match addr {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
     }
 }

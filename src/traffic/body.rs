@@ -16,7 +16,7 @@ use bytes::Bytes;
 use hyper::body::{Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
-use super::server::ServerStats;
+use super::server_stats::ServerStats;
 
 /// A response body that is either complete or streamed over time.
 pub(crate) enum Body {

@@ -9,11 +9,10 @@
 //! `start` there. There is no global state: any number of generators can run.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU32, AtomicU64};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
-use bytes::Bytes;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -23,7 +22,8 @@ use super::drive;
 use super::exchange;
 use super::pool::Pool;
 use super::profile::{ConnectionMode, Load, Profile, check_rate};
-use super::results::{ErrorKind, Report};
+use super::results::Report;
+use super::run::Ctx;
 use super::tally::Tally;
 
 pub use super::tally::Progress;
@@ -31,99 +31,6 @@ pub use super::tally::Progress;
 /// Starts load generators; see [`Generator::start`].
 #[derive(Debug)]
 pub struct Generator;
-
-/// State shared by the run's tasks.
-pub(crate) struct Ctx {
-    pub(crate) profile: Profile,
-    pub(crate) started: Instant,
-    pub(crate) tally: Tally,
-    /// Stop starting requests (user stop, request count or duration reached).
-    pub(crate) stop: CancellationToken,
-    /// Give up on requests in flight too.
-    pub(crate) abort: CancellationToken,
-    /// Closed-loop target and the number of workers alive.
-    pub(crate) concurrency: AtomicU32,
-    pub(crate) workers: AtomicU32,
-    /// The load offered now, for progress snapshots.
-    pub(crate) load_now: Mutex<Load>,
-    target: SocketAddr,
-    request: Bytes,
-    pool: Option<Pool>,
-    issued: AtomicU64,
-    idle: Notify,
-}
-
-impl Ctx {
-    /// Reserves the start of one request: false once the run is stopping.
-    /// Counts it in flight *before* checking, so a drained run stays drained.
-    pub(crate) fn claim(&self) -> bool {
-        self.tally.in_flight.fetch_add(1, Ordering::SeqCst);
-        let allowed = !self.stop.is_cancelled()
-            && self.profile.requests.is_none_or(|total| {
-                let n = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
-                if n >= total {
-                    self.stop.cancel();
-                }
-                n <= total
-            });
-        if !allowed {
-            self.release();
-        }
-        allowed
-    }
-
-    fn release(&self) {
-        if self.tally.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.idle.notify_waiters();
-        }
-    }
-
-    /// Runs one claimed request to its end and counts the outcome.
-    pub(crate) async fn one(&self) {
-        let start = Instant::now();
-        let limit = self.profile.timeout + self.profile.request.expected_duration();
-        let mut server = None;
-        let outcome = {
-            let connected = || {
-                self.tally.connections.fetch_add(1, Ordering::Relaxed);
-            };
-            let work = async {
-                match &self.pool {
-                    Some(pool) => pool.once(&mut server, connected).await,
-                    None => {
-                        exchange::once(self.target, &self.request, &mut server, connected).await
-                    }
-                }
-            };
-            tokio::select! {
-                result = tokio::time::timeout(limit, work) => Some(result),
-                () = self.abort.cancelled() => None,
-            }
-        };
-        match outcome {
-            Some(Ok(Ok(()))) => self.tally.ok(server.as_deref(), start.elapsed()),
-            Some(Ok(Err(kind))) => self.tally.error(kind, server.as_deref()),
-            Some(Err(_elapsed)) => self.tally.error(ErrorKind::Timeout, server.as_deref()),
-            None => {} // aborted: neither a success nor the server's fault
-        }
-        self.release();
-    }
-
-    /// Waits until no request is in flight (after `stop`).
-    async fn drained(&self) {
-        loop {
-            let notified = self.idle.notified();
-            if self.tally.in_flight.load(Ordering::SeqCst) == 0 {
-                return;
-            }
-            notified.await;
-        }
-    }
-
-    fn load_now(&self) -> Load {
-        *self.load_now.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
 
 impl Generator {
     /// Starts loading `target` as `profile` says, on the current tokio
@@ -290,6 +197,3 @@ async fn publish(ctx: &Ctx, progress: &watch::Sender<Progress>, done: &Cancellat
         progress.send_replace(snapshot);
     }
 }
-
-/// How long an idle driver sleeps before looking at its controls again.
-pub(crate) const IDLE_POLL: Duration = Duration::from_millis(50);

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::client::{Ctx, IDLE_POLL};
 use super::profile::{Load, Ramp};
+use super::run::{Ctx, IDLE_POLL};
 
 /// Longest sleep between open-loop starts, so changes are seen promptly.
 const MAX_TICK: Duration = Duration::from_millis(50);

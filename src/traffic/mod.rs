@@ -30,6 +30,8 @@ mod drive;
 mod error;
 mod exchange;
 mod pool;
+mod run;
+mod server_stats;
 mod tally;
 
 pub use client::{Generator, GeneratorHandle, Progress};

@@ -23,7 +23,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -34,12 +34,13 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::Error;
 use super::body::Body;
+use super::server_stats::OpenGuard;
+pub use super::server_stats::ServerStats;
 
 /// The header that names the real server that answered.
 pub const REAL_SERVER_HEADER: &str = "x-real-server";
@@ -77,54 +78,6 @@ impl ServerConfig {
             max_wait: Duration::from_secs(3600),
             header_timeout: Duration::from_secs(30),
             delay: Duration::ZERO,
-        }
-    }
-}
-
-/// Live counters of one real server; cheap to read at any time.
-#[derive(Debug, Default)]
-pub struct ServerStats {
-    pub(crate) accepted: AtomicU64,
-    pub(crate) open: AtomicU64,
-    pub(crate) requests: AtomicU64,
-    pub(crate) holding: AtomicU64,
-    closed: Notify,
-}
-
-impl ServerStats {
-    /// TCP connections accepted since start.
-    pub fn accepted(&self) -> u64 {
-        self.accepted.load(Ordering::Relaxed)
-    }
-    /// TCP connections open now.
-    pub fn open(&self) -> u64 {
-        self.open.load(Ordering::Relaxed)
-    }
-    /// HTTP requests received since start (all paths).
-    pub fn requests(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
-    }
-    /// `/hold` responses being streamed now.
-    pub fn holding(&self) -> u64 {
-        self.holding.load(Ordering::Relaxed)
-    }
-}
-
-/// Counts a connection as open for as long as it lives.
-struct OpenGuard(Arc<ServerStats>);
-
-impl OpenGuard {
-    fn new(stats: &Arc<ServerStats>) -> Self {
-        stats.accepted.fetch_add(1, Ordering::Relaxed);
-        stats.open.fetch_add(1, Ordering::Relaxed);
-        Self(Arc::clone(stats))
-    }
-}
-
-impl Drop for OpenGuard {
-    fn drop(&mut self) {
-        if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.closed.notify_waiters();
         }
     }
 }
