@@ -233,13 +233,12 @@ fn edit(command: Command, shared: &Shared) -> Result<String, String> {
             format!("{server}: drained (weight 0)")
         }
         Command::StopServer { server } => {
-            let n = servers::stop_host(&mut state, &server);
-            state.save().map_err(|e| e.to_string())?;
+            let n =
+                live::locked(&mut state, |s| Ok(servers::stop_host(s, &server))).map_err(text)?;
             format!("{server}: stopped its HTTP server ({n} process)")
         }
         Command::StartServer { server } => {
-            let n = servers::start_missing(&mut state).map_err(text)?;
-            state.save().map_err(|e| e.to_string())?;
+            let n = live::locked(&mut state, servers::start_missing).map_err(text)?;
             format!("{server}: started ({n} process)")
         }
         Command::AddServer => {
