@@ -56,7 +56,11 @@ pub fn machine_state() -> MachineState {
     netns.sort();
     let mut records: Vec<String> = std::fs::read_dir("/run/lvslab")
         .map(|d| {
-            d.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect()
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                // The dashboard's log stays (for after a crash); it is no record.
+                .filter(|name| name != "dashboard.log")
+                .collect()
         })
         .unwrap_or_default();
     records.sort();
