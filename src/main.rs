@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -14,7 +15,9 @@ fn main() -> ExitCode {
     match commands::run(cli.command, cli.theme) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Not eprintln!: after a hangup stderr is a dead terminal, and a
+            // failed write must not turn a clean exit into a panic.
+            let _ = writeln!(std::io::stderr(), "error: {err:#}");
             ExitCode::FAILURE
         }
     }
