@@ -18,8 +18,11 @@ pub fn run(lab: Option<&str>, all: bool, force: bool) -> Result<ExitCode> {
     super::require_privilege("down")?;
     let sweep = if force { Sweep::Force } else { Sweep::Ours };
     let labs: Vec<String> = if all {
+        // Every lab with a trace: a record, namespaces, or what a crash left
+        // (a lock file, a half-written record, a namespace mark).
         let mut names = state::lab_names()?;
         names.extend(teardown::labs_with_namespaces()?);
+        names.extend(state::traced_labs());
         names.sort();
         names.dedup();
         names

@@ -97,6 +97,7 @@ impl LabState {
     /// The record appears whole or not at all (written to a unique temporary,
     /// synced, then linked in place, which fails if the name is taken).
     pub fn create(&self) -> io::Result<()> {
+        let _lock = lock(&self.spec.name)?;
         write_atomic(&path(&self.spec.name), &self.to_json(), Replace::Never)
     }
 
@@ -360,4 +361,75 @@ pub fn marked_namespaces() -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Names of labs that left any trace under /run/lvslab: a record, a lock
+/// file, a temporary of a write that a crash interrupted, a namespace mark.
+pub fn traced_labs() -> Vec<String> {
+    let mut labs: Vec<String> = fs::read_dir(STATE_DIR)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter_map(|n| {
+                    let n =
+                        n.strip_prefix('.').map_or(n.as_str(), |t| temp_target(t).unwrap_or(""));
+                    n.strip_suffix(".json").or_else(|| n.strip_suffix(".lock")).map(str::to_string)
+                })
+                .filter(|n| !n.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    labs.extend(
+        marked_namespaces().iter().chain(&stale_mark_temps()).filter_map(|ns| {
+            crate::lab::model::parse_netns_name(ns).map(|(lab, _)| lab.to_string())
+        }),
+    );
+    labs.sort();
+    labs.dedup();
+    labs
+}
+
+/// The file a temporary `<target>.<pid>.<n>.tmp` (leading '.' removed) was for.
+fn temp_target(temp: &str) -> Option<&str> {
+    let rest = temp.strip_suffix(".tmp")?;
+    let (rest, _counter) = rest.rsplit_once('.')?;
+    let (target, _pid) = rest.rsplit_once('.')?;
+    Some(target)
+}
+
+fn stale_mark_temps() -> Vec<String> {
+    fs::read_dir(NETNS_MARK_DIR)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter_map(|n| n.strip_prefix('.').and_then(temp_target).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Removes the temporaries that writes of lab `lab`'s record and marks left
+/// when a crash interrupted them. Call it holding the lab's lock (every
+/// writer of those files holds it while its temporary exists).
+pub fn remove_temporaries(lab: &str) {
+    let record = format!("{lab}.json");
+    for (dir, of_lab) in [
+        (Path::new(STATE_DIR), Box::new(|t: &str| t == record) as Box<dyn Fn(&str) -> bool>),
+        (
+            Path::new(NETNS_MARK_DIR),
+            Box::new(|t: &str| {
+                crate::lab::model::parse_netns_name(t).is_some_and(|(l, _)| l == lab)
+            }),
+        ),
+    ] {
+        let Ok(entries) = fs::read_dir(dir) else { continue };
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.strip_prefix('.').and_then(temp_target).is_some_and(&of_lab) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
 }

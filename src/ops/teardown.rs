@@ -103,7 +103,7 @@ pub fn remove(lab: &str) -> Result<Removed, LabError> {
 /// meanwhile and nothing after it (a build a signal abandoned finds no record).
 pub fn remove_with(lab: &str, sweep: Sweep) -> Removed {
     let mut removed = Removed::default();
-    let _lock = match state::lock(lab) {
+    let lock = match state::lock(lab) {
         Ok(lock) => Some(lock),
         Err(e) => {
             removed.errors.push(format!("cannot lock its record: {e}"));
@@ -170,6 +170,7 @@ pub fn remove_with(lab: &str, sweep: Sweep) -> Removed {
         }
     }
     remove_stale_marks(Some(lab));
+    state::remove_temporaries(lab);
     remove_logs(lab);
     if recorded.is_some() || state::path(lab).exists() {
         match state::remove(lab) {
@@ -179,7 +180,7 @@ pub fn remove_with(lab: &str, sweep: Sweep) -> Removed {
             }
         }
     }
-    drop(_lock);
+    drop(lock);
     remove_empty_state_dir();
     removed
 }
