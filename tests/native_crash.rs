@@ -149,6 +149,33 @@ fn sigterm_to_the_dashboard_removes_its_lab_and_restores_the_terminal() {
 }
 
 #[test]
+fn a_panic_in_the_dashboard_still_removes_its_lab() {
+    require_root();
+    let lab = unique("panic");
+    let _cleanup = Cleanup(lab.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let preset = tutorial_named(dir.path(), &lab);
+    // Debug builds panic on the UI path after this long (a fault for tests).
+    let tui = Tmux::start(
+        "panic",
+        160,
+        48,
+        &format!(
+            "RUST_BACKTRACE=0 LVSLAB_FAULT_UI_PANIC_MS=3000 {} tui {} --dataplane none",
+            lvslab_exe().display(),
+            preset.display()
+        ),
+    );
+    tui.wait_for("the dashboard", Duration::from_secs(30), |s| s.contains("Topology"));
+    let screen = tui.wait_for("exit", Duration::from_secs(15), |s| s.contains("EXITED="));
+    assert!(screen.contains("as a test asked"), "the panic is shown:\n{screen}");
+    assert!(screen.contains(&format!("lab '{lab}' torn down")), "{screen}");
+    assert!(screen.contains("EXITED=101"), "{screen}");
+    let left = wait_clean(&lab, Duration::from_secs(5));
+    assert!(left.is_empty(), "after a panic lab '{lab}' left: {left:?}");
+}
+
+#[test]
 fn ctrl_c_during_the_dashboards_bring_up_leaves_nothing() {
     require_root();
     let lab = unique("cc");
@@ -205,6 +232,25 @@ fn a_link_planted_at_the_dashboard_log_is_not_followed() {
     );
 }
 
+/// A finished command, shown whole when an assertion about it fails.
+struct Ran(std::process::Output);
+impl Ran {
+    fn success(&self) -> bool {
+        self.0.status.success()
+    }
+}
+impl std::fmt::Display for Ran {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {}{}",
+            self.0.status,
+            String::from_utf8_lossy(&self.0.stdout),
+            String::from_utf8_lossy(&self.0.stderr)
+        )
+    }
+}
+
 /// xorshift64*: a seeded, reproducible sequence (no crate needed).
 struct Rng(u64);
 impl Rng {
@@ -255,15 +301,7 @@ fn sigkill_at_any_moment_of_up_then_any_recovery_leaves_nothing() {
     let preset = preset.to_str().unwrap();
     let exe = lvslab_exe();
     let links_before = host_links();
-    let run = |args: &[&str]| {
-        sandbox
-            .command(&exe)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap()
-    };
+    let run = |args: &[&str]| Ran(sandbox.command(&exe).args(args).output().unwrap());
     // How long a whole `up` takes here: kills land anywhere in it (and a bit after).
     let started = Instant::now();
     assert!(run(&["up", preset, "--dataplane", "none"]).success());
@@ -290,7 +328,7 @@ fn sigkill_at_any_moment_of_up_then_any_recovery_leaves_nothing() {
         match recovery {
             0 => {
                 let up_again = run(&["up", preset, "--dataplane", "none"]);
-                assert!(up_again.success(), "cycle {cycle}: up after a crash failed");
+                assert!(up_again.success(), "cycle {cycle}: up after a crash failed: {up_again}");
                 assert!(run(&["down", &lab]).success(), "cycle {cycle}: down failed");
             }
             // `down LAB` of a lab killed before its record existed says
@@ -371,11 +409,7 @@ fn a_namespace_lvslab_did_not_make_is_listed_and_left_alone_unless_forced() {
     assert!(up.status.success(), "{}", text(&up));
     assert!(sandbox.namespaces().contains(&foreign), "up left it alone");
     let ls = lvslab(&["ls"]);
-    assert!(
-        text(&ls).contains(&format!("{foreign}")) && text(&ls).contains("not lvslab's"),
-        "{}",
-        text(&ls)
-    );
+    assert!(text(&ls).contains(&foreign) && text(&ls).contains("not lvslab's"), "{}", text(&ls));
     let json: serde_json::Value =
         serde_json::from_slice(&lvslab(&["ls", "--json"]).stdout).unwrap();
     assert_eq!(json["foreign_namespaces"], serde_json::json!([foreign]), "{json}");

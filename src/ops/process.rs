@@ -16,6 +16,8 @@ use nix::unistd::Pid;
 
 /// How long a lab process gets to exit after SIGTERM before SIGKILL.
 const TERM_GRACE: Duration = Duration::from_millis(1500);
+/// How long to wait for processes to vanish after SIGKILL.
+const KILL_WAIT: Duration = Duration::from_secs(1);
 
 /// A process found inside a namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,6 +174,11 @@ pub fn stop_all(targets: &[Target]) -> Vec<u32> {
     }
     for target in signalled.iter().filter(|t| alive(t.pid)) {
         signal(*target, Signal::SIGKILL);
+    }
+    // SIGKILL is not instant: return once they are gone (or a last second).
+    let deadline = Instant::now() + KILL_WAIT;
+    while signalled.iter().any(|t| alive(t.pid)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
     }
     signalled.iter().map(|t| t.pid).collect()
 }

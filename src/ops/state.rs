@@ -66,6 +66,10 @@ pub struct LabState {
     pub created_unix: u64,
     /// The `up` process (meaningful while building).
     pub owner_pid: u32,
+    /// Its start time (clock ticks after boot), so that another lvslab that
+    /// got the PID of a killed `up` is not taken for it. 0 in older records.
+    #[serde(default)]
+    pub owner_start_ticks: u64,
     /// The lab's processes.
     pub processes: Vec<LabProcess>,
 }
@@ -89,6 +93,7 @@ impl LabState {
             phase: Phase::Building,
             created_unix,
             owner_pid: std::process::id(),
+            owner_start_ticks: super::process::start_ticks(std::process::id()).unwrap_or(0),
             processes: Vec::new(),
         }
     }
@@ -131,6 +136,8 @@ impl LabState {
         self.owner_pid != std::process::id()
             && PathBuf::from(format!("/proc/{}", self.owner_pid)).exists()
             && super::process::is_lvslab(self.owner_pid)
+            && (self.owner_start_ticks == 0
+                || super::process::start_ticks(self.owner_pid) == Some(self.owner_start_ticks))
     }
 }
 

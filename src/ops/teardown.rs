@@ -169,6 +169,17 @@ pub fn remove_with(lab: &str, sweep: Sweep) -> Removed {
             Err(e) => removed.errors.push(format!("{ns}: {e}")),
         }
     }
+    // A server a crashed `up` had just started may have entered its
+    // namespace after the sweep above; it checks its namespace's name after
+    // entering, so once the names are gone this second sweep finds every
+    // one that could still run.
+    let late: Vec<Target> = process::in_namespaces(&only_inodes)
+        .into_iter()
+        .filter(|(_, found)| found.pid != std::process::id())
+        .filter(|(_, found)| found.is_lvslab || sweep == Sweep::Force)
+        .map(|(_, found)| found.target())
+        .collect();
+    removed.processes.extend(process::stop_all(&late));
     remove_stale_marks(Some(lab));
     state::remove_temporaries(lab);
     remove_logs(lab);

@@ -70,7 +70,20 @@ pub async fn show(
         // ratatui's Terminal prints with `eprintln!` when dropped on a dead
         // terminal, which panics: never drop it; the guard restores the cursor.
         let mut terminal = ManuallyDrop::new(terminal);
-        tui::run(&mut terminal, io, theme, Keymap::default()).await
+        let run = tui::run(&mut terminal, io, theme, Keymap::default());
+        // Debug builds only: the crash tests make the UI panic on demand.
+        #[cfg(debug_assertions)]
+        if let Some(ms) =
+            std::env::var("LVSLAB_FAULT_UI_PANIC_MS").ok().and_then(|v| v.parse().ok())
+        {
+            tokio::select! {
+                exit = run => return exit,
+                () = tokio::time::sleep(std::time::Duration::from_millis(ms)) => {
+                    panic!("LVSLAB_FAULT_UI_PANIC_MS: a panic on the UI path, as a test asked")
+                }
+            }
+        }
+        run.await
     };
     let exit = AssertUnwindSafe(ui).catch_unwind().await;
     cancel.cancel();
