@@ -48,6 +48,9 @@ pub enum Command {
         /// Remove every lab, including lvs-* namespaces that a crash left without a record.
         #[arg(long)]
         all: bool,
+        /// Also remove lvs-* namespaces lvslab did not make, and stop every process inside.
+        #[arg(long)]
+        force: bool,
     },
     /// Open the dashboard on a lab: attach to a running one, or bring a preset up.
     #[command(

@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -14,26 +15,125 @@ fn main() -> ExitCode {
     match commands::run(cli.command, cli.theme) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Not eprintln!: after a hangup stderr is a dead terminal, and a
+            // failed write must not turn a clean exit into a panic.
+            let _ = writeln!(std::io::stderr(), "error: {err:#}");
             ExitCode::FAILURE
         }
     }
 }
 
 /// Headless commands log to stderr, quiet unless `LVSLAB_LOG` asks for more.
-/// The dashboard owns the terminal, so it logs to $TMPDIR/lvslab-dashboard.log.
+/// The dashboard owns the terminal, so it logs to a file only its owner can
+/// write (see [`dashboard_log_path`]).
 fn init_tracing(dashboard: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LVSLAB_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let log_file = dashboard
-        .then(|| {
-            let path = std::env::temp_dir().join("lvslab-dashboard.log");
-            std::fs::OpenOptions::new().create(true).append(true).open(path).ok()
-        })
-        .flatten();
-    match log_file {
-        Some(file) => builder.with_ansi(false).with_writer(std::sync::Mutex::new(file)).init(),
-        None => builder.with_writer(std::io::stderr).init(),
+    if !dashboard {
+        builder.with_writer(std::io::stderr).init();
+        return;
+    }
+    let root = nix::unistd::geteuid().is_root();
+    let opened = dashboard_log_path(root, |key| std::env::var_os(key))
+        .ok_or_else(|| std::io::Error::other("no state directory ($XDG_STATE_HOME or $HOME)"))
+        .and_then(|path| {
+            open_log(&path).map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))
+        });
+    match opened {
+        Ok(file) => builder.with_ansi(false).with_writer(std::sync::Mutex::new(file)).init(),
+        Err(e) => {
+            // Never stderr: the dashboard draws there. Say it once, before it starts.
+            eprintln!("lvslab: no dashboard log ({e})");
+            builder.with_writer(std::io::sink).init();
+        }
+    }
+}
+
+/// Where the dashboard logs: beside the lab records when root
+/// (`/run/lvslab/dashboard.log`), else in the user's state directory
+/// (`$XDG_STATE_HOME/lvslab/` or `~/.local/state/lvslab/`). Never a shared
+/// folder like /tmp, where another user could plant a link at the name.
+fn dashboard_log_path(
+    root: bool,
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    let dir = if root {
+        PathBuf::from(lvslab::ops::state::STATE_DIR)
+    } else {
+        let absolute = |v: std::ffi::OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
+        env("XDG_STATE_HOME")
+            .and_then(absolute)
+            .or_else(|| env("HOME").and_then(absolute).map(|h| h.join(".local/state")))?
+            .join("lvslab")
+    };
+    Some(dir.join("dashboard.log"))
+}
+
+/// Opens the log for appending: its folder made private (0700) if missing,
+/// the file 0600, and a symbolic link at its name refused (O_NOFOLLOW), not followed.
+fn open_log(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(dir) = path.parent() {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+        .open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_log_lives_with_the_records_for_root_and_in_the_users_state_dir_otherwise() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |key: &str| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| OsString::from(v))
+        };
+        assert_eq!(
+            dashboard_log_path(true, env(&[("HOME", "/home/a")])).unwrap(),
+            std::path::Path::new("/run/lvslab/dashboard.log")
+        );
+        assert_eq!(
+            dashboard_log_path(false, env(&[("XDG_STATE_HOME", "/s"), ("HOME", "/home/a")]))
+                .unwrap(),
+            std::path::Path::new("/s/lvslab/dashboard.log")
+        );
+        assert_eq!(
+            dashboard_log_path(false, env(&[("XDG_STATE_HOME", "rel"), ("HOME", "/home/a")]))
+                .unwrap(),
+            std::path::Path::new("/home/a/.local/state/lvslab/dashboard.log")
+        );
+        assert_eq!(dashboard_log_path(false, env(&[])), None);
+    }
+
+    #[test]
+    fn a_link_planted_at_the_log_path_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious\n").unwrap();
+        let log = dir.path().join("state/dashboard.log");
+        std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&victim, &log).unwrap();
+        let err = open_log(&log).expect_err("a link at the log path is refused");
+        assert_eq!(err.raw_os_error(), Some(nix::libc::ELOOP), "{err}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n", "target untouched");
+    }
+
+    #[test]
+    fn the_log_and_its_folder_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("new/lvslab/dashboard.log");
+        open_log(&log).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&log), 0o600);
+        assert_eq!(mode(log.parent().unwrap()), 0o700);
     }
 }

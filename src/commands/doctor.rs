@@ -23,6 +23,8 @@ struct Report {
     nftables: Check,
     labs: Vec<String>,
     leftovers: Vec<String>,
+    /// lvs-* namespaces lvslab did not make (left alone by `down --all`).
+    foreign_namespaces: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -42,10 +44,15 @@ pub fn run(json: bool) -> Result<ExitCode> {
     let cap = privilege::has_net_admin();
     let (netns, veth, bridge) = probe_links();
     let labs = state::lab_names().unwrap_or_default();
+    let foreign_namespaces = teardown::foreign_namespaces().unwrap_or_default();
     let leftovers: Vec<String> = teardown::labs_with_namespaces()
         .unwrap_or_default()
         .into_iter()
         .filter(|l| !labs.contains(l))
+        .filter(|l| {
+            let namespaces = teardown::lab_namespaces(l).unwrap_or_default();
+            namespaces.iter().any(|ns| !foreign_namespaces.contains(ns))
+        })
         .collect();
     let report = Report {
         root,
@@ -58,6 +65,7 @@ pub fn run(json: bool) -> Result<ExitCode> {
         nftables: nftables_check(),
         labs,
         leftovers,
+        foreign_namespaces,
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -95,6 +103,13 @@ fn print_text(r: &Report) {
         println!(
             "NO  leftovers: namespaces of {} without a record; `lvslab down --all` removes them",
             r.leftovers.join(", ")
+        );
+    }
+    if !r.foreign_namespaces.is_empty() {
+        println!(
+            "    not lvslab's: {} (lvslab did not make these and leaves them alone; \
+             `ip netns delete NAME` or `lvslab down --all --force` removes them)",
+            r.foreign_namespaces.join(", ")
         );
     }
 }

@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use lvslab::lab::presets;
-use lvslab::ops::state::LabState;
 use lvslab::ops::{state, teardown};
 use serde_json::json;
 
@@ -24,16 +23,27 @@ pub fn run(show_presets: bool, json: bool) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    // A record that cannot be read is listed as broken; the others still are.
     let mut labs = Vec::new();
-    for name in state::lab_names()? {
-        if let Some(s) = LabState::load(&name)? {
-            labs.push(s);
+    let mut broken = Vec::new();
+    for (name, record) in state::list()? {
+        match record {
+            Ok(s) => labs.push(s),
+            Err(why) => broken.push((name, why)),
         }
     }
-    let recorded: Vec<&str> = labs.iter().map(|s| s.spec.name.as_str()).collect();
+    let recorded: Vec<&str> = labs
+        .iter()
+        .map(|s| s.spec.name.as_str())
+        .chain(broken.iter().map(|(n, _)| n.as_str()))
+        .collect();
+    let foreign = teardown::foreign_namespaces()?;
     let leftovers: Vec<String> = teardown::labs_with_namespaces()?
         .into_iter()
         .filter(|l| !recorded.contains(&l.as_str()))
+        .filter(|l| {
+            teardown::lab_namespaces(l).unwrap_or_default().iter().any(|ns| !foreign.contains(ns))
+        })
         .collect();
     if json {
         let items: Vec<_> = labs
@@ -43,13 +53,22 @@ pub fn run(show_presets: bool, json: bool) -> Result<ExitCode> {
                         "real_servers": s.spec.real_servers.len(), "created_unix": s.created_unix })
             })
             .collect();
+        let broken: Vec<_> = broken
+            .iter()
+            .map(|(lab, why)| json!({ "lab": lab, "record": state::path(lab), "error": why }))
+            .collect();
         println!(
             "{}",
-            serde_json::to_string_pretty(&json!({ "labs": items, "leftovers": leftovers }))?
+            serde_json::to_string_pretty(&json!({
+                "labs": items,
+                "broken": broken,
+                "leftovers": leftovers,
+                "foreign_namespaces": foreign,
+            }))?
         );
         return Ok(ExitCode::SUCCESS);
     }
-    if labs.is_empty() && leftovers.is_empty() {
+    if labs.is_empty() && broken.is_empty() && leftovers.is_empty() && foreign.is_empty() {
         println!("no labs are running (lvslab ls --presets lists what `lvslab up` can build)");
     }
     for s in &labs {
@@ -62,9 +81,20 @@ pub fn run(show_presets: bool, json: bool) -> Result<ExitCode> {
             s.origin
         );
     }
+    for (lab, why) in &broken {
+        println!(
+            "{lab:<12} broken    its record cannot be read ({why}): `lvslab down {lab}` removes the lab"
+        );
+    }
     for lab in &leftovers {
         println!(
             "{lab:<12} leftover  namespaces lvs-{lab}-* without a record: run `lvslab down {lab}`"
+        );
+    }
+    for ns in &foreign {
+        println!(
+            "{ns:<24} not lvslab's: lvslab did not make this namespace and leaves it alone; \
+             `ip netns delete {ns}` or `lvslab down --all --force` removes it"
         );
     }
     Ok(ExitCode::SUCCESS)

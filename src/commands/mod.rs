@@ -40,7 +40,7 @@ pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> 
             tutorial::run(&tutorial::Options { dataplane, name, keep, theme: tui_theme.or(theme) })
         }
         Command::Up { lab, dataplane } => runtime()?.block_on(up::run(&lab, dataplane)),
-        Command::Down { lab, all } => down::run(lab.as_deref(), all),
+        Command::Down { lab, all, force } => down::run(lab.as_deref(), all, force),
         Command::Status { lab, json } => status::run(&lab, json),
         Command::Ls { presets, json } => ls::run(presets, json),
         Command::Check { file, json } => check::run(&file, json),

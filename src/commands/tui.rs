@@ -7,8 +7,10 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use lvslab::lab::model::Dataplane;
 use lvslab::lab::presets;
+use lvslab::ops::lifecycle::Wiring;
 use lvslab::ops::state::{LabState, Phase};
 use lvslab::ops::{lifecycle, teardown};
+use lvslab::session::dashboard::bring_up_owned;
 use lvslab::session::{Session, show};
 use lvslab::tui::{self, theme};
 
@@ -95,7 +97,7 @@ async fn choose(options: &Options) -> Result<Choice> {
     eprintln!("bringing up lab '{}' from {} ...", preset.spec.name, preset.origin);
     lifecycle::prepare(&preset.spec, options.dataplane, &mut |n| eprintln!("note: {n}"))?;
     let mut say = |line: String| eprintln!("  {line}");
-    match lifecycle::bring_up(preset, options.dataplane, &mut say).await {
+    match bring_up_owned(preset, options.dataplane, Wiring::Full, &mut say).await {
         Ok(state) => Ok(Choice { lab: Some(state), owned: true, picker: false }),
         Err(e) => bail!("{e}"),
     }

@@ -10,6 +10,7 @@ use lvslab::lab::validate;
 use lvslab::ops::LabError;
 use lvslab::ops::lifecycle::{self, Wiring};
 
+use lvslab::session::dashboard::bring_up_owned;
 use lvslab::session::{Session, show};
 
 use super::tui::{load_theme, require_terminal};
@@ -46,8 +47,7 @@ pub fn run(options: &Options) -> Result<ExitCode> {
             })?;
         eprintln!("bringing up lab '{name}' bare (no gateways, no forwarding, no IPVS rules) ...");
         let mut say = |line: String| eprintln!("  {line}");
-        let state =
-            lifecycle::bring_up_wired(preset, options.dataplane, Wiring::Bare, &mut say).await?;
+        let state = bring_up_owned(preset, options.dataplane, Wiring::Bare, &mut say).await?;
         let session = Session {
             lab: Some(state),
             owned: true,

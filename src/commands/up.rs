@@ -62,8 +62,7 @@ fn revive_running(spec: &LabSpec, dataplane: Dataplane) -> Result<Option<ExitCod
             state.dataplane
         );
     }
-    let restarted = servers::start_missing(&mut state)?;
-    state.save()?;
+    let restarted = lvslab::ops::live::locked(&mut state, servers::start_missing)?;
     if restarted == 0 {
         println!(
             "lab '{name}' is already up and every real server answers; see `lvslab status {name}`"

@@ -2,10 +2,13 @@
 //! opened inside it, and no `ip` process anywhere.
 
 use std::collections::HashMap;
+use std::io;
 use std::net::IpAddr;
 
 use tracing::instrument;
 
+use super::state;
+use crate::lab::model::parse_netns_name;
 use crate::lab::plan::{Plan, Step};
 use crate::net::{self, netns, rtnl::Rtnl, sysctl};
 
@@ -40,7 +43,7 @@ impl Builder {
     /// Applies one step.
     pub async fn apply(&mut self, step: &Step) -> Result<(), net::Error> {
         match step {
-            Step::AddNetns { netns } => netns::create(netns),
+            Step::AddNetns { netns } => create_netns(netns),
             Step::AddBridge { netns, name } => self.rtnl(netns)?.add_bridge(name).await,
             Step::AddVeth { netns, name, peer_netns, peer } => {
                 self.rtnl(netns)?.add_veth(name, peer, peer_netns).await
@@ -64,4 +67,32 @@ impl Builder {
         }
         Ok(self.connections.get_mut(netns_name).expect("inserted above"))
     }
+}
+
+/// Creates a lab's namespace under the lab's lock, marked as lvslab's first
+/// (so a crash right after still knows it is lvslab's), and only while the
+/// lab has a record: a build that a signal abandoned mid-way, whose lab was
+/// torn down meanwhile, makes nothing more.
+fn create_netns(name: &str) -> Result<(), net::Error> {
+    let Some((lab, _)) = parse_netns_name(name) else { return netns::create(name) };
+    let record = state::path(lab);
+    let _lock = state::lock(lab).map_err(|e| net::Error::io("lock", state::lock_path(lab), e))?;
+    if !record.exists() {
+        return Err(net::Error::io(
+            "create",
+            netns::path(name),
+            io::Error::other(format!("lab '{lab}' has no record any more (it was torn down)")),
+        ));
+    }
+    if netns::exists(name) {
+        return Err(net::Error::NetnsExists(name.to_string()));
+    }
+    state::mark_netns(name).map_err(|e| net::Error::io("mark", state::NETNS_MARK_DIR, e))?;
+    if let Err(e) = netns::create(name) {
+        state::unmark_netns(name);
+        return Err(e);
+    }
+    let inode = netns::inode(name)?;
+    state::mark_netns_inode(name, inode)
+        .map_err(|e| net::Error::io("mark", state::NETNS_MARK_DIR, e))
 }

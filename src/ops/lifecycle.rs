@@ -90,11 +90,10 @@ pub async fn bring_up_wired(
     state.create().map_err(|e| LabError::Record(e.to_string()))?;
     let name = state.spec.name.clone();
     match build(state, wiring, say).await {
-        Ok(mut state) => {
-            state.phase = Phase::Up;
-            state.save().map_err(|e| LabError::Record(e.to_string()))?;
-            Ok(state)
-        }
+        // The record already names the servers (each was recorded as it
+        // started); only the phase changes.
+        Ok(_) => super::state::update(&name, |state| state.phase = Phase::Up)
+            .map_err(|e| LabError::Record(e.to_string())),
         Err(err) => {
             let _ = teardown::remove(&name);
             Err(err)

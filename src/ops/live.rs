@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::build::Builder;
 use super::error::LabError;
 use super::servers;
-use super::state::LabState;
+use super::state::{self, LabState};
 use crate::ipvs::IpvsClient;
 use crate::lab::model::Dataplane;
 use crate::lab::model::{Forward, Member, RealServer, parse_netns_name};
@@ -31,37 +31,68 @@ fn ipvs_client(state: &LabState) -> Result<IpvsClient, LabError> {
     Ok(IpvsClient::open_in(&state.spec.netns("director"))?)
 }
 
+/// Runs one edit of lab `state` as a read-modify-write under the lab's lock:
+/// `state` is first replaced by the record as it is now (another writer,
+/// `lvslab set` or a dashboard, may have changed it), then `edit` changes
+/// the kernel and `state`, then the record is written. Two writers never
+/// lose each other's edits.
+pub fn locked<T>(
+    state: &mut LabState,
+    edit: impl FnOnce(&mut LabState) -> Result<T, LabError>,
+) -> Result<T, LabError> {
+    let name = state.spec.name.clone();
+    let _lock = state::lock(&name).map_err(record_error)?;
+    *state = reload(&name)?;
+    let out = edit(state)?;
+    state.save().map_err(record_error)?;
+    Ok(out)
+}
+
+fn record_error(e: std::io::Error) -> LabError {
+    LabError::Record(e.to_string())
+}
+
+fn reload(name: &str) -> Result<LabState, LabError> {
+    LabState::load(name)
+        .map_err(record_error)?
+        .ok_or_else(|| LabError::Refused(format!("lab '{name}' has no record any more")))
+}
+
 /// Sets the scheduler of every service.
 pub fn set_scheduler(state: &mut LabState, scheduler: &str) -> Result<(), LabError> {
-    let mut client = ipvs_client(state)?;
-    for svc in &mut state.spec.services {
-        let mut next = svc.clone();
-        next.scheduler = scheduler.to_string();
-        client.edit_service(&table::service(&next))?;
-        *svc = next;
-    }
-    state.save().map_err(|e| LabError::Record(e.to_string()))
+    locked(state, |state| {
+        let mut client = ipvs_client(state)?;
+        for svc in &mut state.spec.services {
+            let mut next = svc.clone();
+            next.scheduler = scheduler.to_string();
+            client.edit_service(&table::service(&next))?;
+            *svc = next;
+        }
+        Ok(())
+    })
 }
 
 /// Sets the weight of real server `server` in every service it belongs to
 /// (weight 0 drains it: no new connections, existing ones finish).
 pub fn set_weight(state: &mut LabState, server: &str, weight: u32) -> Result<(), LabError> {
-    if state.spec.real_server(server).is_none() {
-        return refuse(format!("lab '{}' has no real server '{server}'", state.spec.name));
-    }
-    let mut client = ipvs_client(state)?;
-    let spec = state.spec.clone();
-    for svc in &mut state.spec.services {
-        let key = table::key(svc);
-        for member in svc.members.iter_mut().filter(|m| m.name == server) {
-            let mut next = member.clone();
-            next.weight = weight;
-            let dest = table::destination(&spec, &next).expect("member of the lab");
-            client.edit_destination(&key, &dest)?;
-            *member = next;
+    locked(state, |state| {
+        if state.spec.real_server(server).is_none() {
+            return refuse(format!("lab '{}' has no real server '{server}'", state.spec.name));
         }
-    }
-    state.save().map_err(|e| LabError::Record(e.to_string()))
+        let mut client = ipvs_client(state)?;
+        let spec = state.spec.clone();
+        for svc in &mut state.spec.services {
+            let key = table::key(svc);
+            for member in svc.members.iter_mut().filter(|m| m.name == server) {
+                let mut next = member.clone();
+                next.weight = weight;
+                let dest = table::destination(&spec, &next).expect("member of the lab");
+                client.edit_destination(&key, &dest)?;
+                *member = next;
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Zeroes the counters of every service.
@@ -81,6 +112,11 @@ pub async fn add_real_server(
     port: u16,
     weight: u32,
 ) -> Result<(), LabError> {
+    // The lock is held across the awaits below: callers run this future on
+    // one thread (block_on), which is what the re-entrant lock needs.
+    let lab = state.spec.name.clone();
+    let _lock = state::lock(&lab).map_err(record_error)?;
+    *state = reload(&lab)?;
     let spec = state.spec.clone();
     let new_host = match spec.real_server(name) {
         Some(rs) if rs.addr != addr => {
@@ -103,6 +139,7 @@ pub async fn add_real_server(
             .collect();
         if let Err(e) = builder.run(&Plan { steps }, |_, _, _| {}).await {
             let _ = netns::delete(&spec.netns(name));
+            state::unmark_netns(&spec.netns(name));
             return Err(e.into());
         }
         state.spec.real_servers.push(RealServer { name: name.to_string(), addr, delay_ms: 0 });
@@ -133,6 +170,10 @@ pub async fn add_real_server(
 
 /// Removes real server `name`: its destinations, its process, its namespace.
 pub fn remove_real_server(state: &mut LabState, name: &str) -> Result<(), LabError> {
+    locked(state, |state| remove_real_server_locked(state, name))
+}
+
+fn remove_real_server_locked(state: &mut LabState, name: &str) -> Result<(), LabError> {
     let Some(rs) = state.spec.real_server(name).cloned() else {
         return refuse(format!("lab '{}' has no real server '{name}'", state.spec.name));
     };
@@ -152,11 +193,12 @@ pub fn remove_real_server(state: &mut LabState, name: &str) -> Result<(), LabErr
     }
     servers::stop_host(state, name);
     netns::delete(&state.spec.netns(name))?;
+    state::unmark_netns(&state.spec.netns(name));
     state.spec.real_servers.retain(|r| r.name != name);
     for svc in &mut state.spec.services {
         svc.members.retain(|m| m.name != name);
     }
-    state.save().map_err(|e| LabError::Record(e.to_string()))
+    Ok(())
 }
 
 /// The checks the preset validator makes, for a host added live.

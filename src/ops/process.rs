@@ -6,6 +6,7 @@
 //! from `ip netns exec`) are reported, never killed.
 
 use std::fs;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -15,6 +16,8 @@ use nix::unistd::Pid;
 
 /// How long a lab process gets to exit after SIGTERM before SIGKILL.
 const TERM_GRACE: Duration = Duration::from_millis(1500);
+/// How long to wait for processes to vanish after SIGKILL.
+const KILL_WAIT: Duration = Duration::from_secs(1);
 
 /// A process found inside a namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +28,15 @@ pub struct FoundProcess {
     pub comm: String,
     /// Whether it is an lvslab binary (then the lab owns it).
     pub is_lvslab: bool,
+    /// Its start time when found, which guards every signal sent to it.
+    pub start_ticks: u64,
+}
+
+impl FoundProcess {
+    /// The process as a signal target: lvslab's own only while it runs lvslab.
+    pub fn target(&self) -> Target {
+        Target { pid: self.pid, start_ticks: self.start_ticks, lvslab_only: self.is_lvslab }
+    }
 }
 
 /// Start time of `pid` in clock ticks after boot, or `None` if it is gone.
@@ -54,8 +66,9 @@ pub fn in_namespaces(ns_inodes: &[u64]) -> Vec<(u64, FoundProcess)> {
             let inode = fs::metadata(format!("/proc/{pid}/ns/net")).ok()?.ino();
             ns_inodes.contains(&inode).then_some((inode, pid))
         })
-        .map(|(inode, pid)| {
-            (
+        .filter_map(|(inode, pid)| {
+            let start_ticks = start_ticks(pid)?;
+            Some((
                 inode,
                 FoundProcess {
                     pid,
@@ -64,51 +77,110 @@ pub fn in_namespaces(ns_inodes: &[u64]) -> Vec<(u64, FoundProcess)> {
                         .trim()
                         .to_string(),
                     is_lvslab: is_lvslab(pid),
+                    start_ticks,
                 },
-            )
+            ))
         })
         .collect()
 }
 
-/// Stops `pid`: SIGTERM, then SIGKILL if it has not exited after a grace
-/// period. `start` guards against a recycled PID. Returns whether it was running.
-pub fn stop(pid: u32, start: Option<u64>) -> bool {
-    if start.is_some() && start_ticks(pid) != start {
+/// A process lvslab means to signal, as it was when lvslab found it: its
+/// PID, its start time (a recycled PID has another one) and whether it must
+/// be an lvslab binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    /// PID.
+    pub pid: u32,
+    /// Start time in clock ticks after boot (/proc/PID/stat field 22).
+    pub start_ticks: u64,
+    /// Only signal it while it runs an lvslab binary.
+    pub lvslab_only: bool,
+}
+
+impl Target {
+    /// A lab process recorded with its start time.
+    pub fn lvslab(pid: u32, start_ticks: u64) -> Self {
+        Self { pid, start_ticks, lvslab_only: true }
+    }
+
+    /// Any process, as it is now (`None` if it is gone).
+    pub fn any_now(pid: u32) -> Option<Self> {
+        Some(Self { pid, start_ticks: start_ticks(pid)?, lvslab_only: false })
+    }
+}
+
+/// Sends `signal` to `target` only if it is still the process that was
+/// meant: checked immediately before the signal, through a pidfd, so that
+/// the PID cannot be recycled between the check and the signal (the pidfd
+/// keeps naming the process it was opened on). Returns whether it was sent.
+pub fn signal(target: Target, signal: Signal) -> bool {
+    signal_if(target, signal, |pid| !target.lvslab_only || is_lvslab(pid))
+}
+
+/// [`signal`] with the identity check given (`is_lvslab` in lvslab itself;
+/// tests use other programs).
+pub fn signal_if(target: Target, signal: Signal, is_it: impl Fn(u32) -> bool) -> bool {
+    let Ok(raw) = i32::try_from(target.pid) else { return false };
+    let pidfd = pidfd_open(raw);
+    // With the pidfd open, /proc/PID is the process it names.
+    if start_ticks(target.pid) != Some(target.start_ticks) || !is_it(target.pid) {
         return false;
     }
-    let target = Pid::from_raw(pid as i32);
-    if kill(target, Signal::SIGTERM).is_err() {
-        return false;
-    }
-    let deadline = Instant::now() + TERM_GRACE;
-    while Instant::now() < deadline {
-        if !alive(pid) {
-            return true;
+    match pidfd {
+        Ok(fd) => {
+            // SAFETY: fd is an open pidfd we own; a null siginfo is allowed.
+            let sent = unsafe {
+                nix::libc::syscall(
+                    nix::libc::SYS_pidfd_send_signal,
+                    fd.as_raw_fd(),
+                    signal as i32,
+                    std::ptr::null::<nix::libc::siginfo_t>(),
+                    0,
+                )
+            };
+            sent == 0
         }
-        std::thread::sleep(Duration::from_millis(10));
+        // Kernels before 5.3 have no pidfd: the check above, then kill(2).
+        Err(nix::errno::Errno::ENOSYS) => kill(Pid::from_raw(raw), signal).is_ok(),
+        Err(_) => false,
     }
-    let _ = kill(target, Signal::SIGKILL);
-    true
+}
+
+fn pidfd_open(pid: i32) -> Result<OwnedFd, nix::errno::Errno> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    // SAFETY: the kernel just returned this descriptor to us.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Stops `target`: SIGTERM, then SIGKILL if it has not exited after a grace
+/// period, each signal guarded as [`signal`] says. Returns whether it was running.
+pub fn stop(target: Target) -> bool {
+    !stop_all(&[target]).is_empty()
 }
 
 /// Stops many processes at once: SIGTERM to all, one shared grace period,
 /// then SIGKILL for any still running (64 servers take one grace period, not
-/// 64). Returns the PIDs that were running.
-pub fn stop_all(targets: &[(u32, Option<u64>)]) -> Vec<u32> {
-    let signalled: Vec<u32> = targets
-        .iter()
-        .filter(|(pid, start)| start.is_none() || start_ticks(*pid) == *start)
-        .filter(|(pid, _)| kill(Pid::from_raw(*pid as i32), Signal::SIGTERM).is_ok())
-        .map(|(pid, _)| *pid)
-        .collect();
+/// 64); every signal guarded as [`signal`] says. Returns the PIDs that were running.
+pub fn stop_all(targets: &[Target]) -> Vec<u32> {
+    let signalled: Vec<Target> =
+        targets.iter().copied().filter(|t| signal(*t, Signal::SIGTERM)).collect();
     let deadline = Instant::now() + TERM_GRACE;
-    while signalled.iter().any(|pid| alive(*pid)) && Instant::now() < deadline {
+    while signalled.iter().any(|t| alive(t.pid)) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
-    for pid in signalled.iter().filter(|pid| alive(**pid)) {
-        let _ = kill(Pid::from_raw(*pid as i32), Signal::SIGKILL);
+    for target in signalled.iter().filter(|t| alive(t.pid)) {
+        signal(*target, Signal::SIGKILL);
     }
-    signalled
+    // SIGKILL is not instant: return once they are gone (or a last second).
+    let deadline = Instant::now() + KILL_WAIT;
+    while signalled.iter().any(|t| alive(t.pid)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    signalled.iter().map(|t| t.pid).collect()
 }
 
 /// Whether `pid` exists and is not a zombie.
@@ -119,4 +191,73 @@ pub fn alive(pid: u32) -> bool {
             .ok()
             .and_then(|s| s.rfind(')').map(|i| s[i + 2..].starts_with('Z')))
             .is_some_and(|zombie| !zombie)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::{Child, Command};
+
+    struct Sleeper(Child);
+    impl Drop for Sleeper {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn sleeper() -> Sleeper {
+        Sleeper(Command::new("sleep").arg("30").spawn().expect("spawn sleep"))
+    }
+
+    fn exited_within(child: &mut Child, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if child.try_wait().expect("try_wait").is_some() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
+    #[test]
+    fn a_wrong_start_time_is_never_signalled() {
+        let mut child = sleeper();
+        let pid = child.0.id();
+        let start = start_ticks(pid).expect("a running child has a start time");
+        let wrong = Target { pid, start_ticks: start + 1, lvslab_only: false };
+        assert!(!signal_if(wrong, Signal::SIGKILL, |_| true), "a recycled PID is not signalled");
+        assert!(!exited_within(&mut child.0, Duration::from_millis(300)), "sleep still runs");
+    }
+
+    #[test]
+    fn the_right_start_time_is_signalled() {
+        let mut child = sleeper();
+        let pid = child.0.id();
+        let target = Target { pid, start_ticks: start_ticks(pid).unwrap(), lvslab_only: false };
+        assert!(signal_if(target, Signal::SIGTERM, |_| true));
+        assert!(exited_within(&mut child.0, Duration::from_secs(5)), "sleep got SIGTERM");
+    }
+
+    #[test]
+    fn a_process_that_is_not_lvslab_is_not_signalled_as_lvslab() {
+        let mut child = sleeper();
+        let pid = child.0.id();
+        let target = Target::lvslab(pid, start_ticks(pid).unwrap());
+        assert!(!signal(target, Signal::SIGKILL), "sleep is not an lvslab binary");
+        assert!(!exited_within(&mut child.0, Duration::from_millis(300)));
+        assert!(stop(Target::any_now(pid).unwrap()), "stop() with the right identity stops it");
+        assert!(exited_within(&mut child.0, Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn a_gone_process_is_not_signalled() {
+        let mut child = sleeper();
+        let pid = child.0.id();
+        let target = Target { pid, start_ticks: start_ticks(pid).unwrap(), lvslab_only: false };
+        child.0.kill().unwrap();
+        child.0.wait().unwrap();
+        assert!(!signal_if(target, Signal::SIGTERM, |_| true));
+    }
 }

@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::error::LabError;
-use super::process::{self, start_ticks};
-use super::state::{LabProcess, LabState, STATE_DIR};
+use super::process::{self, Target, start_ticks};
+use super::state::{self, LabProcess, LabState, STATE_DIR};
 use crate::lab::model::RealServer;
 use crate::net::netns;
 
@@ -40,7 +40,7 @@ pub fn start_missing(state: &mut LabState) -> Result<usize, LabError> {
         for port in spec.listen_ports(&rs.name) {
             let running = state.processes.iter().any(|p| p.host == rs.name && p.port == Some(port));
             if !running {
-                let p = spawn(&spec.name, rs, &spec.netns(&rs.name), port)?;
+                let p = spawn_recorded(&spec.name, rs, &spec.netns(&rs.name), port)?;
                 started.push((p, rs.addr));
             }
         }
@@ -60,12 +60,36 @@ pub fn stop_host(state: &mut LabState, host: &str) -> usize {
         if p.host != host {
             return true;
         }
-        if process::stop(p.pid, Some(p.start_ticks)) {
+        if process::stop(Target::lvslab(p.pid, p.start_ticks)) {
             stopped += 1;
         }
         false
     });
     stopped
+}
+
+/// Spawns one server under the lab's lock and records it at once, so that
+/// no moment exists in which it runs unrecorded while another lvslab tears
+/// the lab down; a lab without a record (torn down meanwhile) gets none.
+fn spawn_recorded(lab: &str, rs: &RealServer, ns: &str, port: u16) -> Result<LabProcess, LabError> {
+    let record = |e: std::io::Error| LabError::Record(e.to_string());
+    let _lock = state::lock(lab).map_err(record)?;
+    if !state::path(lab).exists() {
+        return Err(LabError::Refused(format!(
+            "lab '{lab}' has no record any more (it was torn down): {} not started",
+            rs.name
+        )));
+    }
+    let p = spawn(lab, rs, ns, port)?;
+    let recorded = state::update(lab, |rec| {
+        rec.processes.retain(|q| is_running(q) && !(q.host == p.host && q.port == p.port));
+        rec.processes.push(p.clone());
+    });
+    if let Err(e) = recorded {
+        process::stop(Target::lvslab(p.pid, p.start_ticks));
+        return Err(record(e));
+    }
+    Ok(p)
 }
 
 fn spawn(lab: &str, rs: &RealServer, ns: &str, port: u16) -> Result<LabProcess, LabError> {

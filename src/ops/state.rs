@@ -5,9 +5,15 @@
 //! leaves a record naming what to clean, and lives on tmpfs so a reboot,
 //! which also wipes the namespaces, wipes it too.
 
-use std::fs;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fs::{self, File};
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use nix::fcntl::{Flock, FlockArg};
 
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +66,10 @@ pub struct LabState {
     pub created_unix: u64,
     /// The `up` process (meaningful while building).
     pub owner_pid: u32,
+    /// Its start time (clock ticks after boot), so that another lvslab that
+    /// got the PID of a killed `up` is not taken for it. 0 in older records.
+    #[serde(default)]
+    pub owner_start_ticks: u64,
     /// The lab's processes.
     pub processes: Vec<LabProcess>,
 }
@@ -83,26 +93,25 @@ impl LabState {
             phase: Phase::Building,
             created_unix,
             owner_pid: std::process::id(),
+            owner_start_ticks: super::process::start_ticks(std::process::id()).unwrap_or(0),
             processes: Vec::new(),
         }
     }
 
     /// Creates the state file; fails with `AlreadyExists` if the lab has one.
+    /// The record appears whole or not at all (written to a unique temporary,
+    /// synced, then linked in place, which fails if the name is taken).
     pub fn create(&self) -> io::Result<()> {
-        fs::create_dir_all(STATE_DIR)?;
-        let mut file =
-            fs::OpenOptions::new().write(true).create_new(true).open(path(&self.spec.name))?;
-        file.write_all(&self.to_json())?;
-        Ok(())
+        let _lock = lock(&self.spec.name)?;
+        write_atomic(&path(&self.spec.name), &self.to_json(), Replace::Never)
     }
 
-    /// Rewrites the state file atomically (write a temporary, rename).
+    /// Rewrites the whole state file atomically, under the lab's lock.
+    /// Prefer [`update`], which rereads the record under the lock: a whole
+    /// write from a stale copy loses what another writer changed meanwhile.
     pub fn save(&self) -> io::Result<()> {
-        fs::create_dir_all(STATE_DIR)?;
-        let target = path(&self.spec.name);
-        let temp = target.with_extension("json.tmp");
-        fs::write(&temp, self.to_json())?;
-        fs::rename(&temp, &target)
+        let _lock = lock(&self.spec.name)?;
+        write_atomic(&path(&self.spec.name), &self.to_json(), Replace::Always)
     }
 
     fn to_json(&self) -> Vec<u8> {
@@ -127,6 +136,8 @@ impl LabState {
         self.owner_pid != std::process::id()
             && PathBuf::from(format!("/proc/{}", self.owner_pid)).exists()
             && super::process::is_lvslab(self.owner_pid)
+            && (self.owner_start_ticks == 0
+                || super::process::start_ticks(self.owner_pid) == Some(self.owner_start_ticks))
     }
 }
 
@@ -148,8 +159,284 @@ pub fn lab_names() -> io::Result<Vec<String>> {
     let mut names: Vec<String> = entries
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| !n.starts_with('.'))
         .filter_map(|n| n.strip_suffix(".json").map(str::to_string))
         .collect();
     names.sort();
     Ok(names)
+}
+
+/// Every record under /run/lvslab, read: a record that cannot be read or
+/// parsed is listed with the reason instead of failing the whole list.
+pub fn list() -> io::Result<Vec<(String, Result<LabState, String>)>> {
+    Ok(lab_names()?
+        .into_iter()
+        .filter_map(|name| match LabState::load(&name) {
+            Ok(Some(state)) => Some((name, Ok(state))),
+            Ok(None) => None, // removed since the directory was read
+            Err(e) => Some((name, Err(e.to_string()))),
+        })
+        .collect())
+}
+
+/// Reads lab `name`'s record, lets `change` edit it and writes it back, all
+/// under the lab's lock: two writers (the dashboard and `lvslab set`) each
+/// see the other's edits. `NotFound` if the lab has no record.
+pub fn update(name: &str, change: impl FnOnce(&mut LabState)) -> io::Result<LabState> {
+    let _lock = lock(name)?;
+    let mut state = LabState::load(name)?.ok_or_else(|| {
+        io::Error::new(io::ErrorKind::NotFound, format!("lab '{name}' has no record"))
+    })?;
+    change(&mut state);
+    write_atomic(&path(name), &state.to_json(), Replace::Always)?;
+    Ok(state)
+}
+
+/// Whether [`write_atomic`] may replace an existing file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Replace {
+    Always,
+    Never,
+}
+
+/// Writes `bytes` to `target` so that readers see the old file or the new
+/// one, never a part: a temporary with a name no other writer uses (pid and
+/// a counter), synced, then renamed (or linked, when it must not replace),
+/// then the directory synced.
+fn write_atomic(target: &Path, bytes: &[u8], replace: Replace) -> io::Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = target.parent().unwrap_or(Path::new(STATE_DIR));
+    create_private_dir(dir)?;
+    let file_name =
+        target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = dir.join(format!(
+        ".{file_name}.{}.{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = (|| {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(nix::libc::O_NOFOLLOW)
+            .open(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        match replace {
+            Replace::Always => fs::rename(&temp, target),
+            Replace::Never => fs::hard_link(&temp, target).and_then(|()| fs::remove_file(&temp)),
+        }
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    written?;
+    File::open(dir)?.sync_all()
+}
+
+/// Creates /run/lvslab (and a folder in it) readable and writable by root only.
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    match fs::DirBuilder::new().recursive(true).mode(0o700).create(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Path of the lock file of lab `name`.
+pub fn lock_path(name: &str) -> PathBuf {
+    PathBuf::from(STATE_DIR).join(format!("{name}.lock"))
+}
+
+thread_local! {
+    /// The labs this thread holds the lock of, and how many times.
+    static HELD: RefCell<HashMap<String, (Flock<File>, usize)>> = RefCell::new(HashMap::new());
+}
+
+/// Holds lab `name`'s lock (an exclusive `flock` on `/run/lvslab/<name>.lock`)
+/// until dropped. Every change to a lab's record and every kernel object or
+/// process made for a lab happens under it, and so does teardown: whatever
+/// runs after a teardown finds no record and makes nothing.
+///
+/// Re-entrant on one thread (a live edit holds it while the namespace it
+/// adds takes it again); other threads and processes wait.
+#[must_use = "the lock is released when this is dropped"]
+pub struct RecordLock {
+    name: String,
+}
+
+/// Takes lab `name`'s lock, waiting for any other holder.
+pub fn lock(name: &str) -> io::Result<RecordLock> {
+    let held =
+        HELD.with(|held| held.borrow_mut().get_mut(name).map(|(_, depth)| *depth += 1).is_some());
+    if !held {
+        let file = acquire(name)?;
+        HELD.with(|held| held.borrow_mut().insert(name.to_string(), (file, 1)));
+    }
+    Ok(RecordLock { name: name.to_string() })
+}
+
+/// Opens and locks the lock file; retries when the file it locked was
+/// removed meanwhile (by a holder that found the lab gone).
+fn acquire(name: &str) -> io::Result<Flock<File>> {
+    create_private_dir(Path::new(STATE_DIR))?;
+    let target = lock_path(name);
+    loop {
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+            .open(&target)?;
+        let locked =
+            Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| io::Error::from(e))?;
+        let same = fs::symlink_metadata(&target)
+            .is_ok_and(|m| m.ino() == locked.metadata().map_or(0, |f| f.ino()));
+        if same {
+            return Ok(locked);
+        }
+    }
+}
+
+impl Drop for RecordLock {
+    fn drop(&mut self) {
+        HELD.with(|held| {
+            let mut held = held.borrow_mut();
+            let Some((_, depth)) = held.get_mut(&self.name) else { return };
+            *depth -= 1;
+            if *depth == 0 {
+                // A lab without a record keeps no lock file: remove it while
+                // still holding it (waiters notice and lock the new one).
+                if !path(&self.name).exists() {
+                    let _ = fs::remove_file(lock_path(&self.name));
+                }
+                held.remove(&self.name);
+            }
+        });
+    }
+}
+
+/// Where lvslab marks the namespaces it made: one file per namespace,
+/// written before the namespace is, so even a crash mid-build leaves proof
+/// of what is lvslab's. Namespaces without a mark are someone else's.
+pub const NETNS_MARK_DIR: &str = "/run/lvslab/netns";
+
+fn mark_path(netns: &str) -> PathBuf {
+    Path::new(NETNS_MARK_DIR).join(netns)
+}
+
+/// Marks `netns` as lvslab's before it is created (its inode is not known yet).
+pub fn mark_netns(netns: &str) -> io::Result<()> {
+    write_atomic(&mark_path(netns), b"", Replace::Always)
+}
+
+/// Records the inode of the namespace just created, so that a namespace of
+/// the same name made later by someone else is not taken for lvslab's.
+pub fn mark_netns_inode(netns: &str, inode: u64) -> io::Result<()> {
+    write_atomic(&mark_path(netns), format!("{inode}\n").as_bytes(), Replace::Always)
+}
+
+/// Whether lvslab made `netns`: it is marked, and the mark names its inode
+/// (or none yet: lvslab died between the mark and the namespace).
+pub fn netns_is_marked(netns: &str, inode: Option<u64>) -> bool {
+    match fs::read_to_string(mark_path(netns)) {
+        Ok(text) => match (text.trim().parse::<u64>().ok(), inode) {
+            (Some(marked), Some(actual)) => marked == actual,
+            _ => true,
+        },
+        Err(_) => false,
+    }
+}
+
+/// Removes the mark of `netns` (absent is fine).
+pub fn unmark_netns(netns: &str) {
+    let _ = fs::remove_file(mark_path(netns));
+}
+
+/// The namespaces marked as lvslab's, whether or not they still exist.
+pub fn marked_namespaces() -> Vec<String> {
+    fs::read_dir(NETNS_MARK_DIR)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| !n.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Names of labs that left any trace under /run/lvslab: a record, a lock
+/// file, a temporary of a write that a crash interrupted, a namespace mark.
+pub fn traced_labs() -> Vec<String> {
+    let mut labs: Vec<String> = fs::read_dir(STATE_DIR)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter_map(|n| {
+                    let n =
+                        n.strip_prefix('.').map_or(n.as_str(), |t| temp_target(t).unwrap_or(""));
+                    n.strip_suffix(".json").or_else(|| n.strip_suffix(".lock")).map(str::to_string)
+                })
+                .filter(|n| !n.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    labs.extend(
+        marked_namespaces().iter().chain(&stale_mark_temps()).filter_map(|ns| {
+            crate::lab::model::parse_netns_name(ns).map(|(lab, _)| lab.to_string())
+        }),
+    );
+    labs.sort();
+    labs.dedup();
+    labs
+}
+
+/// The file a temporary `<target>.<pid>.<n>.tmp` (leading '.' removed) was for.
+fn temp_target(temp: &str) -> Option<&str> {
+    let rest = temp.strip_suffix(".tmp")?;
+    let (rest, _counter) = rest.rsplit_once('.')?;
+    let (target, _pid) = rest.rsplit_once('.')?;
+    Some(target)
+}
+
+fn stale_mark_temps() -> Vec<String> {
+    fs::read_dir(NETNS_MARK_DIR)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter_map(|n| n.strip_prefix('.').and_then(temp_target).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Removes the temporaries that writes of lab `lab`'s record and marks left
+/// when a crash interrupted them. Call it holding the lab's lock (every
+/// writer of those files holds it while its temporary exists).
+pub fn remove_temporaries(lab: &str) {
+    let record = format!("{lab}.json");
+    for (dir, of_lab) in [
+        (Path::new(STATE_DIR), Box::new(|t: &str| t == record) as Box<dyn Fn(&str) -> bool>),
+        (
+            Path::new(NETNS_MARK_DIR),
+            Box::new(|t: &str| {
+                crate::lab::model::parse_netns_name(t).is_some_and(|(l, _)| l == lab)
+            }),
+        ),
+    ] {
+        let Ok(entries) = fs::read_dir(dir) else { continue };
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.strip_prefix('.').and_then(temp_target).is_some_and(&of_lab) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
 }

@@ -5,7 +5,7 @@
 //! it also cleans what a crashed or killed `up` left behind.
 
 use super::error::LabError;
-use super::process::{self, FoundProcess};
+use super::process::{self, FoundProcess, Target};
 use super::program;
 use super::state::{self, LabState};
 use crate::lab::model::Dataplane;
@@ -22,13 +22,29 @@ pub struct Removed {
     /// Processes that are not lvslab's but were inside a lab namespace:
     /// left running, named so the user can stop them.
     pub foreign: Vec<(String, FoundProcess)>,
+    /// `lvs-<lab>-*` namespaces lvslab did not make (no mark, not in the
+    /// record): left alone unless the sweep was forced.
+    pub foreign_namespaces: Vec<String>,
     /// Whether a state file was removed.
     pub state_file: bool,
     /// Whether the director's IPVS table was flushed.
     pub ipvs_cleared: bool,
+    /// What failed; the teardown went on past each failure.
+    pub errors: Vec<String>,
 }
 
-/// Namespaces under /run/netns that belong to lab `lab`.
+/// How far a teardown reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sweep {
+    /// Only what lvslab made (marked namespaces, recorded processes,
+    /// lvslab binaries inside them).
+    Ours,
+    /// Also `lvs-*` namespaces lvslab did not make, and every process inside
+    /// any of them (`down --force`).
+    Force,
+}
+
+/// Namespaces under /run/netns named like lab `lab`'s (lvslab's or not).
 pub fn lab_namespaces(lab: &str) -> Result<Vec<String>, net::Error> {
     Ok(netns::list()?
         .into_iter()
@@ -46,48 +62,149 @@ pub fn labs_with_namespaces() -> Result<Vec<String>, net::Error> {
     Ok(labs)
 }
 
-/// Removes everything of lab `lab`.
+/// Whether lvslab made namespace `ns`: marked with its inode when it was
+/// created, or (records written before marks existed) a host of the lab's record.
+pub fn is_ours(ns: &str, recorded: Option<&LabState>) -> bool {
+    let inode = netns::inode(ns).ok();
+    state::netns_is_marked(ns, inode)
+        || recorded.is_some_and(|s| s.spec.hosts().any(|(host, _)| s.spec.netns(host) == ns))
+}
+
+/// `lvs-*` namespaces on this machine that lvslab did not make, sorted.
+pub fn foreign_namespaces() -> Result<Vec<String>, net::Error> {
+    let mut foreign = Vec::new();
+    for ns in netns::list()? {
+        let Some((lab, _)) = parse_netns_name(&ns) else { continue };
+        let recorded = LabState::load(lab).ok().flatten();
+        if !is_ours(&ns, recorded.as_ref()) {
+            foreign.push(ns);
+        }
+    }
+    Ok(foreign)
+}
+
+/// Removes everything lvslab made for lab `lab`; an error if any part failed
+/// (the rest was still removed: see [`remove_with`]).
 pub fn remove(lab: &str) -> Result<Removed, LabError> {
+    let removed = remove_with(lab, Sweep::Ours);
+    if removed.errors.is_empty() {
+        Ok(removed)
+    } else {
+        Err(LabError::Refused(format!(
+            "lab '{lab}' was only partly removed: {}",
+            removed.errors.join("; ")
+        )))
+    }
+}
+
+/// Removes lab `lab`, going on past every failure and listing each in
+/// [`Removed::errors`]: processes, IPVS table, namespaces, marks, logs,
+/// record. Holds the lab's lock throughout, so nothing is added to the lab
+/// meanwhile and nothing after it (a build a signal abandoned finds no record).
+pub fn remove_with(lab: &str, sweep: Sweep) -> Removed {
     let mut removed = Removed::default();
-    let recorded = LabState::load(lab).ok().flatten();
+    let lock = match state::lock(lab) {
+        Ok(lock) => Some(lock),
+        Err(e) => {
+            removed.errors.push(format!("cannot lock its record: {e}"));
+            None
+        }
+    };
+    let recorded = match LabState::load(lab) {
+        Ok(recorded) => recorded,
+        Err(e) => {
+            removed.errors.push(format!(
+                "its record is unreadable ({e}); removing what lvslab marked as its own"
+            ));
+            None
+        }
+    };
     if let Some(state) = &recorded {
-        let targets: Vec<(u32, Option<u64>)> =
-            state.processes.iter().map(|p| (p.pid, Some(p.start_ticks))).collect();
+        let targets: Vec<Target> =
+            state.processes.iter().map(|p| Target::lvslab(p.pid, p.start_ticks)).collect();
         removed.processes.extend(process::stop_all(&targets));
         // Explicitly, although the namespace's end would drop the table too:
         // a failure here means the director's table is not what we think.
         if state.dataplane == Dataplane::Ipvs && netns::exists(&state.spec.netns("director")) {
-            program::clear(&state.spec)?;
-            removed.ipvs_cleared = true;
+            match program::clear(&state.spec) {
+                Ok(()) => removed.ipvs_cleared = true,
+                Err(e) => removed.errors.push(format!("clearing the IPVS table: {e}")),
+            }
         }
     }
-    let namespaces = lab_namespaces(lab)?;
+    let namespaces = lab_namespaces(lab).unwrap_or_else(|e| {
+        removed.errors.push(format!("listing namespaces: {e}"));
+        Vec::new()
+    });
+    let (ours, foreign): (Vec<String>, Vec<String>) =
+        namespaces.into_iter().partition(|ns| is_ours(ns, recorded.as_ref()));
+    let swept: Vec<String> = match sweep {
+        Sweep::Ours => {
+            removed.foreign_namespaces = foreign;
+            ours
+        }
+        Sweep::Force => ours.into_iter().chain(foreign).collect(),
+    };
     let inodes: Vec<(u64, &String)> =
-        namespaces.iter().filter_map(|ns| netns::inode(ns).ok().map(|i| (i, ns))).collect();
+        swept.iter().filter_map(|ns| netns::inode(ns).ok().map(|i| (i, ns))).collect();
     let only_inodes: Vec<u64> = inodes.iter().map(|(i, _)| *i).collect();
-    let mut ours = Vec::new();
+    let mut targets = Vec::new();
     for (inode, found) in process::in_namespaces(&only_inodes) {
         if found.pid == std::process::id() {
             continue;
         }
-        if found.is_lvslab {
-            ours.push((found.pid, None));
+        if found.is_lvslab || sweep == Sweep::Force {
+            targets.push(found.target());
         } else if let Some((_, ns)) = inodes.iter().find(|(i, _)| *i == inode) {
             removed.foreign.push(((*ns).clone(), found));
         }
     }
-    removed.processes.extend(process::stop_all(&ours));
-    for ns in namespaces {
-        netns::delete(&ns)?;
-        removed.namespaces.push(ns);
+    removed.processes.extend(process::stop_all(&targets));
+    for ns in swept {
+        match netns::delete(&ns) {
+            Ok(()) => {
+                state::unmark_netns(&ns);
+                removed.namespaces.push(ns);
+            }
+            Err(e) => removed.errors.push(format!("{ns}: {e}")),
+        }
     }
+    // A server a crashed `up` had just started may have entered its
+    // namespace after the sweep above; it checks its namespace's name after
+    // entering, so once the names are gone this second sweep finds every
+    // one that could still run.
+    let late: Vec<Target> = process::in_namespaces(&only_inodes)
+        .into_iter()
+        .filter(|(_, found)| found.pid != std::process::id())
+        .filter(|(_, found)| found.is_lvslab || sweep == Sweep::Force)
+        .map(|(_, found)| found.target())
+        .collect();
+    removed.processes.extend(process::stop_all(&late));
+    remove_stale_marks(Some(lab));
+    state::remove_temporaries(lab);
     remove_logs(lab);
     if recorded.is_some() || state::path(lab).exists() {
-        state::remove(lab).map_err(|e| net::Error::io("remove", state::path(lab), e))?;
-        removed.state_file = true;
+        match state::remove(lab) {
+            Ok(()) => removed.state_file = true,
+            Err(e) => {
+                removed.errors.push(format!("removing {}: {e}", state::path(lab).display()));
+            }
+        }
     }
+    drop(lock);
     remove_empty_state_dir();
-    Ok(removed)
+    removed
+}
+
+/// Removes marks of namespaces that no longer exist (a crash between the
+/// mark and the namespace), of lab `lab` or of every lab.
+pub fn remove_stale_marks(lab: Option<&str>) {
+    for ns in state::marked_namespaces() {
+        let of_lab = lab.is_none_or(|lab| parse_netns_name(&ns).is_some_and(|(l, _)| l == lab));
+        if of_lab && !netns::exists(&ns) {
+            state::unmark_netns(&ns);
+        }
+    }
 }
 
 /// Removes the lab's server logs, then /run/lvslab itself if nothing else is
@@ -114,5 +231,6 @@ fn remove_logs(lab: &str) {
 pub fn remove_empty_state_dir() {
     let root = std::path::Path::new(state::STATE_DIR);
     let _ = std::fs::remove_dir(root.join("logs"));
+    let _ = std::fs::remove_dir(state::NETNS_MARK_DIR);
     let _ = std::fs::remove_dir(root);
 }

@@ -43,11 +43,25 @@ pub async fn run(
 
 /// [`run`], opening the tutorial guide once the lab is ready when `guide`.
 pub async fn run_with_guide(
+    side: BackendSide,
+    lab: Option<LabState>,
+    dataplane: Dataplane,
+    start_traffic: bool,
+    guide: bool,
+) -> Option<String> {
+    run_owned(side, lab, dataplane, start_traffic, guide, None).await
+}
+
+/// [`run_with_guide`], writing the name of a lab the picker brings up into
+/// `owned` before the first change, so the session can tear it down even if
+/// this task panics.
+pub async fn run_owned(
     mut side: BackendSide,
     lab: Option<LabState>,
     dataplane: Dataplane,
     start_traffic: bool,
     guide: bool,
+    owned: Option<Arc<Mutex<Option<String>>>>,
 ) -> Option<String> {
     let events = side.events.clone();
     let mut start_traffic = start_traffic;
@@ -62,7 +76,12 @@ pub async fn run_with_guide(
                 };
                 match command {
                     Command::BringUp { preset } => {
-                        match bring_up(&preset.to_string_lossy(), dataplane, &events).await {
+                        let preset = preset.to_string_lossy();
+                        if let (Some(slot), Ok(p)) = (&owned, presets::load(&preset)) {
+                            *slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                                Some(p.spec.name);
+                        }
+                        match bring_up(&preset, dataplane, &events).await {
                             Ok(state) => break state,
                             Err(e) => {
                                 let _ = events.send(BackendEvent::BringUpFailed(e));
@@ -233,13 +252,12 @@ fn edit(command: Command, shared: &Shared) -> Result<String, String> {
             format!("{server}: drained (weight 0)")
         }
         Command::StopServer { server } => {
-            let n = servers::stop_host(&mut state, &server);
-            state.save().map_err(|e| e.to_string())?;
+            let n =
+                live::locked(&mut state, |s| Ok(servers::stop_host(s, &server))).map_err(text)?;
             format!("{server}: stopped its HTTP server ({n} process)")
         }
         Command::StartServer { server } => {
-            let n = servers::start_missing(&mut state).map_err(text)?;
-            state.save().map_err(|e| e.to_string())?;
+            let n = live::locked(&mut state, servers::start_missing).map_err(text)?;
             format!("{server}: started ({n} process)")
         }
         Command::AddServer => {

@@ -2,16 +2,23 @@
 //! the end does: a lab the session brought up (from the picker or a preset)
 //! is torn down unless `keep`; a lab that was already running is left running.
 
+use std::mem::ManuallyDrop;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use futures::FutureExt;
 
 use crate::lab::model::Dataplane;
 use crate::lab::presets;
+use crate::ops::error::LabError;
+use crate::ops::lifecycle::{self, Wiring};
 use crate::ops::state::LabState;
 use crate::ops::teardown;
 use crate::tui::{self, Exit, Keymap, PresetInfo, UiIo};
 
 use super::backend;
-use super::terminal::{TerminalGuard, cancel_on_signals};
+use super::terminal::{Signals, TerminalGuard, cancel_on_signals, say, tell};
 
 /// What one dashboard session shows and owns.
 pub struct Session {
@@ -29,7 +36,11 @@ pub struct Session {
     pub guide: bool,
 }
 
-/// Runs the dashboard until quit, then tears down what it owns.
+/// Runs the dashboard until it ends, then tears down what it owns. However
+/// it ends (q, Ctrl-C, SIGINT, SIGTERM, SIGHUP, a panic in the UI or the
+/// backend), the teardown runs: signals cancel the UI, a panic is caught
+/// and resumed only after the teardown, and nothing on the way writes to a
+/// terminal that may be gone.
 pub async fn show(
     session: Session,
     theme: tui::Theme,
@@ -40,26 +51,81 @@ pub async fn show(
     cancel_on_signals(side.cancel.clone()).map_err(|e| tui::Error::Terminal(e.to_string()))?;
     let cancel = side.cancel.clone();
     let start_traffic = session.owned && !session.guide;
-    let backend = tokio::spawn(backend::run_with_guide(
+    // The lab to tear down even if the backend panics: known now when given,
+    // filled in by the backend when the picker brings one up.
+    let owned_lab = Arc::new(Mutex::new(
+        session.lab.as_ref().filter(|_| session.owned).map(|l| l.spec.name.clone()),
+    ));
+    let backend = tokio::spawn(backend::run_owned(
         side,
         session.lab,
         session.dataplane,
         start_traffic,
         session.guide,
+        session.owned.then(|| owned_lab.clone()),
     ));
-    let exit = match TerminalGuard::enter() {
-        Ok((_guard, mut terminal)) => tui::run(&mut terminal, io, theme, Keymap::default()).await,
-        Err(e) => Err(tui::Error::Terminal(e.to_string())),
+    let ui = async {
+        let (_guard, terminal) =
+            TerminalGuard::enter().map_err(|e| tui::Error::Terminal(e.to_string()))?;
+        // ratatui's Terminal prints with `eprintln!` when dropped on a dead
+        // terminal, which panics: never drop it; the guard restores the cursor.
+        let mut terminal = ManuallyDrop::new(terminal);
+        let run = tui::run(&mut terminal, io, theme, Keymap::default());
+        // Debug builds only: the crash tests make the UI panic on demand.
+        #[cfg(debug_assertions)]
+        if let Some(ms) =
+            std::env::var("LVSLAB_FAULT_UI_PANIC_MS").ok().and_then(|v| v.parse().ok())
+        {
+            tokio::select! {
+                exit = run => return exit,
+                () = tokio::time::sleep(std::time::Duration::from_millis(ms)) => {
+                    panic!("LVSLAB_FAULT_UI_PANIC_MS: a panic on the UI path, as a test asked")
+                }
+            }
+        }
+        run.await
     };
+    let exit = AssertUnwindSafe(ui).catch_unwind().await;
     cancel.cancel();
-    let lab = backend.await.ok().flatten();
+    let lab = match backend.await {
+        Ok(lab) => lab,
+        Err(_) => owned_lab.lock().unwrap_or_else(PoisonError::into_inner).clone(),
+    };
     if let Some(e) = &theme_error {
-        eprintln!("lvslab: {e} (the default theme was used)");
+        say(&format!("lvslab: {e} (the default theme was used)"));
     }
     finish(lab, session.owned, session.keep);
-    match exit? {
-        Exit::Quit | Exit::Cancelled => Ok(()),
+    match exit {
+        Err(panic) => std::panic::resume_unwind(panic),
+        Ok(exit) => match exit? {
+            Exit::Quit | Exit::Cancelled => Ok(()),
+        },
     }
+}
+
+/// Brings a lab up for a session that will own it, before the dashboard
+/// runs: a SIGINT (Ctrl-C), SIGTERM or SIGHUP during the bring-up removes
+/// everything made so far and ends with an error naming the signal.
+pub async fn bring_up_owned(
+    preset: presets::Preset,
+    dataplane: Dataplane,
+    wiring: Wiring,
+    say_step: &mut (dyn FnMut(String) + Send),
+) -> Result<LabState, LabError> {
+    let name = preset.spec.name.clone();
+    let mut signals = Signals::new().map_err(|e| LabError::Refused(e.to_string()))?;
+    let signal = tokio::select! {
+        result = lifecycle::bring_up_wired(preset, dataplane, wiring, say_step) => return result,
+        signal = signals.recv() => signal,
+    };
+    // The bring-up future is dropped; a step still running on a blocking
+    // thread finds the record gone (teardown holds the lab's lock) and
+    // makes nothing more.
+    let cleanup = match teardown::remove(&name) {
+        Ok(_) => "rolled back: nothing of it is left".to_string(),
+        Err(e) => format!("rollback failed too ({e}); run `lvslab down {name}`"),
+    };
+    Err(LabError::Refused(format!("lab '{name}' was not built: {signal} arrived; {cleanup}")))
 }
 
 fn preset_list() -> Vec<PresetInfo> {
@@ -78,14 +144,14 @@ fn finish(lab: Option<String>, owned: bool, keep: bool) {
     let Some(name) = lab else { return };
     if owned && !keep {
         match teardown::remove(&name) {
-            Ok(r) => println!("lab '{name}' torn down ({} namespaces)", r.namespaces.len()),
-            Err(e) => {
-                eprintln!("lvslab: tearing lab '{name}' down failed: {e}; run `lvslab down {name}`")
-            }
+            Ok(r) => tell(&format!("lab '{name}' torn down ({} namespaces)", r.namespaces.len())),
+            Err(e) => say(&format!(
+                "lvslab: tearing lab '{name}' down failed: {e}; run `lvslab down {name}`"
+            )),
         }
     } else {
-        println!(
+        tell(&format!(
             "lab '{name}' is still running: `lvslab tui {name}` attaches again, `lvslab down {name}` removes it"
-        );
+        ));
     }
 }

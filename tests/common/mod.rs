@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test target uses a different part
 
+pub mod sandbox;
 pub mod schema;
 pub mod tmux;
 
@@ -66,7 +67,11 @@ pub fn machine_state() -> MachineState {
     netns.sort();
     let mut records: Vec<String> = std::fs::read_dir("/run/lvslab")
         .map(|d| {
-            d.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect()
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                // The dashboard's log stays (for after a crash); it is no record.
+                .filter(|name| name != "dashboard.log")
+                .collect()
         })
         .unwrap_or_default();
     records.sort();
