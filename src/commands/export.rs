@@ -53,6 +53,7 @@ pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> 
                     "\n# Added in the director outside lvslab, so not part of this file:\n",
                 );
                 for rule in &outside {
+                    let rule = lvslab::lab::text::shown(rule);
                     text.push_str(&format!("#   ipvsadm {rule}\n"));
                 }
             }

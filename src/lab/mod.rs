@@ -12,6 +12,7 @@ pub mod presets;
 pub mod schedulers;
 pub mod spec;
 pub mod table;
+pub mod text;
 pub mod validate;
 
 pub use error::{SpecError, SpecErrors};

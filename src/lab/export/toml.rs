@@ -8,13 +8,16 @@
 use std::fmt::Write;
 
 use crate::lab::model::{LabSpec, Service, TrafficProfile};
+use crate::lab::text;
 
 /// The preset text of `spec`. `header` is placed on top as comment lines
-/// (where the lab came from, and anything the reader must know).
+/// (where the lab came from, and anything the reader must know). Every
+/// string of the spec is written as a TOML string, and comments show
+/// control characters escaped, so no text can end its line early.
 pub fn to_toml(spec: &LabSpec, header: &[String]) -> String {
     let mut out = String::new();
     for line in header {
-        let _ = writeln!(out, "{}", format!("# {line}").trim_end());
+        let _ = writeln!(out, "{}", format!("# {}", text::shown(line)).trim_end());
     }
     if !header.is_empty() {
         out.push('\n');
@@ -96,7 +99,7 @@ fn service(out: &mut String, spec: &LabSpec, svc: &Service) {
 /// The ipvsadm command the service stands for.
 fn service_comment(spec: &LabSpec, svc: &Service) -> String {
     let key = crate::ipvs::rules::service_switch(&crate::lab::table::key(svc));
-    let mut text = format!("ipvsadm -A {key} -s {}", svc.scheduler);
+    let mut text = format!("ipvsadm -A {key} -s {}", text::shown(&svc.scheduler));
     if let Some(timeout) = svc.persistence {
         let _ = write!(text, " -p {timeout}");
     }

@@ -25,6 +25,7 @@ use toml::Spanned;
 use super::error::{SpecError, SpecErrors};
 use super::model::{Director, LabSpec, RealServer, links};
 use super::spec::SpecFile;
+use super::text;
 
 /// Linux's limit on a link name (IFNAMSIZ - 1).
 const MAX_LINK_NAME: usize = 15;
@@ -32,6 +33,22 @@ const MAX_LINK_NAME: usize = 15;
 const MAX_LAB_NAME: usize = 32;
 /// Names a real server may not take: they are links or hosts already.
 const RESERVED_HOST_NAMES: &[&str] = &["client", "director", "lo", links::UPLINK, links::BRIDGE];
+
+/// The rule for a lab's name, wherever a name comes from (a preset, the
+/// command line, `--name`): `Err` says what a valid name is. A valid name is
+/// also safe as one component of a file path (no `/`, never `.` or `..`).
+pub fn lab_name(value: &str) -> Result<(), String> {
+    let valid_chars =
+        value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let starts_ok = value.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+    if valid_chars && starts_ok && !value.ends_with('-') && value.len() <= MAX_LAB_NAME {
+        return Ok(());
+    }
+    Err(format!(
+        "use 1 to {MAX_LAB_NAME} characters: lowercase letters, digits and '-', starting with a \
+         letter and not ending with '-' (it names the namespaces lvs-<lab>-<host>)"
+    ))
+}
 
 /// Parses and validates preset `source`, read from `file`.
 pub fn parse(file: &str, source: &str) -> Result<LabSpec, SpecErrors> {
@@ -63,6 +80,7 @@ impl Checker<'_> {
 
     fn lab(&mut self, raw: SpecFile) -> Option<LabSpec> {
         self.lab_name(&raw.name);
+        let description = self.description(raw.description.as_ref());
         let client_net = self.network(&raw.networks.client, "client");
         let servers_net = self.network(&raw.networks.servers, "servers");
         if let (Some(c), Some(s)) = (client_net, servers_net)
@@ -90,7 +108,7 @@ impl Checker<'_> {
         let traffic = self.traffic(raw.traffic.as_ref());
         Some(LabSpec {
             name: raw.name.get_ref().clone(),
-            description: raw.description,
+            description,
             client_net,
             servers_net,
             client: client?,
@@ -102,21 +120,35 @@ impl Checker<'_> {
     }
 
     fn lab_name(&mut self, name: &Spanned<String>) {
-        let value = name.get_ref();
-        let valid_chars =
-            value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        let starts_ok = value.chars().next().is_some_and(|c| c.is_ascii_lowercase());
-        if !valid_chars || !starts_ok || value.ends_with('-') || value.len() > MAX_LAB_NAME {
+        if let Err(help) = lab_name(name.get_ref()) {
             self.error(
                 name.span(),
-                format!("lab name '{value}' is not usable"),
-                format!(
-                    "use 1 to {MAX_LAB_NAME} characters: lowercase letters, digits and '-', \
-                     starting with a letter and not ending with '-' (it names the namespaces \
-                     lvs-<lab>-<host>)"
-                ),
+                format!("lab name '{}' is not usable", text::shown(name.get_ref())),
+                help,
             );
         }
+    }
+
+    /// The description is written into comments of generated scripts and
+    /// presets and printed on terminals: one printable line.
+    fn description(&mut self, value: Option<&Spanned<String>>) -> String {
+        let Some(value) = value else { return String::new() };
+        if let Some(problem) = text::line_problem(value.get_ref(), text::MAX_LINE) {
+            self.error(
+                value.span(),
+                format!(
+                    "description '{}' is not one printable line: {problem}",
+                    text::shown(value.get_ref())
+                ),
+                format!(
+                    "write one line of at most {} characters, without control characters; \
+                     explanations longer than that belong in # comments",
+                    text::MAX_LINE
+                ),
+            );
+            return String::new();
+        }
+        value.get_ref().clone()
     }
 
     fn network(&mut self, value: &Spanned<String>, which: &str) -> Option<Ipv4Net> {
