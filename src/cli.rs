@@ -31,6 +31,7 @@ pub enum Command {
     )]
     Up {
         /// Preset name (see `lvslab ls --presets`) or path to a preset file.
+        #[arg(value_parser = lab_or_preset)]
         lab: String,
         /// `ipvs`: program the kernel's IPVS (needs CONFIG_IP_VS). `none`: build the
         /// topology only (namespaces, links, routes, forwarding), no load balancing.
@@ -43,7 +44,7 @@ pub enum Command {
     )]
     Down {
         /// Lab name.
-        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        #[arg(required_unless_present = "all", conflicts_with = "all", value_parser = lab_name)]
         lab: Option<String>,
         /// Remove every lab, including lvs-* namespaces that a crash left without a record.
         #[arg(long)]
@@ -57,6 +58,7 @@ A lab the dashboard brought up is torn down on quit unless --keep; an attached l
     )]
     Tui {
         /// A running lab, or a preset (name or .toml file) to bring up.
+        #[arg(value_parser = lab_or_preset)]
         lab: String,
         /// For a preset: `ipvs` (needs CONFIG_IP_VS) or `none` (topology only).
         #[arg(long, value_enum, default_value_t = Dataplane::Ipvs)]
@@ -71,6 +73,7 @@ A lab the dashboard brought up is torn down on quit unless --keep; an attached l
     /// Show a running lab: hosts, addresses, gateways, forwarding, services.
     Status {
         /// Lab name.
+        #[arg(value_parser = lab_name)]
         lab: String,
         /// Print JSON (schema: assets/schemas/status.schema.json).
         #[arg(long)]
@@ -91,6 +94,7 @@ A lab the dashboard brought up is torn down on quit unless --keep; an attached l
     )]
     Check {
         /// Preset file (or embedded preset name).
+        #[arg(value_parser = lab_or_preset)]
         file: String,
         /// Print JSON.
         #[arg(long)]
@@ -106,6 +110,7 @@ lvslab traffic dh --to 192.0.2.6:80        # the dh lab's second VIP"
     )]
     Traffic {
         /// Lab name.
+        #[arg(value_parser = lab_name)]
         lab: String,
         /// Total requests.
         #[arg(long, conflicts_with = "duration")]
@@ -142,6 +147,7 @@ lvslab set tutorial --zero"
     #[command(group = clap::ArgGroup::new("change").required(true).multiple(true))]
     Set {
         /// Lab name.
+        #[arg(value_parser = lab_name)]
         lab: String,
         /// Scheduler for every service (rr wrr lc wlc sed nq sh dh lblc lblcr mh fo ovf twos).
         #[arg(long, group = "change")]
@@ -175,6 +181,7 @@ lvslab set tutorial --scheduler lc && lvslab export tutorial --format toml -o mi
     )]
     Export {
         /// A running lab, or a preset (name or .toml file).
+        #[arg(value_parser = lab_or_preset)]
         lab: String,
         /// What to write.
         #[arg(long, value_enum)]
@@ -202,7 +209,7 @@ ipvsadm -Sn | lvslab import - --name mylab"
         #[arg(short, long, value_name = "FILE")]
         output: Option<String>,
         /// Lab name (default: from the file name, e.g. saved.rules -> saved).
-        #[arg(long)]
+        #[arg(long, value_parser = lab_name)]
         name: Option<String>,
     },
     /// Serve HTTP as a real server inside a namespace (started by `lvslab up`).
@@ -237,7 +244,7 @@ lvslab tutorial --name mylab --keep"
         #[arg(long, value_enum, default_value_t = Dataplane::Ipvs)]
         dataplane: Dataplane,
         /// Name of the lab (namespaces lvs-NAME-*), so it can run beside a `tutorial` lab.
-        #[arg(long, default_value = "tutorial")]
+        #[arg(long, default_value = "tutorial", value_parser = lab_name)]
         name: String,
         /// Leave the lab running on quit.
         #[arg(long)]
@@ -252,6 +259,23 @@ lvslab tutorial --name mylab --keep"
         #[arg(long)]
         json: bool,
     },
+}
+
+/// A lab's name, checked by the preset validator's own rule before any
+/// command builds a path or a namespace name from it.
+fn lab_name(s: &str) -> Result<String, String> {
+    lvslab::lab::validate::lab_name(s)
+        .map(|()| s.to_string())
+        .map_err(|rule| format!("'{}' is not a lab name: {rule}", lvslab::lab::text::shown(s)))
+}
+
+/// A running lab or a preset: a path (it contains '/' or ends in `.toml`)
+/// is taken as a file; any other word must be a lab or preset name.
+fn lab_or_preset(s: &str) -> Result<String, String> {
+    if lvslab::lab::presets::is_path(s) {
+        return Ok(s.to_string());
+    }
+    lab_name(s).map_err(|e| format!("{e}; a preset file is named by a path such as ./{s}.toml"))
 }
 
 /// `--add-rs NAME=ADDR:PORT[,WEIGHT]`.

@@ -52,3 +52,70 @@ fn control_characters_in_a_preset_or_record_never_reach_the_screen() {
         assert!(text.contains("evil\\u{1b}]0;pwned"), "{what} shows the escape, escaped: {text}");
     }
 }
+
+/// A lab name is checked by the validator's rule before any command builds a
+/// path from it: `down ../x` would otherwise reach outside /run/lvslab.
+#[test]
+fn lab_names_that_walk_out_of_the_state_directory_are_refused_first() {
+    let dir = tempfile::tempdir().unwrap();
+    // What `/run/lvslab/<name>.json` would reach: a record-shaped victim.
+    let victim = dir.path().join("victim.json");
+    std::fs::write(&victim, "{}").unwrap();
+    let traversal = format!("../..{}/victim", dir.path().display());
+    let state_dir_existed = Path::new("/run/lvslab").exists();
+    let attacks: Vec<Vec<&str>> = vec![
+        vec!["down", &traversal],
+        vec!["down", "../x"],
+        vec!["status", "../x"],
+        vec!["set", "../x", "--zero"],
+        vec!["traffic", "a/../../x"],
+        vec!["tutorial", "--name", "../x"],
+        vec!["up", ".."],
+        vec!["tui", "Tutorial"],
+        vec!["import", "-", "--name", "x/y"],
+    ];
+    for args in attacks {
+        let out = lvslab(dir.path(), &args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("is not a lab name"), "{args:?}: {err}");
+        assert!(err.contains("lowercase letters, digits and '-'"), "{args:?} says the rule: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert!(victim.exists(), "the file the traversal named is untouched");
+    assert_eq!(Path::new("/run/lvslab").exists(), state_dir_existed, "nothing was created");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "nothing was created");
+}
+
+/// A bare word is a built-in preset (or a running lab), never a file of the
+/// current directory: a file called `tutorial` there cannot stand in for the
+/// tutorial preset. A path (with '/', or ending in .toml) is a file.
+#[test]
+fn a_file_in_the_current_directory_cannot_shadow_a_built_in_preset() {
+    let dir = tempfile::tempdir().unwrap();
+    let builtin = include_str!("../labs/tutorial-nat.toml");
+    // The same lab name, but another scheduler: what a shadowing file would
+    // silently change.
+    let hostile = builtin.replace("scheduler = \"wrr\"", "scheduler = \"rr\"");
+    assert_ne!(hostile, builtin);
+    std::fs::write(dir.path().join("tutorial"), &hostile).unwrap();
+    std::fs::write(dir.path().join("tutorial.toml"), &hostile).unwrap();
+
+    let out = lvslab(dir.path(), &["check", "tutorial"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(text.starts_with("labs/tutorial-nat.toml: ok"), "the built-in preset: {text}");
+
+    let out = lvslab(dir.path(), &["check", "--json", "tutorial"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["lab"]["services"][0]["scheduler"], "wrr", "{json}");
+
+    // Named as a path, the file is what is read.
+    for path in ["./tutorial", "tutorial.toml"] {
+        let out = lvslab(dir.path(), &["check", path]);
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with(path), "{path}: {out:?}");
+        let out = lvslab(dir.path(), &["check", "--json", path]);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["lab"]["services"][0]["scheduler"], "rr", "{json}");
+    }
+}

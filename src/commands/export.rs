@@ -75,8 +75,9 @@ pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> 
 /// The running lab `lab` with what its director has now, else the preset
 /// of that name or path.
 fn find(lab: &str) -> Result<(LabSpec, Source, Option<Observation>)> {
-    let looks_like_file = lab.contains('/') || lab.ends_with(".toml");
-    if !looks_like_file && let Some(state) = LabState::load(lab)? {
+    if !presets::is_path(lab)
+        && let Some(state) = LabState::load(lab)?
+    {
         let seen = if state.dataplane == Dataplane::Ipvs {
             super::require_privilege("export")?;
             let seen = KernelObserver::once(&state);

@@ -67,7 +67,9 @@ pub(super) fn load_theme(name: Option<&str>) -> (tui::Theme, Option<String>) {
 /// (lab to attach to, whether the dashboard owns it, whether to show the picker).
 async fn choose(options: &Options) -> Result<(Option<LabState>, bool, bool)> {
     let Some(name) = &options.lab else { return Ok((None, true, true)) };
-    if let Some(state) = LabState::load(name)?
+    // Only a bare word can be a running lab; a path is a preset file.
+    if !presets::is_path(name)
+        && let Some(state) = LabState::load(name)?
         && state.phase == Phase::Up
         && !teardown::lab_namespaces(name)?.is_empty()
     {

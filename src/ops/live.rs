@@ -162,15 +162,8 @@ pub fn remove_real_server(state: &mut LabState, name: &str) -> Result<(), LabErr
 /// The checks the preset validator makes, for a host added live.
 fn check_new_host(state: &LabState, name: &str, addr: Ipv4Addr) -> Result<(), LabError> {
     let spec = &state.spec;
-    let name_ok = !name.is_empty()
-        && name.len() <= 15
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !["client", "director", "lo", "eth0", "br0"].contains(&name);
-    if !name_ok {
-        return refuse(format!(
-            "'{name}' cannot name a real server: use up to 15 lowercase letters, digits and '_', starting with a letter"
-        ));
+    if let Err((what, fix)) = crate::lab::validate::host_name(name) {
+        return refuse(format!("{what}: {fix}"));
     }
     if !spec.servers_net.contains(&addr)
         || addr == spec.servers_net.network()

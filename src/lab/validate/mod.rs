@@ -50,6 +50,39 @@ pub fn lab_name(value: &str) -> Result<(), String> {
     ))
 }
 
+/// The rule for a real server's name, from a preset or added live:
+/// `Err((what is wrong, how to fix it))`.
+pub fn host_name(name: &str) -> Result<(), (String, String)> {
+    let shown = text::shown(name);
+    if name.len() > MAX_LINK_NAME {
+        let cut = &name[..name.char_indices().nth(MAX_LINK_NAME).map_or(name.len(), |(i, _)| i)];
+        return Err((
+            format!("real server name '{shown}' is {} bytes long", name.len()),
+            format!(
+                "a real server's name is also the name of its link in the director, and Linux \
+                 limits link names to {MAX_LINK_NAME} bytes: shorten it, e.g. '{}'",
+                text::shown(cut.trim_end_matches('_'))
+            ),
+        ));
+    }
+    let chars_ok = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if name.is_empty() || !chars_ok || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err((
+            format!("real server name '{shown}' is not usable"),
+            "use lowercase letters, digits and '_', starting with a letter (the name becomes a \
+             link name and part of a namespace name; '-' is reserved as the separator)"
+                .into(),
+        ));
+    }
+    if RESERVED_HOST_NAMES.contains(&name) {
+        return Err((
+            format!("real server name '{name}' is reserved"),
+            format!("'{name}' already names a host or link of the lab; call it e.g. 'rs1'"),
+        ));
+    }
+    Ok(())
+}
+
 /// Parses and validates preset `source`, read from `file`.
 pub fn parse(file: &str, source: &str) -> Result<LabSpec, SpecErrors> {
     let raw: SpecFile = toml::from_str(source).map_err(|e| {
@@ -331,40 +364,13 @@ impl Checker<'_> {
     }
 
     fn host_name(&mut self, value: &Spanned<String>) -> bool {
-        let name = value.get_ref();
-        if name.len() > MAX_LINK_NAME {
-            self.error(
-                value.span(),
-                format!("real server name '{name}' is {} bytes long", name.len()),
-                format!(
-                    "a real server's name is also the name of its link in the director, and Linux \
-                     limits link names to {MAX_LINK_NAME} bytes: shorten it, e.g. '{}'",
-                    &name[..name.char_indices().nth(MAX_LINK_NAME).map_or(name.len(), |(i, _)| i)]
-                        .trim_end_matches('_')
-                ),
-            );
-            return false;
+        match host_name(value.get_ref()) {
+            Ok(()) => true,
+            Err((message, help)) => {
+                self.error(value.span(), message, help);
+                false
+            }
         }
-        let chars_ok =
-            name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if name.is_empty() || !chars_ok || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
-            self.error(
-                value.span(),
-                format!("real server name '{name}' is not usable"),
-                "use lowercase letters, digits and '_', starting with a letter (the name becomes a \
-                 link name and part of a namespace name; '-' is reserved as the separator)",
-            );
-            return false;
-        }
-        if RESERVED_HOST_NAMES.contains(&name.as_str()) {
-            self.error(
-                value.span(),
-                format!("real server name '{name}' is reserved"),
-                format!("'{name}' already names a host or link of the lab; call it e.g. 'rs1'"),
-            );
-            return false;
-        }
-        true
     }
 
     fn claim(&mut self, used: &mut AddressBook, addr: Ipv4Addr, who: &str, span: Range<usize>) {
