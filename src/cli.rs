@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use lvslab::lab::model::Dataplane;
+use lvslab::lab::ranges;
 
 /// Build a Linux Virtual Server (LVS/IPVS) lab in network namespaces and
 /// watch the load balancer work.
@@ -113,19 +114,19 @@ lvslab traffic dh --to 192.0.2.6:80        # the dh lab's second VIP"
         #[arg(value_parser = lab_name)]
         lab: String,
         /// Total requests.
-        #[arg(long, conflicts_with = "duration")]
+        #[arg(long, conflicts_with = "duration", value_parser = |s: &str| ranges::REQUESTS.parse::<u64>(s))]
         requests: Option<u64>,
         /// Run for this long instead (e.g. 10s, 500ms, 2m).
         #[arg(long, value_parser = parse_duration)]
         duration: Option<std::time::Duration>,
         /// Open loop: new connections per second.
-        #[arg(long, conflicts_with = "concurrency")]
+        #[arg(long, conflicts_with = "concurrency", value_parser = parse_rate)]
         rate: Option<f64>,
         /// Closed loop: requests in flight at once.
-        #[arg(long)]
+        #[arg(long, value_parser = |s: &str| ranges::CONCURRENCY.parse::<u32>(s))]
         concurrency: Option<u32>,
         /// Hold each connection open this many milliseconds (loads lc/wlc/sed/nq).
-        #[arg(long, value_name = "MS")]
+        #[arg(long, value_name = "MS", value_parser = |s: &str| ranges::HOLD_MS.parse::<u64>(s))]
         hold: Option<u64>,
         /// Reuse connections (HTTP keep-alive) instead of one per request.
         #[arg(long)]
@@ -225,7 +226,7 @@ ipvsadm -Sn | lvslab import - --name mylab"
         #[arg(long)]
         listen: std::net::SocketAddr,
         /// Wait this long before every answer (a slow server).
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, value_parser = |s: &str| ranges::DELAY_MS.parse::<u64>(s))]
         delay_ms: u64,
     },
     /// Walk through the LVS-NAT tutorial step by step on a live lab, in the dashboard.
@@ -293,37 +294,43 @@ pub struct AddRs {
 
 fn parse_weight(s: &str) -> Result<(String, u32), String> {
     let (name, weight) = s.split_once('=').ok_or("write NAME=WEIGHT, e.g. rs1=5")?;
-    let weight = weight.parse().map_err(|_| format!("'{weight}' is not a weight (0 to 65535)"))?;
-    Ok((name.to_string(), weight))
+    Ok((name.to_string(), ranges::WEIGHT.parse(weight)?))
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let rate: f64 = s.parse().map_err(|_| format!("'{s}' is not a rate: {}", ranges::RATE.help))?;
+    ranges::RATE.checked(rate)
 }
 
 fn parse_add_rs(s: &str) -> Result<AddRs, String> {
     let usage = "write NAME=ADDR:PORT[,WEIGHT], e.g. rs3=198.51.100.13:80,2";
     let (name, rest) = s.split_once('=').ok_or(usage)?;
     let (addr_port, weight) = match rest.split_once(',') {
-        Some((a, w)) => (a, w.parse().map_err(|_| format!("'{w}' is not a weight; {usage}"))?),
+        Some((a, w)) => (a, ranges::WEIGHT.parse(w).map_err(|e| format!("{e}; {usage}"))?),
         None => (rest, 1),
     };
     let sock: std::net::SocketAddrV4 =
         addr_port.parse().map_err(|_| format!("'{addr_port}' is not ADDR:PORT; {usage}"))?;
+    ranges::PORT.checked::<u16>(sock.port().into()).map_err(|e| format!("{e}; {usage}"))?;
     Ok(AddRs { name: name.to_string(), addr: *sock.ip(), port: sock.port(), weight })
 }
 
-/// `10s`, `500ms`, `2m`, or plain seconds.
+/// `10s`, `500ms`, `2m`, or plain seconds (`1.5`, `1e2`), within
+/// [`ranges::DURATION_S`].
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let (number, unit) =
-        s.find(|c: char| c.is_ascii_alphabetic()).map_or((s, "s"), |i| s.split_at(i));
+    let (number, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (s, 1.0)
+    };
     let value: f64 = number
         .parse()
         .map_err(|_| format!("'{s}' is not a duration; write e.g. 10s, 500ms or 2m"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        _ => return Err(format!("unknown unit '{unit}' in '{s}'; use ms, s or m")),
-    };
-    if !(seconds.is_finite() && seconds > 0.0) {
-        return Err(format!("'{s}' must be a positive duration"));
-    }
-    Ok(std::time::Duration::from_secs_f64(seconds))
+    let seconds = value * scale;
+    let seconds = ranges::DURATION_S.checked(seconds).map_err(|e| format!("'{s}': {e}"))?;
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|e| format!("'{s}': {e}"))
 }

@@ -119,3 +119,32 @@ fn a_file_in_the_current_directory_cannot_shadow_a_built_in_preset() {
         assert_eq!(json["lab"]["services"][0]["scheduler"], "rr", "{json}");
     }
 }
+
+/// Numbers from the command line have the range ipvsadm and the kernel give
+/// them, checked before anything runs; none panics, however large.
+#[test]
+fn out_of_range_numbers_on_the_command_line_are_refused_with_the_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["set", "tutorial", "--weight", "rs1=70000"], "weight 70000 is out of range"),
+        (&["set", "tutorial", "--weight=rs1=-1"], "weight -1 is out of range"),
+        (&["set", "tutorial", "--add-rs", "rs3=198.51.100.13:80,65536"], "65535"),
+        (&["set", "tutorial", "--add-rs", "rs3=198.51.100.13:0"], "port 0 is out of range"),
+        (&["traffic", "tutorial", "--duration", "1e300"], "duration 1e300 is out of range"),
+        (&["traffic", "tutorial", "--duration", "1e20s"], "at most 86400 seconds"),
+        (&["traffic", "tutorial", "--duration", "NaN"], "out of range"),
+        (&["traffic", "tutorial", "--duration=-5ms"], "out of range"),
+        (&["traffic", "tutorial", "--rate", "1e300"], "rate 1e300 is out of range"),
+        (&["traffic", "tutorial", "--rate", "inf"], "out of range"),
+        (&["traffic", "tutorial", "--concurrency", "0"], "concurrency 0 is out of range"),
+        (&["traffic", "tutorial", "--hold", "18446744073709551615"], "hold-ms"),
+        (&["traffic", "tutorial", "--requests", "0"], "requests 0 is out of range"),
+    ];
+    for (args, expected) in cases {
+        let out = lvslab(dir.path(), args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

@@ -9,6 +9,7 @@ pub mod import;
 pub mod model;
 pub mod plan;
 pub mod presets;
+pub mod ranges;
 pub mod schedulers;
 pub mod spec;
 pub mod table;

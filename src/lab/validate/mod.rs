@@ -339,15 +339,10 @@ impl Checker<'_> {
             self.claim(used, addr, &format!("real server '{name}'"), rs.address.span());
             let delay_ms = match &rs.delay_ms {
                 None => 0,
-                Some(d) if (0..=60_000).contains(d.get_ref()) => *d.get_ref() as u64,
-                Some(d) => {
-                    self.error(
-                        d.span(),
-                        format!("delay-ms {} is out of range", d.get_ref()),
-                        "give the server's extra answer time in milliseconds, 0 to 60000",
-                    );
-                    continue;
-                }
+                Some(d) => match self.int(d, super::ranges::DELAY_MS) {
+                    Some(ms) => ms,
+                    None => continue,
+                },
             };
             if name_ok {
                 out.push(RealServer { name: name.clone(), addr, delay_ms });
