@@ -148,3 +148,47 @@ fn out_of_range_numbers_on_the_command_line_are_refused_with_the_range() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+/// `export -o FILE` never writes through a symlink at FILE (as root, in a
+/// directory others can write, that would overwrite any file): the link is
+/// replaced by the new file and what it pointed to is untouched.
+#[test]
+fn export_to_a_symlink_replaces_the_link_and_leaves_its_target_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let preset = concat!(env!("CARGO_MANIFEST_DIR"), "/labs/tutorial-nat.toml");
+    for (format, mode) in [("shell", 0o755), ("toml", 0o644), ("ipvsadm", 0o644)] {
+        let link = dir.path().join(format!("out-{format}"));
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let out = lvslab(
+            dir.path(),
+            &["export", preset, "--format", format, "-o", link.to_str().unwrap()],
+        );
+        assert!(out.status.success(), "{format}: {}", stderr(&out));
+        let meta = std::fs::symlink_metadata(&link).unwrap();
+        assert!(meta.file_type().is_file(), "{format}: the link was replaced by a file");
+        assert_eq!(meta.permissions().mode() & 0o777, mode, "{format}");
+        assert!(!std::fs::read_to_string(&link).unwrap().is_empty());
+    }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    let mode = std::fs::metadata(&victim).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the target's mode is untouched");
+    // Only the victim and the three outputs: no temporary file is left.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);
+    // Import writes the same way.
+    let rules = dir.path().join("saved.rules");
+    std::fs::write(
+        &rules,
+        "-A -t 192.0.2.1:80 -s rr\n-a -t 192.0.2.1:80 -r 198.51.100.11:80 -m -w 1\n",
+    )
+    .unwrap();
+    let link = dir.path().join("imported.toml");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let out = lvslab(dir.path(), &["import", "saved.rules", "-o", "imported.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_file());
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+}

@@ -2,10 +2,9 @@
 //! (live edits included) or a preset, written as rules, a script or a preset.
 
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use lvslab::lab::export::{self, Format};
 use lvslab::lab::model::Dataplane;
 use lvslab::lab::model::LabSpec;
@@ -62,10 +61,8 @@ pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> 
     match output {
         None | Some("-") => std::io::stdout().write_all(text.as_bytes())?,
         Some(path) => {
-            std::fs::write(path, &text).with_context(|| format!("cannot write {path}"))?;
-            if format == Format::Shell {
-                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
-            }
+            let mode = if format == Format::Shell { 0o755 } else { 0o644 };
+            super::write_output(path, &text, mode)?;
             eprintln!("wrote {path}");
         }
     }
