@@ -117,7 +117,7 @@ lvslab traffic dh --to 192.0.2.6:80        # the dh lab's second VIP"
         #[arg(long, conflicts_with = "duration", value_parser = |s: &str| ranges::REQUESTS.parse::<u64>(s))]
         requests: Option<u64>,
         /// Run for this long instead (e.g. 10s, 500ms, 2m).
-        #[arg(long, value_parser = parse_duration)]
+        #[arg(long, value_parser = ranges::parse_duration)]
         duration: Option<std::time::Duration>,
         /// Open loop: new connections per second.
         #[arg(long, conflicts_with = "concurrency", value_parser = parse_rate)]
@@ -313,24 +313,4 @@ fn parse_add_rs(s: &str) -> Result<AddRs, String> {
         addr_port.parse().map_err(|_| format!("'{addr_port}' is not ADDR:PORT; {usage}"))?;
     ranges::PORT.checked::<u16>(sock.port().into()).map_err(|e| format!("{e}; {usage}"))?;
     Ok(AddRs { name: name.to_string(), addr: *sock.ip(), port: sock.port(), weight })
-}
-
-/// `10s`, `500ms`, `2m`, or plain seconds (`1.5`, `1e2`), within
-/// [`ranges::DURATION_S`].
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let (number, scale) = if let Some(n) = s.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = s.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        (s, 1.0)
-    };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration; write e.g. 10s, 500ms or 2m"))?;
-    let seconds = value * scale;
-    let seconds = ranges::DURATION_S.checked(seconds).map_err(|e| format!("'{s}': {e}"))?;
-    std::time::Duration::try_from_secs_f64(seconds).map_err(|e| format!("'{s}': {e}"))
 }

@@ -146,6 +146,26 @@ impl FloatRange {
     }
 }
 
+/// `10s`, `500ms`, `2m`, or plain seconds (`1.5`, `1e2`), within
+/// [`DURATION_S`].
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let (number, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (s, 1.0)
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration; write e.g. 10s, 500ms or 2m"))?;
+    let seconds = value * scale;
+    let seconds = DURATION_S.checked(seconds).map_err(|e| format!("'{s}': {e}"))?;
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|e| format!("'{s}': {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +192,16 @@ mod tests {
         }
         assert!(DURATION_S.check(86_400.0).is_ok());
         assert!(RATE.check(1e6).is_ok() && RATE.check(1e6 + 1.0).is_err());
+    }
+
+    #[test]
+    fn durations_with_units_and_exponents() {
+        assert_eq!(parse_duration("500ms"), Ok(std::time::Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(std::time::Duration::from_secs(120)));
+        assert_eq!(parse_duration("1e2s"), Ok(std::time::Duration::from_secs(100)));
+        assert_eq!(parse_duration("1.5"), Ok(std::time::Duration::from_millis(1500)));
+        for bad in ["1e300", "1e20s", "NaN", "inf", "-1s", "0", "2h", "", "s", "ms"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 }

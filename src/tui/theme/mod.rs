@@ -7,7 +7,7 @@ mod color;
 mod file;
 
 pub use color::{NAMED_COLORS, ThemeColor, parse_color};
-pub use file::{BUILTIN_THEMES, ThemeError, load, load_or_default, no_color_requested};
+pub use file::{BUILTIN_THEMES, ThemeError, load, load_or_default, no_color_requested, parse};
 
 use ratatui::style::{Color, Modifier, Style};
 
