@@ -276,7 +276,12 @@ fn lab_or_preset(s: &str) -> Result<String, String> {
     if lvslab::lab::presets::is_path(s) {
         return Ok(s.to_string());
     }
-    lab_name(s).map_err(|e| format!("{e}; a preset file is named by a path such as ./{s}.toml"))
+    lab_name(s).map_err(|e| {
+        format!(
+            "{e}; a preset file is named by a path (with a '/' or ending in .toml), e.g. ./{}",
+            lvslab::lab::text::shown(s)
+        )
+    })
 }
 
 /// `--add-rs NAME=ADDR:PORT[,WEIGHT]`.
