@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use lvslab::lab::model::Dataplane;
+use lvslab::lab::ranges;
 
 /// Build a Linux Virtual Server (LVS/IPVS) lab in network namespaces and
 /// watch the load balancer work.
@@ -31,6 +32,7 @@ pub enum Command {
     )]
     Up {
         /// Preset name (see `lvslab ls --presets`) or path to a preset file.
+        #[arg(value_parser = lab_or_preset)]
         lab: String,
         /// `ipvs`: program the kernel's IPVS (needs CONFIG_IP_VS). `none`: build the
         /// topology only (namespaces, links, routes, forwarding), no load balancing.
@@ -43,7 +45,7 @@ pub enum Command {
     )]
     Down {
         /// Lab name.
-        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        #[arg(required_unless_present = "all", conflicts_with = "all", value_parser = lab_name)]
         lab: Option<String>,
         /// Remove every lab, including lvs-* namespaces that a crash left without a record.
         #[arg(long)]
@@ -60,6 +62,7 @@ A lab the dashboard brought up is torn down on quit unless --keep; an attached l
     )]
     Tui {
         /// A running lab, or a preset (name or .toml file) to bring up.
+        #[arg(value_parser = lab_or_preset)]
         lab: String,
         /// For a preset: `ipvs` (needs CONFIG_IP_VS) or `none` (topology only).
         #[arg(long, value_enum, default_value_t = Dataplane::Ipvs)]
@@ -74,6 +77,7 @@ A lab the dashboard brought up is torn down on quit unless --keep; an attached l
     /// Show a running lab: hosts, addresses, gateways, forwarding, services.
     Status {
         /// Lab name.
+        #[arg(value_parser = lab_name)]
         lab: String,
         /// Print JSON (schema: assets/schemas/status.schema.json).
         #[arg(long)]
@@ -94,6 +98,7 @@ A lab the dashboard brought up is torn down on quit unless --keep; an attached l
     )]
     Check {
         /// Preset file (or embedded preset name).
+        #[arg(value_parser = lab_or_preset)]
         file: String,
         /// Print JSON.
         #[arg(long)]
@@ -109,21 +114,22 @@ lvslab traffic dh --to 192.0.2.6:80        # the dh lab's second VIP"
     )]
     Traffic {
         /// Lab name.
+        #[arg(value_parser = lab_name)]
         lab: String,
         /// Total requests.
-        #[arg(long, conflicts_with = "duration")]
+        #[arg(long, conflicts_with = "duration", value_parser = |s: &str| ranges::REQUESTS.parse::<u64>(s))]
         requests: Option<u64>,
         /// Run for this long instead (e.g. 10s, 500ms, 2m).
-        #[arg(long, value_parser = parse_duration)]
+        #[arg(long, value_parser = ranges::parse_duration)]
         duration: Option<std::time::Duration>,
         /// Open loop: new connections per second.
-        #[arg(long, conflicts_with = "concurrency")]
+        #[arg(long, conflicts_with = "concurrency", value_parser = parse_rate)]
         rate: Option<f64>,
         /// Closed loop: requests in flight at once.
-        #[arg(long)]
+        #[arg(long, value_parser = |s: &str| ranges::CONCURRENCY.parse::<u32>(s))]
         concurrency: Option<u32>,
         /// Hold each connection open this many milliseconds (loads lc/wlc/sed/nq).
-        #[arg(long, value_name = "MS")]
+        #[arg(long, value_name = "MS", value_parser = |s: &str| ranges::HOLD_MS.parse::<u64>(s))]
         hold: Option<u64>,
         /// Reuse connections (HTTP keep-alive) instead of one per request.
         #[arg(long)]
@@ -145,6 +151,7 @@ lvslab set tutorial --zero"
     #[command(group = clap::ArgGroup::new("change").required(true).multiple(true))]
     Set {
         /// Lab name.
+        #[arg(value_parser = lab_name)]
         lab: String,
         /// Scheduler for every service (rr wrr lc wlc sed nq sh dh lblc lblcr mh fo ovf twos).
         #[arg(long, group = "change")]
@@ -178,6 +185,7 @@ lvslab set tutorial --scheduler lc && lvslab export tutorial --format toml -o mi
     )]
     Export {
         /// A running lab, or a preset (name or .toml file).
+        #[arg(value_parser = lab_or_preset)]
         lab: String,
         /// What to write.
         #[arg(long, value_enum)]
@@ -205,7 +213,7 @@ ipvsadm -Sn | lvslab import - --name mylab"
         #[arg(short, long, value_name = "FILE")]
         output: Option<String>,
         /// Lab name (default: from the file name, e.g. saved.rules -> saved).
-        #[arg(long)]
+        #[arg(long, value_parser = lab_name)]
         name: Option<String>,
     },
     /// Serve HTTP as a real server inside a namespace (started by `lvslab up`).
@@ -221,7 +229,7 @@ ipvsadm -Sn | lvslab import - --name mylab"
         #[arg(long)]
         listen: std::net::SocketAddr,
         /// Wait this long before every answer (a slow server).
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, value_parser = |s: &str| ranges::DELAY_MS.parse::<u64>(s))]
         delay_ms: u64,
     },
     /// Walk through the LVS-NAT tutorial step by step on a live lab, in the dashboard.
@@ -240,7 +248,7 @@ lvslab tutorial --name mylab --keep"
         #[arg(long, value_enum, default_value_t = Dataplane::Ipvs)]
         dataplane: Dataplane,
         /// Name of the lab (namespaces lvs-NAME-*), so it can run beside a `tutorial` lab.
-        #[arg(long, default_value = "tutorial")]
+        #[arg(long, default_value = "tutorial", value_parser = lab_name)]
         name: String,
         /// Leave the lab running on quit.
         #[arg(long)]
@@ -255,6 +263,28 @@ lvslab tutorial --name mylab --keep"
         #[arg(long)]
         json: bool,
     },
+}
+
+/// A lab's name, checked by the preset validator's own rule before any
+/// command builds a path or a namespace name from it.
+fn lab_name(s: &str) -> Result<String, String> {
+    lvslab::lab::validate::lab_name(s)
+        .map(|()| s.to_string())
+        .map_err(|rule| format!("'{}' is not a lab name: {rule}", lvslab::lab::text::shown(s)))
+}
+
+/// A running lab or a preset: a path (it contains '/' or ends in `.toml`)
+/// is taken as a file; any other word must be a lab or preset name.
+fn lab_or_preset(s: &str) -> Result<String, String> {
+    if lvslab::lab::presets::is_path(s) {
+        return Ok(s.to_string());
+    }
+    lab_name(s).map_err(|e| {
+        format!(
+            "{e}; a preset file is named by a path (with a '/' or ending in .toml), e.g. ./{}",
+            lvslab::lab::text::shown(s)
+        )
+    })
 }
 
 /// `--add-rs NAME=ADDR:PORT[,WEIGHT]`.
@@ -272,37 +302,23 @@ pub struct AddRs {
 
 fn parse_weight(s: &str) -> Result<(String, u32), String> {
     let (name, weight) = s.split_once('=').ok_or("write NAME=WEIGHT, e.g. rs1=5")?;
-    let weight = weight.parse().map_err(|_| format!("'{weight}' is not a weight (0 to 65535)"))?;
-    Ok((name.to_string(), weight))
+    Ok((name.to_string(), ranges::WEIGHT.parse(weight)?))
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let rate: f64 = s.parse().map_err(|_| format!("'{s}' is not a rate: {}", ranges::RATE.help))?;
+    ranges::RATE.checked(rate)
 }
 
 fn parse_add_rs(s: &str) -> Result<AddRs, String> {
     let usage = "write NAME=ADDR:PORT[,WEIGHT], e.g. rs3=198.51.100.13:80,2";
     let (name, rest) = s.split_once('=').ok_or(usage)?;
     let (addr_port, weight) = match rest.split_once(',') {
-        Some((a, w)) => (a, w.parse().map_err(|_| format!("'{w}' is not a weight; {usage}"))?),
+        Some((a, w)) => (a, ranges::WEIGHT.parse(w).map_err(|e| format!("{e}; {usage}"))?),
         None => (rest, 1),
     };
     let sock: std::net::SocketAddrV4 =
         addr_port.parse().map_err(|_| format!("'{addr_port}' is not ADDR:PORT; {usage}"))?;
+    ranges::PORT.checked::<u16>(sock.port().into()).map_err(|e| format!("{e}; {usage}"))?;
     Ok(AddRs { name: name.to_string(), addr: *sock.ip(), port: sock.port(), weight })
-}
-
-/// `10s`, `500ms`, `2m`, or plain seconds.
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let (number, unit) =
-        s.find(|c: char| c.is_ascii_alphabetic()).map_or((s, "s"), |i| s.split_at(i));
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration; write e.g. 10s, 500ms or 2m"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        _ => return Err(format!("unknown unit '{unit}' in '{s}'; use ms, s or m")),
-    };
-    if !(seconds.is_finite() && seconds > 0.0) {
-        return Err(format!("'{s}' must be a positive duration"));
-    }
-    Ok(std::time::Duration::from_secs_f64(seconds))
 }

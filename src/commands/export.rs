@@ -2,10 +2,9 @@
 //! (live edits included) or a preset, written as rules, a script or a preset.
 
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use lvslab::lab::export::{self, Format};
 use lvslab::lab::model::Dataplane;
 use lvslab::lab::model::LabSpec;
@@ -53,6 +52,7 @@ pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> 
                     "\n# Added in the director outside lvslab, so not part of this file:\n",
                 );
                 for rule in &outside {
+                    let rule = lvslab::lab::text::shown(rule);
                     text.push_str(&format!("#   ipvsadm {rule}\n"));
                 }
             }
@@ -61,10 +61,8 @@ pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> 
     match output {
         None | Some("-") => std::io::stdout().write_all(text.as_bytes())?,
         Some(path) => {
-            std::fs::write(path, &text).with_context(|| format!("cannot write {path}"))?;
-            if format == Format::Shell {
-                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
-            }
+            let mode = if format == Format::Shell { 0o755 } else { 0o644 };
+            super::write_output(path, &text, mode)?;
             eprintln!("wrote {path}");
         }
     }
@@ -74,8 +72,9 @@ pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> 
 /// The running lab `lab` with what its director has now, else the preset
 /// of that name or path.
 fn find(lab: &str) -> Result<(LabSpec, Source, Option<Observation>)> {
-    let looks_like_file = lab.contains('/') || lab.ends_with(".toml");
-    if !looks_like_file && let Some(state) = LabState::load(lab)? {
+    if !presets::is_path(lab)
+        && let Some(state) = LabState::load(lab)?
+    {
         let seen = if state.dataplane == Dataplane::Ipvs {
             super::require_privilege("export")?;
             let seen = KernelObserver::once(&state);

@@ -28,7 +28,7 @@ pub fn run(file: &str, output: Option<&str>, name: Option<&str>) -> Result<ExitC
     match output {
         None | Some("-") => print!("{}", imported.toml),
         Some(path) => {
-            std::fs::write(path, &imported.toml).with_context(|| format!("cannot write {path}"))?;
+            super::write_output(path, &imported.toml, 0o644)?;
             eprintln!(
                 "wrote {path}: lab '{}', {} real servers, {} services; build it with: lvslab up {path}",
                 spec.name,

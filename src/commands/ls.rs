@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use lvslab::lab::presets;
+use lvslab::lab::text::shown;
 use lvslab::ops::{state, teardown};
 use serde_json::json;
 
@@ -18,7 +19,8 @@ pub fn run(show_presets: bool, json: bool) -> Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&items)?);
         } else {
             for p in &list {
-                println!("{:<12} {:<24} {}", p.spec.name, p.origin, p.spec.description);
+                let (name, origin) = (shown(&p.spec.name), shown(&p.origin));
+                println!("{name:<12} {origin:<24} {}", shown(&p.spec.description));
             }
         }
         return Ok(ExitCode::SUCCESS);
@@ -74,11 +76,11 @@ pub fn run(show_presets: bool, json: bool) -> Result<ExitCode> {
     for s in &labs {
         println!(
             "{:<12} {:<9} dataplane {:<5} {} real servers  ({})",
-            s.spec.name,
+            shown(&s.spec.name),
             format!("{:?}", s.phase).to_lowercase(),
             s.dataplane.to_string(),
             s.spec.real_servers.len(),
-            s.origin
+            shown(&s.origin)
         );
     }
     for (lab, why) in &broken {
@@ -87,6 +89,7 @@ pub fn run(show_presets: bool, json: bool) -> Result<ExitCode> {
         );
     }
     for lab in &leftovers {
+        let lab = shown(lab);
         println!(
             "{lab:<12} leftover  namespaces lvs-{lab}-* without a record: run `lvslab down {lab}`"
         );

@@ -16,7 +16,7 @@ mod up;
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use lvslab::lab::model::Dataplane;
 
@@ -85,6 +85,35 @@ pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> 
 /// runtime thread exists.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
+}
+
+/// Writes `text` to the file `path` (an `-o FILE` option) with `mode`,
+/// safely even as root in a directory others can write: the text goes to
+/// a new file beside the target, created exclusively (O_EXCL, never an
+/// existing file or a symlink's target) with the mode set on the open file,
+/// then renamed over `path`. A symlink at `path` is replaced, never
+/// followed, so the file it points to is untouched.
+fn write_output(path: &str, text: &str, mode: u32) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+
+    let target = std::path::Path::new(path);
+    let dir = match target.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    if std::fs::symlink_metadata(target).is_ok_and(|m| m.is_dir()) {
+        anyhow::bail!("cannot write {path}: it is a directory; name a file");
+    }
+    let write = || -> std::io::Result<()> {
+        let mut file = tempfile::Builder::new().prefix(".lvslab-").tempfile_in(dir)?;
+        file.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
+        file.write_all(text.as_bytes())?;
+        file.as_file().sync_all()?;
+        file.persist(target).map_err(|e| e.error)?;
+        Ok(())
+    };
+    write().with_context(|| format!("cannot write {path}"))
 }
 
 /// Fails unless the process may build labs.

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use lvslab::lab::model::Dataplane;
+use lvslab::lab::text::shown;
 use lvslab::monitor::KernelObserver;
 use lvslab::monitor::merge::Origin;
 use lvslab::monitor::status::{self, LabStatus};
@@ -25,17 +26,22 @@ pub fn run(lab: &str, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The text form. Every string from the lab's record (which can be edited
+/// by hand) or the kernel goes through [`shown`]: control characters are
+/// printed escaped, never sent to the terminal.
 fn print_text(s: &LabStatus) {
-    println!("lab '{}' ({}), dataplane {}, {:?}", s.lab, s.origin, s.dataplane, s.phase);
+    let lab = shown(&s.lab);
+    println!("lab '{lab}' ({}), dataplane {}, {:?}", shown(&s.origin), s.dataplane, s.phase);
     if !s.description.is_empty() {
-        println!("  {}", s.description);
+        println!("  {}", shown(&s.description));
     }
     println!("\nHOSTS");
     for h in &s.hosts {
         if !h.present {
             println!(
-                "  {:<9} {:<24} MISSING (run `lvslab down {}` then `lvslab up`)",
-                h.name, h.netns, s.lab
+                "  {:<9} {:<24} MISSING (run `lvslab down {lab}` then `lvslab up`)",
+                shown(&h.name),
+                shown(&h.netns),
             );
             continue;
         }
@@ -51,7 +57,8 @@ fn print_text(s: &LabStatus) {
                     .map(String::as_str)
                     .filter(|a| !a.starts_with("fe80:"))
                     .collect();
-                format!("{}{} {}", l.name, if l.up { "" } else { "(down)" }, addrs.join(" "))
+                let down = if l.up { "" } else { "(down)" };
+                format!("{}{down} {}", shown(&l.name), shown(&addrs.join(" ")))
             })
             .collect();
         let gw = h.default_gateway.map(|g| format!("  via {g}")).unwrap_or_default();
@@ -60,7 +67,7 @@ fn print_text(s: &LabStatus) {
             Some(false) => "  ip_forward=0",
             None => "",
         };
-        println!("  {:<9} {:<24} {}{gw}{fwd}", h.name, h.netns, links.join(", "));
+        println!("  {:<9} {:<24} {}{gw}{fwd}", shown(&h.name), shown(&h.netns), links.join(", "));
     }
     let ipvs = s.dataplane == Dataplane::Ipvs;
     println!("\nSERVICES");
@@ -69,11 +76,11 @@ fn print_text(s: &LabStatus) {
             (Some(mark), _) => format!("FWM {mark}"),
             (None, proto) => format!(
                 "{} {}",
-                proto.as_deref().unwrap_or("?").to_uppercase(),
+                shown(proto.as_deref().unwrap_or("?")).to_uppercase(),
                 lvslab::ipvs::format::addr_port(svc.vip, svc.port)
             ),
         };
-        println!("  {label} {}{}", svc.scheduler, marks(ipvs, svc.origin, svc.programmed));
+        println!("  {label} {}{}", shown(&svc.scheduler), marks(ipvs, svc.origin, svc.programmed));
         for rs in &svc.real_servers {
             let counters = match (rs.active_conns, rs.inactive_conns, rs.conns) {
                 (Some(a), Some(i), Some(c)) => format!("  active {a} inactive {i} conns {c}"),
@@ -81,9 +88,9 @@ fn print_text(s: &LabStatus) {
             };
             println!(
                 "    -> {:<6} {} {} weight {}{counters}{}",
-                rs.name,
+                shown(&rs.name),
                 lvslab::ipvs::format::addr_port(rs.addr, rs.port),
-                rs.forward,
+                shown(&rs.forward.to_string()),
                 rs.weight,
                 marks(ipvs, rs.origin, rs.programmed)
             );

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use lvslab::lab::model::Dataplane;
 use lvslab::lab::model::{LabSpec, Service};
+use lvslab::lab::ranges;
 use lvslab::net::netns;
 use lvslab::ops::state::LabState;
 use lvslab::traffic::{ConnectionMode, Generator, Load, Profile, RequestKind, results};
@@ -56,7 +57,7 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
         None => SocketAddr::from((svc.vip, svc.port)),
     };
     let through_service = target == SocketAddr::from((svc.vip, svc.port));
-    let profile = profile(&spec.traffic, args);
+    let profile = profile(&spec.traffic, args)?;
     let report = netns::run_in(&spec.netns("client"), move || -> Result<results::Report> {
         // Built here, so that every runtime thread, and every socket they
         // open, is inside the client's namespace.
@@ -96,9 +97,27 @@ fn target_service(spec: &LabSpec, to: Option<SocketAddrV4>) -> Option<&Service> 
         .or_else(|| addressable.next())
 }
 
-fn profile(preset: &lvslab::lab::model::TrafficProfile, args: &LoadArgs) -> Profile {
+/// The run: the command line over the lab's `[traffic]` profile. The
+/// profile comes from the lab's record, which can be edited by hand, so its
+/// numbers are checked against the same ranges as a preset's.
+fn profile(preset: &lvslab::lab::model::TrafficProfile, args: &LoadArgs) -> Result<Profile> {
     let mut p = Profile::default();
-    let duration = args.duration.or(preset.duration_s.map(Duration::from_secs_f64));
+    let recorded = match preset.duration_s {
+        None => None,
+        Some(s) => Some(
+            ranges::DURATION_S
+                .checked(s)
+                .ok()
+                .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                .with_context(|| {
+                    format!(
+                        "the lab's traffic profile: {}",
+                        ranges::DURATION_S.checked(s).unwrap_err()
+                    )
+                })?,
+        ),
+    };
+    let duration = args.duration.or(recorded);
     p.duration = duration;
     p.requests = match (args.requests, args.duration) {
         (Some(n), _) => Some(n),
@@ -118,7 +137,7 @@ fn profile(preset: &lvslab::lab::model::TrafficProfile, args: &LoadArgs) -> Prof
     if args.keep_alive || preset.keep_alive {
         p.connection = ConnectionMode::KeepAlive;
     }
-    p
+    Ok(p)
 }
 
 #[cfg(test)]
@@ -135,5 +154,17 @@ mod tests {
         // A real server's address is not a service: the first is reported.
         let rs = SocketAddrV4::new(spec.real_servers[0].addr, 80);
         assert_eq!(target_service(&spec, Some(rs)), Some(&spec.services[0]));
+    }
+
+    /// A record edited by hand cannot make the run panic: a duration the
+    /// clock cannot hold is refused with the range.
+    #[test]
+    fn a_recorded_duration_out_of_range_is_an_error_not_a_panic() {
+        for bad in [1e20, f64::INFINITY, f64::NAN, -1.0, 0.0] {
+            let preset =
+                lvslab::lab::model::TrafficProfile { duration_s: Some(bad), ..Default::default() };
+            let err = profile(&preset, &LoadArgs::default()).unwrap_err().to_string();
+            assert!(err.contains("duration") && err.contains("out of range"), "{bad}: {err}");
+        }
     }
 }

@@ -82,7 +82,9 @@ async fn choose(options: &Options) -> Result<Choice> {
     let Some(name) = &options.lab else {
         return Ok(Choice { lab: None, owned: true, picker: true });
     };
-    if let Some(state) = LabState::load(name)?
+    // Only a bare word can be a running lab; a path is a preset file.
+    if !presets::is_path(name)
+        && let Some(state) = LabState::load(name)?
         && state.phase == Phase::Up
         && !teardown::lab_namespaces(name)?.is_empty()
     {

@@ -9,9 +9,11 @@ pub mod import;
 pub mod model;
 pub mod plan;
 pub mod presets;
+pub mod ranges;
 pub mod schedulers;
 pub mod spec;
 pub mod table;
+pub mod text;
 pub mod validate;
 
 pub use error::{SpecError, SpecErrors};

@@ -9,6 +9,7 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use super::model::{LabSpec, links};
+use super::text::shell_word;
 
 /// One kernel change, in one namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,31 +82,44 @@ pub enum Step {
     },
 }
 
+/// A step as the `ip`/`sysctl` command that does it, every name quoted as
+/// one shell word (names are validated, but a record can be edited by hand).
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let q = |s: &str| shell_word(s).into_owned();
         match self {
-            Self::AddNetns { netns } => write!(f, "ip netns add {netns}"),
+            Self::AddNetns { netns } => write!(f, "ip netns add {}", q(netns)),
             Self::AddBridge { netns, name } => {
-                write!(f, "ip -n {netns} link add {name} type bridge")
+                write!(f, "ip -n {} link add {} type bridge", q(netns), q(name))
             }
             Self::AddVeth { netns, name, peer_netns, peer } => {
                 write!(
                     f,
-                    "ip -n {netns} link add {name} type veth peer name {peer} netns {peer_netns}"
+                    "ip -n {} link add {} type veth peer name {} netns {}",
+                    q(netns),
+                    q(name),
+                    q(peer),
+                    q(peer_netns)
                 )
             }
             Self::SetMaster { netns, link, bridge } => {
-                write!(f, "ip -n {netns} link set {link} master {bridge}")
+                write!(f, "ip -n {} link set {} master {}", q(netns), q(link), q(bridge))
             }
             Self::AddAddress { netns, link, addr, prefix } => {
-                write!(f, "ip -n {netns} addr add {addr}/{prefix} dev {link}")
+                write!(f, "ip -n {} addr add {addr}/{prefix} dev {}", q(netns), q(link))
             }
-            Self::LinkUp { netns, link } => write!(f, "ip -n {netns} link set {link} up"),
+            Self::LinkUp { netns, link } => write!(f, "ip -n {} link set {} up", q(netns), q(link)),
             Self::DefaultRoute { netns, via } => {
-                write!(f, "ip -n {netns} route add default via {via}")
+                write!(f, "ip -n {} route add default via {via}", q(netns))
             }
             Self::Sysctl { netns, key, value } => {
-                write!(f, "ip netns exec {netns} sysctl -qw {key}={value}")
+                write!(
+                    f,
+                    "ip netns exec {} sysctl -qw {}={}",
+                    q(netns),
+                    q(key),
+                    q(&value.to_string())
+                )
             }
         }
     }

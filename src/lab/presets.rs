@@ -43,12 +43,18 @@ pub fn embedded() -> Vec<Preset> {
         .collect()
 }
 
-/// Finds a preset by path (anything naming an existing file, or ending in
-/// `.toml`), else by the lab name it declares or its file stem.
+/// Whether a command-line word names a file: it contains a `/` or ends in
+/// `.toml`. Any other word is a preset (or running lab) name, never a file,
+/// so a file in the current directory cannot shadow a built-in preset.
+pub fn is_path(arg: &str) -> bool {
+    arg.contains('/') || arg.ends_with(".toml")
+}
+
+/// Finds a preset by path (see [`is_path`]), else by the lab name it
+/// declares or its file stem among the built-in presets.
 pub fn load(name_or_path: &str) -> Result<Preset, SpecErrors> {
-    let as_path = Path::new(name_or_path);
-    if as_path.is_file() || name_or_path.ends_with(".toml") || name_or_path.contains('/') {
-        return load_file(as_path);
+    if is_path(name_or_path) {
+        return load_file(Path::new(name_or_path));
     }
     for (file, source) in EMBEDDED {
         let stem = file.trim_end_matches(".toml");

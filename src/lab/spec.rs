@@ -15,7 +15,7 @@ pub struct SpecFile {
     pub name: Spanned<String>,
     /// One line saying what the lab shows.
     #[serde(default)]
-    pub description: String,
+    pub description: Option<Spanned<String>>,
     /// The two subnets, one on each side of the director.
     pub networks: NetworksFile,
     /// The client host.

@@ -14,7 +14,7 @@ use crate::ipvs::IpvsClient;
 use crate::lab::model::Dataplane;
 use crate::lab::model::{Forward, Member, RealServer, parse_netns_name};
 use crate::lab::plan::{Plan, real_server_steps};
-use crate::lab::{table, validate};
+use crate::lab::{ranges, table, validate};
 use crate::net::netns;
 
 fn refuse<T>(why: impl Into<String>) -> Result<T, LabError> {
@@ -60,6 +60,13 @@ fn reload(name: &str) -> Result<LabState, LabError> {
 
 /// Sets the scheduler of every service.
 pub fn set_scheduler(state: &mut LabState, scheduler: &str) -> Result<(), LabError> {
+    if !crate::lab::schedulers::is_known(scheduler) {
+        return refuse(format!(
+            "unknown scheduler '{}': use one of {}",
+            crate::lab::text::shown(scheduler),
+            crate::lab::schedulers::names()
+        ));
+    }
     locked(state, |state| {
         let mut client = ipvs_client(state)?;
         for svc in &mut state.spec.services {
@@ -75,6 +82,7 @@ pub fn set_scheduler(state: &mut LabState, scheduler: &str) -> Result<(), LabErr
 /// Sets the weight of real server `server` in every service it belongs to
 /// (weight 0 drains it: no new connections, existing ones finish).
 pub fn set_weight(state: &mut LabState, server: &str, weight: u32) -> Result<(), LabError> {
+    ranges::WEIGHT.checked::<u32>(weight.into()).map_err(LabError::Refused)?;
     locked(state, |state| {
         if state.spec.real_server(server).is_none() {
             return refuse(format!("lab '{}' has no real server '{server}'", state.spec.name));
@@ -112,6 +120,8 @@ pub async fn add_real_server(
     port: u16,
     weight: u32,
 ) -> Result<(), LabError> {
+    ranges::WEIGHT.checked::<u32>(weight.into()).map_err(LabError::Refused)?;
+    ranges::PORT.checked::<u16>(port.into()).map_err(LabError::Refused)?;
     // The lock is held across the awaits below: callers run this future on
     // one thread (block_on), which is what the re-entrant lock needs.
     let lab = state.spec.name.clone();
@@ -204,8 +214,8 @@ fn remove_real_server_locked(state: &mut LabState, name: &str) -> Result<(), Lab
 /// The checks the preset validator makes, for a host added live.
 fn check_new_host(state: &LabState, name: &str, addr: Ipv4Addr) -> Result<(), LabError> {
     let spec = &state.spec;
-    if let Some(problem) = validate::host_name_problem(name) {
-        return refuse(format!("{}: {}", problem.message, problem.help));
+    if let Err((what, fix)) = validate::host_name(name) {
+        return refuse(format!("{what}: {fix}"));
     }
     if !spec.servers_net.contains(&addr)
         || addr == spec.servers_net.network()
@@ -224,4 +234,31 @@ fn check_new_host(state: &LabState, name: &str, addr: Ipv4Addr) -> Result<(), La
         return refuse(format!("namespace {} already exists", spec.netns(name)));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::presets;
+
+    fn state() -> LabState {
+        let preset = presets::load("tutorial").unwrap();
+        LabState::new(preset.spec, preset.origin, Dataplane::Ipvs)
+    }
+
+    /// Live edits check the same ranges as the preset and the command line,
+    /// before the kernel or the record is touched (no root needed to see it).
+    #[test]
+    fn out_of_range_numbers_and_unknown_schedulers_are_refused_first() {
+        let mut lab = state();
+        let err = set_weight(&mut lab, "rs1", 70_000).unwrap_err().to_string();
+        assert!(err.contains("weight 70000 is out of range") && err.contains("65535"), "{err}");
+        let err = set_scheduler(&mut lab, "wrr;reboot").unwrap_err().to_string();
+        assert!(err.contains("unknown scheduler"), "{err}");
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let addr = "198.51.100.13".parse().unwrap();
+        let err = rt.block_on(add_real_server(&mut lab, "rs3", addr, 80, 65_536)).unwrap_err();
+        assert!(err.to_string().contains("weight 65536 is out of range"), "{err}");
+        assert_eq!(lab.spec, state().spec, "nothing was recorded");
+    }
 }

@@ -75,6 +75,8 @@ pub struct LabState {
 }
 
 /// Path of the state file of lab `name`.
+/// Commands check names with `lab::validate::lab_name` before they get
+/// here, and [`LabState::load`] checks again.
 pub fn path(name: &str) -> PathBuf {
     PathBuf::from(STATE_DIR).join(format!("{name}.json"))
 }
@@ -122,10 +124,29 @@ impl LabState {
 
     /// Reads the state of lab `name`; `Ok(None)` if there is none.
     pub fn load(name: &str) -> io::Result<Option<Self>> {
+        if let Err(rule) = crate::lab::validate::lab_name(name) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("'{}' is not a lab name: {rule}", crate::lab::text::shown(name)),
+            ));
+        }
+        let invalid = |why: String| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("{}: {why}", path(name).display()))
+        };
         match fs::read(path(name)) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path(name).display()))
-            }),
+            Ok(bytes) => {
+                let state: Self =
+                    serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+                // A record edited by hand must not name another lab (its
+                // name steers teardown and the exported script's cleanup).
+                if state.spec.name != name {
+                    return Err(invalid(format!(
+                        "the record names lab '{}', not '{name}'",
+                        crate::lab::text::shown(&state.spec.name)
+                    )));
+                }
+                Ok(Some(state))
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }

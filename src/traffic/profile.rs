@@ -122,6 +122,11 @@ impl Default for Profile {
 
 /// Rates above this are refused (the generator would only miss them).
 pub const MAX_RATE: f64 = 1_000_000.0;
+/// Longest run, in seconds (one day): a deadline beyond it could overflow
+/// the clock's arithmetic.
+pub const MAX_DURATION_S: f64 = 86_400.0;
+/// Longest a request may ask the server to hold or sleep (one hour).
+pub const MAX_HOLD_MS: u64 = 3_600_000;
 
 /// Checks a rate given at start or while running.
 pub(crate) fn check_rate(field: &'static str, rate: f64) -> Result<(), Error> {
@@ -155,6 +160,22 @@ impl Profile {
         if self.progress_every < Duration::from_millis(10) {
             let value = format!("{:?}", self.progress_every);
             return bad("progress_every", value, "use 10 ms or more");
+        }
+        if let Some(d) = self.duration
+            && !(d > Duration::ZERO && d.as_secs_f64() <= MAX_DURATION_S)
+        {
+            return bad("duration", format!("{d:?}"), "use a duration above 0 and at most one day");
+        }
+        if self.request.expected_duration() > Duration::from_millis(MAX_HOLD_MS) {
+            let value = format!("{:?}", self.request.expected_duration());
+            return bad("request", value, "hold or sleep at most one hour (3600000 ms)");
+        }
+        if self.timeout > Duration::from_secs(3600) {
+            return bad(
+                "timeout",
+                format!("{:?}", self.timeout),
+                "use a timeout of at most an hour",
+            );
         }
         if self.max_in_flight == 0 {
             return bad("max_in_flight", "0".into(), "allow at least one request in flight");

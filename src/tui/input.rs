@@ -143,7 +143,7 @@ impl App {
                 Some(Command::SetScheduler(SCHEDULERS[next].name.into()))
             }
             Action::WeightUp => {
-                Some(Command::SetWeight { server: server()?, weight: weight()? + 1 })
+                Some(Command::SetWeight { server: server()?, weight: weight()?.saturating_add(1) })
             }
             Action::WeightDown => {
                 Some(Command::SetWeight { server: server()?, weight: weight()?.saturating_sub(1) })

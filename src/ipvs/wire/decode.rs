@@ -83,6 +83,38 @@ pub fn parse_datagram(bytes: &[u8]) -> Result<Vec<Nlmsghdr<u16, Buffer>>, Error>
     let mut cursor = Cursor::new(bytes);
     let mut out = Vec::new();
     while (cursor.position() as usize) < bytes.len() {
+        // neli subtracts the header from nlmsg_len unchecked (a panic in a
+        // debug build on a length below 16): refuse such a header first.
+        let rest = &bytes[cursor.position() as usize..];
+        let len = rest.get(..4).map(|h| u32::from_ne_bytes([h[0], h[1], h[2], h[3]]) as usize);
+        if !len.is_some_and(|len| (16..=rest.len()).contains(&len)) {
+            let detail = format!("message length {len:?} with {} bytes left", rest.len());
+            return Err(Error::decode("netlink message", detail));
+        }
+        // An NLMSG_ERROR holds an error code and the request's header (a
+        // failure quotes the whole request, which neli reads whole): check
+        // they fit before neli subtracts their sizes.
+        let ty = u16::from_ne_bytes([rest[4], rest[5]]);
+        let len = len.unwrap_or_default();
+        if ty == NLMSG_ERROR {
+            let word = |at: usize| rest.get(at..at + 4).map(|b| [b[0], b[1], b[2], b[3]]);
+            let (code, quoted) = match (word(16), word(20)) {
+                (Some(c), Some(q)) if len >= 36 => {
+                    (i32::from_ne_bytes(c), u32::from_ne_bytes(q) as usize)
+                }
+                _ => return Err(Error::decode("netlink error message", format!("{len} bytes"))),
+            };
+            let room = len - 20;
+            if quoted < 16 || (code != 0 && (quoted + 3) & !3 > room) {
+                let detail = format!("quoting {quoted} bytes in {room}");
+                return Err(Error::decode("netlink error message", detail));
+            }
+        }
+        // NLMSG_DONE of a dump carries a status word (and maybe an extended
+        // ack), which neli reads whenever any byte follows the header.
+        if ty == NLMSG_DONE && len < 20 && rest.len() > 16 {
+            return Err(Error::decode("netlink done message", format!("{len} bytes")));
+        }
         let msg = <Nlmsghdr<u16, Buffer> as neli::FromBytes>::from_bytes(&mut cursor)
             .map_err(|e| Error::decode("netlink message", e))?;
         out.push(msg);

@@ -13,6 +13,7 @@ use crate::ipvs::rules::{save, service_switch};
 use crate::lab::model::{HostRole, LabSpec};
 use crate::lab::plan::{Plan, Step};
 use crate::lab::table;
+use crate::lab::text::{shell_dq, shell_word, shown};
 
 /// Where the script keeps the real servers' web roots and logs.
 pub const SCRATCH_DIR: &str = "/run/lvslab-sh";
@@ -35,24 +36,25 @@ pub fn to_shell(spec: &LabSpec) -> String {
 }
 
 fn preamble(out: &mut String, spec: &LabSpec) {
-    let namespaces: Vec<String> = spec.hosts().map(|(h, _)| spec.netns(h)).collect();
+    let namespaces: Vec<String> =
+        spec.hosts().map(|(h, _)| shell_word(&spec.netns(h)).into_owned()).collect();
     let _ = write!(
         out,
         r#"#!/usr/bin/env bash
-# The lvslab lab '{name}' as plain commands: {description}
+# The lvslab lab '{shown_name}' as plain commands: {description}
 #
 # Run it as root where iproute2, ipvsadm and python3 are installed:
 #     bash THIS_FILE          build the lab
 #     bash THIS_FILE down     remove everything it made
 # It builds the same hosts `lvslab up` does (one network namespace each,
-# named lvs-{name}-<host>), so the two cannot run at the same time.
+# named lvs-{shown_name}-<host>), so the two cannot run at the same time.
 
 # Stop at the first failing command instead of building half a lab
 # (-E: the ERR trap below also fires inside functions).
 set -Eeuo pipefail
 
 NAMESPACES=({namespaces})
-SCRATCH={scratch}/{name}
+SCRATCH={scratch}/{word_name}
 
 die() {{ echo "$0: $*" >&2; exit 1; }}
 
@@ -79,15 +81,17 @@ preflight() {{
         die "this kernel has no IPVS (CONFIG_IP_VS), so nothing could balance; nothing was changed"
     for ns in "${{NAMESPACES[@]}}"; do
         [ ! -e "/run/netns/$ns" ] ||
-            die "namespace $ns exists already (this script or lvslab built the lab before); remove it with: bash $0 down  (or lvslab down {name})"
+            die "namespace $ns exists already (this script or lvslab built the lab before); remove it with: bash $0 down  (or lvslab down {dq_name})"
     done
     # From here on, a failure leaves a partial lab: say how to remove it.
     trap 'echo "$0: failed at line $LINENO; remove what was built with: bash $0 down" >&2' ERR
 }}
 
 "#,
-        name = spec.name,
-        description = spec.description,
+        shown_name = shown(&spec.name),
+        word_name = shell_word(&spec.name),
+        dq_name = shell_dq(&spec.name),
+        description = shown(&spec.description),
         namespaces = namespaces.join(" "),
         scratch = SCRATCH_DIR,
     );
@@ -133,11 +137,14 @@ fn comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
              servers plug into; the DIP sits on it."
                 .into(),
         ),
-        Step::AddVeth { netns, peer, .. } if *netns != director => Some(format!(
-            "Real server {peer}: a cable from its eth0 to a bridge port named {peer}.\n\
+        Step::AddVeth { netns, peer, .. } if *netns != director => {
+            let peer = shown(peer);
+            Some(format!(
+                "Real server {peer}: a cable from its eth0 to a bridge port named {peer}.\n\
              Its default gateway is the DIP: in LVS-NAT the replies must cross the\n\
              director, which rewrites their source back to the VIP."
-        )),
+            ))
+        }
         Step::Sysctl { .. } => Some(
             "The director routes between its two networks (the kernel's default is off).".into(),
         ),
@@ -146,7 +153,7 @@ fn comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
 }
 
 fn ipvs(out: &mut String, spec: &LabSpec) {
-    let director = spec.netns("director");
+    let director = shell_word(&spec.netns("director")).into_owned();
     out.push_str(
         "\n    # 4. The load balancer. IPVS tables belong to a namespace, so ipvsadm\n    \
          # runs inside the director: -A adds a virtual service with its scheduler,\n    \
@@ -162,7 +169,8 @@ fn ipvs(out: &mut String, spec: &LabSpec) {
         }
         // The -A line exactly as `ipvsadm -Sn` writes it (persistence, -M).
         let add = save(&[(table::service(svc), Vec::new())]);
-        let _ = writeln!(out, "    ip netns exec {director} ipvsadm {}", add.trim_end());
+        let words: Vec<_> = add.trim_end().split(' ').map(shell_word).collect();
+        let _ = writeln!(out, "    ip netns exec {director} ipvsadm {}", words.join(" "));
         let switch = service_switch(&table::key(svc));
         for m in &svc.members {
             let Some(rs) = spec.real_server(&m.name) else { continue };
@@ -188,10 +196,11 @@ fn servers(out: &mut String, spec: &LabSpec) {
             continue;
         }
         let Some(rs) = spec.real_server(host) else { continue };
-        let ns = spec.netns(host);
+        let ns = shell_word(&spec.netns(host)).into_owned();
+        let (word, host) = (shell_word(host), shell_dq(host));
         let _ = writeln!(out, "    mkdir -p \"$SCRATCH/{host}\"");
-        let _ = writeln!(out, "    echo {host} > \"$SCRATCH/{host}/index.html\"");
-        for port in spec.listen_ports(host) {
+        let _ = writeln!(out, "    echo {word} > \"$SCRATCH/{host}/index.html\"");
+        for port in spec.listen_ports(&rs.name) {
             let _ = writeln!(
                 out,
                 "    setsid ip netns exec {ns} python3 -m http.server {port} --bind {} \
@@ -209,18 +218,19 @@ fn servers(out: &mut String, spec: &LabSpec) {
                 out,
                 "    ip netns exec {} bash -c 'for _ in $(seq 120); do (exec 3<>/dev/tcp/{}/{port}) 2>/dev/null && exit 0; sleep 0.5; done; exit 1' ||\n        \
                  die \"the web server of {} (port {port}) did not start; see $SCRATCH/{}-{port}.log\"",
-                spec.netns("director"),
+                shell_word(&spec.netns("director")),
                 rs.addr,
-                rs.name,
-                rs.name
+                shell_dq(&rs.name),
+                shell_dq(&rs.name)
             );
         }
     }
 }
 
 fn finish(out: &mut String, spec: &LabSpec) {
-    let client = spec.netns("client");
-    let _ = writeln!(out, "\n    trap - ERR\n    echo \"lab '{}' is up. Try:\"", spec.name);
+    let client = shell_dq(&spec.netns("client")).into_owned();
+    let _ =
+        writeln!(out, "\n    trap - ERR\n    echo \"lab '{}' is up. Try:\"", shell_dq(&spec.name));
     if let Some(svc) = spec.services.iter().find(|s| s.addressable()) {
         let _ = writeln!(
             out,
@@ -228,7 +238,11 @@ fn finish(out: &mut String, spec: &LabSpec) {
             svc.vip, svc.port
         );
     }
-    let _ = writeln!(out, "    echo \"  ip netns exec {} ipvsadm -Ln\"", spec.netns("director"));
+    let _ = writeln!(
+        out,
+        "    echo \"  ip netns exec {} ipvsadm -Ln\"",
+        shell_dq(&spec.netns("director"))
+    );
     let _ = writeln!(out, "    echo \"remove it with: bash $0 down\"");
 }
 
@@ -241,6 +255,69 @@ mod tests {
     fn the_tutorial_as_a_script() {
         let spec = presets::load("tutorial").unwrap().spec;
         insta::assert_snapshot!(to_shell(&spec));
+    }
+
+    /// Every exported script of every built-in preset is clean by
+    /// shellcheck's standard (warnings and errors). shellcheck is installed
+    /// by tests/vm/setup, which the README's test command runs first.
+    #[test]
+    fn every_preset_script_passes_shellcheck() {
+        let dir = tempfile::tempdir().unwrap();
+        for preset in presets::embedded() {
+            let path = dir.path().join(format!("{}.sh", preset.spec.name));
+            std::fs::write(&path, to_shell(&preset.spec)).unwrap();
+            let out = std::process::Command::new("shellcheck")
+                .args(["-S", "warning", "-s", "bash"])
+                .arg(&path)
+                .output()
+                .expect("shellcheck runs (tests/vm/setup installs it)");
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                preset.origin,
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+    }
+
+    /// A spec whose strings bypassed the validator (a hand-edited record)
+    /// still gives a script in which they are data, never commands: bash
+    /// runs the script's `down` with the hostile names and nothing they
+    /// hold is executed.
+    #[test]
+    fn hostile_strings_in_a_spec_stay_inert_in_the_script() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("INJECTED");
+        let m = marker.display();
+        let mut spec = presets::load("tutorial").unwrap().spec;
+        spec.description = format!("x\ntouch {m}\n\r\u{1b}[2J");
+        spec.name = format!("x'; touch {m}; echo '$(touch {m})`touch {m}`\ntouch {m}");
+        spec.real_servers[0].name = format!("rs\"$(touch {m})\"\ntouch {m}");
+        spec.services[0].members[0].name = spec.real_servers[0].name.clone();
+        spec.services[0].scheduler = format!("wrr;touch {m}");
+        let script = to_shell(&spec);
+        // No line of the script starts a command with the hostile text.
+        for line in script.lines() {
+            assert!(!line.trim_start().starts_with("touch"), "{line}\n{script}");
+        }
+        let bash_n = std::process::Command::new("bash").args(["-n", "-c", &script]).status();
+        assert!(bash_n.unwrap().success(), "{script}");
+        // `down` (as a non-existent lab) runs through every namespace name
+        // and the scratch path; with PATH emptied of `ip`, only bash runs.
+        let path = dir.path().join("lab.sh");
+        std::fs::write(&path, &script).unwrap();
+        let out = std::process::Command::new("bash")
+            .arg(&path)
+            .arg("down")
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(!marker.exists(), "a hostile string ran as a command:\n{script}");
+        // The description is one comment line, its control characters shown.
+        let first = script.lines().nth(1).unwrap();
+        assert!(first.starts_with("# The lvslab lab") && first.contains("\\ntouch"), "{first}");
+        assert!(!script.contains('\u{1b}') && !script.contains('\r'), "{script}");
     }
 
     #[test]

@@ -8,13 +8,16 @@
 use std::fmt::Write;
 
 use crate::lab::model::{LabSpec, Service, TrafficProfile};
+use crate::lab::text;
 
 /// The preset text of `spec`. `header` is placed on top as comment lines
-/// (where the lab came from, and anything the reader must know).
+/// (where the lab came from, and anything the reader must know). Every
+/// string of the spec is written as a TOML string, and comments show
+/// control characters escaped, so no text can end its line early.
 pub fn to_toml(spec: &LabSpec, header: &[String]) -> String {
     let mut out = String::new();
     for line in header {
-        let _ = writeln!(out, "{}", format!("# {line}").trim_end());
+        let _ = writeln!(out, "{}", format!("# {}", text::shown(line)).trim_end());
     }
     if !header.is_empty() {
         out.push('\n');
@@ -96,7 +99,7 @@ fn service(out: &mut String, spec: &LabSpec, svc: &Service) {
 /// The ipvsadm command the service stands for.
 fn service_comment(spec: &LabSpec, svc: &Service) -> String {
     let key = crate::ipvs::rules::service_switch(&crate::lab::table::key(svc));
-    let mut text = format!("ipvsadm -A {key} -s {}", svc.scheduler);
+    let mut text = format!("ipvsadm -A {key} -s {}", text::shown(&svc.scheduler));
     if let Some(timeout) = svc.persistence {
         let _ = write!(text, " -p {timeout}");
     }
@@ -158,6 +161,8 @@ mod tests {
         let mut spec = presets::load("tutorial").unwrap().spec;
         spec.services[0].scheduler = "lc".into();
         spec.services[0].members[1].weight = 0;
+        // The largest weight a live edit can set exports a valid preset.
+        spec.services[0].members[0].weight = crate::lab::ranges::WEIGHT.max as u32;
         spec.description = "say \"hi\"".into();
         spec.real_servers[0].delay_ms = 20;
         spec.traffic.duration_s = Some(2.5);
@@ -166,13 +171,13 @@ mod tests {
         let mut fwm = spec.services[0].clone();
         fwm.fwmark = Some(42);
         fwm.port = 0;
-        fwm.persistence = Some(300);
+        fwm.persistence = Some(crate::lab::ranges::PERSISTENCE.max as u32);
         fwm.persistence_netmask = Some("255.255.255.0".parse().unwrap());
         fwm.members[0].port = 0;
         spec.services.push(fwm);
         let text = to_toml(&spec, &[]);
         let back = validate::parse("x.toml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(back, spec);
-        assert!(text.contains("# ipvsadm -A -f 42 -s lc -p 300 -M 255.255.255.0"), "{text}");
+        assert!(text.contains("# ipvsadm -A -f 42 -s lc -p 2678400 -M 255.255.255.0"), "{text}");
     }
 }

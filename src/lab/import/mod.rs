@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::error::{SpecError, SpecErrors};
 use super::export::toml::to_toml;
 use super::model::{Director, Forward, LabSpec, Member, Protocol, RealServer, Service};
-use super::{schedulers, validate};
+use super::{schedulers, text, validate};
 use crate::ipvs::rules::{self, Rule};
 use crate::ipvs::{self, AddressFamily, ServiceKey};
 
@@ -86,7 +86,7 @@ pub fn import(file: &str, text: &str, name: &str) -> Result<Imported, SpecErrors
         .collect();
     let spec = LabSpec {
         name: name.to_string(),
-        description: format!("Imported from {file} (ipvsadm -S)"),
+        description: description(file),
         client_net: net.client_net,
         servers_net: net.servers_net,
         client: net.client,
@@ -104,6 +104,15 @@ pub fn import(file: &str, text: &str, name: &str) -> Result<Imported, SpecErrors
     let checked = validate::parse(&format!("{name}.toml"), &toml)?;
     debug_assert_eq!(checked, spec);
     Ok(Imported { spec: checked, toml })
+}
+
+/// "Imported from FILE", when the file's name makes one printable line.
+fn description(file: &str) -> String {
+    let line = format!("Imported from {file} (ipvsadm -S)");
+    match text::line_problem(&line, text::MAX_LINE) {
+        None => line,
+        Some(_) => "Imported from saved rules (ipvsadm -S)".into(),
+    }
 }
 
 fn header(file: &str, spec: &LabSpec) -> Vec<String> {

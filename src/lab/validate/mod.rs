@@ -25,6 +25,7 @@ use toml::Spanned;
 use super::error::{SpecError, SpecErrors};
 use super::model::{Director, LabSpec, RealServer, links};
 use super::spec::SpecFile;
+use super::text;
 
 /// Linux's limit on a link name (IFNAMSIZ - 1).
 const MAX_LINK_NAME: usize = 15;
@@ -33,47 +34,53 @@ const MAX_LAB_NAME: usize = 32;
 /// Names a real server may not take: they are links or hosts already.
 const RESERVED_HOST_NAMES: &[&str] = &["client", "director", "lo", links::UPLINK, links::BRIDGE];
 
-/// Why a name cannot be used, and what to do instead.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NameProblem {
-    /// What is wrong, quoting the name.
-    pub message: String,
-    /// What to change.
-    pub help: String,
+/// The rule for a lab's name, wherever a name comes from (a preset, the
+/// command line, `--name`): `Err` says what a valid name is. A valid name is
+/// also safe as one component of a file path (no `/`, never `.` or `..`).
+pub fn lab_name(value: &str) -> Result<(), String> {
+    let valid_chars =
+        value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let starts_ok = value.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+    if valid_chars && starts_ok && !value.ends_with('-') && value.len() <= MAX_LAB_NAME {
+        return Ok(());
+    }
+    Err(format!(
+        "use 1 to {MAX_LAB_NAME} characters: lowercase letters, digits and '-', starting with a \
+         letter and not ending with '-' (it names the namespaces lvs-<lab>-<host>)"
+    ))
 }
 
-/// Whether `name` can name a real server: it becomes a link name in the
-/// director (Linux's 15-byte limit) and part of a namespace name. The one
-/// rule, for presets and for servers added live.
-pub fn host_name_problem(name: &str) -> Option<NameProblem> {
+/// The rule for a real server's name, from a preset or added live:
+/// `Err((what is wrong, how to fix it))`.
+pub fn host_name(name: &str) -> Result<(), (String, String)> {
+    let shown = text::shown(name);
     if name.len() > MAX_LINK_NAME {
-        let cut = name.char_indices().nth(MAX_LINK_NAME).map_or(name.len(), |(i, _)| i);
-        return Some(NameProblem {
-            message: format!("real server name '{name}' is {} bytes long", name.len()),
-            help: format!(
+        let cut = &name[..name.char_indices().nth(MAX_LINK_NAME).map_or(name.len(), |(i, _)| i)];
+        return Err((
+            format!("real server name '{shown}' is {} bytes long", name.len()),
+            format!(
                 "a real server's name is also the name of its link in the director, and Linux \
                  limits link names to {MAX_LINK_NAME} bytes: shorten it, e.g. '{}'",
-                name[..cut].trim_end_matches('_')
+                text::shown(cut.trim_end_matches('_'))
             ),
-        });
+        ));
     }
     let chars_ok = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if name.is_empty() || !chars_ok || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
-        return Some(NameProblem {
-            message: format!("real server name '{name}' is not usable"),
-            help:
-                "use lowercase letters, digits and '_', starting with a letter (the name becomes \
-                   a link name and part of a namespace name; '-' is reserved as the separator)"
-                    .into(),
-        });
+        return Err((
+            format!("real server name '{shown}' is not usable"),
+            "use lowercase letters, digits and '_', starting with a letter (the name becomes a \
+             link name and part of a namespace name; '-' is reserved as the separator)"
+                .into(),
+        ));
     }
     if RESERVED_HOST_NAMES.contains(&name) {
-        return Some(NameProblem {
-            message: format!("real server name '{name}' is reserved"),
-            help: format!("'{name}' already names a host or link of the lab; call it e.g. 'rs1'"),
-        });
+        return Err((
+            format!("real server name '{name}' is reserved"),
+            format!("'{name}' already names a host or link of the lab; call it e.g. 'rs1'"),
+        ));
     }
-    None
+    Ok(())
 }
 
 /// Parses and validates preset `source`, read from `file`.
@@ -106,6 +113,7 @@ impl Checker<'_> {
 
     fn lab(&mut self, raw: SpecFile) -> Option<LabSpec> {
         self.lab_name(&raw.name);
+        let description = self.description(raw.description.as_ref());
         let client_net = self.network(&raw.networks.client, "client");
         let servers_net = self.network(&raw.networks.servers, "servers");
         if let (Some(c), Some(s)) = (client_net, servers_net)
@@ -133,7 +141,7 @@ impl Checker<'_> {
         let traffic = self.traffic(raw.traffic.as_ref());
         Some(LabSpec {
             name: raw.name.get_ref().clone(),
-            description: raw.description,
+            description,
             client_net,
             servers_net,
             client: client?,
@@ -145,21 +153,35 @@ impl Checker<'_> {
     }
 
     fn lab_name(&mut self, name: &Spanned<String>) {
-        let value = name.get_ref();
-        let valid_chars =
-            value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        let starts_ok = value.chars().next().is_some_and(|c| c.is_ascii_lowercase());
-        if !valid_chars || !starts_ok || value.ends_with('-') || value.len() > MAX_LAB_NAME {
+        if let Err(help) = lab_name(name.get_ref()) {
             self.error(
                 name.span(),
-                format!("lab name '{value}' is not usable"),
-                format!(
-                    "use 1 to {MAX_LAB_NAME} characters: lowercase letters, digits and '-', \
-                     starting with a letter and not ending with '-' (it names the namespaces \
-                     lvs-<lab>-<host>)"
-                ),
+                format!("lab name '{}' is not usable", text::shown(name.get_ref())),
+                help,
             );
         }
+    }
+
+    /// The description is written into comments of generated scripts and
+    /// presets and printed on terminals: one printable line.
+    fn description(&mut self, value: Option<&Spanned<String>>) -> String {
+        let Some(value) = value else { return String::new() };
+        if let Some(problem) = text::line_problem(value.get_ref(), text::MAX_LINE) {
+            self.error(
+                value.span(),
+                format!(
+                    "description '{}' is not one printable line: {problem}",
+                    text::shown(value.get_ref())
+                ),
+                format!(
+                    "write one line of at most {} characters, without control characters; \
+                     explanations longer than that belong in # comments",
+                    text::MAX_LINE
+                ),
+            );
+            return String::new();
+        }
+        value.get_ref().clone()
     }
 
     fn network(&mut self, value: &Spanned<String>, which: &str) -> Option<Ipv4Net> {
@@ -317,15 +339,10 @@ impl Checker<'_> {
             self.claim(used, addr, &format!("real server '{name}'"), rs.address.span());
             let delay_ms = match &rs.delay_ms {
                 None => 0,
-                Some(d) if (0..=60_000).contains(d.get_ref()) => *d.get_ref() as u64,
-                Some(d) => {
-                    self.error(
-                        d.span(),
-                        format!("delay-ms {} is out of range", d.get_ref()),
-                        "give the server's extra answer time in milliseconds, 0 to 60000",
-                    );
-                    continue;
-                }
+                Some(d) => match self.int(d, super::ranges::DELAY_MS) {
+                    Some(ms) => ms,
+                    None => continue,
+                },
             };
             if name_ok {
                 out.push(RealServer { name: name.clone(), addr, delay_ms });
@@ -342,12 +359,12 @@ impl Checker<'_> {
     }
 
     fn host_name(&mut self, value: &Spanned<String>) -> bool {
-        match host_name_problem(value.get_ref()) {
-            Some(NameProblem { message, help }) => {
+        match host_name(value.get_ref()) {
+            Ok(()) => true,
+            Err((message, help)) => {
                 self.error(value.span(), message, help);
                 false
             }
-            None => true,
         }
     }
 

@@ -9,9 +9,9 @@ use ipnet::Ipv4Net;
 use toml::Spanned;
 
 use super::super::model::{Forward, Member, Protocol, Service, TrafficProfile};
-use super::super::schedulers;
 use super::super::spec::{MemberFile, ServiceFile, TrafficFile};
 use super::super::table;
+use super::super::{ranges, schedulers};
 use super::{AddressBook, Checker, Hosts};
 
 impl Checker<'_> {
@@ -72,17 +72,7 @@ impl Checker<'_> {
                 format!("use one of {}", schedulers::names()),
             );
         }
-        let persistence = svc.persistence.as_ref().and_then(|p| {
-            let ok = (1..=i64::from(u32::MAX)).contains(p.get_ref());
-            if !ok {
-                self.error(
-                    p.span(),
-                    format!("persistence {} is out of range", p.get_ref()),
-                    "give a timeout in seconds, e.g. 300, or leave it out",
-                );
-            }
-            ok.then(|| *p.get_ref() as u32)
-        });
+        let persistence = svc.persistence.as_ref().and_then(|p| self.int(p, ranges::PERSISTENCE));
         let persistence_netmask = self.persistence_netmask(svc, persistence);
         let members = self.members(&svc.real_servers, servers, port, fwmark.is_some());
         Some(Service {
@@ -103,14 +93,7 @@ impl Checker<'_> {
         match (&svc.port, &svc.fwmark) {
             (Some(port), None) => (self.port(port, "service port"), None),
             (None, Some(mark)) => {
-                let ok = (1..=i64::from(u32::MAX)).contains(mark.get_ref());
-                if !ok {
-                    self.error(
-                        mark.span(),
-                        format!("fwmark {} is out of range", mark.get_ref()),
-                        "give the firewall mark netfilter sets, from 1 to 4294967295",
-                    );
-                }
+                let fwmark = self.int(mark, ranges::FWMARK);
                 if let Some(p) = &svc.protocol {
                     self.error(
                         p.span(),
@@ -118,7 +101,7 @@ impl Checker<'_> {
                         "remove `protocol`: the mark alone selects the packets (ipvsadm -f)",
                     );
                 }
-                (Some(0), ok.then(|| *mark.get_ref() as u32))
+                (Some(0), fwmark)
             }
             (Some(_), Some(mark)) => {
                 self.error(
@@ -221,17 +204,7 @@ impl Checker<'_> {
                 Some(p) => self.port(p, "real server port"),
                 None => service_port,
             };
-            let weight = m.weight.as_ref().map_or(Some(1), |w| {
-                let ok = (0..=65535).contains(w.get_ref());
-                if !ok {
-                    self.error(
-                        w.span(),
-                        format!("weight {} is out of range", w.get_ref()),
-                        "use a weight from 0 (drained: no new connections) to 65535",
-                    );
-                }
-                ok.then(|| *w.get_ref() as u32)
-            });
+            let weight = m.weight.as_ref().map_or(Some(1), |w| self.int(w, ranges::WEIGHT));
             let forward = m.forward.as_ref().map_or(Some(Forward::Nat), |f| self.forward(f));
             let (Some(port), Some(weight), Some(forward)) = (port, weight, forward) else {
                 continue;
@@ -272,68 +245,55 @@ impl Checker<'_> {
         }
     }
 
-    fn port(&mut self, value: &Spanned<i64>, what: &str) -> Option<u16> {
-        match u16::try_from(*value.get_ref()) {
-            Ok(port) if port > 0 => Some(port),
-            _ => {
+    fn port(&mut self, value: &Spanned<i64>, what: &'static str) -> Option<u16> {
+        let range = ranges::IntRange { what, ..ranges::PORT };
+        self.int(value, range)
+    }
+
+    /// A number in `range`, else an error at its place naming the range.
+    pub(super) fn int<T: TryFrom<i64>>(
+        &mut self,
+        value: &Spanned<i64>,
+        range: ranges::IntRange,
+    ) -> Option<T> {
+        match range.check(*value.get_ref()).ok().and_then(|v| T::try_from(v).ok()) {
+            Some(v) => Some(v),
+            None => {
                 self.error(
                     value.span(),
-                    format!("{what} {} is out of range", value.get_ref()),
-                    "use a port from 1 to 65535",
+                    format!("{} {} is out of range", range.what, value.get_ref()),
+                    range.help,
                 );
                 None
             }
         }
     }
 
+    fn float(&mut self, value: &Spanned<f64>, range: ranges::FloatRange) -> Option<f64> {
+        let checked = range.check(*value.get_ref());
+        if let Err(message) = &checked {
+            self.error(value.span(), message.clone(), range.help);
+        }
+        checked.ok()
+    }
+
     pub(super) fn traffic(&mut self, raw: Option<&TrafficFile>) -> TrafficProfile {
         let mut profile = TrafficProfile::default();
         let Some(raw) = raw else { return profile };
-        let positive_int = |c: &mut Self, v: &Spanned<i64>, what: &str| {
-            let ok = *v.get_ref() > 0;
-            if !ok {
-                c.error(
-                    v.span(),
-                    format!("{what} {} must be positive", v.get_ref()),
-                    format!("give a {what} of 1 or more, or leave it out"),
-                );
-            }
-            ok.then(|| *v.get_ref() as u64)
-        };
-        let positive_float = |c: &mut Self, v: &Spanned<f64>, what: &str| {
-            let ok = v.get_ref().is_finite() && *v.get_ref() > 0.0;
-            if !ok {
-                c.error(
-                    v.span(),
-                    format!("{what} {} must be positive", v.get_ref()),
-                    format!("give a {what} above 0, or leave it out"),
-                );
-            }
-            ok.then(|| *v.get_ref())
-        };
         if let Some(d) = &raw.duration {
-            profile.duration_s = positive_float(self, d, "duration");
+            profile.duration_s = self.float(d, ranges::DURATION_S);
             profile.requests = None;
         }
         if let Some(r) = &raw.requests {
-            profile.requests = positive_int(self, r, "requests");
+            profile.requests = self.int(r, ranges::REQUESTS);
         }
-        profile.rate = raw.rate.as_ref().and_then(|r| positive_float(self, r, "rate"));
+        profile.rate = raw.rate.as_ref().and_then(|r| self.float(r, ranges::RATE));
         if let Some(c) = &raw.concurrency {
-            profile.concurrency =
-                positive_int(self, c, "concurrency").map_or(1, |c| c.min(u32::MAX as u64) as u32);
+            profile.concurrency = self.int(c, ranges::CONCURRENCY).unwrap_or(1);
         }
         profile.keep_alive = raw.keep_alive.unwrap_or(false);
         if let Some(h) = &raw.hold_ms {
-            let ok = *h.get_ref() >= 0;
-            if !ok {
-                self.error(
-                    h.span(),
-                    format!("hold-ms {} is negative", h.get_ref()),
-                    "give milliseconds, 0 or more",
-                );
-            }
-            profile.hold_ms = if ok { *h.get_ref() as u64 } else { 0 };
+            profile.hold_ms = self.int(h, ranges::HOLD_MS).unwrap_or(0);
         }
         profile
     }

@@ -8,7 +8,7 @@ mod file;
 
 pub use color::{NAMED_COLORS, ThemeColor, parse_color};
 pub use file::{
-    BUILTIN_THEMES, ReadFile, ThemeError, builtin, load, load_or_default, no_color_requested,
+    BUILTIN_THEMES, ReadFile, ThemeError, builtin, load, load_or_default, no_color_requested, parse,
 };
 
 use ratatui::style::{Color, Modifier, Style};

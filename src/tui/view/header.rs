@@ -19,7 +19,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         None => left.push(Span::styled("waiting for the first snapshot…", theme.muted())),
         Some(snap) => {
             left.extend([
-                Span::raw(snap.lab.name.clone()),
+                Span::raw(crate::lab::text::shown(&snap.lab.name).into_owned()),
                 sep(),
                 Span::raw(snap.lab.dataplane.to_string()),
             ]);

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{footer, pane};
+use crate::lab::text::shown;
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
 
@@ -34,20 +35,20 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .enumerate()
         .map(|(i, p)| {
             if i == index {
-                Line::styled(format!("▶ {}", p.name), theme.selected())
+                Line::styled(format!("▶ {}", shown(&p.name)), theme.selected())
             } else {
-                Line::raw(format!("  {}", p.name))
+                Line::raw(format!("  {}", shown(&p.name)))
             }
         })
         .collect();
     frame.render_widget(Paragraph::new(items).block(pane("Presets", theme, true)), list_area);
     let detail = presets.get(index).map_or_else(Vec::new, |p| {
         vec![
-            Line::styled(p.name.clone(), theme.title()),
+            Line::styled(shown(&p.name).into_owned(), theme.title()),
             Line::raw(""),
-            Line::raw(p.description.clone()),
+            Line::raw(shown(&p.description).into_owned()),
             Line::raw(""),
-            Line::styled(p.file.display().to_string(), theme.muted()),
+            Line::styled(shown(&p.file.display().to_string()).into_owned(), theme.muted()),
         ]
     });
     frame.render_widget(

@@ -1,0 +1,194 @@
+//! Issue 11, the input half: what a user, a preset or a hand-edited record
+//! hands lvslab is checked before it can do harm. Each test performs the
+//! attack and asserts the safe outcome. Needs no root: every refusal here
+//! happens before anything privileged.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use lvslab::monitor::sample;
+use lvslab::tui::app::App;
+use lvslab::tui::theme::Theme;
+use lvslab::tui::{Keymap, PresetInfo, view};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn lvslab(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lvslab")).args(args).current_dir(dir).output().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Every cell ratatui would send to the terminal, as text.
+fn screen(app: &App) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    terminal.draw(|f| view::render(f, app)).unwrap();
+    terminal.backend().buffer().content().iter().map(|c| c.symbol()).collect()
+}
+
+const HOSTILE: &str = "evil\u{1b}]0;pwned\u{7}\u{1b}[2J\r\nrm -rf /\u{9b}31m";
+
+#[test]
+fn control_characters_in_a_preset_or_record_never_reach_the_screen() {
+    let picker = App::new(
+        Theme::default(),
+        Keymap::default(),
+        vec![PresetInfo {
+            name: HOSTILE.into(),
+            description: HOSTILE.into(),
+            file: HOSTILE.into(),
+        }],
+    );
+    let mut dashboard = App::new(Theme::default(), Keymap::default(), Vec::new());
+    let mut snap = sample::tutorial(0);
+    snap.lab.name = HOSTILE.into();
+    dashboard.on_snapshot(Arc::new(snap));
+    for (what, app) in [("picker", &picker), ("dashboard", &dashboard)] {
+        let text = screen(app);
+        assert!(!text.chars().any(lvslab::lab::text::is_unsafe), "{what}: {text:?}");
+        assert!(text.contains("evil\\u{1b}]0;pwned"), "{what} shows the escape, escaped: {text}");
+    }
+}
+
+/// A lab name is checked by the validator's rule before any command builds a
+/// path from it: `down ../x` would otherwise reach outside /run/lvslab.
+#[test]
+fn lab_names_that_walk_out_of_the_state_directory_are_refused_first() {
+    let dir = tempfile::tempdir().unwrap();
+    // What `/run/lvslab/<name>.json` would reach: a record-shaped victim.
+    let victim = dir.path().join("victim.json");
+    std::fs::write(&victim, "{}").unwrap();
+    let traversal = format!("../..{}/victim", dir.path().display());
+    let state_dir_existed = Path::new("/run/lvslab").exists();
+    let attacks: Vec<Vec<&str>> = vec![
+        vec!["down", &traversal],
+        vec!["down", "../x"],
+        vec!["status", "../x"],
+        vec!["set", "../x", "--zero"],
+        vec!["traffic", "a/../../x"],
+        vec!["tutorial", "--name", "../x"],
+        vec!["up", ".."],
+        vec!["tui", "Tutorial"],
+        vec!["import", "-", "--name", "x/y"],
+    ];
+    for args in attacks {
+        let out = lvslab(dir.path(), &args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("is not a lab name"), "{args:?}: {err}");
+        assert!(err.contains("lowercase letters, digits and '-'"), "{args:?} says the rule: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert!(victim.exists(), "the file the traversal named is untouched");
+    assert_eq!(Path::new("/run/lvslab").exists(), state_dir_existed, "nothing was created");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "nothing was created");
+}
+
+/// A bare word is a built-in preset (or a running lab), never a file of the
+/// current directory: a file called `tutorial` there cannot stand in for the
+/// tutorial preset. A path (with '/', or ending in .toml) is a file.
+#[test]
+fn a_file_in_the_current_directory_cannot_shadow_a_built_in_preset() {
+    let dir = tempfile::tempdir().unwrap();
+    let builtin = include_str!("../labs/tutorial-nat.toml");
+    // The same lab name, but another scheduler: what a shadowing file would
+    // silently change.
+    let hostile = builtin.replace("scheduler = \"wrr\"", "scheduler = \"rr\"");
+    assert_ne!(hostile, builtin);
+    std::fs::write(dir.path().join("tutorial"), &hostile).unwrap();
+    std::fs::write(dir.path().join("tutorial.toml"), &hostile).unwrap();
+
+    let out = lvslab(dir.path(), &["check", "tutorial"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(text.starts_with("labs/tutorial-nat.toml: ok"), "the built-in preset: {text}");
+
+    let out = lvslab(dir.path(), &["check", "--json", "tutorial"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["lab"]["services"][0]["scheduler"], "wrr", "{json}");
+
+    // Named as a path, the file is what is read.
+    for path in ["./tutorial", "tutorial.toml"] {
+        let out = lvslab(dir.path(), &["check", path]);
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with(path), "{path}: {out:?}");
+        let out = lvslab(dir.path(), &["check", "--json", path]);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["lab"]["services"][0]["scheduler"], "rr", "{json}");
+    }
+}
+
+/// Numbers from the command line have the range ipvsadm and the kernel give
+/// them, checked before anything runs; none panics, however large.
+#[test]
+fn out_of_range_numbers_on_the_command_line_are_refused_with_the_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["set", "tutorial", "--weight", "rs1=70000"], "weight 70000 is out of range"),
+        (&["set", "tutorial", "--weight=rs1=-1"], "weight -1 is out of range"),
+        (&["set", "tutorial", "--add-rs", "rs3=198.51.100.13:80,65536"], "65535"),
+        (&["set", "tutorial", "--add-rs", "rs3=198.51.100.13:0"], "port 0 is out of range"),
+        (&["traffic", "tutorial", "--duration", "1e300"], "duration 1e300 is out of range"),
+        (&["traffic", "tutorial", "--duration", "1e20s"], "at most 86400 seconds"),
+        (&["traffic", "tutorial", "--duration", "NaN"], "out of range"),
+        (&["traffic", "tutorial", "--duration=-5ms"], "out of range"),
+        (&["traffic", "tutorial", "--rate", "1e300"], "rate 1e300 is out of range"),
+        (&["traffic", "tutorial", "--rate", "inf"], "out of range"),
+        (&["traffic", "tutorial", "--concurrency", "0"], "concurrency 0 is out of range"),
+        (&["traffic", "tutorial", "--hold", "18446744073709551615"], "hold-ms"),
+        (&["traffic", "tutorial", "--requests", "0"], "requests 0 is out of range"),
+    ];
+    for (args, expected) in cases {
+        let out = lvslab(dir.path(), args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+/// `export -o FILE` never writes through a symlink at FILE (as root, in a
+/// directory others can write, that would overwrite any file): the link is
+/// replaced by the new file and what it pointed to is untouched.
+#[test]
+fn export_to_a_symlink_replaces_the_link_and_leaves_its_target_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let preset = concat!(env!("CARGO_MANIFEST_DIR"), "/labs/tutorial-nat.toml");
+    for (format, mode) in [("shell", 0o755), ("toml", 0o644), ("ipvsadm", 0o644)] {
+        let link = dir.path().join(format!("out-{format}"));
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let out = lvslab(
+            dir.path(),
+            &["export", preset, "--format", format, "-o", link.to_str().unwrap()],
+        );
+        assert!(out.status.success(), "{format}: {}", stderr(&out));
+        let meta = std::fs::symlink_metadata(&link).unwrap();
+        assert!(meta.file_type().is_file(), "{format}: the link was replaced by a file");
+        assert_eq!(meta.permissions().mode() & 0o777, mode, "{format}");
+        assert!(!std::fs::read_to_string(&link).unwrap().is_empty());
+    }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    let mode = std::fs::metadata(&victim).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the target's mode is untouched");
+    // Only the victim and the three outputs: no temporary file is left.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);
+    // Import writes the same way.
+    let rules = dir.path().join("saved.rules");
+    std::fs::write(
+        &rules,
+        "-A -t 192.0.2.1:80 -s rr\n-a -t 192.0.2.1:80 -r 198.51.100.11:80 -m -w 1\n",
+    )
+    .unwrap();
+    let link = dir.path().join("imported.toml");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let out = lvslab(dir.path(), &["import", "saved.rules", "-o", "imported.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_file());
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+}
