@@ -75,6 +75,11 @@ A lab the dashboard brought up is torn down on quit unless --keep; an attached l
         theme: Option<String>,
     },
     /// Show a running lab: hosts, addresses, gateways, forwarding, services.
+    ///
+    /// The services are the director's as the kernel has them: anything added
+    /// there outside lvslab (by hand with ipvsadm, by another tool) is listed
+    /// and marked, and a lab service missing from the kernel is marked as not
+    /// programmed.
     Status {
         /// Lab name.
         #[arg(value_parser = lab_name)]
@@ -179,6 +184,9 @@ name/file.\n  ipvsadm  the director's table as `ipvsadm -Sn` prints it; load it 
 shell    a bash script of ip/sysctl/ipvsadm commands that builds the same lab (run it as root;\n           \
 `bash FILE down` removes it); it cannot run while lvslab's own lab of that name is up\n  \
 toml     a commented preset: `lvslab up FILE` rebuilds the lab, live edits included\n\n\
+Services or real servers someone added in the director outside lvslab are named on stderr\n\
+(ipvsadm: the rules still include them, as the kernel has them) or in a closing comment\n\
+(shell, toml: they are not part of the lab).\n\n\
 Examples:\n  lvslab export tutorial --format ipvsadm > tutorial.rules\n  \
 lvslab export tutorial --format shell -o t.sh && lvslab down tutorial && bash t.sh\n  \
 lvslab set tutorial --scheduler lc && lvslab export tutorial --format toml -o mine.toml"
