@@ -65,6 +65,15 @@ fn wait_clean(lab: &str, timeout: Duration) -> Vec<String> {
     }
 }
 
+/// Stops lab `lab`'s real-server processes whatever happened to the test
+/// (for tests whose lab lives in a sandboxed /run that `down` cannot see).
+struct Servers(String);
+impl Drop for Servers {
+    fn drop(&mut self) {
+        kill_servers(&self.0);
+    }
+}
+
 /// Removes lab `lab` whatever happened to the test.
 struct Cleanup(String);
 impl Drop for Cleanup {
@@ -295,12 +304,6 @@ fn sigkill_at_any_moment_of_up_then_any_recovery_leaves_nothing() {
     let mut rng = Rng(seed);
     let lab = unique("crash");
     let sandbox = Sandbox::new();
-    struct Servers(String);
-    impl Drop for Servers {
-        fn drop(&mut self) {
-            kill_servers(&self.0);
-        }
-    }
     let _servers = Servers(lab.clone());
     let dir = tempfile::tempdir().unwrap();
     let preset = generated_preset(dir.path(), &lab, 2, "rr");
@@ -379,12 +382,6 @@ fn a_namespace_lvslab_did_not_make_is_listed_and_left_alone_unless_forced() {
     require_root();
     let lab = unique("foreign");
     let sandbox = Sandbox::new();
-    struct Servers(String);
-    impl Drop for Servers {
-        fn drop(&mut self) {
-            kill_servers(&self.0);
-        }
-    }
     let _servers = Servers(lab.clone());
     let dir = tempfile::tempdir().unwrap();
     let preset = generated_preset(dir.path(), &lab, 1, "rr");
