@@ -11,14 +11,11 @@
 //! goes out, except [`IpvsClient::add_destinations`], which keeps a window of
 //! requests in flight.
 
-use neli::consts::genl::{CtrlAttr, CtrlCmd};
+use neli::consts::genl::CtrlAttr;
 use neli::consts::nl::{GenlId, NlmF};
 use neli::consts::socket::Msg;
 use neli::consts::socket::NlFamily;
-use neli::genl::{AttrTypeBuilder, Genlmsghdr, GenlmsghdrBuilder, NlattrBuilder};
-use neli::nl::NlPayload;
 use neli::socket::NlSocket;
-use neli::types::GenlBuffer;
 use neli::utils::Groups;
 use nix::errno::Errno;
 
@@ -95,19 +92,7 @@ impl IpvsClient {
 
     fn resolve_family(&mut self) -> Result<u16, Error> {
         let ctx = Context { op: "look up the IPVS netlink family".into(), ..Context::default() };
-        let name = NlattrBuilder::default()
-            .nla_type(
-                AttrTypeBuilder::default().nla_type(CtrlAttr::FamilyName).build().map_err(enc)?,
-            )
-            .nla_payload(GENL_NAME)
-            .build()
-            .map_err(enc)?;
-        let genl: Genlmsghdr<CtrlCmd, CtrlAttr> = GenlmsghdrBuilder::default()
-            .cmd(CtrlCmd::Getfamily)
-            .version(2)
-            .attrs(std::iter::once(name).collect::<GenlBuffer<_, _>>())
-            .build()
-            .map_err(enc)?;
+        let genl = wire::family_request(GENL_NAME)?;
         let mut id = None;
         let result = self.transact(GenlId::Ctrl.into(), NlmF::empty(), genl, &ctx, |reply| {
             id = wire::find(reply.attrs, CtrlAttr::FamilyId)
@@ -124,18 +109,10 @@ impl IpvsClient {
 
     fn send<P>(&mut self, nl_type: u16, flags: NlmF, genl: P) -> Result<u32, Error>
     where
-        P: neli::Size + neli::ToBytes + std::fmt::Debug,
+        P: neli::Size + neli::ToBytes,
     {
         let seq = self.next_seq();
-        let msg = neli::nl::NlmsghdrBuilder::default()
-            .nl_type(nl_type)
-            .nl_flags(flags | NlmF::REQUEST | NlmF::ACK)
-            .nl_seq(seq)
-            .nl_pid(0)
-            .nl_payload(NlPayload::Payload(genl))
-            .build()
-            .map_err(enc)?;
-        let bytes = wire::to_bytes(&msg)?;
+        let bytes = wire::request_bytes(nl_type, flags, seq, genl)?;
         self.sock.send(&bytes, Msg::empty()).map_err(|e| Error::socket("send to the kernel", e))?;
         Ok(seq)
     }
@@ -173,7 +150,7 @@ impl IpvsClient {
         mut on_reply: impl FnMut(&Reply<'_>) -> Result<(), Error>,
     ) -> Result<(), Error>
     where
-        P: neli::Size + neli::ToBytes + std::fmt::Debug,
+        P: neli::Size + neli::ToBytes,
     {
         let seq = self.send(nl_type, flags, genl)?;
         self.receive(seq, ctx, &mut on_reply)
@@ -398,8 +375,4 @@ fn handle(
             None
         }
     })
-}
-
-fn enc(e: impl ToString) -> Error {
-    Error::encode("netlink request", e)
 }
