@@ -95,7 +95,7 @@ impl IpvsClient {
         let genl = wire::family_request(GENL_NAME)?;
         let mut id = None;
         let result = self.transact(GenlId::Ctrl.into(), NlmF::empty(), genl, &ctx, |reply| {
-            id = wire::find(reply.attrs, CtrlAttr::FamilyId)
+            id = wire::find(reply.attrs, CtrlAttr::FamilyId)?
                 .and_then(|p| p.get(..2))
                 .map(|p| u16::from_ne_bytes([p[0], p[1]]));
             Ok(())
@@ -117,26 +117,30 @@ impl IpvsClient {
         Ok(seq)
     }
 
-    /// Reads replies until the one for `seq` is complete (ack, error or end
-    /// of dump), passing each data message to `on_reply`.
+    /// Reads datagrams until the answer to `seq` is complete (ack, error or
+    /// end of dump), passing each data message to `on_reply`; what the
+    /// bytes mean is [`wire::Answer`]'s to decide.
     fn receive(
         &mut self,
         seq: u32,
         ctx: &Context,
         on_reply: &mut dyn FnMut(&Reply<'_>) -> Result<(), Error>,
     ) -> Result<(), Error> {
+        let mut answer = wire::Answer::new(seq, ctx);
         loop {
+            // MSG_TRUNC: the datagram's real length, to refuse a cut one.
             let (len, _) = self
                 .sock
-                .recv(&mut self.buf[..], Msg::empty())
+                .recv(&mut self.buf[..], Msg::TRUNC)
                 .map_err(|e| Error::socket("receive from the kernel", e))?;
-            for msg in wire::messages(&self.buf[..len]) {
-                if msg.seq != seq {
-                    continue; // a late answer to an earlier request
-                }
-                if let Some(done) = handle(&msg, ctx, on_reply)? {
-                    return done;
-                }
+            let datagram = self.buf.get(..len).ok_or_else(|| {
+                Error::decode(
+                    "netlink datagram",
+                    format!("{len} bytes, more than the {}-byte buffer", self.buf.len()),
+                )
+            })?;
+            if let Some(result) = answer.feed(datagram, on_reply) {
+                return result;
             }
         }
     }
@@ -354,25 +358,4 @@ impl IpvsClient {
         }
         Ok(out)
     }
-}
-
-/// What one received message means for the request it answers:
-/// `Some(result)` when the request is complete.
-fn handle(
-    msg: &wire::Message<'_>,
-    ctx: &Context,
-    on_reply: &mut dyn FnMut(&Reply<'_>) -> Result<(), Error>,
-) -> Result<Option<Result<(), Error>>, Error> {
-    let failed = |code: i32| Some(Err(Error::from_errno(Errno::from_raw(-code), ctx)));
-    Ok(match msg.ty {
-        wire::NLMSG_ERROR | wire::NLMSG_DONE => match msg.status() {
-            Some(code) if code < 0 => failed(code),
-            _ => Some(Ok(())),
-        },
-        1 => None, // NLMSG_NOOP
-        _ => {
-            on_reply(&wire::parse_reply(msg.payload)?)?;
-            None
-        }
-    })
 }

@@ -3,4 +3,5 @@
 
 mod capture;
 mod format_text;
+mod receive;
 mod wire_bytes;

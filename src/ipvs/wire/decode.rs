@@ -31,54 +31,8 @@ pub fn parse_reply(payload: &[u8]) -> Result<Reply<'_>, Error> {
     Ok(Reply { cmd: payload[0], attrs: &payload[4..] })
 }
 
-/// One netlink message inside a received datagram, borrowed.
-#[derive(Debug, Clone, Copy)]
-pub struct Message<'a> {
-    /// `nlmsg_type`: the family id, or `NLMSG_ERROR` (2) / `NLMSG_DONE` (3).
-    pub ty: u16,
-    /// `nlmsg_flags`.
-    pub flags: u16,
-    /// `nlmsg_seq`, echoing the request's.
-    pub seq: u32,
-    /// Bytes after the 16-byte header.
-    pub payload: &'a [u8],
-}
-
-/// `NLMSG_ERROR`: an ack (error 0) or a failure (negative errno).
-pub const NLMSG_ERROR: u16 = 2;
-/// `NLMSG_DONE`: end of a dump.
-pub const NLMSG_DONE: u16 = 3;
-
-impl Message<'_> {
-    /// For `NLMSG_ERROR` and `NLMSG_DONE`: the status word (0 or -errno).
-    pub fn status(&self) -> Option<i32> {
-        let b = self.payload.get(..4)?;
-        Some(i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-    }
-}
-
-/// The netlink messages of one datagram, walked in place; a truncated or
-/// malformed tail ends the walk.
-pub fn messages(mut bytes: &[u8]) -> impl Iterator<Item = Message<'_>> {
-    std::iter::from_fn(move || {
-        let h = bytes.get(..16)?;
-        let len = u32::from_ne_bytes([h[0], h[1], h[2], h[3]]) as usize;
-        if len < 16 || len > bytes.len() {
-            return None;
-        }
-        let msg = Message {
-            ty: u16::from_ne_bytes([h[4], h[5]]),
-            flags: u16::from_ne_bytes([h[6], h[7]]),
-            seq: u32::from_ne_bytes([h[8], h[9], h[10], h[11]]),
-            payload: &bytes[16..len],
-        };
-        bytes = &bytes[((len + 3) & !3).min(bytes.len())..];
-        Some(msg)
-    })
-}
-
 /// Splits one received datagram into neli messages, payloads left raw
-/// (for tests and tools; the client walks [`messages`] instead).
+/// (for tests and tools; the client walks [`super::messages`] instead).
 pub fn parse_datagram(bytes: &[u8]) -> Result<Vec<Nlmsghdr<u16, Buffer>>, Error> {
     let mut cursor = Cursor::new(bytes);
     let mut out = Vec::new();
@@ -90,28 +44,59 @@ pub fn parse_datagram(bytes: &[u8]) -> Result<Vec<Nlmsghdr<u16, Buffer>>, Error>
     Ok(out)
 }
 
-/// The attributes in `bytes`: (type without the nested/byte-order bits, payload).
-/// A truncated tail ends the walk.
-pub fn attributes(mut bytes: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
-    std::iter::from_fn(move || {
-        if bytes.len() < 4 {
+/// The attributes in `bytes`, walked in place; see [`attributes`].
+#[derive(Debug, Clone)]
+pub struct Attributes<'a> {
+    rest: &'a [u8],
+}
+
+/// The attributes in `bytes`: (type without the nested/byte-order bits,
+/// payload). A header cut short, or a length shorter than a header or
+/// running past the bytes, is an error, after which the walk ends.
+pub fn attributes(bytes: &[u8]) -> Attributes<'_> {
+    Attributes { rest: bytes }
+}
+
+impl<'a> Iterator for Attributes<'a> {
+    type Item = Result<(u16, &'a [u8]), Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
             return None;
+        }
+        let bytes = std::mem::take(&mut self.rest);
+        if bytes.len() < 4 {
+            return Some(Err(Error::decode(
+                "netlink attribute",
+                format!("header cut short: {} bytes left, a header is 4", bytes.len()),
+            )));
         }
         let len = usize::from(u16::from_ne_bytes([bytes[0], bytes[1]]));
         let ty = u16::from_ne_bytes([bytes[2], bytes[3]]) & 0x3fff;
         if len < 4 || len > bytes.len() {
-            return None;
+            return Some(Err(Error::decode(
+                "netlink attribute",
+                format!("type {ty}: length {len} with {} bytes left", bytes.len()),
+            )));
         }
-        let payload = &bytes[4..len];
-        bytes = &bytes[((len + 3) & !3).min(bytes.len())..];
-        Some((ty, payload))
-    })
+        // The next attribute starts at the 4-byte boundary; the last one
+        // may end the bytes without its padding.
+        self.rest = bytes.get((len + 3) & !3..).unwrap_or_default();
+        Some(Ok((ty, &bytes[4..len])))
+    }
 }
 
-/// The payload of the first attribute of type `ty`.
-pub fn find(bytes: &[u8], ty: impl Into<u16>) -> Option<&[u8]> {
+/// The payload of the first attribute of type `ty` (the walk stops there:
+/// malformed bytes after it are not seen).
+pub fn find(bytes: &[u8], ty: impl Into<u16>) -> Result<Option<&[u8]>, Error> {
     let ty = ty.into();
-    attributes(bytes).find(|(t, _)| *t == ty).map(|(_, p)| p)
+    for attr in attributes(bytes) {
+        let (t, payload) = attr?;
+        if t == ty {
+            return Ok(Some(payload));
+        }
+    }
+    Ok(None)
 }
 
 /// The attributes of one nest by type, from a single walk (types above 15
@@ -130,10 +115,11 @@ pub struct Index<'a> {
 impl<'a> Index<'a> {
     /// Indexes the attributes in `bytes` (a nest, at most 64 KiB by the
     /// netlink attribute length field).
-    pub fn new(bytes: &'a [u8]) -> Self {
+    pub fn new(bytes: &'a [u8]) -> Result<Self, Error> {
         let mut slots = [(0u16, 0u16); 16];
         let base = bytes.as_ptr() as usize;
-        for (ty, payload) in attributes(bytes) {
+        for attr in attributes(bytes) {
+            let (ty, payload) = attr?;
             let Some(slot) = slots.get_mut(usize::from(ty)) else { continue };
             let start = payload.as_ptr() as usize - base;
             if slot.0 == 0
@@ -143,7 +129,7 @@ impl<'a> Index<'a> {
                 *slot = (start, end);
             }
         }
-        Self { bytes, slots }
+        Ok(Self { bytes, slots })
     }
 
     /// The payload of attribute `ty`.
@@ -197,9 +183,10 @@ fn af_of(raw: u16, what: &'static str) -> Result<AddressFamily, Error> {
 /// The counter types are 1..=10 in [`consts::StatsAttr`] order (conns, in/out
 /// packets, in/out bytes, cps, in/out pps, in/out bps); the 64-bit nest also
 /// holds `Pad` attributes, skipped like any unknown type.
-pub fn decode_stats(nest: &[u8]) -> Stats {
+pub fn decode_stats(nest: &[u8]) -> Result<Stats, Error> {
     let mut v = [0u64; 10];
-    for (ty, p) in attributes(nest) {
+    for attr in attributes(nest) {
+        let (ty, p) = attr?;
         let Some(slot) = usize::from(ty).checked_sub(1).and_then(|i| v.get_mut(i)) else {
             continue;
         };
@@ -210,17 +197,28 @@ pub fn decode_stats(nest: &[u8]) -> Stats {
         };
     }
     let [conns, in_pkts, out_pkts, in_bytes, out_bytes, cps, in_pps, out_pps, in_bps, out_bps] = v;
-    Stats { conns, in_pkts, out_pkts, in_bytes, out_bytes, cps, in_pps, out_pps, in_bps, out_bps }
+    Ok(Stats {
+        conns,
+        in_pkts,
+        out_pkts,
+        in_bytes,
+        out_bytes,
+        cps,
+        in_pps,
+        out_pps,
+        in_bps,
+        out_bps,
+    })
 }
 
 /// Stats from the 64-bit nest if present, else the 32-bit one, else zero.
-fn stats_in(nest: &Index<'_>, s64: u16, s32: u16) -> Stats {
-    nest.get(s64).or_else(|| nest.get(s32)).map(decode_stats).unwrap_or_default()
+fn stats_in(nest: &Index<'_>, s64: u16, s32: u16) -> Result<Stats, Error> {
+    nest.get(s64).or_else(|| nest.get(s32)).map(decode_stats).unwrap_or(Ok(Stats::default()))
 }
 
 /// Decodes a service from a reply's (or request's) top-level attributes.
 pub fn decode_service(attrs: &[u8]) -> Result<Service, Error> {
-    let h = &Index::new(required(find(attrs, CmdAttr::Service), "service")?);
+    let h = &Index::new(required(find(attrs, CmdAttr::Service)?, "service")?)?;
     let af =
         af_of(required(u16_at(h, SvcAttr::Af, "service family")?, "service family")?, "service")?;
     let key = match u32_at(h, SvcAttr::Fwmark, "fwmark")? {
@@ -248,7 +246,7 @@ pub fn decode_service(attrs: &[u8]) -> Result<Service, Error> {
         persistence_timeout: u32_at(h, SvcAttr::Timeout, "timeout")?.unwrap_or(0),
         netmask,
         pe_name: h.get(SvcAttr::PeName).map(string_of).filter(|s| !s.is_empty()),
-        stats: stats_in(h, SvcAttr::Stats64.into(), SvcAttr::Stats.into()),
+        stats: stats_in(h, SvcAttr::Stats64.into(), SvcAttr::Stats.into())?,
     })
 }
 
@@ -271,7 +269,7 @@ fn decode_tunnel(h: &Index<'_>) -> Result<Tunnel, Error> {
 /// Decodes a destination from a reply's top-level attributes; `service_af`
 /// is used when the kernel does not say the destination's own family.
 pub fn decode_dest(attrs: &[u8], service_af: AddressFamily) -> Result<Destination, Error> {
-    let h = &Index::new(required(find(attrs, CmdAttr::Dest), "destination")?);
+    let h = &Index::new(required(find(attrs, CmdAttr::Dest)?, "destination")?)?;
     let af = match u16_at(h, DestAttr::AddrFamily, "destination family")? {
         Some(raw) => af_of(raw, "destination")?,
         None => service_af,
@@ -297,7 +295,7 @@ pub fn decode_dest(attrs: &[u8], service_af: AddressFamily) -> Result<Destinatio
         active_conns: count(DestAttr::ActiveConns, "active connections")?,
         inactive_conns: count(DestAttr::InactConns, "inactive connections")?,
         persist_conns: count(DestAttr::PersistConns, "persistent connections")?,
-        stats: stats_in(h, DestAttr::Stats64.into(), DestAttr::Stats.into()),
+        stats: stats_in(h, DestAttr::Stats64.into(), DestAttr::Stats.into())?,
         tunnel: if forward == Forward::Tunnel { Some(decode_tunnel(h)?) } else { None },
         addr_family: af,
     })
@@ -305,7 +303,7 @@ pub fn decode_dest(attrs: &[u8], service_af: AddressFamily) -> Result<Destinatio
 
 /// Decodes the `GET_INFO` reply (its attributes sit at top level).
 pub fn decode_info(attrs: &[u8]) -> Result<Info, Error> {
-    let attrs = &Index::new(attrs);
+    let attrs = &Index::new(attrs)?;
     Ok(Info {
         version: required(u32_at(attrs, InfoAttr::Version, "version")?, "version")?,
         conn_tab_size: required(u32_at(attrs, InfoAttr::ConnTabSize, "table size")?, "table size")?,
@@ -314,7 +312,7 @@ pub fn decode_info(attrs: &[u8]) -> Result<Info, Error> {
 
 /// Decodes the `GET_CONFIG` reply.
 pub fn decode_timeouts(attrs: &[u8]) -> Result<Timeouts, Error> {
-    let attrs = &Index::new(attrs);
+    let attrs = &Index::new(attrs)?;
     Ok(Timeouts {
         tcp: u32_at(attrs, CmdAttr::TimeoutTcp, "tcp timeout")?.unwrap_or(0),
         tcp_fin: u32_at(attrs, CmdAttr::TimeoutTcpFin, "tcpfin timeout")?.unwrap_or(0),

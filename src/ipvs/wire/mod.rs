@@ -30,9 +30,14 @@ use neli::{Size, ToBytes};
 use super::consts::{self, Cmd, CmdAttr, DestAttr, SvcAttr};
 
 mod decode;
+mod receive;
 use super::error::Error;
 use super::types::{AddressFamily, Destination, Service, ServiceKey, Timeouts, TunnelKind};
 pub use decode::*;
+pub(crate) use receive::Answer;
+pub use receive::{
+    Message, Messages, NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, NLMSG_NOOP, NLMSG_OVERRUN, messages,
+};
 
 /// A top-level attribute of a request.
 pub type AttrOf = Nlattr<CmdAttr, Buffer>;
