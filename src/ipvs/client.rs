@@ -124,7 +124,7 @@ impl IpvsClient {
         &mut self,
         seq: u32,
         ctx: &Context,
-        on_reply: &mut dyn FnMut(&Reply<'_>) -> Result<(), Error>,
+        on_reply: &mut impl FnMut(&Reply<'_>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let mut answer = wire::Answer::new(seq, ctx);
         loop {
@@ -238,8 +238,7 @@ impl IpvsClient {
         let af = key.af();
         let mut out = Vec::new();
         self.dump(Cmd::GetDest, vec![wire::service_key_nest(key)?], &ctx, |r| {
-            out.push(wire::decode_dest(r.attrs, af)?);
-            Ok(())
+            wire::push_dest(r.attrs, af, &mut out)
         })?;
         if out.is_empty() {
             // The kernel answers an empty dump for a missing service too.
@@ -351,8 +350,7 @@ impl IpvsClient {
             let af = svc.key.af();
             let mut dests = Vec::new();
             self.dump(Cmd::GetDest, vec![wire::service_key_nest(&svc.key)?], &ctx, |r| {
-                dests.push(wire::decode_dest(r.attrs, af)?);
-                Ok(())
+                wire::push_dest(r.attrs, af, &mut dests)
             })?;
             out.push((svc, dests));
         }

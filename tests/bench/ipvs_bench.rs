@@ -20,7 +20,9 @@
 //! hits both. Prints figures; asserts nothing about time: under TCG
 //! absolute times are meaningless, only ratios measured in the same run are.
 //!
-//! `--profile-poll N` only polls N times (for `perf record`).
+//! `--profile-poll N` only polls N times, `--profile-floor N` only runs the
+//! floor's dumps (for `perf record` and `perf stat`); `--decode-only N`
+//! only decodes captured replies (no kernel, no root needed).
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -147,12 +149,12 @@ fn decode_only(rounds: usize) -> Duration {
         (0..rounds)
             .map(|_| {
                 let (t, dests) = timed(|| {
-                    (0..N)
-                        .map(|i| {
-                            let attrs = &replies[i % replies.len()];
-                            wire::decode_dest(attrs, AddressFamily::Inet).unwrap()
-                        })
-                        .collect::<Vec<Destination>>()
+                    let mut dests = Vec::new();
+                    for i in 0..N {
+                        let attrs = &replies[i % replies.len()];
+                        wire::push_dest(attrs, AddressFamily::Inet, &mut dests).unwrap();
+                    }
+                    dests
                 });
                 assert_eq!(dests.len(), N);
                 t
@@ -292,10 +294,18 @@ fn programming(c: &mut IpvsClient, svc: &Service, copied: bool) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let profile = args
-        .iter()
-        .position(|a| a == "--profile-poll")
-        .map(|i| args[i + 1].parse::<usize>().expect("--profile-poll N"));
+    let profile = |flag: &str| {
+        let at = args.iter().position(|a| a == flag)?;
+        Some(args[at + 1].parse::<usize>().expect("a number of rounds"))
+    };
+    let (profile_poll, profile_floor) = (profile("--profile-poll"), profile("--profile-floor"));
+    if let Some(n) = profile("--decode-only") {
+        let t = decode_only(n);
+        return println!(
+            "decoding {N} destinations: {:.1} µs (median of {n})",
+            t.as_secs_f64() * 1e6
+        );
+    }
 
     let _ = netns::delete(NS);
     netns::create(NS).expect("create namespace");
@@ -319,14 +329,24 @@ fn main() {
     let svc = Service::new(key, "wrr");
     let all: Vec<Destination> = (0..N).map(dest).collect();
 
-    if let Some(n) = profile {
+    if profile_poll.is_some() || profile_floor.is_some() {
         reset(&mut c, &svc);
         c.add_destinations(&key, &all).unwrap();
+        let mut floor = Floor::open(c.family_id(), &key);
         let t = Instant::now();
-        for _ in 0..n {
-            poll(&mut c);
-        }
-        println!("{n} polls: {:.3} ms each", ms(t.elapsed()) / n as f64);
+        let n = if let Some(n) = profile_poll {
+            (0..n).for_each(|_| {
+                poll(&mut c);
+            });
+            n
+        } else {
+            let n = profile_floor.unwrap_or(0);
+            (0..n).for_each(|_| {
+                floor.run();
+            });
+            n
+        };
+        println!("{n} rounds: {:.3} ms each", ms(t.elapsed()) / n as f64);
         return leave(c);
     }
 

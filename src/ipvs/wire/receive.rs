@@ -60,6 +60,42 @@ pub fn messages(datagram: &[u8]) -> Messages<'_> {
     Messages { rest: datagram }
 }
 
+/// The message at the start of `bytes` and the offset of the next one.
+#[inline(always)]
+fn message_at(bytes: &[u8]) -> Result<(Message<'_>, usize), Error> {
+    let Some(h) = bytes.first_chunk::<HEADER>() else {
+        return Err(cut_header(bytes.len()));
+    };
+    let len = u32::from_ne_bytes([h[0], h[1], h[2], h[3]]) as usize;
+    if len < HEADER || len > bytes.len() {
+        return Err(bad_length(len, bytes.len()));
+    }
+    let msg = Message {
+        ty: u16::from_ne_bytes([h[4], h[5]]),
+        flags: u16::from_ne_bytes([h[6], h[7]]),
+        seq: u32::from_ne_bytes([h[8], h[9], h[10], h[11]]),
+        payload: &bytes[HEADER..len],
+    };
+    // The next message starts at the 4-byte boundary; the last one may end
+    // the datagram without its padding.
+    Ok((msg, (len + 3) & !3))
+}
+
+#[cold]
+#[inline(never)]
+fn cut_header(left: usize) -> Error {
+    Error::decode(
+        "netlink message",
+        format!("header cut short: {left} bytes left, a header is {HEADER}"),
+    )
+}
+
+#[cold]
+#[inline(never)]
+fn bad_length(len: usize, left: usize) -> Error {
+    Error::decode("netlink message", format!("length {len} with {left} bytes left in the datagram"))
+}
+
 impl<'a> Iterator for Messages<'a> {
     type Item = Result<Message<'a>, Error>;
 
@@ -68,27 +104,9 @@ impl<'a> Iterator for Messages<'a> {
             return None;
         }
         let bytes = std::mem::take(&mut self.rest);
-        let Some(h) = bytes.get(..HEADER) else {
-            return Some(Err(Error::decode(
-                "netlink message",
-                format!("header cut short: {} bytes left, a header is {HEADER}", bytes.len()),
-            )));
-        };
-        let len = u32::from_ne_bytes([h[0], h[1], h[2], h[3]]) as usize;
-        if len < HEADER || len > bytes.len() {
-            return Some(Err(Error::decode(
-                "netlink message",
-                format!("length {len} with {} bytes left in the datagram", bytes.len()),
-            )));
-        }
-        // The next message starts at the 4-byte boundary; the last one may
-        // end the datagram without its padding.
-        self.rest = bytes.get((len + 3) & !3..).unwrap_or_default();
-        Some(Ok(Message {
-            ty: u16::from_ne_bytes([h[4], h[5]]),
-            flags: u16::from_ne_bytes([h[6], h[7]]),
-            seq: u32::from_ne_bytes([h[8], h[9], h[10], h[11]]),
-            payload: &bytes[HEADER..len],
+        Some(message_at(bytes).map(|(msg, next)| {
+            self.rest = bytes.get(next..).unwrap_or_default();
+            msg
         }))
     }
 }
@@ -121,11 +139,17 @@ impl<'c> Answer<'c> {
     pub(crate) fn feed(
         &mut self,
         datagram: &[u8],
-        on_reply: &mut dyn FnMut(&Reply<'_>) -> Result<(), Error>,
+        on_reply: &mut impl FnMut(&Reply<'_>) -> Result<(), Error>,
     ) -> Option<Result<(), Error>> {
-        for msg in messages(datagram) {
-            let msg = match msg {
-                Ok(msg) => msg,
+        // A loop over offsets rather than [`messages`]: this runs once per
+        // destination of a poll.
+        let mut at = 0;
+        while let Some(rest) = datagram.get(at..).filter(|r| !r.is_empty()) {
+            let msg = match message_at(rest) {
+                Ok((msg, next)) => {
+                    at += next;
+                    msg
+                }
                 Err(e) => return Some(Err(self.failed.take().unwrap_or(e))),
             };
             if msg.seq != self.seq {
