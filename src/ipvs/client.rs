@@ -11,14 +11,11 @@
 //! goes out, except [`IpvsClient::add_destinations`], which keeps a window of
 //! requests in flight.
 
-use neli::consts::genl::{CtrlAttr, CtrlCmd};
+use neli::consts::genl::CtrlAttr;
 use neli::consts::nl::{GenlId, NlmF};
 use neli::consts::socket::Msg;
 use neli::consts::socket::NlFamily;
-use neli::genl::{AttrTypeBuilder, Genlmsghdr, GenlmsghdrBuilder, NlattrBuilder};
-use neli::nl::NlPayload;
 use neli::socket::NlSocket;
-use neli::types::GenlBuffer;
 use neli::utils::Groups;
 use nix::errno::Errno;
 
@@ -95,22 +92,10 @@ impl IpvsClient {
 
     fn resolve_family(&mut self) -> Result<u16, Error> {
         let ctx = Context { op: "look up the IPVS netlink family".into(), ..Context::default() };
-        let name = NlattrBuilder::default()
-            .nla_type(
-                AttrTypeBuilder::default().nla_type(CtrlAttr::FamilyName).build().map_err(enc)?,
-            )
-            .nla_payload(GENL_NAME)
-            .build()
-            .map_err(enc)?;
-        let genl: Genlmsghdr<CtrlCmd, CtrlAttr> = GenlmsghdrBuilder::default()
-            .cmd(CtrlCmd::Getfamily)
-            .version(2)
-            .attrs(std::iter::once(name).collect::<GenlBuffer<_, _>>())
-            .build()
-            .map_err(enc)?;
+        let genl = wire::family_request(GENL_NAME)?;
         let mut id = None;
         let result = self.transact(GenlId::Ctrl.into(), NlmF::empty(), genl, &ctx, |reply| {
-            id = wire::find(reply.attrs, CtrlAttr::FamilyId)
+            id = wire::find(reply.attrs, CtrlAttr::FamilyId)?
                 .and_then(|p| p.get(..2))
                 .map(|p| u16::from_ne_bytes([p[0], p[1]]));
             Ok(())
@@ -124,42 +109,38 @@ impl IpvsClient {
 
     fn send<P>(&mut self, nl_type: u16, flags: NlmF, genl: P) -> Result<u32, Error>
     where
-        P: neli::Size + neli::ToBytes + std::fmt::Debug,
+        P: neli::Size + neli::ToBytes,
     {
         let seq = self.next_seq();
-        let msg = neli::nl::NlmsghdrBuilder::default()
-            .nl_type(nl_type)
-            .nl_flags(flags | NlmF::REQUEST | NlmF::ACK)
-            .nl_seq(seq)
-            .nl_pid(0)
-            .nl_payload(NlPayload::Payload(genl))
-            .build()
-            .map_err(enc)?;
-        let bytes = wire::to_bytes(&msg)?;
+        let bytes = wire::request_bytes(nl_type, flags, seq, genl)?;
         self.sock.send(&bytes, Msg::empty()).map_err(|e| Error::socket("send to the kernel", e))?;
         Ok(seq)
     }
 
-    /// Reads replies until the one for `seq` is complete (ack, error or end
-    /// of dump), passing each data message to `on_reply`.
+    /// Reads datagrams until the answer to `seq` is complete (ack, error or
+    /// end of dump), passing each data message to `on_reply`; what the
+    /// bytes mean is [`wire::Answer`]'s to decide.
     fn receive(
         &mut self,
         seq: u32,
         ctx: &Context,
-        on_reply: &mut dyn FnMut(&Reply<'_>) -> Result<(), Error>,
+        on_reply: &mut impl FnMut(&Reply<'_>) -> Result<(), Error>,
     ) -> Result<(), Error> {
+        let mut answer = wire::Answer::new(seq, ctx);
         loop {
+            // MSG_TRUNC: the datagram's real length, to refuse a cut one.
             let (len, _) = self
                 .sock
-                .recv(&mut self.buf[..], Msg::empty())
+                .recv(&mut self.buf[..], Msg::TRUNC)
                 .map_err(|e| Error::socket("receive from the kernel", e))?;
-            for msg in wire::messages(&self.buf[..len]) {
-                if msg.seq != seq {
-                    continue; // a late answer to an earlier request
-                }
-                if let Some(done) = handle(&msg, ctx, on_reply)? {
-                    return done;
-                }
+            let datagram = self.buf.get(..len).ok_or_else(|| {
+                Error::decode(
+                    "netlink datagram",
+                    format!("{len} bytes, more than the {}-byte buffer", self.buf.len()),
+                )
+            })?;
+            if let Some(result) = answer.feed(datagram, on_reply) {
+                return result;
             }
         }
     }
@@ -173,7 +154,7 @@ impl IpvsClient {
         mut on_reply: impl FnMut(&Reply<'_>) -> Result<(), Error>,
     ) -> Result<(), Error>
     where
-        P: neli::Size + neli::ToBytes + std::fmt::Debug,
+        P: neli::Size + neli::ToBytes,
     {
         let seq = self.send(nl_type, flags, genl)?;
         self.receive(seq, ctx, &mut on_reply)
@@ -257,8 +238,7 @@ impl IpvsClient {
         let af = key.af();
         let mut out = Vec::new();
         self.dump(Cmd::GetDest, vec![wire::service_key_nest(key)?], &ctx, |r| {
-            out.push(wire::decode_dest(r.attrs, af)?);
-            Ok(())
+            wire::push_dest(r.attrs, af, &mut out)
         })?;
         if out.is_empty() {
             // The kernel answers an empty dump for a missing service too.
@@ -370,36 +350,10 @@ impl IpvsClient {
             let af = svc.key.af();
             let mut dests = Vec::new();
             self.dump(Cmd::GetDest, vec![wire::service_key_nest(&svc.key)?], &ctx, |r| {
-                dests.push(wire::decode_dest(r.attrs, af)?);
-                Ok(())
+                wire::push_dest(r.attrs, af, &mut dests)
             })?;
             out.push((svc, dests));
         }
         Ok(out)
     }
-}
-
-/// What one received message means for the request it answers:
-/// `Some(result)` when the request is complete.
-fn handle(
-    msg: &wire::Message<'_>,
-    ctx: &Context,
-    on_reply: &mut dyn FnMut(&Reply<'_>) -> Result<(), Error>,
-) -> Result<Option<Result<(), Error>>, Error> {
-    let failed = |code: i32| Some(Err(Error::from_errno(Errno::from_raw(-code), ctx)));
-    Ok(match msg.ty {
-        wire::NLMSG_ERROR | wire::NLMSG_DONE => match msg.status() {
-            Some(code) if code < 0 => failed(code),
-            _ => Some(Ok(())),
-        },
-        1 => None, // NLMSG_NOOP
-        _ => {
-            on_reply(&wire::parse_reply(msg.payload)?)?;
-            None
-        }
-    })
-}
-
-fn enc(e: impl ToString) -> Error {
-    Error::encode("netlink request", e)
 }

@@ -45,7 +45,8 @@ pub fn table(datagrams: &[Datagram]) -> (crate::ipvs::Info, Vec<(Service, Vec<De
     for d in datagrams {
         // The same in-place walk the client uses.
         for msg in wire::messages(&d.bytes) {
-            if msg.ty < 16 {
+            let msg = msg.unwrap();
+            if msg.ty < wire::NLMSG_MIN_TYPE {
                 continue;
             }
             let reply = wire::parse_reply(msg.payload).unwrap();

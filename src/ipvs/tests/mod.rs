@@ -3,4 +3,5 @@
 
 pub(crate) mod capture;
 mod format_text;
+mod receive;
 mod wire_bytes;

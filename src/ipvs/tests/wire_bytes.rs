@@ -86,6 +86,52 @@ fn add_service_request_is_byte_identical_to_ipvsadm() {
     assert_eq!(wire::to_bytes(&msg).unwrap(), ADD_WRR);
 }
 
+/// What the client writes: the same bytes through the one path it builds
+/// every request with, except the port id, which lvslab leaves to the kernel.
+#[test]
+fn client_request_bytes_are_ipvsadms_but_for_the_port_id() {
+    let svc = Service::new(ServiceKey::Addr { proto: Protocol::Tcp, addr: VIP, port: 80 }, "wrr");
+    let req = wire::request(Cmd::NewService, vec![wire::service_nest(&svc).unwrap()]).unwrap();
+    let sent = wire::request_bytes(IPVS_FAMILY, NlmF::empty(), 0x6b06_f396, req).unwrap();
+    let mut expected = ADD_WRR.to_vec();
+    expected[12..16].fill(0); // nlmsg_pid
+    assert_eq!(sent, expected);
+}
+
+/// A dump request: ipvsadm's `GET_SERVICE` dump from the capture (flags
+/// REQUEST|ACK|DUMP), but for the port id.
+#[test]
+fn dump_request_matches_ipvsadm() {
+    let captured = load("kitchen-list")
+        .into_iter()
+        .find(|d| d.tx && d.bytes[16] == u8::from(Cmd::GetService))
+        .unwrap()
+        .bytes;
+    let seq = u32::from_ne_bytes(captured[8..12].try_into().unwrap());
+    let req = wire::request(Cmd::GetService, vec![]).unwrap();
+    let sent = wire::request_bytes(IPVS_FAMILY, NlmF::DUMP, seq, req).unwrap();
+    let mut expected = captured.clone();
+    expected[12..16].fill(0);
+    assert_eq!(sent, expected);
+}
+
+/// The family lookup the client sends on every new socket.
+#[test]
+fn family_lookup_bytes() {
+    let sent =
+        wire::request_bytes(0x10, NlmF::empty(), 9, wire::family_request("IPVS").unwrap()).unwrap();
+    #[rustfmt::skip]
+    let expected: &[u8] = &[
+        // nlmsghdr: len 32, type 0x10 (GENL_ID_CTRL), REQUEST|ACK, seq 9, pid 0
+        0x20, 0, 0, 0,  0x10, 0,  0x05, 0,  9, 0, 0, 0,  0, 0, 0, 0,
+        // genlmsghdr: CTRL_CMD_GETFAMILY (3), version 2
+        0x03, 0x02, 0, 0,
+        // CTRL_ATTR_FAMILY_NAME (2), len 9: "IPVS\0" + 3 pad
+        0x09, 0, 0x02, 0,  b'I', b'P', b'V', b'S',  0, 0, 0, 0,
+    ];
+    assert_eq!(sent, expected);
+}
+
 #[test]
 fn add_service_request_decodes_back() {
     let msg = &wire::parse_datagram(ADD_WRR).unwrap()[0];

@@ -19,7 +19,7 @@
 use std::io::Cursor;
 use std::net::IpAddr;
 
-use neli::consts::genl::NlAttrType;
+use neli::consts::genl::{CtrlAttr, CtrlCmd, NlAttrType};
 use neli::consts::nl::NlmF;
 use neli::genl::NlattrBuilder;
 use neli::genl::{AttrTypeBuilder, Genlmsghdr, GenlmsghdrBuilder, Nlattr};
@@ -30,9 +30,14 @@ use neli::{Size, ToBytes};
 use super::consts::{self, Cmd, CmdAttr, DestAttr, SvcAttr};
 
 mod decode;
+mod receive;
 use super::error::Error;
 use super::types::{AddressFamily, Destination, Service, ServiceKey, Timeouts, TunnelKind};
 pub use decode::*;
+pub(crate) use receive::Answer;
+pub use receive::{
+    Message, Messages, NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, NLMSG_NOOP, NLMSG_OVERRUN, messages,
+};
 
 /// A top-level attribute of a request.
 pub type AttrOf = Nlattr<CmdAttr, Buffer>;
@@ -180,20 +185,21 @@ pub fn request(cmd: Cmd, attrs: Vec<Nlattr<CmdAttr, Buffer>>) -> Result<Request,
         .map_err(enc)
 }
 
-/// The netlink message carrying `req` to family `family`.
-pub fn message(
+/// The netlink message carrying `payload` (an IPVS [`Request`], or nlctrl's
+/// [`family_request`]) to `family`.
+pub fn message<P: Size + ToBytes>(
     family: u16,
     flags: NlmF,
     seq: u32,
     pid: u32,
-    req: Request,
-) -> Result<Nlmsghdr<u16, Request>, Error> {
+    payload: P,
+) -> Result<Nlmsghdr<u16, P>, Error> {
     NlmsghdrBuilder::default()
         .nl_type(family)
         .nl_flags(flags)
         .nl_seq(seq)
         .nl_pid(pid)
-        .nl_payload(NlPayload::Payload(req))
+        .nl_payload(NlPayload::Payload(payload))
         .build()
         .map_err(enc)
 }
@@ -203,4 +209,30 @@ pub fn to_bytes<P: Size + ToBytes>(msg: &Nlmsghdr<u16, P>) -> Result<Vec<u8>, Er
     let mut cursor = Cursor::new(vec![0; msg.padded_size()]);
     msg.to_bytes(&mut cursor).map_err(enc)?;
     Ok(cursor.into_inner())
+}
+
+/// The bytes [`super::IpvsClient`] sends for one request, its only way of
+/// building one: the [`message`] with `flags` plus `NLM_F_REQUEST` and
+/// `NLM_F_ACK` (every request is answered with an ack or an error; a dump
+/// ends with `NLMSG_DONE` instead), sequence number `seq`, and port id 0
+/// (the kernel's to fill in; ipvsadm sends its socket's).
+pub fn request_bytes<P: Size + ToBytes>(
+    family: u16,
+    flags: NlmF,
+    seq: u32,
+    payload: P,
+) -> Result<Vec<u8>, Error> {
+    to_bytes(&message(family, flags | NlmF::REQUEST | NlmF::ACK, seq, 0, payload)?)
+}
+
+/// nlctrl's `CTRL_CMD_GETFAMILY` for the family called `name`, sent to
+/// `GENL_ID_CTRL` to learn the family's id on this boot.
+pub fn family_request(name: &str) -> Result<Genlmsghdr<CtrlCmd, CtrlAttr>, Error> {
+    let name = attr(CtrlAttr::FamilyName, name)?;
+    GenlmsghdrBuilder::default()
+        .cmd(CtrlCmd::Getfamily)
+        .version(2)
+        .attrs(std::iter::once(name).collect::<GenlBuffer<_, _>>())
+        .build()
+        .map_err(enc)
 }
