@@ -13,6 +13,7 @@ use super::super::types::{
     AddressFamily, Destination, Forward, Info, Protocol, Service, ServiceFlags, ServiceKey, Stats,
     Timeouts, Tunnel, TunnelFlags, TunnelKind, default_netmask,
 };
+use super::receive::{NLMSG_DONE, NLMSG_ERROR};
 
 /// A reply's generic netlink header and its top-level attribute bytes.
 #[derive(Debug, Clone, Copy)]
