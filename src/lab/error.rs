@@ -58,8 +58,9 @@ impl fmt::Display for SpecErrors {
     }
 }
 
-/// 1-based line and column (in characters) of byte `offset` in `source`.
-fn line_col(source: &str, offset: usize) -> (usize, usize) {
+/// 1-based line and column (in characters) of byte `offset` in `source`:
+/// the one helper for every file:line:col message (presets, themes, steps).
+pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());
     let before = &source[..offset];
     let line = before.matches('\n').count() + 1;

@@ -177,7 +177,7 @@ fn problem(step: &RawStep, action: &str, earlier: &[RawGuideStep]) -> Option<(St
 }
 
 fn line_of(source: &str, span: &Range<usize>) -> usize {
-    source[..span.start.min(source.len())].matches('\n').count() + 1
+    crate::lab::error::line_col(source, span.start).0
 }
 
 impl Guide {

@@ -157,7 +157,8 @@ pub fn find(bytes: &[u8], ty: impl Into<u16>) -> Result<Option<&[u8]>, Error> {
 /// The attributes of one nest by type, from a single walk (types above 15
 /// are ignored; IPVS uses up to 15), for the replies read once per poll
 /// (service, info, timeouts). Later duplicates do not replace earlier ones.
-/// Slots hold offsets, not slices, so an index is 72 bytes.
+/// Slots hold offsets, not slices, so an index is 80 bytes (the nest's
+/// slice and 16 offset pairs; a test keeps this true).
 pub struct Index<'a> {
     bytes: &'a [u8],
     /// (start, end) of each payload in `bytes`; start 0 means absent, since
@@ -430,4 +431,12 @@ pub fn decode_timeouts(attrs: &[u8]) -> Result<Timeouts, Error> {
         tcp_fin: u32_at(attrs, CmdAttr::TimeoutTcpFin, "tcpfin timeout")?.unwrap_or(0),
         udp: u32_at(attrs, CmdAttr::TimeoutUdp, "udp timeout")?.unwrap_or(0),
     })
+}
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn an_index_is_as_small_as_its_doc_says() {
+        assert_eq!(std::mem::size_of::<super::Index<'_>>(), 80);
+    }
 }

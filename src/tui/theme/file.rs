@@ -140,9 +140,7 @@ fn reword(message: &str) -> String {
 }
 
 fn invalid(text: &str, origin: &str, offset: usize, message: String) -> ThemeError {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+    let (line, col) = crate::lab::error::line_col(text, offset);
     ThemeError::Invalid { file: origin.into(), line, col, message }
 }
 
