@@ -15,6 +15,8 @@
 //! (`tui` reaches `monitor` only for its snapshot types and `lab` for the
 //! scheduler list; it never touches a socket, a file or a runtime.)
 
+#![deny(unsafe_code)] // the two pidfd calls in ops::process say why they need it
+
 pub mod ipvs;
 pub mod lab;
 pub mod monitor;

@@ -1,5 +1,7 @@
 //! `lvslab`: parse the command line, run the command, map errors to an exit code.
 
+#![forbid(unsafe_code)]
+
 mod cli;
 mod commands;
 

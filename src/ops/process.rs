@@ -119,6 +119,7 @@ pub fn signal(target: Target, signal: Signal) -> bool {
 
 /// [`signal`] with the identity check given (`is_lvslab` in lvslab itself;
 /// tests use other programs).
+#[expect(unsafe_code, reason = "pidfd_send_signal has no safe wrapper in nix 0.30")]
 pub fn signal_if(target: Target, signal: Signal, is_it: impl Fn(u32) -> bool) -> bool {
     let Ok(raw) = i32::try_from(target.pid) else { return false };
     let pidfd = pidfd_open(raw);
@@ -146,6 +147,7 @@ pub fn signal_if(target: Target, signal: Signal, is_it: impl Fn(u32) -> bool) ->
     }
 }
 
+#[expect(unsafe_code, reason = "pidfd_open has no safe wrapper in nix 0.30")]
 fn pidfd_open(pid: i32) -> Result<OwnedFd, nix::errno::Errno> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
     let fd = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid, 0) };
