@@ -172,14 +172,17 @@ lvslab set tutorial --zero"
         #[arg(long, group = "change")]
         zero: bool,
     },
-    /// Write a lab out: as `ipvsadm -Sn` rules, as a shell script that builds it by hand, or as a preset.
+    /// Write a lab out: as `ipvsadm -Sn` rules, a shell script that builds it by hand, a preset, or a keepalived.conf.
     #[command(
         after_help = "LAB is a running lab (its current table and every live edit) or a preset \
 name/file.\n  ipvsadm  the director's table as `ipvsadm -Sn` prints it; load it with `ipvsadm -R`\n  \
 shell    a bash script of ip/sysctl/ipvsadm commands that builds the same lab (run it as root;\n           \
 `bash FILE down` removes it); it cannot run while lvslab's own lab of that name is up\n  \
-toml     a commented preset: `lvslab up FILE` rebuilds the lab, live edits included\n\n\
+toml     a commented preset: `lvslab up FILE` rebuilds the lab, live edits included\n  \
+keepalived  a commented keepalived.conf for real machines: VRRP for the VIP and DIP, a\n           \
+virtual_server per service, an HTTP_GET /health check per real server\n\n\
 Examples:\n  lvslab export tutorial --format ipvsadm > tutorial.rules\n  \
+lvslab export tutorial --format keepalived -o keepalived.conf && keepalived --config-test -f keepalived.conf\n  \
 lvslab export tutorial --format shell -o t.sh && lvslab down tutorial && bash t.sh\n  \
 lvslab set tutorial --scheduler lc && lvslab export tutorial --format toml -o mine.toml"
     )]
