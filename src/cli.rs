@@ -28,7 +28,13 @@ pub struct Cli {
 pub enum Command {
     /// Build a lab from a preset (by name, e.g. `tutorial`, or a .toml path) and leave it running.
     #[command(
-        after_help = "Examples:\n  lvslab up tutorial\n  lvslab up labs/nat-rr-4rs.toml --dataplane none"
+        after_help = "Examples:\n  lvslab up tutorial\n  lvslab up labs/nat-rr-4rs.toml --dataplane none\n  \
+lvslab up tutorial --control keepalived   # keepalived programs IPVS and health-checks the servers\n\n\
+With --control keepalived (or `control = \"keepalived\"` in the preset), lvslab writes\n\
+/run/lvslab/LAB/keepalived.conf (1 s HTTP checks of /health) and runs keepalived in the\n\
+director's namespace; a stopped real server (`lvslab set LAB --stop rs1`) leaves the table\n\
+within about 2 s and returns when it answers again (`--start rs1`). Watch it with\n\
+  watch -n0.5 ip netns exec lvs-LAB-director ipvsadm -Ln"
     )]
     Up {
         /// Preset name (see `lvslab ls --presets`) or path to a preset file.
@@ -38,6 +44,11 @@ pub enum Command {
         /// topology only (namespaces, links, routes, forwarding), no load balancing.
         #[arg(long, value_enum, default_value_t = Dataplane::Ipvs)]
         dataplane: Dataplane,
+        /// Who programs IPVS: `lvslab` (the preset's table, no health checks) or
+        /// `keepalived` (health checks; a dead real server leaves the table).
+        /// Default: the preset's `control`, else lvslab.
+        #[arg(long, value_enum)]
+        control: Option<lvslab::lab::model::Control>,
     },
     /// Remove a lab: its processes, namespaces (with their links and IPVS table) and record.
     #[command(
@@ -146,7 +157,9 @@ lvslab traffic dh --to 192.0.2.6:80        # the dh lab's second VIP"
     #[command(
         after_help = "Examples:\n  lvslab set tutorial --scheduler wlc\n  lvslab set tutorial --weight rs1=5\n  \
 lvslab set tutorial --drain rs2\n  lvslab set tutorial --add-rs rs3=198.51.100.13:80,2\n  lvslab set tutorial --del-rs rs3\n  \
-lvslab set tutorial --zero"
+lvslab set tutorial --zero\n  lvslab set tutorial --stop rs1    # and --start rs1\n\n\
+In a lab under keepalived (lvslab up --control keepalived), scheduler and weight edits rewrite\n\
+keepalived.conf and reload keepalived (SIGHUP); lvslab does not write the table itself."
     )]
     #[command(group = clap::ArgGroup::new("change").required(true).multiple(true))]
     Set {
@@ -171,6 +184,13 @@ lvslab set tutorial --zero"
         /// Zero the IPVS counters.
         #[arg(long, group = "change")]
         zero: bool,
+        /// Stop a real server's HTTP process (the server fails; with keepalived
+        /// it leaves the table, without it IPVS keeps sending it its share).
+        #[arg(long, value_name = "NAME", group = "change")]
+        stop: Vec<String>,
+        /// Start a stopped real server's HTTP process again.
+        #[arg(long, value_name = "NAME", group = "change")]
+        start: Vec<String>,
     },
     /// Write a lab out: as `ipvsadm -Sn` rules, a shell script that builds it by hand, a preset, or a keepalived.conf.
     #[command(

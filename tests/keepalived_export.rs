@@ -74,3 +74,26 @@ fn the_config_test_is_a_real_referee() {
     assert_ne!(code, 0, "keepalived accepted an unknown scheduler: {said}");
     assert!(said.contains("nosuch"), "{said}");
 }
+
+/// A keepalived lab on a machine without keepalived (here: a PATH without
+/// it) is refused with the reason, before anything is built.
+#[test]
+fn a_keepalived_lab_without_keepalived_is_refused_before_anything_is_built() {
+    require_root();
+    let sandbox = common::sandbox::Sandbox::new();
+    let empty = tempfile::tempdir().unwrap();
+    for args in [
+        &["up", "tutorial", "--control", "keepalived"][..],
+        &["up", "tutorial", "--control", "keepalived", "--dataplane", "none"],
+    ] {
+        let path = format!("PATH={}", empty.path().display());
+        let out =
+            sandbox.command("env").arg(path).arg(common::lvslab_exe()).args(args).output().unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} was not refused: {said}");
+        assert!(said.contains("Nothing was changed"), "{args:?}: {said}");
+        assert!(said.contains("keepalived"), "{args:?}: {said}");
+        assert!(sandbox.namespaces().is_empty(), "{args:?} built namespaces");
+        assert!(sandbox.records().is_empty(), "{args:?} wrote a record");
+    }
+}
