@@ -123,6 +123,8 @@ fn keepalived_owns_the_table_and_a_dead_server_leaves_it() {
         sorted(&want),
         "ipvsadm -Sn is not the preset's table"
     );
+    let status = lvslab_ok(&["status", "tutorial"]);
+    assert!(status.contains("CONTROL keepalived in the director (pid"), "{status}");
 
     // Traffic across the failure: rs1's HTTP server stops 2 s into an 8 s run.
     let traffic = Command::new(common::lvslab_exe())
@@ -150,14 +152,19 @@ fn keepalived_owns_the_table_and_a_dead_server_leaves_it() {
         .filter_map(|e| e["at_s"].as_f64())
         .collect();
     eprintln!(
-        "FIGURE: rs1 left the table {:.2} s after its HTTP server stopped (check interval {} s); \
-         {failed} of {} requests failed meanwhile, between {:.2} s and {:.2} s of the run",
+        "FIGURE: rs1 left the table {:.2} s after `set --stop` returned (check interval {} s); \
+         {failed} of {} requests failed, the first at {:.2} s, the last at {:.2} s of the run",
         gone.as_secs_f64(),
         Checks::LAB.delay_loop,
         report["requests"],
         times.first().copied().unwrap_or(0.0),
         times.last().copied().unwrap_or(0.0),
     );
+    // What keepalived's checker said, with its own timestamps.
+    let log = std::fs::read_to_string("/run/lvslab/tutorial/keepalived.log").unwrap_or_default();
+    for line in log.lines().filter(|l| l.contains("198.51.100.11")) {
+        eprintln!("keepalived: {line}");
+    }
     assert!(gone <= limit, "rs1 took {gone:?} to leave the table (limit {limit:?})");
     assert!(stopped_at.elapsed() < Duration::from_secs(60));
 
