@@ -217,7 +217,7 @@ lvslab set tutorial --scheduler lc && lvslab export tutorial --format toml -o mi
         #[arg(short, long, value_name = "FILE")]
         output: Option<String>,
     },
-    /// Make a preset from `ipvsadm -S`/`-Sn` output, with the LVS-NAT topology it implies.
+    /// Make a preset from `ipvsadm -S`/`-Sn` output or a keepalived.conf, with the LVS-NAT topology it implies.
     #[command(
         after_help = "The rules name only VIPs and real servers, so the topology is implied: \
 the VIPs go on\nthe client network, the real servers (named rs1.. in order of first appearance) on the\n\
@@ -225,12 +225,16 @@ servers' network, each the widest subnet (at most a /24) that keeps the two apar
 free DIP and client address. Persistence (-p, -M), firewall-mark (-f), TCP/UDP/SCTP\n\
 services and port mapping are kept. Refused, naming the line and the fix: -g/-i\n\
 forwarding, IPv6, --pe/-o/-b, thresholds, and real servers on the VIPs' network.\n\n\
+A keepalived.conf (recognised by its first keyword) gives its virtual_server and real_server\n\
+blocks; global_defs and vrrp_* are left out (said in the preset), health checks make the\n\
+preset's control keepalived; include, groups, sorry_server, DR/TUN are refused with the line.\n\n\
 Examples:\n  ip netns exec lvs-tutorial-director ipvsadm -Sn > saved.rules\n  \
 lvslab import saved.rules -o saved.toml && lvslab up saved.toml\n  \
-ipvsadm -Sn | lvslab import - --name mylab"
+ipvsadm -Sn | lvslab import - --name mylab\n  \
+lvslab import /etc/keepalived/keepalived.conf --name mine -o mine.toml"
     )]
     Import {
-        /// The rules file, or `-` for standard input.
+        /// The rules file or keepalived.conf, or `-` for standard input.
         file: String,
         /// Write the preset to FILE instead of standard output.
         #[arg(short, long, value_name = "FILE")]
