@@ -28,7 +28,13 @@ pub struct Cli {
 pub enum Command {
     /// Build a lab from a preset (by name, e.g. `tutorial`, or a .toml path) and leave it running.
     #[command(
-        after_help = "Examples:\n  lvslab up tutorial\n  lvslab up labs/nat-rr-4rs.toml --dataplane none"
+        after_help = "Examples:\n  lvslab up tutorial\n  lvslab up labs/nat-rr-4rs.toml --dataplane none\n  \
+lvslab up tutorial --control keepalived   # keepalived programs IPVS and health-checks the servers\n\n\
+With --control keepalived (or `control = \"keepalived\"` in the preset), lvslab writes\n\
+/run/lvslab/LAB/keepalived.conf (1 s HTTP checks of /health) and runs keepalived in the\n\
+director's namespace; a stopped real server (`lvslab set LAB --stop rs1`) leaves the table\n\
+within about 2 s and returns when it answers again (`--start rs1`). Watch it with\n\
+  watch -n0.5 ip netns exec lvs-LAB-director ipvsadm -Ln"
     )]
     Up {
         /// Preset name (see `lvslab ls --presets`) or path to a preset file.
@@ -38,6 +44,11 @@ pub enum Command {
         /// topology only (namespaces, links, routes, forwarding), no load balancing.
         #[arg(long, value_enum, default_value_t = Dataplane::Ipvs)]
         dataplane: Dataplane,
+        /// Who programs IPVS: `lvslab` (the preset's table, no health checks) or
+        /// `keepalived` (health checks; a dead real server leaves the table).
+        /// Default: the preset's `control`, else lvslab.
+        #[arg(long, value_enum)]
+        control: Option<lvslab::lab::model::Control>,
     },
     /// Remove a lab: its processes, namespaces (with their links and IPVS table) and record.
     #[command(
@@ -151,7 +162,9 @@ lvslab traffic dh --to 192.0.2.6:80        # the dh lab's second VIP"
     #[command(
         after_help = "Examples:\n  lvslab set tutorial --scheduler wlc\n  lvslab set tutorial --weight rs1=5\n  \
 lvslab set tutorial --drain rs2\n  lvslab set tutorial --add-rs rs3=198.51.100.13:80,2\n  lvslab set tutorial --del-rs rs3\n  \
-lvslab set tutorial --zero"
+lvslab set tutorial --zero\n  lvslab set tutorial --stop rs1    # and --start rs1\n\n\
+In a lab under keepalived (lvslab up --control keepalived), scheduler and weight edits rewrite\n\
+keepalived.conf and reload keepalived (SIGHUP); lvslab does not write the table itself."
     )]
     #[command(group = clap::ArgGroup::new("change").required(true).multiple(true))]
     Set {
@@ -176,18 +189,28 @@ lvslab set tutorial --zero"
         /// Zero the IPVS counters.
         #[arg(long, group = "change")]
         zero: bool,
+        /// Stop a real server's HTTP process (the server fails; with keepalived
+        /// it leaves the table, without it IPVS keeps sending it its share).
+        #[arg(long, value_name = "NAME", group = "change")]
+        stop: Vec<String>,
+        /// Start a stopped real server's HTTP process again.
+        #[arg(long, value_name = "NAME", group = "change")]
+        start: Vec<String>,
     },
-    /// Write a lab out: as `ipvsadm -Sn` rules, as a shell script that builds it by hand, or as a preset.
+    /// Write a lab out: as `ipvsadm -Sn` rules, a shell script that builds it by hand, a preset, or a keepalived.conf.
     #[command(
         after_help = "LAB is a running lab (its current table and every live edit) or a preset \
 name/file.\n  ipvsadm  the director's table as `ipvsadm -Sn` prints it; load it with `ipvsadm -R`\n  \
 shell    a bash script of ip/sysctl/ipvsadm commands that builds the same lab (run it as root;\n           \
 `bash FILE down` removes it); it cannot run while lvslab's own lab of that name is up\n  \
-toml     a commented preset: `lvslab up FILE` rebuilds the lab, live edits included\n\n\
+toml     a commented preset: `lvslab up FILE` rebuilds the lab, live edits included\n  \
+keepalived  a commented keepalived.conf for real machines: VRRP for the VIP and DIP, a\n           \
+virtual_server per service, an HTTP_GET /health check per real server\n\n\
 Services or real servers someone added in the director outside lvslab are named on stderr\n\
 (ipvsadm: the rules still include them, as the kernel has them) or in a closing comment\n\
-(shell, toml: they are not part of the lab).\n\n\
+(shell, toml, keepalived: they are not part of the lab).\n\n\
 Examples:\n  lvslab export tutorial --format ipvsadm > tutorial.rules\n  \
+lvslab export tutorial --format keepalived -o keepalived.conf && keepalived --config-test -f keepalived.conf\n  \
 lvslab export tutorial --format shell -o t.sh && lvslab down tutorial && bash t.sh\n  \
 lvslab set tutorial --scheduler lc && lvslab export tutorial --format toml -o mine.toml"
     )]
@@ -202,7 +225,7 @@ lvslab set tutorial --scheduler lc && lvslab export tutorial --format toml -o mi
         #[arg(short, long, value_name = "FILE")]
         output: Option<String>,
     },
-    /// Make a preset from `ipvsadm -S`/`-Sn` output, with the LVS-NAT topology it implies.
+    /// Make a preset from `ipvsadm -S`/`-Sn` output or a keepalived.conf, with the LVS-NAT topology it implies.
     #[command(
         after_help = "The rules name only VIPs and real servers, so the topology is implied: \
 the VIPs go on\nthe client network, the real servers (named rs1.. in order of first appearance) on the\n\
@@ -210,12 +233,16 @@ servers' network, each the widest subnet (at most a /24) that keeps the two apar
 free DIP and client address. Persistence (-p, -M), firewall-mark (-f), TCP/UDP/SCTP\n\
 services and port mapping are kept. Refused, naming the line and the fix: -g/-i\n\
 forwarding, IPv6, --pe/-o/-b, thresholds, and real servers on the VIPs' network.\n\n\
+A keepalived.conf (recognised by its first keyword) gives its virtual_server and real_server\n\
+blocks; global_defs and vrrp_* are left out (said in the preset), health checks make the\n\
+preset's control keepalived; include, groups, sorry_server, DR/TUN are refused with the line.\n\n\
 Examples:\n  ip netns exec lvs-tutorial-director ipvsadm -Sn > saved.rules\n  \
 lvslab import saved.rules -o saved.toml && lvslab up saved.toml\n  \
-ipvsadm -Sn | lvslab import - --name mylab"
+ipvsadm -Sn | lvslab import - --name mylab\n  \
+lvslab import /etc/keepalived/keepalived.conf --name mine -o mine.toml"
     )]
     Import {
-        /// The rules file, or `-` for standard input.
+        /// The rules file or keepalived.conf, or `-` for standard input.
         file: String,
         /// Write the preset to FILE instead of standard output.
         #[arg(short, long, value_name = "FILE")]

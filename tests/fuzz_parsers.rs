@@ -293,6 +293,15 @@ proptest! {
     }
 
     #[test]
+    fn keepalived_import_never_panics(
+        text in mutated(vec![include_str!("fixtures/keepalived/tutorial.conf")]),
+        noise in "[a-z_{}# \n0-9.!]{0,200}",
+    ) {
+        let _ = import::import("fuzz.conf", &text, "fuzz");
+        let _ = import::import("fuzz.conf", &format!("virtual_server {noise}"), "fuzz");
+    }
+
+    #[test]
     fn number_parsers_never_panic(
         text in prop_oneof![token(), "[0-9.eE+-]{0,12}(ms|s|m|h|)", ".{0,16}"],
         n in any::<i64>(),

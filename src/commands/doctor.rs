@@ -21,6 +21,8 @@ struct Report {
     ipvs: Check,
     schedulers: Vec<String>,
     nftables: Check,
+    /// keepalived, for `lvslab up --control keepalived`.
+    keepalived: Check,
     labs: Vec<String>,
     leftovers: Vec<String>,
     /// lvs-* namespaces lvslab did not make (left alone by `down --all`).
@@ -63,6 +65,7 @@ pub fn run(json: bool) -> Result<ExitCode> {
         ipvs: ipvs_check(),
         schedulers: scheduler_modules(),
         nftables: nftables_check(),
+        keepalived: keepalived_check(),
         labs,
         leftovers,
         foreign_namespaces,
@@ -89,6 +92,7 @@ fn print_text(r: &Report) {
         ("bridges", &r.bridge),
         ("IPVS", &r.ipvs),
         ("nftables", &r.nftables),
+        ("keepalived", &r.keepalived),
     ] {
         println!("{}{name}: {}", mark(c.ok), c.detail);
     }
@@ -150,6 +154,17 @@ fn ipvs_check() -> Check {
         Support::Absent => Check::new(
             false,
             "not in this kernel (CONFIG_IP_VS is not set); use `lvslab up LAB --dataplane none`, or boot a kernel with IPVS",
+        ),
+    }
+}
+
+fn keepalived_check() -> Check {
+    match lvslab::ops::keepalived::version() {
+        Some(v) => Check::new(true, format!("{v} (lvslab up LAB --control keepalived)")),
+        None => Check::new(
+            false,
+            "not installed: `--control keepalived` and keepalived presets are refused \
+             (apt-get install keepalived)",
         ),
     }
 }

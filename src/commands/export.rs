@@ -1,4 +1,4 @@
-//! `lvslab export LAB --format ipvsadm|shell|toml [-o FILE]`: a running lab
+//! `lvslab export LAB --format ipvsadm|shell|toml|keepalived [-o FILE]`: a running lab
 //! (live edits included) or a preset, written as rules, a script or a preset.
 
 use std::io::Write;
@@ -37,7 +37,12 @@ pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> 
             None => export::rules::from_spec(&spec),
         },
         Format::Shell => export::shell::to_shell(&spec),
-        Format::Toml => export::toml::to_toml(&spec, &header(lab, &source)),
+        Format::Toml => export::toml::to_toml(&spec, &header(lab, &source, "toml")),
+        Format::Keepalived => export::keepalived::to_keepalived(
+            &spec,
+            export::keepalived::Purpose::Export,
+            &header(lab, &source, "keepalived"),
+        ),
     };
     if !outside.is_empty() {
         match format {
@@ -47,7 +52,7 @@ pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> 
                  (not in the lab's preset):\n{}",
                 outside.join("\n")
             ),
-            Format::Shell | Format::Toml => {
+            Format::Shell | Format::Toml | Format::Keepalived => {
                 text.push_str(
                     "\n# Added in the director outside lvslab, so not part of this file:\n",
                 );
@@ -97,14 +102,14 @@ fn find(lab: &str) -> Result<(LabSpec, Source, Option<Observation>)> {
     }
 }
 
-fn header(lab: &str, source: &Source) -> Vec<String> {
+fn header(lab: &str, source: &Source, format: &str) -> Vec<String> {
     match source {
         Source::Running { origin, .. } => vec![
-            format!("Exported by `lvslab export {lab} --format toml` from the running lab,"),
+            format!("Exported by `lvslab export {lab} --format {format}` from the running lab,"),
             format!("built from {}, with every live edit (lvslab set, dashboard) applied.", origin),
         ],
         Source::Preset(origin) => {
-            vec![format!("Exported by `lvslab export {lab} --format toml` from {origin}.")]
+            vec![format!("Exported by `lvslab export {lab} --format {format}` from {origin}.")]
         }
     }
 }

@@ -1,5 +1,5 @@
 //! `lvslab import FILE.rules|- [-o FILE] [--name NAME]`: a preset from
-//! `ipvsadm -S` output.
+//! `ipvsadm -S` output or a keepalived.conf.
 
 use std::io::Read;
 use std::process::ExitCode;

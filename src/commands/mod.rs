@@ -39,7 +39,9 @@ pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> 
         Command::Tutorial { dataplane, name, keep, theme: tui_theme } => {
             tutorial::run(&tutorial::Options { dataplane, name, keep, theme: tui_theme.or(theme) })
         }
-        Command::Up { lab, dataplane } => runtime()?.block_on(up::run(&lab, dataplane)),
+        Command::Up { lab, dataplane, control } => {
+            runtime()?.block_on(up::run(&lab, dataplane, control))
+        }
         Command::Down { lab, all, force } => down::run(lab.as_deref(), all, force),
         Command::Status { lab, json } => status::run(&lab, json),
         Command::Ls { presets, json } => ls::run(presets, json),
@@ -73,8 +75,9 @@ pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> 
         Command::Import { file, output, name } => {
             import::run(&file, output.as_deref(), name.as_deref())
         }
-        Command::Set { lab, scheduler, weight, drain, add_rs, del_rs, zero } => {
-            let changes = set::Changes { scheduler, weight, drain, add_rs, del_rs, zero };
+        Command::Set { lab, scheduler, weight, drain, add_rs, del_rs, zero, stop, start } => {
+            let changes =
+                set::Changes { scheduler, weight, drain, add_rs, del_rs, zero, stop, start };
             runtime()?.block_on(set::run(&lab, changes))
         }
     }

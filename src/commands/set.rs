@@ -17,12 +17,19 @@ pub struct Changes {
     pub add_rs: Vec<AddRs>,
     pub del_rs: Vec<String>,
     pub zero: bool,
+    pub stop: Vec<String>,
+    pub start: Vec<String>,
 }
 
 pub async fn run(lab: &str, changes: Changes) -> Result<ExitCode> {
     super::require_privilege("set")?;
     let Some(mut state) = LabState::load(lab)? else {
         bail!("no lab '{lab}' is running (lvslab up {lab} builds it)");
+    };
+    let via = if live::by_keepalived(&state) {
+        " (keepalived.conf rewritten, keepalived reloaded)"
+    } else {
+        ""
     };
     for rs in &changes.add_rs {
         live::add_real_server(&mut state, &rs.name, rs.addr, rs.port, rs.weight).await?;
@@ -34,15 +41,33 @@ pub async fn run(lab: &str, changes: Changes) -> Result<ExitCode> {
     }
     for (name, weight) in &changes.weight {
         live::set_weight(&mut state, name, *weight)?;
-        println!("{name}: weight {weight}");
+        println!("{name}: weight {weight}{via}");
     }
     for name in &changes.drain {
         live::set_weight(&mut state, name, 0)?;
-        println!("{name}: drained (weight 0: no new connections; open ones finish)");
+        println!("{name}: drained (weight 0: no new connections; open ones finish){via}");
     }
     if let Some(scheduler) = &changes.scheduler {
         live::set_scheduler(&mut state, scheduler)?;
-        println!("scheduler: {scheduler}");
+        println!("scheduler: {scheduler}{via}");
+    }
+    for name in &changes.stop {
+        let stopped = live::stop_server(&mut state, name)?;
+        let what = if live::by_keepalived(&state) {
+            "keepalived's check fails, so it leaves the table within a few seconds"
+        } else {
+            "IPVS keeps sending it its share, which fails (no health checks without keepalived)"
+        };
+        println!("{name}: {stopped} HTTP process(es) stopped; {what}");
+    }
+    for name in &changes.start {
+        let started = live::start_server(&mut state, name)?;
+        let what = if live::by_keepalived(&state) {
+            "keepalived's check passes again, so it returns to the table"
+        } else {
+            "it answers its share again"
+        };
+        println!("{name}: {started} HTTP process(es) started; {what}");
     }
     if changes.zero {
         live::zero(&state)?;

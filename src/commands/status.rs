@@ -22,6 +22,17 @@ pub fn run(lab: &str, json: bool) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&status)?);
     } else {
         print_text(&status);
+        if lvslab::ops::live::by_keepalived(&state) {
+            let ka = lvslab::ops::keepalived::running(&state);
+            println!(
+                "\nCONTROL keepalived in the director ({}): it owns the table and checks every \
+                 real server's /health each second; a server failing its check is out of the table.\n  \
+                 config {}\n  log    {}",
+                ka.map_or("NOT RUNNING".to_string(), |p| format!("pid {}", p.pid)),
+                lvslab::ops::keepalived::config_path(&state.spec.name).display(),
+                lvslab::ops::keepalived::log_path(&state.spec.name).display(),
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

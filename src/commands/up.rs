@@ -9,16 +9,19 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Result, bail};
-use lvslab::lab::model::Dataplane;
 use lvslab::lab::model::LabSpec;
+use lvslab::lab::model::{Control, Dataplane};
 use lvslab::lab::presets;
 use lvslab::ops::state::{LabState, Phase};
 use lvslab::ops::{lifecycle, servers, teardown};
 use tokio::signal::unix::{SignalKind, signal};
 
-pub async fn run(lab: &str, dataplane: Dataplane) -> Result<ExitCode> {
+pub async fn run(lab: &str, dataplane: Dataplane, control: Option<Control>) -> Result<ExitCode> {
     super::require_privilege("up")?;
-    let preset = presets::load(lab).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut preset = presets::load(lab).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(control) = control {
+        preset.spec.control = control;
+    }
     let spec = preset.spec.clone();
     if let Some(code) = revive_running(&spec, dataplane)? {
         return Ok(code);
@@ -112,6 +115,13 @@ fn print_summary(spec: &LabSpec, dataplane: Dataplane, ms: f64) {
         let members: Vec<String> =
             svc.members.iter().map(|m| format!("{}:{} w{}", m.name, m.port, m.weight)).collect();
         println!("  service   {} {} -> {}", svc.label(), svc.scheduler, members.join(", "));
+    }
+    if spec.control == Control::Keepalived {
+        println!(
+            "  control   keepalived in {} owns the table: {} (HTTP check of /health every 1 s)",
+            spec.netns("director"),
+            lvslab::ops::keepalived::config_path(name).display()
+        );
     }
     if dataplane == Dataplane::None {
         println!("  (dataplane none: no IPVS; the director routes between the two networks)");

@@ -42,6 +42,37 @@ pub struct LabSpec {
     pub services: Vec<Service>,
     /// Default traffic profile.
     pub traffic: TrafficProfile,
+    /// Who programs the director's IPVS table.
+    #[serde(default, skip_serializing_if = "Control::is_lvslab")]
+    pub control: Control,
+}
+
+/// Who owns the director's IPVS table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Control {
+    /// lvslab programs the table from the preset; nothing checks the servers.
+    #[default]
+    Lvslab,
+    /// keepalived, run in the director, programs the table from a
+    /// keepalived.conf lvslab writes, and health-checks every real server.
+    Keepalived,
+}
+
+impl Control {
+    /// Whether lvslab itself programs the table (the default).
+    pub fn is_lvslab(&self) -> bool {
+        *self == Self::Lvslab
+    }
+}
+
+impl fmt::Display for Control {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Lvslab => "lvslab",
+            Self::Keepalived => "keepalived",
+        })
+    }
 }
 
 /// The director's two addresses.

@@ -31,6 +31,9 @@ pub struct SpecFile {
     /// The default traffic profile of `lvslab traffic`.
     #[serde(default)]
     pub traffic: Option<TrafficFile>,
+    /// Who programs the director's IPVS table: `lvslab` (default) or `keepalived`.
+    #[serde(default)]
+    pub control: Option<Spanned<String>>,
 }
 
 /// `[networks]`.

@@ -6,12 +6,13 @@
 
 use super::build::Builder;
 use super::error::LabError;
+use super::keepalived;
 use super::program;
 use super::servers;
 use super::state::{LabState, Phase};
 use super::teardown;
-use crate::lab::model::Dataplane;
 use crate::lab::model::LabSpec;
+use crate::lab::model::{Control, Dataplane};
 use crate::lab::plan::Plan;
 use crate::lab::presets::Preset;
 use crate::lab::table;
@@ -24,6 +25,17 @@ pub fn prepare(
     dataplane: Dataplane,
     say: &mut dyn FnMut(String),
 ) -> Result<(), LabError> {
+    // keepalived before IPVS: on a machine with neither, the preset's own
+    // requirement is the first thing said.
+    if spec.control == Control::Keepalived {
+        if dataplane != Dataplane::Ipvs {
+            return Err(LabError::Refused(
+                "keepalived programs IPVS, so `--control keepalived` needs `--dataplane ipvs`"
+                    .into(),
+            ));
+        }
+        keepalived::require()?;
+    }
     if dataplane == Dataplane::Ipvs {
         program::probe()?;
     }
@@ -129,7 +141,10 @@ async fn build(
     } else {
         say("ip netns exec director sysctl -w net.ipv4.ip_forward=1".into());
     }
-    if state.dataplane == Dataplane::Ipvs && wiring == Wiring::Full {
+    let keepalived = state.spec.control == Control::Keepalived
+        && state.dataplane == Dataplane::Ipvs
+        && wiring == Wiring::Full;
+    if state.dataplane == Dataplane::Ipvs && wiring == Wiring::Full && !keepalived {
         for svc in &state.spec.services {
             say(format!(
                 "ipvsadm -A {} -s {} (+{} real servers)",
@@ -144,9 +159,22 @@ async fn build(
             .map_err(join_error)??;
     }
     say(format!("starting {} real-server HTTP processes", state.spec.real_servers.len()));
-    tokio::task::spawn_blocking(move || servers::start_missing(&mut state).map(|_| state))
-        .await
-        .map_err(join_error)?
+    let mut state =
+        tokio::task::spawn_blocking(move || servers::start_missing(&mut state).map(|_| state))
+            .await
+            .map_err(join_error)??;
+    if keepalived {
+        // After the servers: keepalived's first checks then find them answering.
+        say(format!(
+            "keepalived -f {} in the director: it programs IPVS and checks the real servers",
+            keepalived::config_path(&state.spec.name).display()
+        ));
+        state = tokio::task::spawn_blocking(move || keepalived::start(&mut state).map(|_| state))
+            .await
+            .map_err(join_error)??;
+        say("keepalived programmed the table the preset describes".into());
+    }
+    Ok(state)
 }
 
 fn join_error(e: tokio::task::JoinError) -> LabError {

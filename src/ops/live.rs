@@ -8,10 +8,11 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::build::Builder;
 use super::error::LabError;
+use super::keepalived;
 use super::servers;
 use super::state::{self, LabState};
 use crate::ipvs::IpvsClient;
-use crate::lab::model::Dataplane;
+use crate::lab::model::{Control, Dataplane};
 use crate::lab::model::{Forward, Member, RealServer, parse_netns_name};
 use crate::lab::plan::{Plan, real_server_steps};
 use crate::lab::{ranges, table, validate};
@@ -19,6 +20,13 @@ use crate::net::netns;
 
 fn refuse<T>(why: impl Into<String>) -> Result<T, LabError> {
     Err(LabError::Refused(why.into()))
+}
+
+/// Whether keepalived owns the lab's table: then an edit changes the spec,
+/// rewrites keepalived.conf and reloads keepalived (SIGHUP), and lvslab
+/// never writes the table itself, so the two never fight.
+pub fn by_keepalived(state: &LabState) -> bool {
+    state.spec.control == Control::Keepalived && state.dataplane == Dataplane::Ipvs
 }
 
 fn ipvs_client(state: &LabState) -> Result<IpvsClient, LabError> {
@@ -68,6 +76,12 @@ pub fn set_scheduler(state: &mut LabState, scheduler: &str) -> Result<(), LabErr
         ));
     }
     locked(state, |state| {
+        if by_keepalived(state) {
+            for svc in &mut state.spec.services {
+                svc.scheduler = scheduler.to_string();
+            }
+            return keepalived::reload(state);
+        }
         let mut client = ipvs_client(state)?;
         for svc in &mut state.spec.services {
             let mut next = svc.clone();
@@ -86,6 +100,14 @@ pub fn set_weight(state: &mut LabState, server: &str, weight: u32) -> Result<(),
     locked(state, |state| {
         if state.spec.real_server(server).is_none() {
             return refuse(format!("lab '{}' has no real server '{server}'", state.spec.name));
+        }
+        if by_keepalived(state) {
+            for svc in &mut state.spec.services {
+                for member in svc.members.iter_mut().filter(|m| m.name == server) {
+                    member.weight = weight;
+                }
+            }
+            return keepalived::reload(state);
         }
         let mut client = ipvs_client(state)?;
         let spec = state.spec.clone();
@@ -162,7 +184,9 @@ pub async fn add_real_server(
         svc.members.push(member.clone());
     }
     servers::start_missing(state)?;
-    if state.dataplane == Dataplane::Ipvs {
+    if by_keepalived(state) {
+        keepalived::reload(state)?;
+    } else if state.dataplane == Dataplane::Ipvs {
         let mut client = ipvs_client(state)?;
         let dest = table::destination(&state.spec, &member).expect("added above");
         for svc in &state.spec.services {
@@ -176,6 +200,32 @@ pub async fn add_real_server(
         }
     }
     state.save().map_err(|e| LabError::Record(e.to_string()))
+}
+
+/// Stops the HTTP process(es) of real server `name`, leaving its namespace
+/// and its destinations: a failed server. Returns how many were stopped.
+pub fn stop_server(state: &mut LabState, name: &str) -> Result<usize, LabError> {
+    locked(state, |state| {
+        if state.spec.real_server(name).is_none() {
+            return refuse(format!("lab '{}' has no real server '{name}'", state.spec.name));
+        }
+        Ok(servers::stop_host(state, name))
+    })
+}
+
+/// Starts the HTTP process(es) of real server `name` again (and any other
+/// that died). Returns how many were started.
+pub fn start_server(state: &mut LabState, name: &str) -> Result<usize, LabError> {
+    if LabState::load(&state.spec.name)
+        .ok()
+        .flatten()
+        .is_some_and(|s| s.spec.real_server(name).is_none())
+    {
+        return refuse(format!("lab '{}' has no real server '{name}'", state.spec.name));
+    }
+    // start_missing takes the lock itself to record each server it starts.
+    *state = reload(&state.spec.name)?;
+    servers::start_missing(state)
 }
 
 /// Removes real server `name`: its destinations, its process, its namespace.
@@ -193,7 +243,15 @@ fn remove_real_server_locked(state: &mut LabState, name: &str) -> Result<(), Lab
             state.spec.name
         ));
     }
-    if state.dataplane == Dataplane::Ipvs {
+    if by_keepalived(state) {
+        let mut next = state.spec.clone();
+        for svc in &mut next.services {
+            svc.members.retain(|m| m.name != name);
+        }
+        let mut without = state.clone();
+        without.spec = next;
+        keepalived::reload(&without)?;
+    } else if state.dataplane == Dataplane::Ipvs {
         let mut client = ipvs_client(state)?;
         for svc in &state.spec.services {
             for m in svc.members.iter().filter(|m| m.name == name) {

@@ -6,6 +6,7 @@
 
 pub mod build;
 pub mod error;
+pub mod keepalived;
 pub mod lifecycle;
 pub mod live;
 pub mod process;

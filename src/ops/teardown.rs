@@ -120,6 +120,8 @@ pub fn remove_with(lab: &str, sweep: Sweep) -> Removed {
         }
     };
     if let Some(state) = &recorded {
+        // keepalived first: it removes its own IPVS services as it exits.
+        removed.processes.extend(super::keepalived::stop_recorded(state));
         let targets: Vec<Target> =
             state.processes.iter().map(|p| Target::lvslab(p.pid, p.start_ticks)).collect();
         removed.processes.extend(process::stop_all(&targets));
@@ -183,6 +185,7 @@ pub fn remove_with(lab: &str, sweep: Sweep) -> Removed {
     remove_stale_marks(Some(lab));
     state::remove_temporaries(lab);
     remove_logs(lab);
+    super::keepalived::remove_files(lab);
     if recorded.is_some() || state::path(lab).exists() {
         match state::remove(lab) {
             Ok(()) => removed.state_file = true,

@@ -238,27 +238,37 @@ fn with_traffic(
 fn edit(command: Command, shared: &Shared) -> Result<String, String> {
     let mut state = shared.lock().expect("lab state lock").clone();
     let text = |e: LabError| e.to_string();
+    // Under keepalived, edits rewrite keepalived.conf and reload it, and a
+    // stopped server is taken out by its health check: the log says so.
+    let keepalived = live::by_keepalived(&state);
+    let via = if keepalived { " (keepalived.conf rewritten, keepalived reloaded)" } else { "" };
     let message = match command {
         Command::SetScheduler(name) => {
             live::set_scheduler(&mut state, &name).map_err(text)?;
-            format!("scheduler {name}")
+            format!("scheduler {name}{via}")
         }
         Command::SetWeight { server, weight } => {
             live::set_weight(&mut state, &server, weight).map_err(text)?;
-            format!("{server}: weight {weight}")
+            format!("{server}: weight {weight}{via}")
         }
         Command::Drain { server } => {
             live::set_weight(&mut state, &server, 0).map_err(text)?;
-            format!("{server}: drained (weight 0)")
+            format!("{server}: drained (weight 0){via}")
         }
         Command::StopServer { server } => {
             let n =
                 live::locked(&mut state, |s| Ok(servers::stop_host(s, &server))).map_err(text)?;
-            format!("{server}: stopped its HTTP server ({n} process)")
+            format!(
+                "{server}: stopped its HTTP server ({n} process){}",
+                if keepalived { "; keepalived's check will take it out of the table" } else { "" }
+            )
         }
         Command::StartServer { server } => {
             let n = live::locked(&mut state, servers::start_missing).map_err(text)?;
-            format!("{server}: started ({n} process)")
+            format!(
+                "{server}: started ({n} process){}",
+                if keepalived { "; keepalived puts it back once its check passes" } else { "" }
+            )
         }
         Command::AddServer => {
             let (name, addr, port) = next_server(&state)?;
@@ -267,11 +277,11 @@ fn edit(command: Command, shared: &Shared) -> Result<String, String> {
             tokio::runtime::Handle::current()
                 .block_on(live::add_real_server(&mut state, &name, addr, port, 1))
                 .map_err(text)?;
-            format!("added {name} {addr}:{port} weight 1")
+            format!("added {name} {addr}:{port} weight 1{via}")
         }
         Command::RemoveServer { server } => {
             live::remove_real_server(&mut state, &server).map_err(text)?;
-            format!("removed {server}")
+            format!("removed {server}{via}")
         }
         Command::ZeroCounters => {
             live::zero(&state).map_err(text)?;

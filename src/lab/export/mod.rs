@@ -1,9 +1,11 @@
 //! A lab written out in another form: `ipvsadm -Sn` rules ([`rules`]), a
 //! self-contained shell script that builds it by hand ([`shell`]), or a
-//! preset file ([`toml`]). All three read a [`LabSpec`](super::LabSpec);
+//! preset file ([`toml`]), or the cluster's `keepalived.conf`
+//! ([`keepalived`]). All three read a [`LabSpec`](super::LabSpec);
 //! only the rules of a running lab also read the kernel, so that they are
 //! exactly what `ipvsadm -Sn` prints in its director.
 
+pub mod keepalived;
 pub mod rules;
 pub mod shell;
 pub mod toml;
@@ -17,4 +19,6 @@ pub enum Format {
     Shell,
     /// A preset file for `lvslab up`.
     Toml,
+    /// A commented keepalived.conf: VRRP, virtual servers, health checks.
+    Keepalived,
 }

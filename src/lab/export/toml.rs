@@ -26,6 +26,14 @@ pub fn to_toml(spec: &LabSpec, header: &[String]) -> String {
         writeln!(out, "# Namespaces are called lvs-<name>-<host>; `lvslab up` takes this file.");
     let _ = writeln!(out, "name = {}", quote(&spec.name));
     let _ = writeln!(out, "description = {}", quote(&spec.description));
+    if !spec.control.is_lvslab() {
+        let _ = write!(
+            out,
+            "\n# keepalived programs the director's IPVS table and health-checks the servers.\n\
+             control = \"{}\"\n",
+            spec.control
+        );
+    }
     let _ = write!(
         out,
         "\n# One network on each side of the director; they must not overlap.\n\
@@ -165,6 +173,7 @@ mod tests {
         spec.services[0].members[0].weight = crate::lab::ranges::WEIGHT.max as u32;
         spec.description = "say \"hi\"".into();
         spec.real_servers[0].delay_ms = 20;
+        spec.control = crate::lab::model::Control::Keepalived;
         spec.traffic.duration_s = Some(2.5);
         spec.traffic.requests = None;
         spec.traffic.rate = Some(10.0);

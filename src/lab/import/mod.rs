@@ -6,13 +6,16 @@
 //! refused with the rules file, the line, and what to change; an import
 //! never silently drops part of a table.
 
+mod keepalived;
 mod topology;
+
+pub use keepalived::looks_like as is_keepalived_conf;
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::error::{SpecError, SpecErrors};
 use super::export::toml::to_toml;
-use super::model::{Director, Forward, LabSpec, Member, Protocol, RealServer, Service};
+use super::model::{Control, Director, Forward, LabSpec, Member, Protocol, RealServer, Service};
 use super::{schedulers, text, validate};
 use crate::ipvs::rules::{self, Rule};
 use crate::ipvs::{self, AddressFamily, ServiceKey};
@@ -45,9 +48,16 @@ pub(crate) struct Table {
     pub(crate) rips: Vec<(Ipv4Addr, usize)>,
 }
 
-/// Imports the rules `text`, read from `file`, as lab `name`.
+/// Imports the rules `text`, read from `file`, as lab `name`: `ipvsadm -S`
+/// output, or a keepalived.conf (its virtual and real servers).
 pub fn import(file: &str, text: &str, name: &str) -> Result<Imported, SpecErrors> {
-    let table = read(file, text).map_err(|e| SpecErrors(vec![e]))?;
+    let (table, source) = if keepalived::looks_like(text) {
+        let read = keepalived::read(file, text).map_err(|e| SpecErrors(vec![e]))?;
+        let control = if read.checked { Control::Keepalived } else { Control::Lvslab };
+        (read.table, Source::Keepalived { control, left_out: read.left_out })
+    } else {
+        (read(file, text).map_err(|e| SpecErrors(vec![e]))?, Source::Rules)
+    };
     let net = topology::infer(file, &table).map_err(|e| SpecErrors(vec![e]))?;
     let rs_name = |addr: Ipv4Addr| {
         let i = table.rips.iter().position(|(a, _)| *a == addr).unwrap_or(0);
@@ -86,7 +96,7 @@ pub fn import(file: &str, text: &str, name: &str) -> Result<Imported, SpecErrors
         .collect();
     let spec = LabSpec {
         name: name.to_string(),
-        description: description(file),
+        description: description(file, &source),
         client_net: net.client_net,
         servers_net: net.servers_net,
         client: net.client,
@@ -98,26 +108,51 @@ pub fn import(file: &str, text: &str, name: &str) -> Result<Imported, SpecErrors
             .collect(),
         services,
         traffic: Default::default(),
+        control: match &source {
+            Source::Keepalived { control, .. } => *control,
+            Source::Rules => Control::Lvslab,
+        },
     };
-    let toml = to_toml(&spec, &header(file, &spec));
+    let toml = to_toml(&spec, &header(file, &spec, &source));
     // The normal validator has the last word: what it refuses is not written.
     let checked = validate::parse(&format!("{name}.toml"), &toml)?;
     debug_assert_eq!(checked, spec);
     Ok(Imported { spec: checked, toml })
 }
 
+/// What was imported.
+enum Source {
+    /// `ipvsadm -S` output.
+    Rules,
+    /// A keepalived.conf.
+    Keepalived {
+        /// keepalived when its real servers had health checks.
+        control: Control,
+        /// Top-level blocks left out.
+        left_out: Vec<String>,
+    },
+}
+
 /// "Imported from FILE", when the file's name makes one printable line.
-fn description(file: &str) -> String {
-    let line = format!("Imported from {file} (ipvsadm -S)");
+fn description(file: &str, source: &Source) -> String {
+    let what = match source {
+        Source::Rules => "ipvsadm -S",
+        Source::Keepalived { .. } => "keepalived.conf",
+    };
+    let line = format!("Imported from {file} ({what})");
     match text::line_problem(&line, text::MAX_LINE) {
         None => line,
-        Some(_) => "Imported from saved rules (ipvsadm -S)".into(),
+        Some(_) => format!("Imported from saved rules ({what})"),
     }
 }
 
-fn header(file: &str, spec: &LabSpec) -> Vec<String> {
+fn header(file: &str, spec: &LabSpec, source: &Source) -> Vec<String> {
+    let from = match source {
+        Source::Rules => "ipvsadm's saved rules",
+        Source::Keepalived { .. } => "a keepalived.conf's virtual_server blocks",
+    };
     let mut lines = vec![
-        format!("Made by `lvslab import {file}` from ipvsadm's saved rules."),
+        format!("Made by `lvslab import {file}` from {from}."),
         "The rules hold only the services; the topology is implied: the VIPs on the".into(),
         format!(
             "client network {}, the real servers (RIPs) on {}, a free DIP and client",
@@ -125,6 +160,17 @@ fn header(file: &str, spec: &LabSpec) -> Vec<String> {
         ),
         "address, real servers named rs1.. in order of first appearance.".into(),
     ];
+    if let Source::Keepalived { control, left_out } = source {
+        lines.push(String::new());
+        if *control == Control::Keepalived {
+            lines
+                .push("Its real servers had health checks, so keepalived controls this lab".into());
+            lines.push("(control below); the lab writes its own checks of /health.".into());
+        }
+        if !left_out.is_empty() {
+            lines.push(format!("Left out (keepalived's own): {}.", left_out.join(", ")));
+        }
+    }
     if spec.services.iter().any(|s| s.fwmark.is_some()) {
         lines.push(String::new());
         lines.push("Firewall-mark services are kept, but nothing in the lab marks packets:".into());

@@ -23,7 +23,7 @@ use ipnet::Ipv4Net;
 use toml::Spanned;
 
 use super::error::{SpecError, SpecErrors};
-use super::model::{Director, LabSpec, RealServer, links};
+use super::model::{Control, Director, LabSpec, RealServer, links};
 use super::spec::SpecFile;
 use super::text;
 
@@ -139,6 +139,7 @@ impl Checker<'_> {
         let hosts = Hosts { valid: &real_servers, declared: &declared };
         let services = self.services(&raw.services, &hosts, vip, client_net, &used);
         let traffic = self.traffic(raw.traffic.as_ref());
+        let control = self.control(raw.control.as_ref());
         Some(LabSpec {
             name: raw.name.get_ref().clone(),
             description,
@@ -149,7 +150,26 @@ impl Checker<'_> {
             real_servers,
             services,
             traffic,
+            control,
         })
+    }
+
+    /// `control = "lvslab" | "keepalived"`.
+    fn control(&mut self, value: Option<&Spanned<String>>) -> Control {
+        match value.map(|v| v.get_ref().as_str()) {
+            None | Some("lvslab") => Control::Lvslab,
+            Some("keepalived") => Control::Keepalived,
+            Some(other) => {
+                let span = value.map(Spanned::span).unwrap_or_default();
+                self.error(
+                    span,
+                    format!("control '{}' is unknown", text::shown(other)),
+                    "write control = \"lvslab\" (lvslab programs IPVS) or \"keepalived\" \
+                     (keepalived programs it and health-checks the real servers)",
+                );
+                Control::Lvslab
+            }
+        }
     }
 
     fn lab_name(&mut self, name: &Spanned<String>) {

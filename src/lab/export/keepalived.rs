@@ -1,0 +1,339 @@
+//! A [`LabSpec`] as a commented `keepalived.conf`: a `virtual_server` per
+//! service, a `real_server` per member with its weight and a health check,
+//! and (for real machines) a VRRP instance holding the VIP and the DIP.
+//!
+//! The same writer serves two readers:
+//! - `lvslab export LAB --format keepalived` ([`Purpose::Export`]): the
+//!   cluster for real machines, with a VRRP instance and production check
+//!   intervals;
+//! - `lvslab up LAB --control keepalived` ([`Purpose::Lab`]): the
+//!   configuration keepalived runs inside the director's namespace, without
+//!   VRRP (the lab already put its addresses on the links) and with short
+//!   check intervals, so a dead server leaves the table within seconds.
+//!
+//! Pure: no files, no processes. Every number comes from the validated
+//! spec; the only free text (the lab's name and description) is written in
+//! comments, shown escaped and quoted so a comment never ends in `\` (which
+//! keepalived reads as a line continuation), and the router id is reduced
+//! to characters keepalived takes as one word.
+
+use std::fmt::Write;
+
+use crate::ipvs::Protocol;
+use crate::lab::model::{Forward, LabSpec, Member, Service, links};
+use crate::lab::text;
+
+/// What the file is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Real machines: VRRP instance for the VIP and DIP, production intervals.
+    Export,
+    /// The lab's director: health checks and the IPVS table only, lab intervals.
+    Lab,
+}
+
+/// How often and how patiently keepalived checks each real server (seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checks {
+    /// Seconds between two checks of one real server (`delay_loop`).
+    pub delay_loop: u32,
+    /// Seconds a check may take to connect and answer (`connect_timeout`).
+    pub connect_timeout: u32,
+    /// Failed checks retried before the server is taken out (`retry`).
+    pub retry: u32,
+    /// Seconds between those retries (`delay_before_retry`).
+    pub delay_before_retry: u32,
+}
+
+impl Checks {
+    /// In the lab: a stopped server is noticed within about two seconds.
+    pub const LAB: Self =
+        Self { delay_loop: 1, connect_timeout: 1, retry: 1, delay_before_retry: 1 };
+    /// On real machines: keepalived's usual pace, tolerant of a slow answer.
+    pub const PRODUCTION: Self =
+        Self { delay_loop: 6, connect_timeout: 3, retry: 3, delay_before_retry: 3 };
+
+    /// The longest time, in seconds, from a stopped server (its port refuses
+    /// connections, so each attempt fails at once) to its removal: one wait
+    /// for the next check, then every retry after its delay.
+    pub fn refused_within_s(&self) -> u32 {
+        self.delay_loop + self.retry * self.delay_before_retry
+    }
+
+    /// The same for a server that hangs: each attempt also waits its timeout.
+    pub fn hung_within_s(&self) -> u32 {
+        self.refused_within_s() + (self.retry + 1) * self.connect_timeout
+    }
+
+    fn for_purpose(purpose: Purpose) -> Self {
+        match purpose {
+            Purpose::Export => Self::PRODUCTION,
+            Purpose::Lab => Self::LAB,
+        }
+    }
+}
+
+/// The health check keepalived runs against one member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthCheck {
+    /// `HTTP_GET` of [`HEALTH_PATH`] on the member's port, expecting 200.
+    Http {
+        /// The real server's port.
+        port: u16,
+    },
+    /// No check, and why: the member stays in the table whatever happens.
+    None(&'static str),
+}
+
+/// The path every lvslab real server answers `ok` on (`lvslab serve`).
+pub const HEALTH_PATH: &str = "/health";
+
+/// The check for `member` of `svc`.
+pub fn health_check(svc: &Service, member: &Member) -> HealthCheck {
+    if svc.protocol != Protocol::Tcp {
+        return HealthCheck::None("not TCP: the real server's HTTP check cannot reach it");
+    }
+    if member.port == 0 {
+        return HealthCheck::None(
+            "a firewall-mark member keeps each packet's port, so there is no one port to check",
+        );
+    }
+    HealthCheck::Http { port: member.port }
+}
+
+/// keepalived's `lb_kind` for a forwarding method.
+fn lb_kind(forward: Forward) -> &'static str {
+    match forward {
+        Forward::Nat => "NAT",
+    }
+}
+
+/// keepalived's `protocol` word.
+fn protocol(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Tcp => "TCP",
+        Protocol::Udp => "UDP",
+        Protocol::Sctp => "SCTP",
+    }
+}
+
+/// A word keepalived reads as one token: letters, digits, `-`, `_` and `.`
+/// kept, anything else (space, `#`, `!`, `{`, quotes, control characters)
+/// replaced by `_`. Lab names are validated to need no change.
+pub fn word(text: &str) -> String {
+    let w: String = text
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
+        .collect();
+    if w.is_empty() { "_".into() } else { w }
+}
+
+/// One comment line for free text: shown escaped (no line breaks or
+/// terminal controls), and never ending in `\`, which keepalived would read
+/// as "continue on the next line" and so swallow the line after the comment.
+fn comment_text(text: &str) -> String {
+    let shown = text::shown(text);
+    if shown.ends_with('\\') { format!("\"{shown}\"") } else { shown.into_owned() }
+}
+
+/// The `keepalived.conf` of `spec`. `header` lines go on top as comments
+/// (where the file came from).
+pub fn to_keepalived(spec: &LabSpec, purpose: Purpose, header: &[String]) -> String {
+    let checks = Checks::for_purpose(purpose);
+    let mut out = String::new();
+    for line in header {
+        let _ = writeln!(out, "{}", format!("# {}", comment_text(line)).trim_end());
+    }
+    let _ =
+        writeln!(out, "# Lab '{}': {}", comment_text(&spec.name), comment_text(&spec.description));
+    out.push_str(match purpose {
+        Purpose::Export => {
+            "#\n\
+             # keepalived programs the director's IPVS table from the virtual_server\n\
+             # blocks below, checks every real server and takes a dead one out of the\n\
+             # table (back in when it answers again), and holds the VIP (and the DIP,\n\
+             # the real servers' gateway) with VRRP so a backup director can take over.\n\
+             # Check it:   keepalived --config-test -f keepalived.conf\n\
+             # Watch it:   ipvsadm -Ln   (the table)   journalctl -u keepalived   (the checks)\n"
+        }
+        Purpose::Lab => {
+            "#\n\
+             # Written by lvslab for `lvslab up --control keepalived`: keepalived runs in\n\
+             # the director's namespace and owns its IPVS table. No VRRP here: the lab\n\
+             # put the VIP and DIP on the director's links already. Edits (lvslab set,\n\
+             # the dashboard) rewrite this file and reload keepalived (SIGHUP).\n"
+        }
+    });
+
+    let _ = write!(
+        out,
+        "\nglobal_defs {{\n    # Names this director in keepalived's logs (and its VRRP adverts).\n    \
+         router_id {}\n}}\n",
+        word(&format!("lvslab_{}", spec.name))
+    );
+    if purpose == Purpose::Export {
+        vrrp(&mut out, spec);
+    }
+    for svc in &spec.services {
+        service(&mut out, spec, svc, &checks);
+    }
+    out
+}
+
+fn vrrp(out: &mut String, spec: &LabSpec) {
+    let mut addrs = vec![(spec.director.vip, spec.client_prefix(), links::UPLINK)];
+    addrs.extend(spec.extra_vips().into_iter().map(|v| (v, spec.client_prefix(), links::UPLINK)));
+    addrs.push((spec.director.dip, spec.servers_prefix(), links::BRIDGE));
+    let _ = write!(
+        out,
+        "\n# VRRP: the director that is MASTER holds these addresses; a BACKUP\n\
+         # (same block, state BACKUP, a lower priority) takes them over when the\n\
+         # master's adverts stop. In NAT mode the DIP must move too: it is every\n\
+         # real server's default gateway, so replies follow the new master.\n\
+         # Interfaces are the lab's ({up}: client side, {br}: servers' side);\n\
+         # rename them to your directors'.\n\
+         vrrp_instance VI_{name} {{\n    state MASTER\n    interface {up}\n    \
+         # Unique per VRRP group on the network segment (1-255).\n    virtual_router_id 51\n    \
+         priority 100\n    advert_int 1\n    virtual_ipaddress {{\n",
+        up = links::UPLINK,
+        br = links::BRIDGE,
+        name = word(&spec.name),
+    );
+    for (addr, prefix, dev) in addrs {
+        let _ = writeln!(out, "        {addr}/{prefix} dev {dev}");
+    }
+    out.push_str("    }\n}\n");
+}
+
+fn service(out: &mut String, spec: &LabSpec, svc: &Service, checks: &Checks) {
+    let _ = writeln!(out, "\n# {} ({} scheduler)", svc.label(), svc.scheduler);
+    match svc.fwmark {
+        Some(mark) => {
+            let _ = writeln!(out, "virtual_server fwmark {mark} {{");
+        }
+        None => {
+            let _ = writeln!(out, "virtual_server {} {} {{", svc.vip, svc.port);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "    # Check every real server each {} s; a check gets {} s to answer and is\n    \
+         # retried {} time(s), {} s apart, before the server leaves the table.\n    \
+         delay_loop {}",
+        checks.delay_loop,
+        checks.connect_timeout,
+        checks.retry,
+        checks.delay_before_retry,
+        checks.delay_loop
+    );
+    let _ = writeln!(out, "    lb_algo {}", word(&svc.scheduler));
+    let kind = svc.members.first().map_or(Forward::Nat, |m| m.forward);
+    let _ = writeln!(out, "    lb_kind {}", lb_kind(kind));
+    if svc.fwmark.is_none() {
+        let _ = writeln!(out, "    protocol {}", protocol(svc.protocol));
+    }
+    if let Some(timeout) = svc.persistence {
+        let _ = writeln!(out, "    # A client sticks to its real server for {timeout} s.");
+        let _ = writeln!(out, "    persistence_timeout {timeout}");
+        if let Some(mask) = svc.persistence_netmask {
+            let _ = writeln!(out, "    persistence_granularity {mask}");
+        }
+    }
+    for member in &svc.members {
+        let Some(rs) = spec.real_server(&member.name) else { continue };
+        let _ = writeln!(out, "\n    # {}", comment_text(&member.name));
+        let _ = writeln!(out, "    real_server {} {} {{", rs.addr, member.port);
+        if member.weight == 0 {
+            let _ = writeln!(out, "        # Weight 0: drained, no new connections.");
+        }
+        let _ = writeln!(out, "        weight {}", member.weight);
+        match health_check(svc, member) {
+            HealthCheck::Http { port } => {
+                let _ = write!(
+                    out,
+                    "        HTTP_GET {{\n            url {{\n                path {HEALTH_PATH}\n                \
+                     status_code 200\n            }}\n            connect_port {port}\n            \
+                     connect_timeout {}\n            retry {}\n            delay_before_retry {}\n        }}\n",
+                    checks.connect_timeout, checks.retry, checks.delay_before_retry
+                );
+            }
+            HealthCheck::None(why) => {
+                let _ = writeln!(out, "        # No health check: {why}.");
+            }
+        }
+        out.push_str("    }\n");
+    }
+    out.push_str("}\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::presets;
+
+    #[test]
+    fn the_tutorial_has_its_service_weights_and_checks() {
+        let spec = presets::load("tutorial").unwrap().spec;
+        let text = to_keepalived(&spec, Purpose::Export, &["from labs/tutorial-nat.toml".into()]);
+        assert!(text.starts_with("# from labs/tutorial-nat.toml\n"), "{text}");
+        assert!(text.contains("virtual_server 192.0.2.1 80 {"), "{text}");
+        assert!(text.contains("    lb_algo wrr\n    lb_kind NAT\n    protocol TCP\n"), "{text}");
+        assert!(text.contains("real_server 198.51.100.11 80 {\n        weight 3\n"), "{text}");
+        assert!(text.contains("real_server 198.51.100.12 80 {\n        weight 2\n"), "{text}");
+        assert!(text.contains("path /health"), "{text}");
+        assert!(text.contains("192.0.2.1/24 dev eth0"), "{text}");
+        assert!(text.contains("198.51.100.1/24 dev br0"), "{text}");
+        let lab = to_keepalived(&spec, Purpose::Lab, &[]);
+        assert!(!lab.contains("vrrp_instance"), "{lab}");
+        assert!(lab.contains("delay_loop 1\n"), "{lab}");
+    }
+
+    #[test]
+    fn free_text_stays_in_its_comment() {
+        let mut spec = presets::load("tutorial").unwrap().spec;
+        spec.description = "evil\n}\nvirtual_server 1.2.3.4 1 { \\".into();
+        let text = to_keepalived(&spec, Purpose::Lab, &["ends in \\".into()]);
+        for line in text.lines() {
+            let code = line.trim_start();
+            assert!(!code.ends_with('\\'), "continuation: {line}");
+            if code.contains("1.2.3.4") {
+                assert!(code.starts_with('#'), "{line}");
+            }
+        }
+        assert_eq!(word("a b{#!\"\n"), "a_b_____");
+    }
+
+    #[test]
+    fn fwmark_udp_persistence_and_drained_members() {
+        let mut spec = presets::load("tutorial").unwrap().spec;
+        spec.services[0].members[1].weight = 0;
+        let mut fwm = spec.services[0].clone();
+        fwm.fwmark = Some(42);
+        fwm.port = 0;
+        fwm.persistence = Some(300);
+        fwm.persistence_netmask = Some("255.255.255.0".parse().unwrap());
+        for m in &mut fwm.members {
+            m.port = 0;
+        }
+        let mut udp = spec.services[0].clone();
+        udp.protocol = Protocol::Udp;
+        udp.port = 53;
+        spec.services.push(fwm);
+        spec.services.push(udp);
+        let text = to_keepalived(&spec, Purpose::Export, &[]);
+        assert!(text.contains("virtual_server fwmark 42 {"), "{text}");
+        assert!(
+            text.contains("persistence_timeout 300\n    persistence_granularity 255.255.255.0")
+        );
+        assert!(text.contains("real_server 198.51.100.11 0 {"), "{text}");
+        assert!(text.contains("protocol UDP"), "{text}");
+        assert_eq!(text.matches("HTTP_GET").count(), 2, "{text}");
+        assert!(text.contains("        weight 0\n"), "{text}");
+    }
+
+    #[test]
+    fn the_lab_notices_a_dead_server_within_three_check_intervals() {
+        assert!(Checks::LAB.refused_within_s() <= 3 * Checks::LAB.delay_loop);
+        assert!(Checks::PRODUCTION.hung_within_s() > Checks::PRODUCTION.refused_within_s());
+    }
+}

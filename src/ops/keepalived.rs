@@ -1,0 +1,292 @@
+//! keepalived as the lab's control plane (`lvslab up LAB --control
+//! keepalived`): lvslab writes the lab's `keepalived.conf`, runs Debian's
+//! keepalived in the director's namespace, and keepalived programs the IPVS
+//! table and health-checks the real servers.
+//!
+//! Everything of it lives under `/run/lvslab/<lab>/` (configuration, pid
+//! files), so it never meets a system keepalived (`/etc/keepalived`,
+//! `/run/keepalived.pid`). The process is recorded like the real servers'
+//! (PID and start time) under the lab's lock, and every signal to it goes
+//! through [`process::signal_if`], which checks, through a pidfd, that the
+//! PID is still that keepalived.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use super::error::LabError;
+use super::process::{self, Target, start_ticks};
+use super::state::{self, LabProcess, LabState, STATE_DIR};
+use crate::ipvs::IpvsClient;
+use crate::lab::export::keepalived::{Purpose, to_keepalived};
+use crate::lab::export::rules;
+use crate::lab::model::LabSpec;
+
+/// The role recorded for the keepalived process.
+pub const ROLE: &str = "keepalived";
+/// The program run (found on PATH).
+pub const PROGRAM: &str = "keepalived";
+/// How long keepalived may take to program the table it was given (TCG
+/// emulation in the test VM makes start-up 50-100x slower than on hardware).
+pub const TABLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long keepalived gets after SIGTERM to remove its table and exit.
+const TERM_GRACE: Duration = Duration::from_secs(5);
+
+/// The lab's keepalived folder: `/run/lvslab/<lab>/`.
+pub fn dir(lab: &str) -> PathBuf {
+    Path::new(STATE_DIR).join(lab)
+}
+
+/// The configuration keepalived runs.
+pub fn config_path(lab: &str) -> PathBuf {
+    dir(lab).join("keepalived.conf")
+}
+
+/// keepalived's log (its console output: checks, table changes).
+pub fn log_path(lab: &str) -> PathBuf {
+    dir(lab).join("keepalived.log")
+}
+
+/// `keepalived --version`'s first line, or `None` when it is not installed.
+pub fn version() -> Option<String> {
+    let out = Command::new(PROGRAM).arg("--version").output().ok()?;
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    text.lines().find(|l| l.starts_with("Keepalived")).map(|l| l.trim().to_string())
+}
+
+/// Refuses (before anything is built) when keepalived is missing.
+pub fn require() -> Result<String, LabError> {
+    version().ok_or_else(|| {
+        LabError::Refused(format!(
+            "this lab's control plane is keepalived, but `{PROGRAM}` is not installed \
+             (apt-get install keepalived), or use `--control lvslab`"
+        ))
+    })
+}
+
+/// Whether `pid` runs the keepalived binary.
+pub fn is_keepalived(pid: u32) -> bool {
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .ok()
+        .and_then(|exe| exe.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .is_some_and(|name| name == PROGRAM || name.starts_with("keepalived "))
+}
+
+/// Writes the lab's configuration atomically (a temporary, then rename), so
+/// a reload never reads half a file.
+pub fn write_config(spec: &LabSpec) -> Result<PathBuf, LabError> {
+    let io = |e: std::io::Error| LabError::Record(format!("writing keepalived.conf: {e}"));
+    let dir = dir(&spec.name);
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    let path = config_path(&spec.name);
+    let tmp = dir.join(".keepalived.conf.tmp");
+    let header = ["Written by lvslab for this lab; rewritten on every live edit.".to_string()];
+    std::fs::write(&tmp, to_keepalived(spec, Purpose::Lab, &header)).map_err(io)?;
+    std::fs::rename(&tmp, &path).map_err(io)?;
+    Ok(path)
+}
+
+/// Starts keepalived in the director's namespace with the lab's
+/// configuration, and records it under the lab's lock (a lab torn down
+/// meanwhile gets none). Then waits until the table is the one the
+/// configuration describes.
+pub fn start(state: &mut LabState) -> Result<LabProcess, LabError> {
+    let lab = state.spec.name.clone();
+    let record = |e: std::io::Error| LabError::Record(e.to_string());
+    let p = {
+        let _lock = state::lock(&lab).map_err(record)?;
+        if !state::path(&lab).exists() {
+            return Err(LabError::Refused(format!(
+                "lab '{lab}' has no record any more (it was torn down): keepalived not started"
+            )));
+        }
+        write_config(&state.spec)?;
+        let p = spawn(&state.spec)?;
+        let recorded = state::update(&lab, |rec| {
+            rec.processes.retain(|q| q.role != ROLE);
+            rec.processes.push(p.clone());
+        });
+        if let Err(e) = recorded {
+            stop(&p);
+            return Err(record(e));
+        }
+        p
+    };
+    state.processes.retain(|q| q.role != ROLE);
+    state.processes.push(p.clone());
+    wait_table(&state.spec, &p, TABLE_TIMEOUT)?;
+    Ok(p)
+}
+
+fn spawn(spec: &LabSpec) -> Result<LabProcess, LabError> {
+    let lab = &spec.name;
+    let spawn_error = |e: std::io::Error| {
+        LabError::Refused(format!("cannot start keepalived in the director: {e}"))
+    };
+    let d = dir(lab);
+    let log = std::fs::File::create(log_path(lab)).map_err(spawn_error)?;
+    let log2 = log.try_clone().map_err(spawn_error)?;
+    let pid_file = |name: &str| d.join(name).display().to_string();
+    let child = {
+        use std::os::unix::process::CommandExt;
+        // `ip netns exec` enters the namespace and execs keepalived, so the
+        // PID recorded is keepalived's own.
+        Command::new("ip")
+            .args(["netns", "exec", &spec.netns("director"), PROGRAM])
+            // Foreground, log to the console (our log file), not to syslog.
+            .args(["--dont-fork", "--log-console", "--log-detail", "--no-syslog"])
+            .arg("--use-file")
+            .arg(config_path(lab))
+            // Its own pid files: a system keepalived keeps /run/keepalived*.pid.
+            .args(["--pid", &pid_file("keepalived.pid")])
+            .args(["--checkers_pid", &pid_file("checkers.pid")])
+            .args(["--vrrp_pid", &pid_file("vrrp.pid")])
+            .args(["--bfd_pid", &pid_file("bfd.pid")])
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            // Its own process group: a Ctrl-C in `up`'s terminal must not reach it.
+            .process_group(0)
+            .spawn()
+            .map_err(spawn_error)?
+    };
+    let pid = child.id();
+    // Not waited for: it outlives this command; init reaps it.
+    std::mem::forget(child);
+    Ok(LabProcess {
+        host: "director".into(),
+        role: ROLE.into(),
+        port: None,
+        pid,
+        start_ticks: start_ticks(pid).unwrap_or(0),
+    })
+}
+
+/// The table as `ipvsadm -Sn` lines, sorted (keepalived and lvslab may add
+/// destinations in another order; the table is the same set of rules).
+fn sorted_rules(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+/// The director's table now, as sorted `ipvsadm -Sn` lines.
+pub fn kernel_rules(spec: &LabSpec) -> Result<Vec<String>, LabError> {
+    let table = IpvsClient::open_in(&spec.netns("director"))?.table()?;
+    Ok(sorted_rules(&rules::from_table(&table)))
+}
+
+/// The table `spec` describes, as sorted `ipvsadm -Sn` lines.
+pub fn spec_rules(spec: &LabSpec) -> Vec<String> {
+    sorted_rules(&rules::from_spec(spec))
+}
+
+/// Waits until the director's table is the one `spec` describes (every real
+/// server healthy), or fails with keepalived's log when it exits or the time
+/// is up.
+pub fn wait_table(spec: &LabSpec, p: &LabProcess, timeout: Duration) -> Result<(), LabError> {
+    let want = spec_rules(spec);
+    let deadline = Instant::now() + timeout;
+    loop {
+        let have = kernel_rules(spec)?;
+        if have == want {
+            return Ok(());
+        }
+        let died = !(process::alive(p.pid) && start_ticks(p.pid) == Some(p.start_ticks));
+        if died || Instant::now() > deadline {
+            let said = std::fs::read_to_string(log_path(&spec.name)).unwrap_or_default();
+            let tail: Vec<&str> = said.lines().rev().take(15).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            return Err(LabError::Refused(format!(
+                "keepalived {} the table lvslab expects within {} s:\n  want: {}\n  have: {}\n\
+                 keepalived said ({}):\n{}",
+                if died { "exited before it programmed" } else { "did not program" },
+                timeout.as_secs(),
+                want.join(" | "),
+                have.join(" | "),
+                log_path(&spec.name).display(),
+                crate::lab::text::shown(&tail.join("\n"))
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The recorded keepalived of `state`, if it still runs.
+pub fn running(state: &LabState) -> Option<&LabProcess> {
+    state.processes.iter().find(|p| {
+        p.role == ROLE && process::alive(p.pid) && start_ticks(p.pid) == Some(p.start_ticks)
+    })
+}
+
+/// The signal target of a recorded keepalived (PID and start time).
+fn target(p: &LabProcess) -> Target {
+    Target { pid: p.pid, start_ticks: p.start_ticks, lvslab_only: false }
+}
+
+/// Rewrites the configuration from `state`'s spec and makes keepalived
+/// reload it (SIGHUP), as every live edit of a keepalived lab does.
+pub fn reload(state: &LabState) -> Result<(), LabError> {
+    let Some(p) = running(state) else {
+        return Err(LabError::Refused(format!(
+            "lab '{}' is controlled by keepalived, but its keepalived is not running \
+             (see {}); `lvslab down` and `up` rebuild it",
+            state.spec.name,
+            log_path(&state.spec.name).display()
+        )));
+    };
+    write_config(&state.spec)?;
+    if !process::signal_if(target(p), Signal::SIGHUP, is_keepalived) {
+        return Err(LabError::Refused("keepalived could not be signalled to reload".into()));
+    }
+    Ok(())
+}
+
+/// Stops a recorded keepalived: SIGTERM (it removes its IPVS services and
+/// exits), SIGKILL after a grace period; every signal guarded. Returns
+/// whether it was running.
+pub fn stop(p: &LabProcess) -> bool {
+    let t = target(p);
+    if !process::signal_if(t, Signal::SIGTERM, is_keepalived) {
+        return false;
+    }
+    let gone = |p: &LabProcess| !process::alive(p.pid) || start_ticks(p.pid) != Some(p.start_ticks);
+    let deadline = Instant::now() + TERM_GRACE;
+    while !gone(p) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if !gone(p) {
+        process::signal_if(t, Signal::SIGKILL, is_keepalived);
+    }
+    true
+}
+
+/// Stops every keepalived `state` records (teardown), returning their PIDs.
+pub fn stop_recorded(state: &LabState) -> Vec<u32> {
+    state.processes.iter().filter(|p| p.role == ROLE).filter(|p| stop(p)).map(|p| p.pid).collect()
+}
+
+/// Removes the lab's keepalived folder (configuration, pid files, log).
+pub fn remove_files(lab: &str) {
+    let _ = std::fs::remove_dir_all(dir(lab));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_order_does_not_matter_but_content_does() {
+        assert_eq!(sorted_rules("-A x\n-a b\n-a a\n"), sorted_rules("-A x\n-a a\n-a b\n"));
+        assert_ne!(sorted_rules("-A x\n-a a\n"), sorted_rules("-A x\n-a a\n-a b\n"));
+    }
+
+    #[test]
+    fn files_stay_in_the_labs_own_folder() {
+        assert_eq!(config_path("tutorial"), Path::new("/run/lvslab/tutorial/keepalived.conf"));
+        assert!(log_path("tutorial").starts_with("/run/lvslab/tutorial"));
+    }
+}

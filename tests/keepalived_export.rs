@@ -1,0 +1,99 @@
+//! `lvslab export LAB --format keepalived` is accepted by keepalived itself:
+//! `keepalived --config-test` on the export of every built-in preset, run in
+//! a fresh network namespace that has the director's interfaces (eth0, br0),
+//! as the director of a real cluster would. keepalived's config test needs
+//! no IPVS; it does check that the VRRP interfaces exist, hence the namespace.
+
+mod common;
+
+use std::process::Command;
+
+/// Root is needed for the network namespace: fail, never skip, without it.
+fn require_root() {
+    assert!(nix::unistd::Uid::effective().is_root(), "keepalived_export needs root (namespaces)");
+}
+
+/// keepalived's verdict (exit status, its messages) on `file`, in a new
+/// network namespace with an `eth0` (a veth) and a bridge `br0`.
+fn config_test(file: &std::path::Path) -> (i32, String) {
+    let script = "ip link add eth0 type veth peer name peer0 && ip link add br0 type bridge && \
+                  exec keepalived --config-test -f \"$1\"";
+    let out = Command::new("unshare")
+        .args(["--net", "--", "sh", "-c", script, "sh"])
+        .arg(file)
+        .output()
+        .expect("run unshare and keepalived (apt-get install keepalived)");
+    let said =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), said)
+}
+
+#[test]
+fn keepalived_accepts_the_export_of_every_preset() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let presets = lvslab::lab::presets::embedded();
+    assert_eq!(presets.len(), lvslab::lab::presets::EMBEDDED.len());
+    for preset in presets {
+        let name = &preset.spec.name;
+        let file = dir.path().join(format!("{name}.conf"));
+        common::lvslab_ok(&[
+            "export",
+            name,
+            "--format",
+            "keepalived",
+            "-o",
+            file.to_str().unwrap(),
+        ]);
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(
+            text.matches("virtual_server ").count(),
+            preset.spec.services.len(),
+            "{name}: one virtual_server per service\n{text}"
+        );
+        let (code, said) = config_test(&file);
+        assert_eq!(
+            code, 0,
+            "keepalived --config-test refused the export of {name}: {said}\n{text}"
+        );
+        assert!(said.trim().is_empty(), "keepalived warned about {name}: {said}");
+    }
+}
+
+#[test]
+fn the_config_test_is_a_real_referee() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.conf");
+    let text = String::from_utf8(
+        common::lvslab_ok(&["export", "tutorial", "--format", "keepalived"]).stdout,
+    )
+    .unwrap();
+    std::fs::write(&file, text.replace("lb_algo wrr", "lb_algo nosuch")).unwrap();
+    let (code, said) = config_test(&file);
+    assert_ne!(code, 0, "keepalived accepted an unknown scheduler: {said}");
+    assert!(said.contains("nosuch"), "{said}");
+}
+
+/// A keepalived lab on a machine without keepalived (here: a PATH without
+/// it) is refused with the reason, before anything is built.
+#[test]
+fn a_keepalived_lab_without_keepalived_is_refused_before_anything_is_built() {
+    require_root();
+    let sandbox = common::sandbox::Sandbox::new();
+    let empty = tempfile::tempdir().unwrap();
+    for args in [
+        &["up", "tutorial", "--control", "keepalived"][..],
+        &["up", "tutorial", "--control", "keepalived", "--dataplane", "none"],
+    ] {
+        let path = format!("PATH={}", empty.path().display());
+        let out =
+            sandbox.command("env").arg(path).arg(common::lvslab_exe()).args(args).output().unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} was not refused: {said}");
+        assert!(said.contains("Nothing was changed"), "{args:?}: {said}");
+        assert!(said.contains("keepalived"), "{args:?}: {said}");
+        assert!(sandbox.namespaces().is_empty(), "{args:?} built namespaces");
+        assert!(sandbox.records().is_empty(), "{args:?} wrote a record");
+    }
+}
