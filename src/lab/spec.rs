@@ -31,6 +31,19 @@ pub struct SpecFile {
     /// The default traffic profile of `lvslab traffic`.
     #[serde(default)]
     pub traffic: Option<TrafficFile>,
+    /// The router of a DR/TUN lab, between the client and the servers' segment.
+    #[serde(default)]
+    pub router: Option<RouterFile>,
+}
+
+/// `[router]`: the client's gateway, on both networks (DR/TUN labs).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RouterFile {
+    /// Its address on the client network.
+    pub outside: Spanned<String>,
+    /// Its address on the servers' network.
+    pub inside: Spanned<String>,
 }
 
 /// `[networks]`.

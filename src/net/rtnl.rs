@@ -183,6 +183,35 @@ impl Rtnl {
             .map_err(|e| self.fail(format!("add default route via {gateway}"), e))
     }
 
+    /// `ip route add default via GATEWAY table TABLE`.
+    pub async fn add_table_default_route(
+        &mut self,
+        gateway: Ipv4Addr,
+        table: u32,
+    ) -> Result<(), Error> {
+        let route = RouteMessageBuilder::<Ipv4Addr>::new().gateway(gateway).table_id(table).build();
+        self.handle
+            .route()
+            .add(route)
+            .execute()
+            .await
+            .map_err(|e| self.fail(format!("add default route via {gateway} to table {table}"), e))
+    }
+
+    /// `ip rule add from ADDR table TABLE`.
+    pub async fn add_source_rule(&mut self, from: Ipv4Addr, table: u32) -> Result<(), Error> {
+        self.handle
+            .rule()
+            .add()
+            .v4()
+            .source_prefix(from, 32)
+            .table_id(table)
+            .action(netlink_packet_route::rule::RuleAction::ToTable)
+            .execute()
+            .await
+            .map_err(|e| self.fail(format!("add rule from {from} to table {table}"), e))
+    }
+
     /// `ip route del default via GATEWAY`.
     pub async fn del_default_route(&mut self, gateway: Ipv4Addr) -> Result<(), Error> {
         let route = RouteMessageBuilder::<Ipv4Addr>::new().gateway(gateway).build();

@@ -98,6 +98,7 @@ pub fn import(file: &str, text: &str, name: &str) -> Result<Imported, SpecErrors
             .collect(),
         services,
         traffic: Default::default(),
+        router: None,
     };
     let toml = to_toml(&spec, &header(file, &spec));
     // The normal validator has the last word: what it refuses is not written.
