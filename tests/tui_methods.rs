@@ -58,3 +58,21 @@ fn a_nat_only_lab_says_nothing_about_reply_paths() {
     let text = screen_text(&app, 130, 12);
     assert!(!text.contains("replies:"), "{text}");
 }
+
+/// A DR-only real server's gateway is the router, not the DIP: the topology
+/// pane says so plainly instead of flagging it as wrong.
+#[test]
+fn a_dr_server_routed_by_the_router_is_not_flagged() {
+    let mut app = App::new(Theme::default(), Keymap::default(), Vec::new());
+    let mut snap = sample::tutorial(301);
+    let router: std::net::IpAddr = "198.51.100.254".parse().unwrap();
+    snap.lab.real_servers[0].expected_gateway = router;
+    snap.lab.real_servers[0].gateway = Some(router);
+    snap.lab.real_servers[1].expected_gateway = router;
+    app.on_snapshot(Arc::new(snap));
+    let mut terminal = Terminal::new(TestBackend::new(80, 10)).unwrap();
+    terminal.draw(|f| view::topology::render(f, f.area(), &app, app.theme())).unwrap();
+    let text = format!("{:?}", terminal.backend());
+    assert!(text.contains("gw=rtr"), "rs1 uses the router as it should:\n{text}");
+    assert!(text.contains("gw≠rtr"), "rs2 still uses the DIP:\n{text}");
+}
