@@ -141,6 +141,14 @@ fn nat_vs_dr_lab_sends_nat_replies_back_by_the_director_and_dr_replies_by_the_ro
             assert!(!lo.contains("198.51.100.100"), "{rs} must not hold the NAT VIP: {lo}");
             assert_eq!(sysctl(lab, rs, "net.ipv4.conf.all.arp_ignore"), "1", "{rs}");
         }
+        // `status` reads the main table's gateway, not the DR replies' table.
+        let status: serde_json::Value =
+            serde_json::from_slice(&lvslab_ok(&["status", lab, "--json"]).stdout).unwrap();
+        for host in status["hosts"].as_array().expect("hosts") {
+            if host["role"] == "real-server" {
+                assert_eq!(host["default_gateway"], "198.51.100.1", "{host}");
+            }
+        }
         assert_eq!(sysctl(lab, "director", "net.ipv4.ip_forward"), "1");
         // NAT replies cross the segment twice: no redirect may teach the
         // real servers a shortcut to the router (checked after traffic).

@@ -279,11 +279,18 @@ impl Rtnl {
             .try_collect()
             .await
             .map_err(|e| self.fail("list routes".into(), e))?;
-        Ok(routes.iter().filter(|r| r.header.destination_prefix_length == 0).find_map(|r| {
-            r.attributes.iter().find_map(|a| match a {
-                RouteAttribute::Gateway(RouteAddress::Inet(gw)) => Some(*gw),
-                _ => None,
-            })
-        }))
+        // The main table's default route: a lab may keep others in tables of
+        // their own (a real server's DR/TUN replies, table 100).
+        let main = |r: &&netlink_packet_route::route::RouteMessage| {
+            r.header.table == netlink_packet_route::route::RouteHeader::RT_TABLE_MAIN
+        };
+        Ok(routes.iter().filter(main).filter(|r| r.header.destination_prefix_length == 0).find_map(
+            |r| {
+                r.attributes.iter().find_map(|a| match a {
+                    RouteAttribute::Gateway(RouteAddress::Inet(gw)) => Some(*gw),
+                    _ => None,
+                })
+            },
+        ))
     }
 }
