@@ -72,7 +72,7 @@ pub(crate) fn infer_routed(file: &str, table: &Table) -> Result<(Topology, Route
         let net = holding(&all, p)?;
         let free: Vec<Ipv4Addr> = net.hosts().filter(|h| !all.contains(h)).collect();
         // DIP, router inside, and a VIP if the table has only fwmark services.
-        (free.len() >= 3).then(|| (net, free))
+        (free.len() >= 3).then_some((net, free))
     });
     let method = match forward {
         Forward::Tun => "tunnelling (-i)",
