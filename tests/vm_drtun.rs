@@ -199,3 +199,72 @@ fn exported_scripts_rebuild_the_same_tables() {
         assert_eq!(lab_namespaces(lab), Vec::<String>::new(), "{lab}: the script's down");
     }
 }
+
+/// Runs `script` with sh in the lab's namespace `host`.
+fn sh_in(lab: &str, host: &str, script: &str) -> String {
+    let ns = format!("lvs-{lab}-{host}");
+    text(&ok(Command::new("ip").args(["netns", "exec", &ns, "sh", "-c", script])))
+}
+
+/// The router's ARP entry for `vip`: the MAC its packets for the VIP go to.
+fn router_mac_for(lab: &str, vip: &str) -> String {
+    let neigh = sh_in(lab, "router", &format!("ip neigh show {vip}"));
+    neigh.split_whitespace().skip_while(|w| *w != "lladdr").nth(1).unwrap_or("").to_string()
+}
+
+/// The director's Conns counter of `vip_port` once the estimator has caught up.
+fn settled_conns(lab: &str, vip_port: &str) -> u64 {
+    std::thread::sleep(Duration::from_millis(2500));
+    service_stats(lab, vip_port).0
+}
+
+/// The ARP problem of LVS-DR, shown and fixed: a real server that answers
+/// ARP for the VIP (arp_ignore/arp_announce undone) takes the clients'
+/// packets itself, and the director never sees them; restoring the sysctls
+/// and letting the router ask again brings the balancing back.
+#[test]
+fn the_arp_problem_a_real_server_announcing_the_vip_takes_the_traffic() {
+    common::require_vm();
+    let (lab, vip, vip_port) = ("dr", "198.51.100.100", "198.51.100.100:80");
+    let _cleanup = Cleanup(vec![lab]);
+    lvslab_ok(&["up", lab]);
+    let expected = [("rs1".to_string(), 30), ("rs2".to_string(), 20)];
+    assert_eq!(traffic(lab, 50, None), (50, expected.to_vec()), "balanced with the fix");
+    let conns = settled_conns(lab, vip_port);
+    assert_eq!(conns, 50, "the director saw every connection");
+    let director_mac = sh_in(lab, "director", "cat /sys/class/net/br0/address").trim().to_string();
+    assert_eq!(
+        router_mac_for(lab, vip),
+        director_mac,
+        "the router sends the VIP's packets to the director"
+    );
+
+    // Undo the fix on rs1, then let it speak from the VIP once: it asks the
+    // router's MAC with the VIP as its ARP sender address, and the router
+    // learns "the VIP is at rs1".
+    let rs1_mac = sh_in(lab, "rs1", "cat /sys/class/net/eth0/address").trim().to_string();
+    sh_in(
+        lab,
+        "rs1",
+        &format!(
+            "sysctl -qw net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0 && \
+             ip neigh flush all && (ping -c1 -W2 -I {vip} 192.0.2.2 >/dev/null || true)"
+        ),
+    );
+    assert_eq!(router_mac_for(lab, vip), rs1_mac, "the router now sends the VIP's packets to rs1");
+    let (answered, split) = traffic(lab, 50, None);
+    eprintln!("without the fix: {split:?}");
+    assert_eq!(
+        (answered, split),
+        (50, vec![("rs1".to_string(), 50)]),
+        "all to rs1, bypassing IPVS"
+    );
+    assert_eq!(settled_conns(lab, vip_port), conns, "the director saw none of them");
+
+    // The fix: the sysctls back, and the router asks again.
+    sh_in(lab, "rs1", "sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2");
+    sh_in(lab, "router", "ip neigh flush all");
+    assert_eq!(traffic(lab, 50, None), (50, expected.to_vec()), "balanced again");
+    assert_eq!(router_mac_for(lab, vip), director_mac);
+    lvslab_ok(&["down", lab]);
+}
