@@ -28,7 +28,10 @@ pub struct Cli {
 pub enum Command {
     /// Build a lab from a preset (by name, e.g. `tutorial`, or a .toml path) and leave it running.
     #[command(
-        after_help = "Examples:\n  lvslab up tutorial\n  lvslab up labs/nat-rr-4rs.toml --dataplane none\n  \
+        after_help = "Forwarding: `tutorial` is LVS-NAT (replies cross the director); `dr` and `tun` \
+are the\nsame cluster by direct routing and IP tunnelling (replies go from the real servers\n\
+straight to the client through a router); `nat-vs-dr` puts both side by side.\n\n\
+Examples:\n  lvslab up tutorial\n  lvslab up dr\n  lvslab up labs/nat-rr-4rs.toml --dataplane none\n  \
 lvslab up tutorial --control keepalived   # keepalived programs IPVS and health-checks the servers\n\n\
 With --control keepalived (or `control = \"keepalived\"` in the preset), lvslab writes\n\
 /run/lvslab/LAB/keepalived.conf (1 s HTTP checks of /health) and runs keepalived in the\n\
@@ -225,14 +228,16 @@ lvslab set tutorial --scheduler lc && lvslab export tutorial --format toml -o mi
         #[arg(short, long, value_name = "FILE")]
         output: Option<String>,
     },
-    /// Make a preset from `ipvsadm -S`/`-Sn` output or a keepalived.conf, with the LVS-NAT topology it implies.
+    /// Make a preset from `ipvsadm -S`/`-Sn` output or a keepalived.conf, with the topology it implies.
     #[command(
         after_help = "The rules name only VIPs and real servers, so the topology is implied: \
 the VIPs go on\nthe client network, the real servers (named rs1.. in order of first appearance) on the\n\
 servers' network, each the widest subnet (at most a /24) that keeps the two apart, with a\n\
 free DIP and client address. Persistence (-p, -M), firewall-mark (-f), TCP/UDP/SCTP\n\
-services and port mapping are kept. Refused, naming the line and the fix: -g/-i\n\
-forwarding, IPv6, --pe/-o/-b, thresholds, and real servers on the VIPs' network.\n\n\
+services and port mapping are kept. With -g (direct routing) or -i (tunnelling) real\n\
+servers, the VIPs, DIP and real servers share one segment behind a router (a DR/TUN lab).\n\
+Refused, naming the line and the fix: -g/-i with the VIPs and real servers on different\n\
+networks, IPv6, --pe/-o/-b, thresholds, and NAT real servers on the VIPs' network.\n\n\
 A keepalived.conf (recognised by its first keyword) gives its virtual_server and real_server\n\
 blocks; global_defs and vrrp_* are left out (said in the preset), health checks make the\n\
 preset's control keepalived; include, groups, sorry_server, DR/TUN are refused with the line.\n\n\

@@ -10,6 +10,7 @@ pub mod model;
 pub mod plan;
 pub mod presets;
 pub mod ranges;
+pub mod routed;
 pub mod schedulers;
 pub mod spec;
 pub mod table;

@@ -45,6 +45,10 @@ pub struct LabSpec {
     /// Who programs the director's IPVS table.
     #[serde(default, skip_serializing_if = "Control::is_lvslab")]
     pub control: Control,
+    /// The router between the client and the servers' segment, in labs
+    /// whose real servers answer the client themselves (DR, TUN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub router: Option<Router>,
 }
 
 /// Who owns the director's IPVS table.
@@ -75,6 +79,18 @@ impl fmt::Display for Control {
     }
 }
 
+/// The router of a DR/TUN lab: the client's gateway on one side, the
+/// servers' segment (director and real servers) on the other. Replies of
+/// DR/TUN connections cross it on their way to the client, never the director.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Router {
+    /// Its address on the client network: the client's default gateway.
+    pub outside: Ipv4Addr,
+    /// Its address on the servers' network: the real servers' (and, for
+    /// NAT replies, the director's) way out to the client.
+    pub inside: Ipv4Addr,
+}
+
 /// The director's two addresses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Director {
@@ -103,13 +119,42 @@ pub use crate::ipvs::Protocol;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Forward {
-    /// Masquerading (LVS-NAT, ipvsadm -m).
+    /// Masquerading (LVS-NAT, ipvsadm -m): requests and replies cross the
+    /// director, which rewrites addresses both ways.
     Nat,
+    /// Direct routing (LVS-DR, ipvsadm -g): the director hands the unchanged
+    /// packet to the real server's MAC on the shared segment; the real
+    /// server holds the VIP on loopback and answers the client itself.
+    Dr,
+    /// IP tunnelling (LVS-TUN, ipvsadm -i): the director wraps the packet in
+    /// IPIP to the real server, which unwraps it on its tunnel interface
+    /// (holding the VIP) and answers the client itself.
+    Tun,
+}
+
+impl Forward {
+    /// Whether replies bypass the director (DR, TUN).
+    pub fn direct_reply(self) -> bool {
+        !matches!(self, Self::Nat)
+    }
+
+    /// ipvsadm's switch for the method: `-m`, `-g`, `-i`.
+    pub fn ipvsadm_switch(self) -> &'static str {
+        match self {
+            Self::Nat => "-m",
+            Self::Dr => "-g",
+            Self::Tun => "-i",
+        }
+    }
 }
 
 impl fmt::Display for Forward {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("nat")
+        f.write_str(match self {
+            Self::Nat => "nat",
+            Self::Dr => "dr",
+            Self::Tun => "tun",
+        })
     }
 }
 
@@ -227,6 +272,8 @@ pub enum HostRole {
     Director,
     /// Serves behind the director.
     RealServer,
+    /// Routes between the client and the servers' segment (DR/TUN labs).
+    Router,
 }
 
 impl LabSpec {
@@ -235,11 +282,41 @@ impl LabSpec {
         netns_name(&self.name, host)
     }
 
-    /// All host names: client, director, then real servers.
+    /// All host names: client, the router if any, director, then real servers.
     pub fn hosts(&self) -> impl Iterator<Item = (&str, HostRole)> {
-        [("client", HostRole::Client), ("director", HostRole::Director)]
-            .into_iter()
+        let router = self.router.map(|_| ("router", HostRole::Router));
+        std::iter::once(("client", HostRole::Client))
+            .chain(router)
+            .chain(std::iter::once(("director", HostRole::Director)))
             .chain(self.real_servers.iter().map(|rs| (rs.name.as_str(), HostRole::RealServer)))
+    }
+
+    /// The VIPs real server `server` must hold itself for `forward` (DR:
+    /// on loopback; TUN: on its tunnel interface), each once, sorted.
+    pub fn vips_held_by(&self, server: &str, forward: Forward) -> Vec<Ipv4Addr> {
+        let mut vips: Vec<Ipv4Addr> = self
+            .services
+            .iter()
+            .filter(|s| s.members.iter().any(|m| m.name == server && m.forward == forward))
+            .map(|s| s.vip)
+            .collect();
+        vips.sort_unstable();
+        vips.dedup();
+        vips
+    }
+
+    /// Whether real server `server` is a NAT member of some service (its
+    /// replies to those must return through the director).
+    pub fn serves_nat(&self, server: &str) -> bool {
+        self.services
+            .iter()
+            .flat_map(|s| &s.members)
+            .any(|m| m.name == server && m.forward == Forward::Nat)
+    }
+
+    /// Whether any member of any service uses DR or TUN.
+    pub fn has_direct_reply(&self) -> bool {
+        self.services.iter().flat_map(|s| &s.members).any(|m| m.forward.direct_reply())
     }
 
     /// A real server by name.

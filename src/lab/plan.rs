@@ -71,6 +71,32 @@ pub enum Step {
         /// Gateway.
         via: Ipv4Addr,
     },
+    /// `ip -n NETNS route add default via GATEWAY table TABLE`: a second
+    /// routing table, used only by the packets a [`Step::Rule`] sends to it.
+    TableDefaultRoute {
+        /// Namespace.
+        netns: String,
+        /// Gateway.
+        via: Ipv4Addr,
+        /// Routing table id.
+        table: u32,
+    },
+    /// `ip -n NETNS rule add from ADDR table TABLE`: packets sent from ADDR
+    /// (a VIP a real server answers for by DR/TUN) use table TABLE.
+    Rule {
+        /// Namespace.
+        netns: String,
+        /// Source address.
+        from: Ipv4Addr,
+        /// Routing table id.
+        table: u32,
+    },
+    /// `modprobe MODULE`: a kernel module the lab needs (ipip, for the
+    /// tunnel interface `tunl0` that every namespace then has).
+    Modprobe {
+        /// Module name.
+        module: String,
+    },
     /// `ip netns exec NETNS sysctl -qw KEY=VALUE`.
     Sysctl {
         /// Namespace.
@@ -112,6 +138,13 @@ impl fmt::Display for Step {
             Self::DefaultRoute { netns, via } => {
                 write!(f, "ip -n {} route add default via {via}", q(netns))
             }
+            Self::TableDefaultRoute { netns, via, table } => {
+                write!(f, "ip -n {} route add default via {via} table {table}", q(netns))
+            }
+            Self::Rule { netns, from, table } => {
+                write!(f, "ip -n {} rule add from {from} table {table}", q(netns))
+            }
+            Self::Modprobe { module } => write!(f, "modprobe {}", q(module)),
             Self::Sysctl { netns, key, value } => {
                 write!(
                     f,
@@ -136,6 +169,9 @@ impl Plan {
     /// Plans the topology of `spec`: namespaces, links, addresses, routes and
     /// forwarding. (IPVS services and real-server processes come after it.)
     pub fn topology(spec: &LabSpec) -> Self {
+        if spec.router.is_some() {
+            return Self { steps: super::routed::topology(spec) };
+        }
         let client = spec.netns("client");
         let director = spec.netns("director");
         let s = |v: &str| v.to_string();
@@ -222,7 +258,7 @@ pub fn real_server_steps(spec: &LabSpec, name: &str, rip: Ipv4Addr) -> Vec<Step>
     ]
 }
 
-fn addr(netns: &str, link: &str, addr: Ipv4Addr, prefix: u8) -> Step {
+pub(super) fn addr(netns: &str, link: &str, addr: Ipv4Addr, prefix: u8) -> Step {
     Step::AddAddress { netns: netns.to_string(), link: link.to_string(), addr, prefix }
 }
 

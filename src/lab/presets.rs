@@ -21,6 +21,9 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("tour-nq.toml", include_str!("../../labs/tour-nq.toml")),
     ("tour-lblc.toml", include_str!("../../labs/tour-lblc.toml")),
     ("tour-lblcr.toml", include_str!("../../labs/tour-lblcr.toml")),
+    ("dr.toml", include_str!("../../labs/dr.toml")),
+    ("tun.toml", include_str!("../../labs/tun.toml")),
+    ("nat-vs-dr.toml", include_str!("../../labs/nat-vs-dr.toml")),
 ];
 
 /// A loaded preset and where it came from.

@@ -34,6 +34,19 @@ pub struct SpecFile {
     /// Who programs the director's IPVS table: `lvslab` (default) or `keepalived`.
     #[serde(default)]
     pub control: Option<Spanned<String>>,
+    /// The router of a DR/TUN lab, between the client and the servers' segment.
+    #[serde(default)]
+    pub router: Option<RouterFile>,
+}
+
+/// `[router]`: the client's gateway, on both networks (DR/TUN labs).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RouterFile {
+    /// Its address on the client network.
+    pub outside: Spanned<String>,
+    /// Its address on the servers' network.
+    pub inside: Spanned<String>,
 }
 
 /// `[networks]`.

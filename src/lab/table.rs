@@ -33,6 +33,8 @@ pub fn destination(spec: &LabSpec, member: &super::model::Member) -> Option<Dest
     let rs = spec.real_server(&member.name)?;
     let forward = match member.forward {
         Forward::Nat => ipvs::Forward::Masq,
+        Forward::Dr => ipvs::Forward::Route,
+        Forward::Tun => ipvs::Forward::Tunnel,
     };
     Some(Destination::new(IpAddr::V4(rs.addr), member.port, forward).with_weight(member.weight))
 }

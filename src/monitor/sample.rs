@@ -112,6 +112,7 @@ fn lab(dests: &[DestView]) -> LabView {
                 name: d.name.clone(),
                 addr: d.addr,
                 gateway: Some(IpAddr::V4(DIP)),
+                expected_gateway: IpAddr::V4(DIP),
                 up: true,
             })
             .collect(),

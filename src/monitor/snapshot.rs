@@ -72,6 +72,10 @@ pub struct RealServerView {
     pub addr: IpAddr,
     /// Its default gateway, if it has one (NAT mode needs the DIP).
     pub gateway: Option<IpAddr>,
+    /// The gateway the lab gives it: the DIP, or the router for a real
+    /// server that answers only by DR/TUN (its replies skip the director).
+    #[serde(skip)]
+    pub expected_gateway: IpAddr,
     /// Whether its HTTP process answers.
     pub up: bool,
 }

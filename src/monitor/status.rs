@@ -175,6 +175,7 @@ fn role_name(role: HostRole) -> &'static str {
         HostRole::Client => "client",
         HostRole::Director => "director",
         HostRole::RealServer => "real-server",
+        HostRole::Router => "router",
     }
 }
 

@@ -2,6 +2,7 @@
 //! routes and sysctls, all over netlink (rtnetlink) rather than by running `ip`.
 
 pub mod kconfig;
+pub mod kmod;
 pub mod netns;
 pub mod privilege;
 pub mod probe;

@@ -183,6 +183,35 @@ impl Rtnl {
             .map_err(|e| self.fail(format!("add default route via {gateway}"), e))
     }
 
+    /// `ip route add default via GATEWAY table TABLE`.
+    pub async fn add_table_default_route(
+        &mut self,
+        gateway: Ipv4Addr,
+        table: u32,
+    ) -> Result<(), Error> {
+        let route = RouteMessageBuilder::<Ipv4Addr>::new().gateway(gateway).table_id(table).build();
+        self.handle
+            .route()
+            .add(route)
+            .execute()
+            .await
+            .map_err(|e| self.fail(format!("add default route via {gateway} to table {table}"), e))
+    }
+
+    /// `ip rule add from ADDR table TABLE`.
+    pub async fn add_source_rule(&mut self, from: Ipv4Addr, table: u32) -> Result<(), Error> {
+        self.handle
+            .rule()
+            .add()
+            .v4()
+            .source_prefix(from, 32)
+            .table_id(table)
+            .action(netlink_packet_route::rule::RuleAction::ToTable)
+            .execute()
+            .await
+            .map_err(|e| self.fail(format!("add rule from {from} to table {table}"), e))
+    }
+
     /// `ip route del default via GATEWAY`.
     pub async fn del_default_route(&mut self, gateway: Ipv4Addr) -> Result<(), Error> {
         let route = RouteMessageBuilder::<Ipv4Addr>::new().gateway(gateway).build();
@@ -250,11 +279,18 @@ impl Rtnl {
             .try_collect()
             .await
             .map_err(|e| self.fail("list routes".into(), e))?;
-        Ok(routes.iter().filter(|r| r.header.destination_prefix_length == 0).find_map(|r| {
-            r.attributes.iter().find_map(|a| match a {
-                RouteAttribute::Gateway(RouteAddress::Inet(gw)) => Some(*gw),
-                _ => None,
-            })
-        }))
+        // The main table's default route: a lab may keep others in tables of
+        // their own (a real server's DR/TUN replies, table 100).
+        let main = |r: &&netlink_packet_route::route::RouteMessage| {
+            r.header.table == netlink_packet_route::route::RouteHeader::RT_TABLE_MAIN
+        };
+        Ok(routes.iter().filter(main).filter(|r| r.header.destination_prefix_length == 0).find_map(
+            |r| {
+                r.attributes.iter().find_map(|a| match a {
+                    RouteAttribute::Gateway(RouteAddress::Inet(gw)) => Some(*gw),
+                    _ => None,
+                })
+            },
+        ))
     }
 }

@@ -56,6 +56,13 @@ impl Builder {
             }
             Step::LinkUp { netns, link } => self.rtnl(netns)?.set_up(link).await,
             Step::DefaultRoute { netns, via } => self.rtnl(netns)?.add_default_route(*via).await,
+            Step::TableDefaultRoute { netns, via, table } => {
+                self.rtnl(netns)?.add_table_default_route(*via, *table).await
+            }
+            Step::Rule { netns, from, table } => {
+                self.rtnl(netns)?.add_source_rule(*from, *table).await
+            }
+            Step::Modprobe { module } => net::kmod::load(module),
             Step::Sysctl { netns, key, value } => sysctl::write(netns, key, value),
         }
     }

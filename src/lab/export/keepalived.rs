@@ -105,6 +105,8 @@ pub fn health_check(svc: &Service, member: &Member) -> HealthCheck {
 fn lb_kind(forward: Forward) -> &'static str {
     match forward {
         Forward::Nat => "NAT",
+        Forward::Dr => "DR",
+        Forward::Tun => "TUN",
     }
 }
 
@@ -227,6 +229,8 @@ fn service(out: &mut String, spec: &LabSpec, svc: &Service, checks: &Checks) {
         checks.delay_loop
     );
     let _ = writeln!(out, "    lb_algo {}", word(&svc.scheduler));
+    // keepalived sets the method per virtual server: the first member's
+    // (a preset mixing methods in one service is exported with that one).
     let kind = svc.members.first().map_or(Forward::Nat, |m| m.forward);
     let _ = writeln!(out, "    lb_kind {}", lb_kind(kind));
     if svc.fwmark.is_none() {

@@ -10,7 +10,7 @@
 use std::fmt::Write;
 
 use crate::ipvs::rules::{save, service_switch};
-use crate::lab::model::{HostRole, LabSpec};
+use crate::lab::model::{Forward, HostRole, LabSpec};
 use crate::lab::plan::{Plan, Step};
 use crate::lab::table;
 use crate::lab::text::{shell_dq, shell_word, shown};
@@ -112,7 +112,6 @@ fn topology(out: &mut String, spec: &LabSpec) {
 
 /// What a step teaches, said before it (only for the first of a kind).
 fn comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
-    let director = spec.netns("director");
     let client = spec.netns("client");
     match step {
         Step::AddNetns { netns } if *netns == client => Some(
@@ -124,11 +123,19 @@ fn comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
             *said_lo = true;
             Some("Every host needs its loopback up (local sockets use it).".into())
         }
+        Step::AddVeth { netns, .. } if *netns == client && spec.router.is_some() => Some(
+            "2. The client side. A veth pair is a virtual cable: eth0 in the client,\n\
+             eth0 in the router, the client's gateway (DR/TUN replies come back by it)."
+                .into(),
+        ),
         Step::AddVeth { netns, .. } if *netns == client => Some(
             "2. The client side. A veth pair is a virtual cable: eth0 in the client,\n\
              eth0 in the director. The director's end holds the VIP."
                 .into(),
         ),
+        Step::DefaultRoute { netns, .. } if *netns == client && spec.router.is_some() => {
+            Some("The client reaches everything through the router.".into())
+        }
         Step::DefaultRoute { netns, .. } if *netns == client => {
             Some("The client reaches everything through the director.".into())
         }
@@ -137,6 +144,31 @@ fn comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
              servers plug into; the DIP sits on it."
                 .into(),
         ),
+        Step::AddVeth { netns, .. } if spec.router.is_some() && *netns == spec.netns("router") => {
+            Some(
+                "The router's inside leg plugs into the director's bridge: the servers'\n\
+                 segment, where the director, the real servers and the router meet."
+                    .into(),
+            )
+        }
+        step => routed_comment(spec, step),
+    }
+}
+
+/// What the steps only a lab with a router has teach (DR/TUN).
+fn routed_comment(spec: &LabSpec, step: &Step) -> Option<String> {
+    let director = spec.netns("director");
+    match step {
+        Step::AddVeth { netns, peer, .. }
+            if *netns != director && spec.router.is_some() && !spec.serves_nat(peer) =>
+        {
+            let peer = shown(peer);
+            Some(format!(
+                "Real server {peer}: a cable from its eth0 to a bridge port named {peer}.\n\
+             Its default gateway is the router, not the director: it answers DR/TUN\n\
+             requests itself, from the VIP, straight to the client."
+            ))
+        }
         Step::AddVeth { netns, peer, .. } if *netns != director => {
             let peer = shown(peer);
             Some(format!(
@@ -145,8 +177,31 @@ fn comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
              director, which rewrites their source back to the VIP."
             ))
         }
-        Step::Sysctl { .. } => Some(
+        Step::Sysctl { key, .. } if key == "net.ipv4.ip_forward" && spec.router.is_none() => Some(
             "The director routes between its two networks (the kernel's default is off).".into(),
+        ),
+        Step::Sysctl { key, .. } if key == "net.ipv4.conf.all.send_redirects" => Some(
+            "NAT replies reach the director from the segment and leave on it again\n\
+             (to the router): it must not redirect the real servers to the router,\n\
+             or their NAT replies would skip the rewrite back to the VIP."
+                .into(),
+        ),
+        Step::Modprobe { .. } => Some(
+            "IP tunnelling: the ipip module gives every namespace the tunnel device\n\
+             tunl0, which unwraps the director's IP-in-IP packets."
+                .into(),
+        ),
+        Step::Sysctl { key, .. } if key == "net.ipv4.conf.all.arp_ignore" => Some(
+            "The ARP problem: this real server holds a VIP, so it must not answer ARP\n\
+             for it, or the router would send it the clients' packets directly.\n\
+             arp_ignore=1: answer only for addresses of the incoming interface;\n\
+             arp_announce=2: never announce the VIP as the source of its own ARP."
+                .into(),
+        ),
+        Step::Rule { .. } => Some(
+            "Replies sent from the DR/TUN VIP go to the router (table 100); replies\n\
+             to NAT requests keep the default route through the director."
+                .into(),
         ),
         _ => None,
     }
@@ -159,6 +214,12 @@ fn ipvs(out: &mut String, spec: &LabSpec) {
          # runs inside the director: -A adds a virtual service with its scheduler,\n    \
          # -a adds a real server to it; -m is masquerading (LVS-NAT), -w the weight.\n",
     );
+    if spec.has_direct_reply() {
+        out.push_str(
+            "    # -g is direct routing (LVS-DR) and -i IP tunnelling (LVS-TUN): the real\n    \
+             # servers hold the VIP themselves and answer the client through the router.\n",
+        );
+    }
     for svc in &spec.services {
         if svc.fwmark.is_some() {
             let _ = writeln!(
@@ -176,8 +237,11 @@ fn ipvs(out: &mut String, spec: &LabSpec) {
             let Some(rs) = spec.real_server(&m.name) else { continue };
             let _ = writeln!(
                 out,
-                "    ip netns exec {director} ipvsadm -a {switch} -r {}:{} -m -w {}",
-                rs.addr, m.port, m.weight
+                "    ip netns exec {director} ipvsadm -a {switch} -r {}:{} {} -w {}",
+                rs.addr,
+                m.port,
+                m.forward.ipvsadm_switch(),
+                m.weight
             );
         }
     }
@@ -200,12 +264,16 @@ fn servers(out: &mut String, spec: &LabSpec) {
         let (word, host) = (shell_word(host), shell_dq(host));
         let _ = writeln!(out, "    mkdir -p \"$SCRATCH/{host}\"");
         let _ = writeln!(out, "    echo {word} > \"$SCRATCH/{host}/index.html\"");
+        // A DR/TUN real server also answers on the VIPs it holds: any address.
+        let holds_vip = [Forward::Dr, Forward::Tun]
+            .into_iter()
+            .any(|f| !spec.vips_held_by(&rs.name, f).is_empty());
+        let bind = if holds_vip { "0.0.0.0".to_string() } else { rs.addr.to_string() };
         for port in spec.listen_ports(&rs.name) {
             let _ = writeln!(
                 out,
-                "    setsid ip netns exec {ns} python3 -m http.server {port} --bind {} \
+                "    setsid ip netns exec {ns} python3 -m http.server {port} --bind {bind} \
                  --directory \"$SCRATCH/{host}\" >\"$SCRATCH/{host}-{port}.log\" 2>&1 </dev/null &",
-                rs.addr
             );
         }
     }

@@ -41,6 +41,14 @@ pub fn to_toml(spec: &LabSpec, header: &[String]) -> String {
         spec.client_net, spec.servers_net
     );
     let _ = write!(out, "\n[client]\naddress = \"{}\"\n", spec.client);
+    if let Some(router) = spec.router {
+        let _ = write!(
+            out,
+            "\n# The client's gateway; DR/TUN real servers send their replies through it.\n\
+             [router]\noutside = \"{}\"\ninside = \"{}\"\n",
+            router.outside, router.inside
+        );
+    }
     let _ = write!(
         out,
         "\n# VIP: what clients connect to. DIP: the real servers' default gateway.\n\
@@ -89,7 +97,7 @@ fn service(out: &mut String, spec: &LabSpec, svc: &Service) {
         let keep_port = if svc.fwmark.is_some() { "; port 0 keeps the packet's port" } else { "" };
         let _ = writeln!(
             out,
-            "# Its real servers: ipvsadm -a ... -r RIP:PORT -m -w WEIGHT (nat is -m){keep_port}."
+            "# Its real servers: ipvsadm -a ... -r RIP:PORT -m|-g|-i -w WEIGHT (nat, dr, tun){keep_port}."
         );
     }
     for m in &svc.members {

@@ -35,8 +35,8 @@ struct Draft {
     scheduler: String,
     persistence: Option<u32>,
     netmask: Option<Ipv4Addr>,
-    /// (RIP, port, weight) in file order.
-    members: Vec<(Ipv4Addr, u16, u32)>,
+    /// (RIP, port, weight, method) in file order.
+    members: Vec<(Ipv4Addr, u16, u32, Forward)>,
 }
 
 /// What the rules file holds, with the line each address first appeared on.
@@ -46,6 +46,9 @@ pub(crate) struct Table {
     pub(crate) vips: Vec<(Ipv4Addr, usize)>,
     /// Real servers' addresses, first appearance first, with their line.
     pub(crate) rips: Vec<(Ipv4Addr, usize)>,
+    /// The first real server by direct routing or tunnelling (it makes the
+    /// lab a routed one: see [`topology::infer_routed`]), with its line.
+    pub(crate) direct: Option<(Ipv4Addr, usize, Forward)>,
 }
 
 /// Imports the rules `text`, read from `file`, as lab `name`: `ipvsadm -S`
@@ -58,7 +61,14 @@ pub fn import(file: &str, text: &str, name: &str) -> Result<Imported, SpecErrors
     } else {
         (read(file, text).map_err(|e| SpecErrors(vec![e]))?, Source::Rules)
     };
-    let net = topology::infer(file, &table).map_err(|e| SpecErrors(vec![e]))?;
+    let (net, router) = match table.direct {
+        None => (topology::infer(file, &table), None),
+        Some(_) => match topology::infer_routed(file, &table) {
+            Ok((net, router)) => (Ok(net), Some(router)),
+            Err(e) => (Err(e), None),
+        },
+    };
+    let net = net.map_err(|e| SpecErrors(vec![e]))?;
     let rs_name = |addr: Ipv4Addr| {
         let i = table.rips.iter().position(|(a, _)| *a == addr).unwrap_or(0);
         format!("rs{}", i + 1)
@@ -75,11 +85,11 @@ pub fn import(file: &str, text: &str, name: &str) -> Result<Imported, SpecErrors
             let members = d
                 .members
                 .iter()
-                .map(|&(rip, port, weight)| Member {
+                .map(|&(rip, port, weight, forward)| Member {
                     name: rs_name(rip),
                     port,
                     weight,
-                    forward: Forward::Nat,
+                    forward,
                 })
                 .collect();
             Service {
@@ -112,6 +122,7 @@ pub fn import(file: &str, text: &str, name: &str) -> Result<Imported, SpecErrors
             Source::Keepalived { control, .. } => *control,
             Source::Rules => Control::Lvslab,
         },
+        router,
     };
     let toml = to_toml(&spec, &header(file, &spec, &source));
     // The normal validator has the last word: what it refuses is not written.
@@ -151,6 +162,21 @@ fn header(file: &str, spec: &LabSpec, source: &Source) -> Vec<String> {
         Source::Rules => "ipvsadm's saved rules",
         Source::Keepalived { .. } => "a keepalived.conf's virtual_server blocks",
     };
+    if let Some(router) = spec.router {
+        return vec![
+            format!("Made by `lvslab import {file}` from {from}."),
+            "The rules hold only the services; the topology is implied. Some real servers".into(),
+            "answer the client themselves (-g direct routing, -i tunnelling), so the VIPs,".into(),
+            format!(
+                "the DIP and the real servers share one segment {}, and a router ({}, {})",
+                spec.servers_net, router.inside, router.outside
+            ),
+            format!(
+                "links it to the client network {}. Real servers are named rs1.. in order.",
+                spec.client_net
+            ),
+        ];
+    }
     let mut lines = vec![
         format!("Made by `lvslab import {file}` from {from}."),
         "The rules hold only the services; the topology is implied: the VIPs on the".into(),
@@ -181,7 +207,8 @@ fn header(file: &str, spec: &LabSpec, source: &Source) -> Vec<String> {
 
 /// Reads every rule, refusing what a lab cannot express.
 fn read(file: &str, text: &str) -> Result<Table, SpecError> {
-    let mut table = Table { services: Vec::new(), vips: Vec::new(), rips: Vec::new() };
+    let mut table =
+        Table { services: Vec::new(), vips: Vec::new(), rips: Vec::new(), direct: None };
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
         let refuse = |message: String, help: &str| SpecError {
@@ -311,34 +338,33 @@ fn add_dest(
             "lvslab labs are IPv4: leave IPv6 real servers out",
         ));
     };
-    match dest.forward {
-        ipvs::Forward::Masq => {}
-        ipvs::Forward::Tunnel => {
+    let forward = match dest.forward {
+        ipvs::Forward::Masq => Forward::Nat,
+        ipvs::Forward::Route => Forward::Dr,
+        ipvs::Forward::Tunnel => Forward::Tun,
+        ipvs::Forward::Local | ipvs::Forward::Bypass => {
             return Err((
-                format!("real server {rip} uses tunnelling (-i)"),
-                "lvslab labs are LVS-NAT: change -i to -m (masquerading)",
+                format!("real server {rip} uses a local or bypass method"),
+                "a lab's real servers are hosts of their own: use -m, -g or -i",
             ));
         }
-        _ => {
-            return Err((
-                format!("real server {rip} uses direct routing (-g)"),
-                "lvslab labs are LVS-NAT: change -g to -m (masquerading)",
-            ));
-        }
-    }
+    };
     if dest.upper_threshold != 0 || dest.lower_threshold != 0 {
         return Err((
             format!("real server {rip} has connection thresholds (-x/-y)"),
             "a preset has no thresholds: remove -x and -y",
         ));
     }
-    if draft.members.iter().any(|&(a, p, _)| a == rip && p == dest.port) {
+    if draft.members.iter().any(|&(a, p, _, _)| a == rip && p == dest.port) {
         return Err((
             format!("real server {rip}:{} is in service {key} twice", dest.port),
             "keep one -a line per real server and port",
         ));
     }
-    draft.members.push((rip, dest.port, dest.weight));
+    draft.members.push((rip, dest.port, dest.weight, forward));
+    if forward.direct_reply() && table.direct.is_none() {
+        table.direct = Some((rip, line, forward));
+    }
     if !table.rips.iter().any(|(a, _)| *a == rip) {
         table.rips.push((rip, line));
     }

@@ -34,7 +34,7 @@ fn refusals_name_the_line_and_the_fix() {
     let e = refusal(direct);
     assert_eq!((e.file.as_str(), e.line), ("saved.rules", 2));
     assert!(e.message.contains("direct routing (-g)"), "{e}");
-    assert!(e.help.unwrap().contains("change -g to -m"));
+    assert!(e.help.unwrap().contains("one segment"), "DR needs the VIP and RIPs together");
 
     let e = refusal("# saved\n-A -t [2001:db8::1]:80 -s rr\n");
     assert_eq!(e.line, 2);
@@ -128,4 +128,24 @@ fn a_real_table_with_persistence_fwmark_udp_and_port_mapping_round_trips() {
     // What `up` would program is, line for line, what ipvsadm saved.
     assert_eq!(from_spec(spec), HANDMADE_SN);
     assert!(imported.toml.contains("fwmark = 42"), "{}", imported.toml);
+}
+
+#[test]
+fn direct_routing_and_tunnelling_import_into_a_routed_lab() {
+    let rules = "-A -t 198.51.100.100:80 -s wrr\n\
+                 -a -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 3\n\
+                 -a -t 198.51.100.100:80 -r 198.51.100.12:80 -i -w 2\n";
+    let imported = import("saved.rules", rules, "saved").unwrap();
+    let spec = &imported.spec;
+    let router = spec.router.expect("a DR/TUN lab has a router");
+    assert_eq!(spec.servers_net.to_string(), "198.51.100.0/24");
+    assert!(spec.servers_net.contains(&router.inside) && spec.client_net.contains(&router.outside));
+    let forwards: Vec<String> =
+        spec.services[0].members.iter().map(|m| m.forward.to_string()).collect();
+    assert_eq!(forwards, ["dr", "tun"]);
+    // The preset written says the same as the rules.
+    // The preset written says the same as the rules (-i is saved with its
+    // tunnel type, as ipvsadm -Sn writes it).
+    let expected = rules.replace("-i -w 2", "-i -w 2 --tun-type ipip");
+    assert_eq!(crate::lab::export::rules::from_spec(spec), expected);
 }

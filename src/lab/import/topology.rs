@@ -9,6 +9,7 @@ use ipnet::Ipv4Net;
 
 use super::Table;
 use crate::lab::error::SpecError;
+use crate::lab::model::{Forward, Router};
 
 /// Longest prefix considered: a /30 still holds two hosts.
 const LONGEST: u8 = 30;
@@ -56,6 +57,50 @@ pub(crate) fn infer(file: &str, table: &Table) -> Result<Topology, SpecError> {
         .min_by_key(|(widths, _)| *widths)
         .map(|(_, t)| t);
     best.ok_or_else(|| apart_error(file, table, &vips))
+}
+
+/// The topology of a table with DR or TUN real servers (see
+/// `lab::routed`): the VIPs, the real servers, the DIP and the router's
+/// inside share one segment (the smallest usual network holding them all,
+/// with two addresses free); the client and the router's outside sit on a
+/// documentation network apart from it.
+pub(crate) fn infer_routed(file: &str, table: &Table) -> Result<(Topology, Router), SpecError> {
+    let (first, line, forward) = table.direct.expect("called for a table with DR/TUN members");
+    let rips: Vec<Ipv4Addr> = table.rips.iter().map(|(a, _)| *a).collect();
+    let mut all: Vec<Ipv4Addr> = table.vips.iter().map(|(a, _)| *a).chain(rips).collect();
+    let segment = (USUAL..=LONGEST).find_map(|p| {
+        let net = holding(&all, p)?;
+        let free: Vec<Ipv4Addr> = net.hosts().filter(|h| !all.contains(h)).collect();
+        // DIP, router inside, and a VIP if the table has only fwmark services.
+        (free.len() >= 3).then_some((net, free))
+    });
+    let method = match forward {
+        Forward::Tun => "tunnelling (-i)",
+        _ => "direct routing (-g)",
+    };
+    let Some((servers_net, free)) = segment else {
+        return Err(error(
+            file,
+            line,
+            format!(
+                "real server {first} uses {method}, but the VIPs and the real servers are not on one network of at most /{USUAL}"
+            ),
+            "a DR/TUN lab puts the director (VIPs), the real servers and a router on one segment, and DR forwards by MAC address on it: renumber the VIPs and RIPs into one subnet, e.g. 198.51.100.0/24, or change -g/-i to -m (masquerading)",
+        ));
+    };
+    if table.vips.is_empty() {
+        all.push(free[2]);
+    }
+    let client_net = FALLBACK_VIPS
+        .iter()
+        .map(|v| Ipv4Net::new(*v, USUAL).expect("valid prefix").trunc())
+        .find(|net| !net.contains(&servers_net.network()) && !servers_net.contains(&net.network()))
+        .expect("three disjoint /24s cannot all overlap one network of at most /24");
+    let hosts: Vec<Ipv4Addr> = client_net.hosts().collect();
+    let vip = table.vips.first().map_or(free[2], |(v, _)| *v);
+    let topology = Topology { client_net, servers_net, vip, dip: free[0], client: hosts[1] };
+    let router = Router { outside: hosts[hosts.len() - 1], inside: free[free.len() - 1] };
+    Ok((topology, router))
 }
 
 /// Prefix lengths worth trying for `addrs`: from the usual /24 (or the

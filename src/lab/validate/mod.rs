@@ -13,6 +13,7 @@
 //!
 //! Every problem found is reported, each with file:line:col and a fix.
 
+mod methods;
 mod services;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -32,7 +33,8 @@ const MAX_LINK_NAME: usize = 15;
 /// Lab names stay short so `lvs-<lab>-<host>` stays readable.
 const MAX_LAB_NAME: usize = 32;
 /// Names a real server may not take: they are links or hosts already.
-const RESERVED_HOST_NAMES: &[&str] = &["client", "director", "lo", links::UPLINK, links::BRIDGE];
+const RESERVED_HOST_NAMES: &[&str] =
+    &["client", "director", "router", "lo", "tunl0", links::UPLINK, links::BRIDGE];
 
 /// The rule for a lab's name, wherever a name comes from (a preset, the
 /// command line, `--name`): `Err` says what a valid name is. A valid name is
@@ -131,13 +133,21 @@ impl Checker<'_> {
         let (client_net, servers_net) = (client_net?, servers_net?);
         let mut used = AddressBook::default();
         let client = self.host_addr(&raw.client.address, "client", client_net, &mut used);
-        let vip = self.vip(&raw.director.vip, client_net, servers_net, &mut used);
+        let router =
+            raw.router.as_ref().map(|r| self.router(r, client_net, servers_net, &mut used));
+        // With a router the VIPs live on the servers' segment (see methods.rs).
+        let vip_net = if router.is_some() { servers_net } else { client_net };
+        let vip = match router {
+            Some(_) => self.routed_vip(&raw.director.vip, client_net, servers_net, &mut used),
+            None => self.vip(&raw.director.vip, client_net, servers_net, &mut used),
+        };
         let dip = self.dip(&raw.director.dip, servers_net, &mut used);
         let real_servers = self.real_servers(&raw, servers_net, &mut used);
         let declared: BTreeSet<&str> =
             raw.real_servers.iter().map(|rs| rs.name.get_ref().as_str()).collect();
         let hosts = Hosts { valid: &real_servers, declared: &declared };
-        let services = self.services(&raw.services, &hosts, vip, client_net, &used);
+        let services = self.services(&raw.services, &hosts, vip, vip_net, &used);
+        self.method_rules(&raw, router.is_some());
         let traffic = self.traffic(raw.traffic.as_ref());
         let control = self.control(raw.control.as_ref());
         Some(LabSpec {
@@ -151,6 +161,10 @@ impl Checker<'_> {
             services,
             traffic,
             control,
+            router: match router {
+                Some(r) => Some(r?),
+                None => None,
+            },
         })
     }
 

@@ -20,13 +20,13 @@ impl Checker<'_> {
         raw: &[ServiceFile],
         servers: &Hosts<'_>,
         vip: Option<Ipv4Addr>,
-        client_net: Ipv4Net,
+        vip_net: Ipv4Net,
         used: &AddressBook,
     ) -> Vec<Service> {
         let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
         for svc in raw {
-            let Some(service) = self.service(svc, servers, vip, client_net, used) else { continue };
+            let Some(service) = self.service(svc, servers, vip, vip_net, used) else { continue };
             if !seen.insert(table::key(&service)) {
                 self.error(
                     key_span(svc),
@@ -45,7 +45,7 @@ impl Checker<'_> {
         svc: &ServiceFile,
         servers: &Hosts<'_>,
         vip: Option<Ipv4Addr>,
-        client_net: Ipv4Net,
+        vip_net: Ipv4Net,
         used: &AddressBook,
     ) -> Option<Service> {
         let protocol = match &svc.protocol {
@@ -61,7 +61,7 @@ impl Checker<'_> {
         };
         let vip = match &svc.vip {
             None => vip,
-            Some(v) => self.service_vip(v, client_net, used),
+            Some(v) => self.service_vip(v, vip_net, used),
         };
         let (port, fwmark) = self.port_or_fwmark(svc);
         let scheduler = svc.scheduler.get_ref();
@@ -154,13 +154,15 @@ impl Checker<'_> {
     fn service_vip(
         &mut self,
         value: &Spanned<String>,
-        client_net: Ipv4Net,
+        vip_net: Ipv4Net,
         used: &AddressBook,
     ) -> Option<Ipv4Addr> {
         let why = format!(
-            "a service's VIP is an address of the director on the client network {client_net}"
+            "a service's VIP is an address of the director, on the network where the director \
+             receives the clients' packets ({vip_net}; the servers' segment when the lab has a \
+             [router]): use an address in {vip_net}"
         );
-        let addr = self.addr_in(value, "service VIP", client_net, &why)?;
+        let addr = self.addr_in(value, "service VIP", vip_net, &why)?;
         match used.0.get(&addr) {
             Some(owner) if owner != "the director's VIP" => {
                 let owner = owner.clone();
@@ -225,20 +227,14 @@ impl Checker<'_> {
     fn forward(&mut self, value: &Spanned<String>) -> Option<Forward> {
         match value.get_ref().as_str() {
             "nat" | "masq" | "masquerading" => Some(Forward::Nat),
-            m @ ("dr" | "route" | "direct" | "tun" | "tunnel" | "ipip") => {
-                self.error(
-                    value.span(),
-                    format!("forwarding method '{m}' is not supported by lvslab labs yet"),
-                    "labs build the LVS-NAT topology (real servers route replies through the \
-                     director); use forward = \"nat\"",
-                );
-                None
-            }
+            "dr" | "route" | "direct" | "gatewaying" => Some(Forward::Dr),
+            "tun" | "tunnel" | "ipip" => Some(Forward::Tun),
             other => {
                 self.error(
                     value.span(),
                     format!("unknown forwarding method '{other}'"),
-                    "use \"nat\" (masquerading, ipvsadm -m); IPVS also knows \"dr\" (-g) and \"tun\" (-i)",
+                    "use \"nat\" (masquerading, ipvsadm -m), \"dr\" (direct routing, -g) or \
+                     \"tun\" (IP tunnelling, -i)",
                 );
                 None
             }

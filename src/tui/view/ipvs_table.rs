@@ -16,7 +16,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::layout::{table_first_row, table_visible_rows};
 use super::pane;
-use crate::monitor::{DestView, Origin, ServiceView, Snapshot};
+use crate::monitor::{DestView, Forward, Origin, ServiceView, Snapshot};
 use crate::tui::app::{App, Panel};
 use crate::tui::changes::service_label;
 use crate::tui::format::{delta, si};
@@ -40,7 +40,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         frame.render_widget(Paragraph::new(Span::styled(text, theme.warn())), service_row);
         return;
     };
-    frame.render_widget(Paragraph::new(service_line(service, theme)), service_row);
+    let methods = mixes_methods(snap);
+    frame.render_widget(Paragraph::new(service_line(service, theme, methods)), service_row);
     let visible = table_visible_rows(area);
     let first = table_first_row(app.selected(), visible, service.real_servers.len());
     let wide = inner.width >= FORWARD_FROM;
@@ -61,7 +62,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .iter()
         .skip(1)
         .flat_map(|svc| {
-            std::iter::once(service_line(svc, theme))
+            std::iter::once(service_line(svc, theme, methods))
                 .chain(svc.real_servers.iter().map(|d| other_dest_line(d, theme)))
         })
         .collect();
@@ -76,7 +77,31 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 /// The note when something in the table was added outside lvslab.
 const OUTSIDE_NOTE: &str = "* added in the director outside lvslab (not in the preset)";
 
-fn service_line<'a>(service: &ServiceView, theme: &Theme) -> Line<'a> {
+/// Whether some real server answers the client itself (DR, TUN): then every
+/// service line says where its replies go and what the director carried,
+/// so NAT's cost shows as a number beside DR's.
+fn mixes_methods(snap: &Snapshot) -> bool {
+    snap.services
+        .iter()
+        .flat_map(|s| &s.real_servers)
+        .any(|d| matches!(d.forward, Forward::Route | Forward::Tunnel))
+}
+
+/// Where a service's replies go, from its real servers' methods.
+pub fn reply_path(service: &ServiceView) -> &'static str {
+    let direct = |d: &DestView| matches!(d.forward, Forward::Route | Forward::Tunnel);
+    if service.real_servers.is_empty() {
+        ""
+    } else if service.real_servers.iter().all(direct) {
+        "replies: server -> client"
+    } else if service.real_servers.iter().any(direct) {
+        "replies: some direct"
+    } else {
+        "replies: via director"
+    }
+}
+
+fn service_line<'a>(service: &ServiceView, theme: &Theme, methods: bool) -> Line<'a> {
     let outside = service.origin == Origin::Outside;
     let mut spans = vec![
         Span::styled(
@@ -90,6 +115,13 @@ fn service_line<'a>(service: &ServiceView, theme: &Theme) -> Line<'a> {
     }
     if !service.programmed && service.origin == Origin::Lab {
         spans.push(Span::styled("  not programmed: not in the kernel's table", theme.warn()));
+    }
+    if methods {
+        // The director's own bytes for this service (estimator, ~2 s late).
+        let (inb, outb) =
+            service.real_servers.iter().fold((0, 0), |(i, o), d| (i + d.in_bytes, o + d.out_bytes));
+        spans.push(Span::styled(format!("  {}", reply_path(service)), theme.muted()));
+        spans.push(Span::raw(format!("  director in {}B out {}B", si(inb), si(outb))));
     }
     Line::from(spans)
 }

@@ -85,9 +85,13 @@ fn server_line(
         (true, Some(0)) => ("drained", theme.warn()),
         (true, _) => ("up", theme.ok()),
     };
+    // NAT servers need the DIP; DR/TUN-only servers the router ("rtr").
+    let via_dip = rs.expected_gateway == snap.lab.director.dip;
     let gateway = match rs.gateway {
-        Some(gw) if gw == snap.lab.director.dip => Span::styled("gw=DIP", theme.muted()),
-        Some(_) => Span::styled("gw≠DIP", theme.error()),
+        Some(gw) if gw == rs.expected_gateway && via_dip => Span::styled("gw=DIP", theme.muted()),
+        Some(gw) if gw == rs.expected_gateway => Span::styled("gw=rtr", theme.muted()),
+        Some(_) if via_dip => Span::styled("gw≠DIP", theme.error()),
+        Some(_) => Span::styled("gw≠rtr", theme.error()),
         None => Span::styled("no gw ", theme.error()),
     };
     let branch = if last { " └─" } else { " ├─" };

@@ -1,0 +1,201 @@
+//! Root tests on this machine's kernel (no IPVS here, so `--dataplane none`):
+//! the DR, TUN and NAT-vs-DR presets build their routed topology, the client
+//! reaches each real server through the router, the real servers hold the
+//! VIP where the method needs it with the ARP sysctls set, only the director
+//! answers ARP for the VIP, and `down` leaves the machine as it was.
+//!
+//! Each test runs its preset under a lab name of its own (`nd-...`), so it
+//! never meets another test's or a person's lab.
+
+mod common;
+
+use std::process::Command;
+use std::sync::Mutex;
+
+use common::{lvslab, lvslab_ok, machine_state};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    assert!(nix::unistd::geteuid().is_root(), "root tests need root: run them as root (CI does)");
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes the lab even when the test fails half-way.
+struct LabGuard(String);
+impl Drop for LabGuard {
+    fn drop(&mut self) {
+        let _ = lvslab().args(["down", &self.0]).output();
+    }
+}
+
+/// `labs/<preset>.toml` renamed to `name`, in a temporary directory.
+fn renamed_preset(dir: &std::path::Path, preset: &str, name: &str) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("labs").join(format!("{preset}.toml"))).unwrap();
+    let from = format!("name = \"{preset}\"");
+    assert!(text.contains(&from), "labs/{preset}.toml declares {from}");
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text.replacen(&from, &format!("name = \"{name}\""), 1)).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// Runs `cmd` in the lab's namespace `host`, returning stdout; panics with
+/// the output when it fails.
+fn in_ns(lab: &str, host: &str, cmd: &[&str]) -> String {
+    let ns = format!("lvs-{lab}-{host}");
+    let out = Command::new("ip").args(["netns", "exec", &ns]).args(cmd).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{ns}: {cmd:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn sysctl(lab: &str, host: &str, key: &str) -> String {
+    in_ns(lab, host, &["sysctl", "-n", key]).trim().to_string()
+}
+
+/// The client fetches `http://RIP/` of each real server, through the router:
+/// each answers with its own name.
+fn client_reaches_each_real_server(lab: &str, servers: &[(&str, &str)]) {
+    for (name, rip) in servers {
+        in_ns(lab, "client", &["ping", "-c1", "-W3", rip]);
+        let body = in_ns(lab, "client", &["curl", "-sS", "-m5", &format!("http://{rip}/")]);
+        assert!(body.contains(name), "http://{rip}/ from the client answered {body:?}, not {name}");
+    }
+}
+
+/// The router's ARP entry for the VIP is the director's bridge: no real
+/// server answered for the VIP it holds itself.
+fn only_the_director_answers_arp_for(lab: &str, vip: &str) {
+    // Any packet to the VIP makes the router resolve it.
+    let _ = Command::new("ip")
+        .args(["netns", "exec", &format!("lvs-{lab}-client"), "ping", "-c1", "-W2", vip])
+        .output();
+    let neigh = in_ns(lab, "router", &["ip", "neigh", "show", vip]);
+    let mac = neigh.split_whitespace().skip_while(|w| *w != "lladdr").nth(1).unwrap_or("");
+    assert!(!mac.is_empty(), "the router never resolved {vip}: {neigh:?}");
+    let bridge = in_ns(lab, "director", &["cat", "/sys/class/net/br0/address"]);
+    assert_eq!(
+        mac,
+        bridge.trim(),
+        "the router's ARP entry for the VIP {vip} is not the director's"
+    );
+}
+
+#[test]
+fn dr_lab_routes_replies_around_the_director_and_leaves_nothing() {
+    let _lock = serial();
+    let before = machine_state();
+    let dir = tempfile::tempdir().unwrap();
+    let lab = "nd-dr";
+    {
+        let _guard = LabGuard(lab.into());
+        lvslab_ok(&["up", &renamed_preset(dir.path(), "dr", lab), "--dataplane", "none"]);
+        let mut names: Vec<String> = lvslab::net::netns::list()
+            .unwrap()
+            .into_iter()
+            .filter(|n| n.starts_with("lvs-nd-dr-"))
+            .collect();
+        names.sort();
+        let hosts = ["client", "director", "router", "rs1", "rs2"];
+        assert_eq!(names, hosts.map(|h| format!("lvs-{lab}-{h}")));
+
+        client_reaches_each_real_server(lab, &[("rs1", "198.51.100.11"), ("rs2", "198.51.100.12")]);
+        for rs in ["rs1", "rs2"] {
+            assert_eq!(sysctl(lab, rs, "net.ipv4.conf.all.arp_ignore"), "1", "{rs}");
+            assert_eq!(sysctl(lab, rs, "net.ipv4.conf.all.arp_announce"), "2", "{rs}");
+            let lo = in_ns(lab, rs, &["ip", "-4", "-o", "addr", "show", "dev", "lo"]);
+            assert!(lo.contains("198.51.100.100/32"), "{rs} holds the VIP on lo: {lo}");
+            // Replies leave for the router, never the director.
+            let route =
+                in_ns(lab, rs, &["ip", "route", "get", "192.0.2.2", "from", "198.51.100.100"]);
+            assert!(route.contains("via 198.51.100.254"), "{rs} replies via the router: {route}");
+        }
+        assert_eq!(sysctl(lab, "router", "net.ipv4.ip_forward"), "1");
+        only_the_director_answers_arp_for(lab, "198.51.100.100");
+    }
+    assert_eq!(machine_state(), before, "down left something behind");
+}
+
+#[test]
+fn nat_vs_dr_lab_sends_nat_replies_back_by_the_director_and_dr_replies_by_the_router() {
+    let _lock = serial();
+    let before = machine_state();
+    let dir = tempfile::tempdir().unwrap();
+    let lab = "nd-nat-vs-dr";
+    {
+        let _guard = LabGuard(lab.into());
+        lvslab_ok(&["up", &renamed_preset(dir.path(), "nat-vs-dr", lab), "--dataplane", "none"]);
+        client_reaches_each_real_server(lab, &[("rs1", "198.51.100.11"), ("rs2", "198.51.100.12")]);
+        for rs in ["rs1", "rs2"] {
+            let nat = in_ns(lab, rs, &["ip", "route", "get", "192.0.2.2"]);
+            assert!(nat.contains("via 198.51.100.1 "), "{rs}: NAT replies via the DIP: {nat}");
+            let dr = in_ns(lab, rs, &["ip", "route", "get", "192.0.2.2", "from", "198.51.100.101"]);
+            assert!(dr.contains("via 198.51.100.254"), "{rs}: DR replies via the router: {dr}");
+            let lo = in_ns(lab, rs, &["ip", "-4", "-o", "addr", "show", "dev", "lo"]);
+            assert!(lo.contains("198.51.100.101/32"), "{rs} holds the DR VIP on lo: {lo}");
+            assert!(!lo.contains("198.51.100.100"), "{rs} must not hold the NAT VIP: {lo}");
+            assert_eq!(sysctl(lab, rs, "net.ipv4.conf.all.arp_ignore"), "1", "{rs}");
+        }
+        // `status` reads the main table's gateway, not the DR replies' table.
+        let status: serde_json::Value =
+            serde_json::from_slice(&lvslab_ok(&["status", lab, "--json"]).stdout).unwrap();
+        for host in status["hosts"].as_array().expect("hosts") {
+            if host["role"] == "real-server" {
+                assert_eq!(host["default_gateway"], "198.51.100.1", "{host}");
+            }
+        }
+        assert_eq!(sysctl(lab, "director", "net.ipv4.ip_forward"), "1");
+        // NAT replies cross the segment twice: no redirect may teach the
+        // real servers a shortcut to the router (checked after traffic).
+        assert_eq!(sysctl(lab, "director", "net.ipv4.conf.all.send_redirects"), "0");
+        assert_eq!(sysctl(lab, "director", "net.ipv4.conf.br0.send_redirects"), "0");
+        only_the_director_answers_arp_for(lab, "198.51.100.101");
+    }
+    assert_eq!(machine_state(), before, "down left something behind");
+}
+
+/// TUN needs the kernel's ipip module. Where it exists the lab builds and
+/// each real server holds the VIP on tunl0 with rp_filter off; where it does
+/// not (this development machine's kernel), `up` refuses with the reason
+/// and the fix, and leaves nothing behind. Either way something is checked.
+#[test]
+fn tun_lab_builds_its_tunnels_or_refuses_cleanly_without_ipip() {
+    let _lock = serial();
+    let before = machine_state();
+    let dir = tempfile::tempdir().unwrap();
+    let lab = "nd-tun";
+    let preset = renamed_preset(dir.path(), "tun", lab);
+    let ipip = lvslab::net::kmod::present("ipip")
+        || Command::new("modprobe").args(["-q", "ipip"]).status().is_ok_and(|s| s.success());
+    {
+        let _guard = LabGuard(lab.into());
+        let out = lvslab().args(["up", &preset, "--dataplane", "none"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if ipip {
+            assert!(out.status.success(), "up: {stderr}");
+            client_reaches_each_real_server(
+                lab,
+                &[("rs1", "198.51.100.11"), ("rs2", "198.51.100.12")],
+            );
+            for rs in ["rs1", "rs2"] {
+                let tunl = in_ns(lab, rs, &["ip", "-4", "-o", "addr", "show", "dev", "tunl0"]);
+                assert!(tunl.contains("198.51.100.100/32"), "{rs}: VIP on tunl0: {tunl}");
+                assert_eq!(sysctl(lab, rs, "net.ipv4.conf.tunl0.rp_filter"), "0", "{rs}");
+                assert_eq!(sysctl(lab, rs, "net.ipv4.conf.all.arp_ignore"), "1", "{rs}");
+            }
+        } else {
+            eprintln!("this kernel has no ipip: checking the refusal instead of the tunnels");
+            assert!(!out.status.success(), "up of a TUN lab without ipip must fail");
+            assert!(
+                stderr.contains("ipip") && stderr.contains("CONFIG_NET_IPIP"),
+                "the refusal names the module and the kernel option: {stderr}"
+            );
+        }
+    }
+    assert_eq!(machine_state(), before, "a TUN lab left something behind");
+}
