@@ -10,6 +10,7 @@
 //!   from observations ("snapshots in, commands out" in DESIGN.md);
 //! - [`history`]: a bounded ring buffer; [`sample`]: synthetic snapshots.
 
+pub mod conns;
 pub mod history;
 pub mod merge;
 pub mod observe;
@@ -19,7 +20,7 @@ pub mod snapshot;
 pub mod status;
 
 pub use history::History;
-pub use observe::{IpvsRead, KernelObserver, Observation, Observe};
+pub use observe::{ConnsRead, IpvsRead, KernelObserver, Observation, Observe};
 pub use snapshot::{
     ConnMode, DestView, DirectorView, Forward, HostStats, HostView, LabView, Origin,
     RealServerView, ServiceView, Snapshot, TrafficView,
