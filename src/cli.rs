@@ -83,6 +83,29 @@ A lab the dashboard brought up is torn down on quit unless --keep; an attached l
         #[arg(long)]
         json: bool,
     },
+    /// Show the director's connection table: every connection IPVS tracks, on which real server.
+    #[command(
+        after_help = "What `ipvsadm -Lnc` shows, read from /proc/net/ip_vs_conn in the director's namespace, with real servers named as the lab names them: protocol, client, virtual service, real server, state and time to expiry; then the counts per state and per real server. ESTABLISHED connections are what ipvsadm -Ln counts as ActiveConn, every other connection (handshake, closing, TIME_WAIT) as InActConn. A persistence template (client port 0, state NONE) is no connection: it pins a client to a real server for the service's persistence timeout.
+
+Examples:
+  lvslab conns tutorial
+  lvslab conns tutorial --server rs1 --watch
+  lvslab traffic tutorial --hold 5000 --concurrency 20 --requests 20 & sleep 2; lvslab conns tutorial"
+    )]
+    Conns {
+        /// Lab name.
+        #[arg(value_parser = lab_name)]
+        lab: String,
+        /// Print JSON (schema: assets/schemas/conns.schema.json); with --watch, one document per line.
+        #[arg(long)]
+        json: bool,
+        /// Read again every second until interrupted (Ctrl-C).
+        #[arg(long)]
+        watch: bool,
+        /// Only the connections of this real server (its name in the lab).
+        #[arg(long, value_name = "NAME")]
+        server: Option<String>,
+    },
     /// List running labs (and, with --presets, the presets that can be brought up).
     Ls {
         /// List the embedded presets instead.

@@ -178,9 +178,13 @@ impl KernelObserver {
         self
     }
 
-    /// One fresh observation of `state` with its connection table, for `lvslab conns`.
-    pub fn once_with_conns(state: &LabState) -> Observation {
-        Self::new(Duration::ZERO).with_conns().observe(state)
+    /// The connection table of `state` alone (no hosts, no IPVS table),
+    /// for `lvslab conns`, which reads it every second with `--watch`.
+    pub fn read_conns_of(state: &LabState) -> ConnsRead {
+        match state.dataplane {
+            Dataplane::Ipvs => read_conns(&state.spec.netns("director")),
+            _ => ConnsRead::NotUsed,
+        }
     }
 
     /// One fresh observation of `state`, for the one-shot commands.
