@@ -57,7 +57,7 @@ pub enum Command {
     /// Open the dashboard on a lab: attach to a running one, or bring a preset up.
     #[command(
         after_help = "Keys: space traffic on/off, +/- rate, l short/long connections, s scheduler, \
-w/W weight, d drain, x stop/start a server, a/r add/remove a server, z zero, t theme, g tutorial guide, ? help, q quit.\n\
+w/W weight, d drain, x stop/start a server, a/r add/remove a server, z zero, t theme, g tutorial guide, c connection table, ? help, q quit.\n\
 A lab the dashboard brought up is torn down on quit unless --keep; an attached lab keeps running."
     )]
     Tui {

@@ -86,10 +86,23 @@ fn addr_port(a: SocketAddr) -> String {
 
 /// The table of `conns` in lab `spec`, narrowed to real server `server` when given.
 pub fn table(spec: &LabSpec, conns: &[Conn], server: Option<&str>) -> ConnTable {
-    let mut order: Vec<String> = spec.real_servers.iter().map(|rs| rs.name.clone()).collect();
+    let servers: Vec<String> = spec.real_servers.iter().map(|rs| rs.name.clone()).collect();
+    table_named(&spec.name, servers, conns, server, |ip| name_of(spec, ip))
+}
+
+/// [`table`] for a lab named `lab` whose real servers are `servers` (in
+/// order), `name_of` naming a destination address.
+pub fn table_named(
+    lab: &str,
+    servers: Vec<String>,
+    conns: &[Conn],
+    server: Option<&str>,
+    name_of: impl Fn(std::net::IpAddr) -> String,
+) -> ConnTable {
+    let mut order = servers;
     let mut rows: Vec<(usize, ConnEntry)> = Vec::with_capacity(conns.len());
     for c in conns {
-        let name = name_of(spec, c.dest.ip());
+        let name = name_of(c.dest.ip());
         if server.is_some_and(|s| s != name) {
             continue;
         }
@@ -141,7 +154,7 @@ pub fn table(spec: &LabSpec, conns: &[Conn], server: Option<&str>) -> ConnTable 
     });
     ConnTable {
         schema_version: SCHEMA_VERSION,
-        lab: spec.name.clone(),
+        lab: lab.to_string(),
         server: server.map(str::to_string),
         total,
         templates,
