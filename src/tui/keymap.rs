@@ -285,7 +285,11 @@ mod tests {
             km.action_for(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)),
             Some(Action::Quit)
         );
-        assert_eq!(km.action_for(&press(KeyCode::Char('c'), KeyModifiers::NONE)), None);
+        assert_eq!(
+            km.action_for(&press(KeyCode::Char('c'), KeyModifiers::NONE)),
+            Some(Action::ToggleConns),
+            "plain c opens the connection table; Ctrl-C still quits"
+        );
         assert_eq!(
             km.action_for(&press(KeyCode::Char('j'), KeyModifiers::NONE)),
             Some(Action::Down)
