@@ -213,7 +213,8 @@ fn a_persistence_template_is_shown_as_such_and_counted_as_persistconn() {
     for s in doc["by_server"].as_array().unwrap() {
         let addr = if s["name"] == "rs1" { "198.18.0.10" } else { "198.18.0.11" };
         let row = persist.lines().find(|l| l.contains(addr)).expect("a row per server");
-        let persist_conn: u64 = row.split_whitespace().nth(4).unwrap().parse().unwrap();
+        // `-> ADDR:PORT Weight PersistConn ActiveConn InActConn` (no Forward column here).
+        let persist_conn: u64 = row.split_whitespace().nth(3).unwrap().parse().unwrap();
         assert_eq!(s["templates"].as_u64().unwrap(), persist_conn, "{persist}\n{doc:#}");
     }
     let text = String::from_utf8_lossy(&lvslab_ok(&["conns", "connsp"]).stdout).into_owned();

@@ -149,6 +149,11 @@ pub struct Report {
     pub errors: ErrorCounts,
     /// Successful requests per real server.
     pub by_server: BTreeMap<String, u64>,
+    /// Per client source address, successful requests per real server: with
+    /// `--clients`, which server each client reached (one, under sh or
+    /// persistence). Connections through a keep-alive pool are not in it.
+    #[serde(default)]
+    pub by_client: BTreeMap<String, BTreeMap<String, u64>>,
     /// Per real server detail.
     pub servers: BTreeMap<String, ServerReport>,
     /// Errors with no server known (refused, reset before the headers...).
