@@ -157,6 +157,11 @@ lvslab traffic dh --to 192.0.2.6:80        # the dh lab's second VIP"
         /// Reuse connections (HTTP keep-alive) instead of one per request.
         #[arg(long)]
         keep_alive: bool,
+        /// Send from N client addresses (the first N the client owns, `[client]
+        /// addresses` in the preset), one per new connection in turn; shows
+        /// which server each client reached (sh, dh and persistence keep each on one).
+        #[arg(long, value_name = "N", value_parser = |s: &str| ranges::CLIENTS.parse::<u32>(s))]
+        clients: Option<u32>,
         /// Send to this lab address instead of the first service: another
         /// service's VIP:PORT, or a real server's ADDR:PORT.
         #[arg(long, value_name = "ADDR:PORT")]

@@ -60,6 +60,7 @@ pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> 
             concurrency,
             hold,
             keep_alive,
+            clients,
             to,
             json,
         } => {
@@ -70,6 +71,7 @@ pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> 
                 concurrency,
                 hold_ms: hold,
                 keep_alive,
+                clients,
             };
             traffic::run(&lab, &load, to, json)
         }

@@ -24,6 +24,8 @@ pub struct LoadArgs {
     pub concurrency: Option<u32>,
     pub hold_ms: Option<u64>,
     pub keep_alive: bool,
+    /// Use this many of the client's addresses, one per connection in turn.
+    pub clients: Option<u32>,
 }
 
 pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> Result<ExitCode> {
@@ -57,7 +59,24 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
         None => SocketAddr::from((svc.vip, svc.port)),
     };
     let through_service = target == SocketAddr::from((svc.vip, svc.port));
-    let profile = profile(&spec.traffic, args)?;
+    let mut profile = profile(&spec.traffic, args)?;
+    if let Some(n) = args.clients {
+        if n > spec.client_addresses {
+            bail!(
+                "lab '{lab}''s client owns {} address{}, so --clients {n} cannot be: lower it, or \
+                 give the preset `[client] addresses = {n}` (see labs/tour-clients.toml)",
+                spec.client_addresses,
+                if spec.client_addresses == 1 { "" } else { "es" }
+            );
+        }
+        if args.keep_alive {
+            bail!(
+                "--clients needs a new connection per request (each picks its client): drop --keep-alive"
+            );
+        }
+        profile.sources =
+            spec.client_addrs().into_iter().take(n as usize).map(std::net::IpAddr::V4).collect();
+    }
     let report = netns::run_in(&spec.netns("client"), move || -> Result<results::Report> {
         // Built here, so that every runtime thread, and every socket they
         // open, is inside the client's namespace.
@@ -82,6 +101,9 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
             println!("{proto} {target} {} — from {}", svc.scheduler, spec.netns("client"));
         }
         print!("{}", results::render_table(&report, weights.as_ref()));
+        if args.clients.is_some_and(|n| n > 1) {
+            print!("{}", results::render_clients(&report));
+        }
     }
     Ok(if report.ok == report.requests { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }

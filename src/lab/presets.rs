@@ -21,6 +21,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("tour-nq.toml", include_str!("../../labs/tour-nq.toml")),
     ("tour-lblc.toml", include_str!("../../labs/tour-lblc.toml")),
     ("tour-lblcr.toml", include_str!("../../labs/tour-lblcr.toml")),
+    ("tour-clients.toml", include_str!("../../labs/tour-clients.toml")),
 ];
 
 /// A loaded preset and where it came from.

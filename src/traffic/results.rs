@@ -174,6 +174,31 @@ pub struct Report {
     pub error_events_dropped: u64,
 }
 
+/// Renders `by_client` for people: how many clients stayed on one real
+/// server (per server), and how many were spread over several.
+pub fn render_clients(report: &Report) -> String {
+    let mut sticky: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut spread = 0;
+    for servers in report.by_client.values() {
+        match servers.keys().collect::<Vec<_>>().as_slice() {
+            [one] => *sticky.entry(one.as_str()).or_default() += 1,
+            _ => spread += 1,
+        }
+    }
+    let mut out = format!("\n{} clients", report.by_client.len());
+    if sticky.is_empty() {
+        out.push_str(": none stayed on one server");
+    } else {
+        let each: Vec<String> = sticky.iter().map(|(s, n)| format!("{s} {n}")).collect();
+        out.push_str(&format!(", each on one server: {}", each.join(", ")));
+    }
+    if spread > 0 {
+        out.push_str(&format!("; {spread} spread over several servers"));
+    }
+    out.push('\n');
+    out
+}
+
 /// Renders the report as a table for people: per real server the count, its
 /// share, the share expected from `weights` (give weights only where the
 /// scheduler makes the split exact: rr, wrr), errors, and p50/p99.

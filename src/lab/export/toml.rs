@@ -33,6 +33,14 @@ pub fn to_toml(spec: &LabSpec, header: &[String]) -> String {
         spec.client_net, spec.servers_net
     );
     let _ = write!(out, "\n[client]\naddress = \"{}\"\n", spec.client);
+    if spec.client_addresses > 1 {
+        let _ = write!(
+            out,
+            "# It also owns the {} addresses after it: `lvslab traffic --clients N` uses N of them.\naddresses = {}\n",
+            spec.client_addresses - 1,
+            spec.client_addresses
+        );
+    }
     let _ = write!(
         out,
         "\n# VIP: what clients connect to. DIP: the real servers' default gateway.\n\
