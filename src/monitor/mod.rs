@@ -15,6 +15,7 @@ pub mod history;
 pub mod merge;
 pub mod observe;
 pub mod poll;
+pub mod predict;
 pub mod sample;
 pub mod snapshot;
 pub mod status;
