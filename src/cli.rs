@@ -162,6 +162,12 @@ lvslab traffic dh --to 192.0.2.6:80        # the dh lab's second VIP"
         /// which server each client reached (sh, dh and persistence keep each on one).
         #[arg(long, value_name = "N", value_parser = |s: &str| ranges::CLIENTS.parse::<u32>(s))]
         clients: Option<u32>,
+        /// Predict each new connection's real server with the kernel's algorithm (rr, wrr,
+        /// sh, dh, lc, wlc, sed, nq, persistence), then compare with the server that
+        /// answered: agreement per server and overall, and the first mismatches. Runs one
+        /// connection at a time; rr/wrr synchronise their hidden position on the first answers.
+        #[arg(long)]
+        predict: bool,
         /// Send to this lab address instead of the first service: another
         /// service's VIP:PORT, or a real server's ADDR:PORT.
         #[arg(long, value_name = "ADDR:PORT")]

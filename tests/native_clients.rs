@@ -72,6 +72,11 @@ fn fifty_client_addresses_each_reach_a_real_server() {
     assert!(!out.status.success());
     assert!(text(&out).contains("client owns 50 addresses"), "{}", text(&out));
 
+    // Prediction needs a director that chooses.
+    let out = lvslab_in(&sandbox, &["traffic", "clients", "--predict", "--to", "198.51.100.12:80"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("--predict needs IPVS"), "{}", text(&out));
+
     let down = lvslab_in(&sandbox, &["down", "clients"]);
     assert!(down.status.success(), "down: {}", text(&down));
     sandbox::kill_servers("clients");

@@ -61,6 +61,7 @@ pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> 
             hold,
             keep_alive,
             clients,
+            predict,
             to,
             json,
         } => {
@@ -72,6 +73,7 @@ pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> 
                 hold_ms: hold,
                 keep_alive,
                 clients,
+                predict,
             };
             traffic::run(&lab, &load, to, json)
         }

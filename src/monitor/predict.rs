@@ -465,3 +465,203 @@ mod tests {
         assert_eq!(Algo::of("wrr"), Ok(Algo::Wrr));
     }
 }
+
+/// How a run's answers compared with the prediction.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Verdict {
+    /// The scheduler predicted.
+    pub scheduler: String,
+    /// Answers used to find rr's or wrr's position (not compared).
+    pub synced_on: usize,
+    /// Answers compared with a prediction.
+    pub compared: usize,
+    /// Of those, how many came from the predicted server.
+    pub agreed: usize,
+    /// `agreed / compared` in percent (100 when nothing was compared).
+    pub percent: f64,
+    /// Per real server: connections predicted, answered, and both.
+    pub per_server: Vec<ServerVerdict>,
+    /// The first mismatches, in order.
+    pub mismatches: Vec<Mismatch>,
+}
+
+/// One real server's side of a [`Verdict`].
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ServerVerdict {
+    /// Its name.
+    pub name: String,
+    /// Connections predicted to go to it.
+    pub predicted: usize,
+    /// Connections it answered.
+    pub actual: usize,
+    /// Connections predicted to go to it that it answered.
+    pub agreed: usize,
+}
+
+/// A connection that did not go where predicted.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Mismatch {
+    /// Its number in the run (from 0).
+    pub index: usize,
+    /// The client address it came from.
+    pub client: String,
+    /// The predicted server (`none`: the kernel would have found none).
+    pub predicted: String,
+    /// The server that answered.
+    pub actual: String,
+}
+
+/// How many mismatches a verdict lists.
+const MISMATCHES: usize = 10;
+
+/// Compares `answers` (client, answering server's name), in the order the
+/// connections were made, with `predictor`'s choices. For rr and wrr the
+/// first `warmup` answers synchronise the hidden position and are not
+/// compared.
+pub fn verify(
+    mut predictor: Predictor,
+    scheduler: &str,
+    answers: &[(Ipv4Addr, String)],
+    warmup: usize,
+) -> Verdict {
+    let index_of = |name: &str| predictor.dests.iter().position(|d| d.name == name);
+    let names: Vec<String> = predictor.dests.iter().map(|d| d.name.clone()).collect();
+    let synced_on = match predictor.algo {
+        Algo::Rr | Algo::Wrr if predictor.persistence.is_none() => warmup.min(answers.len()),
+        _ => 0,
+    };
+    let observed: Vec<(Ipv4Addr, usize)> = answers[..synced_on]
+        .iter()
+        .map(|(c, name)| (*c, index_of(name).unwrap_or(usize::MAX)))
+        .collect();
+    if synced_on > 0 {
+        predictor.sync(&observed);
+    }
+    let mut per_server: Vec<ServerVerdict> = names
+        .iter()
+        .map(|n| ServerVerdict { name: n.clone(), predicted: 0, actual: 0, agreed: 0 })
+        .collect();
+    let (mut agreed, mut mismatches) = (0, Vec::new());
+    for (k, (client, actual)) in answers.iter().enumerate().skip(synced_on) {
+        let predicted = predictor.next(*client);
+        let actual_index = names.iter().position(|n| n == actual);
+        if let Some(p) = predicted {
+            per_server[p].predicted += 1;
+        }
+        if let Some(a) = actual_index {
+            per_server[a].actual += 1;
+        }
+        if predicted.is_some() && predicted == actual_index {
+            agreed += 1;
+            per_server[predicted.unwrap_or(0)].agreed += 1;
+        } else {
+            // Follow the kernel: the connection went where it went.
+            if let (Some(p), Some(a)) = (predicted, actual_index) {
+                predictor.dests[p].inactive = predictor.dests[p].inactive.saturating_sub(1);
+                predictor.dests[a].inactive += 1;
+                if let Some(pers) = &mut predictor.persistence {
+                    pers.templates.insert(u32::from(*client) & pers.netmask, a);
+                }
+            }
+            if mismatches.len() < MISMATCHES {
+                mismatches.push(Mismatch {
+                    index: k,
+                    client: client.to_string(),
+                    predicted: predicted.map_or_else(|| "none".into(), |p| names[p].clone()),
+                    actual: actual.clone(),
+                });
+            }
+        }
+    }
+    let compared = answers.len() - synced_on;
+    #[expect(clippy::cast_precision_loss, reason = "connection counts are small")]
+    let percent = if compared == 0 { 100.0 } else { agreed as f64 * 100.0 / compared as f64 };
+    Verdict {
+        scheduler: scheduler.to_string(),
+        synced_on,
+        compared,
+        agreed,
+        percent,
+        per_server,
+        mismatches,
+    }
+}
+
+/// The predictor for the service `key` of the director's `table`, with
+/// persistence templates from the connection table `conns`; real servers
+/// named by `name_of`. Errors say why the service cannot be predicted.
+pub fn for_service(
+    table: &crate::monitor::observe::Table,
+    key: &crate::ipvs::ServiceKey,
+    conns: &[crate::ipvs::conns::Conn],
+    name_of: impl Fn(std::net::IpAddr) -> String,
+) -> Result<Predictor, String> {
+    let (svc, dests) = table
+        .iter()
+        .find(|(s, _)| s.key == *key)
+        .ok_or_else(|| "the service is not in the director's IPVS table".to_string())?;
+    let algo = Algo::of(&svc.scheduler)
+        .map_err(|why| format!("{}'s choice cannot be predicted: {why}", svc.scheduler))?;
+    let (vip, port) = match key {
+        crate::ipvs::ServiceKey::Addr { addr: std::net::IpAddr::V4(a), port, .. } => (*a, *port),
+        _ => return Err("only IPv4 address services are predicted".into()),
+    };
+    let list: Vec<Dest> = dests
+        .iter()
+        .map(|d| Dest {
+            name: name_of(d.addr),
+            weight: d.weight,
+            active: d.active_conns,
+            inactive: d.inactive_conns,
+        })
+        .collect();
+    let persistence = svc.flags.persistent.then(|| {
+        let templates = conns
+            .iter()
+            .filter(|c| {
+                c.is_template() && c.vip.ip() == std::net::IpAddr::V4(vip) && c.vip.port() == port
+            })
+            .filter_map(|c| {
+                let std::net::IpAddr::V4(client) = c.client.ip() else { return None };
+                let i =
+                    dests.iter().position(|d| d.addr == c.dest.ip() && d.port == c.dest.port())?;
+                Some((u32::from(client) & svc.netmask, i))
+            })
+            .collect();
+        Persistence { netmask: svc.netmask, templates }
+    });
+    Ok(Predictor::new(algo, list, vip, persistence))
+}
+
+#[cfg(test)]
+mod verify_tests {
+    use super::*;
+
+    #[test]
+    fn a_run_that_follows_wrr_agrees_fully_after_synchronising() {
+        let dests: Vec<Dest> = [2, 3]
+            .iter()
+            .enumerate()
+            .map(|(i, &weight)| Dest {
+                name: format!("rs{}", 2 - i),
+                weight,
+                active: 0,
+                inactive: 0,
+            })
+            .collect();
+        let client = Ipv4Addr::new(192, 0, 2, 2);
+        let mut kernel = Predictor::new(Algo::Wrr, dests.clone(), client, None);
+        kernel.next(client);
+        let answers: Vec<_> =
+            (0..100).map(|_| (client, dests[kernel.next(client).unwrap()].name.clone())).collect();
+        let v = verify(Predictor::new(Algo::Wrr, dests.clone(), client, None), "wrr", &answers, 10);
+        assert_eq!((v.synced_on, v.compared, v.agreed), (10, 90, 90));
+        assert!(v.mismatches.is_empty());
+        let mut wrong = answers.clone();
+        wrong[50].1 = if wrong[50].1 == "rs1" { "rs2".into() } else { "rs1".into() };
+        let v = verify(Predictor::new(Algo::Wrr, dests, client, None), "wrr", &wrong, 10);
+        assert_eq!(v.mismatches.len(), 1);
+        assert_eq!(v.mismatches[0].index, 50);
+        assert!(v.percent > 97.0, "{v:?}");
+    }
+}

@@ -134,6 +134,9 @@ pub struct ErrorEvent {
     pub server: Option<String>,
 }
 
+/// Answers a report keeps in order ([`Report::sequence`]).
+pub const SEQUENCE_MAX: usize = 100_000;
+
 /// The outcome of a run; see the module docs for the JSON form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -156,6 +159,11 @@ pub struct Report {
     pub by_client: BTreeMap<String, BTreeMap<String, u64>>,
     /// Per real server detail.
     pub servers: BTreeMap<String, ServerReport>,
+    /// Each successful answer in the order it finished: (client address,
+    /// real server), at most [`SEQUENCE_MAX`]; for `traffic --predict`.
+    /// Not part of the JSON report.
+    #[serde(skip)]
+    pub sequence: Vec<(std::net::IpAddr, String)>,
     /// Errors with no server known (refused, reset before the headers...).
     pub unattributed_errors: u64,
     /// Latency of successful requests.

@@ -68,6 +68,7 @@ struct Inner {
     events: Vec<ErrorEvent>,
     events_dropped: u64,
     clients: HashMap<std::net::IpAddr, BTreeMap<String, u64>>,
+    sequence: Vec<(std::net::IpAddr, String)>,
 }
 
 /// Totals of one run.
@@ -108,6 +109,9 @@ impl Tally {
         let name = server.unwrap_or(UNNAMED_SERVER);
         let mut inner = self.lock();
         if let Some(client) = client {
+            if inner.sequence.len() < super::results::SEQUENCE_MAX {
+                inner.sequence.push((client, name.to_string()));
+            }
             let per = inner.clients.entry(client).or_default();
             match per.get_mut(name) {
                 Some(n) => *n += 1,
@@ -188,6 +192,7 @@ impl Tally {
             by_server: servers.iter().map(|(k, v)| (k.clone(), v.ok)).collect(),
             by_client: inner.clients.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
             servers,
+            sequence: inner.sequence.clone(),
             unattributed_errors: inner.unattributed,
             latency_ms: LatencyMs::from_histogram(&inner.latency),
             duration_s,
