@@ -135,7 +135,7 @@ impl Predictor {
             buckets: Vec::new(),
             persistence,
         };
-        p.mark.cw = p.wrr_mw();
+        p.mark.cw = p.wrr_cw_after_adds();
         p.buckets = match algo {
             Algo::Sh => p.sh_buckets(),
             Algo::Dh => p.dh_buckets(),
@@ -157,6 +157,26 @@ impl Predictor {
             .filter(|&w| w > 0)
             .fold(0, |g, w| if g > 0 { gcd(w, g) } else { w });
         if g > 0 { g } else { 1 }
+    }
+
+    /// wrr's current weight once the destinations were added one by one,
+    /// oldest first (as `lvslab up` and ipvsadm -a do), to a new service:
+    /// each addition resets the position to the list head and keeps the
+    /// current weight unless it is 0 or above the new maximum (then it is
+    /// the maximum) or the gcd is above 1 (then it is rounded to it, plus 1).
+    /// With weights 3 then 1 it stays 1, so the first pick is the newest.
+    fn wrr_cw_after_adds(&self) -> i64 {
+        let mut cw = 0;
+        for k in 1..=self.dests.len() {
+            let added = Self { dests: self.dests[self.dests.len() - k..].to_vec(), ..self.clone() };
+            let (di, mw) = (added.wrr_di(), added.wrr_mw());
+            if cw > mw || cw == 0 {
+                cw = mw;
+            } else if di > 1 {
+                cw = (cw / di) * di + 1;
+            }
+        }
+        cw
     }
 
     fn wrr_mw(&self) -> i64 {
@@ -367,16 +387,29 @@ mod tests {
 
     #[test]
     fn wrr_steps_the_current_weight_by_the_gcd() {
-        // The tutorial as the kernel lists it: rs2 (weight 2) then rs1 (weight 3).
+        // The tutorial as the kernel lists it: rs2 (weight 2) then rs1 (weight 3),
+        // added rs1 first: the current weight starts at 1, so rs2 comes first.
         let mut p = Predictor::new(Algo::Wrr, dests(&[2, 3]), VIP, None);
-        assert_eq!(run(&mut p, 10), [1, 0, 1, 0, 1, 1, 0, 1, 0, 1]);
-        // gcd 2: weights 4 and 2 step 4, 2 — the same as 2 : 1.
+        assert_eq!(run(&mut p, 10), [0, 1, 1, 0, 1, 0, 1, 1, 0, 1]);
+        // gcd 2: weights 4 and 2 step 3, 1 — the same split as 2 : 1.
         let mut p = Predictor::new(Algo::Wrr, dests(&[4, 2]), VIP, None);
-        assert_eq!(run(&mut p, 6), [0, 0, 1, 0, 0, 1]);
+        let got = run(&mut p, 30);
+        assert_eq!(got.iter().filter(|&&d| d == 0).count(), 20, "{got:?}");
         // The tour's 1, 2, 3 (listed newest first: 3, 2, 1): 30 / 20 / 10 of 60.
         let mut p = Predictor::new(Algo::Wrr, dests(&[3, 2, 1]), VIP, None);
         let got = run(&mut p, 60);
         assert_eq!([0, 1, 2].map(|d| got.iter().filter(|&&g| g == d).count()), [30, 20, 10]);
+    }
+
+    #[test]
+    fn wrr_starts_where_adding_the_destinations_left_it() {
+        // The clients preset: rs1 (weight 3) added, then rs2 (weight 1); the
+        // kernel lists rs2 first. Adding rs1 alone leaves the current weight
+        // at 1 (max 3 minus gcd 3 plus 1); adding rs2 keeps it, so rs2 comes first.
+        let mut p = Predictor::new(Algo::Wrr, dests(&[1, 3]), VIP, None);
+        assert_eq!(run(&mut p, 6), [0, 1, 1, 1, 0, 1]);
+        let first_50 = run(&mut Predictor::new(Algo::Wrr, dests(&[1, 3]), VIP, None), 50);
+        assert_eq!(first_50.iter().filter(|&&d| d == 1).count(), 37, "37 / 13, as seen in the VM");
     }
 
     #[test]
@@ -527,7 +560,7 @@ pub fn verify(
     let index_of = |name: &str| predictor.dests.iter().position(|d| d.name == name);
     let names: Vec<String> = predictor.dests.iter().map(|d| d.name.clone()).collect();
     let synced_on = match predictor.algo {
-        Algo::Rr | Algo::Wrr if predictor.persistence.is_none() => warmup.min(answers.len()),
+        Algo::Rr | Algo::Wrr => warmup.min(answers.len()),
         _ => 0,
     };
     let observed: Vec<(Ipv4Addr, usize)> = answers[..synced_on]
