@@ -133,7 +133,9 @@ Examples:
 connections, not requests.\nWithout options, the preset's [traffic] profile is used (the tutorial: 1000 requests, 4 at a time).\n\
 Exit status 3 when some requests failed.\n\nExamples:\n  lvslab traffic tutorial\n  \
 lvslab traffic tutorial --rate 200 --duration 10s\n  lvslab traffic rr4 --concurrency 20 --hold 5000 --requests 100\n  \
-lvslab traffic dh --to 192.0.2.6:80        # the dh lab's second VIP"
+lvslab traffic dh --to 192.0.2.6:80        # the dh lab's second VIP\n  \
+lvslab traffic clients --clients 50        # 50 client addresses: sh keeps each on one server\n  \
+lvslab traffic clients --clients 50 --requests 1000 --predict   # predicted vs answered, per connection"
     )]
     Traffic {
         /// Lab name.
