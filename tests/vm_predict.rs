@@ -36,8 +36,8 @@ fn predicted(label: &str, args: &[&str]) -> f64 {
     let v = &report["prediction"];
     let percent = v["percent"].as_f64().unwrap();
     eprintln!(
-        "prediction {label}: {} of {} agreed ({percent:.1} %), synced on {}, per server {}, first mismatches {}",
-        v["agreed"], v["compared"], v["synced_on"], v["per_server"], v["mismatches"]
+        "prediction {label}: {} of {} agreed ({percent:.1} %), synced on {}, resynced {} times, per server {}, first mismatches {}",
+        v["agreed"], v["compared"], v["synced_on"], v["resyncs"], v["per_server"], v["mismatches"]
     );
     percent
 }

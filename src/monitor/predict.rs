@@ -17,8 +17,11 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
-/// The multiplier of the kernel's sh/dh hash (the golden ratio prime).
-const HASH_MULT: u32 = 2_654_435_761;
+/// The kernel's `hash_32` multiplier (GOLDEN_RATIO_32, include/linux/hash.h),
+/// which sh and dh use since Linux 4.7; the top bits of the product are the bucket.
+const HASH_MULT: u32 = 0x61C8_8647;
+/// log2 of the table size: `hash_32(key, 8)`.
+const TAB_BITS: u32 = 8;
 /// Buckets of the sh and dh tables (IP_VS_SH_TAB_BITS = IP_VS_DH_TAB_BITS = 8).
 const TAB_SIZE: usize = 256;
 
@@ -211,10 +214,13 @@ impl Predictor {
         (0..TAB_SIZE).map(|b| Some(b % self.dests.len())).collect()
     }
 
-    /// The kernel's bucket for an IPv4 address (and port, 0 unless sh-port).
+    /// The kernel's bucket for an IPv4 address (and port, 0 unless sh-port):
+    /// `hash_32(port + addr, 8)`, the top 8 bits of the product with the
+    /// golden-ratio constant. (Kernels before 4.7 took the low 8 bits of a
+    /// product with 2654435761 instead; the VM's 6.1 showed which one runs.)
     pub fn bucket(addr: Ipv4Addr, port: u16) -> usize {
         let key = u32::from(addr).wrapping_add(u32::from(port)).wrapping_mul(HASH_MULT);
-        (key as usize) & (TAB_SIZE - 1)
+        (key >> (32 - TAB_BITS)) as usize
     }
 
     fn available(&self, i: usize) -> bool {
@@ -432,8 +438,8 @@ mod tests {
 
     #[test]
     fn sh_hashes_the_client_into_weighted_buckets() {
-        // (addr + port) * 2654435761, low 8 bits.
-        let key = |a: u32| ((a.wrapping_mul(HASH_MULT)) & 255) as usize;
+        // hash_32: (addr + port) * 0x61C88647, top 8 bits.
+        let key = |a: u32| (a.wrapping_mul(0x61C8_8647) >> 24) as usize;
         assert_eq!(Predictor::bucket(CLIENT, 0), key(u32::from(CLIENT)));
         let p = Predictor::new(Algo::Sh, dests(&[3, 1]), VIP, None);
         let first: Vec<_> = p.buckets[..8].iter().map(|b| b.unwrap()).collect();
@@ -506,6 +512,8 @@ pub struct Verdict {
     pub scheduler: String,
     /// Answers used to find rr's or wrr's position (not compared).
     pub synced_on: usize,
+    /// Times rr/wrr found their position again after a mismatch.
+    pub resyncs: usize,
     /// Answers compared with a prediction.
     pub compared: usize,
     /// Of those, how many came from the predicted server.
@@ -557,8 +565,8 @@ pub fn verify(
     answers: &[(Ipv4Addr, String)],
     warmup: usize,
 ) -> Verdict {
-    let index_of = |name: &str| predictor.dests.iter().position(|d| d.name == name);
     let names: Vec<String> = predictor.dests.iter().map(|d| d.name.clone()).collect();
+    let index_of = |name: &str| names.iter().position(|n| n == name);
     let synced_on = match predictor.algo {
         Algo::Rr | Algo::Wrr => warmup.min(answers.len()),
         _ => 0,
@@ -574,7 +582,7 @@ pub fn verify(
         .iter()
         .map(|n| ServerVerdict { name: n.clone(), predicted: 0, actual: 0, agreed: 0 })
         .collect();
-    let (mut agreed, mut mismatches) = (0, Vec::new());
+    let (mut agreed, mut mismatches, mut resyncs) = (0, Vec::new(), 0);
     for (k, (client, actual)) in answers.iter().enumerate().skip(synced_on) {
         let predicted = predictor.next(*client);
         let actual_index = names.iter().position(|n| n == actual);
@@ -588,8 +596,18 @@ pub fn verify(
             agreed += 1;
             per_server[predicted.unwrap_or(0)].agreed += 1;
         } else {
-            // Follow the kernel: the connection went where it went.
-            if let (Some(p), Some(a)) = (predicted, actual_index) {
+            // Follow the kernel: the connection went where it went. rr and
+            // wrr find their position again from the answers up to here
+            // (something unseen, e.g. a dropped SYN, moved the kernel on).
+            if matches!(predictor.algo, Algo::Rr | Algo::Wrr) {
+                let from = (k + 1).saturating_sub(warmup.max(1));
+                let window: Vec<(Ipv4Addr, usize)> = answers[from..=k]
+                    .iter()
+                    .map(|(c, name)| (*c, index_of(name).unwrap_or(usize::MAX)))
+                    .collect();
+                resyncs += 1;
+                predictor.sync(&window);
+            } else if let (Some(p), Some(a)) = (predicted, actual_index) {
                 predictor.dests[p].inactive = predictor.dests[p].inactive.saturating_sub(1);
                 predictor.dests[a].inactive += 1;
                 if let Some(pers) = &mut predictor.persistence {
@@ -612,6 +630,7 @@ pub fn verify(
     Verdict {
         scheduler: scheduler.to_string(),
         synced_on,
+        resyncs,
         compared,
         agreed,
         percent,
@@ -696,5 +715,35 @@ mod verify_tests {
         assert_eq!(v.mismatches.len(), 1);
         assert_eq!(v.mismatches[0].index, 50);
         assert!(v.percent > 97.0, "{v:?}");
+    }
+}
+
+#[cfg(test)]
+mod resync_tests {
+    use super::*;
+
+    #[test]
+    fn an_unseen_decision_costs_one_mismatch_not_the_rest_of_the_run() {
+        let dests: Vec<Dest> = [1, 3]
+            .iter()
+            .enumerate()
+            .map(|(i, &weight)| Dest {
+                name: format!("rs{}", 2 - i),
+                weight,
+                active: 0,
+                inactive: 0,
+            })
+            .collect();
+        let client = Ipv4Addr::new(192, 0, 2, 100);
+        let mut kernel = Predictor::new(Algo::Wrr, dests.clone(), client, None);
+        let mut answers = Vec::new();
+        for k in 0..1000 {
+            if k == 500 {
+                kernel.next(client); // a decision whose answer never came back
+            }
+            answers.push((client, dests[kernel.next(client).unwrap()].name.clone()));
+        }
+        let v = verify(Predictor::new(Algo::Wrr, dests, client, None), "wrr", &answers, 12);
+        assert!(v.resyncs >= 1 && v.compared - v.agreed <= 4, "{v:?}");
     }
 }
