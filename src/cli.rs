@@ -71,7 +71,7 @@ within about 2 s and returns when it answers again (`--start rs1`). Watch it wit
     /// Open the dashboard on a lab: attach to a running one, or bring a preset up.
     #[command(
         after_help = "Keys: space traffic on/off, +/- rate, l short/long connections, s scheduler, \
-w/W weight, d drain, x stop/start a server, a/r add/remove a server, z zero, t theme, g tutorial guide, ? help, q quit.\n\
+w/W weight, d drain, x stop/start a server, a/r add/remove a server, z zero, t theme, g tutorial guide, c connection table, ? help, q quit.\n\
 A lab the dashboard brought up is torn down on quit unless --keep; an attached lab keeps running."
     )]
     Tui {
@@ -102,6 +102,29 @@ A lab the dashboard brought up is torn down on quit unless --keep; an attached l
         #[arg(long)]
         json: bool,
     },
+    /// Show the director's connection table: every connection IPVS tracks, on which real server.
+    #[command(
+        after_help = "What `ipvsadm -Lnc` shows, read from /proc/net/ip_vs_conn in the director's namespace, with real servers named as the lab names them: protocol, client, virtual service, real server, state and time to expiry; then the counts per state and per real server. ESTABLISHED connections are what ipvsadm -Ln counts as ActiveConn, every other connection (handshake, closing, TIME_WAIT) as InActConn. A persistence template (client port 0, state NONE) is no connection: it pins a client to a real server for the service's persistence timeout.
+
+Examples:
+  lvslab conns tutorial
+  lvslab conns tutorial --server rs1 --watch
+  lvslab traffic tutorial --hold 5000 --concurrency 20 --requests 20 & sleep 2; lvslab conns tutorial"
+    )]
+    Conns {
+        /// Lab name.
+        #[arg(value_parser = lab_name)]
+        lab: String,
+        /// Print JSON (schema: assets/schemas/conns.schema.json); with --watch, one document per line.
+        #[arg(long)]
+        json: bool,
+        /// Read again every second until interrupted (Ctrl-C).
+        #[arg(long)]
+        watch: bool,
+        /// Only the connections of this real server (its name in the lab).
+        #[arg(long, value_name = "NAME")]
+        server: Option<String>,
+    },
     /// List running labs (and, with --presets, the presets that can be brought up).
     Ls {
         /// List the embedded presets instead.
@@ -129,7 +152,9 @@ A lab the dashboard brought up is torn down on quit unless --keep; an attached l
 connections, not requests.\nWithout options, the preset's [traffic] profile is used (the tutorial: 1000 requests, 4 at a time).\n\
 Exit status 3 when some requests failed.\n\nExamples:\n  lvslab traffic tutorial\n  \
 lvslab traffic tutorial --rate 200 --duration 10s\n  lvslab traffic rr4 --concurrency 20 --hold 5000 --requests 100\n  \
-lvslab traffic dh --to 192.0.2.6:80        # the dh lab's second VIP"
+lvslab traffic dh --to 192.0.2.6:80        # the dh lab's second VIP\n  \
+lvslab traffic clients --clients 50        # 50 client addresses: sh keeps each on one server\n  \
+lvslab traffic clients --clients 50 --requests 1000 --predict   # predicted vs answered, per connection"
     )]
     Traffic {
         /// Lab name.
@@ -153,6 +178,17 @@ lvslab traffic dh --to 192.0.2.6:80        # the dh lab's second VIP"
         /// Reuse connections (HTTP keep-alive) instead of one per request.
         #[arg(long)]
         keep_alive: bool,
+        /// Send from N client addresses (the first N the client owns, `[client]
+        /// addresses` in the preset), one per new connection in turn; shows
+        /// which server each client reached (sh, dh and persistence keep each on one).
+        #[arg(long, value_name = "N", value_parser = |s: &str| ranges::CLIENTS.parse::<u32>(s))]
+        clients: Option<u32>,
+        /// Predict each new connection's real server with the kernel's algorithm (rr, wrr,
+        /// sh, dh, lc, wlc, sed, nq, persistence), then compare with the server that
+        /// answered: agreement per server and overall, and the first mismatches. Runs one
+        /// connection at a time; rr/wrr synchronise their hidden position on the first answers.
+        #[arg(long)]
+        predict: bool,
         /// Send to this lab address instead of the first service: another
         /// service's VIP:PORT, or a real server's ADDR:PORT.
         #[arg(long, value_name = "ADDR:PORT")]

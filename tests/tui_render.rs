@@ -306,3 +306,26 @@ fn guide_160x48() {
     let app = guided_app();
     insta::assert_snapshot!(draw(160, 48, |f| view::render(f, &app)).backend());
 }
+
+#[test]
+fn conns_overlay_at_80x24_and_160x48() {
+    let mut app = tutorial_app();
+    press(&mut app, 'c');
+    assert!(matches!(app.dialog(), Some(lvslab::tui::app::Dialog::Conns { .. })));
+    insta::assert_snapshot!("conns_80x24", draw(80, 24, |f| view::render(f, &app)).backend());
+    insta::assert_snapshot!("conns_160x48", draw(160, 48, |f| view::render(f, &app)).backend());
+    press(&mut app, 'c');
+    assert_eq!(app.dialog(), None, "c closes it again");
+}
+
+#[test]
+fn conns_overlay_says_why_a_lab_without_ipvs_has_no_table() {
+    let mut app = tutorial_app();
+    let mut snap = sample::tutorial(301);
+    snap.lab.dataplane = lvslab::lab::model::Dataplane::None;
+    snap.conns = None;
+    app.on_snapshot(Arc::new(snap));
+    press(&mut app, 'c');
+    let text = format!("{:?}", draw(80, 24, |f| view::render(f, &app)).backend());
+    assert!(text.contains("This lab runs without IPVS"), "{text}");
+}

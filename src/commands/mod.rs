@@ -1,6 +1,7 @@
 //! One module per command; each returns the process exit code.
 
 mod check;
+mod conns;
 mod doctor;
 mod down;
 mod export;
@@ -44,6 +45,9 @@ pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> 
         }
         Command::Down { lab, all, force } => down::run(lab.as_deref(), all, force),
         Command::Status { lab, json } => status::run(&lab, json),
+        Command::Conns { lab, json, watch, server } => {
+            conns::run(&lab, json, watch, server.as_deref())
+        }
         Command::Ls { presets, json } => ls::run(presets, json),
         Command::Check { file, json } => check::run(&file, json),
         Command::Doctor { json } => doctor::run(json),
@@ -58,6 +62,8 @@ pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> 
             concurrency,
             hold,
             keep_alive,
+            clients,
+            predict,
             to,
             json,
         } => {
@@ -68,6 +74,8 @@ pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> 
                 concurrency,
                 hold_ms: hold,
                 keep_alive,
+                clients,
+                predict,
             };
             traffic::run(&lab, &load, to, json)
         }

@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use lvslab::lab::model::Dataplane;
 use lvslab::lab::model::{LabSpec, Service};
 use lvslab::lab::ranges;
+use lvslab::monitor::{KernelObserver, Observe, predict};
 use lvslab::net::netns;
 use lvslab::ops::state::LabState;
 use lvslab::traffic::{ConnectionMode, Generator, Load, Profile, RequestKind, results};
@@ -24,6 +25,10 @@ pub struct LoadArgs {
     pub concurrency: Option<u32>,
     pub hold_ms: Option<u64>,
     pub keep_alive: bool,
+    /// Use this many of the client's addresses, one per connection in turn.
+    pub clients: Option<u32>,
+    /// Predict each connection's real server, then compare with the answers.
+    pub predict: bool,
 }
 
 pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> Result<ExitCode> {
@@ -57,7 +62,53 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
         None => SocketAddr::from((svc.vip, svc.port)),
     };
     let through_service = target == SocketAddr::from((svc.vip, svc.port));
-    let profile = profile(&spec.traffic, args)?;
+    let mut profile = profile(&spec.traffic, args)?;
+    let predictor = if args.predict {
+        if !through_service || state.dataplane != Dataplane::Ipvs {
+            bail!(
+                "--predict needs IPVS and traffic to a service's VIP (the director chooses there)"
+            );
+        }
+        // One connection at a time: the order the director sees is then the
+        // order of the answers, which rr, wrr and the counting schedulers need.
+        profile.load = Load::Concurrency(1);
+        let seen = KernelObserver::new(Duration::ZERO).with_conns().observe(&state);
+        let Some(table) = seen.ipvs.table() else { bail!("cannot read the director's IPVS table") };
+        let key = lvslab::ipvs::ServiceKey::Addr {
+            proto: svc.protocol,
+            addr: std::net::IpAddr::V4(svc.vip),
+            port: svc.port,
+        };
+        let conns = seen.conns.table().unwrap_or_default();
+        let name_of = |ip| lvslab::monitor::merge::name_of(spec, ip);
+        let scheduler = table
+            .iter()
+            .find(|(s, _)| s.key == key)
+            .map(|(s, _)| s.scheduler.clone())
+            .unwrap_or_default();
+        let predictor = predict::for_service(table, &key, conns, name_of)
+            .map_err(|why| anyhow::anyhow!("cannot predict {}:{}: {why}", svc.vip, svc.port))?;
+        Some((predictor, scheduler))
+    } else {
+        None
+    };
+    if let Some(n) = args.clients {
+        if n > spec.client_addresses {
+            bail!(
+                "lab '{lab}''s client owns {} address{}, so --clients {n} cannot be: lower it, or \
+                 give the preset `[client] addresses = {n}` (see labs/tour-clients.toml)",
+                spec.client_addresses,
+                if spec.client_addresses == 1 { "" } else { "es" }
+            );
+        }
+        if args.keep_alive {
+            bail!(
+                "--clients needs a new connection per request (each picks its client): drop --keep-alive"
+            );
+        }
+        profile.sources =
+            spec.client_addrs().into_iter().take(n as usize).map(std::net::IpAddr::V4).collect();
+    }
     let report = netns::run_in(&spec.netns("client"), move || -> Result<results::Report> {
         // Built here, so that every runtime thread, and every socket they
         // open, is inside the client's namespace.
@@ -67,8 +118,26 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
     })?
     .with_context(|| format!("traffic from {} to {target}", spec.netns("client")))?;
 
+    let verdict = predictor.map(|(predictor, scheduler)| {
+        let answers: Vec<(std::net::Ipv4Addr, String)> = report
+            .sequence
+            .iter()
+            .filter_map(|(c, s)| match c {
+                std::net::IpAddr::V4(c) => Some((*c, s.clone())),
+                std::net::IpAddr::V6(_) => None,
+            })
+            .collect();
+        let cycle: usize = predictor.dests().len().max(1)
+            * usize::try_from(predictor.dests().iter().map(|d| d.weight).max().unwrap_or(1))
+                .unwrap_or(1);
+        predict::verify(predictor, &scheduler, &answers, (2 * cycle).min(answers.len() / 10))
+    });
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut doc = serde_json::to_value(&report)?;
+        if let Some(v) = &verdict {
+            doc["prediction"] = serde_json::to_value(v)?;
+        }
+        println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         // Expected shares only where the scheduler makes them exact.
         let weights: Option<BTreeMap<String, u32>> = match svc.scheduler.as_str() {
@@ -82,8 +151,55 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
             println!("{proto} {target} {} — from {}", svc.scheduler, spec.netns("client"));
         }
         print!("{}", results::render_table(&report, weights.as_ref()));
+        if args.clients.is_some_and(|n| n > 1) {
+            print!("{}", results::render_clients(&report));
+        }
+        if let Some(v) = &verdict {
+            print!("{}", prediction_text(v));
+        }
     }
     Ok(if report.ok == report.requests { ExitCode::SUCCESS } else { ExitCode::from(3) })
+}
+
+/// The verdict for people: agreement overall and per server, the first mismatches.
+fn prediction_text(v: &predict::Verdict) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let sync = if v.synced_on > 0 {
+        format!(
+            ", after synchronising {}'s position on the first {} answers",
+            v.scheduler, v.synced_on
+        )
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        s,
+        "\nprediction ({}{sync}): {} of {} connections went where predicted ({:.1} %)",
+        v.scheduler, v.agreed, v.compared, v.percent
+    );
+    let _ = writeln!(s, "  {:<10} {:>9} {:>9} {:>9}", "server", "predicted", "answered", "agreed");
+    for p in &v.per_server {
+        let _ = writeln!(
+            s,
+            "  {:<10} {:>9} {:>9} {:>9}",
+            lvslab::lab::text::shown(&p.name),
+            p.predicted,
+            p.actual,
+            p.agreed
+        );
+    }
+    for m in &v.mismatches {
+        let _ = writeln!(
+            s,
+            "  mismatch: connection {} from {}: predicted {}, answered by {}",
+            m.index,
+            m.client,
+            lvslab::lab::text::shown(&m.predicted),
+            lvslab::lab::text::shown(&m.actual)
+        );
+    }
+    s
 }
 
 /// The service the traffic is about: the one listening on `to` when that is

@@ -16,6 +16,7 @@
 //! and write the same table.
 
 pub mod client;
+pub mod conns;
 pub mod consts;
 pub mod dest;
 pub mod error;

@@ -34,6 +34,11 @@ pub struct LabSpec {
     pub servers_net: Ipv4Net,
     /// The client's address.
     pub client: Ipv4Addr,
+    /// How many addresses the client owns: `client` and the ones right
+    /// after it (`[client] addresses`; 1 when absent), so traffic can come
+    /// from many clients (`lvslab traffic --clients N`).
+    #[serde(default = "one")]
+    pub client_addresses: u32,
     /// The director's addresses.
     pub director: Director,
     /// Real servers, in file order.
@@ -276,7 +281,18 @@ pub enum HostRole {
     Router,
 }
 
+fn one() -> u32 {
+    1
+}
+
 impl LabSpec {
+    /// Every address the client owns, `client` first.
+    pub fn client_addrs(&self) -> Vec<Ipv4Addr> {
+        (0..self.client_addresses.max(1))
+            .map(|i| Ipv4Addr::from(u32::from(self.client).saturating_add(i)))
+            .collect()
+    }
+
     /// The namespace name of a host of this lab.
     pub fn netns(&self, host: &str) -> String {
         netns_name(&self.name, host)

@@ -193,7 +193,11 @@ impl Plan {
             steps.push(addr(&director, links::UPLINK, vip, spec.client_prefix()));
         }
         steps.push(Step::LinkUp { netns: director.clone(), link: s(links::UPLINK) });
-        steps.push(addr(&client, links::UPLINK, spec.client, spec.client_prefix()));
+        for a in spec.client_addrs() {
+            // The first is the client's own (the source the kernel picks);
+            // the rest are more clients, bound by `traffic --clients`.
+            steps.push(addr(&client, links::UPLINK, a, spec.client_prefix()));
+        }
         steps.push(Step::LinkUp { netns: client.clone(), link: s(links::UPLINK) });
         steps.push(Step::DefaultRoute { netns: client, via: spec.director.vip });
 

@@ -24,6 +24,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("dr.toml", include_str!("../../labs/dr.toml")),
     ("tun.toml", include_str!("../../labs/tun.toml")),
     ("nat-vs-dr.toml", include_str!("../../labs/nat-vs-dr.toml")),
+    ("tour-clients.toml", include_str!("../../labs/tour-clients.toml")),
 ];
 
 /// A loaded preset and where it came from.

@@ -29,6 +29,21 @@ pub const WEIGHT: IntRange = IntRange {
     max: 65535,
     help: "use a weight from 0 (drained: no new connections) to 65535",
 };
+/// Addresses the client owns (`[client] addresses`), from its address up.
+pub const CLIENT_ADDRESSES: IntRange = IntRange {
+    what: "client addresses",
+    min: 1,
+    max: 1000,
+    help: "give how many addresses the client owns, 1 to 1000, counted up from its address \
+           (50 makes 50 clients for sh, dh and persistence to tell apart)",
+};
+/// Clients of one traffic run (`lvslab traffic --clients`).
+pub const CLIENTS: IntRange = IntRange {
+    what: "clients",
+    min: 1,
+    max: 1000,
+    help: "use 1 to 1000 clients, at most the addresses the lab's client owns ([client] addresses)",
+};
 /// A TCP/UDP/SCTP port.
 pub const PORT: IntRange =
     IntRange { what: "port", min: 1, max: 65535, help: "use a port from 1 to 65535" };

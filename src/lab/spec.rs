@@ -65,6 +65,9 @@ pub struct NetworksFile {
 pub struct ClientFile {
     /// The client's address on the client network.
     pub address: Spanned<String>,
+    /// How many addresses the client owns, from `address` up (default 1).
+    #[serde(default)]
+    pub addresses: Option<Spanned<i64>>,
 }
 
 /// `[director]`.

@@ -10,16 +10,18 @@
 //!   from observations ("snapshots in, commands out" in DESIGN.md);
 //! - [`history`]: a bounded ring buffer; [`sample`]: synthetic snapshots.
 
+pub mod conns;
 pub mod history;
 pub mod merge;
 pub mod observe;
 pub mod poll;
+pub mod predict;
 pub mod sample;
 pub mod snapshot;
 pub mod status;
 
 pub use history::History;
-pub use observe::{IpvsRead, KernelObserver, Observation, Observe};
+pub use observe::{ConnsRead, IpvsRead, KernelObserver, Observation, Observe};
 pub use snapshot::{
     ConnMode, DestView, DirectorView, Forward, HostStats, HostView, LabView, Origin,
     RealServerView, ServiceView, Snapshot, TrafficView,

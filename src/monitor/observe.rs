@@ -38,6 +38,50 @@ pub struct Observation {
     pub ipvs: IpvsRead,
     /// Whether each of the lab's recorded processes runs, in the record's order.
     pub processes_running: Vec<bool>,
+    /// The director's IPVS connection table (`/proc/net/ip_vs_conn`).
+    pub conns: ConnsRead,
+}
+
+/// The director's connection table, or why there is none.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum ConnsRead {
+    /// Not asked for (an observer that reads only the IPVS table).
+    #[default]
+    NotRead,
+    /// The lab's dataplane is not IPVS: there are no IPVS connections.
+    NotUsed,
+    /// Reading or parsing it failed.
+    Failed(String),
+    /// Every entry, in the kernel's order.
+    Table(Vec<ipvs::conns::Conn>),
+}
+
+impl ConnsRead {
+    /// The entries, when they were read.
+    pub fn table(&self) -> Option<&[ipvs::conns::Conn]> {
+        match self {
+            Self::Table(t) => Some(t),
+            Self::NotRead | Self::NotUsed | Self::Failed(_) => None,
+        }
+    }
+}
+
+/// Reads and parses the connection table of the namespace `netns_name`,
+/// on a thread inside it.
+pub fn read_conns(netns_name: &str) -> ConnsRead {
+    let read = netns::run_in(netns_name, || std::fs::read_to_string(ipvs::conns::PROC_PATH));
+    match read {
+        Err(e) => ConnsRead::Failed(e.to_string()),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => ConnsRead::Failed(format!(
+            "{} is missing: this kernel has no IPVS (ip_vs not loaded)",
+            ipvs::conns::PROC_PATH
+        )),
+        Ok(Err(e)) => ConnsRead::Failed(format!("read {}: {e}", ipvs::conns::PROC_PATH)),
+        Ok(Ok(text)) => match ipvs::conns::parse(&text) {
+            Ok(conns) => ConnsRead::Table(conns),
+            Err(e) => ConnsRead::Failed(e.to_string()),
+        },
+    }
 }
 
 /// The director's IPVS table, or why there is none.
@@ -108,6 +152,7 @@ pub struct KernelObserver {
     hosts_every: Duration,
     hosts: Vec<HostObservation>,
     hosts_at: Option<Instant>,
+    conns: bool,
 }
 
 impl KernelObserver {
@@ -122,6 +167,23 @@ impl KernelObserver {
             hosts_every,
             hosts: Vec::new(),
             hosts_at: None,
+            conns: false,
+        }
+    }
+
+    /// The same observer, also reading the connection table on every call.
+    #[must_use]
+    pub fn with_conns(mut self) -> Self {
+        self.conns = true;
+        self
+    }
+
+    /// The connection table of `state` alone (no hosts, no IPVS table),
+    /// for `lvslab conns`, which reads it every second with `--watch`.
+    pub fn read_conns_of(state: &LabState) -> ConnsRead {
+        match state.dataplane {
+            Dataplane::Ipvs => read_conns(&state.spec.netns("director")),
+            _ => ConnsRead::NotUsed,
         }
     }
 
@@ -214,6 +276,11 @@ impl Observe for KernelObserver {
             forwarding,
             ipvs: self.read_ipvs(state),
             processes_running: state.processes.iter().map(servers::is_running).collect(),
+            conns: match (self.conns, state.dataplane) {
+                (false, _) => ConnsRead::NotRead,
+                (true, Dataplane::Ipvs) => read_conns(&director),
+                (true, _) => ConnsRead::NotUsed,
+            },
         }
     }
 }

@@ -30,7 +30,7 @@ pub struct Poller<O: Observe = KernelObserver> {
 impl Poller {
     /// A poller over the kernel.
     pub fn new() -> Self {
-        Self::with_observer(KernelObserver::new(HOSTS_REFRESH))
+        Self::with_observer(KernelObserver::new(HOSTS_REFRESH).with_conns())
     }
 }
 
@@ -150,7 +150,12 @@ pub fn snapshot(
             }
         })
         .collect();
-    Snapshot { at: seen.at, lab, services, traffic, host }
+    let conns = seen.conns.table().map(|entries| {
+        let mut table = super::conns::table(spec, entries, None);
+        table.connections.truncate(super::snapshot::CONN_ROWS);
+        table
+    });
+    Snapshot { at: seen.at, lab, services, traffic, host, conns }
 }
 
 fn dest_view(d: &MergedDest) -> DestView {

@@ -34,6 +34,7 @@ pub fn with_servers(weights: &[u32], tick: u32) -> Snapshot {
         .map(|(i, &weight)| dest(i, weight, requests * u64::from(weight) / total_weight, tick))
         .collect();
     let by_server = dests.iter().map(|d| (d.name.clone(), d.conns)).collect::<BTreeMap<_, _>>();
+    let dests_for_conns = dests.clone();
     Snapshot {
         at: SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_SECS) + tick_duration(tick),
         lab: lab(&dests),
@@ -61,7 +62,38 @@ pub fn with_servers(weights: &[u32], tick: u32) -> Snapshot {
             p99_ms: (requests > 0).then_some(6.4),
         }),
         host: HostStats { cpu_percent: 12.5, mem_used: 1_610_612_736, mem_total: 8_589_934_592 },
+        conns: Some(conns(&dests_for_conns, tick)),
     }
+}
+
+/// The connection table matching `dests`: each server's ActiveConn as
+/// ESTABLISHED entries and a few closed ones in TIME_WAIT, from the client
+/// 192.0.2.2 on ports that move with `tick`.
+pub fn conns(dests: &[DestView], tick: u32) -> super::conns::ConnTable {
+    use std::net::SocketAddr;
+    let client = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+    let mut entries = Vec::new();
+    let mut port = 40_000 + u16::try_from(tick % 1000).unwrap_or(0) * 10;
+    for d in dests {
+        let closed = d.weight.min(3);
+        for i in 0..d.active_conns + closed {
+            port = port.wrapping_add(1);
+            let established = i < d.active_conns;
+            entries.push(crate::ipvs::conns::Conn {
+                proto: "TCP".into(),
+                client: SocketAddr::new(client, port),
+                vip: SocketAddr::new(IpAddr::V4(VIP), 80),
+                dest: SocketAddr::new(d.addr, d.port),
+                state: if established { "ESTABLISHED" } else { "TIME_WAIT" }.into(),
+                expires_s: if established { 900 - i } else { 120 - i },
+                pe: None,
+            });
+        }
+    }
+    let names: Vec<String> = dests.iter().map(|d| d.name.clone()).collect();
+    super::conns::table_named("tutorial", names, &entries, None, |ip| {
+        dests.iter().find(|d| d.addr == ip).map_or_else(|| ip.to_string(), |d| d.name.clone())
+    })
 }
 
 fn tick_duration(tick: u32) -> Duration {

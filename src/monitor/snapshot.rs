@@ -23,7 +23,15 @@ pub struct Snapshot {
     pub traffic: Option<TrafficView>,
     /// CPU and memory of the machine running the lab.
     pub host: HostStats,
+    /// The director's connection table, its entries cut to
+    /// [`CONN_ROWS`] (the counts cover every entry); `None` when it could
+    /// not be read (no IPVS, or not read yet).
+    pub conns: Option<super::conns::ConnTable>,
 }
+
+/// Entries of the connection table a snapshot keeps: more than any screen
+/// shows, few enough to copy ten times a second.
+pub const CONN_ROWS: usize = 500;
 
 pub use super::merge::Origin;
 use crate::lab::model::Dataplane;

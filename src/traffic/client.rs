@@ -61,6 +61,7 @@ impl Generator {
             load_now: Mutex::new(profile.load),
             issued: AtomicU64::new(0),
             idle: Notify::new(),
+            begun: AtomicU64::new(0),
             profile,
         });
         let (control_tx, control_rx) = watch::channel(ctx.profile.load);

@@ -57,12 +57,25 @@ struct Head {
 pub(crate) async fn once(
     target: SocketAddr,
     request: &[u8],
+    source: Option<std::net::IpAddr>,
     server: &mut Option<String>,
-    connected: impl FnOnce(),
+    connected: impl FnOnce(Option<SocketAddr>),
 ) -> Result<(), ErrorKind> {
     let io = |e: io::Error| kind_of(&e);
-    let mut stream = TcpStream::connect(target).await.map_err(io)?;
-    connected();
+    let mut stream = match source {
+        None => TcpStream::connect(target).await.map_err(io)?,
+        Some(addr) => {
+            let socket = if addr.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()
+            } else {
+                tokio::net::TcpSocket::new_v6()
+            }
+            .map_err(io)?;
+            socket.bind(SocketAddr::new(addr, 0)).map_err(io)?;
+            socket.connect(target).await.map_err(io)?
+        }
+    };
+    connected(stream.local_addr().ok());
     // One write per connection: Nagle has nothing to delay, so no set_nodelay.
     stream.write_all(request).await.map_err(io)?;
 
@@ -112,7 +125,7 @@ pub(crate) async fn once(
 pub async fn one_request(target: SocketAddr) -> Result<String, ErrorKind> {
     let request = close_request("/", &target.to_string());
     let mut server = None;
-    once(target, &request, &mut server, || {}).await?;
+    once(target, &request, None, &mut server, |_| {}).await?;
     server.ok_or(ErrorKind::Other)
 }
 

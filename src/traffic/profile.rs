@@ -100,6 +100,10 @@ pub struct Profile {
     pub progress_every: Duration,
     /// `Host` header; the target address when `None`.
     pub host: Option<String>,
+    /// Client source addresses: connection k is bound to `sources[k % len]`
+    /// (many clients from one host); empty lets the kernel choose. Not used
+    /// with keep-alive, whose pooled connections are not per client.
+    pub sources: Vec<std::net::IpAddr>,
 }
 
 impl Default for Profile {
@@ -116,6 +120,7 @@ impl Default for Profile {
             max_in_flight: 10_000,
             progress_every: Duration::from_millis(250),
             host: None,
+            sources: Vec::new(),
         }
     }
 }

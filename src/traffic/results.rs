@@ -134,6 +134,9 @@ pub struct ErrorEvent {
     pub server: Option<String>,
 }
 
+/// Answers a report keeps in order ([`Report::sequence`]).
+pub const SEQUENCE_MAX: usize = 100_000;
+
 /// The outcome of a run; see the module docs for the JSON form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -149,8 +152,18 @@ pub struct Report {
     pub errors: ErrorCounts,
     /// Successful requests per real server.
     pub by_server: BTreeMap<String, u64>,
+    /// Per client source address, successful requests per real server: with
+    /// `--clients`, which server each client reached (one, under sh or
+    /// persistence). Connections through a keep-alive pool are not in it.
+    #[serde(default)]
+    pub by_client: BTreeMap<String, BTreeMap<String, u64>>,
     /// Per real server detail.
     pub servers: BTreeMap<String, ServerReport>,
+    /// Each successful answer in the order it finished: (client address,
+    /// real server), at most [`SEQUENCE_MAX`]; for `traffic --predict`.
+    /// Not part of the JSON report.
+    #[serde(skip)]
+    pub sequence: Vec<(std::net::IpAddr, String)>,
     /// Errors with no server known (refused, reset before the headers...).
     pub unattributed_errors: u64,
     /// Latency of successful requests.
@@ -167,6 +180,31 @@ pub struct Report {
     pub error_events: Vec<ErrorEvent>,
     /// Failures beyond those kept in `error_events`.
     pub error_events_dropped: u64,
+}
+
+/// Renders `by_client` for people: how many clients stayed on one real
+/// server (per server), and how many were spread over several.
+pub fn render_clients(report: &Report) -> String {
+    let mut sticky: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut spread = 0;
+    for servers in report.by_client.values() {
+        match servers.keys().collect::<Vec<_>>().as_slice() {
+            [one] => *sticky.entry(one.as_str()).or_default() += 1,
+            _ => spread += 1,
+        }
+    }
+    let mut out = format!("\n{} clients", report.by_client.len());
+    if sticky.is_empty() {
+        out.push_str(": none stayed on one server");
+    } else {
+        let each: Vec<String> = sticky.iter().map(|(s, n)| format!("{s} {n}")).collect();
+        out.push_str(&format!(", each on one server: {}", each.join(", ")));
+    }
+    if spread > 0 {
+        out.push_str(&format!("; {spread} spread over several servers"));
+    }
+    out.push('\n');
+    out
 }
 
 /// Renders the report as a table for people: per real server the count, its

@@ -36,6 +36,8 @@ pub(crate) struct Ctx {
     pub(crate) pool: Option<Pool>,
     pub(crate) issued: AtomicU64,
     pub(crate) idle: Notify,
+    /// Connections begun, to pick each one's source address in turn.
+    pub(crate) begun: AtomicU64,
 }
 
 impl Ctx {
@@ -68,15 +70,27 @@ impl Ctx {
         let start = Instant::now();
         let limit = self.profile.timeout + self.profile.request.expected_duration();
         let mut server = None;
+        let mut client = None;
+        let sources = &self.profile.sources;
+        let source = (!sources.is_empty()).then(|| {
+            let k = self.begun.fetch_add(1, Ordering::Relaxed);
+            sources[usize::try_from(k % sources.len() as u64).unwrap_or(0)]
+        });
         let outcome = {
-            let connected = || {
+            let count = || {
                 self.tally.connections.fetch_add(1, Ordering::Relaxed);
             };
+            let client = &mut client;
             let work = async {
                 match &self.pool {
-                    Some(pool) => pool.once(&mut server, connected).await,
+                    Some(pool) => pool.once(&mut server, count).await,
                     None => {
-                        exchange::once(self.target, &self.request, &mut server, connected).await
+                        let connected = |local: Option<SocketAddr>| {
+                            count();
+                            *client = local.map(|a| a.ip());
+                        };
+                        exchange::once(self.target, &self.request, source, &mut server, connected)
+                            .await
                     }
                 }
             };
@@ -86,7 +100,7 @@ impl Ctx {
             }
         };
         match outcome {
-            Some(Ok(Ok(()))) => self.tally.ok(server.as_deref(), start.elapsed()),
+            Some(Ok(Ok(()))) => self.tally.ok(server.as_deref(), client, start.elapsed()),
             Some(Ok(Err(kind))) => self.tally.error(kind, server.as_deref()),
             Some(Err(_elapsed)) => self.tally.error(ErrorKind::Timeout, server.as_deref()),
             None => {} // aborted: neither a success nor the server's fault

@@ -67,6 +67,8 @@ struct Inner {
     unattributed: u64,
     events: Vec<ErrorEvent>,
     events_dropped: u64,
+    clients: HashMap<std::net::IpAddr, BTreeMap<String, u64>>,
+    sequence: Vec<(std::net::IpAddr, String)>,
 }
 
 /// Totals of one run.
@@ -97,10 +99,27 @@ impl Tally {
     }
 
     /// Counts a successful answer from `server`.
-    pub(crate) fn ok(&self, server: Option<&str>, latency: Duration) {
+    pub(crate) fn ok(
+        &self,
+        server: Option<&str>,
+        client: Option<std::net::IpAddr>,
+        latency: Duration,
+    ) {
         let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
         let name = server.unwrap_or(UNNAMED_SERVER);
         let mut inner = self.lock();
+        if let Some(client) = client {
+            if inner.sequence.len() < super::results::SEQUENCE_MAX {
+                inner.sequence.push((client, name.to_string()));
+            }
+            let per = inner.clients.entry(client).or_default();
+            match per.get_mut(name) {
+                Some(n) => *n += 1,
+                None => {
+                    per.insert(name.to_string(), 1);
+                }
+            }
+        }
         inner.ok += 1;
         inner.latency.record(micros);
         let entry = match inner.servers.get_mut(name) {
@@ -171,7 +190,9 @@ impl Tally {
             ok: inner.ok,
             errors: inner.errors,
             by_server: servers.iter().map(|(k, v)| (k.clone(), v.ok)).collect(),
+            by_client: inner.clients.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
             servers,
+            sequence: inner.sequence.clone(),
             unattributed_errors: inner.unattributed,
             latency_ms: LatencyMs::from_histogram(&inner.latency),
             duration_s,

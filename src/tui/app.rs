@@ -41,6 +41,11 @@ pub enum Dialog {
         /// The highlighted row.
         highlighted: usize,
     },
+    /// The director's connection table (`lvslab conns`), live.
+    Conns {
+        /// Entries scrolled past.
+        scroll: usize,
+    },
 }
 
 /// The dashboard panel that has the keyboard focus.

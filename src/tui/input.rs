@@ -77,6 +77,18 @@ impl App {
         match (dialog, action) {
             (Dialog::Help, Action::Help | Action::Close) => self.dialog = None,
             (Dialog::Scheduler { .. }, Action::Close | Action::PickScheduler) => self.dialog = None,
+            (Dialog::Conns { .. }, Action::Close | Action::ToggleConns) => self.dialog = None,
+            (Dialog::Conns { scroll }, Action::Up) => {
+                self.dialog = Some(Dialog::Conns { scroll: scroll.saturating_sub(1) });
+            }
+            (Dialog::Conns { scroll }, Action::Down) => {
+                let rows = self
+                    .snapshot()
+                    .and_then(|s| s.conns.as_ref())
+                    .map_or(0, |t| t.connections.len());
+                self.dialog =
+                    Some(Dialog::Conns { scroll: (scroll + 1).min(rows.saturating_sub(1)) });
+            }
             (Dialog::Scheduler { highlighted }, Action::Up) => {
                 self.dialog =
                     Some(Dialog::Scheduler { highlighted: highlighted.saturating_sub(1) });
@@ -97,6 +109,7 @@ impl App {
     fn on_dashboard(&mut self, action: Action) -> Option<Command> {
         match action {
             Action::Help => self.dialog = Some(Dialog::Help),
+            Action::ToggleConns => self.dialog = Some(Dialog::Conns { scroll: 0 }),
             Action::PickScheduler => {
                 let highlighted = self.scheduler_index().unwrap_or(0);
                 self.dialog = Some(Dialog::Scheduler { highlighted });

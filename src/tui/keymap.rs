@@ -53,6 +53,8 @@ pub enum Action {
     Confirm,
     /// Show or hide the tutorial guide.
     ToggleGuide,
+    /// Show or hide the connection table.
+    ToggleConns,
     /// Guide: do the current step, then go to the next.
     GuideDo,
     /// Guide: go to the next step without doing this one.
@@ -246,6 +248,7 @@ impl Default for Keymap {
             b(&[Key::char('z')], A::ZeroCounters, "zero", "zero the IPVS counters", false),
             b(&[Key::char('t')], A::NextTheme, "theme", "next colour theme", false),
             b(&[Key::char('g')], A::ToggleGuide, "guide", "tutorial guide on/off", false),
+            b(&[Key::char('c')], A::ToggleConns, "conns", "connection table on/off", false),
             b(&[Key::plain(K::Up), Key::char('k')], A::Up, "up", "select the previous row", false),
             b(
                 &[Key::plain(K::Down), Key::char('j')],
@@ -282,7 +285,11 @@ mod tests {
             km.action_for(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)),
             Some(Action::Quit)
         );
-        assert_eq!(km.action_for(&press(KeyCode::Char('c'), KeyModifiers::NONE)), None);
+        assert_eq!(
+            km.action_for(&press(KeyCode::Char('c'), KeyModifiers::NONE)),
+            Some(Action::ToggleConns),
+            "plain c opens the connection table; Ctrl-C still quits"
+        );
         assert_eq!(
             km.action_for(&press(KeyCode::Char('j'), KeyModifiers::NONE)),
             Some(Action::Down)

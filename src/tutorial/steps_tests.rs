@@ -37,6 +37,7 @@ fn observed(gateways: [Option<Ipv4Addr>; 2], forwarding: bool, ipvs: IpvsRead) -
         forwarding: Some(forwarding),
         ipvs,
         processes_running: Vec::new(),
+        conns: crate::monitor::ConnsRead::NotRead,
     }
 }
 

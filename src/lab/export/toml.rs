@@ -41,6 +41,14 @@ pub fn to_toml(spec: &LabSpec, header: &[String]) -> String {
         spec.client_net, spec.servers_net
     );
     let _ = write!(out, "\n[client]\naddress = \"{}\"\n", spec.client);
+    if spec.client_addresses > 1 {
+        let _ = write!(
+            out,
+            "# It also owns the {} addresses after it: `lvslab traffic --clients N` uses N of them.\naddresses = {}\n",
+            spec.client_addresses - 1,
+            spec.client_addresses
+        );
+    }
     if let Some(router) = spec.router {
         let _ = write!(
             out,

@@ -110,6 +110,7 @@ pub fn import(file: &str, text: &str, name: &str) -> Result<Imported, SpecErrors
         client_net: net.client_net,
         servers_net: net.servers_net,
         client: net.client,
+        client_addresses: 1,
         director: Director { vip: net.vip, dip: net.dip },
         real_servers: table
             .rips

@@ -150,12 +150,14 @@ impl Checker<'_> {
         self.method_rules(&raw, router.is_some());
         let traffic = self.traffic(raw.traffic.as_ref());
         let control = self.control(raw.control.as_ref());
+        let client_addresses = self.client_addresses(&raw, client, client_net, &services);
         Some(LabSpec {
             name: raw.name.get_ref().clone(),
             description,
             client_net,
             servers_net,
             client: client?,
+            client_addresses,
             director: Director { vip: vip?, dip: dip? },
             real_servers,
             services,
@@ -184,6 +186,49 @@ impl Checker<'_> {
                 Control::Lvslab
             }
         }
+    }
+
+    /// `[client] addresses`: in range, and every one of them a free host
+    /// address of the client network (no VIP among them).
+    fn client_addresses(
+        &mut self,
+        raw: &SpecFile,
+        client: Option<Ipv4Addr>,
+        client_net: Ipv4Net,
+        services: &[crate::lab::model::Service],
+    ) -> u32 {
+        let Some(value) = &raw.client.addresses else { return 1 };
+        let Some(count) = self.int::<u32>(value, crate::lab::ranges::CLIENT_ADDRESSES) else {
+            return 1;
+        };
+        let Some(first) = client else { return count };
+        let last = Ipv4Addr::from(u32::from(first).saturating_add(count - 1));
+        let vips: Vec<Ipv4Addr> = raw
+            .director
+            .vip
+            .get_ref()
+            .parse()
+            .into_iter()
+            .chain(services.iter().map(|s| s.vip))
+            .collect();
+        if !client_net.contains(&last) || last >= client_net.broadcast() {
+            self.error(
+                value.span(),
+                format!("{count} client addresses from {first} run past the client network {client_net}"),
+                format!(
+                    "the client's addresses are {first} and the ones after it, all in {client_net}: \
+                     use fewer, or start the client lower"
+                ),
+            );
+        } else if let Some(vip) = vips.iter().find(|v| (first..=last).contains(*v)) {
+            self.error(
+                value.span(),
+                format!("client addresses {first}–{last} include the VIP {vip}"),
+                "a VIP belongs to the director: start the client above the VIPs (e.g. address = \
+                 \"192.0.2.100\") or use fewer addresses",
+            );
+        }
+        count
     }
 
     fn lab_name(&mut self, name: &Spanned<String>) {

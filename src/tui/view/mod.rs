@@ -2,6 +2,7 @@
 //! module picks the screen, lays the dashboard out and stacks dialogs on
 //! top. Nothing here does IO or changes state.
 
+pub mod conns;
 pub mod conns_chart;
 pub mod events;
 pub mod footer;
@@ -82,6 +83,7 @@ fn dialogs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(Dialog::Scheduler { highlighted }) => {
             scheduler::render(frame, area, app, theme, highlighted);
         }
+        Some(Dialog::Conns { scroll }) => conns::render(frame, area, app, theme, scroll),
         None => {}
     }
 }

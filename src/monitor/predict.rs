@@ -1,0 +1,749 @@
+//! Predict, then verify: which real server the director gives the next new
+//! connection, computed with the kernel's own algorithms (ip_vs_rr.c,
+//! ip_vs_wrr.c, ip_vs_sh.c, ip_vs_dh.c, ip_vs_lc.c, ip_vs_wlc.c,
+//! ip_vs_sed.c, ip_vs_nq.c, and the persistence templates of
+//! ip_vs_core.c) from what lvslab can see: the destinations in the kernel's
+//! order (newest first, so ties go to the newest), their weights and
+//! connection counts, and the templates in the connection table. Pure.
+//!
+//! What cannot be seen: rr's and wrr's position in their list (kept in the
+//! kernel, not exported). [`Predictor::sync`] recovers it from the first
+//! answers observed: every possible position is tried, and the one that
+//! reproduces those answers is kept. sh and dh need no state beyond the
+//! table; lc, wlc, sed and nq need the counts, which [`Predictor::next`]
+//! updates as each predicted connection would (a new connection is
+//! inactive until established; a short one stays inactive in TIME_WAIT).
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+
+/// The kernel's `hash_32` multiplier (GOLDEN_RATIO_32, include/linux/hash.h),
+/// which sh and dh use since Linux 4.7; the top bits of the product are the bucket.
+const HASH_MULT: u32 = 0x61C8_8647;
+/// log2 of the table size: `hash_32(key, 8)`.
+const TAB_BITS: u32 = 8;
+/// Buckets of the sh and dh tables (IP_VS_SH_TAB_BITS = IP_VS_DH_TAB_BITS = 8).
+const TAB_SIZE: usize = 256;
+
+/// One destination as the kernel lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dest {
+    /// The lab's name for it.
+    pub name: String,
+    /// Its weight (0: quiesced, never chosen for a new client).
+    pub weight: u32,
+    /// ActiveConn.
+    pub active: u32,
+    /// InActConn.
+    pub inactive: u32,
+}
+
+/// The schedulers whose choice can be computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Algo {
+    /// Round robin.
+    Rr,
+    /// Weighted round robin.
+    Wrr,
+    /// Source hashing.
+    Sh,
+    /// Destination hashing.
+    Dh,
+    /// Least connections.
+    Lc,
+    /// Weighted least connections.
+    Wlc,
+    /// Shortest expected delay.
+    Sed,
+    /// Never queue.
+    Nq,
+}
+
+impl Algo {
+    /// The algorithm of scheduler `name`, or why its choice cannot be predicted.
+    pub fn of(name: &str) -> Result<Self, &'static str> {
+        Ok(match name {
+            "rr" => Self::Rr,
+            "wrr" => Self::Wrr,
+            "sh" => Self::Sh,
+            "dh" => Self::Dh,
+            "lc" => Self::Lc,
+            "wlc" => Self::Wlc,
+            "sed" => Self::Sed,
+            "nq" => Self::Nq,
+            "lblc" | "lblcr" => {
+                return Err("lblc/lblcr keep a per-destination-address table of server sets \
+                            that the kernel does not export");
+            }
+            "mh" => {
+                return Err("mh's lookup table is built from permutations seeded by siphash \
+                            keys that are random per boot");
+            }
+            "fo" | "ovf" => {
+                return Err("fo/ovf depend on the overload flag, which the kernel does not export");
+            }
+            _ => return Err("this scheduler's algorithm is not modelled"),
+        })
+    }
+}
+
+/// Persistence as the service has it: templates per client subnet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Persistence {
+    /// The persistence netmask (ipvsadm -M), host order.
+    pub netmask: u32,
+    /// Client subnet (masked address) -> destination index.
+    pub templates: HashMap<u32, usize>,
+}
+
+/// rr's and wrr's hidden position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Mark {
+    /// Index of the last destination chosen; `None` is the list head.
+    last: Option<usize>,
+    /// wrr's current weight.
+    cw: i64,
+}
+
+/// Predicts a service's choices, connection after connection.
+#[derive(Clone, Debug)]
+pub struct Predictor {
+    algo: Algo,
+    dests: Vec<Dest>,
+    vip: Ipv4Addr,
+    mark: Mark,
+    buckets: Vec<Option<usize>>,
+    persistence: Option<Persistence>,
+}
+
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+impl Predictor {
+    /// A predictor for a service on `vip` scheduled by `algo` over `dests`
+    /// (in the kernel's order), with persistence when given. rr and wrr
+    /// start where a new service starts (call [`Predictor::sync`] otherwise).
+    pub fn new(
+        algo: Algo,
+        dests: Vec<Dest>,
+        vip: Ipv4Addr,
+        persistence: Option<Persistence>,
+    ) -> Self {
+        let mut p = Self {
+            algo,
+            dests,
+            vip,
+            mark: Mark { last: None, cw: 0 },
+            buckets: Vec::new(),
+            persistence,
+        };
+        p.mark.cw = p.wrr_cw_after_adds();
+        p.buckets = match algo {
+            Algo::Sh => p.sh_buckets(),
+            Algo::Dh => p.dh_buckets(),
+            _ => Vec::new(),
+        };
+        p
+    }
+
+    /// The destinations, with the counts as predicted so far.
+    pub fn dests(&self) -> &[Dest] {
+        &self.dests
+    }
+
+    fn wrr_di(&self) -> i64 {
+        let g = self
+            .dests
+            .iter()
+            .map(|d| i64::from(d.weight))
+            .filter(|&w| w > 0)
+            .fold(0, |g, w| if g > 0 { gcd(w, g) } else { w });
+        if g > 0 { g } else { 1 }
+    }
+
+    /// wrr's current weight once the destinations were added one by one,
+    /// oldest first (as `lvslab up` and ipvsadm -a do), to a new service:
+    /// each addition resets the position to the list head and keeps the
+    /// current weight unless it is 0 or above the new maximum (then it is
+    /// the maximum) or the gcd is above 1 (then it is rounded to it, plus 1).
+    /// With weights 3 then 1 it stays 1, so the first pick is the newest.
+    fn wrr_cw_after_adds(&self) -> i64 {
+        let mut cw = 0;
+        for k in 1..=self.dests.len() {
+            let added = Self { dests: self.dests[self.dests.len() - k..].to_vec(), ..self.clone() };
+            let (di, mw) = (added.wrr_di(), added.wrr_mw());
+            if cw > mw || cw == 0 {
+                cw = mw;
+            } else if di > 1 {
+                cw = (cw / di) * di + 1;
+            }
+        }
+        cw
+    }
+
+    fn wrr_mw(&self) -> i64 {
+        let max = self.dests.iter().map(|d| i64::from(d.weight)).max().unwrap_or(0);
+        max - (self.wrr_di() - 1)
+    }
+
+    /// sh's table: each destination in turn fills as many buckets as its weight.
+    fn sh_buckets(&self) -> Vec<Option<usize>> {
+        if self.dests.is_empty() {
+            return vec![None; TAB_SIZE];
+        }
+        let (mut i, mut count) = (0, 0u32);
+        (0..TAB_SIZE)
+            .map(|_| {
+                let here = i;
+                count += 1;
+                if count >= self.dests[i].weight {
+                    i = (i + 1) % self.dests.len();
+                    count = 0;
+                }
+                Some(here)
+            })
+            .collect()
+    }
+
+    /// dh's table: one bucket per destination in turn.
+    fn dh_buckets(&self) -> Vec<Option<usize>> {
+        if self.dests.is_empty() {
+            return vec![None; TAB_SIZE];
+        }
+        (0..TAB_SIZE).map(|b| Some(b % self.dests.len())).collect()
+    }
+
+    /// The kernel's bucket for an IPv4 address (and port, 0 unless sh-port):
+    /// `hash_32(port + addr, 8)`, the top 8 bits of the product with the
+    /// golden-ratio constant. (Kernels before 4.7 took the low 8 bits of a
+    /// product with 2654435761 instead; the VM's 6.1 showed which one runs.)
+    pub fn bucket(addr: Ipv4Addr, port: u16) -> usize {
+        let key = u32::from(addr).wrapping_add(u32::from(port)).wrapping_mul(HASH_MULT);
+        (key >> (32 - TAB_BITS)) as usize
+    }
+
+    fn available(&self, i: usize) -> bool {
+        self.dests[i].weight > 0
+    }
+
+    /// The destination for a new connection from `client`, and the state
+    /// moved on as the kernel's would be; `None` when the kernel would find
+    /// no destination.
+    pub fn next(&mut self, client: Ipv4Addr) -> Option<usize> {
+        let subnet = self.persistence.as_ref().map(|p| u32::from(client) & p.netmask);
+        if let (Some(p), Some(subnet)) = (&self.persistence, subnet)
+            && let Some(&i) = p.templates.get(&subnet)
+        {
+            self.dests[i].inactive += 1;
+            return Some(i);
+        }
+        let chosen = self.schedule(client)?;
+        if let (Some(p), Some(subnet)) = (&mut self.persistence, subnet) {
+            p.templates.insert(subnet, chosen);
+        }
+        self.dests[chosen].inactive += 1;
+        Some(chosen)
+    }
+
+    fn schedule(&mut self, client: Ipv4Addr) -> Option<usize> {
+        let n = self.dests.len();
+        if n == 0 {
+            return None;
+        }
+        match self.algo {
+            Algo::Rr => {
+                let start = self.mark.last.map_or(0, |l| l + 1);
+                let found = (0..n).map(|k| (start + k) % n).find(|&i| self.available(i))?;
+                self.mark.last = Some(found);
+                Some(found)
+            }
+            Algo::Wrr => self.wrr(),
+            Algo::Sh => self.buckets[Self::bucket(client, 0)].filter(|&i| self.available(i)),
+            Algo::Dh => self.buckets[Self::bucket(self.vip, 0)].filter(|&i| self.available(i)),
+            Algo::Lc => {
+                let overhead = |d: &Dest| u64::from(d.active) * 256 + u64::from(d.inactive);
+                let mut least: Option<usize> = None;
+                for i in (0..n).filter(|&i| self.available(i)) {
+                    if least.is_none_or(|l| overhead(&self.dests[i]) < overhead(&self.dests[l])) {
+                        least = Some(i);
+                    }
+                }
+                least
+            }
+            Algo::Wlc | Algo::Sed | Algo::Nq => {
+                if self.algo == Algo::Nq
+                    && let Some(idle) =
+                        (0..n).find(|&i| self.available(i) && self.dests[i].active == 0)
+                {
+                    return Some(idle);
+                }
+                let overhead = |d: &Dest| match self.algo {
+                    Algo::Wlc => u64::from(d.active) * 256 + u64::from(d.inactive),
+                    _ => u64::from(d.active) + 1,
+                };
+                let mut least: Option<usize> = None;
+                for i in (0..n).filter(|&i| self.available(i)) {
+                    let replace = least.is_none_or(|l| {
+                        let (dl, di) = (&self.dests[l], &self.dests[i]);
+                        u128::from(overhead(dl)) * u128::from(di.weight)
+                            > u128::from(overhead(di)) * u128::from(dl.weight)
+                    });
+                    if replace {
+                        least = Some(i);
+                    }
+                }
+                least
+            }
+        }
+    }
+
+    /// wrr: from the last position, the next destination whose weight
+    /// reaches the current weight; at the end of the list the current
+    /// weight steps down by the weights' gcd, and back to the maximum.
+    fn wrr(&mut self) -> Option<usize> {
+        let n = self.dests.len();
+        let (di, mw) = (self.wrr_di(), self.wrr_mw());
+        if mw <= 0 {
+            return None;
+        }
+        let mut i = self.mark.last.map_or(0, |l| l + 1);
+        // At most every current weight once over the whole list, plus one pass.
+        for _ in 0..=(n * (usize::try_from(mw / di).unwrap_or(0) + 2)) {
+            if i >= n {
+                i = 0;
+                self.mark.cw -= di;
+                if self.mark.cw <= 0 {
+                    self.mark.cw = mw;
+                }
+                continue;
+            }
+            if i64::from(self.dests[i].weight) >= self.mark.cw && self.dests[i].weight > 0 {
+                self.mark.last = Some(i);
+                return Some(i);
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// Every position rr or wrr could be in (the list head, or after each
+    /// destination; for wrr, with each current weight).
+    fn positions(&self) -> Vec<Mark> {
+        let lasts = std::iter::once(None).chain((0..self.dests.len()).map(Some));
+        match self.algo {
+            Algo::Rr => lasts.map(|last| Mark { last, cw: 0 }).collect(),
+            Algo::Wrr => {
+                let (di, mw) = (self.wrr_di(), self.wrr_mw());
+                let weights: Vec<i64> =
+                    (0..=mw / di.max(1)).map(|k| mw - k * di).filter(|&w| w > 0).collect();
+                lasts.flat_map(|last| weights.iter().map(move |&cw| Mark { last, cw })).collect()
+            }
+            _ => vec![self.mark],
+        }
+    }
+
+    /// Synchronises rr's or wrr's hidden position with `observed` answers
+    /// (client, destination index), in order: the position that reproduces
+    /// most of them (the first such) is kept, and the predictor moves past
+    /// them. Returns how many of them that position reproduces.
+    pub fn sync(&mut self, observed: &[(Ipv4Addr, usize)]) -> usize {
+        let mut best: Option<(usize, Predictor)> = None;
+        for mark in self.positions() {
+            let mut trial = self.clone();
+            trial.mark = mark;
+            let hits = observed
+                .iter()
+                .filter(|(client, actual)| trial.next(*client) == Some(*actual))
+                .count();
+            if best.as_ref().is_none_or(|(b, _)| hits > *b) {
+                best = Some((hits, trial));
+            }
+        }
+        let (hits, trial) = best.expect("at least one position");
+        *self = trial;
+        hits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dests(weights: &[u32]) -> Vec<Dest> {
+        weights
+            .iter()
+            .enumerate()
+            .map(|(i, &weight)| Dest { name: format!("d{i}"), weight, active: 0, inactive: 0 })
+            .collect()
+    }
+
+    const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+    const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+
+    fn run(p: &mut Predictor, n: usize) -> Vec<usize> {
+        (0..n).map(|_| p.next(CLIENT).unwrap()).collect()
+    }
+
+    #[test]
+    fn rr_walks_the_kernels_list_from_the_newest() {
+        let mut p = Predictor::new(Algo::Rr, dests(&[1, 5, 0, 2]), VIP, None);
+        assert_eq!(run(&mut p, 7), [0, 1, 3, 0, 1, 3, 0], "weight 0 skipped, weights ignored");
+    }
+
+    #[test]
+    fn wrr_steps_the_current_weight_by_the_gcd() {
+        // The tutorial as the kernel lists it: rs2 (weight 2) then rs1 (weight 3),
+        // added rs1 first: the current weight starts at 1, so rs2 comes first.
+        let mut p = Predictor::new(Algo::Wrr, dests(&[2, 3]), VIP, None);
+        assert_eq!(run(&mut p, 10), [0, 1, 1, 0, 1, 0, 1, 1, 0, 1]);
+        // gcd 2: weights 4 and 2 step 3, 1 — the same split as 2 : 1.
+        let mut p = Predictor::new(Algo::Wrr, dests(&[4, 2]), VIP, None);
+        let got = run(&mut p, 30);
+        assert_eq!(got.iter().filter(|&&d| d == 0).count(), 20, "{got:?}");
+        // The tour's 1, 2, 3 (listed newest first: 3, 2, 1): 30 / 20 / 10 of 60.
+        let mut p = Predictor::new(Algo::Wrr, dests(&[3, 2, 1]), VIP, None);
+        let got = run(&mut p, 60);
+        assert_eq!([0, 1, 2].map(|d| got.iter().filter(|&&g| g == d).count()), [30, 20, 10]);
+    }
+
+    #[test]
+    fn wrr_starts_where_adding_the_destinations_left_it() {
+        // The clients preset: rs1 (weight 3) added, then rs2 (weight 1); the
+        // kernel lists rs2 first. Adding rs1 alone leaves the current weight
+        // at 1 (max 3 minus gcd 3 plus 1); adding rs2 keeps it, so rs2 comes first.
+        let mut p = Predictor::new(Algo::Wrr, dests(&[1, 3]), VIP, None);
+        assert_eq!(run(&mut p, 6), [0, 1, 1, 1, 0, 1]);
+        let first_50 = run(&mut Predictor::new(Algo::Wrr, dests(&[1, 3]), VIP, None), 50);
+        assert_eq!(first_50.iter().filter(|&&d| d == 1).count(), 37, "37 / 13, as seen in the VM");
+    }
+
+    #[test]
+    fn sync_finds_rr_and_wrr_positions_from_the_first_answers() {
+        let mut kernel = Predictor::new(Algo::Wrr, dests(&[2, 3, 1]), VIP, None);
+        run(&mut kernel, 4); // traffic we did not see
+        let seen = run(&mut kernel, 12);
+        let mut p = Predictor::new(Algo::Wrr, dests(&[2, 3, 1]), VIP, None);
+        let observed: Vec<_> = seen.iter().map(|&d| (CLIENT, d)).collect();
+        assert_eq!(p.sync(&observed), 12);
+        assert_eq!(run(&mut p, 50), run(&mut kernel, 50));
+
+        let mut kernel = Predictor::new(Algo::Rr, dests(&[1, 1, 1]), VIP, None);
+        run(&mut kernel, 2);
+        let mut p = Predictor::new(Algo::Rr, dests(&[1, 1, 1]), VIP, None);
+        let observed: Vec<_> = run(&mut kernel, 3).into_iter().map(|d| (CLIENT, d)).collect();
+        p.sync(&observed);
+        assert_eq!(run(&mut p, 9), run(&mut kernel, 9));
+    }
+
+    #[test]
+    fn sh_hashes_the_client_into_weighted_buckets() {
+        // hash_32: (addr + port) * 0x61C88647, top 8 bits.
+        let key = |a: u32| (a.wrapping_mul(0x61C8_8647) >> 24) as usize;
+        assert_eq!(Predictor::bucket(CLIENT, 0), key(u32::from(CLIENT)));
+        let p = Predictor::new(Algo::Sh, dests(&[3, 1]), VIP, None);
+        let first: Vec<_> = p.buckets[..8].iter().map(|b| b.unwrap()).collect();
+        assert_eq!(
+            first,
+            [0, 0, 0, 1, 0, 0, 0, 1],
+            "weight 3 fills three buckets, then weight 1 one"
+        );
+        let mut p = p;
+        let a = p.next(CLIENT);
+        assert!((0..20).all(|_| p.next(CLIENT) == a), "one client, one server");
+        // 50 clients spread about 3 : 1.
+        let spread =
+            (100..150u8).filter(|&i| p.next(Ipv4Addr::new(192, 0, 2, i)) == Some(0)).count();
+        assert!((30..=45).contains(&spread), "{spread}");
+    }
+
+    #[test]
+    fn dh_hashes_the_destination_address() {
+        let mut p = Predictor::new(Algo::Dh, dests(&[1, 1, 1]), VIP, None);
+        let expected = Predictor::bucket(VIP, 0) % 3;
+        assert!((0..10).all(|i| p.next(Ipv4Addr::new(192, 0, 2, 10 + i)) == Some(expected)));
+    }
+
+    #[test]
+    fn least_connection_family_counts_and_ties_go_to_the_newest() {
+        let mut d = dests(&[1, 3]);
+        d[0].active = 1;
+        d[1].active = 1;
+        // lc ignores weights: equal overhead, the first listed (newest) wins.
+        assert_eq!(Predictor::new(Algo::Lc, d.clone(), VIP, None).next(CLIENT), Some(0));
+        // wlc: 256/1 > 256/3, so the weight-3 server.
+        assert_eq!(Predictor::new(Algo::Wlc, d.clone(), VIP, None).next(CLIENT), Some(1));
+        // sed: (1+1)/1 > (1+1)/3.
+        assert_eq!(Predictor::new(Algo::Sed, d.clone(), VIP, None).next(CLIENT), Some(1));
+        // nq: an idle server first, whatever its weight.
+        d[0].active = 0;
+        d[1].active = 0;
+        assert_eq!(Predictor::new(Algo::Nq, d.clone(), VIP, None).next(CLIENT), Some(0));
+        // sed with both idle: 1*3 > 1*1, the weight-3 server.
+        assert_eq!(Predictor::new(Algo::Sed, d, VIP, None).next(CLIENT), Some(1));
+        // lc counts the new connection (inactive until established).
+        let mut p = Predictor::new(Algo::Lc, dests(&[1, 1]), VIP, None);
+        assert_eq!(run(&mut p, 4), [0, 1, 0, 1]);
+    }
+
+    #[test]
+    fn persistence_keeps_a_client_where_its_template_points() {
+        let templates = HashMap::from([(u32::from(CLIENT), 1)]);
+        let persistence = Persistence { netmask: u32::MAX, templates };
+        let mut p = Predictor::new(Algo::Wrr, dests(&[1, 1]), VIP, Some(persistence));
+        assert_eq!(run(&mut p, 5), [1, 1, 1, 1, 1], "the template wins");
+        let other = Ipv4Addr::new(192, 0, 2, 3);
+        let first = p.next(other);
+        assert!((0..5).all(|_| p.next(other) == first), "a new client gets a template");
+    }
+
+    #[test]
+    fn schedulers_without_a_model_say_why() {
+        assert!(Algo::of("mh").unwrap_err().contains("random per boot"));
+        assert!(Algo::of("lblc").is_err());
+        assert_eq!(Algo::of("wrr"), Ok(Algo::Wrr));
+    }
+}
+
+/// How a run's answers compared with the prediction.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Verdict {
+    /// The scheduler predicted.
+    pub scheduler: String,
+    /// Answers used to find rr's or wrr's position (not compared).
+    pub synced_on: usize,
+    /// Times rr/wrr found their position again after a mismatch.
+    pub resyncs: usize,
+    /// Answers compared with a prediction.
+    pub compared: usize,
+    /// Of those, how many came from the predicted server.
+    pub agreed: usize,
+    /// `agreed / compared` in percent (100 when nothing was compared).
+    pub percent: f64,
+    /// Per real server: connections predicted, answered, and both.
+    pub per_server: Vec<ServerVerdict>,
+    /// The first mismatches, in order.
+    pub mismatches: Vec<Mismatch>,
+}
+
+/// One real server's side of a [`Verdict`].
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ServerVerdict {
+    /// Its name.
+    pub name: String,
+    /// Connections predicted to go to it.
+    pub predicted: usize,
+    /// Connections it answered.
+    pub actual: usize,
+    /// Connections predicted to go to it that it answered.
+    pub agreed: usize,
+}
+
+/// A connection that did not go where predicted.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Mismatch {
+    /// Its number in the run (from 0).
+    pub index: usize,
+    /// The client address it came from.
+    pub client: String,
+    /// The predicted server (`none`: the kernel would have found none).
+    pub predicted: String,
+    /// The server that answered.
+    pub actual: String,
+}
+
+/// How many mismatches a verdict lists.
+const MISMATCHES: usize = 10;
+
+/// Compares `answers` (client, answering server's name), in the order the
+/// connections were made, with `predictor`'s choices. For rr and wrr the
+/// first `warmup` answers synchronise the hidden position and are not
+/// compared.
+pub fn verify(
+    mut predictor: Predictor,
+    scheduler: &str,
+    answers: &[(Ipv4Addr, String)],
+    warmup: usize,
+) -> Verdict {
+    let names: Vec<String> = predictor.dests.iter().map(|d| d.name.clone()).collect();
+    let index_of = |name: &str| names.iter().position(|n| n == name);
+    let synced_on = match predictor.algo {
+        Algo::Rr | Algo::Wrr => warmup.min(answers.len()),
+        _ => 0,
+    };
+    let observed: Vec<(Ipv4Addr, usize)> = answers[..synced_on]
+        .iter()
+        .map(|(c, name)| (*c, index_of(name).unwrap_or(usize::MAX)))
+        .collect();
+    if synced_on > 0 {
+        predictor.sync(&observed);
+    }
+    let mut per_server: Vec<ServerVerdict> = names
+        .iter()
+        .map(|n| ServerVerdict { name: n.clone(), predicted: 0, actual: 0, agreed: 0 })
+        .collect();
+    let (mut agreed, mut mismatches, mut resyncs) = (0, Vec::new(), 0);
+    for (k, (client, actual)) in answers.iter().enumerate().skip(synced_on) {
+        let predicted = predictor.next(*client);
+        let actual_index = names.iter().position(|n| n == actual);
+        if let Some(p) = predicted {
+            per_server[p].predicted += 1;
+        }
+        if let Some(a) = actual_index {
+            per_server[a].actual += 1;
+        }
+        if predicted.is_some() && predicted == actual_index {
+            agreed += 1;
+            per_server[predicted.unwrap_or(0)].agreed += 1;
+        } else {
+            // Follow the kernel: the connection went where it went. rr and
+            // wrr find their position again from the answers up to here
+            // (something unseen, e.g. a dropped SYN, moved the kernel on).
+            if matches!(predictor.algo, Algo::Rr | Algo::Wrr) {
+                let from = (k + 1).saturating_sub(warmup.max(1));
+                let window: Vec<(Ipv4Addr, usize)> = answers[from..=k]
+                    .iter()
+                    .map(|(c, name)| (*c, index_of(name).unwrap_or(usize::MAX)))
+                    .collect();
+                resyncs += 1;
+                predictor.sync(&window);
+            } else if let (Some(p), Some(a)) = (predicted, actual_index) {
+                predictor.dests[p].inactive = predictor.dests[p].inactive.saturating_sub(1);
+                predictor.dests[a].inactive += 1;
+                if let Some(pers) = &mut predictor.persistence {
+                    pers.templates.insert(u32::from(*client) & pers.netmask, a);
+                }
+            }
+            if mismatches.len() < MISMATCHES {
+                mismatches.push(Mismatch {
+                    index: k,
+                    client: client.to_string(),
+                    predicted: predicted.map_or_else(|| "none".into(), |p| names[p].clone()),
+                    actual: actual.clone(),
+                });
+            }
+        }
+    }
+    let compared = answers.len() - synced_on;
+    #[expect(clippy::cast_precision_loss, reason = "connection counts are small")]
+    let percent = if compared == 0 { 100.0 } else { agreed as f64 * 100.0 / compared as f64 };
+    Verdict {
+        scheduler: scheduler.to_string(),
+        synced_on,
+        resyncs,
+        compared,
+        agreed,
+        percent,
+        per_server,
+        mismatches,
+    }
+}
+
+/// The predictor for the service `key` of the director's `table`, with
+/// persistence templates from the connection table `conns`; real servers
+/// named by `name_of`. Errors say why the service cannot be predicted.
+pub fn for_service(
+    table: &crate::monitor::observe::Table,
+    key: &crate::ipvs::ServiceKey,
+    conns: &[crate::ipvs::conns::Conn],
+    name_of: impl Fn(std::net::IpAddr) -> String,
+) -> Result<Predictor, String> {
+    let (svc, dests) = table
+        .iter()
+        .find(|(s, _)| s.key == *key)
+        .ok_or_else(|| "the service is not in the director's IPVS table".to_string())?;
+    let algo = Algo::of(&svc.scheduler)
+        .map_err(|why| format!("{}'s choice cannot be predicted: {why}", svc.scheduler))?;
+    let (vip, port) = match key {
+        crate::ipvs::ServiceKey::Addr { addr: std::net::IpAddr::V4(a), port, .. } => (*a, *port),
+        _ => return Err("only IPv4 address services are predicted".into()),
+    };
+    let list: Vec<Dest> = dests
+        .iter()
+        .map(|d| Dest {
+            name: name_of(d.addr),
+            weight: d.weight,
+            active: d.active_conns,
+            inactive: d.inactive_conns,
+        })
+        .collect();
+    let persistence = svc.flags.persistent.then(|| {
+        let templates = conns
+            .iter()
+            .filter(|c| {
+                c.is_template() && c.vip.ip() == std::net::IpAddr::V4(vip) && c.vip.port() == port
+            })
+            .filter_map(|c| {
+                let std::net::IpAddr::V4(client) = c.client.ip() else { return None };
+                let i =
+                    dests.iter().position(|d| d.addr == c.dest.ip() && d.port == c.dest.port())?;
+                Some((u32::from(client) & svc.netmask, i))
+            })
+            .collect();
+        Persistence { netmask: svc.netmask, templates }
+    });
+    Ok(Predictor::new(algo, list, vip, persistence))
+}
+
+#[cfg(test)]
+mod verify_tests {
+    use super::*;
+
+    #[test]
+    fn a_run_that_follows_wrr_agrees_fully_after_synchronising() {
+        let dests: Vec<Dest> = [2, 3]
+            .iter()
+            .enumerate()
+            .map(|(i, &weight)| Dest {
+                name: format!("rs{}", 2 - i),
+                weight,
+                active: 0,
+                inactive: 0,
+            })
+            .collect();
+        let client = Ipv4Addr::new(192, 0, 2, 2);
+        let mut kernel = Predictor::new(Algo::Wrr, dests.clone(), client, None);
+        kernel.next(client);
+        let answers: Vec<_> =
+            (0..100).map(|_| (client, dests[kernel.next(client).unwrap()].name.clone())).collect();
+        let v = verify(Predictor::new(Algo::Wrr, dests.clone(), client, None), "wrr", &answers, 10);
+        assert_eq!((v.synced_on, v.compared, v.agreed), (10, 90, 90));
+        assert!(v.mismatches.is_empty());
+        let mut wrong = answers.clone();
+        wrong[50].1 = if wrong[50].1 == "rs1" { "rs2".into() } else { "rs1".into() };
+        let v = verify(Predictor::new(Algo::Wrr, dests, client, None), "wrr", &wrong, 10);
+        assert_eq!(v.mismatches.len(), 1);
+        assert_eq!(v.mismatches[0].index, 50);
+        assert!(v.percent > 97.0, "{v:?}");
+    }
+}
+
+#[cfg(test)]
+mod resync_tests {
+    use super::*;
+
+    #[test]
+    fn an_unseen_decision_costs_one_mismatch_not_the_rest_of_the_run() {
+        let dests: Vec<Dest> = [1, 3]
+            .iter()
+            .enumerate()
+            .map(|(i, &weight)| Dest {
+                name: format!("rs{}", 2 - i),
+                weight,
+                active: 0,
+                inactive: 0,
+            })
+            .collect();
+        let client = Ipv4Addr::new(192, 0, 2, 100);
+        let mut kernel = Predictor::new(Algo::Wrr, dests.clone(), client, None);
+        let mut answers = Vec::new();
+        for k in 0..1000 {
+            if k == 500 {
+                kernel.next(client); // a decision whose answer never came back
+            }
+            answers.push((client, dests[kernel.next(client).unwrap()].name.clone()));
+        }
+        let v = verify(Predictor::new(Algo::Wrr, dests, client, None), "wrr", &answers, 12);
+        assert!(v.resyncs >= 1 && v.compared - v.agreed <= 4, "{v:?}");
+    }
+}

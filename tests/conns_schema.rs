@@ -1,0 +1,59 @@
+//! `lvslab conns --json` against its committed schema
+//! (assets/schemas/conns.schema.json), on tables built from text in the
+//! kernel's format: connections in every state, a persistence template, a
+//! destination the lab does not know, and an empty table. No root needed;
+//! the root and VM tests check the command's real output against it too.
+
+mod common;
+
+use lvslab::ipvs::conns::parse;
+use lvslab::lab::presets;
+use lvslab::monitor::conns::{synthetic_text, table};
+use serde_json::Value;
+
+fn schema() -> Value {
+    common::schema::load("assets/schemas/conns.schema.json")
+}
+
+const MIXED: &str = "\
+Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData
+TCP C0000202 D6F2 C0000201 0050 C633640B 0050 ESTABLISHED     899
+TCP C0000202 D6F4 C0000201 0050 C633640C 0050 TIME_WAIT       118
+TCP C0000202 0000 C0000201 0050 C633640B 0050 NONE            359
+TCP C0000202 D6F6 C0000201 0050 C6336463 0050 SYN_RECV         59
+";
+
+#[test]
+fn tables_match_the_committed_schema() {
+    let spec = presets::load("tutorial").unwrap().spec;
+    for (text, server) in
+        [(MIXED, None), (MIXED, Some("rs2")), ("", None), (&*synthetic_text(500, 50, 3), None)]
+    {
+        let t = table(&spec, &parse(text).unwrap(), server);
+        let doc = serde_json::to_value(&t).unwrap();
+        common::schema::assert_matches(&doc, &schema());
+    }
+}
+
+#[test]
+fn the_document_says_what_a_user_reads() {
+    let spec = presets::load("tutorial").unwrap().spec;
+    let doc = serde_json::to_value(table(&spec, &parse(MIXED).unwrap(), None)).unwrap();
+    assert_eq!(doc["total"], 3);
+    assert_eq!(doc["templates"], 1);
+    assert_eq!(doc["by_state"]["ESTABLISHED"], 1);
+    assert_eq!(doc["by_server"][0]["name"], "rs1");
+    assert_eq!(doc["by_server"][0]["active"], 1);
+    assert_eq!(doc["by_server"][0]["templates"], 1);
+    assert_eq!(doc["by_server"][2]["name"], "198.51.100.99", "a stranger is named by address");
+    assert_eq!(doc["connections"][0]["template"], true);
+}
+
+#[test]
+fn the_checker_catches_a_document_that_breaks_it() {
+    let mut out = Vec::new();
+    let bad = serde_json::json!({"schema_version": 1, "lab": "t", "total": -1});
+    common::schema::violations(&schema(), &schema(), &bad, "$", &mut out);
+    assert!(out.iter().any(|v| v.contains("missing 'connections'")), "{out:?}");
+    assert!(out.iter().any(|v| v.contains("$.total")), "{out:?}");
+}
