@@ -82,20 +82,31 @@ impl fmt::Display for Forward {
     }
 }
 
-/// Whether the lab programs IPVS or only builds the topology.
+/// What balances the lab's services: IPVS, nftables, or nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Dataplane {
     /// The kernel's IPVS balances the services (needs CONFIG_IP_VS).
     Ipvs,
+    /// nftables DNAT, built as kube-proxy's nftables mode builds it (numgen,
+    /// jhash, verdict maps); conntrack keeps connections on their server.
+    Nft,
     /// Topology only: namespaces, links, routes, forwarding; no balancing.
     None,
+}
+
+impl Dataplane {
+    /// Whether the director balances the services (clients use the VIP).
+    pub fn balances(self) -> bool {
+        self != Self::None
+    }
 }
 
 impl std::fmt::Display for Dataplane {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::Ipvs => "ipvs",
+            Self::Nft => "nft",
             Self::None => "none",
         })
     }

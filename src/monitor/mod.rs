@@ -12,6 +12,7 @@
 
 pub mod history;
 pub mod merge;
+pub mod nft;
 pub mod observe;
 pub mod poll;
 pub mod sample;

@@ -8,6 +8,7 @@ pub mod build;
 pub mod error;
 pub mod lifecycle;
 pub mod live;
+pub mod nft;
 pub mod process;
 pub mod program;
 pub mod servers;

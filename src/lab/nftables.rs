@@ -1,0 +1,88 @@
+//! The nftables table a lab describes, for `--dataplane nft`: the same
+//! services as [`super::table`] gives IPVS, as kube-proxy's nftables mode
+//! would build them. Pure; `ops::nft` applies it.
+
+use super::model::{LabSpec, Service};
+use super::schedulers;
+use crate::nft::ruleset::{Backend, NftService, Ruleset};
+
+/// The service as nftables rules, or why nftables cannot run it.
+pub fn service(spec: &LabSpec, svc: &Service) -> Result<NftService, String> {
+    let label = svc.label();
+    let pick = match schedulers::nftables(&svc.scheduler) {
+        Some(Ok(pick)) => pick,
+        Some(Err(why)) => {
+            return Err(format!(
+                "{label}: scheduler {} cannot run on nftables: {why}. nftables runs {}; \
+                 or use --dataplane ipvs",
+                svc.scheduler,
+                schedulers::nftables_names()
+            ));
+        }
+        None => return Err(format!("{label}: unknown scheduler '{}'", svc.scheduler)),
+    };
+    if svc.fwmark.is_some() {
+        return Err(format!(
+            "{label}: firewall-mark services are IPVS's; on nftables give the service a VIP and port"
+        ));
+    }
+    if svc.persistence.is_some() {
+        return Err(format!(
+            "{label}: persistence (ipvsadm -p) has no nftables equivalent; the closest is scheduler sh \
+             (jhash ip saddr: one client always on one server)"
+        ));
+    }
+    let backends = svc
+        .members
+        .iter()
+        .filter_map(|m| {
+            let rs = spec.real_server(&m.name)?;
+            Some(Backend { name: m.name.clone(), addr: rs.addr, port: m.port, weight: m.weight })
+        })
+        .collect();
+    Ok(NftService { protocol: svc.protocol, vip: svc.vip, port: svc.port, pick, backends })
+}
+
+/// The whole table for `spec`, or every reason nftables cannot run it.
+pub fn ruleset(spec: &LabSpec) -> Result<Ruleset, String> {
+    let (ok, refused): (Vec<_>, Vec<_>) =
+        spec.services.iter().map(|svc| service(spec, svc)).partition(Result::is_ok);
+    if !refused.is_empty() {
+        let why: Vec<String> = refused.into_iter().filter_map(Result::err).collect();
+        return Err(why.join("\n"));
+    }
+    Ok(Ruleset { services: ok.into_iter().filter_map(Result::ok).collect() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::presets;
+
+    #[test]
+    fn the_tutorial_becomes_a_wrr_table_of_five_slots() {
+        let spec = presets::load("tutorial").unwrap().spec;
+        let text = ruleset(&spec).unwrap().create();
+        assert!(text.contains("192.0.2.1 . tcp . 80 : goto s0"), "{text}");
+        assert!(text.contains("numgen inc mod 5 vmap @s0-pick"), "{text}");
+        assert!(text.contains("0-2 : goto s0-rs1-80, 3-4 : goto s0-rs2-80"), "{text}");
+    }
+
+    #[test]
+    fn a_scheduler_nftables_cannot_run_is_refused_with_its_closest_equivalent() {
+        let mut spec = presets::load("tutorial").unwrap().spec;
+        spec.services[0].scheduler = "wlc".into();
+        let err = ruleset(&spec).unwrap_err();
+        assert!(err.contains("scheduler wlc cannot run on nftables"), "{err}");
+        assert!(err.contains("closest nftables equivalent is wrr"), "{err}");
+        assert!(err.contains("nftables runs rr, wrr, sh, dh"), "{err}");
+    }
+
+    #[test]
+    fn persistence_is_refused_pointing_to_sh() {
+        let mut spec = presets::load("tutorial").unwrap().spec;
+        spec.services[0].persistence = Some(300);
+        let err = ruleset(&spec).unwrap_err();
+        assert!(err.contains("closest is scheduler sh"), "{err}");
+    }
+}
