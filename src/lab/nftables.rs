@@ -37,7 +37,9 @@ pub fn service(spec: &LabSpec, svc: &Service) -> Result<NftService, String> {
         .iter()
         .filter_map(|m| {
             let rs = spec.real_server(&m.name)?;
-            Some(Backend { name: m.name.clone(), addr: rs.addr, port: m.port, weight: m.weight })
+            // rr ignores weights but 0 (drained), as IPVS's rr does.
+            let weight = if svc.scheduler == "rr" { u32::from(m.weight > 0) } else { m.weight };
+            Some(Backend { name: m.name.clone(), addr: rs.addr, port: m.port, weight })
         })
         .collect();
     Ok(NftService { protocol: svc.protocol, vip: svc.vip, port: svc.port, pick, backends })
@@ -76,6 +78,17 @@ mod tests {
         assert!(err.contains("scheduler wlc cannot run on nftables"), "{err}");
         assert!(err.contains("closest nftables equivalent is wrr"), "{err}");
         assert!(err.contains("nftables runs rr, wrr, sh, dh"), "{err}");
+    }
+
+    #[test]
+    fn rr_gives_every_undrained_server_one_slot_whatever_its_weight() {
+        let mut spec = presets::load("tutorial").unwrap().spec;
+        spec.services[0].scheduler = "rr".into();
+        let text = ruleset(&spec).unwrap().create();
+        assert!(text.contains("numgen inc mod 2 vmap @s0-pick"), "{text}");
+        spec.services[0].members[0].weight = 0;
+        let text = ruleset(&spec).unwrap().create();
+        assert!(text.contains("elements = { 0 : goto s0-rs2-80 }"), "{text}");
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub fn list_ruleset(ns: &str) -> Result<String, Error> {
 
 /// `conntrack -L`: the namespace's connection tracking table.
 pub fn conntrack(ns: &str) -> Result<String, Error> {
-    run(ns, "conntrack", &["-L", "-n"], None)
+    run(ns, "conntrack", &["-L"], None)
 }
 
 /// Whether nftables with NAT, numgen and jhash works here: the same kind of

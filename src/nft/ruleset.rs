@@ -188,8 +188,11 @@ impl Ruleset {
         let (old_chains, old_maps, old_counters) = old.names();
         // Flushed rules no longer jump to old chains: delete what is gone.
         // Service chains are referenced from maps (flushed too).
-        for map in old_maps.iter().filter(|m| !new_maps.contains(m)) {
-            let _ = writeln!(out, "delete map {FAMILY} {TABLE} {map}");
+        // `flush table` empties chains, not maps: the maps are emptied (or
+        // deleted) here, and filled again below.
+        for map in &old_maps {
+            let verb = if new_maps.contains(map) { "flush" } else { "delete" };
+            let _ = writeln!(out, "{verb} map {FAMILY} {TABLE} {map}");
         }
         for chain in old_chains.iter().filter(|c| !new_chains.contains(c)) {
             let _ = writeln!(out, "delete chain {FAMILY} {TABLE} {chain}");
@@ -396,6 +399,7 @@ mod tests {
         new.services[0].backends[0].weight = 5;
         let text = new.replace(&old);
         assert!(text.starts_with("add table ip lvslab\nflush table ip lvslab\n"), "{text}");
+        assert!(text.contains("flush map ip lvslab s0-pick\n"), "{text}");
         assert!(text.contains("delete chain ip lvslab s0-rs2-80\n"), "{text}");
         assert!(text.contains("delete counter ip lvslab s0-rs2-80-conns\n"), "{text}");
         assert!(!text.contains("delete counter ip lvslab s0-rs1-80"), "{text}");
