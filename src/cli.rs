@@ -28,14 +28,17 @@ pub struct Cli {
 pub enum Command {
     /// Build a lab from a preset (by name, e.g. `tutorial`, or a .toml path) and leave it running.
     #[command(
-        after_help = "Examples:\n  lvslab up tutorial\n  lvslab up labs/nat-rr-4rs.toml --dataplane none"
+        after_help = "Examples:\n  lvslab up tutorial\n  lvslab up tutorial --dataplane nft     # a kernel without IPVS: nftables balances\n  \
+lvslab up labs/nat-rr-4rs.toml --dataplane none"
     )]
     Up {
         /// Preset name (see `lvslab ls --presets`) or path to a preset file.
         #[arg(value_parser = lab_or_preset)]
         lab: String,
-        /// `ipvs`: program the kernel's IPVS (needs CONFIG_IP_VS). `none`: build the
-        /// topology only (namespaces, links, routes, forwarding), no load balancing.
+        /// `ipvs`: program the kernel's IPVS (needs CONFIG_IP_VS). `nft`: nftables DNAT as
+        /// kube-proxy's nftables mode builds it (rr, wrr, sh, dh; needs nft and conntrack).
+        /// `none`: build the topology only (namespaces, links, routes, forwarding), no load
+        /// balancing.
         #[arg(long, value_enum, default_value_t = Dataplane::Ipvs)]
         dataplane: Dataplane,
     },
@@ -64,7 +67,7 @@ A lab the dashboard brought up is torn down on quit unless --keep; an attached l
         /// A running lab, or a preset (name or .toml file) to bring up.
         #[arg(value_parser = lab_or_preset)]
         lab: String,
-        /// For a preset: `ipvs` (needs CONFIG_IP_VS) or `none` (topology only).
+        /// For a preset: `ipvs` (needs CONFIG_IP_VS), `nft` (nftables DNAT) or `none` (topology only).
         #[arg(long, value_enum, default_value_t = Dataplane::Ipvs)]
         dataplane: Dataplane,
         /// Leave the lab running on quit, even if the dashboard brought it up.
@@ -142,9 +145,11 @@ lvslab traffic dh --to 192.0.2.6:80        # the dh lab's second VIP"
         #[arg(long)]
         json: bool,
     },
-    /// Change a running lab's IPVS table live: scheduler, weights, drain, real servers, counters.
+    /// Change a running lab's balancing live: scheduler, weights, drain, real servers, counters.
     #[command(
-        after_help = "Examples:\n  lvslab set tutorial --scheduler wlc\n  lvslab set tutorial --weight rs1=5\n  \
+        after_help = "On --dataplane nft each change replaces the director's nftables maps in one \
+`nft -f` transaction; nftables runs rr, wrr, sh and dh only.\n\n\
+Examples:\n  lvslab set tutorial --scheduler wlc\n  lvslab set tutorial --weight rs1=5\n  \
 lvslab set tutorial --drain rs2\n  lvslab set tutorial --add-rs rs3=198.51.100.13:80,2\n  lvslab set tutorial --del-rs rs3\n  \
 lvslab set tutorial --zero"
     )]
@@ -168,7 +173,7 @@ lvslab set tutorial --zero"
         /// Remove a real server: its destinations, its process, its namespace.
         #[arg(long, value_name = "NAME", group = "change")]
         del_rs: Vec<String>,
-        /// Zero the IPVS counters.
+        /// Zero the counters (IPVS's, or the nftables table's).
         #[arg(long, group = "change")]
         zero: bool,
     },
@@ -245,6 +250,7 @@ lvslab tutorial --name mylab --keep"
     )]
     Tutorial {
         /// `ipvs` (needs CONFIG_IP_VS) or `none`: the IPVS steps are then explained and skipped.
+        /// (The walk teaches ipvsadm; for nftables use `lvslab up tutorial --dataplane nft`.)
         #[arg(long, value_enum, default_value_t = Dataplane::Ipvs)]
         dataplane: Dataplane,
         /// Name of the lab (namespaces lvs-NAME-*), so it can run beside a `tutorial` lab.

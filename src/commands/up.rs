@@ -119,11 +119,16 @@ fn print_summary(spec: &LabSpec, dataplane: Dataplane, ms: f64) {
     let first = spec.real_servers.first().map(|rs| rs.addr.to_string()).unwrap_or_default();
     println!("\nTry:");
     println!("  ip netns exec {} ping -c1 {first}", spec.netns("client"));
-    if dataplane == Dataplane::Ipvs
+    if dataplane.balances()
         && let Some(svc) = spec.services.iter().find(|s| s.addressable())
     {
         println!("  ip netns exec {} curl http://{}:{}/", spec.netns("client"), svc.vip, svc.port);
-        println!("  ip netns exec {} ipvsadm -Ln", spec.netns("director"));
+        if dataplane == Dataplane::Nft {
+            println!("  ip netns exec {} nft list table ip lvslab", spec.netns("director"));
+            println!("  ip netns exec {} conntrack -L", spec.netns("director"));
+        } else {
+            println!("  ip netns exec {} ipvsadm -Ln", spec.netns("director"));
+        }
     }
     println!("  lvslab status {name}");
     println!("  lvslab down {name}");
