@@ -38,9 +38,9 @@ lvslab up labs/nat-rr-4rs.toml --dataplane none"
         /// `ipvs`: program the kernel's IPVS (needs CONFIG_IP_VS). `nft`: nftables DNAT as
         /// kube-proxy's nftables mode builds it (rr, wrr, sh, dh; needs nft and conntrack).
         /// `none`: build the topology only (namespaces, links, routes, forwarding), no load
-        /// balancing.
-        #[arg(long, value_enum, default_value_t = Dataplane::Ipvs)]
-        dataplane: Dataplane,
+        /// balancing. Default: the preset's `dataplane`, else ipvs.
+        #[arg(long, value_enum)]
+        dataplane: Option<Dataplane>,
     },
     /// Remove a lab: its processes, namespaces (with their links and IPVS table) and record.
     #[command(
@@ -67,9 +67,10 @@ A lab the dashboard brought up is torn down on quit unless --keep; an attached l
         /// A running lab, or a preset (name or .toml file) to bring up.
         #[arg(value_parser = lab_or_preset)]
         lab: String,
-        /// For a preset: `ipvs` (needs CONFIG_IP_VS), `nft` (nftables DNAT) or `none` (topology only).
-        #[arg(long, value_enum, default_value_t = Dataplane::Ipvs)]
-        dataplane: Dataplane,
+        /// For a preset: `ipvs` (needs CONFIG_IP_VS), `nft` (nftables DNAT) or `none` (topology
+        /// only). Default: the preset's `dataplane`, else ipvs.
+        #[arg(long, value_enum)]
+        dataplane: Option<Dataplane>,
         /// Leave the lab running on quit, even if the dashboard brought it up.
         #[arg(long)]
         keep: bool,

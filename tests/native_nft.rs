@@ -118,10 +118,20 @@ fn the_tutorials_wrr_3_2_on_nftables_splits_1000_connections_600_400_and_down_le
     assert_eq!(host_rules, nft(None, &["list", "ruleset"]), "no ruleset is left on the host");
 }
 
+/// rr4 with `dataplane = "nft"` in the preset itself: no flag needed.
 #[test]
 fn rr_over_four_servers_on_nftables_gives_each_250_of_1000() {
+    require_root();
     let lab = "nftrr4";
-    let (_guard, _dir) = up_nft("nat-rr-4rs.toml", "rr4", lab);
+    let dir = tempfile::tempdir().unwrap();
+    let preset = renamed_preset(dir.path(), "nat-rr-4rs.toml", "rr4", lab);
+    let text = std::fs::read_to_string(&preset).unwrap();
+    let from = format!("name = \"{lab}\"\n");
+    std::fs::write(&preset, text.replacen(&from, &format!("{from}dataplane = \"nft\"\n"), 1))
+        .unwrap();
+    let _guard = LabGuard(lab.to_string());
+    let up = lvslab_ok(&["up", preset.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&up.stdout).contains("dataplane nft"), "the preset's choice");
     let report = traffic(lab, 1000);
     assert_eq!(split(&report, &["rs1", "rs2", "rs3", "rs4"]), [250, 250, 250, 250], "{report}");
 }

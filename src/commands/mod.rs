@@ -18,19 +18,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use lvslab::lab::model::Dataplane;
-
 use crate::cli::Command;
 
 /// Runs `command`; none opens the dashboard's preset picker.
 pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> {
     let Some(command) = command else {
-        return tui::run(tui::Options {
-            lab: None,
-            dataplane: Dataplane::Ipvs,
-            keep: false,
-            theme,
-        });
+        return tui::run(tui::Options { lab: None, dataplane: None, keep: false, theme });
     };
     match command {
         Command::Tui { lab, dataplane, keep, theme: tui_theme } => {

@@ -16,9 +16,11 @@ use lvslab::ops::state::{LabState, Phase};
 use lvslab::ops::{lifecycle, servers, teardown};
 use tokio::signal::unix::{SignalKind, signal};
 
-pub async fn run(lab: &str, dataplane: Dataplane) -> Result<ExitCode> {
+pub async fn run(lab: &str, dataplane: Option<Dataplane>) -> Result<ExitCode> {
     super::require_privilege("up")?;
     let preset = presets::load(lab).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The command line's choice, else the preset's, else IPVS.
+    let dataplane = dataplane.or(preset.spec.dataplane).unwrap_or(Dataplane::Ipvs);
     let spec = preset.spec.clone();
     if let Some(code) = revive_running(&spec, dataplane)? {
         return Ok(code);

@@ -28,6 +28,10 @@ pub struct LabSpec {
     pub name: String,
     /// What the lab shows.
     pub description: String,
+    /// The preset's dataplane (`dataplane = "nft"`), used unless the command
+    /// line names one; `None`: IPVS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataplane: Option<Dataplane>,
     /// The client-side subnet (client, VIP).
     pub client_net: Ipv4Net,
     /// The servers' subnet (DIP, RIPs).

@@ -91,6 +91,41 @@ mod tests {
         assert!(text.contains("elements = { 0 : goto s0-rs2-80 }"), "{text}");
     }
 
+    fn tutorial_source(extra: &str, scheduler: &str) -> String {
+        let source = include_str!("../../labs/tutorial-nat.toml");
+        source
+            .replacen("name = \"tutorial\"\n", &format!("name = \"tutorial\"\n{extra}"), 1)
+            .replacen("scheduler = \"wrr\"", &format!("scheduler = \"{scheduler}\""), 1)
+    }
+
+    #[test]
+    fn a_preset_may_ask_for_nft_and_its_export_keeps_it() {
+        let spec =
+            crate::lab::validate::parse("t.toml", &tutorial_source("dataplane = \"nft\"\n", "wrr"))
+                .unwrap();
+        assert_eq!(spec.dataplane, Some(crate::lab::model::Dataplane::Nft));
+        let exported = crate::lab::export::toml::to_toml(&spec, &[]);
+        assert!(exported.contains("dataplane = \"nft\"\n"), "{exported}");
+        let again = crate::lab::validate::parse("t.toml", &exported).unwrap();
+        assert_eq!(again.dataplane, spec.dataplane);
+        let plain = crate::lab::validate::parse("t.toml", &tutorial_source("", "wrr")).unwrap();
+        assert_eq!(plain.dataplane, None, "no field: the command line decides (ipvs)");
+    }
+
+    #[test]
+    fn a_preset_on_nft_with_a_scheduler_nftables_cannot_run_is_refused_at_its_line() {
+        let source = tutorial_source("dataplane = \"nft\"\n", "lc");
+        let err = crate::lab::validate::parse("t.toml", &source).unwrap_err().to_string();
+        assert!(err.contains("scheduler 'lc' cannot run on dataplane nft"), "{err}");
+        assert!(err.contains("closest nftables equivalent is wrr"), "{err}");
+        assert!(err.contains("use one of rr, wrr, sh, dh"), "{err}");
+        let line = source.lines().position(|l| l.contains("scheduler = \"lc\"")).unwrap() + 1;
+        assert!(err.contains(&format!("t.toml:{line}:")), "{err}");
+        let bad = tutorial_source("dataplane = \"ebpf\"\n", "wrr");
+        let err = crate::lab::validate::parse("t.toml", &bad).unwrap_err().to_string();
+        assert!(err.contains("unknown dataplane 'ebpf'"), "{err}");
+    }
+
     #[test]
     fn persistence_is_refused_pointing_to_sh() {
         let mut spec = presets::load("tutorial").unwrap().spec;
