@@ -11,6 +11,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use common::{lvslab, lvslab_ok};
 use lvslab::net::netns;
@@ -172,4 +173,36 @@ fn live_edits_on_nftables_change_the_split_atomically_and_refuse_what_nftables_c
         .map(|r| r["conns"].as_u64().unwrap())
         .collect();
     assert_eq!(conns, [0, 0], "zeroed");
+}
+
+/// The Conns column of real server `rs` in the dashboard's table pane.
+fn dashboard_conns(screen: &str, rs: &str, rip: &str) -> Option<u64> {
+    let line = screen.lines().find(|l| l.contains(&format!("{rs}    {rip}:80")))?;
+    // Server RIP:Port Fwd Wt Active InAct Conns ...
+    let after = &line[line.find(rip)?..];
+    after.split_whitespace().nth(5)?.parse().ok()
+}
+
+#[test]
+fn the_dashboard_shows_live_per_server_counts_from_nftables() {
+    let lab = "nftdash";
+    let (_guard, _dir) = up_nft("tutorial-nat.toml", "tutorial", lab);
+    let exe = env!("CARGO_BIN_EXE_lvslab");
+    let tui = common::tmux::Tmux::start("nftdash", 160, 48, &format!("{exe} tui {lab}"));
+    let screen = tui.wait_for("the dashboard", Duration::from_secs(20), |s| s.contains("rs2"));
+    assert!(screen.contains("nftables (DNAT maps"), "the pane names the dataplane:\n{screen}");
+    tui.keys(&["Space"]);
+    let screen = tui.wait_for("60 connections counted", Duration::from_secs(30), |s| {
+        let total = dashboard_conns(s, "rs1", "198.51.100.11")
+            .zip(dashboard_conns(s, "rs2", "198.51.100.12"))
+            .map(|(a, b)| a + b);
+        total.is_some_and(|t| t >= 60)
+    });
+    let rs1 = dashboard_conns(&screen, "rs1", "198.51.100.11").unwrap();
+    let rs2 = dashboard_conns(&screen, "rs2", "198.51.100.12").unwrap();
+    // numgen inc hands out 3 then 2; a read may land mid-round.
+    assert!(rs1 * 2 >= (rs2 * 3).saturating_sub(6) && rs1 * 2 <= rs2 * 3 + 6, "3:2 live: {rs1}:{rs2}\n{screen}");
+    tui.keys(&["q"]);
+    let screen = tui.wait_for("exit", Duration::from_secs(20), |s| s.contains("EXITED="));
+    assert!(screen.contains("EXITED=0"), "{screen}");
 }

@@ -14,6 +14,7 @@
 //! - scheduler and weights: the lab's record, which is what lvslab programmed
 //!   (a hand edit of the nftables table shows in its counters only).
 
+use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -24,10 +25,14 @@ use crate::lab::table;
 use crate::nft::read::{BackendCounters, Counters, Tracked};
 use crate::nft::{exec, read};
 
-/// The last read, for rates.
+/// Rates are the difference over about this long, as IPVS's estimator
+/// averages over about 2 s (a read every 100 ms would make them jump).
+pub const RATE_WINDOW: Duration = Duration::from_secs(2);
+
+/// Earlier reads, for rates: the oldest is about [`RATE_WINDOW`] old.
 #[derive(Debug, Default)]
 pub struct NftReader {
-    last: Option<(Instant, Counters)>,
+    reads: VecDeque<(Instant, Counters)>,
 }
 
 impl NftReader {
@@ -40,15 +45,18 @@ impl NftReader {
         {
             Ok(counters) => counters,
             Err(e) => {
-                self.last = None;
+                self.reads.clear();
                 return IpvsRead::Failed(e);
             }
         };
         let tracked = exec::conntrack(&ns).map(|t| read::conntrack(&t)).unwrap_or_default();
         let now = Instant::now();
-        let previous = self.last.as_ref().map(|(at, c)| (c, now.duration_since(*at)));
+        while self.reads.get(1).is_some_and(|(at, _)| now.duration_since(*at) >= RATE_WINDOW) {
+            self.reads.pop_front();
+        }
+        let previous = self.reads.front().map(|(at, c)| (c, now.duration_since(*at)));
         let out = as_table(spec, &counters, &tracked, previous);
-        self.last = Some((now, counters));
+        self.reads.push_back((now, counters));
         IpvsRead::Table(out)
     }
 }

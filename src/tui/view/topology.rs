@@ -47,7 +47,7 @@ fn head(snap: &Snapshot, theme: &Theme) -> Vec<Line<'static>> {
     };
     let plane = match lab.dataplane {
         Dataplane::Ipvs => "ipvs",
-        Dataplane::Nft => "nftables (kube-proxy style DNAT)",
+        Dataplane::Nft => "nftables",
         Dataplane::None => "no IPVS, routing only",
     };
     vec![
