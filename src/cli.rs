@@ -264,6 +264,26 @@ lvslab tutorial --name mylab --keep"
         #[arg(long, value_name = "NAME|FILE")]
         theme: Option<String>,
     },
+    /// Send the same traffic through IPVS and through nftables and print both side by side.
+    #[command(
+        after_help = "Each dataplane this kernel has gets its own copy of the lab (LAB-ipvs, LAB-nft), \
+built, measured and removed; a running lab is not touched. Per dataplane: connections per real server, \
+latency p50/p99, kernel CPU per connection (machine-wide), and the time to program a service of 1, 64 \
+and 1,024 real servers. Without IPVS (this kernel has no CONFIG_IP_VS) only nftables runs, and the \
+IPVS column says why; in the test VM both run.\n\nExamples:\n  lvslab compare tutorial\n  \
+lvslab compare rr4 --requests 5000 --json"
+    )]
+    Compare {
+        /// Preset name or file.
+        #[arg(value_parser = lab_or_preset)]
+        lab: String,
+        /// Connections through each dataplane.
+        #[arg(long, default_value_t = 1000, value_parser = |s: &str| ranges::REQUESTS.parse::<u64>(s))]
+        requests: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Report what this machine and user can do: privileges, namespaces, veth, IPVS, labs.
     Doctor {
         /// Print JSON.

@@ -201,7 +201,10 @@ fn the_dashboard_shows_live_per_server_counts_from_nftables() {
     let rs1 = dashboard_conns(&screen, "rs1", "198.51.100.11").unwrap();
     let rs2 = dashboard_conns(&screen, "rs2", "198.51.100.12").unwrap();
     // numgen inc hands out 3 then 2; a read may land mid-round.
-    assert!(rs1 * 2 >= (rs2 * 3).saturating_sub(6) && rs1 * 2 <= rs2 * 3 + 6, "3:2 live: {rs1}:{rs2}\n{screen}");
+    assert!(
+        rs1 * 2 >= (rs2 * 3).saturating_sub(6) && rs1 * 2 <= rs2 * 3 + 6,
+        "3:2 live: {rs1}:{rs2}\n{screen}"
+    );
     tui.keys(&["q"]);
     let screen = tui.wait_for("exit", Duration::from_secs(20), |s| s.contains("EXITED="));
     assert!(screen.contains("EXITED=0"), "{screen}");

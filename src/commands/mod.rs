@@ -1,6 +1,7 @@
 //! One module per command; each returns the process exit code.
 
 mod check;
+mod compare;
 mod doctor;
 mod down;
 mod export;
@@ -38,6 +39,7 @@ pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> 
         Command::Ls { presets, json } => ls::run(presets, json),
         Command::Check { file, json } => check::run(&file, json),
         Command::Doctor { json } => doctor::run(json),
+        Command::Compare { lab, requests, json } => compare::run(&lab, requests, json),
         Command::Serve { netns, name, listen, delay_ms } => {
             serve::run(&netns, &name, listen, delay_ms)
         }

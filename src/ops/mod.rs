@@ -5,6 +5,7 @@
 //! [`crate::lab`]; what it looks like now is the monitor's.
 
 pub mod build;
+pub mod compare;
 pub mod error;
 pub mod lifecycle;
 pub mod live;
