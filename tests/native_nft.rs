@@ -209,3 +209,36 @@ fn the_dashboard_shows_live_per_server_counts_from_nftables() {
     let screen = tui.wait_for("exit", Duration::from_secs(20), |s| s.contains("EXITED="));
     assert!(screen.contains("EXITED=0"), "{screen}");
 }
+
+/// Natively only nftables runs: its column has the exact split and the
+/// programming times, the IPVS column says why it is empty, and both copies
+/// of the lab are gone afterwards.
+#[test]
+fn compare_runs_nftables_here_and_says_why_ipvs_did_not() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let preset = renamed_preset(dir.path(), "tutorial-nat.toml", "tutorial", "nftcmp");
+    let out = lvslab_ok(&["compare", preset.to_str().unwrap(), "--json"]);
+    let runs: Value = serde_json::from_slice(&out.stdout).expect("compare --json is JSON");
+    let runs = runs.as_array().expect("one entry per dataplane");
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let (ipvs, nft) = (&runs[0], &runs[1]);
+    assert_eq!(
+        (ipvs["dataplane"].as_str(), nft["dataplane"].as_str()),
+        (Some("ipvs"), Some("nft"))
+    );
+    // This machine has no IPVS; on one that has, its column must split alike.
+    match ipvs["skipped"].as_str() {
+        Some(why) => assert!(why.contains("IPVS is not available"), "{ipvs}"),
+        None => assert_eq!(ipvs["by_server"]["rs1"].as_u64(), Some(600), "{ipvs}"),
+    }
+    assert!(nft["skipped"].is_null(), "{nft}");
+    assert_eq!(
+        (nft["by_server"]["rs1"].as_u64(), nft["by_server"]["rs2"].as_u64()),
+        (Some(600), Some(400))
+    );
+    for n in ["1", "64", "1024"] {
+        assert!(nft["program_ms"][n].as_f64().is_some_and(|ms| ms > 0.0), "{n}: {nft}");
+    }
+    assert!(lab_namespaces("nftcmp-nft").is_empty() && lab_namespaces("nftcmp-ipvs").is_empty());
+}
