@@ -13,7 +13,8 @@ use lvslab::lab::ranges;
 /// shell can use it:  ip netns exec lvs-tutorial-client curl http://192.0.2.1/
 #[derive(Debug, Parser)]
 #[command(name = "lvslab", version, propagate_version = true, max_term_width = 100)]
-#[command(after_help = "Start with:  sudo lvslab up tutorial   then   lvslab status tutorial")]
+#[command(after_help = "Start with:  sudo lvslab up tutorial   then   lvslab status tutorial\n\
+On a kernel without IPVS:  sudo lvslab up tutorial --dataplane nft   (or  sudo lvslab --dataplane nft)")]
 pub struct Cli {
     /// What to do; without a command, the dashboard opens on the preset picker.
     #[command(subcommand)]
@@ -21,6 +22,9 @@ pub struct Cli {
     /// Dashboard theme for the picker: dark, light, mono, or a theme file.
     #[arg(long, value_name = "NAME|FILE")]
     pub theme: Option<String>,
+    /// Dataplane for the labs the picker brings up: ipvs (default), nft or none.
+    #[arg(long, value_enum)]
+    pub dataplane: Option<Dataplane>,
 }
 
 /// The commands.

@@ -242,3 +242,27 @@ fn compare_runs_nftables_here_and_says_why_ipvs_did_not() {
     }
     assert!(lab_namespaces("nftcmp-nft").is_empty() && lab_namespaces("nftcmp-ipvs").is_empty());
 }
+
+/// On this kernel (nftables, no IPVS) doctor says nftables works and points
+/// the missing IPVS to `--dataplane nft`; so does `up` without the flag.
+#[test]
+fn doctor_and_the_no_ipvs_error_point_to_the_nft_dataplane() {
+    require_root();
+    let out = lvslab_ok(&["doctor", "--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("doctor --json is JSON");
+    assert_eq!(report["nftables"]["ok"], true, "{report}");
+    let detail = report["nftables"]["detail"].as_str().unwrap();
+    assert!(detail.contains("--dataplane nft") && detail.contains("rr, wrr, sh, dh"), "{detail}");
+    if report["ipvs"]["ok"] == false {
+        let ipvs = report["ipvs"]["detail"].as_str().unwrap();
+        assert!(ipvs.contains("--dataplane nft"), "{ipvs}");
+        let dir = tempfile::tempdir().unwrap();
+        let preset = renamed_preset(dir.path(), "tutorial-nat.toml", "tutorial", "nftnoipvs");
+        let _guard = LabGuard("nftnoipvs".into());
+        let up = lvslab().args(["up", preset.to_str().unwrap()]).output().unwrap();
+        let err = String::from_utf8_lossy(&up.stderr);
+        assert!(!up.status.success(), "IPVS is the default and absent");
+        assert!(err.contains("--dataplane nft") && err.contains("Nothing was changed"), "{err}");
+        assert!(lab_namespaces("nftnoipvs").is_empty());
+    }
+}

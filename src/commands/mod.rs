@@ -22,9 +22,13 @@ use anyhow::{Context, Result};
 use crate::cli::Command;
 
 /// Runs `command`; none opens the dashboard's preset picker.
-pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> {
+pub fn run(
+    command: Option<Command>,
+    theme: Option<String>,
+    dataplane: Option<lvslab::lab::model::Dataplane>,
+) -> Result<ExitCode> {
     let Some(command) = command else {
-        return tui::run(tui::Options { lab: None, dataplane: None, keep: false, theme });
+        return tui::run(tui::Options { lab: None, dataplane, keep: false, theme });
     };
     match command {
         Command::Tui { lab, dataplane, keep, theme: tui_theme } => {
