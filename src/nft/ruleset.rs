@@ -10,7 +10,8 @@
 //!   chain s0            numgen inc | numgen random | jhash ip saddr | jhash ip daddr  mod N  vmap @s0-pick
 //!   map s0-pick         interval map: each real server owns a run of slots in proportion to its weight
 //!   chain s0-rs1-80     counter (connections), dnat to RIP:port
-//!   chain forward       per real server: named counters for packets/bytes in and out
+//!   map s0-in, s0-out   RIP . port : counter     each real server's packets/bytes, by direction
+//!   chain forward       filter hook: two rules per service, counting through those maps
 //! ```
 //!
 //! A nat chain sees only the first packet of a connection; conntrack keeps
@@ -213,7 +214,7 @@ impl Ruleset {
         let mut counters = Vec::new();
         for (i, svc) in self.services.iter().enumerate() {
             chains.push(service_chain(i));
-            maps.push(format!("{}-pick", service_chain(i)));
+            maps.extend(["pick", "in", "out"].map(|m| format!("{}-{m}", service_chain(i))));
             for b in &svc.backends {
                 chains.push(backend_chain(i, b));
                 counters.extend(CounterKind::ALL.map(|k| counter_name(i, b, k)));
@@ -272,6 +273,19 @@ impl Ruleset {
                 let _ = writeln!(out, "    elements = {{ {} }}", elements.join(", "));
             }
             out.push_str("  }\n");
+            for (map, kind) in [("in", CounterKind::In), ("out", CounterKind::Out)] {
+                let _ = writeln!(out, "  map {}-{map} {{", service_chain(i));
+                out.push_str("    type ipv4_addr . inet_service : counter\n");
+                let elements: Vec<String> = svc
+                    .backends
+                    .iter()
+                    .map(|b| format!("{} . {} : \"{}\"", b.addr, b.port, counter_name(i, b, kind)))
+                    .collect();
+                if !elements.is_empty() {
+                    let _ = writeln!(out, "    elements = {{ {} }}", elements.join(", "));
+                }
+                out.push_str("  }\n");
+            }
         }
         out.push_str(
             "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n",
@@ -313,31 +327,21 @@ impl Ruleset {
         out.push_str(
             "  chain forward {\n    type filter hook forward priority filter; policy accept;\n",
         );
+        // One lookup per packet and direction, however many real servers.
         for (i, svc) in self.services.iter().enumerate() {
+            let (p, chain) = (proto(svc.protocol), service_chain(i));
             let conn = format!(
-                "meta l4proto {} ct original ip daddr {} ct original proto-dst {}",
-                proto(svc.protocol),
-                svc.vip,
-                svc.port
+                "meta l4proto {p} ct original ip daddr {} ct original proto-dst {}",
+                svc.vip, svc.port
             );
-            for b in &svc.backends {
-                let _ = writeln!(
-                    out,
-                    "    {conn} ct direction original ip daddr {} {} dport {} counter name \"{}\"",
-                    b.addr,
-                    proto(svc.protocol),
-                    b.port,
-                    counter_name(i, b, CounterKind::In)
-                );
-                let _ = writeln!(
-                    out,
-                    "    {conn} ct direction reply ip saddr {} {} sport {} counter name \"{}\"",
-                    b.addr,
-                    proto(svc.protocol),
-                    b.port,
-                    counter_name(i, b, CounterKind::Out)
-                );
-            }
+            let _ = writeln!(
+                out,
+                "    {conn} ct direction original counter name ip daddr . {p} dport map @{chain}-in"
+            );
+            let _ = writeln!(
+                out,
+                "    {conn} ct direction reply counter name ip saddr . {p} sport map @{chain}-out"
+            );
         }
         out.push_str("  }\n");
     }
