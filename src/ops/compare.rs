@@ -29,6 +29,8 @@ use crate::traffic::{Generator, Load, Profile, results};
 
 /// The real-server counts whose programming time is measured.
 pub const PROGRAM_SIZES: [usize; 3] = [1, 64, 1024];
+/// Each programming time is the median of this many tries.
+pub const PROGRAM_TRIES: usize = 3;
 /// The port of the throwaway service the programming times use.
 pub const BENCH_PORT: u16 = 65_001;
 
@@ -53,7 +55,8 @@ pub struct DataplaneRun {
     /// traffic (forwarding, NAT and the balancer run there; the client's
     /// and servers' TCP stacks too, alike for both dataplanes).
     pub kernel_cpu_us_per_conn: f64,
-    /// Time to add a service with N real servers, ms, by N.
+    /// Time to add a service with N real servers, ms, by N (median of
+    /// [`PROGRAM_TRIES`]).
     pub program_ms: BTreeMap<usize, f64>,
 }
 
@@ -152,12 +155,17 @@ fn measure(spec: &LabSpec, dataplane: Dataplane, requests: u64) -> Result<Datapl
     let tick_us = 1e6 / clock_ticks_per_second();
     let mut program_ms = BTreeMap::new();
     for n in PROGRAM_SIZES {
-        let took = match dataplane {
-            Dataplane::Ipvs => program_ipvs(spec, n),
-            Dataplane::Nft => program_nft(spec, n),
-            Dataplane::None => Ok(Duration::ZERO),
-        }?;
-        program_ms.insert(n, took.as_secs_f64() * 1000.0);
+        // The median of a few tries: a shared machine makes single ones jump.
+        let mut tries = Vec::with_capacity(PROGRAM_TRIES);
+        for _ in 0..PROGRAM_TRIES {
+            tries.push(match dataplane {
+                Dataplane::Ipvs => program_ipvs(spec, n),
+                Dataplane::Nft => program_nft(spec, n),
+                Dataplane::None => Ok(Duration::ZERO),
+            }?);
+        }
+        tries.sort();
+        program_ms.insert(n, tries[tries.len() / 2].as_secs_f64() * 1000.0);
     }
     Ok(DataplaneRun {
         dataplane,
