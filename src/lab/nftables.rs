@@ -2,7 +2,7 @@
 //! services as [`super::table`] gives IPVS, as kube-proxy's nftables mode
 //! would build them. Pure; `ops::nft` applies it.
 
-use super::model::{LabSpec, Service};
+use super::model::{Forward, LabSpec, Service};
 use super::schedulers;
 use crate::nft::ruleset::{Backend, NftService, Ruleset};
 
@@ -31,6 +31,14 @@ pub fn service(spec: &LabSpec, svc: &Service) -> Result<NftService, String> {
             "{label}: persistence (ipvsadm -p) has no nftables equivalent; the closest is scheduler sh \
              (jhash ip saddr: one client always on one server)"
         ));
+    }
+    for member in &svc.members {
+        // DNAT is LVS-NAT. Direct routing and tunnelling keep the VIP as the
+        // destination (kube-proxy has no equivalent): when they join
+        // `Forward`, refuse them here.
+        match member.forward {
+            Forward::Nat => {}
+        }
     }
     let backends = svc
         .members
