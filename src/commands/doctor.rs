@@ -165,7 +165,13 @@ fn nftables_check() -> Check {
             Ok(()) => Check::new(
                 true,
                 format!(
-                    "NAT, numgen and jhash work: `lvslab up LAB --dataplane nft` balances with {schedulers}"
+                    "NAT, numgen and jhash work: `lvslab up LAB --dataplane nft` balances with {schedulers}{}",
+                    if lvslab::nft::exec::has_conntrack() {
+                        ""
+                    } else {
+                        "; the conntrack command is missing (apt-get install conntrack): active \
+                         connections would show 0"
+                    }
                 ),
             ),
             Err(e) => Check::new(false, format!("{e}")),

@@ -49,7 +49,14 @@ impl NftReader {
                 return IpvsRead::Failed(e);
             }
         };
-        let tracked = exec::conntrack(&ns).map(|t| read::conntrack(&t)).unwrap_or_default();
+        let tracked = match exec::conntrack(&ns) {
+            Ok(text) => read::conntrack(&text),
+            Err(e) => {
+                // Balancing goes on; only active/inactive counts are missing.
+                tracing::debug!("conntrack in {ns}: {e}");
+                Vec::new()
+            }
+        };
         let now = Instant::now();
         while self.reads.get(1).is_some_and(|(at, _)| now.duration_since(*at) >= RATE_WINDOW) {
             self.reads.pop_front();

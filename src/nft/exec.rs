@@ -64,6 +64,17 @@ pub fn conntrack(ns: &str) -> Result<String, Error> {
     run(ns, "conntrack", &["-L"], None)
 }
 
+/// Whether the `conntrack` command runs (it gives the active/inactive
+/// connection counts; balancing works without it).
+pub fn has_conntrack() -> bool {
+    Command::new("conntrack")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// Whether nftables with NAT, numgen and jhash works here: the same kind of
 /// table lvslab programs, tried in a namespace of its own that is gone when
 /// the check ends. Never touches the host's ruleset.
