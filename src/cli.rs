@@ -13,7 +13,8 @@ use lvslab::lab::ranges;
 /// shell can use it:  ip netns exec lvs-tutorial-client curl http://192.0.2.1/
 #[derive(Debug, Parser)]
 #[command(name = "lvslab", version, propagate_version = true, max_term_width = 100)]
-#[command(after_help = "Start with:  sudo lvslab up tutorial   then   lvslab status tutorial")]
+#[command(after_help = "Start with:  sudo lvslab up tutorial   then   lvslab status tutorial\n\
+On a kernel without IPVS:  sudo lvslab up tutorial --dataplane nft   (or  sudo lvslab --dataplane nft)")]
 pub struct Cli {
     /// What to do; without a command, the dashboard opens on the preset picker.
     #[command(subcommand)]
@@ -21,6 +22,9 @@ pub struct Cli {
     /// Dashboard theme for the picker: dark, light, mono, or a theme file.
     #[arg(long, value_name = "NAME|FILE")]
     pub theme: Option<String>,
+    /// Dataplane for the labs the picker brings up: ipvs (default), nft or none.
+    #[arg(long, value_enum)]
+    pub dataplane: Option<Dataplane>,
 }
 
 /// The commands.
@@ -31,7 +35,8 @@ pub enum Command {
         after_help = "Forwarding: `tutorial` is LVS-NAT (replies cross the director); `dr` and `tun` \
 are the\nsame cluster by direct routing and IP tunnelling (replies go from the real servers\n\
 straight to the client through a router); `nat-vs-dr` puts both side by side.\n\n\
-Examples:\n  lvslab up tutorial\n  lvslab up dr\n  lvslab up labs/nat-rr-4rs.toml --dataplane none\n  \
+Examples:\n  lvslab up tutorial\n  lvslab up dr\n  lvslab up tutorial --dataplane nft     # a kernel without IPVS: nftables balances\n  \
+lvslab up labs/nat-rr-4rs.toml --dataplane none\n  \
 lvslab up tutorial --control keepalived   # keepalived programs IPVS and health-checks the servers\n\n\
 With --control keepalived (or `control = \"keepalived\"` in the preset), lvslab writes\n\
 /run/lvslab/LAB/keepalived.conf (1 s HTTP checks of /health) and runs keepalived in the\n\
@@ -43,10 +48,12 @@ within about 2 s and returns when it answers again (`--start rs1`). Watch it wit
         /// Preset name (see `lvslab ls --presets`) or path to a preset file.
         #[arg(value_parser = lab_or_preset)]
         lab: String,
-        /// `ipvs`: program the kernel's IPVS (needs CONFIG_IP_VS). `none`: build the
-        /// topology only (namespaces, links, routes, forwarding), no load balancing.
-        #[arg(long, value_enum, default_value_t = Dataplane::Ipvs)]
-        dataplane: Dataplane,
+        /// `ipvs`: program the kernel's IPVS (needs CONFIG_IP_VS). `nft`: nftables DNAT as
+        /// kube-proxy's nftables mode builds it (rr, wrr, sh, dh; needs nft and conntrack).
+        /// `none`: build the topology only (namespaces, links, routes, forwarding), no load
+        /// balancing. Default: the preset's `dataplane`, else ipvs.
+        #[arg(long, value_enum)]
+        dataplane: Option<Dataplane>,
         /// Who programs IPVS: `lvslab` (the preset's table, no health checks) or
         /// `keepalived` (health checks; a dead real server leaves the table).
         /// Default: the preset's `control`, else lvslab.
@@ -78,9 +85,10 @@ A lab the dashboard brought up is torn down on quit unless --keep; an attached l
         /// A running lab, or a preset (name or .toml file) to bring up.
         #[arg(value_parser = lab_or_preset)]
         lab: String,
-        /// For a preset: `ipvs` (needs CONFIG_IP_VS) or `none` (topology only).
-        #[arg(long, value_enum, default_value_t = Dataplane::Ipvs)]
-        dataplane: Dataplane,
+        /// For a preset: `ipvs` (needs CONFIG_IP_VS), `nft` (nftables DNAT) or `none` (topology
+        /// only). Default: the preset's `dataplane`, else ipvs.
+        #[arg(long, value_enum)]
+        dataplane: Option<Dataplane>,
         /// Leave the lab running on quit, even if the dashboard brought it up.
         #[arg(long)]
         keep: bool,
@@ -197,9 +205,11 @@ lvslab traffic clients --clients 50 --requests 1000 --predict   # predicted vs a
         #[arg(long)]
         json: bool,
     },
-    /// Change a running lab's IPVS table live: scheduler, weights, drain, real servers, counters.
+    /// Change a running lab's balancing live: scheduler, weights, drain, real servers, counters.
     #[command(
-        after_help = "Examples:\n  lvslab set tutorial --scheduler wlc\n  lvslab set tutorial --weight rs1=5\n  \
+        after_help = "On --dataplane nft each change replaces the director's nftables maps in one \
+`nft -f` transaction; nftables runs rr, wrr, sh and dh only.\n\n\
+Examples:\n  lvslab set tutorial --scheduler wlc\n  lvslab set tutorial --weight rs1=5\n  \
 lvslab set tutorial --drain rs2\n  lvslab set tutorial --add-rs rs3=198.51.100.13:80,2\n  lvslab set tutorial --del-rs rs3\n  \
 lvslab set tutorial --zero\n  lvslab set tutorial --stop rs1    # and --start rs1\n\n\
 In a lab under keepalived (lvslab up --control keepalived), scheduler and weight edits rewrite\n\
@@ -225,7 +235,7 @@ keepalived.conf and reload keepalived (SIGHUP); lvslab does not write the table 
         /// Remove a real server: its destinations, its process, its namespace.
         #[arg(long, value_name = "NAME", group = "change")]
         del_rs: Vec<String>,
-        /// Zero the IPVS counters.
+        /// Zero the counters (IPVS's, or the nftables table's).
         #[arg(long, group = "change")]
         zero: bool,
         /// Stop a real server's HTTP process (the server fails; with keepalived
@@ -321,6 +331,7 @@ lvslab tutorial --name mylab --keep"
     )]
     Tutorial {
         /// `ipvs` (needs CONFIG_IP_VS) or `none`: the IPVS steps are then explained and skipped.
+        /// (The walk teaches ipvsadm; for nftables use `lvslab up tutorial --dataplane nft`.)
         #[arg(long, value_enum, default_value_t = Dataplane::Ipvs)]
         dataplane: Dataplane,
         /// Name of the lab (namespaces lvs-NAME-*), so it can run beside a `tutorial` lab.
@@ -332,6 +343,26 @@ lvslab tutorial --name mylab --keep"
         /// Colour theme: dark (default), light, mono (16 colours), or a theme file.
         #[arg(long, value_name = "NAME|FILE")]
         theme: Option<String>,
+    },
+    /// Send the same traffic through IPVS and through nftables and print both side by side.
+    #[command(
+        after_help = "Each dataplane this kernel has gets its own copy of the lab (LAB-ipvs, LAB-nft), \
+built, measured and removed; a running lab is not touched. Per dataplane: connections per real server, \
+latency p50/p99, kernel CPU per connection (machine-wide), and the time to program a service of 1, 64 \
+and 1,024 real servers. Without IPVS (this kernel has no CONFIG_IP_VS) only nftables runs, and the \
+IPVS column says why; in the test VM both run.\n\nExamples:\n  lvslab compare tutorial\n  \
+lvslab compare rr4 --requests 5000 --json"
+    )]
+    Compare {
+        /// Preset name or file.
+        #[arg(value_parser = lab_or_preset)]
+        lab: String,
+        /// Connections through each dataplane.
+        #[arg(long, default_value_t = 1000, value_parser = |s: &str| ranges::REQUESTS.parse::<u64>(s))]
+        requests: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Report what this machine and user can do: privileges, namespaces, veth, IPVS, labs.
     Doctor {

@@ -10,7 +10,8 @@
 //!                              the guided walk (steps as data, done/undone live)
 //!   → ops                      operating a lab: build, program, servers, record, live edits, teardown
 //!   → lab                      what a lab is, no IO: presets, validation, plan, table, export, import
-//!   → ipvs, net, traffic       IPVS generic netlink, namespaces/rtnetlink/sysctl, HTTP servers and load
+//!   → ipvs, nft, net, traffic  IPVS generic netlink, nftables (via `nft`), namespaces/rtnetlink/sysctl,
+//!                              HTTP servers and load
 //! ```
 //! (`tui` reaches `monitor` only for its snapshot types and `lab` for the
 //! scheduler list; it never touches a socket, a file or a runtime.)
@@ -21,6 +22,7 @@ pub mod ipvs;
 pub mod lab;
 pub mod monitor;
 pub mod net;
+pub mod nft;
 pub mod ops;
 pub mod session;
 pub mod traffic;

@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let dashboard = matches!(cli.command, None | Some(cli::Command::Tui { .. }));
     init_tracing(dashboard);
-    match commands::run(cli.command, cli.theme) {
+    match commands::run(cli.command, cli.theme, cli.dataplane) {
         Ok(code) => code,
         Err(err) => {
             // Not eprintln!: after a hangup stderr is a dead terminal, and a

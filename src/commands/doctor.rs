@@ -153,7 +153,8 @@ fn ipvs_check() -> Check {
         }
         Support::Absent => Check::new(
             false,
-            "not in this kernel (CONFIG_IP_VS is not set); use `lvslab up LAB --dataplane none`, or boot a kernel with IPVS",
+            "not in this kernel (CONFIG_IP_VS is not set); use `lvslab up LAB --dataplane nft` \
+             (nftables DNAT, see the nftables line), or boot a kernel with IPVS",
         ),
     }
 }
@@ -169,7 +170,28 @@ fn keepalived_check() -> Check {
     }
 }
 
+/// nftables as `--dataplane nft` uses it: tried for real (a NAT table with
+/// numgen and jhash, in a throwaway namespace) when root, else the kernel
+/// configuration.
 fn nftables_check() -> Check {
+    if privilege::can_build_labs() {
+        let schedulers = lvslab::lab::schedulers::nftables_names();
+        return match lvslab::nft::exec::probe() {
+            Ok(()) => Check::new(
+                true,
+                format!(
+                    "NAT, numgen and jhash work: `lvslab up LAB --dataplane nft` balances with {schedulers}{}",
+                    if lvslab::nft::exec::has_conntrack() {
+                        ""
+                    } else {
+                        "; the conntrack command is missing (apt-get install conntrack): active \
+                         connections would show 0"
+                    }
+                ),
+            ),
+            Err(e) => Check::new(false, format!("{e}")),
+        };
+    }
     match kconfig::option("CONFIG_NF_TABLES") {
         Some(Built::Yes) => Check::new(true, "built in"),
         Some(Built::Module) => Check::new(true, "module"),

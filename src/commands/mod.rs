@@ -1,6 +1,7 @@
 //! One module per command; each returns the process exit code.
 
 mod check;
+mod compare;
 mod conns;
 mod doctor;
 mod down;
@@ -19,19 +20,16 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use lvslab::lab::model::Dataplane;
-
 use crate::cli::Command;
 
 /// Runs `command`; none opens the dashboard's preset picker.
-pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> {
+pub fn run(
+    command: Option<Command>,
+    theme: Option<String>,
+    dataplane: Option<lvslab::lab::model::Dataplane>,
+) -> Result<ExitCode> {
     let Some(command) = command else {
-        return tui::run(tui::Options {
-            lab: None,
-            dataplane: Dataplane::Ipvs,
-            keep: false,
-            theme,
-        });
+        return tui::run(tui::Options { lab: None, dataplane, keep: false, theme });
     };
     match command {
         Command::Tui { lab, dataplane, keep, theme: tui_theme } => {
@@ -51,6 +49,7 @@ pub fn run(command: Option<Command>, theme: Option<String>) -> Result<ExitCode> 
         Command::Ls { presets, json } => ls::run(presets, json),
         Command::Check { file, json } => check::run(&file, json),
         Command::Doctor { json } => doctor::run(json),
+        Command::Compare { lab, requests, json } => compare::run(&lab, requests, json),
         Command::Serve { netns, name, listen, delay_ms } => {
             serve::run(&netns, &name, listen, delay_ms)
         }

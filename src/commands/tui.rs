@@ -18,8 +18,8 @@ use lvslab::tui::{self, theme};
 pub struct Options {
     /// A running lab, a preset name or a preset file; `None`: the picker.
     pub lab: Option<String>,
-    /// Dataplane for labs the dashboard brings up.
-    pub dataplane: Dataplane,
+    /// Dataplane for labs the dashboard brings up; `None`: the preset's, else IPVS.
+    pub dataplane: Option<Dataplane>,
     /// Leave a lab the dashboard brought up running on quit.
     pub keep: bool,
     /// Theme name or file.
@@ -36,7 +36,7 @@ pub fn run(options: Options) -> Result<ExitCode> {
             lab,
             owned,
             picker,
-            dataplane: options.dataplane,
+            dataplane: options.dataplane.unwrap_or(Dataplane::Ipvs),
             keep: options.keep,
             guide: false,
         };
@@ -97,9 +97,10 @@ async fn choose(options: &Options) -> Result<Choice> {
         return Ok(Choice { lab: Some(state), owned: false, picker: false });
     }
     eprintln!("bringing up lab '{}' from {} ...", preset.spec.name, preset.origin);
-    lifecycle::prepare(&preset.spec, options.dataplane, &mut |n| eprintln!("note: {n}"))?;
+    let dataplane = options.dataplane.or(preset.spec.dataplane).unwrap_or(Dataplane::Ipvs);
+    lifecycle::prepare(&preset.spec, dataplane, &mut |n| eprintln!("note: {n}"))?;
     let mut say = |line: String| eprintln!("  {line}");
-    match bring_up_owned(preset, options.dataplane, Wiring::Full, &mut say).await {
+    match bring_up_owned(preset, dataplane, Wiring::Full, &mut say).await {
         Ok(state) => Ok(Choice { lab: Some(state), owned: true, picker: false }),
         Err(e) => bail!("{e}"),
     }

@@ -32,6 +32,14 @@ pub struct Options {
 
 pub fn run(options: &Options) -> Result<ExitCode> {
     super::require_privilege("tutorial")?;
+    if options.dataplane == Dataplane::Nft {
+        anyhow::bail!(
+            "the guided walk teaches ipvsadm step by step and has no nftables steps yet; \
+             run `lvslab up tutorial --dataplane nft` and read its rules with \
+             `ip netns exec lvs-tutorial-director nft list table ip lvslab`, or use \
+             `lvslab tutorial --dataplane none` on a kernel without IPVS"
+        );
+    }
     let preset = named_preset(&options.name)?;
     require_terminal()?;
     let (theme, theme_error) = load_theme(options.theme.as_deref());

@@ -16,12 +16,18 @@ use lvslab::ops::state::{LabState, Phase};
 use lvslab::ops::{lifecycle, servers, teardown};
 use tokio::signal::unix::{SignalKind, signal};
 
-pub async fn run(lab: &str, dataplane: Dataplane, control: Option<Control>) -> Result<ExitCode> {
+pub async fn run(
+    lab: &str,
+    dataplane: Option<Dataplane>,
+    control: Option<Control>,
+) -> Result<ExitCode> {
     super::require_privilege("up")?;
     let mut preset = presets::load(lab).map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(control) = control {
         preset.spec.control = control;
     }
+    // The command line's choice, else the preset's, else IPVS.
+    let dataplane = dataplane.or(preset.spec.dataplane).unwrap_or(Dataplane::Ipvs);
     let spec = preset.spec.clone();
     if let Some(code) = revive_running(&spec, dataplane)? {
         return Ok(code);
@@ -129,11 +135,16 @@ fn print_summary(spec: &LabSpec, dataplane: Dataplane, ms: f64) {
     let first = spec.real_servers.first().map(|rs| rs.addr.to_string()).unwrap_or_default();
     println!("\nTry:");
     println!("  ip netns exec {} ping -c1 {first}", spec.netns("client"));
-    if dataplane == Dataplane::Ipvs
+    if dataplane.balances()
         && let Some(svc) = spec.services.iter().find(|s| s.addressable())
     {
         println!("  ip netns exec {} curl http://{}:{}/", spec.netns("client"), svc.vip, svc.port);
-        println!("  ip netns exec {} ipvsadm -Ln", spec.netns("director"));
+        if dataplane == Dataplane::Nft {
+            println!("  ip netns exec {} nft list table ip lvslab", spec.netns("director"));
+            println!("  ip netns exec {} conntrack -L", spec.netns("director"));
+        } else {
+            println!("  ip netns exec {} ipvsadm -Ln", spec.netns("director"));
+        }
     }
     println!("  lvslab status {name}");
     println!("  lvslab down {name}");

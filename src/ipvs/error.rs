@@ -14,7 +14,8 @@ pub enum Error {
     #[error(
         "IPVS is not available in this kernel (no generic netlink family 'IPVS'): \
          the kernel needs CONFIG_IP_VS and the ip_vs module loaded (`modprobe ip_vs`); \
-         without it, run lvslab with `--dataplane none`"
+         without it, run lvslab with `--dataplane nft` (nftables balances instead, as \
+         kube-proxy's nftables mode does) or `--dataplane none` (routing only)"
     )]
     Unavailable,
     /// The caller lacks CAP_NET_ADMIN in the socket's namespace.

@@ -7,6 +7,7 @@ pub mod error;
 pub mod export;
 pub mod import;
 pub mod model;
+pub mod nftables;
 pub mod plan;
 pub mod presets;
 pub mod ranges;

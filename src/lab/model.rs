@@ -28,6 +28,10 @@ pub struct LabSpec {
     pub name: String,
     /// What the lab shows.
     pub description: String,
+    /// The preset's dataplane (`dataplane = "nft"`), used unless the command
+    /// line names one; `None`: IPVS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataplane: Option<Dataplane>,
     /// The client-side subnet (client, VIP).
     pub client_net: Ipv4Net,
     /// The servers' subnet (DIP, RIPs).
@@ -163,20 +167,31 @@ impl fmt::Display for Forward {
     }
 }
 
-/// Whether the lab programs IPVS or only builds the topology.
+/// What balances the lab's services: IPVS, nftables, or nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Dataplane {
     /// The kernel's IPVS balances the services (needs CONFIG_IP_VS).
     Ipvs,
+    /// nftables DNAT, built as kube-proxy's nftables mode builds it (numgen,
+    /// jhash, verdict maps); conntrack keeps connections on their server.
+    Nft,
     /// Topology only: namespaces, links, routes, forwarding; no balancing.
     None,
+}
+
+impl Dataplane {
+    /// Whether the director balances the services (clients use the VIP).
+    pub fn balances(self) -> bool {
+        self != Self::None
+    }
 }
 
 impl std::fmt::Display for Dataplane {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::Ipvs => "ipvs",
+            Self::Nft => "nft",
             Self::None => "none",
         })
     }

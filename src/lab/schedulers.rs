@@ -90,7 +90,65 @@ pub fn is_known(name: &str) -> bool {
     SCHEDULERS.iter().any(|s| s.name == name)
 }
 
+/// The names nftables can run, comma-separated.
+pub fn nftables_names() -> String {
+    SCHEDULERS
+        .iter()
+        .filter(|s| matches!(nftables(s.name), Some(Ok(_))))
+        .map(|s| s.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The names, comma-separated, for error messages.
 pub fn names() -> String {
     SCHEDULERS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+}
+
+/// What nftables (as kube-proxy's nftables mode uses it) can do of an IPVS
+/// scheduler: a stateless pick per new connection, so a counter, a random
+/// number or a hash; never a count of each server's connections.
+pub fn nftables(name: &str) -> Option<Result<crate::nft::ruleset::Pick, String>> {
+    use crate::nft::ruleset::Pick;
+    let refused = |why: &str, closest: &str| {
+        Some(Err(format!("{why}; the closest nftables equivalent is {closest}")))
+    };
+    let counts = "nftables keeps no per-server connection count to compare";
+    match name {
+        "rr" | "wrr" => Some(Ok(Pick::Inc)),
+        "sh" => Some(Ok(Pick::SourceHash)),
+        "dh" => Some(Ok(Pick::DestHash)),
+        "lc" | "wlc" | "sed" | "nq" => {
+            refused(counts, "wrr (numgen inc over a map weighted like the servers)")
+        }
+        "lblc" | "lblcr" => refused(counts, "dh (jhash ip daddr: each destination to one server)"),
+        "mh" => refused(
+            "nftables has no consistent hash (jhash mod N moves most clients when the servers change)",
+            "sh (jhash ip saddr)",
+        ),
+        "fo" | "ovf" => refused(
+            "nftables cannot move traffic when a server is full or down",
+            "wrr with the other servers drained (weight 0)",
+        ),
+        "twos" => refused(counts, "wrr, or numgen random as kube-proxy uses it"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scheduler_has_an_nftables_answer_and_refusals_name_the_closest() {
+        for s in SCHEDULERS {
+            match nftables(s.name) {
+                Some(Ok(_)) => {}
+                Some(Err(why)) => assert!(why.contains("closest nftables equivalent is"), "{why}"),
+                None => panic!("{} has no nftables answer", s.name),
+            }
+        }
+        assert_eq!(nftables_names(), "rr, wrr, sh, dh");
+        assert!(nftables("nope").is_none());
+    }
 }

@@ -16,6 +16,10 @@ pub struct SpecFile {
     /// One line saying what the lab shows.
     #[serde(default)]
     pub description: Option<Spanned<String>>,
+    /// What balances it unless `--dataplane` says otherwise: "ipvs" (the
+    /// default), "nft" or "none".
+    #[serde(default)]
+    pub dataplane: Option<Spanned<String>>,
     /// The two subnets, one on each side of the director.
     pub networks: NetworksFile,
     /// The client host.

@@ -13,6 +13,7 @@
 pub mod conns;
 pub mod history;
 pub mod merge;
+pub mod nft;
 pub mod observe;
 pub mod poll;
 pub mod predict;

@@ -34,7 +34,8 @@ pub struct Observation {
     pub hosts: Vec<HostObservation>,
     /// The director's `net.ipv4.ip_forward`; `None` when it could not be read.
     pub forwarding: Option<bool>,
-    /// The director's IPVS table.
+    /// The director's IPVS table; on the nft dataplane, its nftables
+    /// counters and conntrack entries in the same shape (see [`super::nft`]).
     pub ipvs: IpvsRead,
     /// Whether each of the lab's recorded processes runs, in the record's order.
     pub processes_running: Vec<bool>,
@@ -148,6 +149,7 @@ pub struct KernelObserver {
     /// Drives the rtnetlink sockets; only while a read is in progress.
     runtime: Option<tokio::runtime::Runtime>,
     ipvs: Option<IpvsClient>,
+    nft: super::nft::NftReader,
     rtnl: HashMap<String, Rtnl>,
     hosts_every: Duration,
     hosts: Vec<HostObservation>,
@@ -163,6 +165,7 @@ impl KernelObserver {
         Self {
             runtime,
             ipvs: None,
+            nft: super::nft::NftReader::default(),
             rtnl: HashMap::new(),
             hosts_every,
             hosts: Vec::new(),
@@ -193,6 +196,9 @@ impl KernelObserver {
     }
 
     fn read_ipvs(&mut self, state: &LabState) -> IpvsRead {
+        if state.dataplane == Dataplane::Nft {
+            return self.nft.read(&state.spec);
+        }
         if state.dataplane != Dataplane::Ipvs {
             return IpvsRead::NotUsed;
         }

@@ -9,6 +9,9 @@ pub enum LabError {
     /// The director's IPVS table.
     #[error(transparent)]
     Ipvs(#[from] crate::ipvs::Error),
+    /// The director's nftables table.
+    #[error(transparent)]
+    Nft(#[from] crate::nft::Error),
     /// A real server's HTTP process did not come up.
     #[error("the HTTP server of {host} (port {port}) did not start{why}; see its log {log}")]
     ServerStart {

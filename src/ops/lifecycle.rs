@@ -18,7 +18,8 @@ use crate::lab::presets::Preset;
 use crate::lab::table;
 
 /// Checks that must pass before anything is created: IPVS present (for the
-/// ipvs dataplane), no other process building the lab. Clears leftovers of
+/// ipvs dataplane), nftables working and able to run every service (for
+/// nft), no other process building the lab. Clears leftovers of
 /// a crashed run and reports them through `say`.
 pub fn prepare(
     spec: &LabSpec,
@@ -36,8 +37,10 @@ pub fn prepare(
         }
         keepalived::require()?;
     }
-    if dataplane == Dataplane::Ipvs {
-        program::probe()?;
+    match dataplane {
+        Dataplane::Ipvs => program::probe()?,
+        Dataplane::Nft => super::nft::check(spec)?,
+        Dataplane::None => {}
     }
     let name = &spec.name;
     let recorded = LabState::load(name).ok().flatten();
@@ -155,6 +158,17 @@ async fn build(
         }
         let spec = state.spec.clone();
         tokio::task::spawn_blocking(move || program::program(&spec))
+            .await
+            .map_err(join_error)??;
+    }
+    if state.dataplane == Dataplane::Nft && wiring == Wiring::Full {
+        let spec = state.spec.clone();
+        let rules = super::nft::ruleset(&spec)?;
+        say(format!(
+            "nft -f - in the director: table ip lvslab, {} service(s) as DNAT verdict maps",
+            rules.services.len()
+        ));
+        tokio::task::spawn_blocking(move || super::nft::program(&spec))
             .await
             .map_err(join_error)??;
     }

@@ -29,6 +29,21 @@ pub fn by_keepalived(state: &LabState) -> bool {
     state.spec.control == Control::Keepalived && state.dataplane == Dataplane::Ipvs
 }
 
+/// On the nft dataplane, applies `change` to a copy of the spec, replaces
+/// the director's table in one transaction, then keeps the copy. `None` on
+/// other dataplanes (the caller edits IPVS).
+fn nft_edit(
+    state: &mut LabState,
+    change: impl FnOnce(&mut crate::lab::model::LabSpec),
+) -> Option<Result<(), LabError>> {
+    if state.dataplane != Dataplane::Nft {
+        return None;
+    }
+    let mut next = state.spec.clone();
+    change(&mut next);
+    Some(super::nft::replace(&state.spec, &next).map(|()| state.spec = next))
+}
+
 fn ipvs_client(state: &LabState) -> Result<IpvsClient, LabError> {
     if state.dataplane != Dataplane::Ipvs {
         return refuse(format!(
@@ -82,6 +97,12 @@ pub fn set_scheduler(state: &mut LabState, scheduler: &str) -> Result<(), LabErr
             }
             return keepalived::reload(state);
         }
+        let to_all = |spec: &mut crate::lab::model::LabSpec| {
+            spec.services.iter_mut().for_each(|svc| svc.scheduler = scheduler.to_string());
+        };
+        if let Some(done) = nft_edit(state, to_all) {
+            return done;
+        }
         let mut client = ipvs_client(state)?;
         for svc in &mut state.spec.services {
             let mut next = svc.clone();
@@ -109,6 +130,13 @@ pub fn set_weight(state: &mut LabState, server: &str, weight: u32) -> Result<(),
             }
             return keepalived::reload(state);
         }
+        let reweigh = |spec: &mut crate::lab::model::LabSpec| {
+            let members = spec.services.iter_mut().flat_map(|s| s.members.iter_mut());
+            members.filter(|m| m.name == server).for_each(|m| m.weight = weight);
+        };
+        if let Some(done) = nft_edit(state, reweigh) {
+            return done;
+        }
         let mut client = ipvs_client(state)?;
         let spec = state.spec.clone();
         for svc in &mut state.spec.services {
@@ -127,6 +155,9 @@ pub fn set_weight(state: &mut LabState, server: &str, weight: u32) -> Result<(),
 
 /// Zeroes the counters of every service.
 pub fn zero(state: &LabState) -> Result<(), LabError> {
+    if state.dataplane == Dataplane::Nft {
+        return super::nft::zero(&state.spec);
+    }
     ipvs_client(state)?.zero(None)?;
     Ok(())
 }
@@ -184,6 +215,9 @@ pub async fn add_real_server(
         svc.members.push(member.clone());
     }
     servers::start_missing(state)?;
+    if state.dataplane == Dataplane::Nft {
+        super::nft::replace(&spec, &state.spec)?;
+    }
     if by_keepalived(state) {
         keepalived::reload(state)?;
     } else if state.dataplane == Dataplane::Ipvs {
@@ -242,6 +276,11 @@ fn remove_real_server_locked(state: &mut LabState, name: &str) -> Result<(), Lab
             "'{name}' is the last real server of lab '{}'; `lvslab down` removes the lab",
             state.spec.name
         ));
+    }
+    if state.dataplane == Dataplane::Nft {
+        let mut next = state.spec.clone();
+        next.services.iter_mut().for_each(|svc| svc.members.retain(|m| m.name != name));
+        super::nft::replace(&state.spec, &next)?;
     }
     if by_keepalived(state) {
         let mut next = state.spec.clone();

@@ -5,10 +5,12 @@
 //! [`crate::lab`]; what it looks like now is the monitor's.
 
 pub mod build;
+pub mod compare;
 pub mod error;
 pub mod keepalived;
 pub mod lifecycle;
 pub mod live;
+pub mod nft;
 pub mod process;
 pub mod program;
 pub mod servers;

@@ -27,7 +27,7 @@ pub struct Removed {
     pub foreign_namespaces: Vec<String>,
     /// Whether a state file was removed.
     pub state_file: bool,
-    /// Whether the director's IPVS table was flushed.
+    /// Whether the director's IPVS table was flushed (nft: its table deleted).
     pub ipvs_cleared: bool,
     /// What failed; the teardown went on past each failure.
     pub errors: Vec<String>,
@@ -131,6 +131,12 @@ pub fn remove_with(lab: &str, sweep: Sweep) -> Removed {
             match program::clear(&state.spec) {
                 Ok(()) => removed.ipvs_cleared = true,
                 Err(e) => removed.errors.push(format!("clearing the IPVS table: {e}")),
+            }
+        }
+        if state.dataplane == Dataplane::Nft && netns::exists(&state.spec.netns("director")) {
+            match super::nft::clear(&state.spec) {
+                Ok(()) => removed.ipvs_cleared = true,
+                Err(e) => removed.errors.push(format!("deleting the nftables table: {e}")),
             }
         }
     }

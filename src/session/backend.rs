@@ -147,7 +147,7 @@ fn traffic_for(shared: &Shared, events: &UnboundedSender<BackendEvent>) -> Optio
     let state = shared.lock().expect("lab state lock");
     let svc = state.spec.services.iter().find(|s| s.addressable())?;
     let target = match state.dataplane {
-        Dataplane::Ipvs => SocketAddr::from((svc.vip, svc.port)),
+        Dataplane::Ipvs | Dataplane::Nft => SocketAddr::from((svc.vip, svc.port)),
         Dataplane::None => {
             let member = svc.members.first()?;
             let rs = state.spec.real_server(&member.name)?;

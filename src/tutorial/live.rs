@@ -201,7 +201,7 @@ fn http_target(state: &LabState) -> Result<SocketAddr, String> {
     let spec = &state.spec;
     let svc = spec.services.first().ok_or("this lab has no virtual service")?;
     Ok(match state.dataplane {
-        Dataplane::Ipvs => SocketAddr::from((svc.vip, svc.port)),
+        Dataplane::Ipvs | Dataplane::Nft => SocketAddr::from((svc.vip, svc.port)),
         Dataplane::None => {
             let member = svc.members.first().ok_or("the service has no real server")?;
             let rs = spec.real_server(&member.name).ok_or("unknown real server")?;

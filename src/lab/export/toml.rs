@@ -26,6 +26,9 @@ pub fn to_toml(spec: &LabSpec, header: &[String]) -> String {
         writeln!(out, "# Namespaces are called lvs-<name>-<host>; `lvslab up` takes this file.");
     let _ = writeln!(out, "name = {}", quote(&spec.name));
     let _ = writeln!(out, "description = {}", quote(&spec.description));
+    if let Some(dataplane) = spec.dataplane {
+        let _ = writeln!(out, "dataplane = \"{dataplane}\"");
+    }
     if !spec.control.is_lvslab() {
         let _ = write!(
             out,

@@ -107,6 +107,7 @@ pub fn import(file: &str, text: &str, name: &str) -> Result<Imported, SpecErrors
     let spec = LabSpec {
         name: name.to_string(),
         description: description(file, &source),
+        dataplane: None,
         client_net: net.client_net,
         servers_net: net.servers_net,
         client: net.client,

@@ -24,9 +24,9 @@ use ipnet::Ipv4Net;
 use toml::Spanned;
 
 use super::error::{SpecError, SpecErrors};
-use super::model::{Control, Director, LabSpec, RealServer, links};
+use super::model::{Control, Dataplane, Director, LabSpec, RealServer, links};
 use super::spec::SpecFile;
-use super::text;
+use super::{schedulers, text};
 
 /// Linux's limit on a link name (IFNAMSIZ - 1).
 const MAX_LINK_NAME: usize = 15;
@@ -151,9 +151,11 @@ impl Checker<'_> {
         let traffic = self.traffic(raw.traffic.as_ref());
         let control = self.control(raw.control.as_ref());
         let client_addresses = self.client_addresses(&raw, client, client_net, &services);
+        let dataplane = self.dataplane(&raw);
         Some(LabSpec {
             name: raw.name.get_ref().clone(),
             description,
+            dataplane,
             client_net,
             servers_net,
             client: client?,
@@ -229,6 +231,44 @@ impl Checker<'_> {
             );
         }
         count
+    }
+
+    /// `dataplane = "ipvs" | "nft" | "none"`; with nft, every service's
+    /// scheduler must be one nftables can run.
+    fn dataplane(&mut self, raw: &SpecFile) -> Option<Dataplane> {
+        let value = raw.dataplane.as_ref()?;
+        let dataplane = match value.get_ref().as_str() {
+            "ipvs" => Dataplane::Ipvs,
+            "nft" => Dataplane::Nft,
+            "none" => Dataplane::None,
+            other => {
+                self.error(
+                    value.span(),
+                    format!("unknown dataplane '{}'", text::shown(other)),
+                    "use \"ipvs\" (the kernel's IPVS), \"nft\" (nftables DNAT, as kube-proxy) \
+                     or \"none\" (routing only)",
+                );
+                return None;
+            }
+        };
+        if dataplane == Dataplane::Nft {
+            for svc in &raw.services {
+                if let Some(Err(why)) = schedulers::nftables(svc.scheduler.get_ref()) {
+                    self.error(
+                        svc.scheduler.span(),
+                        format!(
+                            "scheduler '{}' cannot run on dataplane nft: {why}",
+                            svc.scheduler.get_ref()
+                        ),
+                        format!(
+                            "use one of {}, or dataplane = \"ipvs\"",
+                            schedulers::nftables_names()
+                        ),
+                    );
+                }
+            }
+        }
+        Some(dataplane)
     }
 
     fn lab_name(&mut self, name: &Spanned<String>) {

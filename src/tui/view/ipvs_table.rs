@@ -16,6 +16,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::layout::{table_first_row, table_visible_rows};
 use super::pane;
+use crate::lab::model::Dataplane;
 use crate::monitor::{DestView, Forward, Origin, ServiceView, Snapshot};
 use crate::tui::app::{App, Panel};
 use crate::tui::changes::service_label;
@@ -28,7 +29,9 @@ const FORWARD_FROM: u16 = 90;
 /// Draws the IPVS table pane.
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let focused = app.focus() == Panel::Servers;
-    let block = pane("IPVS", theme, focused);
+    let nft = app.snapshot().is_some_and(|s| s.lab.dataplane == Dataplane::Nft);
+    let title = if nft { "nftables (DNAT maps · counters · conntrack)" } else { "IPVS" };
+    let block = pane(title, theme, focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(snap) = app.snapshot() else { return };
@@ -70,7 +73,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let outside = snap.services.iter().any(|s| {
         s.origin == Origin::Outside || s.real_servers.iter().any(|d| d.origin == Origin::Outside)
     });
-    let text = if outside { OUTSIDE_NOTE } else { note_text(inner.width) };
+    let text = match (outside, nft) {
+        (true, _) => OUTSIDE_NOTE,
+        (false, true) => NFT_NOTE,
+        (false, false) => note_text(inner.width),
+    };
     frame.render_widget(Paragraph::new(Span::styled(text, theme.muted())), note);
 }
 
@@ -196,6 +203,10 @@ fn other_dest_line<'a>(d: &DestView, theme: &Theme) -> Line<'a> {
         )),
     ])
 }
+
+/// On the nft dataplane: where the figures come from.
+const NFT_NOTE: &str =
+    "Active/InAct: conntrack (established / other) · Conns: nft counters, live · rates over ~2 s";
 
 fn note_text(width: u16) -> &'static str {
     if width >= 110 {

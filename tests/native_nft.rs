@@ -1,0 +1,268 @@
+//! `--dataplane nft` on this machine's kernel (nftables, no IPVS): real
+//! balancing through the director's nftables table, checked the way a user
+//! would — `lvslab traffic --json` splits, `status --json` counters, the
+//! rules in `nft list table`, live edits, and nothing left after `down`.
+//! Run with `--features root-tests`; without root they fail, never skip.
+//!
+//! Each test uses its own lab name (its own namespaces), so they run in
+//! parallel with each other and with the other native tests.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::{lvslab, lvslab_ok};
+use lvslab::net::netns;
+use serde_json::Value;
+
+fn require_root() {
+    assert!(nix::unistd::geteuid().is_root(), "root tests need root: run them as root (CI does)");
+}
+
+/// Removes the lab even when the test fails half-way.
+struct LabGuard(String);
+impl Drop for LabGuard {
+    fn drop(&mut self) {
+        let _ = lvslab().args(["down", &self.0]).output();
+    }
+}
+
+/// The embedded preset `file` renamed to `name`, written into `dir`.
+fn renamed_preset(dir: &Path, file: &str, old: &str, name: &str) -> PathBuf {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("labs").join(file))
+            .expect("read preset");
+    let from = format!("name = \"{old}\"\n");
+    assert!(text.contains(&from), "{file} names its lab {old}");
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text.replacen(&from, &format!("name = \"{name}\"\n"), 1)).unwrap();
+    path
+}
+
+/// Brings `file` up as lab `name` on nftables.
+fn up_nft(file: &str, old: &str, name: &str) -> (LabGuard, tempfile::TempDir) {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let preset = renamed_preset(dir.path(), file, old, name);
+    let guard = LabGuard(name.to_string());
+    lvslab_ok(&["up", preset.to_str().unwrap(), "--dataplane", "nft"]);
+    (guard, dir)
+}
+
+fn traffic(lab: &str, requests: u32) -> Value {
+    let n = requests.to_string();
+    let out = lvslab_ok(&["traffic", lab, "--requests", &n, "--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("traffic --json is JSON");
+    assert_eq!(report["ok"], requests, "every request answered: {report}");
+    report
+}
+
+fn split(report: &Value, servers: &[&str]) -> Vec<u64> {
+    servers.iter().map(|s| report["by_server"][s].as_u64().unwrap_or(0)).collect()
+}
+
+fn status_json(lab: &str) -> Value {
+    let out = lvslab_ok(&["status", lab, "--json"]);
+    let doc = serde_json::from_slice(&out.stdout).expect("status --json is JSON");
+    common::schema::assert_matches(
+        &doc,
+        &common::schema::load("assets/schemas/status.schema.json"),
+    );
+    doc
+}
+
+/// `nft ARGS` inside namespace `ns` (or on the host with `None`).
+fn nft(ns: Option<&str>, args: &[&str]) -> String {
+    let out = match ns {
+        Some(ns) => Command::new("ip").args(["netns", "exec", ns, "nft"]).args(args).output(),
+        None => Command::new("nft").args(args).output(),
+    }
+    .expect("run nft");
+    assert!(out.status.success(), "nft {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn lab_namespaces(lab: &str) -> Vec<String> {
+    let prefix = format!("lvs-{lab}-");
+    netns::list().unwrap().into_iter().filter(|n| n.starts_with(&prefix)).collect()
+}
+
+#[test]
+fn the_tutorials_wrr_3_2_on_nftables_splits_1000_connections_600_400_and_down_leaves_nothing() {
+    let lab = "nftwrr";
+    let host_rules = nft(None, &["list", "ruleset"]);
+    {
+        let (_guard, _dir) = up_nft("tutorial-nat.toml", "tutorial", lab);
+        let rules = nft(Some(&format!("lvs-{lab}-director")), &["list", "table", "ip", "lvslab"]);
+        assert!(rules.contains("numgen inc mod 5 vmap @s0-pick"), "{rules}");
+        assert!(rules.contains("0-2 : goto s0-rs1-80, 3-4 : goto s0-rs2-80"), "{rules}");
+
+        let report = traffic(lab, 1000);
+        assert_eq!(split(&report, &["rs1", "rs2"]), [600, 400], "{report}");
+
+        // The same split in the director's own counters, as status shows them.
+        let status = status_json(lab);
+        assert_eq!(status["dataplane"], "nft");
+        let rs = &status["services"][0]["real_servers"];
+        assert_eq!((rs[0]["conns"].as_u64(), rs[1]["conns"].as_u64()), (Some(600), Some(400)));
+        assert!(rs[0]["in_pkts"].as_u64() > Some(600 * 3), "packets counted: {rs}");
+        assert!(rs[0]["out_bytes"].as_u64() > Some(0), "{rs}");
+        // Each connection ended in TIME_WAIT, which conntrack still lists.
+        assert_eq!(rs[0]["inactive_conns"].as_u64(), Some(600), "{rs}");
+        assert_eq!(host_rules, nft(None, &["list", "ruleset"]), "the host's ruleset is untouched");
+        lvslab_ok(&["down", lab]);
+    }
+    assert_eq!(lab_namespaces(lab), Vec::<String>::new(), "no namespace is left");
+    assert!(!Path::new(&format!("/run/lvslab/{lab}.json")).exists(), "no record is left");
+    assert_eq!(host_rules, nft(None, &["list", "ruleset"]), "no ruleset is left on the host");
+}
+
+/// rr4 with `dataplane = "nft"` in the preset itself: no flag needed.
+#[test]
+fn rr_over_four_servers_on_nftables_gives_each_250_of_1000() {
+    require_root();
+    let lab = "nftrr4";
+    let dir = tempfile::tempdir().unwrap();
+    let preset = renamed_preset(dir.path(), "nat-rr-4rs.toml", "rr4", lab);
+    let text = std::fs::read_to_string(&preset).unwrap();
+    let from = format!("name = \"{lab}\"\n");
+    std::fs::write(&preset, text.replacen(&from, &format!("{from}dataplane = \"nft\"\n"), 1))
+        .unwrap();
+    let _guard = LabGuard(lab.to_string());
+    let up = lvslab_ok(&["up", preset.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&up.stdout).contains("dataplane nft"), "the preset's choice");
+    let report = traffic(lab, 1000);
+    assert_eq!(split(&report, &["rs1", "rs2", "rs3", "rs4"]), [250, 250, 250, 250], "{report}");
+}
+
+#[test]
+fn live_edits_on_nftables_change_the_split_atomically_and_refuse_what_nftables_cannot_do() {
+    let lab = "nftedit";
+    let (_guard, _dir) = up_nft("tutorial-nat.toml", "tutorial", lab);
+
+    lvslab_ok(&["set", lab, "--weight", "rs2=3"]);
+    assert_eq!(split(&traffic(lab, 600), &["rs1", "rs2"]), [300, 300]);
+
+    lvslab_ok(&["set", lab, "--drain", "rs1"]);
+    assert_eq!(split(&traffic(lab, 100), &["rs1", "rs2"]), [0, 100]);
+
+    let refused = lvslab().args(["set", lab, "--scheduler", "wlc"]).output().unwrap();
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "wlc must be refused on nftables");
+    assert!(err.contains("scheduler wlc cannot run on nftables"), "{err}");
+    assert!(err.contains("closest nftables equivalent is wrr"), "{err}");
+    assert_eq!(status_json(lab)["services"][0]["scheduler"], "wrr", "nothing changed");
+
+    lvslab_ok(&["set", lab, "--weight", "rs1=1", "--weight", "rs2=1"]);
+    lvslab_ok(&["set", lab, "--add-rs", "rs3=198.51.100.13:80,2"]);
+    assert_eq!(split(&traffic(lab, 400), &["rs1", "rs2", "rs3"]), [100, 100, 200]);
+
+    lvslab_ok(&["set", lab, "--del-rs", "rs2", "--scheduler", "rr"]);
+    assert_eq!(split(&traffic(lab, 100), &["rs1", "rs3"]), [50, 50], "rr ignores weights");
+    let rules = nft(Some(&format!("lvs-{lab}-director")), &["list", "table", "ip", "lvslab"]);
+    assert!(!rules.contains("rs2"), "the removed server's chain and counters are gone: {rules}");
+
+    lvslab_ok(&["set", lab, "--zero"]);
+    let status = status_json(lab);
+    let conns: Vec<_> = status["services"][0]["real_servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["conns"].as_u64().unwrap())
+        .collect();
+    assert_eq!(conns, [0, 0], "zeroed");
+}
+
+/// The Conns column of real server `rs` in the dashboard's table pane.
+fn dashboard_conns(screen: &str, rs: &str, rip: &str) -> Option<u64> {
+    let line = screen.lines().find(|l| l.contains(&format!("{rs}    {rip}:80")))?;
+    // Server RIP:Port Fwd Wt Active InAct Conns ...
+    let after = &line[line.find(rip)?..];
+    after.split_whitespace().nth(5)?.parse().ok()
+}
+
+#[test]
+fn the_dashboard_shows_live_per_server_counts_from_nftables() {
+    let lab = "nftdash";
+    let (_guard, _dir) = up_nft("tutorial-nat.toml", "tutorial", lab);
+    let exe = env!("CARGO_BIN_EXE_lvslab");
+    let tui = common::tmux::Tmux::start("nftdash", 160, 48, &format!("{exe} tui {lab}"));
+    let screen = tui.wait_for("the dashboard", Duration::from_secs(20), |s| s.contains("rs2"));
+    assert!(screen.contains("nftables (DNAT maps"), "the pane names the dataplane:\n{screen}");
+    tui.keys(&["Space"]);
+    let screen = tui.wait_for("60 connections counted", Duration::from_secs(30), |s| {
+        let total = dashboard_conns(s, "rs1", "198.51.100.11")
+            .zip(dashboard_conns(s, "rs2", "198.51.100.12"))
+            .map(|(a, b)| a + b);
+        total.is_some_and(|t| t >= 60)
+    });
+    let rs1 = dashboard_conns(&screen, "rs1", "198.51.100.11").unwrap();
+    let rs2 = dashboard_conns(&screen, "rs2", "198.51.100.12").unwrap();
+    // numgen inc hands out 3 then 2; a read may land mid-round.
+    assert!(
+        rs1 * 2 >= (rs2 * 3).saturating_sub(6) && rs1 * 2 <= rs2 * 3 + 6,
+        "3:2 live: {rs1}:{rs2}\n{screen}"
+    );
+    tui.keys(&["q"]);
+    let screen = tui.wait_for("exit", Duration::from_secs(20), |s| s.contains("EXITED="));
+    assert!(screen.contains("EXITED=0"), "{screen}");
+}
+
+/// Natively only nftables runs: its column has the exact split and the
+/// programming times, the IPVS column says why it is empty, and both copies
+/// of the lab are gone afterwards.
+#[test]
+fn compare_runs_nftables_here_and_says_why_ipvs_did_not() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let preset = renamed_preset(dir.path(), "tutorial-nat.toml", "tutorial", "nftcmp");
+    let out = lvslab_ok(&["compare", preset.to_str().unwrap(), "--json"]);
+    let runs: Value = serde_json::from_slice(&out.stdout).expect("compare --json is JSON");
+    let runs = runs.as_array().expect("one entry per dataplane");
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let (ipvs, nft) = (&runs[0], &runs[1]);
+    assert_eq!(
+        (ipvs["dataplane"].as_str(), nft["dataplane"].as_str()),
+        (Some("ipvs"), Some("nft"))
+    );
+    // This machine has no IPVS; on one that has, its column must split alike.
+    match ipvs["skipped"].as_str() {
+        Some(why) => assert!(why.contains("IPVS is not available"), "{ipvs}"),
+        None => assert_eq!(ipvs["by_server"]["rs1"].as_u64(), Some(600), "{ipvs}"),
+    }
+    assert!(nft["skipped"].is_null(), "{nft}");
+    assert_eq!(
+        (nft["by_server"]["rs1"].as_u64(), nft["by_server"]["rs2"].as_u64()),
+        (Some(600), Some(400))
+    );
+    for n in ["1", "64", "1024"] {
+        assert!(nft["program_ms"][n].as_f64().is_some_and(|ms| ms > 0.0), "{n}: {nft}");
+    }
+    assert!(lab_namespaces("nftcmp-nft").is_empty() && lab_namespaces("nftcmp-ipvs").is_empty());
+}
+
+/// On this kernel (nftables, no IPVS) doctor says nftables works and points
+/// the missing IPVS to `--dataplane nft`; so does `up` without the flag.
+#[test]
+fn doctor_and_the_no_ipvs_error_point_to_the_nft_dataplane() {
+    require_root();
+    let out = lvslab_ok(&["doctor", "--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("doctor --json is JSON");
+    assert_eq!(report["nftables"]["ok"], true, "{report}");
+    let detail = report["nftables"]["detail"].as_str().unwrap();
+    assert!(detail.contains("--dataplane nft") && detail.contains("rr, wrr, sh, dh"), "{detail}");
+    if report["ipvs"]["ok"] == false {
+        let ipvs = report["ipvs"]["detail"].as_str().unwrap();
+        assert!(ipvs.contains("--dataplane nft"), "{ipvs}");
+        let dir = tempfile::tempdir().unwrap();
+        let preset = renamed_preset(dir.path(), "tutorial-nat.toml", "tutorial", "nftnoipvs");
+        let _guard = LabGuard("nftnoipvs".into());
+        let up = lvslab().args(["up", preset.to_str().unwrap()]).output().unwrap();
+        let err = String::from_utf8_lossy(&up.stderr);
+        assert!(!up.status.success(), "IPVS is the default and absent");
+        assert!(err.contains("--dataplane nft") && err.contains("Nothing was changed"), "{err}");
+        assert!(lab_namespaces("nftnoipvs").is_empty());
+    }
+}
