@@ -14,23 +14,8 @@ use std::time::{Duration, Instant};
 
 use common::lvslab;
 
-/// Runs a command, failing the test with its output if it fails; says how
-/// long it took (seen with --nocapture), to keep the target's time in check.
-fn ok(cmd: &mut Command) -> Output {
-    let started = Instant::now();
-    let out = cmd.output().expect("command runs");
-    eprintln!("[{:5.1} s] {cmd:?}", started.elapsed().as_secs_f64());
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 fn lvslab_ok(args: &[&str]) -> String {
-    text(&ok(lvslab().args(args)))
+    text(&common::ok(lvslab().args(args)))
 }
 
 fn text(out: &Output) -> String {
@@ -39,11 +24,11 @@ fn text(out: &Output) -> String {
 
 fn in_director(lab: &str, args: &[&str]) -> String {
     let ns = format!("lvs-{lab}-director");
-    text(&ok(Command::new("ip").args(["netns", "exec", &ns]).args(args)))
+    text(&common::ok(Command::new("ip").args(["netns", "exec", &ns]).args(args)))
 }
 
 fn lab_namespaces(lab: &str) -> Vec<String> {
-    let list = text(&ok(Command::new("ip").args(["netns", "list"])));
+    let list = text(&common::ok(Command::new("ip").args(["netns", "list"])));
     let prefix = format!("lvs-{lab}-");
     list.lines().filter(|l| l.starts_with(&prefix)).map(str::to_string).collect()
 }
@@ -179,12 +164,12 @@ fn exported_scripts_rebuild_the_same_tables() {
         let expected = lvslab_ok(&["export", lab, "--format", "ipvsadm"]);
         let script = format!("/run/vd-{lab}.sh");
         lvslab_ok(&["export", lab, "--format", "shell", "-o", &script]);
-        let built = text(&ok(Command::new("bash").arg(&script)));
+        let built = text(&common::ok(Command::new("bash").arg(&script)));
         assert!(built.contains(&format!("lab '{lab}' is up")), "{built}");
         assert_eq!(in_director(lab, &["ipvsadm", "-Sn"]), expected, "{lab}: the script's table");
         // One answer through the VIP: the method works in the script's lab.
         let client = format!("lvs-{lab}-client");
-        let answer = text(&ok(Command::new("ip").args([
+        let answer = text(&common::ok(Command::new("ip").args([
             "netns",
             "exec",
             &client,
@@ -195,7 +180,7 @@ fn exported_scripts_rebuild_the_same_tables() {
             &format!("http://{vip}/"),
         ])));
         assert!(answer.starts_with("rs"), "{lab}: through {vip}: {answer:?}");
-        ok(Command::new("bash").args([&script, "down"]));
+        common::ok(Command::new("bash").args([&script, "down"]));
         assert_eq!(lab_namespaces(lab), Vec::<String>::new(), "{lab}: the script's down");
     }
 }
@@ -203,7 +188,7 @@ fn exported_scripts_rebuild_the_same_tables() {
 /// Runs `script` with sh in the lab's namespace `host`.
 fn sh_in(lab: &str, host: &str, script: &str) -> String {
     let ns = format!("lvs-{lab}-{host}");
-    text(&ok(Command::new("ip").args(["netns", "exec", &ns, "sh", "-c", script])))
+    text(&common::ok(Command::new("ip").args(["netns", "exec", &ns, "sh", "-c", script])))
 }
 
 /// The router's ARP entry for `vip`: the MAC its packets for the VIP go to.

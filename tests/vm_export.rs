@@ -10,28 +10,12 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
-use std::time::Instant;
 
 use common::lvslab;
 
 /// `lvslab ARGS`, which must succeed.
 fn lvslab_ok(args: &[&str]) -> Output {
-    ok(lvslab().args(args))
-}
-
-/// Runs a command, failing the test with its output if it fails. Says how
-/// long it took (seen with --nocapture), to keep the target's time in check.
-fn ok(cmd: &mut Command) -> Output {
-    let started = Instant::now();
-    let out = cmd.output().expect("command runs");
-    eprintln!("[{:5.1} s] {cmd:?}", started.elapsed().as_secs_f64());
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    common::ok(lvslab().args(args))
 }
 
 fn text(out: &Output) -> String {
@@ -39,15 +23,15 @@ fn text(out: &Output) -> String {
 }
 
 fn sh(script: &str) -> Output {
-    ok(Command::new("sh").args(["-c", script]))
+    common::ok(Command::new("sh").args(["-c", script]))
 }
 
 fn ipvsadm_sn(netns: &str) -> String {
-    text(&ok(Command::new("ip").args(["netns", "exec", netns, "ipvsadm", "-Sn"])))
+    text(&common::ok(Command::new("ip").args(["netns", "exec", netns, "ipvsadm", "-Sn"])))
 }
 
 fn netns_list() -> String {
-    text(&ok(Command::new("ip").args(["netns", "list"])))
+    text(&common::ok(Command::new("ip").args(["netns", "list"])))
 }
 
 /// Removes the labs and namespaces a test made, even when it fails.
@@ -73,9 +57,11 @@ impl Drop for Cleanup {
 /// a new connection, which is what IPVS schedules.
 fn hundred_answers(client: &str, vip: &str) -> BTreeMap<String, u32> {
     let url = format!("http://{vip}/?n=[1-100]");
-    let out = ok(Command::new("ip")
-        .args(["netns", "exec", client, "curl", "-sf", "--max-time", "20"])
-        .args(["-H", "Connection: close", &url]));
+    let out = common::ok(
+        Command::new("ip")
+            .args(["netns", "exec", client, "curl", "-sf", "--max-time", "20"])
+            .args(["-H", "Connection: close", &url]),
+    );
     let mut counts = BTreeMap::new();
     for line in text(&out).lines().filter(|l| !l.trim().is_empty()) {
         let name = line.split_whitespace().next().unwrap_or_default().to_string();
@@ -98,7 +84,7 @@ fn the_exported_script_builds_the_same_lab_by_hand() {
     assert_eq!(netns_list(), "", "lvslab down left namespaces");
     assert!(!std::path::Path::new("/run/lvslab/tutorial.json").exists());
 
-    let built = ok(Command::new("bash").arg("/run/ex-tutorial.sh"));
+    let built = common::ok(Command::new("bash").arg("/run/ex-tutorial.sh"));
     assert!(text(&built).contains("lab 'tutorial' is up"), "{}", text(&built));
     assert_eq!(ipvsadm_sn("lvs-tutorial-director"), rules, "the script's table");
     assert_eq!(hundred_answers("lvs-tutorial-client", "192.0.2.1"), expected);
@@ -111,7 +97,7 @@ fn the_exported_script_builds_the_same_lab_by_hand() {
     assert!(why.contains("exists already") && why.contains("down"), "{why}");
     assert_eq!(netns_list(), before);
 
-    ok(Command::new("bash").args(["/run/ex-tutorial.sh", "down"]));
+    common::ok(Command::new("bash").args(["/run/ex-tutorial.sh", "down"]));
     assert_eq!(netns_list(), "", "the script's teardown left namespaces");
 }
 
@@ -141,7 +127,7 @@ fn a_hand_made_table_survives_import_and_up() {
     // One `ip netns exec` for all the ipvsadm commands (each costs ~1 s under TCG).
     let commands: Vec<String> =
         HAND_MADE.lines().filter(|l| !l.is_empty()).map(|l| format!("ipvsadm {l}")).collect();
-    ok(Command::new("ip").args([
+    common::ok(Command::new("ip").args([
         "netns",
         "exec",
         "ex-scratch",

@@ -11,7 +11,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::lvslab;
@@ -19,26 +19,13 @@ use lvslab::ipvs::IpvsClient;
 use lvslab::lab::export::keepalived::Checks;
 use serde_json::Value;
 
-fn ok(cmd: &mut Command) -> Output {
-    let started = Instant::now();
-    let out = cmd.output().expect("command runs");
-    eprintln!("[{:5.1} s] {cmd:?}", started.elapsed().as_secs_f64());
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 fn lvslab_ok(args: &[&str]) -> String {
-    String::from_utf8_lossy(&ok(lvslab().args(args)).stdout).into_owned()
+    String::from_utf8_lossy(&common::ok(lvslab().args(args)).stdout).into_owned()
 }
 
 fn ipvsadm_sn(netns: &str) -> String {
     String::from_utf8_lossy(
-        &ok(Command::new("ip").args(["netns", "exec", netns, "ipvsadm", "-Sn"])).stdout,
+        &common::ok(Command::new("ip").args(["netns", "exec", netns, "ipvsadm", "-Sn"])).stdout,
     )
     .into_owned()
 }
@@ -226,7 +213,7 @@ fn the_exported_keepalived_conf_builds_lvslabs_table() {
     std::fs::write("/run/ka-fresh/keepalived.conf", &conf).unwrap();
     // A director with the lab's interfaces; the servers' network on br0 (a
     // NAT destination needs a route).
-    ok(Command::new("sh").args([
+    common::ok(Command::new("sh").args([
         "-c",
         "ip netns add ka-fresh && ip -n ka-fresh link add eth0 type veth peer name peer0 && \
          ip -n ka-fresh link add br0 type bridge && ip -n ka-fresh link set eth0 up && \

@@ -48,6 +48,21 @@ pub fn lvslab_ok(args: &[&str]) -> Output {
     out
 }
 
+/// Runs a command, failing the test with its output if it fails. Says how
+/// long it took (seen with --nocapture), to keep a VM target's time in check.
+pub fn ok(cmd: &mut Command) -> Output {
+    let started = std::time::Instant::now();
+    let out = cmd.output().expect("command runs");
+    eprintln!("[{:5.1} s] {cmd:?}", started.elapsed().as_secs_f64());
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// What a user would compare before and after: namespaces, the host's
 /// links, and lvslab's records.
 #[derive(Debug, PartialEq, Eq)]
