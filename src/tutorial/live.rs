@@ -25,6 +25,10 @@ pub const CURL_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long the ARP announcement is given to reach the router.
 const ANNOUNCE_SETTLE: Duration = Duration::from_millis(300);
 
+/// How long IPVS may take to show a new connection in its counters
+/// (`ipvsadm -Ln --stats`): the estimator folds them in every 2 s.
+pub const STATS_LAG: Duration = Duration::from_millis(2600);
+
 type Outcome = Result<Vec<String>, String>;
 
 /// Whether a step is being done or undone.
@@ -315,7 +319,14 @@ pub fn director_conns(state: &LabState) -> Result<u64, String> {
 fn bypass(state: &LabState) -> Outcome {
     let before = director_conns(state)?;
     let mut lines = curl(state)?;
-    let after = director_conns(state)?;
+    // The kernel folds its per-CPU counters into what ipvsadm reads every
+    // 2 s (the rate estimator): wait for all the requests, or that long.
+    let deadline = std::time::Instant::now() + STATS_LAG;
+    let mut after = director_conns(state)?;
+    while after < before + CURL_REQUESTS as u64 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        after = director_conns(state)?;
+    }
     let through = after.saturating_sub(before);
     lines.push(format!(
         "director's IPVS Conns: {before} -> {after} (+{through} of {CURL_REQUESTS} requests{})",
