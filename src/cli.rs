@@ -318,18 +318,27 @@ lvslab import /etc/keepalived/keepalived.conf --name mine -o mine.toml"
         #[arg(long, default_value_t = 0, value_parser = |s: &str| ranges::DELAY_MS.parse::<u64>(s))]
         delay_ms: u64,
     },
-    /// Walk through the LVS-NAT tutorial step by step on a live lab, in the dashboard.
+    /// Walk through the LVS-NAT (or LVS-DR) tutorial step by step on a live lab, in the dashboard.
     #[command(
         after_help = "The tutorial lab comes up bare: hosts, links, addresses and servers, but no \
 real-server gateways, no forwarding and an empty IPVS table. The guide adds them one step at a time, \
 explaining each, showing the ip/sysctl/ipvsadm command and checking the result on the lab.\n\n\
+With --method dr the `dr` preset comes up instead, routes and router in place but no VIP on the real \
+servers' loopback, ARP sysctls at the kernel's 0 and an empty IPVS table; the walk adds arp_ignore/\
+arp_announce, the VIP on lo, the service with -g real servers, then shows the ARP problem (one real \
+server answering ARP for the VIP takes every request, bypassing the director) and its fix.\n\n\
 Keys in the guide: Enter/n do the step and go on, s skip, u undo the last step, r do it again, \
 p back, g hide the guide, q quit (tears the lab down unless --keep).\n\
 In any dashboard (`lvslab tui LAB`), g opens the same guide on that lab.\n\n\
-Examples:\n  lvslab tutorial\n  lvslab tutorial --dataplane none     # without IPVS: routing steps only\n  \
+Examples:\n  lvslab tutorial\n  lvslab tutorial --method dr          # direct routing and the ARP problem\n  \
+lvslab tutorial --dataplane none     # without IPVS: routing steps only (NAT)\n  \
 lvslab tutorial --name mylab --keep"
     )]
     Tutorial {
+        /// The forwarding method to walk: nat (masquerading, -m) or dr (direct routing, -g).
+        /// (tun is not written yet and is refused.)
+        #[arg(long, value_enum, default_value_t = Method::Nat)]
+        method: Method,
         /// `ipvs` (needs CONFIG_IP_VS) or `none`: the IPVS steps are then explained and skipped.
         /// (The walk teaches ipvsadm; for nftables use `lvslab up tutorial --dataplane nft`.)
         #[arg(long, value_enum, default_value_t = Dataplane::Ipvs)]
@@ -428,4 +437,15 @@ fn parse_add_rs(s: &str) -> Result<AddRs, String> {
         addr_port.parse().map_err(|_| format!("'{addr_port}' is not ADDR:PORT; {usage}"))?;
     ranges::PORT.checked::<u16>(sock.port().into()).map_err(|e| format!("{e}; {usage}"))?;
     Ok(AddRs { name: name.to_string(), addr: *sock.ip(), port: sock.port(), weight })
+}
+
+/// The forwarding method a tutorial walks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Method {
+    /// LVS-NAT: `ipvsadm -m`, the `tutorial` preset.
+    Nat,
+    /// LVS-DR: `ipvsadm -g`, the `dr` preset.
+    Dr,
+    /// LVS-TUN: `ipvsadm -i` (no walk yet: refused).
+    Tun,
 }

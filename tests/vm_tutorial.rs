@@ -2,16 +2,25 @@
 //! step of the guide is done from the keyboard and checked from outside
 //! after each one (`ip route` in the real servers, `sysctl` and `ipvsadm -Sn`
 //! in the director, curl from the client), then a step is undone and done
-//! again, and `q` removes the lab. Fails outside the VM.
+//! again, and `q` removes the lab. The DR walk (`--method dr`) likewise,
+//! with the ARP problem shown from outside: while one real server answers
+//! ARP for the VIP the client's requests all go to it and the director's
+//! Conns counter stands still; after the fix they are balanced 3:2 again
+//! through the director. Fails outside the VM.
 
 mod common;
 
 use std::process::Command;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::tmux::Tmux;
 
 const LAB: &str = "tu-vm";
+const DR_LAB: &str = "td-vm";
+
+/// One walk at a time: the VM has two slow cores.
+static ONE_WALK: Mutex<()> = Mutex::new(());
 /// Under TCG every `ip netns exec` takes about a second.
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -55,6 +64,7 @@ fn do_step(tui: &Tmux, n: usize, needles: &[&str]) {
 #[test]
 fn the_guide_builds_the_tutorial_lab_step_by_step_on_real_ipvs() {
     common::require_vm();
+    let _one = ONE_WALK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let started = Instant::now();
     let _ = common::lvslab().args(["down", LAB]).output();
     let exe = common::lvslab_exe();
@@ -128,4 +138,154 @@ fn the_guide_builds_the_tutorial_lab_step_by_step_on_real_ipvs() {
     assert!(screen.contains("EXITED=0") && screen.contains("torn down"), "{screen}");
     assert!(!std::path::Path::new(&format!("/run/netns/lvs-{LAB}-director")).exists());
     eprintln!("vm_tutorial: {} s", started.elapsed().as_secs());
+}
+
+fn in_dr(host: &str, script: &str) -> String {
+    let out = Command::new("ip")
+        .args(["netns", "exec", &format!("lvs-{DR_LAB}-{host}"), "sh", "-c", script])
+        .output()
+        .expect("run ip netns exec");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn dr_rules() -> Vec<String> {
+    let mut lines: Vec<String> =
+        in_dr("director", "ipvsadm -Sn").lines().map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+/// Each real server's `arp_ignore arp_announce`, and whether it holds the VIP on lo.
+fn dr_servers() -> Vec<(String, bool)> {
+    ["rs1", "rs2"]
+        .iter()
+        .map(|rs| {
+            let out = in_dr(
+                rs,
+                "sysctl -n net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce; \
+                 ip -br addr show dev lo",
+            );
+            let mut lines = out.lines();
+            let arp = format!("{} {}", lines.next().unwrap_or(""), lines.next().unwrap_or(""));
+            (arp, out.contains("198.51.100.100/32"))
+        })
+        .collect()
+}
+
+/// The director's Conns for the DR service (`ipvsadm -Ln --stats`) once it
+/// reaches `want`, or as it is after 4 s: the kernel folds its per-CPU
+/// counters into what ipvsadm reads every 2 s.
+fn director_conns_settled(want: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(4);
+    loop {
+        let now = director_conns();
+        if now >= want || Instant::now() >= deadline {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// The director's Conns for the DR service (`ipvsadm -Ln --stats`).
+fn director_conns() -> u64 {
+    let stats = in_dr("director", "ipvsadm -Ln --stats");
+    let line = stats.lines().find(|l| l.starts_with("TCP")).unwrap_or_else(|| panic!("{stats}"));
+    line.split_whitespace().nth(2).and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("{line}"))
+}
+
+/// `n` requests from the client to the VIP: how many each server answered.
+fn ten_requests(n: usize) -> (usize, usize) {
+    let answers = in_dr(
+        "client",
+        &format!("for i in $(seq {n}); do curl -s -m 5 http://198.51.100.100/; echo; done"),
+    );
+    let count = |rs: &str| answers.lines().filter(|l| l.contains(rs)).count();
+    (count("rs1"), count("rs2"))
+}
+
+const DR_SERVICE: &str = "-A -t 198.51.100.100:80 -s wrr";
+const DR_RS1: &str = "-a -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 3";
+const DR_RS2: &str = "-a -t 198.51.100.100:80 -r 198.51.100.12:80 -g -w 2";
+
+#[test]
+fn the_dr_guide_shows_the_arp_problem_and_its_fix_on_real_ipvs() {
+    common::require_vm();
+    let _one = ONE_WALK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let started = Instant::now();
+    let _ = common::lvslab().args(["down", DR_LAB]).output();
+    let exe = common::lvslab_exe();
+    let tui = Tmux::start(
+        "vm-tutorial-dr",
+        160,
+        48,
+        &format!("{} tutorial --method dr --name {DR_LAB}", exe.display()),
+    );
+    tui.wait_for("the DR guide", Duration::from_secs(120), |s| {
+        s.contains("step 1/12") && s.contains("[nothing to change]")
+    });
+    let quiet = "1 2".to_string();
+    let loud = "0 0".to_string();
+
+    // Bare: no VIP on the real servers, sysctls at the kernel's 0, no rules.
+    assert_eq!(dr_servers(), [(loud.clone(), false), (loud.clone(), false)]);
+    assert!(dr_rules().is_empty());
+
+    do_step(&tui, 1, &[]);
+    do_step(&tui, 2, &[]);
+    do_step(&tui, 3, &["rs2: arp_ignore = 1, arp_announce = 2"]);
+    assert_eq!(dr_servers(), [(quiet.clone(), false), (quiet.clone(), false)]);
+    do_step(&tui, 4, &["rs2: lo ", "198.51.100.100/32"]);
+    assert_eq!(dr_servers(), [(quiet.clone(), true), (quiet.clone(), true)]);
+
+    do_step(&tui, 5, &[]);
+    assert_eq!(dr_rules(), sorted(&[DR_SERVICE]));
+    do_step(&tui, 6, &[]);
+    assert_eq!(dr_rules(), sorted(&[DR_SERVICE, DR_RS1]));
+    do_step(&tui, 7, &["-> 198.51.100.12:80", "Route"]);
+    assert_eq!(dr_rules(), sorted(&[DR_SERVICE, DR_RS1, DR_RS2]));
+    do_step(&tui, 8, &["TCP  198.51.100.100:80 wrr"]);
+
+    // Through the director: five connections, 3:2.
+    let before = director_conns();
+    do_step(&tui, 9, &["answered by rs1", "answered by rs2"]);
+    assert_eq!(
+        director_conns_settled(before + 5),
+        before + 5,
+        "the guide's five requests crossed the director"
+    );
+
+    // The ARP problem: rs1 loud, the router sends everything to it.
+    do_step(&tui, 10, &["+0 of 5 requests: all bypassed the director"]);
+    assert_eq!(dr_servers(), [(loud.clone(), true), (quiet.clone(), true)]);
+    let rs1_mac = in_dr("rs1", "cat /sys/class/net/eth0/address");
+    let neigh = in_dr("router", "ip neigh show 198.51.100.100");
+    assert!(neigh.contains(rs1_mac.trim()), "the router has the VIP at rs1's MAC: {neigh}");
+    let before = director_conns();
+    let during = ten_requests(10);
+    // Waits the full 4 s: nothing should arrive.
+    let bypassed = director_conns_settled(before + 1) - before;
+    assert_eq!(during, (10, 0), "every request goes to rs1 while it answers ARP for the VIP");
+    assert_eq!(bypassed, 0, "the director's Conns do not move");
+
+    // The fix: sysctls back, the router's entry flushed; balanced again.
+    do_step(&tui, 11, &["+5 of 5 requests", "answered by rs2"]);
+    assert_eq!(dr_servers(), [(quiet.clone(), true), (quiet.clone(), true)]);
+    let before = director_conns();
+    let after_fix = ten_requests(10);
+    let through = director_conns_settled(before + 10) - before;
+    assert_eq!(after_fix, (6, 4), "wrr 3:2 over ten connections after the fix");
+    assert_eq!(through, 10, "every request crossed the director");
+    eprintln!(
+        "vm_tutorial dr: ARP problem: 10 requests -> rs1 {} rs2 {}, director Conns +{bypassed}; \
+         after the fix: rs1 {} rs2 {}, director Conns +{through}",
+        during.0, during.1, after_fix.0, after_fix.1
+    );
+
+    do_step(&tui, 12, &[DR_SERVICE, DR_RS1, DR_RS2]);
+
+    tui.keys(&["q"]);
+    let screen = tui.wait_for("exit", WAIT, |s| s.contains("EXITED="));
+    assert!(screen.contains("EXITED=0") && screen.contains("torn down"), "{screen}");
+    assert!(!std::path::Path::new(&format!("/run/netns/lvs-{DR_LAB}-director")).exists());
+    eprintln!("vm_tutorial dr: {} s", started.elapsed().as_secs());
 }

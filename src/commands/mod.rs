@@ -35,8 +35,14 @@ pub fn run(
         Command::Tui { lab, dataplane, keep, theme: tui_theme } => {
             tui::run(tui::Options { lab: Some(lab), dataplane, keep, theme: tui_theme.or(theme) })
         }
-        Command::Tutorial { dataplane, name, keep, theme: tui_theme } => {
-            tutorial::run(&tutorial::Options { dataplane, name, keep, theme: tui_theme.or(theme) })
+        Command::Tutorial { method, dataplane, name, keep, theme: tui_theme } => {
+            tutorial::run(&tutorial::Options {
+                method,
+                dataplane,
+                name,
+                keep,
+                theme: tui_theme.or(theme),
+            })
         }
         Command::Up { lab, dataplane, control } => {
             runtime()?.block_on(up::run(&lab, dataplane, control))

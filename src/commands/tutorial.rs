@@ -14,12 +14,17 @@ use lvslab::session::dashboard::bring_up_owned;
 use lvslab::session::{Session, show};
 
 use super::tui::{load_theme, require_terminal};
+use crate::cli::Method;
 
-/// The preset the guide walks.
+/// The preset the NAT guide walks.
 const PRESET: &str = "tutorial-nat.toml";
+/// The preset the DR guide walks.
+const DR_PRESET: &str = "dr.toml";
 
 /// The tutorial's options.
 pub struct Options {
+    /// Which walk: NAT or DR.
+    pub method: Method,
     /// IPVS or topology only.
     pub dataplane: Dataplane,
     /// The lab's name.
@@ -40,7 +45,25 @@ pub fn run(options: &Options) -> Result<ExitCode> {
              `lvslab tutorial --dataplane none` on a kernel without IPVS"
         );
     }
-    let preset = named_preset(&options.name)?;
+    let file = match options.method {
+        Method::Nat => PRESET,
+        Method::Dr => {
+            if options.dataplane != Dataplane::Ipvs {
+                anyhow::bail!(
+                    "direct routing is an IPVS forwarding method (ipvsadm -g): the DR walk needs \
+                     --dataplane ipvs; on a kernel without IPVS, `lvslab tutorial --method nat \
+                     --dataplane none` walks the routing steps"
+                );
+            }
+            DR_PRESET
+        }
+        Method::Tun => anyhow::bail!(
+            "the LVS-TUN walk is not written yet; try `lvslab tutorial --method dr` (the same \
+             cluster by direct routing, with the ARP problem), or build the TUN lab whole with \
+             `lvslab up tun` and read `ip -n lvs-tun-rs1 addr show tunl0`"
+        ),
+    };
+    let preset = named_preset(file, &options.name)?;
     require_terminal()?;
     let (theme, theme_error) = load_theme(options.theme.as_deref());
     super::runtime()?.block_on(async move {
@@ -53,7 +76,13 @@ pub fn run(options: &Options) -> Result<ExitCode> {
                 }
                 other => anyhow!("{other}"),
             })?;
-        eprintln!("bringing up lab '{name}' bare (no gateways, no forwarding, no IPVS rules) ...");
+        eprintln!(
+            "bringing up lab '{name}' bare ({}) ...",
+            match options.method {
+                Method::Dr => "no VIP on the real servers, ARP sysctls at 0, no IPVS rules",
+                _ => "no gateways, no forwarding, no IPVS rules",
+            }
+        );
         let mut say = |line: String| eprintln!("  {line}");
         let state = bring_up_owned(preset, options.dataplane, Wiring::Bare, &mut say).await?;
         let session = Session {
@@ -69,17 +98,17 @@ pub fn run(options: &Options) -> Result<ExitCode> {
     })
 }
 
-/// The tutorial preset under lab name `name`, validated as a preset file
+/// Preset `file` under lab name `name`, validated as a preset file
 /// with that name would be (so a bad name gets the preset's own message).
-fn named_preset(name: &str) -> Result<Preset> {
+fn named_preset(file: &str, name: &str) -> Result<Preset> {
     let source = presets::EMBEDDED
         .iter()
-        .find(|(file, _)| *file == PRESET)
+        .find(|(f, _)| *f == file)
         .map(|(_, source)| *source)
         .ok_or_else(|| anyhow!("the tutorial preset is missing from this build"))?;
     let mut table: toml::Table = toml::from_str(source)?;
     table.insert("name".into(), toml::Value::String(name.to_string()));
-    let origin = format!("labs/{PRESET} (as --name {name})");
+    let origin = format!("labs/{file} (as --name {name})");
     let spec = validate::parse(&origin, &toml::to_string(&table)?).map_err(|e| anyhow!("{e}"))?;
     Ok(Preset { spec, origin })
 }

@@ -216,9 +216,26 @@ impl Plan {
     /// The topology without what makes it forward: no real server has a
     /// default route and the director does not forward. What `lvslab
     /// tutorial` starts from, so the learner adds those steps one by one.
+    ///
+    /// A lab with a router (DR/TUN) keeps its routes and forwarding (the
+    /// router and the replies' path are the architecture, not a step); what
+    /// it lacks is what each real server needs to accept the VIP: the VIP
+    /// on its loopback and the ARP sysctls (left at the kernel's 0).
     pub fn bare(spec: &LabSpec) -> Self {
         let client = spec.netns("client");
         let mut plan = Self::topology(spec);
+        if spec.router.is_some() {
+            let servers: Vec<String> =
+                spec.real_servers.iter().map(|r| spec.netns(&r.name)).collect();
+            plan.steps.retain(|step| match step {
+                Step::AddAddress { netns, link, .. } => !(link == "lo" && servers.contains(netns)),
+                Step::Sysctl { netns, key, .. } => {
+                    !(servers.contains(netns) && key.starts_with("net.ipv4.conf.all.arp_"))
+                }
+                _ => true,
+            });
+            return plan;
+        }
         plan.steps.retain(|step| match step {
             Step::DefaultRoute { netns, .. } => *netns == client,
             Step::Sysctl { key, .. } => key != "net.ipv4.ip_forward",
@@ -298,5 +315,25 @@ mod tests {
             netns: "lvs-tutorial-client".into(),
             via: spec.director.vip
         }));
+    }
+
+    #[test]
+    fn a_bare_dr_lab_lacks_only_the_vip_on_lo_and_the_arp_sysctls() {
+        let spec = presets::load("dr").unwrap().spec;
+        let full = Plan::topology(&spec).steps;
+        let bare = Plan::bare(&spec).steps;
+        let missing: Vec<String> =
+            full.iter().filter(|s| !bare.contains(s)).map(ToString::to_string).collect();
+        assert_eq!(
+            missing,
+            [
+                "ip -n lvs-dr-rs1 addr add 198.51.100.100/32 dev lo",
+                "ip netns exec lvs-dr-rs1 sysctl -qw net.ipv4.conf.all.arp_ignore=1",
+                "ip netns exec lvs-dr-rs1 sysctl -qw net.ipv4.conf.all.arp_announce=2",
+                "ip -n lvs-dr-rs2 addr add 198.51.100.100/32 dev lo",
+                "ip netns exec lvs-dr-rs2 sysctl -qw net.ipv4.conf.all.arp_ignore=1",
+                "ip netns exec lvs-dr-rs2 sysctl -qw net.ipv4.conf.all.arp_announce=2",
+            ]
+        );
     }
 }

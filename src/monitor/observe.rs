@@ -119,6 +119,10 @@ pub struct HostObservation {
     pub interfaces: Vec<LinkInfo>,
     /// Its IPv4 default gateway.
     pub gateway: Option<Ipv4Addr>,
+    /// Its `net.ipv4.conf.all.arp_ignore` and `arp_announce`: read on the
+    /// real servers of a lab with a router (DR/TUN), where they decide who
+    /// answers ARP for the VIP; `None` elsewhere or when unreadable.
+    pub arp: Option<(u8, u8)>,
 }
 
 impl Observation {
@@ -243,11 +247,15 @@ impl KernelObserver {
             present: netns::exists(&ns),
             interfaces: Vec::new(),
             gateway: None,
+            arp: None,
         };
         let Some(runtime) = &self.runtime else { return host };
         if !host.present {
             self.rtnl.remove(name);
             return host;
+        }
+        if role == HostRole::RealServer && state.spec.router.is_some() {
+            host.arp = read_arp(&ns);
         }
         let read = runtime.block_on(async {
             if !self.rtnl.contains_key(name) {
@@ -268,6 +276,12 @@ impl KernelObserver {
         }
         host
     }
+}
+
+/// `arp_ignore` and `arp_announce` (the `all` values) of namespace `ns`.
+fn read_arp(ns: &str) -> Option<(u8, u8)> {
+    let read = |key: &str| sysctl::read(ns, key).ok()?.parse::<u8>().ok();
+    Some((read("net.ipv4.conf.all.arp_ignore")?, read("net.ipv4.conf.all.arp_announce")?))
 }
 
 impl Observe for KernelObserver {

@@ -139,7 +139,9 @@ async fn build(
             }
         })
         .await?;
-    if wiring == Wiring::Bare {
+    if wiring == Wiring::Bare && state.spec.router.is_some() {
+        say("left out: the VIP on the real servers' lo, their ARP sysctls, IPVS (the tutorial adds them)".into());
+    } else if wiring == Wiring::Bare {
         say("left out: real-server gateways, forwarding, IPVS (the tutorial adds them)".into());
     } else {
         say("ip netns exec director sysctl -w net.ipv4.ip_forward=1".into());

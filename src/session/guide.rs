@@ -10,7 +10,7 @@ use crate::tutorial::live::{self, Direction};
 /// Applies `request` to the lab and reports the steps, their status and
 /// the effect.
 pub fn report(request: GuideRequest, state: &LabState) -> GuideReport {
-    let steps = match Guide::embedded() {
+    let steps = match Guide::for_lab(&state.spec) {
         Ok(guide) => guide.render(&state.spec, state.dataplane),
         Err(e) => {
             let why = format!("the tutorial's steps cannot be read: {e}");

@@ -3,10 +3,11 @@
 //! thread, never on the render path. Every call works on the kernel as it
 //! is, so the guide also follows changes made from another shell.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::process::Command;
 use std::time::Duration;
 
-use super::steps::{Action, Status, Step, status};
+use super::steps::{ARP_QUIET, Action, Status, Step, status};
 use crate::ipvs::{self, IpvsClient};
 use crate::lab::model::Dataplane;
 use crate::lab::table;
@@ -20,6 +21,13 @@ use crate::traffic::{self, ErrorKind};
 pub const CURL_REQUESTS: usize = 5;
 /// How long one request may take before the step says it failed.
 pub const CURL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long the ARP announcement is given to reach the router.
+const ANNOUNCE_SETTLE: Duration = Duration::from_millis(300);
+
+/// How long IPVS may take to show a new connection in its counters
+/// (`ipvsadm -Ln --stats`): the estimator folds them in every 2 s.
+pub const STATS_LAG: Duration = Duration::from_millis(2600);
 
 type Outcome = Result<Vec<String>, String>;
 
@@ -56,7 +64,10 @@ pub fn perform(step: &Step, state: &LabState, direction: Direction) -> Outcome {
     }
     let wanted = if undo { Status::Todo } else { Status::Done };
     let mut lines = Vec::new();
-    if step.action.changes_lab() && before == wanted {
+    // The ARP fix is always redone: part of it (the router's neighbour
+    // flush) is not observed.
+    let redo = !undo && step.action.always_redone();
+    if step.action.changes_lab() && before == wanted && !redo {
         lines.push(if undo { "already not in place".into() } else { "already in place".into() });
     } else if step.action.changes_lab() {
         change(&step.action, state, direction)?;
@@ -76,8 +87,101 @@ fn change(action: &Action, state: &LabState, direction: Direction) -> Result<(),
         }
         Action::IpvsService => service(state, undo),
         Action::IpvsRealServer(name) => destination(state, name, undo),
+        Action::RsArp => {
+            for rs in &state.spec.real_servers {
+                arp_sysctls(state, &rs.name, if undo { (0, 0) } else { ARP_QUIET })?;
+            }
+            Ok(())
+        }
+        Action::RsVip => vips_on_lo(state, undo),
+        Action::ArpProblem(name) if !undo => arp_break(state, name),
+        Action::ArpFix(name) if undo => arp_break(state, name),
+        Action::ArpProblem(name) | Action::ArpFix(name) => arp_fix(state, name),
         Action::Explain | Action::ShowTable | Action::Curl | Action::SaveRules => Ok(()),
     }
+}
+
+/// Real server `name`'s `arp_ignore` and `arp_announce` (the `all` values).
+fn arp_sysctls(state: &LabState, name: &str, (ignore, announce): (u8, u8)) -> Result<(), String> {
+    let ns = state.spec.netns(name);
+    sysctl::write(&ns, "net.ipv4.conf.all.arp_ignore", &ignore.to_string())
+        .and_then(|()| sysctl::write(&ns, "net.ipv4.conf.all.arp_announce", &announce.to_string()))
+        .map_err(|e| e.to_string())
+}
+
+/// The first service's VIP.
+fn vip(state: &LabState) -> Ipv4Addr {
+    state.spec.services.first().map_or(state.spec.director.vip, |s| s.vip)
+}
+
+/// `ip ARGS`, for what lvslab's netlink layer does not do (deleting an
+/// address, flushing neighbour entries); fails with ip's own words.
+fn ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip").args(args).output().map_err(|e| format!("ip: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
+/// The VIP/32 on every real server's `lo`, or off it.
+fn vips_on_lo(state: &LabState, undo: bool) -> Result<(), String> {
+    let spec = &state.spec;
+    let vip = vip(state);
+    let seen = observe(state);
+    for rs in &spec.real_servers {
+        let ns = spec.netns(&rs.name);
+        let holds = seen.host(&rs.name).is_some_and(|h| {
+            h.interfaces
+                .iter()
+                .any(|l| l.name == "lo" && l.addresses.contains(&format!("{vip}/32")))
+        });
+        match (undo, holds) {
+            (false, false) => rtnl::block_on(async {
+                Rtnl::connect(&ns)?.add_address("lo", IpAddr::V4(vip), 32).await
+            })
+            .map_err(|e| e.to_string())?,
+            (true, true) => ip(&["-n", &ns, "addr", "del", &format!("{vip}/32"), "dev", "lo"])?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The ARP problem on real server `name`: its ARP sysctls back to the
+/// kernel's 0, then one datagram from the VIP to the router after its
+/// neighbour entry for the router is flushed, so its ARP request carries
+/// the VIP as sender address; the router takes that as the VIP's MAC.
+fn arp_break(state: &LabState, name: &str) -> Result<(), String> {
+    let spec = &state.spec;
+    let router = spec.router.ok_or("this lab has no router")?.inside;
+    let ns = spec.netns(name);
+    arp_sysctls(state, name, (0, 0))?;
+    ip(&["-n", &ns, "neigh", "flush", "to", &router.to_string()])?;
+    let vip = vip(state);
+    netns::run_in(&ns, || {
+        let socket = UdpSocket::bind((vip, 0))?;
+        // The discard port: nothing needs to answer, the ARP request is the point.
+        socket.send_to(b"lvslab tutorial: who answers for the VIP?", (router, 9)).map(|_| ())
+    })
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("send from {vip} in {name}: {e}"))?;
+    // The request and the router's reply take a moment.
+    std::thread::sleep(ANNOUNCE_SETTLE);
+    Ok(())
+}
+
+/// The fix: `name`'s ARP sysctls restored, then the router's neighbour
+/// entry for the VIP flushed so its next ARP request is answered by the
+/// director alone.
+fn arp_fix(state: &LabState, name: &str) -> Result<(), String> {
+    let spec = &state.spec;
+    arp_sysctls(state, name, ARP_QUIET)?;
+    if spec.router.is_some() {
+        ip(&["-n", &spec.netns("router"), "neigh", "flush", "to", &vip(state).to_string()])?;
+    }
+    Ok(())
 }
 
 /// Every real server's default route: via the DIP, or none.
@@ -172,7 +276,63 @@ fn effect(action: &Action, state: &LabState) -> Outcome {
             })
         }
         Action::Curl => curl(state),
+        Action::RsArp => {
+            let seen = observe(state);
+            Ok(spec
+                .real_servers
+                .iter()
+                .map(|rs| match seen.host(&rs.name).and_then(|h| h.arp) {
+                    Some((i, a)) => format!("{}: arp_ignore = {i}, arp_announce = {a}", rs.name),
+                    None => format!("{}: the ARP sysctls cannot be read", rs.name),
+                })
+                .collect())
+        }
+        Action::RsVip => {
+            let seen = observe(state);
+            Ok(spec
+                .real_servers
+                .iter()
+                .map(|rs| {
+                    let lo = seen
+                        .host(&rs.name)
+                        .and_then(|h| h.interfaces.iter().find(|l| l.name == "lo"))
+                        .map_or_else(String::new, |l| l.addresses.join(" "));
+                    format!("{}: lo {lo}", rs.name)
+                })
+                .collect())
+        }
+        Action::ArpProblem(_) | Action::ArpFix(_) => bypass(state),
     }
+}
+
+/// The director's connection counter for the first service
+/// (`ipvsadm -Ln --stats`, Conns).
+pub fn director_conns(state: &LabState) -> Result<u64, String> {
+    let svc = state.spec.services.first().ok_or("this lab has no virtual service")?;
+    let key = table::key(svc);
+    let table = director_ipvs(state)?.table().map_err(|e| e.to_string())?;
+    Ok(table.iter().filter(|(s, _)| s.key == key).map(|(s, _)| s.stats.conns).sum())
+}
+
+/// The ARP steps' effect: the client's requests, who answered them, and
+/// whether they went through the director (its Conns counter before and after).
+fn bypass(state: &LabState) -> Outcome {
+    let before = director_conns(state)?;
+    let mut lines = curl(state)?;
+    // The kernel folds its per-CPU counters into what ipvsadm reads every
+    // 2 s (the rate estimator): wait for all the requests, or that long.
+    let deadline = std::time::Instant::now() + STATS_LAG;
+    let mut after = director_conns(state)?;
+    while after < before + CURL_REQUESTS as u64 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        after = director_conns(state)?;
+    }
+    let through = after.saturating_sub(before);
+    lines.push(format!(
+        "director's IPVS Conns: {before} -> {after} (+{through} of {CURL_REQUESTS} requests{})",
+        if through == 0 { ": all bypassed the director" } else { "" }
+    ));
+    Ok(lines)
 }
 
 /// A few requests from the client, each on a new connection; stops at the

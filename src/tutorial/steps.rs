@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::template::{RS_VARS, VARS, Vars, placeholders};
 use crate::lab::LabSpec;
-use crate::lab::model::Dataplane;
+use crate::lab::model::{Dataplane, Forward};
 use crate::monitor::merge::{self, Origin};
 use crate::monitor::{IpvsRead, Observation};
 
@@ -19,6 +19,10 @@ use crate::monitor::{IpvsRead, Observation};
 pub const GUIDE_FILE: &str = "assets/tutorial/lvs-nat.toml";
 /// The embedded steps of the LVS-NAT walk.
 pub const GUIDE_SOURCE: &str = include_str!("../../assets/tutorial/lvs-nat.toml");
+/// Where the LVS-DR walk's steps come from.
+pub const DR_GUIDE_FILE: &str = "assets/tutorial/lvs-dr.toml";
+/// The embedded steps of the LVS-DR walk.
+pub const DR_GUIDE_SOURCE: &str = include_str!("../../assets/tutorial/lvs-dr.toml");
 
 /// What a step does to the live lab (the `action` of a step).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +43,17 @@ pub enum Action {
     Curl,
     /// Shows `ipvsadm -Sn`.
     SaveRules,
+    /// `arp_ignore=1`, `arp_announce=2` on every real server (DR).
+    RsArp,
+    /// The VIP on every real server's loopback (DR).
+    RsVip,
+    /// The ARP problem on one real server (by name): its ARP sysctls back
+    /// to 0 and the VIP announced to the router, which then sends the
+    /// client's requests straight to it. Undone by [`Action::ArpFix`]'s do.
+    ArpProblem(String),
+    /// The fix: that server's sysctls restored and the router's neighbour
+    /// entry for the VIP flushed, so the director answers for it again.
+    ArpFix(String),
 }
 
 /// The action names a steps file may use.
@@ -51,6 +66,10 @@ pub const ACTION_NAMES: &[&str] = &[
     "show-table",
     "curl",
     "save-rules",
+    "rs-arp",
+    "rs-vip",
+    "arp-problem",
+    "arp-fix",
 ];
 
 impl Action {
@@ -66,8 +85,21 @@ impl Action {
     pub fn changes_lab(&self) -> bool {
         matches!(
             self,
-            Self::RsGateway | Self::IpForward | Self::IpvsService | Self::IpvsRealServer(_)
+            Self::RsGateway
+                | Self::IpForward
+                | Self::IpvsService
+                | Self::IpvsRealServer(_)
+                | Self::RsArp
+                | Self::RsVip
+                | Self::ArpProblem(_)
+                | Self::ArpFix(_)
         )
+    }
+
+    /// Whether doing it runs its change even when the status already says
+    /// done: the ARP fix's neighbour flush is not observed, and is harmless.
+    pub fn always_redone(&self) -> bool {
+        matches!(self, Self::ArpFix(_))
     }
 }
 
@@ -188,6 +220,21 @@ impl Guide {
         PARSED.get_or_init(|| Self::parse(GUIDE_FILE, GUIDE_SOURCE)).clone()
     }
 
+    /// The embedded LVS-DR walk, parsed and checked once per process.
+    pub fn embedded_dr() -> Result<Self, GuideError> {
+        static PARSED: OnceLock<Result<Guide, GuideError>> = OnceLock::new();
+        PARSED.get_or_init(|| Self::parse(DR_GUIDE_FILE, DR_GUIDE_SOURCE)).clone()
+    }
+
+    /// The walk that fits lab `spec`: DR when its first service forwards
+    /// by direct routing, else NAT.
+    pub fn for_lab(spec: &LabSpec) -> Result<Self, GuideError> {
+        let dr = spec.services.first().is_some_and(|s| {
+            !s.members.is_empty() && s.members.iter().all(|m| m.forward == Forward::Dr)
+        });
+        if dr { Self::embedded_dr() } else { Self::embedded() }
+    }
+
     /// Parses and checks a steps file: known actions, unique ids, known
     /// placeholders, `each-member` only where it makes sense.
     pub fn parse(file: &str, source: &str) -> Result<Self, GuideError> {
@@ -251,17 +298,40 @@ impl Guide {
                 }
                 continue;
             }
+            // The ARP steps act on the first real server of the service.
+            let loud = || arp_server(spec).unwrap_or_default();
+            let action = match raw.action.as_str() {
+                "arp-problem" => Action::ArpProblem(loud()),
+                "arp-fix" => Action::ArpFix(loud()),
+                other => action(other),
+            };
             out.push(Step {
                 id: raw.id.clone(),
                 title: vars.fill_lines(raw.title.trim()),
                 text: vars.fill_lines(raw.text.trim()),
                 command: lines(&vars.fill_lines(raw.command.trim())),
-                action: action(&raw.action),
+                action,
             });
         }
         out
     }
 }
+
+/// The real server the ARP steps make announce the VIP: the first of the
+/// lab's first service.
+pub fn arp_server(spec: &LabSpec) -> Option<String> {
+    spec.services.first().and_then(|s| s.members.first()).map(|m| m.name.clone())
+}
+
+/// Whether host `name` holds `vip`/32 on its loopback.
+fn holds_vip_on_lo(seen: &Observation, name: &str, vip: std::net::Ipv4Addr) -> bool {
+    let want = format!("{vip}/32");
+    seen.host(name)
+        .is_some_and(|h| h.interfaces.iter().any(|l| l.name == "lo" && l.addresses.contains(&want)))
+}
+
+/// The ARP sysctls DR needs on a real server.
+pub const ARP_QUIET: (u8, u8) = (1, 2);
 
 fn lines(text: &str) -> Vec<String> {
     text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect()
@@ -275,6 +345,8 @@ fn action(name: &str) -> Action {
         "show-table" => Action::ShowTable,
         "curl" => Action::Curl,
         "save-rules" => Action::SaveRules,
+        "rs-arp" => Action::RsArp,
+        "rs-vip" => Action::RsVip,
         // Checked at parse time; ipvs-real-server steps are expanded before.
         _ => Action::Explain,
     }
@@ -315,6 +387,24 @@ pub fn status(step: &Step, spec: &LabSpec, seen: &Observation) -> Status {
         }
         Action::IpForward => seen.forwarding == Some(true),
         Action::IpvsService => observed.is_some(),
+        Action::RsArp => {
+            !spec.real_servers.is_empty()
+                && spec
+                    .real_servers
+                    .iter()
+                    .all(|rs| seen.host(&rs.name).and_then(|h| h.arp) == Some(ARP_QUIET))
+        }
+        Action::RsVip => {
+            let vip = service.map_or(spec.director.vip, |s| s.vip);
+            !spec.real_servers.is_empty()
+                && spec.real_servers.iter().all(|rs| holds_vip_on_lo(seen, &rs.name, vip))
+        }
+        Action::ArpProblem(name) => {
+            let vip = service.map_or(spec.director.vip, |s| s.vip);
+            let arp = seen.host(name).and_then(|h| h.arp);
+            holds_vip_on_lo(seen, name, vip) && arp.is_some_and(|a| a != ARP_QUIET)
+        }
+        Action::ArpFix(name) => seen.host(name).and_then(|h| h.arp) == Some(ARP_QUIET),
         Action::IpvsRealServer(name) => observed.is_some_and(|svc| {
             svc.dests.iter().any(|d| &d.name == name && d.origin == Origin::Lab && d.programmed())
         }),

@@ -29,6 +29,7 @@ fn observed(gateways: [Option<Ipv4Addr>; 2], forwarding: bool, ipvs: IpvsRead) -
                 "rs2" => gateways[1],
                 _ => None,
             },
+            arp: None,
         })
         .collect();
     Observation {
@@ -171,7 +172,8 @@ fn bad_files_are_refused_with_line_and_fix() {
     assert_eq!(
         err.to_string(),
         "g.toml:5: unknown action 'dance' in step 'a'; use one of: explain, rs-gateway, ip-forward, \
-         ipvs-service, ipvs-real-server, show-table, curl, save-rules"
+         ipvs-service, ipvs-real-server, show-table, curl, save-rules, rs-arp, rs-vip, arp-problem, \
+         arp-fix"
     );
     let err = Guide::parse(
         "g.toml",
@@ -195,4 +197,161 @@ fn bad_files_are_refused_with_line_and_fix() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("unknown field `colour`"), "{err}");
+}
+
+// The LVS-DR walk (assets/tutorial/lvs-dr.toml) on the `dr` preset.
+
+fn dr() -> LabSpec {
+    presets::load("dr").unwrap().spec
+}
+
+fn dr_rendered() -> Vec<Step> {
+    Guide::for_lab(&dr()).unwrap().render(&dr(), Dataplane::Ipvs)
+}
+
+const VIP_LO: &str = "198.51.100.100/32";
+
+/// The DR lab as observed: per real server (rs1, rs2) whether it holds the
+/// VIP on lo and its (arp_ignore, arp_announce); the IPVS table.
+fn dr_observed(vip_on_lo: [bool; 2], arp: [(u8, u8); 2], ipvs: IpvsRead) -> Observation {
+    let spec = dr();
+    let hosts = spec
+        .hosts()
+        .map(|(name, role)| {
+            let i = match name {
+                "rs1" => Some(0),
+                "rs2" => Some(1),
+                _ => None,
+            };
+            let mut lo = vec!["127.0.0.1/8".to_string()];
+            if i.is_some_and(|i| vip_on_lo[i]) {
+                lo.push(VIP_LO.into());
+            }
+            crate::monitor::observe::HostObservation {
+                name: name.to_string(),
+                role,
+                present: true,
+                interfaces: vec![crate::net::rtnl::LinkInfo {
+                    name: "lo".into(),
+                    up: true,
+                    addresses: lo,
+                }],
+                gateway: Some(Ipv4Addr::new(198, 51, 100, 254)),
+                arp: i.map(|i| arp[i]),
+            }
+        })
+        .collect();
+    Observation {
+        at: std::time::SystemTime::UNIX_EPOCH,
+        hosts,
+        forwarding: Some(true),
+        ipvs,
+        processes_running: Vec::new(),
+        conns: crate::monitor::ConnsRead::NotRead,
+    }
+}
+
+fn dr_full_table() -> IpvsRead {
+    IpvsRead::Table(crate::lab::table::table(&dr()))
+}
+
+#[test]
+fn the_dr_walk_parses_and_every_placeholder_is_filled() {
+    let guide = Guide::parse(DR_GUIDE_FILE, DR_GUIDE_SOURCE).unwrap();
+    let steps = guide.render(&dr(), Dataplane::Ipvs);
+    let ids: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "architecture",
+            "packet-path",
+            "rs-arp",
+            "rs-vip",
+            "ipvs-service",
+            "ipvs-real-server-rs1",
+            "ipvs-real-server-rs2",
+            "show-table",
+            "curl",
+            "arp-problem",
+            "arp-fix",
+            "save-rules",
+        ]
+    );
+    for step in &steps {
+        assert!(!step.text.contains('{') && !step.title.contains('{'), "{step:?}");
+        assert!(step.command.iter().all(|c| !c.contains('{')), "{step:?}");
+    }
+    // A NAT lab still gets the NAT walk.
+    assert_eq!(
+        Guide::for_lab(&tutorial()).unwrap().render(&tutorial(), Dataplane::Ipvs),
+        rendered(Dataplane::Ipvs)
+    );
+}
+
+#[test]
+fn the_dr_commands_carry_the_labs_values() {
+    let steps = dr_rendered();
+    let command = |id: &str| steps.iter().find(|s| s.id == id).unwrap().command.join("\n");
+    assert_eq!(
+        command("rs-vip"),
+        "ip -n lvs-dr-rs1 addr add 198.51.100.100/32 dev lo\n\
+         ip -n lvs-dr-rs2 addr add 198.51.100.100/32 dev lo"
+    );
+    assert!(command("rs-arp").starts_with(
+        "ip netns exec lvs-dr-rs1 sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2\n"
+    ));
+    assert_eq!(
+        command("ipvs-real-server-rs2"),
+        "ip netns exec lvs-dr-director ipvsadm -a -t 198.51.100.100:80 -r 198.51.100.12:80 -g -w 2"
+    );
+    assert!(
+        command("arp-problem")
+            .contains("ip netns exec lvs-dr-rs1 ping -c 1 -I 198.51.100.100 198.51.100.254")
+    );
+    assert!(command("arp-fix").contains("ip -n lvs-dr-router neigh flush to 198.51.100.100"));
+    let problem = steps.iter().find(|s| s.id == "arp-problem").unwrap();
+    assert_eq!(problem.action, Action::ArpProblem("rs1".into()));
+    assert_eq!(problem.title, "The ARP problem: rs1 answers for the VIP");
+}
+
+#[test]
+fn dr_statuses_follow_the_vip_the_sysctls_and_the_table() {
+    let spec = dr();
+    let steps = dr_rendered();
+    let step = |id: &str| steps.iter().find(|s| s.id == id).unwrap().clone();
+    let quiet = (1, 2);
+    // Bare: nothing in place, and no ARP problem either (no VIP held).
+    let bare = dr_observed([false, false], [(0, 0), (0, 0)], IpvsRead::Table(Vec::new()));
+    for id in ["rs-arp", "rs-vip", "ipvs-service", "ipvs-real-server-rs1", "arp-problem", "arp-fix"]
+    {
+        assert_eq!(status(&step(id), &spec, &bare), Status::Todo, "{id}");
+    }
+    // Fully built as the preset builds it: every change done but the problem.
+    let full = dr_observed([true, true], [quiet, quiet], dr_full_table());
+    for s in &steps {
+        let expected = match &s.action {
+            Action::ArpProblem(_) => Status::Todo,
+            a if a.changes_lab() => Status::Done,
+            _ => Status::NoChange,
+        };
+        assert_eq!(status(s, &spec, &full), expected, "{}", s.id);
+    }
+    // One server's sysctls back at 0: the problem is there, the fix and the
+    // sysctls step are not; the VIP step is still done.
+    let loud = dr_observed([true, true], [(0, 0), quiet], dr_full_table());
+    assert_eq!(status(&step("arp-problem"), &spec, &loud), Status::Done);
+    assert_eq!(status(&step("arp-fix"), &spec, &loud), Status::Todo);
+    assert_eq!(status(&step("rs-arp"), &spec, &loud), Status::Todo);
+    assert_eq!(status(&step("rs-vip"), &spec, &loud), Status::Done);
+    // The VIP on one server only is not the step done.
+    let half = dr_observed([true, false], [quiet, quiet], dr_full_table());
+    assert_eq!(status(&step("rs-vip"), &spec, &half), Status::Todo);
+    // Unreadable sysctls are never taken as done.
+    let mut unread = full.clone();
+    for h in &mut unread.hosts {
+        h.arp = None;
+    }
+    assert_eq!(status(&step("rs-arp"), &spec, &unread), Status::Todo);
+    assert_eq!(status(&step("arp-fix"), &spec, &unread), Status::Todo);
+    assert!(step("arp-fix").action.always_redone() && !step("arp-problem").action.always_redone());
 }

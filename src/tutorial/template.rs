@@ -16,6 +16,10 @@ pub const VARS: &[&str] = &[
     "client.netns",
     "director.netns",
     "http.target",
+    "router",
+    "router.netns",
+    "arp.rs",
+    "arp.rs.netns",
 ];
 /// Per-real-server placeholders.
 pub const RS_VARS: &[&str] = &["rs.name", "rs.addr", "rs.netns", "rs.port", "rs.weight"];
@@ -52,6 +56,7 @@ impl<'a> Vars<'a> {
                 .map_or_else(|| format!("{vip}:{port}"), |rs| format!("{}:{}", rs.addr, m.port)),
             _ => format!("{vip}:{port}"),
         };
+        let loud = super::steps::arp_server(spec).unwrap_or_default();
         let lab = vec![
             ("lab", spec.name.clone()),
             ("vip", vip.to_string()),
@@ -62,6 +67,10 @@ impl<'a> Vars<'a> {
             ("client.netns", spec.netns("client")),
             ("director.netns", spec.netns("director")),
             ("http.target", target),
+            ("router", spec.router.map_or_else(|| "(no router)".into(), |r| r.inside.to_string())),
+            ("router.netns", spec.netns("router")),
+            ("arp.rs", loud.clone()),
+            ("arp.rs.netns", spec.netns(&loud)),
         ];
         Self { spec, lab }
     }
