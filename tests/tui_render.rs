@@ -329,3 +329,63 @@ fn conns_overlay_says_why_a_lab_without_ipvs_has_no_table() {
     let text = format!("{:?}", draw(80, 24, |f| view::render(f, &app)).backend());
     assert!(text.contains("This lab runs without IPVS"), "{text}");
 }
+
+/// Events logged before the first snapshot (the bring-up's "lab is up")
+/// carry the event loop's clock, not `--:--:--`.
+#[test]
+fn events_before_the_first_snapshot_show_a_time() {
+    use std::time::{Duration, SystemTime};
+    let mut app = App::new(Theme::default(), Keymap::default(), Vec::new());
+    let before = SystemTime::UNIX_EPOCH + Duration::from_secs(sample::EPOCH_SECS - 5);
+    app.set_clock(before);
+    app.on_backend(BackendEvent::LabReady);
+    app.on_snapshot(Arc::new(sample::tutorial(0)));
+    let text = pane(80, 5, &app, view::events::render).backend().to_string();
+    assert!(text.contains("11:59:55 lab is up"), "{text}");
+    assert!(!text.contains("--:--:--"), "{text}");
+}
+
+/// Long events wrap at a word instead of being cut.
+#[test]
+fn a_long_event_wraps_at_a_word() {
+    let mut app = tutorial_app();
+    app.log(
+        lvslab::tui::changes::Level::Error,
+        "✗ setting the weight of rs2 failed: the director's IPVS table has no such destination",
+    );
+    insta::assert_snapshot!(pane(60, 6, &app, view::events::render).backend());
+}
+
+/// With `dataplane none` the IPVS pane says there is no IPVS and what the
+/// preset's service would be, instead of a table of zeros.
+fn app_without_ipvs() -> App {
+    let mut app = App::new(Theme::default(), Keymap::default(), Vec::new());
+    for tick in 0..3 {
+        let mut snap = sample::tutorial(tick);
+        snap.lab.dataplane = lvslab::lab::model::Dataplane::None;
+        snap.conns = None;
+        for d in &mut snap.services[0].real_servers {
+            (d.conns, d.active_conns, d.inactive_conns, d.cps, d.in_bps, d.out_bps) =
+                (0, 0, 0, 0, 0, 0);
+        }
+        snap.services[0].programmed = false;
+        app.on_snapshot(Arc::new(snap));
+    }
+    app
+}
+
+#[test]
+fn without_ipvs_80x24() {
+    let app = app_without_ipvs();
+    let screen = draw(80, 24, |f| view::render(f, &app));
+    let text = screen.backend().to_string();
+    assert!(text.contains("No IPVS here (dataplane none)"), "{text}");
+    assert!(!text.contains("Active InAct"), "no table of zeros: {text}");
+    insta::assert_snapshot!(screen.backend());
+}
+
+#[test]
+fn without_ipvs_160x48() {
+    let app = app_without_ipvs();
+    insta::assert_snapshot!(draw(160, 48, |f| view::render(f, &app)).backend());
+}

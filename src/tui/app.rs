@@ -135,6 +135,7 @@ pub struct App {
     pub(super) dirty: bool,
     pub(super) exit: Option<Exit>,
     pub(super) guide: Option<GuideState>,
+    pub(super) clock: Option<SystemTime>,
 }
 
 impl App {
@@ -164,7 +165,15 @@ impl App {
             dirty: true,
             exit: None,
             guide: None,
+            clock: None,
         }
+    }
+
+    /// The wall clock as the event loop last read it: stamps the events
+    /// logged before the first snapshot (bring-up, "lab is up"), which
+    /// otherwise would have no time to show.
+    pub fn set_clock(&mut self, now: SystemTime) {
+        self.clock = Some(now);
     }
 
     /// Takes in a new snapshot: logs what changed and extends the history.
@@ -395,9 +404,10 @@ impl App {
         self.log(log.0, log.1);
     }
 
-    /// Adds a line to the events log, stamped with the lab's clock.
+    /// Adds a line to the events log, stamped with the lab's clock (the
+    /// latest snapshot's time, or before the first one the event loop's).
     pub fn log(&mut self, level: Level, text: impl Into<String>) {
-        let at = self.snapshot.as_ref().map(|s| s.at);
+        let at = self.snapshot.as_ref().map(|s| s.at).or(self.clock);
         self.log_at(at, level, text.into());
     }
 

@@ -121,7 +121,12 @@ pub(super) async fn event_loop<B: Backend>(
             biased;
             () = cancel.cancelled() => return Ok(Exit::Cancelled),
             event = backend_events.recv(), if backend_open => match event {
-                Some(event) => app.on_backend(event),
+                Some(event) => {
+                    // Reading the clock is no IO; it dates what is logged
+                    // before the first snapshot arrives.
+                    app.set_clock(std::time::SystemTime::now());
+                    app.on_backend(event);
+                }
                 None => {
                     backend_open = false;
                     app.on_backend_gone();
@@ -140,6 +145,7 @@ pub(super) async fn event_loop<B: Backend>(
             },
             input = terminal_events.next(), if input_open => match input {
                 Some(Ok(event)) => {
+                    app.set_clock(std::time::SystemTime::now());
                     if let Some(command) = app.on_terminal_event(event)
                         && commands.send(command).is_err()
                     {

@@ -12,7 +12,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
 use super::layout::{table_first_row, table_visible_rows};
 use super::pane;
@@ -20,7 +20,7 @@ use crate::lab::model::Dataplane;
 use crate::monitor::{DestView, Forward, Origin, ServiceView, Snapshot};
 use crate::tui::app::{App, Panel};
 use crate::tui::changes::service_label;
-use crate::tui::format::{delta, si};
+use crate::tui::format::{delta, fitting, si};
 use crate::tui::theme::Theme;
 
 /// Inner width from which the Forward column is shown.
@@ -35,11 +35,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(snap) = app.snapshot() else { return };
+    if snap.lab.dataplane == Dataplane::None {
+        frame.render_widget(
+            Paragraph::new(without_ipvs(snap, theme)).wrap(Wrap { trim: true }),
+            inner,
+        );
+        return;
+    }
     let [service_row, table_area, note] =
         Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)])
             .areas(inner);
     let Some(service) = snap.main_service() else {
-        let text = "no IPVS service: the director only routes (dataplane none)";
+        let text = "no virtual service: the director's table is empty";
         frame.render_widget(Paragraph::new(Span::styled(text, theme.warn())), service_row);
         return;
     };
@@ -74,15 +81,45 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         s.origin == Origin::Outside || s.real_servers.iter().any(|d| d.origin == Origin::Outside)
     });
     let text = match (outside, nft) {
-        (true, _) => OUTSIDE_NOTE,
-        (false, true) => NFT_NOTE,
-        (false, false) => note_text(inner.width),
+        (true, _) => fitting(&[OUTSIDE_NOTE, OUTSIDE_NOTE_SHORT], inner.width),
+        (false, true) => fitting(NFT_NOTES, inner.width),
+        (false, false) => fitting(IPVS_NOTES, inner.width),
     };
     frame.render_widget(Paragraph::new(Span::styled(text, theme.muted())), note);
 }
 
+/// A lab built with `dataplane none` has no IPVS table: say so, and what
+/// the preset's service would be, instead of a table of zeros.
+fn without_ipvs<'a>(snap: &Snapshot, theme: &Theme) -> Vec<Line<'a>> {
+    let mut lines = vec![Line::styled(
+        "No IPVS here (dataplane none): the director only routes; nothing balances.",
+        theme.warn(),
+    )];
+    for service in &snap.services {
+        lines.push(Line::from(vec![
+            Span::raw("The preset's service, not programmed: "),
+            Span::styled(
+                format!("{} {}", service_label(service), service.scheduler),
+                theme.accent(),
+            ),
+        ]));
+        let servers: Vec<String> = service
+            .real_servers
+            .iter()
+            .map(|d| format!("{} {}:{} weight {}", d.name, d.addr, d.port, d.weight))
+            .collect();
+        lines.push(Line::raw(format!("  {}", servers.join(" · "))));
+    }
+    lines.push(Line::styled(
+        "Traffic goes straight to the first real server; --dataplane ipvs or nft balances it.",
+        theme.muted(),
+    ));
+    lines
+}
+
 /// The note when something in the table was added outside lvslab.
 const OUTSIDE_NOTE: &str = "* added in the director outside lvslab (not in the preset)";
+const OUTSIDE_NOTE_SHORT: &str = "* added outside lvslab";
 
 /// Whether some real server answers the client itself (DR, TUN): then every
 /// service line says where its replies go and what the director carried,
@@ -204,15 +241,19 @@ fn other_dest_line<'a>(d: &DestView, theme: &Theme) -> Line<'a> {
     ])
 }
 
-/// On the nft dataplane: where the figures come from.
-const NFT_NOTE: &str =
-    "Active/InAct: conntrack (established / other) · Conns: nft counters, live · rates over ~2 s";
+/// On the nft dataplane: where the figures come from, longest first.
+const NFT_NOTES: &[&str] = &[
+    "Active/InAct: conntrack (established / other) · Conns: nft counters, live · rates over ~2 s",
+    "Active/InAct: conntrack · Conns: nft counters · rates over ~2 s",
+    "Active/InAct: conntrack · rates over ~2 s",
+];
 
-fn note_text(width: u16) -> &'static str {
-    if width >= 110 {
-        "Active/InAct: live · Conns, Δ, CPS, B/s: estimator, refresh ~2 s · \
-         short NAT connections linger in TIME_WAIT as InAct"
-    } else {
-        "Active/InAct live · Conns/Δ/rates refresh ~2 s · InAct = TIME_WAIT"
-    }
-}
+/// On IPVS: which figures are live and which come from the estimator,
+/// longest first; the pane shows the first that fits whole.
+const IPVS_NOTES: &[&str] = &[
+    "Active/InAct: live · Conns, Δ, CPS, B/s: estimator, refresh ~2 s · \
+     short NAT connections linger in TIME_WAIT as InAct",
+    "Active/InAct: live · Conns, Δ, CPS, B/s: estimator, refresh ~2 s · InAct = TIME_WAIT",
+    "Active/InAct live · Conns/Δ/rates refresh ~2 s · InAct = TIME_WAIT",
+    "Active/InAct live · Conns/rates refresh ~2 s",
+];
