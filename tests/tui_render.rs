@@ -181,19 +181,76 @@ fn presets() -> Vec<PresetInfo> {
                           3:2 split, drain one, stop one."
                 .into(),
             file: PathBuf::from("labs/tutorial-nat.toml"),
+            ..PresetInfo::default()
         },
         PresetInfo {
             name: "sh-sticky".into(),
             description: "Source hashing: every request of one client lands on one server.".into(),
             file: PathBuf::from("labs/sh-sticky.toml"),
+            ..PresetInfo::default()
         },
     ]
 }
 
+/// The picker on the built-in presets, as the session builds them.
+fn picker(ipvs_missing: Option<&str>) -> App {
+    let mut app =
+        App::new(Theme::default(), Keymap::default(), lvslab::session::dashboard::preset_list());
+    app.set_build_options(lvslab::tui::BuildOptions {
+        dataplane: lvslab::lab::model::Dataplane::Ipvs,
+        ipvs_missing: ipvs_missing.map(str::to_string),
+    });
+    app
+}
+
 #[test]
 fn preset_picker() {
-    let app = App::new(Theme::default(), Keymap::default(), presets());
-    insta::assert_snapshot!(draw(80, 24, |f| view::render(f, &app)).backend());
+    let app = picker(None);
+    let screen = draw(80, 24, |f| view::render(f, &app));
+    let text = screen.backend().to_string();
+    for needle in ["Services", "TCP 192.0.2.1:80 wrr: rs1 weight 3 nat", "Topology", "DIP"] {
+        assert!(text.contains(needle), "missing {needle:?}: {text}");
+    }
+    insta::assert_snapshot!(screen.backend());
+}
+
+#[test]
+fn preset_picker_160x48() {
+    let app = picker(None);
+    let screen = draw(160, 48, |f| view::render(f, &app));
+    assert!(screen.backend().to_string().contains("What to do and watch"));
+    insta::assert_snapshot!(screen.backend());
+}
+
+/// Without IPVS the picker says so before building, starts on nft, Tab
+/// moves to none, and Enter sends the choice.
+#[test]
+fn preset_picker_without_ipvs() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use lvslab::lab::model::Dataplane;
+    use lvslab::tui::Command;
+    let mut app = picker(Some("this kernel has no IPVS (CONFIG_IP_VS is not set)"));
+    let text = draw(80, 24, |f| view::render(f, &app)).backend().to_string();
+    assert!(text.contains("this kernel has no IPVS"), "{text}");
+    insta::assert_snapshot!(
+        "picker_without_ipvs_80x24",
+        draw(80, 24, |f| view::render(f, &app)).backend()
+    );
+    insta::assert_snapshot!(
+        "picker_without_ipvs_160x48",
+        draw(160, 48, |f| view::render(f, &app)).backend()
+    );
+    assert_eq!(app.picker_dataplane(), Dataplane::Nft);
+    let key = |code| Event::Key(KeyEvent::new(code, KeyModifiers::NONE));
+    assert_eq!(app.on_terminal_event(key(KeyCode::Tab)), None);
+    assert_eq!(app.picker_dataplane(), Dataplane::None);
+    assert_eq!(app.on_terminal_event(key(KeyCode::Tab)), None);
+    assert_eq!(app.picker_dataplane(), Dataplane::Nft, "IPVS is never offered");
+    let Some(Command::BringUp { dataplane, .. }) = app.on_terminal_event(key(KeyCode::Enter))
+    else {
+        panic!("Enter builds")
+    };
+    assert_eq!(dataplane, Dataplane::Nft);
 }
 
 #[test]

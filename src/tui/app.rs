@@ -10,9 +10,10 @@ use std::time::SystemTime;
 use ratatui::layout::Rect;
 
 use super::changes::{self, Level};
-use super::command::{BackendEvent, Exit, GuideReport, GuideRequest, PresetInfo};
+use super::command::{BackendEvent, BuildOptions, Exit, GuideReport, GuideRequest, PresetInfo};
 use super::keymap::Keymap;
 use super::theme::{self, Theme};
+use crate::lab::model::Dataplane;
 use crate::monitor::{DestView, History, Snapshot};
 
 /// Chart window: 60 s of snapshots at 10 Hz.
@@ -136,6 +137,8 @@ pub struct App {
     pub(super) exit: Option<Exit>,
     pub(super) guide: Option<GuideState>,
     pub(super) clock: Option<SystemTime>,
+    pub(super) build: BuildOptions,
+    pub(super) picked_dataplane: Option<Dataplane>,
 }
 
 impl App {
@@ -166,6 +169,32 @@ impl App {
             exit: None,
             guide: None,
             clock: None,
+            build: BuildOptions::default(),
+            picked_dataplane: None,
+        }
+    }
+
+    /// What the picker may build with (decided by the session from the kernel).
+    pub fn set_build_options(&mut self, build: BuildOptions) {
+        self.build = build;
+        self.picked_dataplane = None;
+        self.dirty = true;
+    }
+
+    /// What the picker may build with.
+    pub fn build_options(&self) -> &BuildOptions {
+        &self.build
+    }
+
+    /// The dataplane the highlighted preset would be built with.
+    pub fn picker_dataplane(&self) -> Dataplane {
+        let offered = self.build.offered();
+        match self.picked_dataplane {
+            Some(d) if offered.contains(&d) => d,
+            _ => self
+                .presets
+                .get(self.preset_index)
+                .map_or(offered[0], |p| self.build.default_for(p)),
         }
     }
 

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::app::App;
 use super::changes::Level;
-use super::command::{BackendEvent, Command, Exit, PresetInfo};
+use super::command::{BackendEvent, BuildOptions, Command, Exit, PresetInfo};
 use super::view;
 use crate::monitor::Snapshot;
 
@@ -43,6 +43,8 @@ pub struct UiIo {
     pub cancel: CancellationToken,
     /// Presets for the picker; empty starts on the dashboard.
     pub presets: Vec<PresetInfo>,
+    /// What the picker may build with (the kernel's IPVS, the session's dataplane).
+    pub build: BuildOptions,
 }
 
 /// The backend's ends of the channels made by [`UiIo::new`].
@@ -72,6 +74,7 @@ impl UiIo {
             terminal_events,
             cancel: cancel.clone(),
             presets: Vec::new(),
+            build: BuildOptions::default(),
         };
         (io, BackendSide { snapshots: snap_tx, commands: cmd_rx, events: ev_tx, cancel })
     }
@@ -85,6 +88,13 @@ impl UiIo {
     #[must_use]
     pub fn with_presets(mut self, presets: Vec<PresetInfo>) -> Self {
         self.presets = presets;
+        self
+    }
+
+    /// What the picker builds with, and whether this kernel has IPVS.
+    #[must_use]
+    pub fn with_build_options(mut self, build: BuildOptions) -> Self {
+        self.build = build;
         self
     }
 }
