@@ -421,6 +421,7 @@ fn app_without_ipvs() -> App {
         let mut snap = sample::tutorial(tick);
         snap.lab.dataplane = lvslab::lab::model::Dataplane::None;
         snap.conns = None;
+        snap.prediction = None;
         for d in &mut snap.services[0].real_servers {
             (d.conns, d.active_conns, d.inactive_conns, d.cps, d.in_bps, d.out_bps) =
                 (0, 0, 0, 0, 0, 0);
@@ -444,5 +445,42 @@ fn without_ipvs_80x24() {
 #[test]
 fn without_ipvs_160x48() {
     let app = app_without_ipvs();
+    insta::assert_snapshot!(draw(160, 48, |f| view::render(f, &app)).backend());
+}
+
+/// A persistent service with one client: the prediction expects every
+/// connection on the client's server, not the weights' 60/40, and the IPVS
+/// pane shows the next servers and the hit rate.
+fn persistent_app() -> App {
+    use lvslab::monitor::forecast::PredictionView;
+    let mut app = App::new(Theme::default(), Keymap::default(), Vec::new());
+    for tick in [299, 300] {
+        let mut snap = sample::tutorial(tick);
+        snap.services[0].persistent = Some(300);
+        snap.prediction = Some(PredictionView {
+            next: vec!["rs2".into(); 5],
+            compared: 1500,
+            agreed: 1497,
+            expected: vec![("rs1".into(), 0.0), ("rs2".into(), 100.0)],
+        });
+        app.on_snapshot(Arc::new(snap));
+    }
+    app
+}
+
+#[test]
+fn prediction_of_a_persistent_service_80x24() {
+    let app = persistent_app();
+    let text = draw(80, 24, |f| view::render(f, &app)).backend().to_string();
+    assert!(text.contains("next rs2 rs2 rs2 rs2 rs2 · hits 99.8%"), "{text}");
+    insta::assert_snapshot!(draw(80, 24, |f| view::render(f, &app)).backend());
+}
+
+#[test]
+fn prediction_of_a_persistent_service_160x48() {
+    let app = persistent_app();
+    let text = draw(160, 48, |f| view::render(f, &app)).backend().to_string();
+    assert!(text.contains("p 100.0%") && text.contains("p 0.0%"), "{text}");
+    assert!(text.contains("predicted 99.8% of 1500"), "{text}");
     insta::assert_snapshot!(draw(160, 48, |f| view::render(f, &app)).backend());
 }

@@ -81,9 +81,11 @@ impl Forecast {
             *self = Self { consumed: self.consumed.min(answered), ..Self::default() };
             self.synced = !keeps_state;
         }
+        // The answers since the last poll are checked against the predictor
+        // as it stood then (its counts and templates from the last table).
         let mut predictor = match self.kept.take() {
-            Some((_, kept)) if keeps_state => kept,
-            _ => fresh.clone(),
+            Some((_, kept)) => kept,
+            None => fresh.clone(),
         };
         // The answers since the last poll, as many as the generator kept.
         let new = usize::try_from(answered.saturating_sub(self.consumed)).unwrap_or(usize::MAX);
@@ -123,10 +125,13 @@ impl Forecast {
         }
         self.consumed = answered;
         let client = self.client.unwrap_or(client);
-        let mut ahead = predictor.clone();
+        // Ahead: rr/wrr from where the answers left them, the others from
+        // the table just read.
+        let basis = if keeps_state { &predictor } else { &fresh };
+        let mut ahead = basis.clone();
         let next =
             (0..AHEAD).filter_map(|_| ahead.next(client)).map(|i| names[i].clone()).collect();
-        let mut run = predictor.clone();
+        let mut run = basis.clone();
         let mut counts = vec![0usize; names.len()];
         for _ in 0..SHARE_RUN {
             if let Some(i) = run.next(client) {

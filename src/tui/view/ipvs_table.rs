@@ -17,6 +17,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use super::layout::{table_first_row, table_visible_rows};
 use super::pane;
 use crate::lab::model::Dataplane;
+use crate::monitor::forecast::PredictionView;
 use crate::monitor::{DestView, Forward, Origin, ServiceView, Snapshot};
 use crate::tui::app::{App, Panel};
 use crate::tui::changes::service_label;
@@ -51,7 +52,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         return;
     };
     let methods = mixes_methods(snap);
-    frame.render_widget(Paragraph::new(service_line(service, theme, methods)), service_row);
+    let mut line = service_line(service, theme, methods);
+    if let Some(p) = &snap.prediction {
+        let used: usize = line.spans.iter().map(|s| s.content.chars().count()).sum();
+        let room = u16::try_from(usize::from(inner.width).saturating_sub(used)).unwrap_or(0);
+        line.spans.push(Span::styled(prediction_text(p, room), theme.accent()));
+    }
+    frame.render_widget(Paragraph::new(line), service_row);
     let visible = table_visible_rows(area);
     let first = table_first_row(app.selected(), visible, service.real_servers.len());
     let wide = inner.width >= FORWARD_FROM;
@@ -115,6 +122,35 @@ fn without_ipvs<'a>(snap: &Snapshot, theme: &Theme) -> Vec<Line<'a>> {
         theme.muted(),
     ));
     lines
+}
+
+/// The prediction after the service line, as much as fits whole: the next
+/// servers the scheduler will pick, and how often the prediction named
+/// the server that answered.
+fn prediction_text(p: &PredictionView, room: u16) -> String {
+    if p.next.is_empty() {
+        let variants = [
+            "  prediction: finding the scheduler's position from the first answers",
+            "  prediction: syncing",
+            "",
+        ];
+        return fitting(&variants, room);
+    }
+    let next = p.next.join(" ");
+    let hits = p.hit_rate().map_or_else(
+        || "hits: waiting for answers".to_string(),
+        |rate| format!("predicted {rate:.1}% of {}", p.compared),
+    );
+    let short_hits = p.hit_rate().map_or_else(String::new, |rate| format!(" · hits {rate:.1}%"));
+    let first = p.next.first().cloned().unwrap_or_default();
+    let variants = [
+        format!("  next: {next} · {hits}"),
+        format!("  next {next}{short_hits}"),
+        format!("  next {first}{short_hits}"),
+        String::new(),
+    ];
+    let variants: Vec<&str> = variants.iter().map(String::as_str).collect();
+    fitting(&variants, room)
 }
 
 /// The note when something in the table was added outside lvslab.
