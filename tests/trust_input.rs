@@ -40,6 +40,10 @@ fn control_characters_in_a_preset_or_record_never_reach_the_screen() {
             name: HOSTILE.into(),
             description: HOSTILE.into(),
             file: HOSTILE.into(),
+            topology: vec![HOSTILE.into()],
+            services: vec![HOSTILE.into()],
+            explanation: format!("{HOSTILE}\n  {HOSTILE}"),
+            dataplane: None,
         }],
     );
     let mut dashboard = App::new(Theme::default(), Keymap::default(), Vec::new());

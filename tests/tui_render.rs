@@ -181,19 +181,76 @@ fn presets() -> Vec<PresetInfo> {
                           3:2 split, drain one, stop one."
                 .into(),
             file: PathBuf::from("labs/tutorial-nat.toml"),
+            ..PresetInfo::default()
         },
         PresetInfo {
             name: "sh-sticky".into(),
             description: "Source hashing: every request of one client lands on one server.".into(),
             file: PathBuf::from("labs/sh-sticky.toml"),
+            ..PresetInfo::default()
         },
     ]
 }
 
+/// The picker on the built-in presets, as the session builds them.
+fn picker(ipvs_missing: Option<&str>) -> App {
+    let mut app =
+        App::new(Theme::default(), Keymap::default(), lvslab::session::dashboard::preset_list());
+    app.set_build_options(lvslab::tui::BuildOptions {
+        dataplane: lvslab::lab::model::Dataplane::Ipvs,
+        ipvs_missing: ipvs_missing.map(str::to_string),
+    });
+    app
+}
+
 #[test]
 fn preset_picker() {
-    let app = App::new(Theme::default(), Keymap::default(), presets());
-    insta::assert_snapshot!(draw(80, 24, |f| view::render(f, &app)).backend());
+    let app = picker(None);
+    let screen = draw(80, 24, |f| view::render(f, &app));
+    let text = screen.backend().to_string();
+    for needle in ["Services", "TCP 192.0.2.1:80 wrr: rs1 weight 3 nat", "Topology", "DIP"] {
+        assert!(text.contains(needle), "missing {needle:?}: {text}");
+    }
+    insta::assert_snapshot!(screen.backend());
+}
+
+#[test]
+fn preset_picker_160x48() {
+    let app = picker(None);
+    let screen = draw(160, 48, |f| view::render(f, &app));
+    assert!(screen.backend().to_string().contains("What to do and watch"));
+    insta::assert_snapshot!(screen.backend());
+}
+
+/// Without IPVS the picker says so before building, starts on nft, Tab
+/// moves to none, and Enter sends the choice.
+#[test]
+fn preset_picker_without_ipvs() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use lvslab::lab::model::Dataplane;
+    use lvslab::tui::Command;
+    let mut app = picker(Some("this kernel has no IPVS (CONFIG_IP_VS is not set)"));
+    let text = draw(80, 24, |f| view::render(f, &app)).backend().to_string();
+    assert!(text.contains("this kernel has no IPVS"), "{text}");
+    insta::assert_snapshot!(
+        "picker_without_ipvs_80x24",
+        draw(80, 24, |f| view::render(f, &app)).backend()
+    );
+    insta::assert_snapshot!(
+        "picker_without_ipvs_160x48",
+        draw(160, 48, |f| view::render(f, &app)).backend()
+    );
+    assert_eq!(app.picker_dataplane(), Dataplane::Nft);
+    let key = |code| Event::Key(KeyEvent::new(code, KeyModifiers::NONE));
+    assert_eq!(app.on_terminal_event(key(KeyCode::Tab)), None);
+    assert_eq!(app.picker_dataplane(), Dataplane::None);
+    assert_eq!(app.on_terminal_event(key(KeyCode::Tab)), None);
+    assert_eq!(app.picker_dataplane(), Dataplane::Nft, "IPVS is never offered");
+    let Some(Command::BringUp { dataplane, .. }) = app.on_terminal_event(key(KeyCode::Enter))
+    else {
+        panic!("Enter builds")
+    };
+    assert_eq!(dataplane, Dataplane::Nft);
 }
 
 #[test]
@@ -328,4 +385,102 @@ fn conns_overlay_says_why_a_lab_without_ipvs_has_no_table() {
     press(&mut app, 'c');
     let text = format!("{:?}", draw(80, 24, |f| view::render(f, &app)).backend());
     assert!(text.contains("This lab runs without IPVS"), "{text}");
+}
+
+/// Events logged before the first snapshot (the bring-up's "lab is up")
+/// carry the event loop's clock, not `--:--:--`.
+#[test]
+fn events_before_the_first_snapshot_show_a_time() {
+    use std::time::{Duration, SystemTime};
+    let mut app = App::new(Theme::default(), Keymap::default(), Vec::new());
+    let before = SystemTime::UNIX_EPOCH + Duration::from_secs(sample::EPOCH_SECS - 5);
+    app.set_clock(before);
+    app.on_backend(BackendEvent::LabReady);
+    app.on_snapshot(Arc::new(sample::tutorial(0)));
+    let text = pane(80, 5, &app, view::events::render).backend().to_string();
+    assert!(text.contains("11:59:55 lab is up"), "{text}");
+    assert!(!text.contains("--:--:--"), "{text}");
+}
+
+/// Long events wrap at a word instead of being cut.
+#[test]
+fn a_long_event_wraps_at_a_word() {
+    let mut app = tutorial_app();
+    app.log(
+        lvslab::tui::changes::Level::Error,
+        "✗ setting the weight of rs2 failed: the director's IPVS table has no such destination",
+    );
+    insta::assert_snapshot!(pane(60, 6, &app, view::events::render).backend());
+}
+
+/// With `dataplane none` the IPVS pane says there is no IPVS and what the
+/// preset's service would be, instead of a table of zeros.
+fn app_without_ipvs() -> App {
+    let mut app = App::new(Theme::default(), Keymap::default(), Vec::new());
+    for tick in 0..3 {
+        let mut snap = sample::tutorial(tick);
+        snap.lab.dataplane = lvslab::lab::model::Dataplane::None;
+        snap.conns = None;
+        snap.prediction = None;
+        for d in &mut snap.services[0].real_servers {
+            (d.conns, d.active_conns, d.inactive_conns, d.cps, d.in_bps, d.out_bps) =
+                (0, 0, 0, 0, 0, 0);
+        }
+        snap.services[0].programmed = false;
+        app.on_snapshot(Arc::new(snap));
+    }
+    app
+}
+
+#[test]
+fn without_ipvs_80x24() {
+    let app = app_without_ipvs();
+    let screen = draw(80, 24, |f| view::render(f, &app));
+    let text = screen.backend().to_string();
+    assert!(text.contains("No IPVS here (dataplane none)"), "{text}");
+    assert!(!text.contains("Active InAct"), "no table of zeros: {text}");
+    insta::assert_snapshot!(screen.backend());
+}
+
+#[test]
+fn without_ipvs_160x48() {
+    let app = app_without_ipvs();
+    insta::assert_snapshot!(draw(160, 48, |f| view::render(f, &app)).backend());
+}
+
+/// A persistent service with one client: the prediction expects every
+/// connection on the client's server, not the weights' 60/40, and the IPVS
+/// pane shows the next servers and the hit rate.
+fn persistent_app() -> App {
+    use lvslab::monitor::forecast::PredictionView;
+    let mut app = App::new(Theme::default(), Keymap::default(), Vec::new());
+    for tick in [299, 300] {
+        let mut snap = sample::tutorial(tick);
+        snap.services[0].persistent = Some(300);
+        snap.prediction = Some(PredictionView {
+            next: vec!["rs2".into(); 5],
+            compared: 1500,
+            agreed: 1497,
+            expected: vec![("rs1".into(), 0.0), ("rs2".into(), 100.0)],
+        });
+        app.on_snapshot(Arc::new(snap));
+    }
+    app
+}
+
+#[test]
+fn prediction_of_a_persistent_service_80x24() {
+    let app = persistent_app();
+    let text = draw(80, 24, |f| view::render(f, &app)).backend().to_string();
+    assert!(text.contains("next rs2 rs2 rs2 rs2 rs2 · hits 99.8%"), "{text}");
+    insta::assert_snapshot!(draw(80, 24, |f| view::render(f, &app)).backend());
+}
+
+#[test]
+fn prediction_of_a_persistent_service_160x48() {
+    let app = persistent_app();
+    let text = draw(160, 48, |f| view::render(f, &app)).backend().to_string();
+    assert!(text.contains("p 100.0%") && text.contains("p 0.0%"), "{text}");
+    assert!(text.contains("predicted 99.8% of 1500"), "{text}");
+    insta::assert_snapshot!(draw(160, 48, |f| view::render(f, &app)).backend());
 }

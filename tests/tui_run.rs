@@ -277,11 +277,13 @@ async fn picker_brings_a_preset_up_then_shows_the_dashboard() {
             name: "tutorial-nat".into(),
             description: "NAT".into(),
             file: "labs/a.toml".into(),
+            ..PresetInfo::default()
         },
         PresetInfo {
             name: "sh-sticky".into(),
             description: "sh".into(),
             file: "labs/b.toml".into(),
+            ..PresetInfo::default()
         },
     ];
     let mut rig = Rig::new(None, presets);
@@ -303,6 +305,12 @@ async fn picker_brings_a_preset_up_then_shows_the_dashboard() {
     assert_eq!(exit, Exit::Quit);
     assert_eq!(
         rig.commands(),
-        vec![Command::BringUp { preset: PathBuf::from("labs/b.toml") }, Command::Quit]
+        vec![
+            Command::BringUp {
+                preset: PathBuf::from("labs/b.toml"),
+                dataplane: lvslab::lab::model::Dataplane::Ipvs
+            },
+            Command::Quit
+        ]
     );
 }

@@ -59,6 +59,22 @@ fn dashboard_drives_and_shows_the_real_ipvs_table() {
         weight_and_conns("198.51.100.11").1 > 0 && weight_and_conns("198.51.100.12").1 > 0
     });
 
+    // The prediction against the answers of the dashboard's own traffic:
+    // wrr's position is learnt from the first answers, then every new
+    // connection is predicted and checked.
+    let screen = tui.wait_for("the prediction's hit rate", Duration::from_secs(60), |s| {
+        s.contains("next: ") && s.lines().any(|l| l.contains("predicted") && !l.contains("of 0 "))
+    });
+    let line = screen.lines().find(|l| l.contains("next: ")).unwrap_or_default().to_string();
+    eprintln!("prediction in the dashboard: {}", line.trim());
+    let rate: f64 = line
+        .split("predicted ")
+        .nth(1)
+        .and_then(|r| r.split('%').next())
+        .and_then(|r| r.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no hit rate on: {line}"));
+    assert!(rate >= 90.0, "the prediction names the answering server: {line}");
+
     // `w` on the first row (rs1): weight 3 -> 4, in the kernel at once.
     tui.keys(&["w"]);
     wait_until(&tui, "rs1 weight 4 in ipvsadm", Duration::from_secs(20), || {

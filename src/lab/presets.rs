@@ -47,6 +47,23 @@ pub fn embedded() -> Vec<Preset> {
         .collect()
 }
 
+/// The source text of an embedded preset by its origin (`labs/<file>`).
+pub fn embedded_source(origin: &str) -> Option<&'static str> {
+    let file = origin.strip_prefix("labs/")?;
+    EMBEDDED.iter().find(|(f, _)| *f == file).map(|(_, source)| *source)
+}
+
+/// A preset's own explanation: its leading comment block, `# ` stripped,
+/// blank comment lines kept as paragraph breaks; empty without one.
+pub fn explanation(source: &str) -> String {
+    let mut lines = Vec::new();
+    for line in source.lines() {
+        let Some(comment) = line.trim_start().strip_prefix('#') else { break };
+        lines.push(comment.strip_prefix(' ').unwrap_or(comment).trim_end());
+    }
+    lines.join("\n").trim().to_string()
+}
+
 /// Whether a command-line word names a file: it contains a `/` or ends in
 /// `.toml`. Any other word is a preset (or running lab) name, never a file,
 /// so a file in the current directory cannot shadow a built-in preset.
@@ -130,5 +147,16 @@ mod tests {
         let err = load("nope").unwrap_err().to_string();
         assert!(err.contains("no preset is called 'nope'"), "{err}");
         assert!(err.contains("tutorial (labs/tutorial-nat.toml)"), "{err}");
+    }
+
+    #[test]
+    fn the_explanation_is_the_leading_comment_block() {
+        let source = "# Title.\n#\n# Prose here.\n#   diagram\n\n# not this\nname = \"x\"\n";
+        assert_eq!(explanation(source), "Title.\n\nProse here.\n  diagram");
+        assert_eq!(explanation("name = \"x\"\n# late"), "");
+        for preset in embedded() {
+            let source = embedded_source(&preset.origin).expect("an embedded preset's source");
+            assert!(!explanation(source).is_empty(), "{} explains itself", preset.origin);
+        }
     }
 }

@@ -16,6 +16,7 @@
 //! - [`history`]: a bounded ring buffer; [`sample`]: synthetic snapshots.
 
 pub mod conns;
+pub mod forecast;
 pub mod history;
 pub mod merge;
 pub mod nft;

@@ -7,8 +7,10 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use super::forecast::{Forecast, PredictionView};
 use super::merge::{self, MergedDest};
 use super::observe::{HOSTS_REFRESH, IpvsRead, KernelObserver, Observation, Observe};
+use super::predict;
 use super::snapshot::{
     DestView, DirectorView, HostStats, HostView, LabView, RealServerView, ServiceView, Snapshot,
     TrafficView,
@@ -25,6 +27,7 @@ pub struct Poller<O: Observe = KernelObserver> {
     system: sysinfo::System,
     host: HostStats,
     host_at: Option<Instant>,
+    forecast: Forecast,
 }
 
 impl Poller {
@@ -48,6 +51,7 @@ impl<O: Observe> Poller<O> {
             system: sysinfo::System::new(),
             host: HostStats { cpu_percent: 0.0, mem_used: 0, mem_total: 0 },
             host_at: None,
+            forecast: Forecast::default(),
         }
     }
 
@@ -59,7 +63,9 @@ impl<O: Observe> Poller<O> {
         if let IpvsRead::Failed(e) = &seen.ipvs {
             tracing::warn!("IPVS poll failed: {e}");
         }
-        snapshot(state, &seen, traffic, self.host_stats())
+        let mut snap = snapshot(state, &seen, traffic, self.host_stats());
+        snap.prediction = prediction(state, &seen, snap.traffic.as_ref(), &mut self.forecast);
+        snap
     }
 
     fn host_stats(&mut self) -> HostStats {
@@ -155,7 +161,36 @@ pub fn snapshot(
         table.connections.truncate(super::snapshot::CONN_ROWS);
         table
     });
-    Snapshot { at: seen.at, lab, services, traffic, host, conns }
+    Snapshot { at: seen.at, lab, services, traffic, host, conns, prediction: None }
+}
+
+/// The main service's running prediction, checked against the answers the
+/// dashboard's traffic got; `None` without a table, without traffic, or
+/// for a scheduler that cannot be predicted.
+pub fn prediction(
+    state: &LabState,
+    seen: &Observation,
+    traffic: Option<&TrafficView>,
+    forecast: &mut Forecast,
+) -> Option<PredictionView> {
+    let spec = &state.spec;
+    let table = seen.ipvs.table()?;
+    let traffic = traffic?;
+    let svc = spec.services.iter().find(|s| s.addressable())?;
+    let key = ServiceKey::Addr { proto: svc.protocol, addr: IpAddr::V4(svc.vip), port: svc.port };
+    let conns = seen.conns.table().unwrap_or_default();
+    let predictor = predict::for_service(table, &key, conns, |ip| merge::name_of(spec, ip)).ok()?;
+    // What starts the count over: the scheduler, persistence and weights.
+    let (service, dests) = table.iter().find(|(s, _)| s.key == key)?;
+    let weights: Vec<String> = dests.iter().map(|d| format!("{}:{}", d.addr, d.weight)).collect();
+    let config = format!(
+        "{} {} {} {}",
+        service.scheduler,
+        service.flags.persistent,
+        service.persistence_timeout,
+        weights.join(",")
+    );
+    Some(forecast.update(predictor, &config, traffic.answered, &traffic.recent, spec.client))
 }
 
 fn dest_view(d: &MergedDest) -> DestView {

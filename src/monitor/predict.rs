@@ -147,6 +147,30 @@ impl Predictor {
         p
     }
 
+    /// The scheduler's algorithm.
+    pub fn algo(&self) -> Algo {
+        self.algo
+    }
+
+    /// Whether the service is persistent.
+    pub fn persistent(&self) -> bool {
+        self.persistence.is_some()
+    }
+
+    /// Records that a connection from `client` went to destination `i`
+    /// against the prediction: the counts and templates follow the kernel.
+    pub fn correct(&mut self, client: Ipv4Addr, predicted: Option<usize>, i: usize) {
+        if let Some(p) = predicted {
+            self.dests[p].inactive = self.dests[p].inactive.saturating_sub(1);
+        }
+        if let Some(d) = self.dests.get_mut(i) {
+            d.inactive += 1;
+        }
+        if let Some(pers) = &mut self.persistence {
+            pers.templates.insert(u32::from(client) & pers.netmask, i);
+        }
+    }
+
     /// The destinations, with the counts as predicted so far.
     pub fn dests(&self) -> &[Dest] {
         &self.dests

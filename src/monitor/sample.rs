@@ -60,10 +60,28 @@ pub fn with_servers(weights: &[u32], tick: u32) -> Snapshot {
             by_server,
             p50_ms: (requests > 0).then_some(1.8),
             p99_ms: (requests > 0).then_some(6.4),
+            answered: requests,
+            recent: Vec::new(),
         }),
         host: HostStats { cpu_percent: 12.5, mem_used: 1_610_612_736, mem_total: 8_589_934_592 },
         conns: Some(conns(&dests_for_conns, tick)),
+        prediction: Some(prediction(&dests_for_conns, requests)),
     }
+}
+
+/// What the dashboard's prediction shows after `requests` answers under
+/// wrr: every one predicted after the first two cycles, the weights'
+/// shares expected, and the servers in wrr's order ahead.
+fn prediction(dests: &[DestView], requests: u64) -> super::forecast::PredictionView {
+    let total: u64 = dests.iter().map(|d| u64::from(d.weight)).sum::<u64>().max(1);
+    #[expect(clippy::cast_precision_loss, reason = "small weights")]
+    let expected =
+        dests.iter().map(|d| (d.name.clone(), d.weight as f64 * 100.0 / total as f64)).collect();
+    let compared = requests.saturating_sub(12);
+    let next = (0..super::forecast::AHEAD)
+        .filter_map(|i| dests.get(i % dests.len().max(1)).map(|d| d.name.clone()))
+        .collect();
+    super::forecast::PredictionView { next, compared, agreed: compared, expected }
 }
 
 /// The connection table matching `dests`: each server's ActiveConn as

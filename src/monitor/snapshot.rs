@@ -27,6 +27,9 @@ pub struct Snapshot {
     /// [`CONN_ROWS`] (the counts cover every entry); `None` when it could
     /// not be read (no IPVS, or not read yet).
     pub conns: Option<super::conns::ConnTable>,
+    /// The main service's prediction (next servers, hit rate, expected
+    /// share), when its scheduler can be predicted and traffic ran.
+    pub prediction: Option<super::forecast::PredictionView>,
 }
 
 /// Entries of the connection table a snapshot keeps: more than any screen
@@ -190,6 +193,12 @@ pub struct TrafficView {
     pub p50_ms: Option<f64>,
     /// 99th percentile latency, once there are results.
     pub p99_ms: Option<f64>,
+    /// Answers recorded in order so far (for the prediction's hit rate).
+    #[serde(skip)]
+    pub answered: u64,
+    /// The newest answers, oldest first: (client, server).
+    #[serde(skip)]
+    pub recent: Vec<(IpAddr, String)>,
 }
 
 /// CPU and memory of the machine running the lab.

@@ -30,26 +30,21 @@ pub const DEFAULT_RATE: u32 = 20;
 type Shared = Arc<Mutex<LabState>>;
 
 /// Runs the backend until `Quit` or cancellation. `lab` is the lab to
-/// attach to, or `None` to wait for the picker's `BringUp`. Returns the lab
+/// attach to, or `None` to wait for the picker's `BringUp` (which names the
+/// dataplane chosen in the picker). Returns the lab
 /// it ended with (the caller decides whether to tear it down).
-pub async fn run(
-    side: BackendSide,
-    lab: Option<LabState>,
-    dataplane: Dataplane,
-    start_traffic: bool,
-) -> Option<String> {
-    run_with_guide(side, lab, dataplane, start_traffic, false).await
+pub async fn run(side: BackendSide, lab: Option<LabState>, start_traffic: bool) -> Option<String> {
+    run_with_guide(side, lab, start_traffic, false).await
 }
 
 /// [`run`], opening the tutorial guide once the lab is ready when `guide`.
 pub async fn run_with_guide(
     side: BackendSide,
     lab: Option<LabState>,
-    dataplane: Dataplane,
     start_traffic: bool,
     guide: bool,
 ) -> Option<String> {
-    run_owned(side, lab, dataplane, start_traffic, guide, None).await
+    run_owned(side, lab, start_traffic, guide, None).await
 }
 
 /// [`run_with_guide`], writing the name of a lab the picker brings up into
@@ -58,7 +53,6 @@ pub async fn run_with_guide(
 pub async fn run_owned(
     mut side: BackendSide,
     lab: Option<LabState>,
-    dataplane: Dataplane,
     start_traffic: bool,
     guide: bool,
     owned: Option<Arc<Mutex<Option<String>>>>,
@@ -75,7 +69,7 @@ pub async fn run_owned(
                     () = side.cancel.cancelled() => return None,
                 };
                 match command {
-                    Command::BringUp { preset } => {
+                    Command::BringUp { preset, dataplane } => {
                         let preset = preset.to_string_lossy();
                         if let (Some(slot), Ok(p)) = (&owned, presets::load(&preset)) {
                             *slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =

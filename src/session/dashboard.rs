@@ -47,7 +47,14 @@ pub async fn show(
     theme_error: Option<String>,
 ) -> Result<(), tui::Error> {
     let (io, side) = UiIo::new(UiIo::crossterm_events());
-    let io = if session.picker { io.with_presets(preset_list()) } else { io };
+    let io = if session.picker {
+        io.with_presets(preset_list()).with_build_options(tui::BuildOptions {
+            dataplane: session.dataplane,
+            ipvs_missing: ipvs_missing(&crate::ipvs::probe::support()),
+        })
+    } else {
+        io
+    };
     cancel_on_signals(side.cancel.clone()).map_err(|e| tui::Error::Terminal(e.to_string()))?;
     let cancel = side.cancel.clone();
     let start_traffic = session.owned && !session.guide;
@@ -59,7 +66,6 @@ pub async fn show(
     let backend = tokio::spawn(backend::run_owned(
         side,
         session.lab,
-        session.dataplane,
         start_traffic,
         session.guide,
         session.owned.then(|| owned_lab.clone()),
@@ -128,16 +134,67 @@ pub async fn bring_up_owned(
     Err(LabError::Refused(format!("lab '{name}' was not built: {signal} arrived; {cleanup}")))
 }
 
-fn preset_list() -> Vec<PresetInfo> {
-    presets::embedded()
-        .into_iter()
-        .map(|p| PresetInfo {
-            // The picker sends this back in BringUp; the backend loads it by name.
-            file: PathBuf::from(&p.spec.name),
-            name: p.spec.name,
-            description: p.spec.description,
+/// The built-in presets as the picker offers them.
+pub fn preset_list() -> Vec<PresetInfo> {
+    presets::embedded().iter().map(preset_info).collect()
+}
+
+/// What the picker shows of a preset: its topology, its services with
+/// scheduler and weights, and its own explanation (the file's leading
+/// comment block), so a newcomer chooses knowingly.
+fn preset_info(preset: &presets::Preset) -> PresetInfo {
+    let spec = &preset.spec;
+    let mut client = format!("client {}", spec.client);
+    if spec.client_addresses > 1 {
+        client.push_str(&format!(" (and {} more addresses)", spec.client_addresses - 1));
+    }
+    let mut topology = vec![client];
+    if let Some(router) = spec.router {
+        topology.push(format!("router {} · {}", router.outside, router.inside));
+    }
+    topology.push(format!("director VIP {} · DIP {}", spec.director.vip, spec.director.dip));
+    topology.extend(spec.real_servers.iter().map(|rs| format!("{} {}", rs.name, rs.addr)));
+    let services = spec
+        .services
+        .iter()
+        .map(|svc| {
+            let mut line = format!("{} {}", svc.label(), svc.scheduler);
+            if let Some(timeout) = svc.persistence {
+                line.push_str(&format!(" persistent {timeout} s"));
+            }
+            let members: Vec<String> = svc
+                .members
+                .iter()
+                .map(|m| format!("{} weight {} {}", m.name, m.weight, m.forward))
+                .collect();
+            format!("{line}: {}", members.join(", "))
         })
-        .collect()
+        .collect();
+    let explanation =
+        presets::embedded_source(&preset.origin).map(presets::explanation).unwrap_or_default();
+    PresetInfo {
+        // The picker sends this back in BringUp; the backend loads it by name.
+        file: PathBuf::from(&spec.name),
+        name: spec.name.clone(),
+        description: spec.description.clone(),
+        topology,
+        services,
+        explanation,
+        dataplane: spec.dataplane,
+    }
+}
+
+/// Why the picker cannot build with IPVS on this kernel, or `None` when it
+/// can (a module not loaded yet is loaded on first use).
+fn ipvs_missing(support: &crate::ipvs::probe::Support) -> Option<String> {
+    use crate::ipvs::probe::Support;
+    match support {
+        Support::Loaded | Support::NotLoaded => None,
+        Support::ModuleMissing => {
+            Some("this kernel has IPVS as a module, but no ip_vs module is installed".into())
+        }
+        Support::Absent => Some("this kernel has no IPVS (CONFIG_IP_VS is not set)".into()),
+    }
 }
 
 fn finish(lab: Option<String>, owned: bool, keep: bool) {
@@ -153,5 +210,38 @@ fn finish(lab: Option<String>, owned: bool, keep: bool) {
         tell(&format!(
             "lab '{name}' is still running: `lvslab tui {name}` attaches again, `lvslab down {name}` removes it"
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipvs::probe::Support;
+
+    #[test]
+    fn the_picker_learns_topology_services_and_the_presets_own_words() {
+        let info = preset_info(&presets::load("tutorial").unwrap());
+        assert_eq!(info.name, "tutorial");
+        assert_eq!(
+            info.topology,
+            [
+                "client 192.0.2.2",
+                "director VIP 192.0.2.1 · DIP 198.51.100.1",
+                "rs1 198.51.100.11",
+                "rs2 198.51.100.12"
+            ]
+        );
+        assert_eq!(info.services, ["TCP 192.0.2.1:80 wrr: rs1 weight 3 nat, rs2 weight 2 nat"]);
+        assert!(info.explanation.starts_with("The LVS-NAT tutorial lab."), "{}", info.explanation);
+        let dr = preset_info(&presets::load("dr").unwrap());
+        assert!(dr.topology.iter().any(|l| l.starts_with("router ")), "{:?}", dr.topology);
+    }
+
+    #[test]
+    fn ipvs_counts_as_missing_only_when_it_cannot_be_loaded() {
+        assert_eq!(ipvs_missing(&Support::Loaded), None);
+        assert_eq!(ipvs_missing(&Support::NotLoaded), None);
+        assert!(ipvs_missing(&Support::Absent).unwrap().contains("CONFIG_IP_VS"));
+        assert!(ipvs_missing(&Support::ModuleMissing).is_some());
     }
 }

@@ -126,6 +126,8 @@ impl Traffic {
             by_server: progress.as_ref().map(|p| p.by_server.clone()).unwrap_or_default(),
             p50_ms: progress.as_ref().filter(|p| p.ok > 0).map(|p| p.latency_ms.p50),
             p99_ms: progress.as_ref().filter(|p| p.ok > 0).map(|p| p.latency_ms.p99),
+            answered: progress.as_ref().map_or(0, |p| p.answered),
+            recent: progress.map(|p| p.recent).unwrap_or_default(),
         }
     }
 }

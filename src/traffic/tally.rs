@@ -49,7 +49,16 @@ pub struct Progress {
     pub latency_ms: LatencyMs,
     /// True in the last snapshot, once every request has finished.
     pub finished: bool,
+    /// Answers recorded in order so far (stops at the report's sequence limit).
+    pub answered: u64,
+    /// The newest of those answers, oldest first: (client, server), at most
+    /// [`RECENT`].
+    pub recent: Vec<(std::net::IpAddr, String)>,
 }
+
+/// Answers a progress snapshot carries: more than arrive between two polls
+/// of the dashboard at any rate it offers.
+pub const RECENT: usize = 256;
 
 #[derive(Default)]
 struct PerServer {
@@ -165,6 +174,8 @@ impl Tally {
             load,
             latency_ms: LatencyMs::from_histogram(&inner.latency),
             finished,
+            answered: inner.sequence.len() as u64,
+            recent: inner.sequence[inner.sequence.len().saturating_sub(RECENT)..].to_vec(),
         }
     }
 

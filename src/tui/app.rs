@@ -10,9 +10,10 @@ use std::time::SystemTime;
 use ratatui::layout::Rect;
 
 use super::changes::{self, Level};
-use super::command::{BackendEvent, Exit, GuideReport, GuideRequest, PresetInfo};
+use super::command::{BackendEvent, BuildOptions, Exit, GuideReport, GuideRequest, PresetInfo};
 use super::keymap::Keymap;
 use super::theme::{self, Theme};
+use crate::lab::model::Dataplane;
 use crate::monitor::{DestView, History, Snapshot};
 
 /// Chart window: 60 s of snapshots at 10 Hz.
@@ -135,6 +136,9 @@ pub struct App {
     pub(super) dirty: bool,
     pub(super) exit: Option<Exit>,
     pub(super) guide: Option<GuideState>,
+    pub(super) clock: Option<SystemTime>,
+    pub(super) build: BuildOptions,
+    pub(super) picked_dataplane: Option<Dataplane>,
 }
 
 impl App {
@@ -164,7 +168,41 @@ impl App {
             dirty: true,
             exit: None,
             guide: None,
+            clock: None,
+            build: BuildOptions::default(),
+            picked_dataplane: None,
         }
+    }
+
+    /// What the picker may build with (decided by the session from the kernel).
+    pub fn set_build_options(&mut self, build: BuildOptions) {
+        self.build = build;
+        self.picked_dataplane = None;
+        self.dirty = true;
+    }
+
+    /// What the picker may build with.
+    pub fn build_options(&self) -> &BuildOptions {
+        &self.build
+    }
+
+    /// The dataplane the highlighted preset would be built with.
+    pub fn picker_dataplane(&self) -> Dataplane {
+        let offered = self.build.offered();
+        match self.picked_dataplane {
+            Some(d) if offered.contains(&d) => d,
+            _ => self
+                .presets
+                .get(self.preset_index)
+                .map_or(offered[0], |p| self.build.default_for(p)),
+        }
+    }
+
+    /// The wall clock as the event loop last read it: stamps the events
+    /// logged before the first snapshot (bring-up, "lab is up"), which
+    /// otherwise would have no time to show.
+    pub fn set_clock(&mut self, now: SystemTime) {
+        self.clock = Some(now);
     }
 
     /// Takes in a new snapshot: logs what changed and extends the history.
@@ -395,9 +433,10 @@ impl App {
         self.log(log.0, log.1);
     }
 
-    /// Adds a line to the events log, stamped with the lab's clock.
+    /// Adds a line to the events log, stamped with the lab's clock (the
+    /// latest snapshot's time, or before the first one the event loop's).
     pub fn log(&mut self, level: Level, text: impl Into<String>) {
-        let at = self.snapshot.as_ref().map(|s| s.at);
+        let at = self.snapshot.as_ref().map(|s| s.at).or(self.clock);
         self.log_at(at, level, text.into());
     }
 

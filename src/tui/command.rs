@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::lab::model::Dataplane;
+
 /// What the user asked for. The backend task applies it and answers with
 /// [`BackendEvent::Applied`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -11,6 +13,8 @@ pub enum Command {
     BringUp {
         /// The preset file to build.
         preset: PathBuf,
+        /// What balances it, as chosen in the picker.
+        dataplane: Dataplane,
     },
     /// Start the load generator.
     StartTraffic,
@@ -100,8 +104,8 @@ pub enum BackendEvent {
     Guide(GuideReport),
 }
 
-/// A preset offered by the picker screen.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A preset offered by the picker screen: enough to choose knowingly.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PresetInfo {
     /// Short name, e.g. `tutorial-nat`.
     pub name: String,
@@ -109,6 +113,50 @@ pub struct PresetInfo {
     pub description: String,
     /// The preset file, sent back in [`Command::BringUp`].
     pub file: PathBuf,
+    /// The hosts and their addresses, one short line each.
+    pub topology: Vec<String>,
+    /// Each virtual service with its scheduler and real servers' weights.
+    pub services: Vec<String>,
+    /// The preset's own explanation (its leading comment block): what it
+    /// shows, what to do and what to watch. Paragraphs are separated by a
+    /// blank line; indented lines (diagrams, commands) are kept as they are.
+    pub explanation: String,
+    /// The dataplane the preset asks for, if any (else the session's).
+    pub dataplane: Option<Dataplane>,
+}
+
+/// What the picker may build with, decided by the session from the kernel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// The dataplane a preset is built with unless it names one.
+    pub dataplane: Dataplane,
+    /// Why this kernel has no IPVS, when it has none: the picker says so
+    /// before building and offers nft or none instead.
+    pub ipvs_missing: Option<String>,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        Self { dataplane: Dataplane::Ipvs, ipvs_missing: None }
+    }
+}
+
+impl BuildOptions {
+    /// The dataplanes the picker offers, in the order Tab cycles them.
+    pub fn offered(&self) -> &'static [Dataplane] {
+        if self.ipvs_missing.is_some() {
+            &[Dataplane::Nft, Dataplane::None]
+        } else {
+            &[Dataplane::Ipvs, Dataplane::Nft, Dataplane::None]
+        }
+    }
+
+    /// The dataplane a preset builds with before the user picks one: the
+    /// preset's own, else the session's; never IPVS on a kernel without it.
+    pub fn default_for(&self, preset: &PresetInfo) -> Dataplane {
+        let wanted = preset.dataplane.unwrap_or(self.dataplane);
+        if self.offered().contains(&wanted) { wanted } else { self.offered()[0] }
+    }
 }
 
 /// Why [`run`](super::run) returned.

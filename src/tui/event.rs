@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::app::App;
 use super::changes::Level;
-use super::command::{BackendEvent, Command, Exit, PresetInfo};
+use super::command::{BackendEvent, BuildOptions, Command, Exit, PresetInfo};
 use super::view;
 use crate::monitor::Snapshot;
 
@@ -43,6 +43,8 @@ pub struct UiIo {
     pub cancel: CancellationToken,
     /// Presets for the picker; empty starts on the dashboard.
     pub presets: Vec<PresetInfo>,
+    /// What the picker may build with (the kernel's IPVS, the session's dataplane).
+    pub build: BuildOptions,
 }
 
 /// The backend's ends of the channels made by [`UiIo::new`].
@@ -72,6 +74,7 @@ impl UiIo {
             terminal_events,
             cancel: cancel.clone(),
             presets: Vec::new(),
+            build: BuildOptions::default(),
         };
         (io, BackendSide { snapshots: snap_tx, commands: cmd_rx, events: ev_tx, cancel })
     }
@@ -85,6 +88,13 @@ impl UiIo {
     #[must_use]
     pub fn with_presets(mut self, presets: Vec<PresetInfo>) -> Self {
         self.presets = presets;
+        self
+    }
+
+    /// What the picker builds with, and whether this kernel has IPVS.
+    #[must_use]
+    pub fn with_build_options(mut self, build: BuildOptions) -> Self {
+        self.build = build;
         self
     }
 }
@@ -121,7 +131,12 @@ pub(super) async fn event_loop<B: Backend>(
             biased;
             () = cancel.cancelled() => return Ok(Exit::Cancelled),
             event = backend_events.recv(), if backend_open => match event {
-                Some(event) => app.on_backend(event),
+                Some(event) => {
+                    // Reading the clock is no IO; it dates what is logged
+                    // before the first snapshot arrives.
+                    app.set_clock(std::time::SystemTime::now());
+                    app.on_backend(event);
+                }
                 None => {
                     backend_open = false;
                     app.on_backend_gone();
@@ -140,6 +155,7 @@ pub(super) async fn event_loop<B: Backend>(
             },
             input = terminal_events.next(), if input_open => match input {
                 Some(Ok(event)) => {
+                    app.set_clock(std::time::SystemTime::now());
                     if let Some(command) = app.on_terminal_event(event)
                         && commands.send(command).is_err()
                     {

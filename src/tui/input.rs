@@ -61,12 +61,24 @@ impl App {
             Action::Down => {
                 self.preset_index = (self.preset_index + 1).min(count.saturating_sub(1))
             }
+            Action::NextPanel => {
+                // Tab: the next dataplane the picker offers.
+                let offered = self.build.offered();
+                let now = self.picker_dataplane();
+                let at = offered.iter().position(|d| *d == now).unwrap_or(0);
+                self.picked_dataplane = Some(offered[(at + 1) % offered.len()]);
+            }
             Action::Confirm => {
+                let dataplane = self.picker_dataplane();
                 let preset = self.presets.get(self.preset_index)?;
                 let file = preset.file.clone();
-                self.progress = vec![format!("building {} ({})", preset.name, file.display())];
+                self.progress = vec![format!(
+                    "building {} ({}) with dataplane {dataplane}",
+                    preset.name,
+                    file.display()
+                )];
                 self.screen = Screen::Progress;
-                return Some(Command::BringUp { preset: file });
+                return Some(Command::BringUp { preset: file, dataplane });
             }
             _ => {}
         }
@@ -300,7 +312,9 @@ pub fn rate_step(current: u32, up: bool) -> u32 {
 /// A command in words, for the events log.
 pub fn describe(command: &Command) -> String {
     match command {
-        Command::BringUp { preset } => format!("bring up {}", preset.display()),
+        Command::BringUp { preset, dataplane } => {
+            format!("bring up {} (dataplane {dataplane})", preset.display())
+        }
         Command::StartTraffic => "start traffic".into(),
         Command::StopTraffic => "stop traffic".into(),
         Command::SetRate(rate) => format!("set rate {rate} req/s"),

@@ -15,9 +15,10 @@
 //! ```ignore
 //! let (theme, error) = theme::load_or_default(arg, theme::no_color_requested(), &read_file);
 //! let (io, side) = UiIo::new(UiIo::crossterm_events());
-//! let io = io.with_presets(presets);            // or not: start on the dashboard
+//! let io = io.with_presets(presets)             // or not: start on the dashboard
+//!     .with_build_options(build);               // the dataplane; whether IPVS exists
 //! session::cancel_on_signals(side.cancel.clone())?;
-//! tokio::spawn(session::backend::run(side, lab, dataplane, start_traffic));
+//! tokio::spawn(session::backend::run(side, lab, start_traffic));
 //! let (_guard, mut terminal) = session::TerminalGuard::enter()?;
 //! let exit = tui::run(&mut terminal, io, theme, Keymap::default()).await?;
 //! ```
@@ -33,7 +34,7 @@ pub mod theme;
 pub mod view;
 
 pub use app::App;
-pub use command::{BackendEvent, Command, Exit, PresetInfo};
+pub use command::{BackendEvent, BuildOptions, Command, Exit, PresetInfo};
 pub use event::{BackendSide, Error, FRAME_PERIOD, TerminalEvents, UiIo};
 pub use keymap::Keymap;
 pub use theme::Theme;
@@ -52,6 +53,7 @@ pub async fn run<B: Backend>(
 ) -> Result<Exit, Error> {
     let size = terminal.size().map_err(|e| Error::Terminal(e.to_string()))?;
     let mut app = App::new(theme, keymap, io.presets.clone());
+    app.set_build_options(io.build.clone());
     app.resize(Rect::new(0, 0, size.width, size.height));
     event::event_loop(terminal, &mut app, io).await
 }

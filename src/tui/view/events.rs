@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::pane;
 use crate::tui::app::{App, LogEntry, Panel};
@@ -28,7 +28,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     } else {
         lines
     };
-    frame.render_widget(Paragraph::new(body).block(block), area);
+    // A long line wraps at a word rather than being cut mid-word; the
+    // oldest lines then fall off the bottom.
+    frame.render_widget(Paragraph::new(body).wrap(Wrap { trim: false }).block(block), area);
 }
 
 fn line<'a>(entry: &LogEntry, theme: &Theme) -> Line<'a> {

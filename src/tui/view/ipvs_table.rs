@@ -12,15 +12,16 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
 use super::layout::{table_first_row, table_visible_rows};
 use super::pane;
 use crate::lab::model::Dataplane;
+use crate::monitor::forecast::PredictionView;
 use crate::monitor::{DestView, Forward, Origin, ServiceView, Snapshot};
 use crate::tui::app::{App, Panel};
 use crate::tui::changes::service_label;
-use crate::tui::format::{delta, si};
+use crate::tui::format::{delta, fitting, si};
 use crate::tui::theme::Theme;
 
 /// Inner width from which the Forward column is shown.
@@ -35,16 +36,29 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(snap) = app.snapshot() else { return };
+    if snap.lab.dataplane == Dataplane::None {
+        frame.render_widget(
+            Paragraph::new(without_ipvs(snap, theme)).wrap(Wrap { trim: true }),
+            inner,
+        );
+        return;
+    }
     let [service_row, table_area, note] =
         Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)])
             .areas(inner);
     let Some(service) = snap.main_service() else {
-        let text = "no IPVS service: the director only routes (dataplane none)";
+        let text = "no virtual service: the director's table is empty";
         frame.render_widget(Paragraph::new(Span::styled(text, theme.warn())), service_row);
         return;
     };
     let methods = mixes_methods(snap);
-    frame.render_widget(Paragraph::new(service_line(service, theme, methods)), service_row);
+    let mut line = service_line(service, theme, methods);
+    if let Some(p) = &snap.prediction {
+        let used: usize = line.spans.iter().map(|s| s.content.chars().count()).sum();
+        let room = u16::try_from(usize::from(inner.width).saturating_sub(used)).unwrap_or(0);
+        line.spans.push(Span::styled(prediction_text(p, room), theme.accent()));
+    }
+    frame.render_widget(Paragraph::new(line), service_row);
     let visible = table_visible_rows(area);
     let first = table_first_row(app.selected(), visible, service.real_servers.len());
     let wide = inner.width >= FORWARD_FROM;
@@ -74,15 +88,74 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         s.origin == Origin::Outside || s.real_servers.iter().any(|d| d.origin == Origin::Outside)
     });
     let text = match (outside, nft) {
-        (true, _) => OUTSIDE_NOTE,
-        (false, true) => NFT_NOTE,
-        (false, false) => note_text(inner.width),
+        (true, _) => fitting(&[OUTSIDE_NOTE, OUTSIDE_NOTE_SHORT], inner.width),
+        (false, true) => fitting(NFT_NOTES, inner.width),
+        (false, false) => fitting(IPVS_NOTES, inner.width),
     };
     frame.render_widget(Paragraph::new(Span::styled(text, theme.muted())), note);
 }
 
+/// A lab built with `dataplane none` has no IPVS table: say so, and what
+/// the preset's service would be, instead of a table of zeros.
+fn without_ipvs<'a>(snap: &Snapshot, theme: &Theme) -> Vec<Line<'a>> {
+    let mut lines = vec![Line::styled(
+        "No IPVS here (dataplane none): the director only routes; nothing balances.",
+        theme.warn(),
+    )];
+    for service in &snap.services {
+        lines.push(Line::from(vec![
+            Span::raw("The preset's service, not programmed: "),
+            Span::styled(
+                format!("{} {}", service_label(service), service.scheduler),
+                theme.accent(),
+            ),
+        ]));
+        let servers: Vec<String> = service
+            .real_servers
+            .iter()
+            .map(|d| format!("{} {}:{} weight {}", d.name, d.addr, d.port, d.weight))
+            .collect();
+        lines.push(Line::raw(format!("  {}", servers.join(" · "))));
+    }
+    lines.push(Line::styled(
+        "Traffic goes straight to the first real server; --dataplane ipvs or nft balances it.",
+        theme.muted(),
+    ));
+    lines
+}
+
+/// The prediction after the service line, as much as fits whole: the next
+/// servers the scheduler will pick, and how often the prediction named
+/// the server that answered.
+fn prediction_text(p: &PredictionView, room: u16) -> String {
+    if p.next.is_empty() {
+        let variants = [
+            "  prediction: finding the scheduler's position from the first answers",
+            "  prediction: syncing",
+            "",
+        ];
+        return fitting(&variants, room);
+    }
+    let next = p.next.join(" ");
+    let hits = p.hit_rate().map_or_else(
+        || "hits: waiting for answers".to_string(),
+        |rate| format!("predicted {rate:.1}% of {}", p.compared),
+    );
+    let short_hits = p.hit_rate().map_or_else(String::new, |rate| format!(" · hits {rate:.1}%"));
+    let first = p.next.first().cloned().unwrap_or_default();
+    let variants = [
+        format!("  next: {next} · {hits}"),
+        format!("  next {next}{short_hits}"),
+        format!("  next {first}{short_hits}"),
+        String::new(),
+    ];
+    let variants: Vec<&str> = variants.iter().map(String::as_str).collect();
+    fitting(&variants, room)
+}
+
 /// The note when something in the table was added outside lvslab.
 const OUTSIDE_NOTE: &str = "* added in the director outside lvslab (not in the preset)";
+const OUTSIDE_NOTE_SHORT: &str = "* added outside lvslab";
 
 /// Whether some real server answers the client itself (DR, TUN): then every
 /// service line says where its replies go and what the director carried,
@@ -204,15 +277,19 @@ fn other_dest_line<'a>(d: &DestView, theme: &Theme) -> Line<'a> {
     ])
 }
 
-/// On the nft dataplane: where the figures come from.
-const NFT_NOTE: &str =
-    "Active/InAct: conntrack (established / other) · Conns: nft counters, live · rates over ~2 s";
+/// On the nft dataplane: where the figures come from, longest first.
+const NFT_NOTES: &[&str] = &[
+    "Active/InAct: conntrack (established / other) · Conns: nft counters, live · rates over ~2 s",
+    "Active/InAct: conntrack · Conns: nft counters · rates over ~2 s",
+    "Active/InAct: conntrack · rates over ~2 s",
+];
 
-fn note_text(width: u16) -> &'static str {
-    if width >= 110 {
-        "Active/InAct: live · Conns, Δ, CPS, B/s: estimator, refresh ~2 s · \
-         short NAT connections linger in TIME_WAIT as InAct"
-    } else {
-        "Active/InAct live · Conns/Δ/rates refresh ~2 s · InAct = TIME_WAIT"
-    }
-}
+/// On IPVS: which figures are live and which come from the estimator,
+/// longest first; the pane shows the first that fits whole.
+const IPVS_NOTES: &[&str] = &[
+    "Active/InAct: live · Conns, Δ, CPS, B/s: estimator, refresh ~2 s · \
+     short NAT connections linger in TIME_WAIT as InAct",
+    "Active/InAct: live · Conns, Δ, CPS, B/s: estimator, refresh ~2 s · InAct = TIME_WAIT",
+    "Active/InAct live · Conns/Δ/rates refresh ~2 s · InAct = TIME_WAIT",
+    "Active/InAct live · Conns/rates refresh ~2 s",
+];

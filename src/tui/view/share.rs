@@ -20,7 +20,8 @@ pub struct Share {
     pub name: String,
     /// Its part of all connections since the counters were zeroed.
     pub actual: f64,
-    /// `weight / total weight`.
+    /// What the prediction expects (the scheduler simulated on the live
+    /// table, so persistence and hashing count), else `weight / total weight`.
     pub expected: f64,
 }
 
@@ -29,20 +30,29 @@ pub fn shares(snap: &Snapshot) -> Vec<Share> {
     let Some(service) = snap.main_service() else { return Vec::new() };
     let total: u64 = service.real_servers.iter().map(|d| d.conns).sum();
     let weights = service.total_weight();
+    let predicted = |name: &str| {
+        snap.prediction.as_ref()?.expected.iter().find(|(n, _)| n == name).map(|(_, pct)| *pct)
+    };
     service
         .real_servers
         .iter()
         .map(|d| Share {
             name: d.name.clone(),
             actual: percent(d.conns, total),
-            expected: percent(u64::from(d.weight), weights),
+            expected: predicted(&d.name).unwrap_or_else(|| percent(u64::from(d.weight), weights)),
         })
         .collect()
 }
 
 /// Draws the share bar chart.
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let block = pane("Share of connections vs weights", theme, false);
+    let predicted = app.snapshot().is_some_and(|s| s.prediction.is_some());
+    let title = if predicted {
+        "Share of connections vs prediction"
+    } else {
+        "Share of connections vs weights"
+    };
+    let block = pane(title, theme, false);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(snap) = app.snapshot() else { return };
@@ -52,13 +62,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Paragraph::new(Line::from(vec![
             Span::styled("█ measured", theme.bar_actual()),
             Span::raw("  "),
-            Span::styled("█ weights predict", theme.bar_expected()),
+            Span::styled(expected_label(predicted, legend.width), theme.bar_expected()),
         ])),
         legend,
     );
     // Each server takes two bar rows plus a gap row.
     let fits = usize::from(chart.height).div_ceil(3);
-    let groups: Vec<BarGroup> = shares(snap).iter().take(fits).map(|s| group(s, theme)).collect();
+    let mark = if predicted { "p" } else { "w" };
+    let groups: Vec<BarGroup> =
+        shares(snap).iter().take(fits).map(|s| group(s, mark, theme)).collect();
     let bars = groups.into_iter().fold(
         BarChart::default()
             .direction(Direction::Horizontal)
@@ -71,8 +83,24 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     frame.render_widget(bars, chart);
 }
 
+/// The legend of the second bar, the longest that fits whole after
+/// "█ measured  " (12 columns).
+fn expected_label(predicted: bool, width: u16) -> &'static str {
+    let room = usize::from(width).saturating_sub(12);
+    let variants: &[&'static str] = if predicted {
+        &["█ the scheduler's prediction", "█ predicted"]
+    } else {
+        &["█ weights predict", "█ weights"]
+    };
+    variants
+        .iter()
+        .find(|v| v.chars().count() <= room)
+        .copied()
+        .unwrap_or(variants[variants.len() - 1])
+}
+
 #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "0–100 % in tenths")]
-fn group<'a>(share: &Share, theme: &Theme) -> BarGroup<'a> {
+fn group<'a>(share: &Share, mark: &str, theme: &Theme) -> BarGroup<'a> {
     let tenths = |pct: f64| (pct * 10.0).round() as u64;
     BarGroup::new([
         Bar::default()
@@ -84,7 +112,7 @@ fn group<'a>(share: &Share, theme: &Theme) -> BarGroup<'a> {
         Bar::default()
             .label(Line::from(""))
             .value(tenths(share.expected))
-            .text_value(format!("w {:.1}%", share.expected))
+            .text_value(format!("{mark} {:.1}%", share.expected))
             .style(theme.bar_expected())
             .value_style(theme.muted()),
     ])

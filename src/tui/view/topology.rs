@@ -48,7 +48,7 @@ fn head(snap: &Snapshot, theme: &Theme) -> Vec<Line<'static>> {
     let plane = match lab.dataplane {
         Dataplane::Ipvs => "ipvs",
         Dataplane::Nft => "nftables",
-        Dataplane::None => "no IPVS, routing only",
+        Dataplane::None => "no IPVS",
     };
     vec![
         Line::from(vec![
