@@ -58,6 +58,7 @@ fn clients_per_server(report: &Value) -> BTreeMap<String, u64> {
 /// once the estimator has counted `total`.
 fn ipvsadm_conns(port: u16, total: u64) -> BTreeMap<String, u64> {
     let deadline = Instant::now() + Duration::from_secs(30);
+    let mut settling = false;
     loop {
         let out = Command::new("ip")
             .args(["netns", "exec", "lvs-clients-director", "ipvsadm", "-Ln", "--stats"])
@@ -75,10 +76,37 @@ fn ipvsadm_conns(port: u16, total: u64) -> BTreeMap<String, u64> {
                 counts.insert(format!("rs{n}"), fields[1].parse::<u64>().unwrap());
             }
         }
-        if counts.values().sum::<u64>() >= total || Instant::now() > deadline {
+        let sum = counts.values().sum::<u64>();
+        // The estimator folds counts in about every 2 s; a reused connection
+        // (see assert_counted_alike) never adds its own.
+        if sum >= total || Instant::now() > deadline {
+            return counts;
+        }
+        if sum + 2 >= total && !settling {
+            settling = true;
+            std::thread::sleep(Duration::from_millis(2500));
+            continue;
+        } else if settling {
             return counts;
         }
         std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// ipvsadm's Conns per server against the connections the client made.
+/// They agree but for a rare reuse: when the server closes first, the
+/// client may open a new connection on the same address and port at once,
+/// and the director still holds the old one in TIME_WAIT, so IPVS takes it
+/// up without a new scheduling decision (seen once in 500: 129 for 130).
+/// The server is the same either way, so each may lag by at most 2.
+fn assert_counted_alike(ipvsadm: &BTreeMap<String, u64>, ours: &BTreeMap<String, u64>) {
+    assert_eq!(ipvsadm.keys().collect::<Vec<_>>(), ours.keys().collect::<Vec<_>>());
+    for (server, &made) in ours {
+        let counted = ipvsadm[server];
+        assert!(
+            counted <= made && made - counted <= 2,
+            "ipvsadm counted {counted} connections to {server}, the client made {made}: {ipvsadm:?} vs {ours:?}"
+        );
     }
 }
 
@@ -99,7 +127,7 @@ fn sh_and_persistence_keep_each_of_50_clients_on_one_server_spread_by_weight() {
     assert!((28..=46).contains(&rs1) && rs1 + sh.get("rs2").copied().unwrap_or(0) == 50, "{sh:?}");
     let by_server: BTreeMap<String, u64> =
         serde_json::from_value(report["by_server"].clone()).unwrap();
-    assert_eq!(ipvsadm_conns(80, 500), by_server, "ipvsadm counted the same connections");
+    assert_counted_alike(&ipvsadm_conns(80, 500), &by_server);
 
     // wrr with persistence: wrr picks each new client's server 3 : 1, then
     // the template keeps the client there. 37 / 13 for 50, not 38 / 12: the
@@ -113,7 +141,7 @@ fn sh_and_persistence_keep_each_of_50_clients_on_one_server_spread_by_weight() {
     let by_server: BTreeMap<String, u64> =
         serde_json::from_value(report["by_server"].clone()).unwrap();
     assert_eq!(by_server, BTreeMap::from([("rs1".into(), 370), ("rs2".into(), 130)]));
-    assert_eq!(ipvsadm_conns(8080, 500), by_server, "ipvsadm counted the same connections");
+    assert_counted_alike(&ipvsadm_conns(8080, 500), &by_server);
 
     // The templates are in the connection table: one per client, on its server.
     let out = lvslab_ok(&["conns", LAB, "--json"]);
