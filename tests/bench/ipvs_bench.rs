@@ -309,6 +309,9 @@ fn main() {
 
     let _ = netns::delete(NS);
     netns::create(NS).expect("create namespace");
+    // Whatever happens from here (a kernel without IPVS panics below), the
+    // namespace goes when main returns or unwinds.
+    let _namespace = NamespaceGuard;
     // This process is single-threaded here: enter the namespace for good, so
     // both lvslab's sockets and the ipvsadm children use the bench's table.
     netns::enter(NS).expect("enter namespace");
@@ -449,12 +452,21 @@ fn main() {
     leave(c);
 }
 
-/// Removes the bench's table and namespace.
+/// Removes the bench's table (the namespace goes with [`NamespaceGuard`]).
 fn leave(mut c: IpvsClient) {
     c.flush().unwrap();
-    drop(c);
-    // Leave the namespace before deleting it: go back to init's.
-    let init = std::fs::File::open("/proc/1/ns/net").unwrap();
-    nix::sched::setns(init, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-    netns::delete(NS).unwrap();
+}
+
+/// Deletes the bench's namespace on drop, after leaving it for init's.
+struct NamespaceGuard;
+
+impl Drop for NamespaceGuard {
+    fn drop(&mut self) {
+        if let Ok(init) = std::fs::File::open("/proc/1/ns/net") {
+            let _ = nix::sched::setns(init, nix::sched::CloneFlags::CLONE_NEWNET);
+        }
+        if let Err(e) = netns::delete(NS) {
+            eprintln!("ipvs bench: could not delete namespace {NS}: {e}");
+        }
+    }
 }
