@@ -11,7 +11,7 @@
 //! PID is still that keepalived.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -130,10 +130,9 @@ fn spawn(spec: &LabSpec) -> Result<LabProcess, LabError> {
     let log = std::fs::File::create(log_path(lab)).map_err(spawn_error)?;
     let log2 = log.try_clone().map_err(spawn_error)?;
     let pid_file = |name: &str| d.join(name).display().to_string();
-    let child = {
-        use std::os::unix::process::CommandExt;
-        // `ip netns exec` enters the namespace and execs keepalived, so the
-        // PID recorded is keepalived's own.
+    // `ip netns exec` enters the namespace and execs keepalived, so the PID
+    // recorded is keepalived's own.
+    let (pid, start_ticks) = process::spawn_detached(
         Command::new("ip")
             .args(["netns", "exec", &spec.netns("director"), PROGRAM])
             // Foreground, log to the console (our log file), not to syslog.
@@ -145,24 +144,11 @@ fn spawn(spec: &LabSpec) -> Result<LabProcess, LabError> {
             .args(["--checkers_pid", &pid_file("checkers.pid")])
             .args(["--vrrp_pid", &pid_file("vrrp.pid")])
             .args(["--bfd_pid", &pid_file("bfd.pid")])
-            .stdin(Stdio::null())
             .stdout(log)
-            .stderr(log2)
-            // Its own process group: a Ctrl-C in `up`'s terminal must not reach it.
-            .process_group(0)
-            .spawn()
-            .map_err(spawn_error)?
-    };
-    let pid = child.id();
-    // Not waited for: it outlives this command; init reaps it.
-    std::mem::forget(child);
-    Ok(LabProcess {
-        host: "director".into(),
-        role: ROLE.into(),
-        port: None,
-        pid,
-        start_ticks: start_ticks(pid).unwrap_or(0),
-    })
+            .stderr(log2),
+    )
+    .map_err(spawn_error)?;
+    Ok(LabProcess { host: "director".into(), role: ROLE.into(), port: None, pid, start_ticks })
 }
 
 /// The table as `ipvsadm -Sn` lines, sorted (keepalived and lvslab may add

@@ -195,6 +195,18 @@ pub fn alive(pid: u32) -> bool {
             .is_some_and(|zombie| !zombie)
 }
 
+/// Starts a lab process that outlives the command starting it: stdin from
+/// /dev/null, its own process group (a Ctrl-C in the terminal that ran `up`
+/// must not reach it), not waited for (init reaps it). Returns its PID and
+/// start time, what a [`super::state::LabProcess`] records.
+pub fn spawn_detached(command: &mut std::process::Command) -> std::io::Result<(u32, u64)> {
+    use std::os::unix::process::CommandExt;
+    let child = command.stdin(std::process::Stdio::null()).process_group(0).spawn()?;
+    let pid = child.id();
+    std::mem::forget(child);
+    Ok((pid, start_ticks(pid).unwrap_or(0)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

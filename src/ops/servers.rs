@@ -104,29 +104,20 @@ fn spawn(lab: &str, rs: &RealServer, ns: &str, port: u16) -> Result<LabProcess, 
     }
     let stderr = std::fs::File::create(&log).map_err(spawn_error)?;
     let listen = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
-    let child = {
-        use std::os::unix::process::CommandExt;
+    let (pid, start_ticks) = process::spawn_detached(
         Command::new(exe)
             .args(["serve", "--netns", ns, "--name", host, "--listen", &listen.to_string()])
             .args(["--delay-ms", &rs.delay_ms.to_string()])
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(stderr)
-            // Its own process group: a Ctrl-C in the terminal that ran `up`
-            // must not reach the lab's servers.
-            .process_group(0)
-            .spawn()
-            .map_err(spawn_error)?
-    };
-    let pid = child.id();
-    // Not waited for: the server outlives this command; init reaps it.
-    std::mem::forget(child);
+            .stderr(stderr),
+    )
+    .map_err(spawn_error)?;
     Ok(LabProcess {
         host: host.to_string(),
         role: ROLE.to_string(),
         port: Some(port),
         pid,
-        start_ticks: start_ticks(pid).unwrap_or(0),
+        start_ticks,
     })
 }
 
