@@ -175,11 +175,7 @@ impl Plan {
         let client = spec.netns("client");
         let director = spec.netns("director");
         let s = |v: &str| v.to_string();
-        let mut steps: Vec<Step> =
-            spec.hosts().map(|(host, _)| Step::AddNetns { netns: spec.netns(host) }).collect();
-        for (host, _) in spec.hosts() {
-            steps.push(Step::LinkUp { netns: spec.netns(host), link: s("lo") });
-        }
+        let mut steps = namespaces(spec);
 
         // Client side: one veth, eth0 at both ends; the VIP on the director's.
         steps.push(Step::AddVeth {
@@ -281,6 +277,16 @@ pub fn real_server_steps(spec: &LabSpec, name: &str, rip: Ipv4Addr) -> Vec<Step>
 
 pub(super) fn addr(netns: &str, link: &str, addr: Ipv4Addr, prefix: u8) -> Step {
     Step::AddAddress { netns: netns.to_string(), link: link.to_string(), addr, prefix }
+}
+
+/// The first steps of every lab: each host's namespace, with its loopback up.
+pub(crate) fn namespaces(spec: &LabSpec) -> Vec<Step> {
+    let mut steps: Vec<Step> =
+        spec.hosts().map(|(host, _)| Step::AddNetns { netns: spec.netns(host) }).collect();
+    for (host, _) in spec.hosts() {
+        steps.push(Step::LinkUp { netns: spec.netns(host), link: "lo".to_string() });
+    }
+    steps
 }
 
 #[cfg(test)]

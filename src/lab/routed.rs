@@ -36,11 +36,7 @@ pub fn topology(spec: &LabSpec) -> Vec<Step> {
     let director = spec.netns("director");
     let router_ns = spec.netns("router");
     let (pc, ps) = (spec.client_prefix(), spec.servers_prefix());
-    let mut steps: Vec<Step> =
-        spec.hosts().map(|(host, _)| Step::AddNetns { netns: spec.netns(host) }).collect();
-    for (host, _) in spec.hosts() {
-        steps.push(Step::LinkUp { netns: spec.netns(host), link: s("lo") });
-    }
+    let mut steps = super::plan::namespaces(spec);
 
     // The client side: the client and the router's outside.
     steps.push(Step::AddVeth {
