@@ -345,7 +345,8 @@ lvslab tutorial --name mylab --keep"
         /// or tun (IP tunnelling, -i).
         #[arg(long, value_enum, default_value_t = Method::Nat)]
         method: Method,
-        /// `ipvs` (needs CONFIG_IP_VS) or `none`: the IPVS steps are then explained and skipped.
+        /// `ipvs` (needs CONFIG_IP_VS) or `none`: the IPVS steps are then explained and skipped
+        /// (NAT walk only; the DR and TUN walks need IPVS).
         /// (The walk teaches ipvsadm; for nftables use `lvslab up tutorial --dataplane nft`.)
         #[arg(long, value_enum, default_value_t = Dataplane::Ipvs)]
         dataplane: Dataplane,

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::process::Command;
 use std::time::Duration;
 
-use super::steps::{ARP_QUIET, Action, Status, Step, rp_filter_strict, status};
+use super::steps::{ARP_QUIET, Action, Status, Step, rp_filter_strict, rp_filters_relaxed, status};
 use crate::ipvs::{self, IpvsClient};
 use crate::lab::model::Dataplane;
 use crate::lab::routed::TUNNEL;
@@ -381,11 +381,14 @@ fn effect(action: &Action, state: &LabState) -> Outcome {
                 .collect())
         }
         Action::RpFilterTrap => trap(state),
-        Action::RpFilter => {
+        // Done, the requests must be answered; undone, the trap is back and
+        // shows as the trap step does.
+        Action::RpFilter if rp_filters_relaxed(spec, &observe(state)) => {
             let mut lines = rp_filter_lines(state);
             lines.extend(curl(state)?);
             Ok(lines)
         }
+        Action::RpFilter => trap(state),
     }
 }
 

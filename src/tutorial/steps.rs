@@ -381,6 +381,14 @@ pub fn rp_filter_strict((all, tunnel): (u8, u8)) -> bool {
     all.max(tunnel) == 1
 }
 
+/// Whether every real server's reverse-path filter is read and not strict.
+pub fn rp_filters_relaxed(spec: &LabSpec, seen: &Observation) -> bool {
+    !spec.real_servers.is_empty()
+        && spec.real_servers.iter().all(|rs| {
+            seen.host(&rs.name).and_then(|h| h.rp_filter).is_some_and(|f| !rp_filter_strict(f))
+        })
+}
+
 /// The ARP sysctls DR needs on a real server.
 pub const ARP_QUIET: (u8, u8) = (1, 2);
 
@@ -469,14 +477,7 @@ pub fn status(step: &Step, spec: &LabSpec, seen: &Observation) -> Status {
             .real_servers
             .iter()
             .any(|rs| seen.host(&rs.name).and_then(|h| h.rp_filter).is_some_and(rp_filter_strict)),
-        Action::RpFilter => {
-            !spec.real_servers.is_empty()
-                && spec.real_servers.iter().all(|rs| {
-                    seen.host(&rs.name)
-                        .and_then(|h| h.rp_filter)
-                        .is_some_and(|f| !rp_filter_strict(f))
-                })
-        }
+        Action::RpFilter => rp_filters_relaxed(spec, seen),
         Action::IpvsRealServer(name) => observed.is_some_and(|svc| {
             svc.dests.iter().any(|d| &d.name == name && d.origin == Origin::Lab && d.programmed())
         }),
