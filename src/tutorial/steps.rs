@@ -450,11 +450,12 @@ pub fn status(step: &Step, spec: &LabSpec, seen: &Observation) -> Status {
         Action::IpForward => seen.forwarding == Some(true),
         Action::IpvsService => observed.is_some(),
         Action::RsArp => {
-            !spec.real_servers.is_empty()
-                && spec
-                    .real_servers
-                    .iter()
-                    .all(|rs| seen.host(&rs.name).and_then(|h| h.arp) == Some(ARP_QUIET))
+            // Only servers on the director's segment can be asked for the VIP.
+            let mut asked = spec.real_servers.iter().filter(|rs| !spec.is_remote(&rs.name));
+            if spec.real_servers.iter().all(|rs| spec.is_remote(&rs.name)) {
+                return Status::NoChange;
+            }
+            asked.all(|rs| seen.host(&rs.name).and_then(|h| h.arp) == Some(ARP_QUIET))
         }
         Action::RsVip => {
             let vip = service.map_or(spec.director.vip, |s| s.vip);

@@ -179,3 +179,13 @@ fn the_kernel_applies_the_larger_rp_filter() {
     assert!(rp_filter_strict((1, 0)) && rp_filter_strict((0, 1)) && rp_filter_strict((1, 1)));
     assert!(!rp_filter_strict((0, 0)) && !rp_filter_strict((2, 1)) && !rp_filter_strict((1, 2)));
 }
+
+#[test]
+fn on_servers_behind_the_router_the_arp_step_has_nothing_to_change() {
+    let spec = presets::load("tun-remote").unwrap().spec;
+    let steps = Guide::for_lab(&spec).unwrap().render(&spec, Dataplane::Ipvs);
+    let arp = steps.iter().find(|s| s.id == "rs-arp").unwrap();
+    let seen = observed([BUILT, BUILT], full_table());
+    assert_eq!(status(arp, &spec, &seen), Status::NoChange);
+    assert_eq!(status(arp, &tun(), &seen), Status::Done, "on the segment it matters");
+}
