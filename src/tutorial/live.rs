@@ -114,9 +114,9 @@ fn arp_sysctls(state: &LabState, name: &str, (ignore, announce): (u8, u8)) -> Re
         .map_err(|e| e.to_string())
 }
 
-/// `rp_filter` when the trap is set: strict (RFC 3704), as on RHEL-family
-/// systems, where a packet is dropped unless the route back to its source
-/// leaves by the interface it came in on.
+/// `rp_filter` when the trap is set: strict (RFC 3704 strict reverse path,
+/// a common hardening setting), where a packet is dropped unless the route
+/// back to its source leaves by the interface it came in on.
 const RP_STRICT: u8 = 1;
 /// `rp_filter` once relaxed: no reverse-path check.
 const RP_RELAXED: u8 = 0;
