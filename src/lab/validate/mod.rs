@@ -33,9 +33,19 @@ use super::{schedulers, text};
 const MAX_LINK_NAME: usize = 15;
 /// Lab names stay short so `lvs-<lab>-<host>` stays readable.
 const MAX_LAB_NAME: usize = 32;
-/// Names a real server may not take: they are links or hosts already.
-const RESERVED_HOST_NAMES: &[&str] =
-    &["client", "director", "router", "lo", "tunl0", links::UPLINK, links::BRIDGE];
+/// Names a real server may not take: they are links or hosts already (a
+/// real server's port is named after it in the director, or in the router
+/// for one on the remote network, beside the router's eth1).
+const RESERVED_HOST_NAMES: &[&str] = &[
+    "client",
+    "director",
+    "router",
+    "lo",
+    "tunl0",
+    links::UPLINK,
+    links::BRIDGE,
+    super::routed::ROUTER_INSIDE,
+];
 
 /// The rule for a lab's name, wherever a name comes from (a preset, the
 /// command line, `--name`): `Err` says what a valid name is. A valid name is
