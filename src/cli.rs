@@ -318,7 +318,7 @@ lvslab import /etc/keepalived/keepalived.conf --name mine -o mine.toml"
         #[arg(long, default_value_t = 0, value_parser = |s: &str| ranges::DELAY_MS.parse::<u64>(s))]
         delay_ms: u64,
     },
-    /// Walk through the LVS-NAT (or LVS-DR) tutorial step by step on a live lab, in the dashboard.
+    /// Walk through the LVS-NAT (or LVS-DR, LVS-TUN) tutorial step by step on a live lab, in the dashboard.
     #[command(
         after_help = "The tutorial lab comes up bare: hosts, links, addresses and servers, but no \
 real-server gateways, no forwarding and an empty IPVS table. The guide adds them one step at a time, \
@@ -327,19 +327,26 @@ With --method dr the `dr` preset comes up instead, routes and router in place bu
 servers' loopback, ARP sysctls at the kernel's 0 and an empty IPVS table; the walk adds arp_ignore/\
 arp_announce, the VIP on lo, the service with -g real servers, then shows the ARP problem (one real \
 server answering ARP for the VIP takes every request, bypassing the director) and its fix.\n\n\
+With --method tun the `tun` preset comes up with the ipip module loaded but tunl0 down and without the \
+VIP, ARP sysctls at 0, a strict rp_filter on the real servers and an empty IPVS table; the walk adds \
+arp_ignore/arp_announce, the VIP on tunl0, the service with -i real servers, then shows the trap (the \
+strict reverse-path filter drops the requests tunl0 unwraps: the client times out, the kernel counts \
+the drops) and its fix (rp_filter=0).\n\n\
 Keys in the guide: Enter/n do the step and go on, s skip, u undo the last step, r do it again, \
 p back, g hide the guide, q quit (tears the lab down unless --keep).\n\
 In any dashboard (`lvslab tui LAB`), g opens the same guide on that lab.\n\n\
 Examples:\n  lvslab tutorial\n  lvslab tutorial --method dr          # direct routing and the ARP problem\n  \
+lvslab tutorial --method tun         # IP tunnelling and the rp_filter trap\n  \
 lvslab tutorial --dataplane none     # without IPVS: routing steps only (NAT)\n  \
 lvslab tutorial --name mylab --keep"
     )]
     Tutorial {
-        /// The forwarding method to walk: nat (masquerading, -m) or dr (direct routing, -g).
-        /// (tun is not written yet and is refused.)
+        /// The forwarding method to walk: nat (masquerading, -m), dr (direct routing, -g)
+        /// or tun (IP tunnelling, -i).
         #[arg(long, value_enum, default_value_t = Method::Nat)]
         method: Method,
-        /// `ipvs` (needs CONFIG_IP_VS) or `none`: the IPVS steps are then explained and skipped.
+        /// `ipvs` (needs CONFIG_IP_VS) or `none`: the IPVS steps are then explained and skipped
+        /// (NAT walk only; the DR and TUN walks need IPVS).
         /// (The walk teaches ipvsadm; for nftables use `lvslab up tutorial --dataplane nft`.)
         #[arg(long, value_enum, default_value_t = Dataplane::Ipvs)]
         dataplane: Dataplane,
@@ -446,6 +453,6 @@ pub enum Method {
     Nat,
     /// LVS-DR: `ipvsadm -g`, the `dr` preset.
     Dr,
-    /// LVS-TUN: `ipvsadm -i` (no walk yet: refused).
+    /// LVS-TUN: `ipvsadm -i`, the `tun` preset.
     Tun,
 }

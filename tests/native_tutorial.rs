@@ -192,3 +192,24 @@ fn g_on_a_fully_built_lab_shows_the_routing_steps_done() {
     assert!(screen.contains(&format!("lab '{FULL}' is still running")), "{screen}");
     common::lvslab_ok(&["down", FULL]);
 }
+
+/// The DR and TUN walks teach IPVS forwarding methods: without IPVS they
+/// are refused before anything is built, with the way to go on.
+#[test]
+fn dr_and_tun_walks_need_ipvs_and_build_nothing_without_it() {
+    assert!(nix::unistd::geteuid().is_root(), "needs root: run it as root (CI does)");
+    for (method, switch) in [("dr", "-g"), ("tun", "-i")] {
+        let name = format!("tu-no{method}");
+        let out = common::lvslab()
+            .args(["tutorial", "--method", method, "--dataplane", "none", "--name", &name])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{method}: {stderr}");
+        assert!(
+            stderr.contains(&format!("ipvsadm {switch}")) && stderr.contains("--method nat"),
+            "{method}: the refusal names the method and the way on: {stderr}"
+        );
+        assert!(!lvslab::net::netns::exists(&format!("lvs-{name}-director")), "{method}");
+    }
+}

@@ -5,7 +5,9 @@
 //! outgoing bytes for the DR service are a small fraction of the NAT
 //! service's for the same requests; the director's saved table round-trips
 //! through `import`; the exported shell scripts rebuild the same tables;
-//! `down` leaves nothing. They fail, never skip, outside the VM.
+//! `down` leaves nothing; `tun-remote` reaches real servers on another
+//! network, behind the router, 600/400 with no reply crossing the director.
+//! They fail, never skip, outside the VM.
 
 mod common;
 
@@ -113,6 +115,39 @@ fn dr_and_tun_split_1000_connections_600_400_and_round_trip_their_rules() {
         lvslab_ok(&["down", lab]);
         assert_eq!(lab_namespaces(lab), Vec::<String>::new(), "down left namespaces of {lab}");
     }
+}
+
+/// `tun-remote`: TUN's real servers on another network than the director's,
+/// behind the router; requests reach them inside IPIP, replies go straight
+/// to the client.
+#[test]
+fn tun_reaches_real_servers_behind_a_router_and_splits_600_400() {
+    common::require_vm();
+    let lab = "tun-remote";
+    let _cleanup = Cleanup(vec![lab]);
+    lvslab_ok(&["up", lab]);
+    assert_eq!(methods(lab), ["Tunnel", "Tunnel"], "ipvsadm -Ln of {lab}");
+    // The director is not on the real servers' network: it routes to them.
+    let route = in_director(lab, &["ip", "route", "get", "203.0.113.11"]);
+    assert!(route.contains("via 198.51.100.254 dev br0"), "the way to rs1 is the router: {route}");
+    let (answered, split) = traffic(lab, 1000, None);
+    eprintln!("{lab}: {split:?}");
+    assert_eq!(answered, 1000, "{lab}: every request answered");
+    assert_eq!(split, [("rs1".to_string(), 600), ("rs2".to_string(), 400)], "{lab}: wrr 3:2");
+    // The counters come from the kernel's estimator, about 2 s late.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (conns, in_bytes, out_bytes) = loop {
+        let stats = service_stats(lab, "198.51.100.100:80");
+        if stats.0 >= 1000 || Instant::now() > deadline {
+            break stats;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    println!("director, {lab}: {conns} connections, in {in_bytes} B, out {out_bytes} B");
+    assert!(conns >= 1000 && in_bytes > 0, "the requests crossed the director");
+    assert_eq!(out_bytes, 0, "no reply crossed the director");
+    lvslab_ok(&["down", lab]);
+    assert_eq!(lab_namespaces(lab), Vec::<String>::new(), "down left namespaces of {lab}");
 }
 
 /// The NAT bottleneck as a number: the same requests through a NAT VIP and a

@@ -6,7 +6,10 @@
 //! with the ARP problem shown from outside: while one real server answers
 //! ARP for the VIP the client's requests all go to it and the director's
 //! Conns counter stands still; after the fix they are balanced 3:2 again
-//! through the director. Fails outside the VM.
+//! through the director. The TUN walk (`--method tun`) with its trap shown
+//! from outside: while the real servers' rp_filter is strict the client gets
+//! no answer and their kernels count the drops; after the fix, 3:2 again.
+//! Fails outside the VM.
 
 mod common;
 
@@ -288,4 +291,149 @@ fn the_dr_guide_shows_the_arp_problem_and_its_fix_on_real_ipvs() {
     assert!(screen.contains("EXITED=0") && screen.contains("torn down"), "{screen}");
     assert!(!std::path::Path::new(&format!("/run/netns/lvs-{DR_LAB}-director")).exists());
     eprintln!("vm_tutorial dr: {} s", started.elapsed().as_secs());
+}
+
+const TUN_LAB: &str = "tt-vm";
+
+fn in_tun(host: &str, script: &str) -> String {
+    let out = Command::new("ip")
+        .args(["netns", "exec", &format!("lvs-{TUN_LAB}-{host}"), "sh", "-c", script])
+        .output()
+        .expect("run ip netns exec");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn tun_rules() -> Vec<String> {
+    let mut lines: Vec<String> =
+        in_tun("director", "ipvsadm -Sn").lines().map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+/// Each real server's `all.rp_filter tunl0.rp_filter`, and whether its
+/// tunl0 is up holding the VIP.
+fn tun_servers() -> Vec<(String, bool)> {
+    ["rs1", "rs2"]
+        .iter()
+        .map(|rs| {
+            let out = in_tun(
+                rs,
+                "sysctl -n net.ipv4.conf.all.rp_filter net.ipv4.conf.tunl0.rp_filter; \
+                 ip addr show dev tunl0",
+            );
+            let mut lines = out.lines();
+            let rp = format!("{} {}", lines.next().unwrap_or(""), lines.next().unwrap_or(""));
+            let up = out.contains(",UP") || out.contains("<UP");
+            (rp, up && out.contains("inet 198.51.100.100/32"))
+        })
+        .collect()
+}
+
+/// Packets both real servers' reverse-path filters dropped so far
+/// (`nstat`'s TcpExtIPReversePathFilter, read absolute).
+fn rp_drops() -> u64 {
+    ["rs1", "rs2"]
+        .iter()
+        .map(|rs| {
+            let out = in_tun(rs, "nstat -asz TcpExtIPReversePathFilter");
+            out.lines()
+                .find_map(|l| l.strip_prefix("TcpExtIPReversePathFilter"))
+                .and_then(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
+                .unwrap_or_else(|| panic!("nstat in {rs}: {out}"))
+        })
+        .sum()
+}
+
+/// `n` requests from the TUN lab's client: how many each server answered.
+fn tun_requests(n: usize, timeout: u32) -> (usize, usize) {
+    let answers = in_tun(
+        "client",
+        &format!("for i in $(seq {n}); do curl -s -m {timeout} http://198.51.100.100/; echo; done"),
+    );
+    let count = |rs: &str| answers.lines().filter(|l| l.contains(rs)).count();
+    (count("rs1"), count("rs2"))
+}
+
+const TUN_SERVICE: &str = "-A -t 198.51.100.100:80 -s wrr";
+/// As the guide types them (ipip is ipvsadm's default tunnel type)...
+const TUN_RS1: &str = "-a -t 198.51.100.100:80 -r 198.51.100.11:80 -i -w 3";
+const TUN_RS2: &str = "-a -t 198.51.100.100:80 -r 198.51.100.12:80 -i -w 2";
+/// ... and as `ipvsadm -Sn` prints them back.
+const TUN_RS1_SAVED: &str = "-a -t 198.51.100.100:80 -r 198.51.100.11:80 -i -w 3 --tun-type ipip";
+const TUN_RS2_SAVED: &str = "-a -t 198.51.100.100:80 -r 198.51.100.12:80 -i -w 2 --tun-type ipip";
+
+#[test]
+fn the_tun_guide_shows_the_rp_filter_trap_and_its_fix_on_real_ipvs() {
+    common::require_vm();
+    let _one = ONE_WALK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let started = Instant::now();
+    let _ = common::lvslab().args(["down", TUN_LAB]).output();
+    let exe = common::lvslab_exe();
+    let tui = Tmux::start(
+        "vm-tutorial-tun",
+        160,
+        48,
+        &format!("{} tutorial --method tun --name {TUN_LAB}", exe.display()),
+    );
+    tui.wait_for("the TUN guide", Duration::from_secs(120), |s| {
+        s.contains("step 1/11") && s.contains("[nothing to change]")
+    });
+    let strict = "1 1".to_string();
+    let relaxed = "0 0".to_string();
+
+    // Bare: tunl0 down without the VIP, the filter strict, no rules.
+    assert_eq!(tun_servers(), [(strict.clone(), false), (strict.clone(), false)]);
+    assert!(tun_rules().is_empty());
+
+    do_step(&tui, 1, &[]);
+    do_step(&tui, 2, &[]);
+    do_step(&tui, 3, &["rs2: arp_ignore = 1, arp_announce = 2"]);
+    do_step(&tui, 4, &["rs2: tunl0 UP 198.51.100.100/32"]);
+    assert_eq!(tun_servers(), [(strict.clone(), true), (strict.clone(), true)]);
+
+    do_step(&tui, 5, &[]);
+    assert_eq!(tun_rules(), sorted(&[TUN_SERVICE]));
+    do_step(&tui, 6, &[]);
+    do_step(&tui, 7, &["-> 198.51.100.12:80", "Tunnel"]);
+    assert_eq!(tun_rules(), sorted(&[TUN_SERVICE, TUN_RS1_SAVED, TUN_RS2_SAVED]));
+    do_step(&tui, 8, &["TCP  198.51.100.100:80 wrr"]);
+
+    // The trap: the table is right, the requests reach the servers through
+    // the tunnel, and the strict filter drops them; the client times out.
+    do_step(&tui, 9, &["no answer within 3 s", "reverse-path filter dropped +"]);
+    let drops = rp_drops();
+    let during = tun_requests(1, 3);
+    let dropped = rp_drops() - drops;
+    assert_eq!(during, (0, 0), "no answer while rp_filter is strict");
+    assert!(dropped >= 1, "the real servers' kernels counted the drops: +{dropped}");
+
+    // The fix: the filter off; answered 3:2 again.
+    do_step(&tui, 10, &["answered by rs1", "answered by rs2"]);
+    assert_eq!(tun_servers(), [(relaxed.clone(), true), (relaxed.clone(), true)]);
+    do_step(&tui, 11, &[TUN_SERVICE, TUN_RS1, TUN_RS2]);
+
+    // u undoes the fix (the trap is back), r does it again (the 3:2 split
+    // below shows it relaxed).
+    tui.keys(&["u"]);
+    tui.wait_for("the fix undone", WAIT, |s| s.contains("step 10 undone"));
+    assert_eq!(tun_servers(), [(strict.clone(), true), (strict.clone(), true)]);
+    tui.keys(&["r"]);
+    tui.wait_for("the fix redone", WAIT, |s| s.contains("step 10 redone"));
+
+    // After the last step: ipvsadm shows Tunnel, and ten connections split 3:2.
+    let listed = in_tun("director", "ipvsadm -Ln");
+    assert_eq!(listed.matches("Tunnel").count(), 2, "{listed}");
+    let after = tun_requests(10, 5);
+    assert_eq!(after, (6, 4), "wrr 3:2 over ten connections after the fix");
+    eprintln!(
+        "vm_tutorial tun: rp_filter strict: 1 request -> rs1 {} rs2 {}, reverse-path drops +{dropped}; \
+         after the fix: rs1 {} rs2 {}",
+        during.0, during.1, after.0, after.1
+    );
+
+    tui.keys(&["q"]);
+    let screen = tui.wait_for("exit", WAIT, |s| s.contains("EXITED="));
+    assert!(screen.contains("EXITED=0") && screen.contains("torn down"), "{screen}");
+    assert!(!std::path::Path::new(&format!("/run/netns/lvs-{TUN_LAB}-director")).exists());
+    eprintln!("vm_tutorial tun: {} s", started.elapsed().as_secs());
 }

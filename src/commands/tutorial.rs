@@ -20,10 +20,12 @@ use crate::cli::Method;
 const PRESET: &str = "tutorial-nat.toml";
 /// The preset the DR guide walks.
 const DR_PRESET: &str = "dr.toml";
+/// The preset the TUN guide walks.
+const TUN_PRESET: &str = "tun.toml";
 
 /// The tutorial's options.
 pub struct Options {
-    /// Which walk: NAT or DR.
+    /// Which walk: NAT, DR or TUN.
     pub method: Method,
     /// IPVS or topology only.
     pub dataplane: Dataplane,
@@ -45,24 +47,18 @@ pub fn run(options: &Options) -> Result<ExitCode> {
              `lvslab tutorial --dataplane none` on a kernel without IPVS"
         );
     }
-    let file = match options.method {
-        Method::Nat => PRESET,
-        Method::Dr => {
-            if options.dataplane != Dataplane::Ipvs {
-                anyhow::bail!(
-                    "direct routing is an IPVS forwarding method (ipvsadm -g): the DR walk needs \
-                     --dataplane ipvs; on a kernel without IPVS, `lvslab tutorial --method nat \
-                     --dataplane none` walks the routing steps"
-                );
-            }
-            DR_PRESET
-        }
-        Method::Tun => anyhow::bail!(
-            "the LVS-TUN walk is not written yet; try `lvslab tutorial --method dr` (the same \
-             cluster by direct routing, with the ARP problem), or build the TUN lab whole with \
-             `lvslab up tun` and read `ip -n lvs-tun-rs1 addr show tunl0`"
-        ),
+    let (file, walk, switch) = match options.method {
+        Method::Nat => (PRESET, "", ""),
+        Method::Dr => (DR_PRESET, "direct routing", "-g"),
+        Method::Tun => (TUN_PRESET, "IP tunnelling", "-i"),
     };
+    if options.method != Method::Nat && options.dataplane != Dataplane::Ipvs {
+        anyhow::bail!(
+            "{walk} is an IPVS forwarding method (ipvsadm {switch}): the walk needs \
+             --dataplane ipvs; on a kernel without IPVS, `lvslab tutorial --method nat \
+             --dataplane none` walks the routing steps"
+        );
+    }
     let preset = named_preset(file, &options.name)?;
     require_terminal()?;
     let (theme, theme_error) = load_theme(options.theme.as_deref());
@@ -80,6 +76,9 @@ pub fn run(options: &Options) -> Result<ExitCode> {
             "bringing up lab '{name}' bare ({}) ...",
             match options.method {
                 Method::Dr => "no VIP on the real servers, ARP sysctls at 0, no IPVS rules",
+                Method::Tun => {
+                    "tunl0 down and without the VIP, ARP sysctls at 0, rp_filter strict, no IPVS rules"
+                }
                 _ => "no gateways, no forwarding, no IPVS rules",
             }
         );

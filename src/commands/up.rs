@@ -108,13 +108,12 @@ fn print_summary(spec: &LabSpec, dataplane: Dataplane, ms: f64) {
         spec.servers_prefix()
     );
     for rs in &spec.real_servers {
+        let (prefix, gateway) = spec.placement(&rs.name);
         println!(
-            "  {:<9} {:<24} eth0 {}/{} via {}",
+            "  {:<9} {:<24} eth0 {}/{prefix} via {gateway}",
             rs.name,
             spec.netns(&rs.name),
             rs.addr,
-            spec.servers_prefix(),
-            spec.director.dip
         );
     }
     for svc in &spec.services {

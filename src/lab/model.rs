@@ -58,6 +58,10 @@ pub struct LabSpec {
     /// whose real servers answer the client themselves (DR, TUN).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub router: Option<Router>,
+    /// A network behind the router, away from the director's segment
+    /// (`[networks] remote`): real servers there are reached by TUN only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_net: Option<Ipv4Net>,
 }
 
 /// Who owns the director's IPVS table.
@@ -98,6 +102,10 @@ pub struct Router {
     /// Its address on the servers' network: the real servers' (and, for
     /// NAT replies, the director's) way out to the client.
     pub inside: Ipv4Addr,
+    /// Its address on the remote network, if the lab has one: the gateway
+    /// of the real servers there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<Ipv4Addr>,
 }
 
 /// The director's two addresses.
@@ -389,6 +397,28 @@ impl LabSpec {
     /// Prefix length of the servers' network.
     pub fn servers_prefix(&self) -> u8 {
         self.servers_net.prefix_len()
+    }
+
+    /// Whether real server `server` sits on the remote network, behind the
+    /// router rather than on the director's segment.
+    pub fn is_remote(&self, server: &str) -> bool {
+        self.remote_net
+            .zip(self.real_server(server))
+            .is_some_and(|(net, rs)| net.contains(&rs.addr))
+    }
+
+    /// Real server `server`'s address prefix and default gateway: on the
+    /// remote network, the router's address there; a NAT server, the DIP
+    /// (its replies must be rewritten back); a DR/TUN-only server on the
+    /// segment, the router's inside address.
+    pub fn placement(&self, server: &str) -> (u8, Ipv4Addr) {
+        match (self.router, self.remote_net) {
+            (Some(Router { remote: Some(gw), .. }), Some(net)) if self.is_remote(server) => {
+                (net.prefix_len(), gw)
+            }
+            (Some(router), _) if !self.serves_nat(server) => (self.servers_prefix(), router.inside),
+            _ => (self.servers_prefix(), self.director.dip),
+        }
     }
 }
 

@@ -216,20 +216,35 @@ impl Plan {
     /// A lab with a router (DR/TUN) keeps its routes and forwarding (the
     /// router and the replies' path are the architecture, not a step); what
     /// it lacks is what each real server needs to accept the VIP: the VIP
-    /// on its loopback and the ARP sysctls (left at the kernel's 0).
+    /// on its loopback (DR) or on an up tunl0 (TUN), and the ARP sysctls
+    /// (left at the kernel's 0). A TUN server's reverse-path filter is set
+    /// strict instead of off, whatever the host's default: the walk shows
+    /// the requests it drops, then relaxes it.
     pub fn bare(spec: &LabSpec) -> Self {
         let client = spec.netns("client");
         let mut plan = Self::topology(spec);
         if spec.router.is_some() {
             let servers: Vec<String> =
                 spec.real_servers.iter().map(|r| spec.netns(&r.name)).collect();
+            let tunnel = super::routed::TUNNEL;
             plan.steps.retain(|step| match step {
-                Step::AddAddress { netns, link, .. } => !(link == "lo" && servers.contains(netns)),
+                Step::AddAddress { netns, link, .. } => {
+                    !((link == "lo" || link == tunnel) && servers.contains(netns))
+                }
+                Step::LinkUp { netns, link } => !(link == tunnel && servers.contains(netns)),
                 Step::Sysctl { netns, key, .. } => {
                     !(servers.contains(netns) && key.starts_with("net.ipv4.conf.all.arp_"))
                 }
                 _ => true,
             });
+            for step in &mut plan.steps {
+                if let Step::Sysctl { netns, key, value } = step
+                    && servers.contains(netns)
+                    && key.ends_with(".rp_filter")
+                {
+                    *value = "1".into();
+                }
+            }
             return plan;
         }
         plan.steps.retain(|step| match step {
@@ -341,5 +356,44 @@ mod tests {
                 "ip netns exec lvs-dr-rs2 sysctl -qw net.ipv4.conf.all.arp_announce=2",
             ]
         );
+    }
+
+    #[test]
+    fn a_bare_tun_lab_has_no_vip_on_tunl0_and_a_strict_rp_filter() {
+        let spec = presets::load("tun").unwrap().spec;
+        let shell =
+            |plan: Plan| -> Vec<String> { plan.steps.iter().map(ToString::to_string).collect() };
+        let full = shell(Plan::topology(&spec));
+        let bare = shell(Plan::bare(&spec));
+        let only = |a: &[String], b: &[String]| -> Vec<String> {
+            a.iter().filter(|s| !b.contains(s)).cloned().collect()
+        };
+        let mut missing = Vec::new();
+        let mut strict = Vec::new();
+        for rs in ["rs1", "rs2"] {
+            missing.extend([
+                format!("ip -n lvs-tun-{rs} addr add 198.51.100.100/32 dev tunl0"),
+                format!("ip -n lvs-tun-{rs} link set tunl0 up"),
+            ]);
+            for key in ["all", "tunl0"] {
+                let set =
+                    format!("ip netns exec lvs-tun-{rs} sysctl -qw net.ipv4.conf.{key}.rp_filter=");
+                missing.push(format!("{set}0"));
+                strict.push(format!("{set}1"));
+            }
+            missing.extend([
+                format!("ip netns exec lvs-tun-{rs} sysctl -qw net.ipv4.conf.all.arp_ignore=1"),
+                format!("ip netns exec lvs-tun-{rs} sysctl -qw net.ipv4.conf.all.arp_announce=2"),
+            ]);
+        }
+        let mut gone = only(&full, &bare);
+        gone.sort();
+        missing.sort();
+        assert_eq!(gone, missing);
+        let mut added = only(&bare, &full);
+        added.sort();
+        strict.sort();
+        assert_eq!(added, strict);
+        assert!(bare.contains(&"modprobe ipip".to_string()), "tunl0 exists for the walk to use");
     }
 }

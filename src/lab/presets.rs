@@ -23,6 +23,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("tour-lblcr.toml", include_str!("../../labs/tour-lblcr.toml")),
     ("dr.toml", include_str!("../../labs/dr.toml")),
     ("tun.toml", include_str!("../../labs/tun.toml")),
+    ("tun-remote.toml", include_str!("../../labs/tun-remote.toml")),
     ("nat-vs-dr.toml", include_str!("../../labs/nat-vs-dr.toml")),
     ("tour-clients.toml", include_str!("../../labs/tour-clients.toml")),
 ];

@@ -7,6 +7,11 @@
 //!                                    ├── rs1       RIP; VIP on lo (DR) or tunl0 (TUN)
 //!                                    └── rs2
 //! ```
+//! With a remote network (`[networks] remote`), the router has a third
+//! leg, a bridge of its own, and the real servers on that network hang off
+//! it: the director's tunnelled requests reach them through the router, and
+//! their replies go from there straight to the client.
+//!
 //! The client reaches the VIPs through the router; the router finds the
 //! director on the segment by ARP, since only the director answers ARP for
 //! a VIP (the real servers hold theirs on interfaces they do not answer
@@ -72,19 +77,40 @@ pub fn topology(spec: &LabSpec) -> Vec<Step> {
     steps.push(Step::LinkUp { netns: director.clone(), link: s(ROUTER_PORT) });
     steps.push(addr(&router_ns, ROUTER_INSIDE, router.inside, ps));
     steps.push(Step::LinkUp { netns: router_ns.clone(), link: s(ROUTER_INSIDE) });
-    steps.push(Step::Sysctl { netns: router_ns, key: s("net.ipv4.ip_forward"), value: s("1") });
+    steps.push(Step::Sysctl {
+        netns: router_ns.clone(),
+        key: s("net.ipv4.ip_forward"),
+        value: s("1"),
+    });
+    if let (Some(remote), Some(net)) = (router.remote, spec.remote_net) {
+        // The remote network: a bridge in the router holding its address.
+        steps.push(Step::AddBridge { netns: router_ns.clone(), name: s(links::BRIDGE) });
+        steps.push(addr(&router_ns, links::BRIDGE, remote, net.prefix_len()));
+        steps.push(Step::LinkUp { netns: router_ns.clone(), link: s(links::BRIDGE) });
+        // Replies from the remote servers carry the VIP as source, and the
+        // VIP's network is the segment, not the remote network: a strict
+        // reverse-path filter (the kernel applies the larger of `all` and
+        // the link's) would drop every reply. Real routers in front of TUN
+        // servers need the same exception.
+        for key in ["net.ipv4.conf.all.rp_filter", "net.ipv4.conf.br0.rp_filter"] {
+            steps.push(Step::Sysctl { netns: router_ns.clone(), key: s(key), value: s("0") });
+        }
+    }
 
     let mut tunnel_module = false;
     for rs in &spec.real_servers {
         let netns = spec.netns(&rs.name);
-        let mut wired = real_server_steps(spec, &rs.name, rs.addr);
+        let remote = spec.is_remote(&rs.name);
+        let mut wired = if remote {
+            remote_server_steps(spec, &rs.name, rs.addr)
+        } else {
+            real_server_steps(spec, &rs.name, rs.addr)
+        };
         // Its default route: through the director for NAT (replies must be
-        // rewritten back), else straight to the router.
+        // rewritten back), else straight to the router (spec.placement).
         let nat = spec.serves_nat(&rs.name);
-        if !nat {
-            wired.retain(|step| !matches!(step, Step::DefaultRoute { .. }));
-            wired.push(Step::DefaultRoute { netns: netns.clone(), via: router.inside });
-        }
+        wired.retain(|step| !matches!(step, Step::DefaultRoute { .. }));
+        wired.push(Step::DefaultRoute { netns: netns.clone(), via: spec.placement(&rs.name).1 });
         steps.extend(wired);
         let dr = spec.vips_held_by(&rs.name, Forward::Dr);
         let tun = spec.vips_held_by(&rs.name, Forward::Tun);
@@ -104,7 +130,8 @@ pub fn topology(spec: &LabSpec) -> Vec<Step> {
                 steps.push(Step::Sysctl { netns: netns.clone(), key: s(key), value: s("0") });
             }
         }
-        if dr.is_empty() && tun.is_empty() {
+        // Off the segment, nobody asks a remote server for the VIP by ARP.
+        if (dr.is_empty() && tun.is_empty()) || remote {
             continue;
         }
         for (key, value) in
@@ -138,6 +165,30 @@ pub fn topology(spec: &LabSpec) -> Vec<Step> {
     }
     steps.push(Step::Sysctl { netns: director, key: s("net.ipv4.ip_forward"), value: s("1") });
     steps
+}
+
+/// The steps that wire a real server on the remote network to the
+/// router's bridge: a veth from its eth0 to a port named after it.
+fn remote_server_steps(spec: &LabSpec, name: &str, rip: std::net::Ipv4Addr) -> Vec<Step> {
+    let router = spec.netns("router");
+    let netns = spec.netns(name);
+    let (prefix, _) = spec.placement(name);
+    vec![
+        Step::AddVeth {
+            netns: netns.clone(),
+            name: links::UPLINK.to_string(),
+            peer_netns: router.clone(),
+            peer: name.to_string(),
+        },
+        Step::SetMaster {
+            netns: router.clone(),
+            link: name.to_string(),
+            bridge: links::BRIDGE.to_string(),
+        },
+        Step::LinkUp { netns: router, link: name.to_string() },
+        addr(&netns, links::UPLINK, rip, prefix),
+        Step::LinkUp { netns, link: links::UPLINK.to_string() },
+    ]
 }
 
 #[cfg(test)]

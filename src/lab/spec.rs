@@ -51,6 +51,9 @@ pub struct RouterFile {
     pub outside: Spanned<String>,
     /// Its address on the servers' network.
     pub inside: Spanned<String>,
+    /// Its address on the remote network (with `[networks] remote`).
+    #[serde(default)]
+    pub remote: Option<Spanned<String>>,
 }
 
 /// `[networks]`.
@@ -61,6 +64,10 @@ pub struct NetworksFile {
     pub client: Spanned<String>,
     /// The inside network: DIP and real servers.
     pub servers: Spanned<String>,
+    /// A network behind the router, for TUN real servers away from the
+    /// director's segment.
+    #[serde(default)]
+    pub remote: Option<Spanned<String>>,
 }
 
 /// `[client]`.

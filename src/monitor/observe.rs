@@ -123,6 +123,11 @@ pub struct HostObservation {
     /// real servers of a lab with a router (DR/TUN), where they decide who
     /// answers ARP for the VIP; `None` elsewhere or when unreadable.
     pub arp: Option<(u8, u8)>,
+    /// Its `net.ipv4.conf.all.rp_filter` and `net.ipv4.conf.tunl0.rp_filter`:
+    /// read on the real servers of a lab with a router, where a strict
+    /// reverse-path filter drops the requests a TUN director tunnels to
+    /// them; `None` elsewhere, when unreadable, or without tunl0.
+    pub rp_filter: Option<(u8, u8)>,
 }
 
 impl Observation {
@@ -248,6 +253,7 @@ impl KernelObserver {
             interfaces: Vec::new(),
             gateway: None,
             arp: None,
+            rp_filter: None,
         };
         let Some(runtime) = &self.runtime else { return host };
         if !host.present {
@@ -256,6 +262,7 @@ impl KernelObserver {
         }
         if role == HostRole::RealServer && state.spec.router.is_some() {
             host.arp = read_arp(&ns);
+            host.rp_filter = read_rp_filter(&ns);
         }
         let read = runtime.block_on(async {
             if !self.rtnl.contains_key(name) {
@@ -282,6 +289,13 @@ impl KernelObserver {
 fn read_arp(ns: &str) -> Option<(u8, u8)> {
     let read = |key: &str| sysctl::read(ns, key).ok()?.parse::<u8>().ok();
     Some((read("net.ipv4.conf.all.arp_ignore")?, read("net.ipv4.conf.all.arp_announce")?))
+}
+
+/// `rp_filter` of namespace `ns`: the `all` value and the tunnel's.
+fn read_rp_filter(ns: &str) -> Option<(u8, u8)> {
+    let read = |key: &str| sysctl::read(ns, key).ok()?.parse::<u8>().ok();
+    let tunnel = format!("net.ipv4.conf.{}.rp_filter", crate::lab::routed::TUNNEL);
+    Some((read("net.ipv4.conf.all.rp_filter")?, read(&tunnel)?))
 }
 
 impl Observe for KernelObserver {

@@ -98,10 +98,7 @@ pub fn snapshot(
             name: rs.name.clone(),
             addr: IpAddr::V4(rs.addr),
             gateway: seen.gateway(&rs.name).map(IpAddr::V4),
-            expected_gateway: IpAddr::V4(match spec.router {
-                Some(router) if !spec.serves_nat(&rs.name) => router.inside,
-                _ => spec.director.dip,
-            }),
+            expected_gateway: IpAddr::V4(spec.placement(&rs.name).1),
             up: state
                 .processes
                 .iter()

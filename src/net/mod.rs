@@ -1,6 +1,7 @@
 //! Kernel networking below the lab: named namespaces, links, addresses,
 //! routes and sysctls, all over netlink (rtnetlink) rather than by running `ip`.
 
+pub mod counters;
 pub mod kconfig;
 pub mod kmod;
 pub mod netns;

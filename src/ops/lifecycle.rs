@@ -12,7 +12,7 @@ use super::servers;
 use super::state::{LabState, Phase};
 use super::teardown;
 use crate::lab::model::LabSpec;
-use crate::lab::model::{Control, Dataplane};
+use crate::lab::model::{Control, Dataplane, Forward};
 use crate::lab::plan::Plan;
 use crate::lab::presets::Preset;
 use crate::lab::table;
@@ -139,7 +139,13 @@ async fn build(
             }
         })
         .await?;
-    if wiring == Wiring::Bare && state.spec.router.is_some() {
+    let tun =
+        state.spec.services.iter().flat_map(|s| &s.members).any(|m| m.forward == Forward::Tun);
+    if wiring == Wiring::Bare && tun {
+        say("left out: the VIP on the real servers' tunl0 (down), their ARP sysctls, IPVS; \
+             rp_filter strict (the tutorial shows what it drops, then relaxes it)"
+            .into());
+    } else if wiring == Wiring::Bare && state.spec.router.is_some() {
         say("left out: the VIP on the real servers' lo, their ARP sysctls, IPVS (the tutorial adds them)".into());
     } else if wiring == Wiring::Bare {
         say("left out: real-server gateways, forwarding, IPVS (the tutorial adds them)".into());

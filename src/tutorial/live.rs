@@ -7,13 +7,14 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::process::Command;
 use std::time::Duration;
 
-use super::steps::{ARP_QUIET, Action, Status, Step, status};
+use super::steps::{ARP_QUIET, Action, Status, Step, rp_filter_strict, rp_filters_relaxed, status};
 use crate::ipvs::{self, IpvsClient};
 use crate::lab::model::Dataplane;
+use crate::lab::routed::TUNNEL;
 use crate::lab::table;
 use crate::monitor::{KernelObserver, Observation};
 use crate::net::rtnl::{self, Rtnl};
-use crate::net::{netns, sysctl};
+use crate::net::{counters, netns, sysctl};
 use crate::ops::state::LabState;
 use crate::traffic::{self, ErrorKind};
 
@@ -97,6 +98,10 @@ fn change(action: &Action, state: &LabState, direction: Direction) -> Result<(),
         Action::ArpProblem(name) if !undo => arp_break(state, name),
         Action::ArpFix(name) if undo => arp_break(state, name),
         Action::ArpProblem(name) | Action::ArpFix(name) => arp_fix(state, name),
+        Action::RsTunnel => vips_on_tunnel(state, undo),
+        // The trap and the fix are one switch, thrown opposite ways.
+        Action::RpFilterTrap => rp_filters(state, if undo { RP_RELAXED } else { RP_STRICT }),
+        Action::RpFilter => rp_filters(state, if undo { RP_STRICT } else { RP_RELAXED }),
         Action::Explain | Action::ShowTable | Action::Curl | Action::SaveRules => Ok(()),
     }
 }
@@ -107,6 +112,58 @@ fn arp_sysctls(state: &LabState, name: &str, (ignore, announce): (u8, u8)) -> Re
     sysctl::write(&ns, "net.ipv4.conf.all.arp_ignore", &ignore.to_string())
         .and_then(|()| sysctl::write(&ns, "net.ipv4.conf.all.arp_announce", &announce.to_string()))
         .map_err(|e| e.to_string())
+}
+
+/// `rp_filter` when the trap is set: strict (RFC 3704 strict reverse path,
+/// a common hardening setting), where a packet is dropped unless the route
+/// back to its source leaves by the interface it came in on.
+const RP_STRICT: u8 = 1;
+/// `rp_filter` once relaxed: no reverse-path check.
+const RP_RELAXED: u8 = 0;
+
+/// `rp_filter` on `all` and `tunl0` of every real server (the kernel
+/// applies the larger, so both are set).
+fn rp_filters(state: &LabState, value: u8) -> Result<(), String> {
+    for rs in &state.spec.real_servers {
+        let ns = state.spec.netns(&rs.name);
+        for link in ["all", TUNNEL] {
+            sysctl::write(&ns, &format!("net.ipv4.conf.{link}.rp_filter"), &value.to_string())
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// The VIP/32 on every real server's `tunl0` and the link up; or the
+/// address off and the link down.
+fn vips_on_tunnel(state: &LabState, undo: bool) -> Result<(), String> {
+    let spec = &state.spec;
+    let vip = vip(state);
+    let seen = observe(state);
+    for rs in &spec.real_servers {
+        let ns = spec.netns(&rs.name);
+        let holds = seen.host(&rs.name).is_some_and(|h| {
+            h.interfaces
+                .iter()
+                .any(|l| l.name == TUNNEL && l.addresses.contains(&format!("{vip}/32")))
+        });
+        if undo {
+            if holds {
+                ip(&["-n", &ns, "addr", "del", &format!("{vip}/32"), "dev", TUNNEL])?;
+            }
+            ip(&["-n", &ns, "link", "set", TUNNEL, "down"])?;
+        } else {
+            rtnl::block_on(async {
+                let mut conn = Rtnl::connect(&ns)?;
+                if !holds {
+                    conn.add_address(TUNNEL, IpAddr::V4(vip), 32).await?;
+                }
+                conn.set_up(TUNNEL).await
+            })
+            .map_err(|e| format!("{e} (is the ipip module loaded? `modprobe ipip` makes tunl0)"))?;
+        }
+    }
+    Ok(())
 }
 
 /// The first service's VIP.
@@ -302,7 +359,94 @@ fn effect(action: &Action, state: &LabState) -> Outcome {
                 .collect())
         }
         Action::ArpProblem(_) | Action::ArpFix(_) => bypass(state),
+        Action::RsTunnel => {
+            let seen = observe(state);
+            Ok(spec
+                .real_servers
+                .iter()
+                .map(|rs| {
+                    match seen
+                        .host(&rs.name)
+                        .and_then(|h| h.interfaces.iter().find(|l| l.name == TUNNEL))
+                    {
+                        Some(l) => format!(
+                            "{}: {TUNNEL} {} {}",
+                            rs.name,
+                            if l.up { "UP" } else { "DOWN" },
+                            l.addresses.join(" ")
+                        ),
+                        None => format!("{}: no {TUNNEL} (the ipip module is not loaded)", rs.name),
+                    }
+                })
+                .collect())
+        }
+        Action::RpFilterTrap => trap(state),
+        // Done, the requests must be answered; undone, the trap is back and
+        // shows as the trap step does.
+        Action::RpFilter if rp_filters_relaxed(spec, &observe(state)) => {
+            let mut lines = rp_filter_lines(state);
+            lines.extend(curl(state)?);
+            Ok(lines)
+        }
+        Action::RpFilter => trap(state),
     }
+}
+
+/// Each real server's `rp_filter`, as `sysctl` prints it.
+fn rp_filter_lines(state: &LabState) -> Vec<String> {
+    let seen = observe(state);
+    state
+        .spec
+        .real_servers
+        .iter()
+        .map(|rs| match seen.host(&rs.name).and_then(|h| h.rp_filter) {
+            Some(f @ (all, tunnel)) => format!(
+                "{}: all.rp_filter = {all}, {TUNNEL}.rp_filter = {tunnel} ({})",
+                rs.name,
+                if rp_filter_strict(f) { "strict: drops what tunl0 unwraps" } else { "no drop" }
+            ),
+            None => format!("{}: rp_filter cannot be read", rs.name),
+        })
+        .collect()
+}
+
+/// What a real server's kernel counted: packets `tunl0` received, and
+/// packets the reverse-path filter dropped (`nstat`'s `TcpExtIPReversePathFilter`).
+fn tunnel_counts(state: &LabState, name: &str) -> Result<(u64, u64), String> {
+    let ns = state.spec.netns(name);
+    let dev = counters::dev(&ns).map_err(|e| e.to_string())?;
+    let netstat = counters::netstat(&ns).map_err(|e| e.to_string())?;
+    let received = counters::rx_packets(&dev, TUNNEL)
+        .ok_or_else(|| format!("{name} has no {TUNNEL} (the ipip module is not loaded)"))?;
+    let dropped = counters::netstat_counter(&netstat, "TcpExt", "IPReversePathFilter")
+        .ok_or_else(|| format!("{name}: no IPReversePathFilter counter in /proc/net/netstat"))?;
+    Ok((received, dropped))
+}
+
+/// The trap's effect: one request from the client, and what each real
+/// server's kernel counted meanwhile: with a strict filter the request
+/// arrives through the tunnel and is dropped, and the client times out.
+fn trap(state: &LabState) -> Outcome {
+    let names: Vec<&str> = state.spec.real_servers.iter().map(|r| r.name.as_str()).collect();
+    let before =
+        names.iter().map(|n| tunnel_counts(state, n)).collect::<Result<Vec<_>, String>>()?;
+    let target = http_target(state)?;
+    let client = state.spec.netns("client");
+    let answer = netns::run_in(&client, || get(target)).map_err(|e| e.to_string())?;
+    let mut lines = rp_filter_lines(state);
+    lines.push(match answer {
+        Ok(server) => format!("GET http://{target}/ -> answered by {server}"),
+        Err(e) => format!("GET http://{target}/ -> {e}"),
+    });
+    for (name, (rx, drops)) in names.iter().zip(before) {
+        let (rx_after, drops_after) = tunnel_counts(state, name)?;
+        lines.push(format!(
+            "{name}: {TUNNEL} received +{} packets, reverse-path filter dropped +{}",
+            rx_after.saturating_sub(rx),
+            drops_after.saturating_sub(drops)
+        ));
+    }
+    Ok(lines)
 }
 
 /// The director's connection counter for the first service

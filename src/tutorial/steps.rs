@@ -23,6 +23,10 @@ pub const GUIDE_SOURCE: &str = include_str!("../../assets/tutorial/lvs-nat.toml"
 pub const DR_GUIDE_FILE: &str = "assets/tutorial/lvs-dr.toml";
 /// The embedded steps of the LVS-DR walk.
 pub const DR_GUIDE_SOURCE: &str = include_str!("../../assets/tutorial/lvs-dr.toml");
+/// Where the LVS-TUN walk's steps come from.
+pub const TUN_GUIDE_FILE: &str = "assets/tutorial/lvs-tun.toml";
+/// The embedded steps of the LVS-TUN walk.
+pub const TUN_GUIDE_SOURCE: &str = include_str!("../../assets/tutorial/lvs-tun.toml");
 
 /// What a step does to the live lab (the `action` of a step).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,6 +58,15 @@ pub enum Action {
     /// The fix: that server's sysctls restored and the router's neighbour
     /// entry for the VIP flushed, so the director answers for it again.
     ArpFix(String),
+    /// The VIP on every real server's `tunl0`, and `tunl0` up (TUN).
+    RsTunnel,
+    /// The TUN trap: every real server's reverse-path filter strict
+    /// (`rp_filter=1` on `all` and `tunl0`), so the requests they unwrap are
+    /// dropped; its effect is a request that times out and the kernel's
+    /// drop counter. Undone by [`Action::RpFilter`]'s do.
+    RpFilterTrap,
+    /// The fix: `rp_filter=0` on `all` and `tunl0` of every real server.
+    RpFilter,
 }
 
 /// The action names a steps file may use.
@@ -70,6 +83,9 @@ pub const ACTION_NAMES: &[&str] = &[
     "rs-vip",
     "arp-problem",
     "arp-fix",
+    "rs-tunnel",
+    "rp-filter-trap",
+    "rp-filter",
 ];
 
 impl Action {
@@ -93,6 +109,9 @@ impl Action {
                 | Self::RsVip
                 | Self::ArpProblem(_)
                 | Self::ArpFix(_)
+                | Self::RsTunnel
+                | Self::RpFilterTrap
+                | Self::RpFilter
         )
     }
 
@@ -226,13 +245,27 @@ impl Guide {
         PARSED.get_or_init(|| Self::parse(DR_GUIDE_FILE, DR_GUIDE_SOURCE)).clone()
     }
 
-    /// The walk that fits lab `spec`: DR when its first service forwards
-    /// by direct routing, else NAT.
+    /// The embedded LVS-TUN walk, parsed and checked once per process.
+    pub fn embedded_tun() -> Result<Self, GuideError> {
+        static PARSED: OnceLock<Result<Guide, GuideError>> = OnceLock::new();
+        PARSED.get_or_init(|| Self::parse(TUN_GUIDE_FILE, TUN_GUIDE_SOURCE)).clone()
+    }
+
+    /// The walk that fits lab `spec`: DR or TUN when every real server of
+    /// its first service forwards that way, else NAT.
     pub fn for_lab(spec: &LabSpec) -> Result<Self, GuideError> {
-        let dr = spec.services.first().is_some_and(|s| {
-            !s.members.is_empty() && s.members.iter().all(|m| m.forward == Forward::Dr)
-        });
-        if dr { Self::embedded_dr() } else { Self::embedded() }
+        let all = |forward: Forward| {
+            spec.services.first().is_some_and(|s| {
+                !s.members.is_empty() && s.members.iter().all(|m| m.forward == forward)
+            })
+        };
+        if all(Forward::Dr) {
+            Self::embedded_dr()
+        } else if all(Forward::Tun) {
+            Self::embedded_tun()
+        } else {
+            Self::embedded()
+        }
     }
 
     /// Parses and checks a steps file: known actions, unique ids, known
@@ -330,6 +363,32 @@ fn holds_vip_on_lo(seen: &Observation, name: &str, vip: std::net::Ipv4Addr) -> b
         .is_some_and(|h| h.interfaces.iter().any(|l| l.name == "lo" && l.addresses.contains(&want)))
 }
 
+/// Whether host `name` holds `vip`/32 on an up `tunl0`.
+fn holds_vip_on_tunnel(seen: &Observation, name: &str, vip: std::net::Ipv4Addr) -> bool {
+    let want = format!("{vip}/32");
+    seen.host(name).is_some_and(|h| {
+        h.interfaces
+            .iter()
+            .any(|l| l.name == crate::lab::routed::TUNNEL && l.up && l.addresses.contains(&want))
+    })
+}
+
+/// Whether a reverse-path filter set to (`all`, `tunl0`) is strict on
+/// `tunl0`: the kernel applies the larger of the two, and only 1 (strict)
+/// drops a packet whose source is routed out of another interface; 2
+/// (loose) only asks for some route back.
+pub fn rp_filter_strict((all, tunnel): (u8, u8)) -> bool {
+    all.max(tunnel) == 1
+}
+
+/// Whether every real server's reverse-path filter is read and not strict.
+pub fn rp_filters_relaxed(spec: &LabSpec, seen: &Observation) -> bool {
+    !spec.real_servers.is_empty()
+        && spec.real_servers.iter().all(|rs| {
+            seen.host(&rs.name).and_then(|h| h.rp_filter).is_some_and(|f| !rp_filter_strict(f))
+        })
+}
+
 /// The ARP sysctls DR needs on a real server.
 pub const ARP_QUIET: (u8, u8) = (1, 2);
 
@@ -347,6 +406,9 @@ fn action(name: &str) -> Action {
         "save-rules" => Action::SaveRules,
         "rs-arp" => Action::RsArp,
         "rs-vip" => Action::RsVip,
+        "rs-tunnel" => Action::RsTunnel,
+        "rp-filter-trap" => Action::RpFilterTrap,
+        "rp-filter" => Action::RpFilter,
         // Checked at parse time; ipvs-real-server steps are expanded before.
         _ => Action::Explain,
     }
@@ -388,11 +450,12 @@ pub fn status(step: &Step, spec: &LabSpec, seen: &Observation) -> Status {
         Action::IpForward => seen.forwarding == Some(true),
         Action::IpvsService => observed.is_some(),
         Action::RsArp => {
-            !spec.real_servers.is_empty()
-                && spec
-                    .real_servers
-                    .iter()
-                    .all(|rs| seen.host(&rs.name).and_then(|h| h.arp) == Some(ARP_QUIET))
+            // Only servers on the director's segment can be asked for the VIP.
+            let mut asked = spec.real_servers.iter().filter(|rs| !spec.is_remote(&rs.name));
+            if spec.real_servers.iter().all(|rs| spec.is_remote(&rs.name)) {
+                return Status::NoChange;
+            }
+            asked.all(|rs| seen.host(&rs.name).and_then(|h| h.arp) == Some(ARP_QUIET))
         }
         Action::RsVip => {
             let vip = service.map_or(spec.director.vip, |s| s.vip);
@@ -405,6 +468,17 @@ pub fn status(step: &Step, spec: &LabSpec, seen: &Observation) -> Status {
             holds_vip_on_lo(seen, name, vip) && arp.is_some_and(|a| a != ARP_QUIET)
         }
         Action::ArpFix(name) => seen.host(name).and_then(|h| h.arp) == Some(ARP_QUIET),
+        Action::RsTunnel => {
+            let vip = service.map_or(spec.director.vip, |s| s.vip);
+            !spec.real_servers.is_empty()
+                && spec.real_servers.iter().all(|rs| holds_vip_on_tunnel(seen, &rs.name, vip))
+        }
+        // Unreadable filters count neither as the trap nor as the fix.
+        Action::RpFilterTrap => spec
+            .real_servers
+            .iter()
+            .any(|rs| seen.host(&rs.name).and_then(|h| h.rp_filter).is_some_and(rp_filter_strict)),
+        Action::RpFilter => rp_filters_relaxed(spec, seen),
         Action::IpvsRealServer(name) => observed.is_some_and(|svc| {
             svc.dests.iter().any(|d| &d.name == name && d.origin == Origin::Lab && d.programmed())
         }),
@@ -426,3 +500,7 @@ impl fmt::Display for Status {
 #[cfg(test)]
 #[path = "steps_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "steps_tun_tests.rs"]
+mod tun_tests;

@@ -30,6 +30,7 @@ fn observed(gateways: [Option<Ipv4Addr>; 2], forwarding: bool, ipvs: IpvsRead) -
                 _ => None,
             },
             arp: None,
+            rp_filter: None,
         })
         .collect();
     Observation {
@@ -173,7 +174,7 @@ fn bad_files_are_refused_with_line_and_fix() {
         err.to_string(),
         "g.toml:5: unknown action 'dance' in step 'a'; use one of: explain, rs-gateway, ip-forward, \
          ipvs-service, ipvs-real-server, show-table, curl, save-rules, rs-arp, rs-vip, arp-problem, \
-         arp-fix"
+         arp-fix, rs-tunnel, rp-filter-trap, rp-filter"
     );
     let err = Guide::parse(
         "g.toml",
@@ -238,6 +239,7 @@ fn dr_observed(vip_on_lo: [bool; 2], arp: [(u8, u8); 2], ipvs: IpvsRead) -> Obse
                 }],
                 gateway: Some(Ipv4Addr::new(198, 51, 100, 254)),
                 arp: i.map(|i| arp[i]),
+                rp_filter: None,
             }
         })
         .collect();

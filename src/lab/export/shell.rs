@@ -139,6 +139,11 @@ fn comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
         Step::DefaultRoute { netns, .. } if *netns == client => {
             Some("The client reaches everything through the director.".into())
         }
+        Step::AddBridge { netns, .. } if *netns == spec.netns("router") => Some(
+            "The remote network: a bridge in the router is the switch the real servers\n\
+             behind it plug into; the router's remote address, their gateway, sits on it."
+                .into(),
+        ),
         Step::AddBridge { .. } => Some(
             "3. The servers' side. A bridge in the director is the switch the real\n\
              servers plug into; the DIP sits on it."
@@ -158,7 +163,30 @@ fn comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
 /// What the steps only a lab with a router has teach (DR/TUN).
 fn routed_comment(spec: &LabSpec, step: &Step) -> Option<String> {
     let director = spec.netns("director");
+    let router = spec.netns("router");
     match step {
+        Step::AddVeth { netns, peer, peer_netns, .. } if *peer_netns == router => {
+            let peer = shown(peer);
+            Some(format!(
+                "Real server {peer}, on the remote network: a cable to the router's bridge.\n\
+             The director reaches it only by routing, through the router: TUN's\n\
+             IP-in-IP packets get there, DR's frames (by MAC address) could not.\n\
+             It answers the client through the router too."
+            ))
+        }
+        Step::Sysctl { netns, key, .. } if *netns == router && key.ends_with(".rp_filter") => {
+            key.starts_with("net.ipv4.conf.all.").then(|| {
+                "The remote servers' replies come from the VIP, an address of the\n\
+                 segment, yet arrive from the remote network: a strict reverse-path\n\
+                 filter on the router would drop them all."
+                    .into()
+            })
+        }
+        Step::Sysctl { key, .. } if key == "net.ipv4.conf.all.rp_filter" => Some(
+            "tunl0 unwraps requests from the client, whose route leaves by eth0: a\n\
+             strict reverse-path filter (rp_filter=1) would drop them, so it is off."
+                .into(),
+        ),
         Step::AddVeth { netns, peer, .. }
             if *netns != director && spec.router.is_some() && !spec.serves_nat(peer) =>
         {

@@ -43,6 +43,12 @@ pub fn to_toml(spec: &LabSpec, header: &[String]) -> String {
          [networks]\nclient = \"{}\"\n# The DIP and every real server (RIP) share this one.\nservers = \"{}\"\n",
         spec.client_net, spec.servers_net
     );
+    if let Some(remote) = spec.remote_net {
+        let _ = writeln!(
+            out,
+            "# Behind the router, away from the director: TUN real servers only.\nremote = \"{remote}\""
+        );
+    }
     let _ = write!(out, "\n[client]\naddress = \"{}\"\n", spec.client);
     if spec.client_addresses > 1 {
         let _ = write!(
@@ -59,6 +65,9 @@ pub fn to_toml(spec: &LabSpec, header: &[String]) -> String {
              [router]\noutside = \"{}\"\ninside = \"{}\"\n",
             router.outside, router.inside
         );
+        if let Some(remote) = router.remote {
+            let _ = writeln!(out, "# The remote real servers' gateway.\nremote = \"{remote}\"");
+        }
     }
     let _ = write!(
         out,

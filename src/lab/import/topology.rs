@@ -99,7 +99,8 @@ pub(crate) fn infer_routed(file: &str, table: &Table) -> Result<(Topology, Route
     let hosts: Vec<Ipv4Addr> = client_net.hosts().collect();
     let vip = table.vips.first().map_or(free[2], |(v, _)| *v);
     let topology = Topology { client_net, servers_net, vip, dip: free[0], client: hosts[1] };
-    let router = Router { outside: hosts[hosts.len() - 1], inside: free[free.len() - 1] };
+    let router =
+        Router { outside: hosts[hosts.len() - 1], inside: free[free.len() - 1], remote: None };
     Ok((topology, router))
 }
 

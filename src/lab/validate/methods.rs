@@ -12,16 +12,28 @@
 //!   real servers share one L2 segment (the servers' network, enforced for
 //!   every real server) and the destination port cannot change (no port
 //!   mapping: the real server's port equals the service's);
-//! - TUN wraps the packet unchanged in IPIP: no port mapping either.
+//! - TUN wraps the packet unchanged in IPIP: no port mapping either; and
+//!   since the wrapped packet is routed like any other, a TUN real server
+//!   may sit on another network than the director's: the `remote` network
+//!   behind the router. Only TUN reaches it (NAT needs the DIP as the
+//!   server's gateway, DR the director's L2 segment).
 
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 use toml::Spanned;
 
-use super::super::model::Router;
+use super::super::model::{RealServer, Router};
 use super::super::spec::{RouterFile, SpecFile};
 use super::{AddressBook, Checker};
+
+/// The lab's networks, once each is valid.
+#[derive(Clone, Copy)]
+pub(super) struct Nets {
+    pub client: Ipv4Net,
+    pub servers: Ipv4Net,
+    pub remote: Option<Ipv4Net>,
+}
 
 /// The preset's words for each method (also accepted by the validator).
 fn is_direct_reply(word: &str) -> Option<&'static str> {
@@ -33,14 +45,58 @@ fn is_direct_reply(word: &str) -> Option<&'static str> {
 }
 
 impl Checker<'_> {
-    /// `[router]`: `outside` on the client network, `inside` on the servers'.
+    /// `[networks] remote`: disjoint from the other two, and only with a
+    /// router. `None` when it is unusable (every address check would fail).
+    pub(super) fn remote_net(
+        &mut self,
+        raw: &SpecFile,
+        client_net: Ipv4Net,
+        servers_net: Ipv4Net,
+    ) -> Option<Option<Ipv4Net>> {
+        let Some(value) = &raw.networks.remote else {
+            if let Some(remote) = raw.router.as_ref().and_then(|r| r.remote.as_ref()) {
+                self.error(
+                    remote.span(),
+                    "the router has a remote address but the lab has no remote network".into(),
+                    "add remote = \"203.0.113.0/24\" (say) under [networks], or drop this line",
+                );
+            }
+            return Some(None);
+        };
+        let net = self.network(value, "remote")?;
+        if let Some(other) = [client_net, servers_net]
+            .into_iter()
+            .find(|o| o.contains(&net.network()) || net.contains(&o.network()))
+        {
+            self.error(
+                value.span(),
+                format!("networks '{other}' and '{net}' overlap"),
+                "the remote network is a third subnet, reached through the router: pick one \
+                 disjoint from the client and servers' networks, e.g. remote = \"203.0.113.0/24\"",
+            );
+            return None;
+        }
+        if raw.router.is_none() {
+            self.error(
+                value.span(),
+                format!("a remote network {net} but no [router]"),
+                "the remote network hangs off the router, which carries the director's tunnelled \
+                 requests to it and the replies to the client: add [router] with outside, \
+                 inside and remote addresses (see labs/tun-remote.toml)",
+            );
+        }
+        Some(Some(net))
+    }
+
+    /// `[router]`: `outside` on the client network, `inside` on the
+    /// servers', `remote` on the remote network when there is one.
     pub(super) fn router(
         &mut self,
         raw: &RouterFile,
-        client_net: Ipv4Net,
-        servers_net: Ipv4Net,
+        nets: Nets,
         used: &mut AddressBook,
     ) -> Option<Router> {
+        let (client_net, servers_net) = (nets.client, nets.servers);
         let why = format!(
             "the router's outside address is the client's default gateway, on the client \
              network: use an address in {client_net}"
@@ -57,7 +113,64 @@ impl Checker<'_> {
         if let Some(a) = inside {
             self.claim(used, a, "the router", raw.inside.span());
         }
-        Some(Router { outside: outside?, inside: inside? })
+        let remote = match (&raw.remote, nets.remote) {
+            (Some(value), Some(net)) => {
+                let why = format!(
+                    "the router's remote address is the gateway of the real servers on the \
+                     remote network: use an address in {net}"
+                );
+                let a = self.addr_in(value, "router remote address", net, &why)?;
+                self.claim(used, a, "the router", value.span());
+                Some(a)
+            }
+            (None, Some(net)) => {
+                self.error(
+                    raw.inside.span(),
+                    format!("the router has no address on the remote network {net}"),
+                    format!(
+                        "add remote = \"{}\" (say) to [router]: the real servers there route \
+                         their replies to the client through it",
+                        super::prev(net.broadcast())
+                    ),
+                );
+                return None;
+            }
+            // Reported with the networks (no remote network).
+            (_, None) => None,
+        };
+        Some(Router { outside: outside?, inside: inside?, remote })
+    }
+
+    /// A real server on the remote network is reached by TUN alone.
+    pub(super) fn remote_rules(
+        &mut self,
+        raw: &SpecFile,
+        real_servers: &[RealServer],
+        remote_net: Option<Ipv4Net>,
+    ) {
+        let Some(net) = remote_net else { return };
+        let remote =
+            |name: &str| real_servers.iter().any(|r| r.name == name && net.contains(&r.addr));
+        for m in raw.services.iter().flat_map(|s| &s.real_servers) {
+            let name = m.name.get_ref();
+            let method = m.forward.as_ref().map_or("nat", |f| f.get_ref().as_str());
+            if !remote(name) || is_direct_reply(method) == Some("TUN") {
+                continue;
+            }
+            let span = m.forward.as_ref().map_or_else(|| m.name.span(), Spanned::span);
+            self.error(
+                span,
+                format!(
+                    "real server '{name}' is on the remote network {net}, behind the router, \
+                     but uses {}",
+                    is_direct_reply(method).unwrap_or("NAT")
+                ),
+                "only TUN reaches a real server on another network: the director wraps the \
+                 request in IPIP to the server's address and any router can carry that. NAT \
+                 needs the DIP as the server's gateway, DR needs the director's own L2 segment. \
+                 Use forward = \"tun\", or give the server an address on the servers' network",
+            );
+        }
     }
 
     /// The director's VIP in a lab with a router: on the servers' segment.

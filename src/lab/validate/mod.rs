@@ -14,6 +14,7 @@
 //! Every problem found is reported, each with file:line:col and a fix.
 
 mod methods;
+use methods::Nets;
 mod services;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -32,9 +33,19 @@ use super::{schedulers, text};
 const MAX_LINK_NAME: usize = 15;
 /// Lab names stay short so `lvs-<lab>-<host>` stays readable.
 const MAX_LAB_NAME: usize = 32;
-/// Names a real server may not take: they are links or hosts already.
-const RESERVED_HOST_NAMES: &[&str] =
-    &["client", "director", "router", "lo", "tunl0", links::UPLINK, links::BRIDGE];
+/// Names a real server may not take: they are links or hosts already (a
+/// real server's port is named after it in the director, or in the router
+/// for one on the remote network, beside the router's eth1).
+const RESERVED_HOST_NAMES: &[&str] = &[
+    "client",
+    "director",
+    "router",
+    "lo",
+    "tunl0",
+    links::UPLINK,
+    links::BRIDGE,
+    super::routed::ROUTER_INSIDE,
+];
 
 /// The rule for a lab's name, wherever a name comes from (a preset, the
 /// command line, `--name`): `Err` says what a valid name is. A valid name is
@@ -131,10 +142,11 @@ impl Checker<'_> {
             return None;
         }
         let (client_net, servers_net) = (client_net?, servers_net?);
+        let remote_net = self.remote_net(&raw, client_net, servers_net)?;
         let mut used = AddressBook::default();
         let client = self.host_addr(&raw.client.address, "client", client_net, &mut used);
-        let router =
-            raw.router.as_ref().map(|r| self.router(r, client_net, servers_net, &mut used));
+        let nets = Nets { client: client_net, servers: servers_net, remote: remote_net };
+        let router = raw.router.as_ref().map(|r| self.router(r, nets, &mut used));
         // With a router the VIPs live on the servers' segment (see methods.rs).
         let vip_net = if router.is_some() { servers_net } else { client_net };
         let vip = match router {
@@ -142,12 +154,13 @@ impl Checker<'_> {
             None => self.vip(&raw.director.vip, client_net, servers_net, &mut used),
         };
         let dip = self.dip(&raw.director.dip, servers_net, &mut used);
-        let real_servers = self.real_servers(&raw, servers_net, &mut used);
+        let real_servers = self.real_servers(&raw, servers_net, remote_net, &mut used);
         let declared: BTreeSet<&str> =
             raw.real_servers.iter().map(|rs| rs.name.get_ref().as_str()).collect();
         let hosts = Hosts { valid: &real_servers, declared: &declared };
         let services = self.services(&raw.services, &hosts, vip, vip_net, &used);
         self.method_rules(&raw, router.is_some());
+        self.remote_rules(&raw, &real_servers, remote_net);
         let traffic = self.traffic(raw.traffic.as_ref());
         let control = self.control(raw.control.as_ref());
         let client_addresses = self.client_addresses(&raw, client, client_net, &services);
@@ -169,6 +182,7 @@ impl Checker<'_> {
                 Some(r) => Some(r?),
                 None => None,
             },
+            remote_net,
         })
     }
 
@@ -428,6 +442,7 @@ impl Checker<'_> {
         &mut self,
         raw: &SpecFile,
         servers_net: Ipv4Net,
+        remote_net: Option<Ipv4Net>,
         used: &mut AddressBook,
     ) -> Vec<RealServer> {
         let mut names = BTreeSet::new();
@@ -443,16 +458,24 @@ impl Checker<'_> {
                 );
                 continue;
             }
-            let why = format!(
-                "in NAT mode the real servers (RIPs) and the DIP share one subnet, so the real \
-                 servers reach their gateway, the DIP, directly: use an address in {servers_net}"
-            );
-            let Some(addr) = self.addr_in(
-                &rs.address,
-                &format!("real server '{name}' address"),
-                servers_net,
-                &why,
-            ) else {
+            let why = match remote_net {
+                None => format!(
+                    "in NAT mode the real servers (RIPs) and the DIP share one subnet, so the \
+                     real servers reach their gateway, the DIP, directly: use an address in \
+                     {servers_net}"
+                ),
+                Some(remote) => format!(
+                    "a real server sits on the director's segment {servers_net}, or (TUN only) on \
+                     the remote network {remote} behind the router: use an address in one of them"
+                ),
+            };
+            // The remote network, when the address is in it; else the segment.
+            let net = remote_net
+                .filter(|n| rs.address.get_ref().parse::<Ipv4Addr>().is_ok_and(|a| n.contains(&a)))
+                .unwrap_or(servers_net);
+            let Some(addr) =
+                self.addr_in(&rs.address, &format!("real server '{name}' address"), net, &why)
+            else {
                 continue;
             };
             self.claim(used, addr, &format!("real server '{name}'"), rs.address.span());
