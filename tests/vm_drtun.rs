@@ -100,7 +100,15 @@ fn dr_and_tun_split_1000_connections_600_400_and_round_trip_their_rules() {
         let (answered, split) = traffic(lab, 1000, None);
         eprintln!("{lab}: {split:?}");
         assert_eq!(answered, 1000, "{lab}: every request answered");
-        assert_eq!(split, [("rs1".to_string(), 600), ("rs2".to_string(), 400)], "{lab}: wrr 3:2");
+        if split != [("rs1".to_string(), 600), ("rs2".to_string(), 400)] {
+            // Seen once (599/401 for dr): say whether the scheduler or the path
+            // differed. IPVS folds its counters in about every 2 s.
+            std::thread::sleep(std::time::Duration::from_secs(3));
+            let stats = in_director(lab, &["ipvsadm", "-Ln", "--stats", "--exact"]);
+            panic!(
+                "{lab}: wrr 3:2 expected 600/400, the servers answered {split:?}; the director:\n{stats}"
+            );
+        }
 
         // The director's saved table becomes a DR/TUN lab and back.
         let saved = in_director(lab, &["ipvsadm", "-Sn"]);
