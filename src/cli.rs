@@ -201,6 +201,10 @@ lvslab traffic clients --clients 50 --requests 1000 --predict   # predicted vs a
         /// service's VIP:PORT, or a real server's ADDR:PORT.
         #[arg(long, value_name = "ADDR:PORT")]
         to: Option<std::net::SocketAddrV4>,
+        /// Width of each bucket of the JSON report's `timeline` (ok and failed
+        /// requests, and who answered, over time), e.g. 1s (the default), 250ms.
+        #[arg(long, value_parser = parse_bucket)]
+        bucket: Option<std::time::Duration>,
         /// Print the report as JSON (schema: tests/fixtures/traffic-report.schema.json).
         #[arg(long)]
         json: bool,
@@ -383,6 +387,15 @@ lvslab compare rr4 --requests 5000 --json"
 
 /// A lab's name, checked by the preset validator's own rule before any
 /// command builds a path or a namespace name from it.
+/// A timeline bucket: a duration of at least 100 ms.
+fn parse_bucket(s: &str) -> Result<std::time::Duration, String> {
+    let d = ranges::parse_duration(s)?;
+    if d < lvslab::traffic::profile::MIN_BUCKET {
+        return Err(format!("bucket {s} is too narrow: use 100ms or more"));
+    }
+    Ok(d)
+}
+
 fn lab_name(s: &str) -> Result<String, String> {
     lvslab::lab::validate::lab_name(s)
         .map(|()| s.to_string())

@@ -70,6 +70,7 @@ pub fn run(
             clients,
             predict,
             to,
+            bucket,
             json,
         } => {
             let load = traffic::LoadArgs {
@@ -81,6 +82,7 @@ pub fn run(
                 keep_alive,
                 clients,
                 predict,
+                bucket,
             };
             traffic::run(&lab, &load, to, json)
         }
