@@ -90,9 +90,29 @@ pub fn run(
         Command::Import { file, output, name } => {
             import::run(&file, output.as_deref(), name.as_deref())
         }
-        Command::Set { lab, scheduler, weight, drain, add_rs, del_rs, zero, stop, start } => {
-            let changes =
-                set::Changes { scheduler, weight, drain, add_rs, del_rs, zero, stop, start };
+        Command::Set {
+            lab,
+            scheduler,
+            weight,
+            drain,
+            add_rs,
+            del_rs,
+            zero,
+            stop,
+            start,
+            control,
+        } => {
+            let changes = set::Changes {
+                scheduler,
+                weight,
+                drain,
+                add_rs,
+                del_rs,
+                zero,
+                stop,
+                start,
+                control,
+            };
             runtime()?.block_on(set::run(&lab, changes))
         }
     }
