@@ -78,7 +78,7 @@ within about 2 s and returns when it answers again (`--start rs1`). Watch it wit
     /// Open the dashboard on a lab: attach to a running one, or bring a preset up.
     #[command(
         after_help = "Keys: space traffic on/off, +/- rate, l short/long connections, s scheduler, \
-w/W weight, d drain, x stop/start a server, a/r add/remove a server, z zero, t theme, g tutorial guide, c connection table, ? help, q quit.\n\
+w/W weight, d drain, x stop/start a server, K keepalived ⇄ plain IPVS, a/r add/remove a server, z zero, t theme, g tutorial guide, c connection table, ? help, q quit.\n\
 A lab the dashboard brought up is torn down on quit unless --keep; an attached lab keeps running."
     )]
     Tui {
@@ -249,6 +249,10 @@ keepalived.conf and reload keepalived (SIGHUP); lvslab does not write the table 
         /// Start a stopped real server's HTTP process again.
         #[arg(long, value_name = "NAME", group = "change")]
         start: Vec<String>,
+        /// Hand the director's table to keepalived (health checks: a failed server
+        /// leaves it) or back to lvslab (plain IPVS: the preset's table, no checks).
+        #[arg(long, value_enum, group = "change")]
+        control: Option<lvslab::lab::model::Control>,
     },
     /// Write a lab out: as `ipvsadm -Sn` rules, a shell script that builds it by hand, a preset, or a keepalived.conf.
     #[command(
