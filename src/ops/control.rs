@@ -86,9 +86,8 @@ fn to_keepalived(state: &mut LabState, from: Control) -> Result<Switched, LabErr
     program::clear(&state.spec)?;
     state.spec.control = Control::Keepalived;
     let launched = keepalived::launch(state).and_then(|p| {
-        wait_services(state, keepalived::TABLE_TIMEOUT).map_err(|e| {
+        wait_services(state, keepalived::TABLE_TIMEOUT).inspect_err(|_| {
             keepalived::stop(&p);
-            e
         })
     });
     if let Err(e) = launched {
