@@ -356,6 +356,8 @@ fn with_weight_0_on_failure_a_dead_server_stays_with_weight_0() {
     )
     .unwrap();
     lvslab_ok(&["up", preset]);
+    let status = lvslab_ok(&["status", "inhibit"]);
+    assert!(status.contains("keeps weight 0 (failed-check = \"weight-0\")"), "{status}");
     lvslab_ok(&["set", "inhibit", "--stop", "rs1"]);
     let zero = wait_table(director, Duration::from_secs(30), |t| {
         t.contains("-r 198.51.100.11:80 -m -w 0")
