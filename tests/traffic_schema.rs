@@ -112,4 +112,13 @@ async fn the_table_shows_shares_against_weights() {
     assert!(table.contains("errors: refused 0, reset 0, timeout 0, other 0"), "{table}");
     let plain = render_table(&report, None);
     assert!(plain.lines().nth(2).unwrap().split_whitespace().nth(3) == Some("-"), "{plain}");
+    assert!(!table.contains("failures:"), "no failure line without failures: {table}");
+    let mut failed = report.clone();
+    failed.failure_window =
+        Some(lvslab::traffic::results::FailureWindow { first_s: 2.1, last_s: 3.05, count: 14 });
+    let table = render_table(&failed, None);
+    assert!(
+        table.ends_with("failures: 14 between 2.10 s and 3.05 s of the run (0.95 s)\n"),
+        "{table}"
+    );
 }
