@@ -225,7 +225,7 @@ impl Timeline {
             let how = if now.checked {
                 "keepalived's checks will take it out of the table"
             } else {
-                "no health checks: IPVS keeps sending it its share"
+                "no health checks: it keeps its share of the traffic, which fails"
             };
             out.push(Moment { tone: Tone::Bad, text: format!("{name}: outage starts ({how})") });
             match lead {

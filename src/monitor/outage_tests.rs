@@ -99,7 +99,7 @@ fn without_checks_it_never_leaves_and_every_failure_counts() {
         "rs1: outage over after 4.9 s: 90 request(s) failed, it never left the table \
          (no health checks)"
     );
-    assert!(moments[0].text.contains("IPVS keeps sending it its share"), "{moments:?}");
+    assert!(moments[0].text.contains("no health checks: it keeps its share"), "{moments:?}");
 }
 
 #[test]

@@ -257,7 +257,7 @@ fn edit(command: Command, shared: &Shared) -> Result<String, String> {
                 if keepalived {
                     "; keepalived's check will take it out of the table"
                 } else {
-                    "; no health checks: IPVS keeps sending it its share (K: keepalived)"
+                    "; no health checks: it keeps its share of the traffic (K: keepalived)"
                 }
             )
         }
