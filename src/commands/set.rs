@@ -62,7 +62,8 @@ pub async fn run(lab: &str, changes: Changes) -> Result<ExitCode> {
         let what = if live::by_keepalived(&state) {
             "keepalived's check fails, so it leaves the table within a few seconds"
         } else {
-            "IPVS keeps sending it its share, which fails (no health checks without keepalived)"
+            "IPVS keeps sending it its share, which fails (no health checks without keepalived: \
+             `lvslab set LAB --control keepalived` adds them)"
         };
         println!("{name}: {stopped} HTTP process(es) stopped; {what}");
     }
