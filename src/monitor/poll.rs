@@ -117,7 +117,6 @@ pub fn snapshot(
         } else {
             crate::lab::model::Control::Lvslab
         },
-        failed_check: spec.failed_check,
         client: HostView { name: "client".into(), addr: IpAddr::V4(spec.client) },
         director: DirectorView {
             vip: IpAddr::V4(spec.director.vip),

@@ -155,7 +155,6 @@ fn lab(dests: &[DestView]) -> LabView {
         name: "tutorial".into(),
         dataplane: Dataplane::Ipvs,
         control: crate::lab::model::Control::Lvslab,
-        failed_check: crate::lab::model::FailedCheck::Remove,
         client: HostView { name: "client".into(), addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)) },
         director: DirectorView { vip: IpAddr::V4(VIP), dip: IpAddr::V4(DIP), forwarding: true },
         real_servers: dests

@@ -48,8 +48,6 @@ pub struct LabView {
     pub dataplane: Dataplane,
     /// Who programs the director's IPVS table (keepalived health-checks).
     pub control: crate::lab::model::Control,
-    /// What keepalived does with a server whose check fails.
-    pub failed_check: crate::lab::model::FailedCheck,
     /// The host that sends requests to the VIP.
     pub client: HostView,
     /// The load balancer.
