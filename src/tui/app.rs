@@ -210,6 +210,9 @@ impl App {
 
     /// Takes in a new snapshot: logs what changed and extends the history.
     pub fn on_snapshot(&mut self, next: Arc<Snapshot>) {
+        // The selection follows its server when the rows move (keepalived
+        // took one out of the table, or put it back).
+        let selected = self.selected_name().map(str::to_owned);
         // Redraw only for what a person can see: new numbers, or the clock
         // in the header turning over. An idle lab polled at 10 Hz then costs
         // about one frame a second.
@@ -244,6 +247,9 @@ impl App {
             self.screen = Screen::Dashboard;
         }
         self.snapshot = Some(next);
+        if let Some(i) = selected.and_then(|n| self.server_names().iter().position(|s| *s == n)) {
+            self.selected = i;
+        }
         self.clamp_selection();
         self.dirty |= visible;
     }
