@@ -377,3 +377,78 @@ fn with_weight_0_on_failure_a_dead_server_stays_with_weight_0() {
     lvslab_ok(&["down", "inhibit"]);
     let _ = std::fs::remove_file(preset);
 }
+
+/// The dashboard on a keepalived lab, in a real terminal: `x` on rs1 under
+/// its own traffic shows the timeline (left the table, how many failed,
+/// back), `K` hands the table to lvslab (ipvsadm -Sn is the preset's, no
+/// keepalived), and the same `x` then fails without end: rs1 never leaves.
+#[test]
+fn the_dashboard_shows_the_failure_and_k_switches_to_plain_ipvs() {
+    use common::tmux::Tmux;
+    common::require_vm();
+    let _down = Down("katui");
+    let director = "lvs-katui-director";
+    let tutorial = include_str!("../labs/tutorial-nat.toml");
+    let (head, rest) = tutorial.split_once("\n[networks]").expect("the tutorial has [networks]");
+    let head = head.replace("name = \"tutorial\"", "name = \"katui\"");
+    let preset = "/run/lvslab-katui.toml";
+    std::fs::write(preset, format!("{head}\ncontrol = \"keepalived\"\n\n[networks]{rest}"))
+        .unwrap();
+    let want =
+        lvslab::lab::export::rules::from_spec(&lvslab::lab::presets::load(preset).unwrap().spec);
+    let exe = common::lvslab_exe();
+    let tui = Tmux::start("ka", 160, 48, &format!("{} tui {preset}", exe.display()));
+    tui.wait_for("keepalived's table and traffic", Duration::from_secs(120), |s| {
+        s.contains("katui · keepalived")
+            && s.contains("198.51.100.11:80")
+            && common::tmux::number_after(s, "ok").is_some_and(|n| n >= 20)
+    });
+
+    // rs1 (the first row) stops: its check fails, it leaves the table.
+    tui.keys(&["x"]);
+    let screen = tui.wait_for("rs1 leaving the table", Duration::from_secs(30), |s| {
+        s.contains("⏱ rs1 left the IPVS table")
+    });
+    let line = screen.lines().find(|l| l.contains("rs1 left the IPVS table")).unwrap();
+    eprintln!("FIGURE: dashboard: {}", line.trim_matches(|c| c == '│' || c == ' '));
+    assert!(screen.contains("gw=DIP down    out"), "the topology marks rs1 out:\n{screen}");
+    assert!(!table_now(director).contains("198.51.100.11"));
+    // x again: the selection stayed on rs1 although its row is gone.
+    tui.keys(&["x"]);
+    let screen = tui.wait_for("rs1 back", Duration::from_secs(30), |s| {
+        s.contains("⏱ rs1 back in the IPVS table")
+    });
+    let line = screen.lines().find(|l| l.contains("rs1 back in the IPVS table")).unwrap();
+    eprintln!("FIGURE: dashboard: {}", line.trim_matches(|c| c == '│' || c == ' '));
+
+    // K: plain IPVS. The table is the preset's, keepalived is gone.
+    tui.keys(&["K"]);
+    tui.wait_for("the switch", Duration::from_secs(30), |s| {
+        s.contains("control keepalived → lvslab")
+    });
+    assert!(keepalived_pids().is_empty(), "keepalived runs after K");
+    assert_eq!(
+        sorted(&ipvsadm_sn(director)),
+        sorted(&want),
+        "after K the table is not the preset's"
+    );
+    tui.keys(&["x"]);
+    tui.wait_for("failures without checks", Duration::from_secs(30), |s| {
+        s.contains("rs1: first failed request")
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(table_now(director).contains("198.51.100.11"), "rs1 left the table without checks");
+    tui.keys(&["x"]);
+    let screen = tui.wait_for("the outage's end", Duration::from_secs(30), |s| {
+        s.contains("it never left the table (no health checks)")
+    });
+    let line = screen.lines().find(|l| l.contains("it never left the table")).unwrap();
+    eprintln!("FIGURE: dashboard: {}", line.trim_matches(|c| c == '│' || c == ' '));
+
+    tui.keys(&["q"]);
+    let screen = tui.wait_for("exit", Duration::from_secs(60), |s| s.contains("EXITED="));
+    assert!(screen.contains("EXITED=0") && screen.contains("torn down"), "{screen}");
+    assert!(keepalived_pids().is_empty(), "keepalived left after q");
+    assert!(!std::path::Path::new("/run/netns/lvs-katui-director").exists());
+    let _ = std::fs::remove_file(preset);
+}
