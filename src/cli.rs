@@ -215,7 +215,9 @@ lvslab traffic clients --clients 50 --requests 1000 --predict   # predicted vs a
 `nft -f` transaction; nftables runs rr, wrr, sh and dh only.\n\n\
 Examples:\n  lvslab set tutorial --scheduler wlc\n  lvslab set tutorial --weight rs1=5\n  \
 lvslab set tutorial --drain rs2\n  lvslab set tutorial --add-rs rs3=198.51.100.13:80,2\n  lvslab set tutorial --del-rs rs3\n  \
-lvslab set tutorial --zero\n  lvslab set tutorial --stop rs1    # and --start rs1\n\n\
+lvslab set tutorial --zero\n  lvslab set tutorial --stop rs1    # and --start rs1\n  \
+lvslab set tutorial --control keepalived   # health checks: a stopped server leaves the table\n  \
+lvslab set tutorial --control lvslab       # plain IPVS again: the preset's table, no checks\n\n\
 In a lab under keepalived (lvslab up --control keepalived), scheduler and weight edits rewrite\n\
 keepalived.conf and reload keepalived (SIGHUP); lvslab does not write the table itself."
     )]
