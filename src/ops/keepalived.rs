@@ -253,7 +253,12 @@ pub fn stop(p: &LabProcess) -> bool {
     }
     if !gone(p) {
         process::signal_if(t, Signal::SIGKILL, is_keepalived);
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while !gone(p) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
+    process::reap(p.pid);
     true
 }
 
