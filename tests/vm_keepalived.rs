@@ -433,10 +433,14 @@ fn the_dashboard_shows_the_failure_and_k_switches_to_plain_ipvs() {
         "after K the table is not the preset's"
     );
     tui.keys(&["x"]);
-    tui.wait_for("failures without checks", Duration::from_secs(30), |s| {
-        s.contains("rs1: first failed request")
+    let screen = tui.wait_for("the outage without checks", Duration::from_secs(30), |s| {
+        s.contains("rs1: outage starts (no health checks")
     });
+    let errors = common::tmux::number_after(&screen, "errors").unwrap_or(0);
     std::thread::sleep(Duration::from_secs(3));
+    let screen = tui.screen();
+    let later = common::tmux::number_after(&screen, "errors").unwrap_or(0);
+    assert!(later >= errors + 10, "rs1's share fails on: errors {errors} -> {later}\n{screen}");
     assert!(table_now(director).contains("198.51.100.11"), "rs1 left the table without checks");
     tui.keys(&["x"]);
     let screen = tui.wait_for("the outage's end", Duration::from_secs(30), |s| {

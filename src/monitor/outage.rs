@@ -24,9 +24,11 @@ use crate::lab::model::Control;
 /// Outages the timeline keeps (the newest).
 pub const KEPT: usize = 20;
 /// How long before a server is seen down a failed request still counts as
-/// the start of its outage (the process check and the traffic's count
-/// arrive in different polls).
-pub const FAILURE_LEAD: Duration = Duration::from_secs(2);
+/// the start of its outage: the process check and the traffic's count come
+/// in the same poll, so a poll or two (polls are 100 ms apart; slower under
+/// emulation). Failures before that are something else's, e.g. the moment
+/// a control-plane switch leaves the table without services.
+pub const FAILURE_LEAD: Duration = Duration::from_millis(500);
 
 /// How the table treats a server at one instant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
