@@ -78,7 +78,7 @@ within about 2 s and returns when it answers again (`--start rs1`). Watch it wit
     /// Open the dashboard on a lab: attach to a running one, or bring a preset up.
     #[command(
         after_help = "Keys: space traffic on/off, +/- rate, l short/long connections, s scheduler, \
-w/W weight, d drain, x stop/start a server, a/r add/remove a server, z zero, t theme, g tutorial guide, c connection table, ? help, q quit.\n\
+w/W weight, d drain, x stop/start a server, K keepalived ⇄ plain IPVS, a/r add/remove a server, z zero, t theme, g tutorial guide, c connection table, ? help, q quit.\n\
 A lab the dashboard brought up is torn down on quit unless --keep; an attached lab keeps running."
     )]
     Tui {
@@ -201,6 +201,10 @@ lvslab traffic clients --clients 50 --requests 1000 --predict   # predicted vs a
         /// service's VIP:PORT, or a real server's ADDR:PORT.
         #[arg(long, value_name = "ADDR:PORT")]
         to: Option<std::net::SocketAddrV4>,
+        /// Width of each bucket of the JSON report's `timeline` (ok and failed
+        /// requests, and who answered, over time), e.g. 1s (the default), 250ms.
+        #[arg(long, value_parser = parse_bucket)]
+        bucket: Option<std::time::Duration>,
         /// Print the report as JSON (schema: tests/fixtures/traffic-report.schema.json).
         #[arg(long)]
         json: bool,
@@ -211,7 +215,9 @@ lvslab traffic clients --clients 50 --requests 1000 --predict   # predicted vs a
 `nft -f` transaction; nftables runs rr, wrr, sh and dh only.\n\n\
 Examples:\n  lvslab set tutorial --scheduler wlc\n  lvslab set tutorial --weight rs1=5\n  \
 lvslab set tutorial --drain rs2\n  lvslab set tutorial --add-rs rs3=198.51.100.13:80,2\n  lvslab set tutorial --del-rs rs3\n  \
-lvslab set tutorial --zero\n  lvslab set tutorial --stop rs1    # and --start rs1\n\n\
+lvslab set tutorial --zero\n  lvslab set tutorial --stop rs1    # and --start rs1\n  \
+lvslab set tutorial --control keepalived   # health checks: a stopped server leaves the table\n  \
+lvslab set tutorial --control lvslab       # plain IPVS again: the preset's table, no checks\n\n\
 In a lab under keepalived (lvslab up --control keepalived), scheduler and weight edits rewrite\n\
 keepalived.conf and reload keepalived (SIGHUP); lvslab does not write the table itself."
     )]
@@ -245,6 +251,10 @@ keepalived.conf and reload keepalived (SIGHUP); lvslab does not write the table 
         /// Start a stopped real server's HTTP process again.
         #[arg(long, value_name = "NAME", group = "change")]
         start: Vec<String>,
+        /// Hand the director's table to keepalived (health checks: a failed server
+        /// leaves it) or back to lvslab (plain IPVS: the preset's table, no checks).
+        #[arg(long, value_enum, group = "change")]
+        control: Option<lvslab::lab::model::Control>,
     },
     /// Write a lab out: as `ipvsadm -Sn` rules, a shell script that builds it by hand, a preset, or a keepalived.conf.
     #[command(
@@ -390,6 +400,15 @@ lvslab compare rr4 --requests 5000 --json"
 
 /// A lab's name, checked by the preset validator's own rule before any
 /// command builds a path or a namespace name from it.
+/// A timeline bucket: a duration of at least 100 ms.
+fn parse_bucket(s: &str) -> Result<std::time::Duration, String> {
+    let d = ranges::parse_duration(s)?;
+    if d < lvslab::traffic::profile::MIN_BUCKET {
+        return Err(format!("bucket {s} is too narrow: use 100ms or more"));
+    }
+    Ok(d)
+}
+
 fn lab_name(s: &str) -> Result<String, String> {
     lvslab::lab::validate::lab_name(s)
         .map(|()| s.to_string())

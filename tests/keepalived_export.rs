@@ -60,6 +60,33 @@ fn keepalived_accepts_the_export_of_every_preset() {
     }
 }
 
+/// `failed-check = "weight-0"` in a preset is keepalived's
+/// `inhibit_on_failure` in the export, and keepalived accepts it.
+#[test]
+fn weight_0_on_failure_passes_the_config_test() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let preset = dir.path().join("inhibit.toml");
+    let tutorial = include_str!("../labs/tutorial-nat.toml");
+    let (head, rest) = tutorial.split_once("\n[networks]").expect("the tutorial has [networks]");
+    std::fs::write(&preset, format!("{head}\nfailed-check = \"weight-0\"\n\n[networks]{rest}"))
+        .unwrap();
+    let file = dir.path().join("inhibit.conf");
+    common::lvslab_ok(&[
+        "export",
+        preset.to_str().unwrap(),
+        "--format",
+        "keepalived",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("\n    inhibit_on_failure\n"), "{text}");
+    let (code, said) = config_test(&file);
+    assert_eq!(code, 0, "keepalived --config-test refused inhibit_on_failure: {said}\n{text}");
+    assert!(said.trim().is_empty(), "keepalived warned: {said}");
+}
+
 #[test]
 fn the_config_test_is_a_real_referee() {
     require_root();

@@ -54,6 +54,60 @@ fn dashboard_shows_the_lab_and_quitting_leaves_nothing_behind() {
     assert_eq!(machine_state(), before, "quitting removes everything the dashboard built");
 }
 
+/// `x` stops rs1 under the dashboard's traffic: the events log carries the
+/// failure's timeline (outage start, first failed request, the end with its
+/// count); `K` needs IPVS for keepalived and says so. A lab of its own name
+/// (healthtui), so other dashboards on the machine are not in its way.
+#[test]
+fn stopping_a_server_shows_its_failure_timeline() {
+    assert!(nix::unistd::geteuid().is_root(), "needs root: run it as root (CI does)");
+    let _lock = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let before = machine_state();
+    let dir = tempfile::tempdir().unwrap();
+    let preset = dir.path().join("healthtui.toml");
+    let tutorial = include_str!("../labs/tutorial-nat.toml");
+    let renamed = tutorial.replace("name = \"tutorial\"", "name = \"healthtui\"");
+    assert_ne!(renamed, tutorial, "the tutorial's name line moved");
+    std::fs::write(&preset, renamed).unwrap();
+    let exe = env!("CARGO_BIN_EXE_lvslab");
+    let command = format!("{exe} tui {} --dataplane none", preset.display());
+    let tui = Tmux::start("health", 160, 48, &command);
+    tui.wait_for("answers", Duration::from_secs(20), |s| {
+        number_after(s, "ok").is_some_and(|n| n >= 10)
+    });
+    // rs1 (selected first) is where the traffic goes without IPVS.
+    tui.keys(&["x"]);
+    // The first failures come in the poll that sees rs1 down, or just
+    // before or after it: the timeline words each case.
+    let screen = tui.wait_for("the first failure", Duration::from_secs(20), |s| {
+        ["rs1: first failed request", "failed as it stopped answering", "had already failed"]
+            .iter()
+            .any(|said| s.contains(said))
+    });
+    assert!(screen.contains("⏱ rs1: outage starts (no health checks"), "{screen}");
+    tui.keys(&["x"]);
+    let screen = tui.wait_for("the outage's end", Duration::from_secs(20), |s| {
+        s.contains("rs1: outage over after")
+    });
+    let line = screen.lines().find(|l| l.contains("outage over after")).unwrap();
+    let failed = line
+        .split("outage over after ")
+        .nth(1)
+        .and_then(|rest| rest.split(": ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(failed.is_some_and(|n| n > 0), "the count of failed requests: {line}");
+    tui.keys(&["K"]);
+    let screen = tui.wait_for("the refusal", Duration::from_secs(20), |s| {
+        s.contains("only an IPVS table can be handed")
+    });
+    assert!(screen.contains("none dataplane"), "{screen}");
+    tui.keys(&["q"]);
+    let screen = tui.wait_for("exit", Duration::from_secs(20), |s| s.contains("EXITED="));
+    assert!(screen.contains("EXITED=0"), "{screen}");
+    assert_eq!(machine_state(), before, "quitting removes everything the dashboard built");
+}
+
 #[test]
 fn an_attached_dashboard_leaves_the_lab_running() {
     assert!(nix::unistd::geteuid().is_root(), "needs root");

@@ -34,6 +34,8 @@ async fn reports_match_the_committed_schema() {
     let value = check(&ok);
     assert_eq!(value["by_server"]["a"], 50);
     assert_eq!(value["errors"]["refused"], 0);
+    assert_eq!(value["failure_window"], Value::Null);
+    assert_eq!(timeline_sums(&value), (50, 0, 50));
 
     // A 404 is an `other` error attributed to the server that sent it.
     let p = Profile {
@@ -54,10 +56,23 @@ async fn reports_match_the_committed_schema() {
     let refused = Generator::start(addr, p).unwrap().finish().await.unwrap();
     let value = check(&refused);
     assert_eq!(value["errors"]["refused"], 3);
+    assert_eq!(value["failure_window"]["count"], 3);
+    assert_eq!(timeline_sums(&value), (0, 3, 0));
     assert_eq!(value["error_events"][2]["server"], Value::Null);
     assert_eq!(value["error_events"][2]["kind"], "refused");
     let back: Report = serde_json::from_value(value).expect("round trip");
     assert_eq!(back, refused);
+}
+
+/// The timeline's ok, failed, and answers of server `a`, summed over its buckets.
+fn timeline_sums(report: &Value) -> (u64, u64, u64) {
+    let buckets = report["timeline"].as_array().expect("a timeline");
+    let sum = |f: &dyn Fn(&Value) -> u64| buckets.iter().map(f).sum::<u64>();
+    (
+        sum(&|b| b["ok"].as_u64().unwrap()),
+        sum(&|b| b["failed"].as_u64().unwrap()),
+        sum(&|b| b["servers"]["a"].as_u64().unwrap_or(0)),
+    )
 }
 
 #[test]
@@ -97,4 +112,13 @@ async fn the_table_shows_shares_against_weights() {
     assert!(table.contains("errors: refused 0, reset 0, timeout 0, other 0"), "{table}");
     let plain = render_table(&report, None);
     assert!(plain.lines().nth(2).unwrap().split_whitespace().nth(3) == Some("-"), "{plain}");
+    assert!(!table.contains("failures:"), "no failure line without failures: {table}");
+    let mut failed = report.clone();
+    failed.failure_window =
+        Some(lvslab::traffic::results::FailureWindow { first_s: 2.1, last_s: 3.05, count: 14 });
+    let table = render_table(&failed, None);
+    assert!(
+        table.ends_with("failures: 14 between 2.10 s and 3.05 s of the run (0.95 s)\n"),
+        "{table}"
+    );
 }

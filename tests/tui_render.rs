@@ -77,6 +77,46 @@ fn topology_marks_down_drained_and_wrong_gateway() {
     insta::assert_snapshot!(pane(46, 10, &app, view::topology::render).backend());
 }
 
+/// Under keepalived: rs1's process stops at 10.0 s under traffic, 12
+/// requests fail, its check takes it out of the table at 11.4 s, it starts
+/// again at 15.0 s and is back in the table at 16.2 s. The header says who
+/// checks, the topology marks rs1 `out` while it is out, and the events log
+/// carries the timeline with its figures.
+fn failover_app(until: u32) -> App {
+    let mut app = App::new(Theme::default(), Keymap::default(), Vec::new());
+    for tick in 0..=until {
+        let mut snap = sample::tutorial(tick);
+        snap.lab.control = lvslab::lab::model::Control::Keepalived;
+        let errors = match tick {
+            0..=100 => 0,
+            101..=113 => u64::from(tick - 101),
+            _ => 12,
+        };
+        if let Some(t) = &mut snap.traffic {
+            t.errors = errors;
+            t.requests += errors;
+        }
+        snap.lab.real_servers[0].up = !(100..150).contains(&tick);
+        if (114..162).contains(&tick) {
+            snap.services[0].real_servers.retain(|d| d.name != "rs1");
+        }
+        app.on_snapshot(Arc::new(snap));
+    }
+    app
+}
+
+#[test]
+fn keepalived_failover_while_out_of_the_table_80x24() {
+    let app = failover_app(130);
+    insta::assert_snapshot!(draw(80, 24, |f| view::render(f, &app)).backend());
+}
+
+#[test]
+fn keepalived_failover_timeline_160x48() {
+    let app = failover_app(170);
+    insta::assert_snapshot!(draw(160, 48, |f| view::render(f, &app)).backend());
+}
+
 #[test]
 fn ipvs_table_narrow_and_wide() {
     let app = tutorial_app();

@@ -193,6 +193,57 @@ async fn x_starts_a_stopped_server_and_space_starts_traffic() {
     );
 }
 
+/// A server keepalived took out of the table is still selectable (after
+/// the table's rows), so `x` can start it; `K` hands the table back to
+/// lvslab under keepalived, and to keepalived under lvslab.
+#[tokio::test]
+async fn a_server_out_of_the_table_can_be_started_and_k_switches_control() {
+    use lvslab::lab::model::Control;
+    let mut snap = sample::tutorial(30);
+    snap.lab.control = Control::Keepalived;
+    snap.lab.real_servers[0].up = false;
+    snap.services[0].real_servers.retain(|d| d.name != "rs1");
+    let mut rig = Rig::new(Some(snap), Vec::new());
+    rig.type_keys("jxKq");
+    rig.run().await;
+    assert_eq!(
+        rig.commands(),
+        vec![
+            Command::StartServer { server: "rs1".into() },
+            Command::SwitchControl { to: Control::Lvslab },
+            Command::Quit
+        ]
+    );
+    let mut rig = Rig::tutorial();
+    rig.type_keys("Kq");
+    rig.run().await;
+    assert_eq!(
+        rig.commands(),
+        vec![Command::SwitchControl { to: Control::Keepalived }, Command::Quit]
+    );
+}
+
+/// rs1 selected, then keepalived takes it out of the table (its row goes,
+/// rs2's moves up): the selection stays on rs1, so `x` starts rs1, not rs2.
+#[test]
+fn the_selection_follows_its_server_out_of_the_table() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use lvslab::tui::app::App;
+    let mut app = App::new(Theme::default(), Keymap::default(), Vec::new());
+    app.on_snapshot(Arc::new(sample::tutorial(30)));
+    assert_eq!(app.selected_name(), Some("rs1"));
+    let mut out = sample::tutorial(31);
+    out.lab.real_servers[0].up = false;
+    out.services[0].real_servers.retain(|d| d.name != "rs1");
+    app.on_snapshot(Arc::new(out));
+    assert_eq!(app.server_names(), ["rs2", "rs1"]);
+    assert_eq!(app.selected_name(), Some("rs1"));
+    let x = Event::Key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE));
+    assert_eq!(app.on_terminal_event(x), Some(Command::StartServer { server: "rs1".into() }));
+    app.on_snapshot(Arc::new(sample::tutorial(32)));
+    assert_eq!(app.selected(), 0, "back in its row");
+}
+
 #[tokio::test]
 async fn scheduler_list_picks_with_arrows_and_esc_cancels() {
     let mut rig = Rig::tutorial();

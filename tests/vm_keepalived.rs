@@ -2,8 +2,13 @@
 //! ipvsadm as the referee:
 //! - `up --control keepalived`: keepalived runs in the director and programs
 //!   the preset's table; a stopped real server leaves the table within 3
-//!   check intervals, traffic then runs with 0 errors, the server returns
-//!   when started again, and `down` leaves no keepalived process;
+//!   check intervals, traffic then runs with 0 errors (the JSON timeline's
+//!   buckets fail only in that window), the server returns when started
+//!   again, and `down` leaves no keepalived process;
+//! - `set --control lvslab` hands the table back to plain IPVS (the preset's
+//!   table, no keepalived; a stopped server keeps failing), and
+//!   `set --control keepalived` hands it to keepalived again;
+//! - `failed-check = "weight-0"`: a stopped server stays with weight 0;
 //! - the exported keepalived.conf, run by keepalived in a fresh namespace,
 //!   builds the table lvslab builds.
 //!
@@ -65,6 +70,35 @@ fn keepalived_pids() -> Vec<u32> {
         .filter(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/comm"))
                 .is_ok_and(|c| c.trim() == "keepalived")
+        })
+        .collect()
+}
+
+/// `lvslab traffic tutorial ARGS --json` (exit status 3 when requests
+/// failed, which some of these runs expect), parsed.
+fn traffic_json(args: &[&str]) -> Value {
+    let out = Command::new(common::lvslab_exe())
+        .args(["traffic", "tutorial", "--json"])
+        .args(args)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("traffic --json: {e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+/// The report's timeline as (start s, ok, failed, rs1's answers) per bucket.
+fn buckets(report: &Value) -> Vec<(f64, u64, u64, u64)> {
+    report["timeline"]
+        .as_array()
+        .expect("a timeline")
+        .iter()
+        .map(|b| {
+            (
+                b["at_s"].as_f64().unwrap(),
+                b["ok"].as_u64().unwrap(),
+                b["failed"].as_u64().unwrap(),
+                b["servers"]["rs1"].as_u64().unwrap_or(0),
+            )
         })
         .collect()
 }
@@ -131,6 +165,27 @@ fn keepalived_owns_the_table_and_a_dead_server_leaves_it() {
     let report: Value = serde_json::from_slice(&during.stdout).unwrap_or_else(|e| {
         panic!("traffic --json: {e}: {}", String::from_utf8_lossy(&during.stderr))
     });
+    // The timeline: failures only within about 3 check intervals, then
+    // every bucket ok and answered by rs2 alone.
+    let timeline = buckets(&report);
+    for (at, ok, failed, rs1) in &timeline {
+        eprintln!("FIGURE: bucket {at:>4.1} s: {ok:>3} ok {failed:>3} failed, rs1 answered {rs1}");
+    }
+    let window = &report["failure_window"];
+    let (first, last) = (window["first_s"].as_f64().unwrap(), window["last_s"].as_f64().unwrap());
+    let interval = f64::from(Checks::LAB.delay_loop);
+    assert!(last - first <= 3.0 * interval, "failures from {first} s to {last} s: {report}");
+    let failing: Vec<usize> = (0..timeline.len()).filter(|&i| timeline[i].2 > 0).collect();
+    let last_failing = *failing.last().expect("requests to rs1 failed after it stopped");
+    let after = &timeline[last_failing + 1..];
+    assert!(
+        after.iter().any(|&(_, ok, _, _)| ok > 0),
+        "no bucket after the failures had answers: {timeline:?}"
+    );
+    assert!(
+        after.iter().all(|&(_, _, failed, rs1)| failed == 0 && rs1 == 0),
+        "after the window: 0 failed, nothing from rs1: {timeline:?}"
+    );
     let failed = report["requests"].as_u64().unwrap() - report["ok"].as_u64().unwrap();
     let times: Vec<f64> = report["error_events"]
         .as_array()
@@ -167,6 +222,35 @@ fn keepalived_owns_the_table_and_a_dead_server_leaves_it() {
     let back = wait_table(director, Duration::from_secs(30), |t| sorted(t) == sorted(&want));
     let back = back.expect("rs1 never returned to the table");
     eprintln!("FIGURE: rs1 was back in the table {:.2} s after it started", back.as_secs_f64());
+
+    // The same failure without keepalived: the table goes back to lvslab,
+    // equal to the preset's, and a stopped rs1 stays in it, failing.
+    let said = lvslab_ok(&["set", "tutorial", "--control", "lvslab"]);
+    eprintln!("set --control lvslab: {said}");
+    assert!(said.contains("control keepalived → lvslab"), "{said}");
+    assert!(keepalived_pids().is_empty(), "keepalived still runs under --control lvslab");
+    assert_eq!(sorted(&ipvsadm_sn(director)), sorted(&want), "lvslab's table is not the preset's");
+    lvslab_ok(&["set", "tutorial", "--stop", "rs1"]);
+    let plain = traffic_json(&["--duration", "3s", "--rate", "20"]);
+    let plain_buckets = buckets(&plain);
+    eprintln!("FIGURE: without keepalived, rs1 stopped: {plain_buckets:?}");
+    let failing_buckets = plain_buckets.iter().filter(|b| b.2 > 0).count();
+    assert!(
+        failing_buckets + 1 >= plain_buckets.len(),
+        "under plain IPVS the failures go on in every bucket: {plain_buckets:?}"
+    );
+    assert!(table_now(director).contains("198.51.100.11"), "rs1 left the table without checks");
+
+    // Back to keepalived with rs1 still stopped: its check fails, it leaves.
+    let said = lvslab_ok(&["set", "tutorial", "--control", "keepalived"]);
+    eprintln!("set --control keepalived: {said}");
+    assert!(said.contains("control lvslab → keepalived"), "{said}");
+    assert!(!keepalived_pids().is_empty(), "no keepalived after --control keepalived");
+    wait_table(director, Duration::from_secs(30), |t| !t.contains("198.51.100.11"))
+        .expect("under keepalived again, the stopped rs1 never left the table");
+    lvslab_ok(&["set", "tutorial", "--start", "rs1"]);
+    wait_table(director, Duration::from_secs(30), |t| sorted(t) == sorted(&want))
+        .expect("rs1 never returned under keepalived");
 
     // A live edit goes through keepalived: rewrite, reload, the table follows.
     let said = lvslab_ok(&["set", "tutorial", "--weight", "rs2=5"]);
@@ -249,4 +333,126 @@ fn the_exported_keepalived_conf_builds_lvslabs_table() {
         took.unwrap().as_secs_f64()
     );
     assert_eq!(keepalived_table, lvslab_table, "ipvsadm -Sn differs; keepalived said:\n{said}");
+}
+
+/// `failed-check = "weight-0"` (keepalived's inhibit_on_failure): a stopped
+/// real server stays in the table with weight 0, as `ipvsadm -Ln` shows,
+/// and gets its weight back when it answers again.
+#[test]
+fn with_weight_0_on_failure_a_dead_server_stays_with_weight_0() {
+    common::require_vm();
+    let _down = Down("inhibit");
+    let director = "lvs-inhibit-director";
+    let tutorial = include_str!("../labs/tutorial-nat.toml");
+    let (head, rest) = tutorial.split_once("\n[networks]").expect("the tutorial has [networks]");
+    let head = head.replace("name = \"tutorial\"", "name = \"inhibit\"");
+    assert!(head.contains("name = \"inhibit\""), "the tutorial's name line moved");
+    let preset = "/run/lvslab-inhibit.toml";
+    std::fs::write(
+        preset,
+        format!(
+            "{head}\ncontrol = \"keepalived\"\nfailed-check = \"weight-0\"\n\n[networks]{rest}"
+        ),
+    )
+    .unwrap();
+    lvslab_ok(&["up", preset]);
+    let status = lvslab_ok(&["status", "inhibit"]);
+    assert!(status.contains("keeps weight 0 (failed-check = \"weight-0\")"), "{status}");
+    lvslab_ok(&["set", "inhibit", "--stop", "rs1"]);
+    let zero = wait_table(director, Duration::from_secs(30), |t| {
+        t.contains("-r 198.51.100.11:80 -m -w 0")
+    });
+    let zero = zero.expect("rs1 never got weight 0");
+    let ln = String::from_utf8_lossy(
+        &common::ok(Command::new("ip").args(["netns", "exec", director, "ipvsadm", "-Ln"])).stdout,
+    )
+    .into_owned();
+    eprintln!("FIGURE: rs1 at weight 0 {:.2} s after --stop\n{ln}", zero.as_secs_f64());
+    let row = ln.lines().find(|l| l.contains("198.51.100.11:80")).expect("rs1 is still listed");
+    let weight = row.split_whitespace().nth(3).expect("a weight column");
+    assert_eq!(weight, "0", "ipvsadm -Ln: {row}");
+    lvslab_ok(&["set", "inhibit", "--start", "rs1"]);
+    wait_table(director, Duration::from_secs(30), |t| t.contains("-r 198.51.100.11:80 -m -w 3"))
+        .expect("rs1 never got its weight back");
+    lvslab_ok(&["down", "inhibit"]);
+    let _ = std::fs::remove_file(preset);
+}
+
+/// The dashboard on a keepalived lab, in a real terminal: `x` on rs1 under
+/// its own traffic shows the timeline (left the table, how many failed,
+/// back), `K` hands the table to lvslab (ipvsadm -Sn is the preset's, no
+/// keepalived), and the same `x` then fails without end: rs1 never leaves.
+#[test]
+fn the_dashboard_shows_the_failure_and_k_switches_to_plain_ipvs() {
+    use common::tmux::Tmux;
+    common::require_vm();
+    let _down = Down("katui");
+    let director = "lvs-katui-director";
+    let tutorial = include_str!("../labs/tutorial-nat.toml");
+    let (head, rest) = tutorial.split_once("\n[networks]").expect("the tutorial has [networks]");
+    let head = head.replace("name = \"tutorial\"", "name = \"katui\"");
+    let preset = "/run/lvslab-katui.toml";
+    std::fs::write(preset, format!("{head}\ncontrol = \"keepalived\"\n\n[networks]{rest}"))
+        .unwrap();
+    let want =
+        lvslab::lab::export::rules::from_spec(&lvslab::lab::presets::load(preset).unwrap().spec);
+    let exe = common::lvslab_exe();
+    let tui = Tmux::start("ka", 160, 48, &format!("{} tui {preset}", exe.display()));
+    tui.wait_for("keepalived's table and traffic", Duration::from_secs(120), |s| {
+        s.contains("katui · keepalived")
+            && s.contains("198.51.100.11:80")
+            && common::tmux::number_after(s, "ok").is_some_and(|n| n >= 20)
+    });
+
+    // rs1 (the first row) stops: its check fails, it leaves the table.
+    tui.keys(&["x"]);
+    let screen = tui.wait_for("rs1 leaving the table", Duration::from_secs(30), |s| {
+        s.contains("⏱ rs1 left the IPVS table")
+    });
+    let line = screen.lines().find(|l| l.contains("rs1 left the IPVS table")).unwrap();
+    eprintln!("FIGURE: dashboard: {}", line.trim_matches(|c| c == '│' || c == ' '));
+    assert!(screen.contains("gw=DIP down    out"), "the topology marks rs1 out:\n{screen}");
+    assert!(!table_now(director).contains("198.51.100.11"));
+    // x again: the selection stayed on rs1 although its row is gone.
+    tui.keys(&["x"]);
+    let screen = tui.wait_for("rs1 back", Duration::from_secs(30), |s| {
+        s.contains("⏱ rs1 back in the IPVS table")
+    });
+    let line = screen.lines().find(|l| l.contains("rs1 back in the IPVS table")).unwrap();
+    eprintln!("FIGURE: dashboard: {}", line.trim_matches(|c| c == '│' || c == ' '));
+
+    // K: plain IPVS. The table is the preset's, keepalived is gone.
+    tui.keys(&["K"]);
+    tui.wait_for("the switch", Duration::from_secs(30), |s| {
+        s.contains("control keepalived → lvslab")
+    });
+    assert!(keepalived_pids().is_empty(), "keepalived runs after K");
+    assert_eq!(
+        sorted(&ipvsadm_sn(director)),
+        sorted(&want),
+        "after K the table is not the preset's"
+    );
+    tui.keys(&["x"]);
+    let screen = tui.wait_for("the outage without checks", Duration::from_secs(30), |s| {
+        s.contains("rs1: outage starts (no health checks")
+    });
+    let errors = common::tmux::number_after(&screen, "errors").unwrap_or(0);
+    std::thread::sleep(Duration::from_secs(3));
+    let screen = tui.screen();
+    let later = common::tmux::number_after(&screen, "errors").unwrap_or(0);
+    assert!(later >= errors + 10, "rs1's share fails on: errors {errors} -> {later}\n{screen}");
+    assert!(table_now(director).contains("198.51.100.11"), "rs1 left the table without checks");
+    tui.keys(&["x"]);
+    let screen = tui.wait_for("the outage's end", Duration::from_secs(30), |s| {
+        s.contains("it never left the table (no health checks)")
+    });
+    let line = screen.lines().find(|l| l.contains("it never left the table")).unwrap();
+    eprintln!("FIGURE: dashboard: {}", line.trim_matches(|c| c == '│' || c == ' '));
+
+    tui.keys(&["q"]);
+    let screen = tui.wait_for("exit", Duration::from_secs(60), |s| s.contains("EXITED="));
+    assert!(screen.contains("EXITED=0") && screen.contains("torn down"), "{screen}");
+    assert!(keepalived_pids().is_empty(), "keepalived left after q");
+    assert!(!std::path::Path::new("/run/netns/lvs-katui-director").exists());
+    let _ = std::fs::remove_file(preset);
 }

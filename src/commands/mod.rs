@@ -70,6 +70,7 @@ pub fn run(
             clients,
             predict,
             to,
+            bucket,
             json,
         } => {
             let load = traffic::LoadArgs {
@@ -81,6 +82,7 @@ pub fn run(
                 keep_alive,
                 clients,
                 predict,
+                bucket,
             };
             traffic::run(&lab, &load, to, json)
         }
@@ -88,9 +90,29 @@ pub fn run(
         Command::Import { file, output, name } => {
             import::run(&file, output.as_deref(), name.as_deref())
         }
-        Command::Set { lab, scheduler, weight, drain, add_rs, del_rs, zero, stop, start } => {
-            let changes =
-                set::Changes { scheduler, weight, drain, add_rs, del_rs, zero, stop, start };
+        Command::Set {
+            lab,
+            scheduler,
+            weight,
+            drain,
+            add_rs,
+            del_rs,
+            zero,
+            stop,
+            start,
+            control,
+        } => {
+            let changes = set::Changes {
+                scheduler,
+                weight,
+                drain,
+                add_rs,
+                del_rs,
+                zero,
+                stop,
+                start,
+                control,
+            };
             runtime()?.block_on(set::run(&lab, changes))
         }
     }

@@ -4,8 +4,9 @@
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use lvslab::ops::live;
+use lvslab::lab::model::Control;
 use lvslab::ops::state::LabState;
+use lvslab::ops::{control, live};
 
 use crate::cli::AddRs;
 
@@ -19,6 +20,7 @@ pub struct Changes {
     pub zero: bool,
     pub stop: Vec<String>,
     pub start: Vec<String>,
+    pub control: Option<Control>,
 }
 
 pub async fn run(lab: &str, changes: Changes) -> Result<ExitCode> {
@@ -26,6 +28,10 @@ pub async fn run(lab: &str, changes: Changes) -> Result<ExitCode> {
     let Some(mut state) = LabState::load(lab)? else {
         bail!("no lab '{lab}' is running (lvslab up {lab} builds it)");
     };
+    // First: the edits after it go through the new owner of the table.
+    if let Some(to) = changes.control {
+        println!("{}", control::switch(&mut state, to)?.describe());
+    }
     let via = if live::by_keepalived(&state) {
         " (keepalived.conf rewritten, keepalived reloaded)"
     } else {
@@ -56,7 +62,8 @@ pub async fn run(lab: &str, changes: Changes) -> Result<ExitCode> {
         let what = if live::by_keepalived(&state) {
             "keepalived's check fails, so it leaves the table within a few seconds"
         } else {
-            "IPVS keeps sending it its share, which fails (no health checks without keepalived)"
+            "IPVS keeps sending it its share, which fails (no health checks without keepalived: \
+             `lvslab set LAB --control keepalived` adds them)"
         };
         println!("{name}: {stopped} HTTP process(es) stopped; {what}");
     }

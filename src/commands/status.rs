@@ -26,9 +26,14 @@ pub fn run(lab: &str, json: bool) -> Result<ExitCode> {
             let ka = lvslab::ops::keepalived::running(&state);
             println!(
                 "\nCONTROL keepalived in the director ({}): it owns the table and checks every \
-                 real server's /health each second; a server failing its check is out of the table.\n  \
+                 real server's /health each second; a server failing its check {}.\n  \
                  config {}\n  log    {}",
                 ka.map_or("NOT RUNNING".to_string(), |p| format!("pid {}", p.pid)),
+                if state.spec.failed_check.is_remove() {
+                    "is out of the table"
+                } else {
+                    "keeps weight 0 (failed-check = \"weight-0\")"
+                },
                 lvslab::ops::keepalived::config_path(&state.spec.name).display(),
                 lvslab::ops::keepalived::log_path(&state.spec.name).display(),
             );

@@ -29,6 +29,8 @@ pub struct LoadArgs {
     pub clients: Option<u32>,
     /// Predict each connection's real server, then compare with the answers.
     pub predict: bool,
+    /// Width of the report's timeline buckets (default 1 s).
+    pub bucket: Option<Duration>,
 }
 
 pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> Result<ExitCode> {
@@ -252,6 +254,9 @@ fn profile(preset: &lvslab::lab::model::TrafficProfile, args: &LoadArgs) -> Resu
     }
     if args.keep_alive || preset.keep_alive {
         p.connection = ConnectionMode::KeepAlive;
+    }
+    if let Some(bucket) = args.bucket {
+        p.bucket = bucket;
     }
     Ok(p)
 }

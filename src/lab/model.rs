@@ -54,6 +54,9 @@ pub struct LabSpec {
     /// Who programs the director's IPVS table.
     #[serde(default, skip_serializing_if = "Control::is_lvslab")]
     pub control: Control,
+    /// What keepalived does with a real server whose check fails.
+    #[serde(default, skip_serializing_if = "FailedCheck::is_remove")]
+    pub failed_check: FailedCheck,
     /// The router between the client and the servers' segment, in labs
     /// whose real servers answer the client themselves (DR, TUN).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,6 +91,37 @@ impl fmt::Display for Control {
         f.write_str(match self {
             Self::Lvslab => "lvslab",
             Self::Keepalived => "keepalived",
+        })
+    }
+}
+
+/// What a failed health check does to a real server (keepalived's
+/// `inhibit_on_failure`); only keepalived checks, so it matters under
+/// `control = "keepalived"` and in `export --format keepalived`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FailedCheck {
+    /// The destination leaves the IPVS table until its check passes again.
+    #[default]
+    #[serde(rename = "remove")]
+    Remove,
+    /// The destination stays with weight 0 (no new connections; the open
+    /// ones finish), and gets its weight back when the check passes.
+    #[serde(rename = "weight-0")]
+    WeightZero,
+}
+
+impl FailedCheck {
+    /// Whether a failed server is removed (the default).
+    pub fn is_remove(&self) -> bool {
+        *self == Self::Remove
+    }
+}
+
+impl fmt::Display for FailedCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Remove => "remove",
+            Self::WeightZero => "weight-0",
         })
     }
 }

@@ -38,6 +38,9 @@ pub struct SpecFile {
     /// Who programs the director's IPVS table: `lvslab` (default) or `keepalived`.
     #[serde(default)]
     pub control: Option<Spanned<String>>,
+    /// What a failed health check does: `remove` (default) or `weight-0`.
+    #[serde(default)]
+    pub failed_check: Option<Spanned<String>>,
     /// The router of a DR/TUN lab, between the client and the servers' segment.
     #[serde(default)]
     pub router: Option<RouterFile>,

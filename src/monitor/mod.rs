@@ -21,6 +21,7 @@ pub mod history;
 pub mod merge;
 pub mod nft;
 pub mod observe;
+pub mod outage;
 pub mod poll;
 pub mod predict;
 pub mod sample;

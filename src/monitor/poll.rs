@@ -109,6 +109,11 @@ pub fn snapshot(
     let lab = LabView {
         name: spec.name.clone(),
         dataplane: state.dataplane,
+        control: if crate::ops::live::by_keepalived(state) {
+            crate::lab::model::Control::Keepalived
+        } else {
+            crate::lab::model::Control::Lvslab
+        },
         client: HostView { name: "client".into(), addr: IpAddr::V4(spec.client) },
         director: DirectorView {
             vip: IpAddr::V4(spec.director.vip),

@@ -154,6 +154,7 @@ fn lab(dests: &[DestView]) -> LabView {
     LabView {
         name: "tutorial".into(),
         dataplane: Dataplane::Ipvs,
+        control: crate::lab::model::Control::Lvslab,
         client: HostView { name: "client".into(), addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)) },
         director: DirectorView { vip: IpAddr::V4(VIP), dip: IpAddr::V4(DIP), forwarding: true },
         real_servers: dests

@@ -46,6 +46,8 @@ pub struct LabView {
     pub name: String,
     /// What forwards traffic on the director.
     pub dataplane: Dataplane,
+    /// Who programs the director's IPVS table (keepalived health-checks).
+    pub control: crate::lab::model::Control,
     /// The host that sends requests to the VIP.
     pub client: HostView,
     /// The load balancer.

@@ -94,6 +94,14 @@ pub fn write_config(spec: &LabSpec) -> Result<PathBuf, LabError> {
 /// meanwhile gets none). Then waits until the table is the one the
 /// configuration describes.
 pub fn start(state: &mut LabState) -> Result<LabProcess, LabError> {
+    let p = launch(state)?;
+    wait_table(&state.spec, &p, TABLE_TIMEOUT)?;
+    Ok(p)
+}
+
+/// [`start`] without the wait for the table (a caller that expects some
+/// real servers to fail their checks waits its own way).
+pub fn launch(state: &mut LabState) -> Result<LabProcess, LabError> {
     let lab = state.spec.name.clone();
     let record = |e: std::io::Error| LabError::Record(e.to_string());
     let p = {
@@ -117,7 +125,6 @@ pub fn start(state: &mut LabState) -> Result<LabProcess, LabError> {
     };
     state.processes.retain(|q| q.role != ROLE);
     state.processes.push(p.clone());
-    wait_table(&state.spec, &p, TABLE_TIMEOUT)?;
     Ok(p)
 }
 
@@ -246,7 +253,12 @@ pub fn stop(p: &LabProcess) -> bool {
     }
     if !gone(p) {
         process::signal_if(t, Signal::SIGKILL, is_keepalived);
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while !gone(p) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
+    process::reap(p.pid);
     true
 }
 

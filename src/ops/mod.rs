@@ -6,6 +6,7 @@
 
 pub mod build;
 pub mod compare;
+pub mod control;
 pub mod error;
 pub mod keepalived;
 pub mod lifecycle;

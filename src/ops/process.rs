@@ -182,7 +182,22 @@ pub fn stop_all(targets: &[Target]) -> Vec<u32> {
     while signalled.iter().any(|t| alive(t.pid)) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
+    for target in &signalled {
+        reap(target.pid);
+    }
     signalled.iter().map(|t| t.pid).collect()
+}
+
+/// Collects the exit status of `pid` if it is this process's child and has
+/// exited: a lab process started by a long-running dashboard would
+/// otherwise stay a zombie (with its name in the process table) until the
+/// dashboard exits. A PID that is not our child is left alone (ECHILD).
+pub fn reap(pid: u32) {
+    let Ok(raw) = i32::try_from(pid) else { return };
+    let _ = nix::sys::wait::waitpid(
+        nix::unistd::Pid::from_raw(raw),
+        Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+    );
 }
 
 /// Whether `pid` exists and is not a zombie.
@@ -227,7 +242,8 @@ mod tests {
     fn exited_within(child: &mut Child, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
-            if child.try_wait().expect("try_wait").is_some() {
+            // Err: stop() already collected it (ECHILD), so it exited.
+            if child.try_wait().map_or(true, |status| status.is_some()) {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -263,6 +279,15 @@ mod tests {
         assert!(!exited_within(&mut child.0, Duration::from_millis(300)));
         assert!(stop(Target::any_now(pid).unwrap()), "stop() with the right identity stops it");
         assert!(exited_within(&mut child.0, Duration::from_secs(5)));
+    }
+
+    /// A detached process stopped by the process that started it leaves
+    /// no zombie behind (the dashboard runs for hours and stops servers).
+    #[test]
+    fn a_stopped_child_is_reaped() {
+        let (pid, _) = spawn_detached(Command::new("sleep").arg("30")).unwrap();
+        assert!(stop(Target::any_now(pid).unwrap()));
+        assert!(!Path::new(&format!("/proc/{pid}")).exists(), "pid {pid} is left a zombie");
     }
 
     #[test]

@@ -254,7 +254,11 @@ fn edit(command: Command, shared: &Shared) -> Result<String, String> {
                 live::locked(&mut state, |s| Ok(servers::stop_host(s, &server))).map_err(text)?;
             format!(
                 "{server}: stopped its HTTP server ({n} process){}",
-                if keepalived { "; keepalived's check will take it out of the table" } else { "" }
+                if keepalived {
+                    "; keepalived's check will take it out of the table"
+                } else {
+                    "; no health checks: it keeps its share of the traffic (K: keepalived)"
+                }
             )
         }
         Command::StartServer { server } => {
@@ -263,6 +267,9 @@ fn edit(command: Command, shared: &Shared) -> Result<String, String> {
                 "{server}: started ({n} process){}",
                 if keepalived { "; keepalived puts it back once its check passes" } else { "" }
             )
+        }
+        Command::SwitchControl { to } => {
+            crate::ops::control::switch(&mut state, to).map_err(text)?.describe()
         }
         Command::AddServer => {
             let (name, addr, port) = next_server(&state)?;

@@ -53,7 +53,7 @@ impl Generator {
             pool,
             target,
             started,
-            tally: Tally::new(started),
+            tally: Tally::new(started, profile.bucket),
             stop: CancellationToken::new(),
             abort: CancellationToken::new(),
             concurrency: AtomicU32::new(0),

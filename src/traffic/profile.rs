@@ -104,6 +104,9 @@ pub struct Profile {
     /// (many clients from one host); empty lets the kernel choose. Not used
     /// with keep-alive, whose pooled connections are not per client.
     pub sources: Vec<std::net::IpAddr>,
+    /// The width of one bucket of the report's outcome timeline
+    /// ([`crate::traffic::results::Report::timeline`]).
+    pub bucket: Duration,
 }
 
 impl Default for Profile {
@@ -121,9 +124,13 @@ impl Default for Profile {
             progress_every: Duration::from_millis(250),
             host: None,
             sources: Vec::new(),
+            bucket: Duration::from_secs(1),
         }
     }
 }
+
+/// The narrowest timeline bucket (finer ones would only show scheduling noise).
+pub const MIN_BUCKET: Duration = Duration::from_millis(100);
 
 /// Rates above this are refused (the generator would only miss them).
 pub const MAX_RATE: f64 = 1_000_000.0;
@@ -182,6 +189,10 @@ impl Profile {
                 "use a timeout of at most an hour",
             );
         }
+        if self.bucket < MIN_BUCKET || self.bucket.as_secs_f64() > MAX_DURATION_S {
+            let value = format!("{:?}", self.bucket);
+            return bad("bucket", value, "use a bucket from 100ms to one day");
+        }
         if self.max_in_flight == 0 {
             return bad("max_in_flight", "0".into(), "allow at least one request in flight");
         }
@@ -211,6 +222,8 @@ mod tests {
         assert!(p.validate().unwrap_err().to_string().contains("request = x y"));
         let p = Profile { timeout: Duration::ZERO, ..Profile::default() };
         assert!(p.validate().is_err());
+        let p = Profile { bucket: Duration::from_millis(10), ..Profile::default() };
+        assert!(p.validate().unwrap_err().to_string().contains("bucket = 10ms"));
     }
 
     #[test]

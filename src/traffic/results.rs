@@ -21,9 +21,20 @@
 //!   "connections": 1000,                // TCP connections opened
 //!   "missed": 0,                        // open-loop starts skipped (max in flight)
 //!   "error_events": [{"at_s": 1.52, "kind": "refused", "server": null}],
-//!   "error_events_dropped": 0           // events beyond the first 1000 are only counted
+//!   "error_events_dropped": 0,          // events beyond the first 1000 are only counted
+//!   "failure_window": {"first_s": 1.52, "last_s": 2.61, "count": 14},  // null without errors
+//!   "bucket_s": 1.0,                    // width of each timeline bucket (--bucket)
+//!   "timeline": [{"at_s": 0.0, "ok": 20, "failed": 0, "servers": {"rs1": 12, "rs2": 8}},
+//!                {"at_s": 1.0, "ok": 11, "failed": 9, "servers": {"rs2": 11}}],
+//!   "timeline_dropped": 0               // requests that finished after the last bucket kept
 //! }
 //! ```
+//!
+//! The timeline puts each finished request in the bucket of the moment it
+//! finished (like `error_events`' `at_s`); bucket `i` covers
+//! `[i * bucket_s, (i + 1) * bucket_s)` seconds since the start, and every
+//! bucket up to the last request's is listed, empty ones included, so a
+//! script can plot it as it is.
 //!
 //! Error kinds: `refused` (connection refused: nothing listening, or RST to
 //! the SYN), `reset` (the connection was reset or closed before a complete
@@ -134,6 +145,34 @@ pub struct ErrorEvent {
     pub server: Option<String>,
 }
 
+/// One slice of the run's outcomes over time ([`Report::timeline`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Bucket {
+    /// Seconds since the start at which the bucket begins.
+    pub at_s: f64,
+    /// Requests that finished successfully in it.
+    pub ok: u64,
+    /// Requests that failed in it (any kind).
+    pub failed: u64,
+    /// Successful answers in it per real server: who answered.
+    pub servers: BTreeMap<String, u64>,
+}
+
+/// When the failures of a run happened: the first, the last, how many.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FailureWindow {
+    /// Seconds since the start when the first failed request finished.
+    pub first_s: f64,
+    /// Seconds since the start when the last failed request finished.
+    pub last_s: f64,
+    /// Failed requests (all kinds; equals `requests - ok`).
+    pub count: u64,
+}
+
+/// Buckets a report keeps: a day of one-second buckets. Requests finishing
+/// later are only counted in [`Report::timeline_dropped`].
+pub const MAX_BUCKETS: usize = 86_400;
+
 /// Answers a report keeps in order ([`Report::sequence`]).
 pub const SEQUENCE_MAX: usize = 100_000;
 
@@ -180,6 +219,31 @@ pub struct Report {
     pub error_events: Vec<ErrorEvent>,
     /// Failures beyond those kept in `error_events`.
     pub error_events_dropped: u64,
+    /// The first and last failure and their count; `None` without failures.
+    #[serde(default)]
+    pub failure_window: Option<FailureWindow>,
+    /// Width of each [`Bucket`] of `timeline`, in seconds.
+    #[serde(default)]
+    pub bucket_s: f64,
+    /// Outcomes over time, one bucket per `bucket_s` from the start.
+    #[serde(default)]
+    pub timeline: Vec<Bucket>,
+    /// Requests that finished beyond the [`MAX_BUCKETS`] kept.
+    #[serde(default)]
+    pub timeline_dropped: u64,
+}
+
+/// The failure window for people, or `None` without failures:
+/// `failures: 14 between 1.52 s and 2.61 s (1.09 s)`.
+pub fn render_failure_window(report: &Report) -> Option<String> {
+    let w = report.failure_window?;
+    Some(format!(
+        "failures: {} between {:.2} s and {:.2} s of the run ({:.2} s)\n",
+        w.count,
+        w.first_s,
+        w.last_s,
+        w.last_s - w.first_s
+    ))
 }
 
 /// Renders `by_client` for people: how many clients stayed on one real
@@ -271,6 +335,9 @@ pub fn render_table(report: &Report, weights: Option<&BTreeMap<String, u32>>) ->
         "latency ms: p50 {:.2}, p90 {:.2}, p99 {:.2}, max {:.2}",
         l.p50, l.p90, l.p99, l.max
     );
+    if let Some(window) = render_failure_window(report) {
+        out.push_str(&window);
+    }
     out
 }
 

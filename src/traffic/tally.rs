@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use super::histogram::Histogram;
 use super::profile::Load;
 use super::results::{
-    ErrorCounts, ErrorEvent, ErrorKind, LatencyMs, REPORT_VERSION, Report, ServerReport,
+    Bucket, ErrorCounts, ErrorEvent, ErrorKind, FailureWindow, LatencyMs, MAX_BUCKETS,
+    REPORT_VERSION, Report, ServerReport,
 };
 
 /// How many error events a report keeps; later ones are only counted.
@@ -78,11 +79,35 @@ struct Inner {
     events_dropped: u64,
     clients: HashMap<std::net::IpAddr, BTreeMap<String, u64>>,
     sequence: Vec<(std::net::IpAddr, String)>,
+    buckets: Vec<Bucket>,
+    buckets_dropped: u64,
+    /// (first, last) failure, seconds since the start.
+    failed_between: Option<(f64, f64)>,
+}
+
+impl Inner {
+    /// The timeline bucket for a request finishing `at` after the start
+    /// (created, with the empty ones before it, on first use); `None`
+    /// beyond [`MAX_BUCKETS`].
+    fn bucket(&mut self, at: Duration, width: Duration) -> Option<&mut Bucket> {
+        let index = usize::try_from(at.as_nanos() / width.as_nanos().max(1)).unwrap_or(usize::MAX);
+        if index >= MAX_BUCKETS {
+            self.buckets_dropped += 1;
+            return None;
+        }
+        while self.buckets.len() <= index {
+            #[expect(clippy::cast_precision_loss, reason = "at most MAX_BUCKETS buckets")]
+            let at_s = self.buckets.len() as f64 * width.as_secs_f64();
+            self.buckets.push(Bucket { at_s, ..Bucket::default() });
+        }
+        self.buckets.get_mut(index)
+    }
 }
 
 /// Totals of one run.
 pub(crate) struct Tally {
     started: Instant,
+    bucket: Duration,
     inner: Mutex<Inner>,
     /// Requests started and not finished.
     pub(crate) in_flight: AtomicU64,
@@ -93,9 +118,11 @@ pub(crate) struct Tally {
 }
 
 impl Tally {
-    pub(crate) fn new(started: Instant) -> Self {
+    /// Totals from `started`, with a timeline of `bucket`-wide buckets.
+    pub(crate) fn new(started: Instant, bucket: Duration) -> Self {
         Self {
             started,
+            bucket,
             inner: Mutex::default(),
             in_flight: AtomicU64::new(0),
             connections: AtomicU64::new(0),
@@ -116,7 +143,17 @@ impl Tally {
     ) {
         let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
         let name = server.unwrap_or(UNNAMED_SERVER);
+        let at = self.started.elapsed();
         let mut inner = self.lock();
+        if let Some(bucket) = inner.bucket(at, self.bucket) {
+            bucket.ok += 1;
+            match bucket.servers.get_mut(name) {
+                Some(n) => *n += 1,
+                None => {
+                    bucket.servers.insert(name.to_string(), 1);
+                }
+            }
+        }
         if let Some(client) = client {
             if inner.sequence.len() < super::results::SEQUENCE_MAX {
                 inner.sequence.push((client, name.to_string()));
@@ -141,9 +178,17 @@ impl Tally {
 
     /// Counts a failure, attributed to `server` when it is known.
     pub(crate) fn error(&self, kind: ErrorKind, server: Option<&str>) {
-        let at_s = self.started.elapsed().as_secs_f64();
+        let at = self.started.elapsed();
+        let at_s = at.as_secs_f64();
         let mut inner = self.lock();
         inner.errors.add(kind);
+        if let Some(bucket) = inner.bucket(at, self.bucket) {
+            bucket.failed += 1;
+        }
+        inner.failed_between = Some(match inner.failed_between {
+            Some((first, _)) => (first, at_s),
+            None => (at_s, at_s),
+        });
         match server {
             Some(name) => match inner.servers.get_mut(name) {
                 Some(entry) => entry.errors += 1,
@@ -212,6 +257,69 @@ impl Tally {
             missed: self.missed.load(Ordering::Relaxed),
             error_events: inner.events.clone(),
             error_events_dropped: inner.events_dropped,
+            failure_window: inner.failed_between.map(|(first_s, last_s)| FailureWindow {
+                first_s,
+                last_s,
+                count: inner.errors.total(),
+            }),
+            bucket_s: self.bucket.as_secs_f64(),
+            timeline: inner.buckets.clone(),
+            timeline_dropped: inner.buckets_dropped,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Outcomes land in the bucket of the moment they finished, empty
+    /// buckets in between are listed, and the failure window spans the
+    /// first to the last failure.
+    #[test]
+    fn buckets_hold_outcomes_by_time_and_server() {
+        let started = Instant::now();
+        let tally = Tally::new(started, Duration::from_millis(100));
+        let mut inner = tally.lock();
+        let width = Duration::from_millis(100);
+        inner.bucket(Duration::from_millis(20), width).unwrap().ok += 1;
+        inner.bucket(Duration::from_millis(350), width).unwrap().failed += 2;
+        assert_eq!(inner.buckets.len(), 4);
+        assert_eq!(inner.buckets[0].ok, 1);
+        assert_eq!((inner.buckets[1].ok, inner.buckets[1].failed), (0, 0));
+        assert_eq!(inner.buckets[3].failed, 2);
+        assert!((inner.buckets[3].at_s - 0.3).abs() < 1e-9);
+        assert!(inner.bucket(Duration::from_secs(86_400), width).is_none());
+        assert_eq!(inner.buckets_dropped, 1);
+        drop(inner);
+
+        // Wide buckets, so a slow test machine still finishes in the first.
+        let tally = Tally::new(started, Duration::from_secs(60));
+        tally.ok(Some("rs1"), None, Duration::from_millis(1));
+        tally.ok(Some("rs1"), None, Duration::from_millis(1));
+        tally.ok(Some("rs2"), None, Duration::from_millis(1));
+        tally.error(ErrorKind::Refused, None);
+        tally.error(ErrorKind::Reset, Some("rs1"));
+        let report = tally.report("x".into(), started.elapsed());
+        let first = &report.timeline[0];
+        assert_eq!(first.servers.get("rs1"), Some(&2));
+        assert_eq!(first.servers.get("rs2"), Some(&1));
+        assert_eq!(first.failed, 2);
+        let window = report.failure_window.unwrap();
+        assert_eq!(window.count, 2);
+        assert!(window.first_s <= window.last_s);
+        assert_eq!(report.timeline.len(), 1);
+        assert_eq!(first.ok, 3);
+        assert!((report.bucket_s - 60.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn no_failures_no_window() {
+        let tally = Tally::new(Instant::now(), Duration::from_secs(1));
+        tally.ok(Some("rs1"), None, Duration::from_millis(1));
+        let report = tally.report("x".into(), Duration::from_secs(1));
+        assert_eq!(report.failure_window, None);
+        assert_eq!(report.timeline.len(), 1);
+        assert_eq!(super::super::results::render_failure_window(&report), None);
     }
 }

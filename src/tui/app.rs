@@ -14,6 +14,7 @@ use super::command::{BackendEvent, BuildOptions, Exit, GuideReport, GuideRequest
 use super::keymap::Keymap;
 use super::theme::{self, Theme};
 use crate::lab::model::Dataplane;
+use crate::monitor::outage::{Timeline, Tone};
 use crate::monitor::{DestView, History, Snapshot};
 
 /// Chart window: 60 s of snapshots at 10 Hz.
@@ -139,6 +140,7 @@ pub struct App {
     pub(super) clock: Option<SystemTime>,
     pub(super) build: BuildOptions,
     pub(super) picked_dataplane: Option<Dataplane>,
+    pub(super) timeline: Timeline,
 }
 
 impl App {
@@ -171,6 +173,7 @@ impl App {
             clock: None,
             build: BuildOptions::default(),
             picked_dataplane: None,
+            timeline: Timeline::default(),
         }
     }
 
@@ -207,6 +210,9 @@ impl App {
 
     /// Takes in a new snapshot: logs what changed and extends the history.
     pub fn on_snapshot(&mut self, next: Arc<Snapshot>) {
+        // The selection follows its server when the rows move (keepalived
+        // took one out of the table, or put it back).
+        let selected = self.selected_name().map(str::to_owned);
         // Redraw only for what a person can see: new numbers, or the clock
         // in the header turning over. An idle lab polled at 10 Hz then costs
         // about one frame a second.
@@ -226,11 +232,24 @@ impl App {
             }
             self.update_deltas(&prev, &next);
         }
+        // The failure timeline: when a server stopped, failed, left the
+        // table and came back, in the same log.
+        for m in self.timeline.update(&next) {
+            let level = match m.tone {
+                Tone::Bad => Level::Error,
+                Tone::Good => Level::Ok,
+                Tone::Info => Level::Warn,
+            };
+            self.log_at(Some(next.at), level, format!("⏱ {}", m.text));
+        }
         self.record_series(&next);
         if self.screen == Screen::Progress && self.progress_failed.is_none() {
             self.screen = Screen::Dashboard;
         }
         self.snapshot = Some(next);
+        if let Some(i) = selected.and_then(|n| self.server_names().iter().position(|s| *s == n)) {
+            self.selected = i;
+        }
         self.clamp_selection();
         self.dirty |= visible;
     }
@@ -321,18 +340,32 @@ impl App {
         self.selected
     }
 
-    /// The selected destination of the main service.
+    /// The selected destination of the main service (none when the
+    /// selected server is out of the table).
     pub fn selected_dest(&self) -> Option<&DestView> {
-        self.snapshot()?.main_service()?.real_servers.get(self.selected)
+        self.snapshot()?.main_service()?.dest(self.selected_name()?)
     }
 
-    /// Names of the selectable real servers (the main service's, else the lab's).
+    /// Names of the selectable real servers: the main service's, in table
+    /// order, then the lab's that are not in it (a server keepalived took
+    /// out stays selectable, so `x` can start it again).
     pub fn server_names(&self) -> Vec<&str> {
         let Some(snap) = self.snapshot() else { return Vec::new() };
-        match snap.main_service() {
-            Some(service) => service.real_servers.iter().map(|d| d.name.as_str()).collect(),
-            None => snap.lab.real_servers.iter().map(|rs| rs.name.as_str()).collect(),
+        let mut names: Vec<&str> = snap
+            .main_service()
+            .map(|s| s.real_servers.iter().map(|d| d.name.as_str()).collect())
+            .unwrap_or_default();
+        for rs in &snap.lab.real_servers {
+            if !names.contains(&rs.name.as_str()) {
+                names.push(rs.name.as_str());
+            }
         }
+        names
+    }
+
+    /// The failure timelines of the lab's real servers.
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
     }
 
     /// The selected real server's name.

@@ -121,8 +121,16 @@ fn service_changes(before: &ServiceView, after: &ServiceView, out: &mut Vec<Chan
             ));
         }
     }
-    let total = |s: &ServiceView| s.real_servers.iter().map(|d| d.conns).sum::<u64>();
-    if total(after) < total(before) {
+    // Over the destinations in both: one that left the table (keepalived's
+    // check, a removal) takes its count with it, which is no zeroing.
+    let kept = |s: &ServiceView, other: &ServiceView| {
+        s.real_servers
+            .iter()
+            .filter(|d| other.dest(&d.name).is_some())
+            .map(|d| d.conns)
+            .sum::<u64>()
+    };
+    if kept(after, before) < kept(before, after) {
         out.push(change(Level::Info, "counters zeroed"));
     }
 }

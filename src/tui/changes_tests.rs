@@ -49,6 +49,7 @@ fn servers_join_and_leave() {
     let back = texts(&three, &two);
     assert_eq!(back[0], "rs3 left the lab");
     assert_eq!(back[1], "rs3 removed from TCP 192.0.2.1:80");
+    assert_eq!(back.len(), 2, "a server leaving the table takes its count, nothing was zeroed");
 }
 
 #[test]

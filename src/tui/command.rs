@@ -48,6 +48,12 @@ pub enum Command {
         /// Real-server name.
         server: String,
     },
+    /// Hand the director's IPVS table to `to`: keepalived (health checks)
+    /// or lvslab (plain IPVS).
+    SwitchControl {
+        /// The new owner of the table.
+        to: crate::lab::model::Control,
+    },
     /// Add one more real server to the lab and the service.
     AddServer,
     /// Remove a real server from the service and the lab.

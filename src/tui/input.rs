@@ -10,6 +10,7 @@ use super::changes::Level;
 use super::command::{Command, Exit, GuideRequest};
 use super::keymap::Action;
 use super::view::layout;
+use crate::lab::model::Control;
 use crate::monitor::ConnMode;
 use crate::tutorial::Status;
 
@@ -183,6 +184,13 @@ impl App {
                     Command::StartServer { server: name }
                 })
             }
+            Action::SwitchControl => {
+                let to = match self.snapshot()?.lab.control {
+                    Control::Keepalived => Control::Lvslab,
+                    Control::Lvslab => Control::Keepalived,
+                };
+                Some(Command::SwitchControl { to })
+            }
             Action::AddServer => Some(Command::AddServer),
             Action::RemoveServer => Some(Command::RemoveServer { server: server()? }),
             Action::ZeroCounters => Some(Command::ZeroCounters),
@@ -324,6 +332,12 @@ pub fn describe(command: &Command) -> String {
         Command::Drain { server } => format!("drain {server}"),
         Command::StopServer { server } => format!("stop {server}'s HTTP server"),
         Command::StartServer { server } => format!("start {server}'s HTTP server"),
+        Command::SwitchControl { to: Control::Keepalived } => {
+            "hand the IPVS table to keepalived (health checks)".into()
+        }
+        Command::SwitchControl { to: Control::Lvslab } => {
+            "hand the IPVS table back to lvslab (plain IPVS, no checks)".into()
+        }
         Command::AddServer => "add a real server".into(),
         Command::RemoveServer { server } => format!("remove {server}"),
         Command::ZeroCounters => "zero counters".into(),

@@ -29,6 +29,8 @@ pub enum Action {
     Drain,
     /// Stop or start the selected server's HTTP process.
     ToggleServer,
+    /// Hand the IPVS table to keepalived (health checks) or back to lvslab.
+    SwitchControl,
     /// Add a real server.
     AddServer,
     /// Remove the selected real server.
@@ -243,6 +245,7 @@ impl Default for Keymap {
             b(&[Key::char('W')], A::WeightDown, "weight-", "weight − 1 (selected)", true),
             b(&[Key::char('d')], A::Drain, "drain", "drain: weight 0 (selected)", true),
             b(&[Key::char('x')], A::ToggleServer, "stop/start", "stop/start its HTTP server", true),
+            b(&[Key::char('K')], A::SwitchControl, "keepalived", "keepalived ⇄ plain IPVS", false),
             b(&[Key::char('a')], A::AddServer, "add", "add a real server", false),
             b(&[Key::char('r')], A::RemoveServer, "remove", "remove the selected server", false),
             b(&[Key::char('z')], A::ZeroCounters, "zero", "zero the IPVS counters", false),

@@ -20,7 +20,7 @@
 use std::fmt::Write;
 
 use crate::ipvs::Protocol;
-use crate::lab::model::{Forward, LabSpec, Member, Service, links};
+use crate::lab::model::{FailedCheck, Forward, LabSpec, Member, Service, links};
 use crate::lab::text;
 
 /// What the file is for.
@@ -220,14 +220,26 @@ fn service(out: &mut String, spec: &LabSpec, svc: &Service, checks: &Checks) {
     let _ = writeln!(
         out,
         "    # Check every real server each {} s; a check gets {} s to answer and is\n    \
-         # retried {} time(s), {} s apart, before the server leaves the table.\n    \
+         # retried {} time(s), {} s apart, before the server {}.\n    \
          delay_loop {}",
         checks.delay_loop,
         checks.connect_timeout,
         checks.retry,
         checks.delay_before_retry,
+        match spec.failed_check {
+            FailedCheck::Remove => "leaves the table",
+            FailedCheck::WeightZero => "gets weight 0",
+        },
         checks.delay_loop
     );
+    if spec.failed_check == FailedCheck::WeightZero {
+        let _ = writeln!(
+            out,
+            "    # A server whose check fails keeps its place with weight 0 (no new\n    \
+             # connections; open ones finish) instead of leaving the table.\n    \
+             inhibit_on_failure"
+        );
+    }
     let _ = writeln!(out, "    lb_algo {}", word(&svc.scheduler));
     // keepalived sets the method per virtual server: the first member's
     // (a preset mixing methods in one service is exported with that one).
@@ -290,6 +302,20 @@ mod tests {
         let lab = to_keepalived(&spec, Purpose::Lab, &[]);
         assert!(!lab.contains("vrrp_instance"), "{lab}");
         assert!(lab.contains("delay_loop 1\n"), "{lab}");
+    }
+
+    #[test]
+    fn weight_0_on_failure_is_keepalived_inhibit_on_failure() {
+        let mut spec = presets::load("tutorial").unwrap().spec;
+        let plain = to_keepalived(&spec, Purpose::Lab, &[]);
+        assert!(!plain.contains("inhibit_on_failure"), "{plain}");
+        spec.failed_check = FailedCheck::WeightZero;
+        for purpose in [Purpose::Lab, Purpose::Export] {
+            let text = to_keepalived(&spec, purpose, &[]);
+            let block = text.split("virtual_server 192.0.2.1 80 {").nth(1).expect("the service");
+            assert!(block.contains("\n    inhibit_on_failure\n"), "{text}");
+            assert!(text.contains("before the server gets weight 0"), "{text}");
+        }
     }
 
     #[test]

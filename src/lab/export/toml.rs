@@ -37,6 +37,14 @@ pub fn to_toml(spec: &LabSpec, header: &[String]) -> String {
             spec.control
         );
     }
+    if !spec.failed_check.is_remove() {
+        let _ = write!(
+            out,
+            "\n# A real server whose health check fails keeps its place with weight 0.\n\
+             failed-check = \"{}\"\n",
+            spec.failed_check
+        );
+    }
     let _ = write!(
         out,
         "\n# One network on each side of the director; they must not overlap.\n\
@@ -202,6 +210,7 @@ mod tests {
         spec.description = "say \"hi\"".into();
         spec.real_servers[0].delay_ms = 20;
         spec.control = crate::lab::model::Control::Keepalived;
+        spec.failed_check = crate::lab::model::FailedCheck::WeightZero;
         spec.traffic.duration_s = Some(2.5);
         spec.traffic.requests = None;
         spec.traffic.rate = Some(10.0);

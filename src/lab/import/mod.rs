@@ -124,6 +124,7 @@ pub fn import(file: &str, text: &str, name: &str) -> Result<Imported, SpecErrors
             Source::Keepalived { control, .. } => *control,
             Source::Rules => Control::Lvslab,
         },
+        failed_check: Default::default(),
         router,
         remote_net: None,
     };

@@ -25,7 +25,7 @@ use ipnet::Ipv4Net;
 use toml::Spanned;
 
 use super::error::{SpecError, SpecErrors};
-use super::model::{Control, Dataplane, Director, LabSpec, RealServer, links};
+use super::model::{Control, Dataplane, Director, FailedCheck, LabSpec, RealServer, links};
 use super::spec::SpecFile;
 use super::{schedulers, text};
 
@@ -163,6 +163,7 @@ impl Checker<'_> {
         self.remote_rules(&raw, &real_servers, remote_net);
         let traffic = self.traffic(raw.traffic.as_ref());
         let control = self.control(raw.control.as_ref());
+        let failed_check = self.failed_check(raw.failed_check.as_ref());
         let client_addresses = self.client_addresses(&raw, client, client_net, &services);
         let dataplane = self.dataplane(&raw);
         Some(LabSpec {
@@ -178,6 +179,7 @@ impl Checker<'_> {
             services,
             traffic,
             control,
+            failed_check,
             router: match router {
                 Some(r) => Some(r?),
                 None => None,
@@ -200,6 +202,25 @@ impl Checker<'_> {
                      (keepalived programs it and health-checks the real servers)",
                 );
                 Control::Lvslab
+            }
+        }
+    }
+
+    /// `failed-check = "remove" | "weight-0"`.
+    fn failed_check(&mut self, value: Option<&Spanned<String>>) -> FailedCheck {
+        match value.map(|v| v.get_ref().as_str()) {
+            None | Some("remove") => FailedCheck::Remove,
+            Some("weight-0") => FailedCheck::WeightZero,
+            Some(other) => {
+                let span = value.map(Spanned::span).unwrap_or_default();
+                self.error(
+                    span,
+                    format!("failed-check '{}' is unknown", text::shown(other)),
+                    "write failed-check = \"remove\" (a server whose check fails leaves the \
+                     table) or \"weight-0\" (it stays with weight 0: keepalived's \
+                     inhibit_on_failure)",
+                );
+                FailedCheck::Remove
             }
         }
     }

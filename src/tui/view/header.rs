@@ -1,4 +1,5 @@
-//! The title line: which lab, which data plane, the service and scheduler,
+//! The title line: which lab, which data plane (or `keepalived` when it owns
+//! the IPVS table and health-checks the servers), the service and scheduler,
 //! whether traffic flows, and the lab's clock.
 
 use ratatui::Frame;
@@ -21,7 +22,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             left.extend([
                 Span::raw(crate::lab::text::shown(&snap.lab.name).into_owned()),
                 sep(),
-                Span::raw(snap.lab.dataplane.to_string()),
+                // keepalived implies IPVS: its name says who owns the table.
+                if snap.lab.control == crate::lab::model::Control::Keepalived {
+                    Span::styled("keepalived", theme.ok())
+                } else {
+                    Span::raw(snap.lab.dataplane.to_string())
+                },
             ]);
             if let Some(service) = snap.main_service() {
                 left.extend([

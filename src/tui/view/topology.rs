@@ -1,7 +1,9 @@
 //! The lab as a diagram: client → VIP → director → DIP → real servers, each
 //! real server coloured by health (answering, drained, down), with its
 //! gateway checked against the DIP (NAT needs replies to come back through
-//! the director) and its live share of connections.
+//! the director) and its live share of connections, or, when the table
+//! does not serve it, why: `out` (not in the table: keepalived's check took
+//! it out) or `w0` (weight 0 while down: failed-check = weight-0).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -11,6 +13,7 @@ use ratatui::widgets::Paragraph;
 
 use super::{pane, share};
 use crate::lab::model::Dataplane;
+use crate::monitor::outage::{Health, InTable};
 use crate::monitor::{RealServerView, Snapshot};
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
@@ -29,7 +32,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     for (i, rs) in servers.iter().take(shown).enumerate() {
         let last = i + 1 == servers.len();
         let pct = shares.iter().find(|s| s.name == rs.name).map(|s| s.actual);
-        lines.push(server_line(snap, rs, last, pct, theme));
+        let mut line = server_line(snap, rs, last, pct, theme);
+        // A server out of the table has no row there to show the selection.
+        let out = Health::of(snap, &rs.name).is_some_and(|h| h.table == InTable::Out);
+        if out && app.selected_name() == Some(rs.name.as_str()) {
+            line = line.style(theme.selected());
+        }
+        lines.push(line);
     }
     if shown < servers.len() && room > 0 {
         let more = format!(" └ … {} more", servers.len() - shown);
@@ -104,8 +113,13 @@ fn server_line(
         gateway,
         Span::styled(format!(" {state:<7}"), style),
     ];
-    if let Some(pct) = share {
-        spans.push(Span::raw(format!("{pct:>3.0}%")));
+    match Health::of(snap, &rs.name).and_then(|h| h.mark()) {
+        Some(mark) => spans.push(Span::styled(format!("{mark:>4}"), theme.error())),
+        None => {
+            if let Some(pct) = share {
+                spans.push(Span::raw(format!("{pct:>3.0}%")));
+            }
+        }
     }
     Line::from(spans)
 }
