@@ -86,10 +86,14 @@ impl Ctx {
                 match &self.pool {
                     Some(pool) => pool.once(&mut server, count).await,
                     None => {
+                        // The place in the order of answers is taken before
+                        // the SYN leaves: connections started together can
+                        // complete their handshakes in another order than
+                        // the director scheduled them.
+                        *ticket = Some(self.tally.opened());
                         let connected = |local: Option<SocketAddr>| {
                             count();
                             *client = local.map(|a| a.ip());
-                            *ticket = Some(self.tally.opened());
                         };
                         exchange::once(self.target, &self.request, source, &mut server, connected)
                             .await
