@@ -22,6 +22,12 @@ pub const AHEAD: usize = 5;
 const SHARE_RUN: usize = 1000;
 /// Answers kept to synchronise rr/wrr again after a miss.
 const WINDOW: usize = 64;
+/// Fewest answers rr/wrr synchronise on first (otherwise two cycles). After
+/// a change of scheduler or weights, the first answers can still come from
+/// connections scheduled before it (in flight when the table showed the
+/// change); with as few as four (rr over two servers) they could decide
+/// the position, costing a miss before the resync.
+const MIN_WARMUP: usize = 16;
 
 /// What the dashboard shows of the prediction.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -107,7 +113,7 @@ impl Forecast {
                         predictor.dests().iter().map(|d| d.weight).max().unwrap_or(1),
                     )
                     .unwrap_or(1);
-                if self.warmup.len() >= (2 * cycle).clamp(2, WINDOW) {
+                if self.warmup.len() >= (2 * cycle).clamp(MIN_WARMUP, WINDOW) {
                     predictor.sync(&self.warmup);
                     self.synced = true;
                 }
@@ -202,7 +208,7 @@ mod tests {
             seen.extend(answers(&mut kernel, 7));
             view = f.update(fresh.clone(), "wrr", seen.len() as u64, &seen, CLIENT);
         }
-        assert_eq!(view.compared, 70 - 12, "two cycles (2 servers × weight 3) synchronise");
+        assert_eq!(view.compared, 70 - 16, "16 answers (more than two cycles) synchronise");
         assert_eq!(view.agreed, view.compared, "{view:?}");
         let mut ahead = kernel.clone();
         let truth: Vec<String> = (0..AHEAD)
@@ -243,5 +249,23 @@ mod tests {
         assert_eq!((view.compared, view.agreed), (2, 1));
         let view = f.update(fresh, "sh weights changed", 2, &seen, CLIENT);
         assert_eq!((view.compared, view.agreed), (0, 0));
+    }
+
+    /// A scheduler changed under traffic: the first answers after the
+    /// change still come from the old one (in flight); rr's position is
+    /// found from the majority and every later answer is predicted.
+    #[test]
+    fn answers_from_before_a_change_do_not_decide_the_new_position() {
+        let mut old = Predictor::new(Algo::Wrr, dests(&[2, 3]), VIP, None);
+        let mut kernel = Predictor::new(Algo::Rr, dests(&[1, 1]), VIP, None);
+        let _ = answers(&mut kernel, 1); // rr's phase is not where a new predictor starts
+        let mut seen = answers(&mut old, 4); // in flight across the change
+        seen.extend(answers(&mut kernel, 60));
+        let fresh = Predictor::new(Algo::Rr, dests(&[1, 1]), VIP, None);
+        let mut f = Forecast::default();
+        let _ = f.update(fresh.clone(), "rr", 0, &[], CLIENT);
+        let view = f.update(fresh, "rr", seen.len() as u64, &seen, CLIENT);
+        assert_eq!(view.compared, 64 - 16);
+        assert_eq!(view.agreed, view.compared, "{view:?}");
     }
 }

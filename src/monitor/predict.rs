@@ -369,22 +369,32 @@ impl Predictor {
 
     /// Synchronises rr's or wrr's hidden position with `observed` answers
     /// (client, destination index), in order: the position that reproduces
-    /// most of them (the first such) is kept, and the predictor moves past
-    /// them. Returns how many of them that position reproduces.
+    /// the longest run of the latest answers, then the most of them (the
+    /// first such), is kept, and the predictor moves past them. The latest
+    /// answers come first because after an unseen decision (the kernel
+    /// moved on without an answer we saw) only the answers since then
+    /// follow the new position, and a window still full of older answers
+    /// would keep the old one for half a window of misses. Returns how many
+    /// of them the kept position reproduces.
     pub fn sync(&mut self, observed: &[(Ipv4Addr, usize)]) -> usize {
-        let mut best: Option<(usize, Predictor)> = None;
+        let mut best: Option<((usize, usize), Predictor)> = None;
         for mark in self.positions() {
             let mut trial = self.clone();
             trial.mark = mark;
-            let hits = observed
-                .iter()
-                .filter(|(client, actual)| trial.next(*client) == Some(*actual))
-                .count();
-            if best.as_ref().is_none_or(|(b, _)| hits > *b) {
-                best = Some((hits, trial));
+            let (mut hits, mut latest) = (0, 0);
+            for (client, actual) in observed {
+                if trial.next(*client) == Some(*actual) {
+                    hits += 1;
+                    latest += 1;
+                } else {
+                    latest = 0;
+                }
+            }
+            if best.as_ref().is_none_or(|(b, _)| (latest, hits) > *b) {
+                best = Some(((latest, hits), trial));
             }
         }
-        let (hits, trial) = best.expect("at least one position");
+        let ((_, hits), trial) = best.expect("at least one position");
         *self = trial;
         hits
     }

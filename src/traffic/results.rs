@@ -198,8 +198,10 @@ pub struct Report {
     pub by_client: BTreeMap<String, BTreeMap<String, u64>>,
     /// Per real server detail.
     pub servers: BTreeMap<String, ServerReport>,
-    /// Each successful answer in the order it finished: (client address,
-    /// real server), at most [`SEQUENCE_MAX`]; for `traffic --predict`.
+    /// Each successful answer in the order its connection was opened (the
+    /// order the director scheduled them, whatever order they finished in):
+    /// (client address, real server), at most [`SEQUENCE_MAX`]; for
+    /// `traffic --predict` and the dashboard's hit rate.
     /// Not part of the JSON report.
     #[serde(skip)]
     pub sequence: Vec<(std::net::IpAddr, String)>,

@@ -71,6 +71,7 @@ impl Ctx {
         let limit = self.profile.timeout + self.profile.request.expected_duration();
         let mut server = None;
         let mut client = None;
+        let mut ticket = None;
         let sources = &self.profile.sources;
         let source = (!sources.is_empty()).then(|| {
             let k = self.begun.fetch_add(1, Ordering::Relaxed);
@@ -80,11 +81,16 @@ impl Ctx {
             let count = || {
                 self.tally.connections.fetch_add(1, Ordering::Relaxed);
             };
-            let client = &mut client;
+            let (client, ticket) = (&mut client, &mut ticket);
             let work = async {
                 match &self.pool {
                     Some(pool) => pool.once(&mut server, count).await,
                     None => {
+                        // The place in the order of answers is taken before
+                        // the SYN leaves: connections started together can
+                        // complete their handshakes in another order than
+                        // the director scheduled them.
+                        *ticket = Some(self.tally.opened());
                         let connected = |local: Option<SocketAddr>| {
                             count();
                             *client = local.map(|a| a.ip());
@@ -99,11 +105,17 @@ impl Ctx {
                 () = self.abort.cancelled() => None,
             }
         };
+        let answered = matches!(outcome, Some(Ok(Ok(()))));
         match outcome {
-            Some(Ok(Ok(()))) => self.tally.ok(server.as_deref(), client, start.elapsed()),
+            Some(Ok(Ok(()))) => {
+                self.tally.ok(server.as_deref(), client, ticket, start.elapsed());
+            }
             Some(Ok(Err(kind))) => self.tally.error(kind, server.as_deref()),
             Some(Err(_elapsed)) => self.tally.error(ErrorKind::Timeout, server.as_deref()),
             None => {} // aborted: neither a success nor the server's fault
+        }
+        if !answered {
+            self.tally.settle(ticket);
         }
         self.release();
     }

@@ -6,7 +6,7 @@
 //! request (in flight, connections) are atomics. Neither is held across an
 //! `.await`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -79,10 +79,25 @@ struct Inner {
     events_dropped: u64,
     clients: HashMap<std::net::IpAddr, BTreeMap<String, u64>>,
     sequence: Vec<(std::net::IpAddr, String)>,
+    /// Connections in the order they were opened, from the oldest one not
+    /// yet settled: the answers wait here until every older connection has
+    /// answered or failed, so `sequence` follows the order in which the
+    /// director saw the connections (its scheduling order), not the order
+    /// they happened to finish in.
+    opened: VecDeque<Slot>,
+    /// The ticket of `opened[0]`.
+    first_ticket: u64,
     buckets: Vec<Bucket>,
     buckets_dropped: u64,
     /// (first, last) failure, seconds since the start.
     failed_between: Option<(f64, f64)>,
+}
+
+/// A connection waiting in [`Inner::opened`].
+enum Slot {
+    Open,
+    Answered(std::net::IpAddr, String),
+    Gone,
 }
 
 impl Inner {
@@ -134,11 +149,42 @@ impl Tally {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Counts a successful answer from `server`.
+    /// A ticket for a connection just opened: its place in the order of
+    /// answers, settled by [`Tally::ok`] or [`Tally::settle`].
+    pub(crate) fn opened(&self) -> u64 {
+        let mut inner = self.lock();
+        inner.opened.push_back(Slot::Open);
+        inner.first_ticket + inner.opened.len() as u64 - 1
+    }
+
+    /// Settles connection `ticket` without an answer (it failed or was
+    /// aborted), so the answers after it are no longer held back.
+    pub(crate) fn settle(&self, ticket: Option<u64>) {
+        Self::set_slot(&mut self.lock(), ticket, Slot::Gone);
+    }
+
+    fn set_slot(inner: &mut Inner, ticket: Option<u64>, slot: Slot) {
+        let Some(ticket) = ticket else { return };
+        let Some(i) = ticket.checked_sub(inner.first_ticket) else { return };
+        if let Some(place) = usize::try_from(i).ok().and_then(|i| inner.opened.get_mut(i)) {
+            *place = slot;
+        }
+        while matches!(inner.opened.front(), Some(Slot::Answered(..) | Slot::Gone)) {
+            inner.first_ticket += 1;
+            if let Some(Slot::Answered(client, name)) = inner.opened.pop_front()
+                && inner.sequence.len() < super::results::SEQUENCE_MAX
+            {
+                inner.sequence.push((client, name));
+            }
+        }
+    }
+
+    /// Counts a successful answer from `server` on connection `ticket`.
     pub(crate) fn ok(
         &self,
         server: Option<&str>,
         client: Option<std::net::IpAddr>,
+        ticket: Option<u64>,
         latency: Duration,
     ) {
         let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
@@ -154,10 +200,9 @@ impl Tally {
                 }
             }
         }
+        let slot = client.map_or(Slot::Gone, |c| Slot::Answered(c, name.to_string()));
+        Self::set_slot(&mut inner, ticket, slot);
         if let Some(client) = client {
-            if inner.sequence.len() < super::results::SEQUENCE_MAX {
-                inner.sequence.push((client, name.to_string()));
-            }
             let per = inner.clients.entry(client).or_default();
             match per.get_mut(name) {
                 Some(n) => *n += 1,
@@ -295,9 +340,9 @@ mod tests {
 
         // Wide buckets, so a slow test machine still finishes in the first.
         let tally = Tally::new(started, Duration::from_secs(60));
-        tally.ok(Some("rs1"), None, Duration::from_millis(1));
-        tally.ok(Some("rs1"), None, Duration::from_millis(1));
-        tally.ok(Some("rs2"), None, Duration::from_millis(1));
+        tally.ok(Some("rs1"), None, None, Duration::from_millis(1));
+        tally.ok(Some("rs1"), None, None, Duration::from_millis(1));
+        tally.ok(Some("rs2"), None, None, Duration::from_millis(1));
         tally.error(ErrorKind::Refused, None);
         tally.error(ErrorKind::Reset, Some("rs1"));
         let report = tally.report("x".into(), started.elapsed());
@@ -316,10 +361,33 @@ mod tests {
     #[test]
     fn no_failures_no_window() {
         let tally = Tally::new(Instant::now(), Duration::from_secs(1));
-        tally.ok(Some("rs1"), None, Duration::from_millis(1));
+        tally.ok(Some("rs1"), None, None, Duration::from_millis(1));
         let report = tally.report("x".into(), Duration::from_secs(1));
         assert_eq!(report.failure_window, None);
         assert_eq!(report.timeline.len(), 1);
         assert_eq!(super::super::results::render_failure_window(&report), None);
+    }
+
+    /// Answers that finish out of order are recorded in the order their
+    /// connections were opened; a failed connection holds nothing back.
+    #[test]
+    fn the_sequence_follows_the_order_connections_were_opened() {
+        let tally = Tally::new(Instant::now(), Duration::from_secs(1));
+        let c = |n: u8| Some(std::net::IpAddr::from([192, 0, 2, n]));
+        let (a, b, failed, d) = (tally.opened(), tally.opened(), tally.opened(), tally.opened());
+        let ms = Duration::from_millis(1);
+        tally.ok(Some("rs2"), c(2), Some(b), ms);
+        assert!(tally.progress(Load::Concurrency(1), false).recent.is_empty(), "b waits for a");
+        tally.ok(Some("rs4"), c(4), Some(d), ms);
+        tally.ok(Some("rs1"), c(1), Some(a), ms);
+        let names = |t: &Tally| -> Vec<String> {
+            t.progress(Load::Concurrency(1), false).recent.into_iter().map(|(_, s)| s).collect()
+        };
+        assert_eq!(names(&tally), ["rs1", "rs2"], "d waits for the third");
+        tally.error(ErrorKind::Reset, None);
+        tally.settle(Some(failed));
+        assert_eq!(names(&tally), ["rs1", "rs2", "rs4"]);
+        assert_eq!(tally.progress(Load::Concurrency(1), false).answered, 3);
+        assert_eq!(tally.report("t".into(), ms).sequence.len(), 3);
     }
 }
