@@ -12,7 +12,7 @@
 //! theme files — is `crate::session`; `tests/tui_is_pure.rs` keeps it so.
 //!
 //! Wiring it to a real terminal (what `session::show` does):
-//! ```ignore
+//! ```text
 //! let (theme, error) = theme::load_or_default(arg, theme::no_color_requested(), &read_file);
 //! let (io, side) = UiIo::new(UiIo::crossterm_events());
 //! let io = io.with_presets(presets)             // or not: start on the dashboard
