@@ -25,6 +25,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("tun.toml", include_str!("../../labs/tun.toml")),
     ("nat-vs-dr.toml", include_str!("../../labs/nat-vs-dr.toml")),
     ("tour-clients.toml", include_str!("../../labs/tour-clients.toml")),
+    ("ha.toml", include_str!("../../labs/ha.toml")),
 ];
 
 /// A loaded preset and where it came from.

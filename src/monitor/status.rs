@@ -176,6 +176,7 @@ fn role_name(role: HostRole) -> &'static str {
         HostRole::Director => "director",
         HostRole::RealServer => "real-server",
         HostRole::Router => "router",
+        HostRole::Switch => "switch",
     }
 }
 

@@ -125,6 +125,7 @@ pub fn import(file: &str, text: &str, name: &str) -> Result<Imported, SpecErrors
             Source::Rules => Control::Lvslab,
         },
         router,
+        ha: None,
     };
     let toml = to_toml(&spec, &header(file, &spec, &source));
     // The normal validator has the last word: what it refuses is not written.

@@ -13,6 +13,7 @@
 //!
 //! Every problem found is reported, each with file:line:col and a fix.
 
+mod ha;
 mod methods;
 mod services;
 
@@ -33,8 +34,21 @@ const MAX_LINK_NAME: usize = 15;
 /// Lab names stay short so `lvs-<lab>-<host>` stays readable.
 const MAX_LAB_NAME: usize = 32;
 /// Names a real server may not take: they are links or hosts already.
-const RESERVED_HOST_NAMES: &[&str] =
-    &["client", "director", "router", "lo", "tunl0", links::UPLINK, links::BRIDGE];
+const RESERVED_HOST_NAMES: &[&str] = &[
+    "client",
+    "director",
+    "router",
+    "lo",
+    "tunl0",
+    links::UPLINK,
+    links::BRIDGE,
+    // An HA lab's hosts and switch bridges (see lab::ha).
+    "switch",
+    "director1",
+    "director2",
+    crate::lab::ha::CLIENT_BRIDGE,
+    crate::lab::ha::SERVERS_BRIDGE,
+];
 
 /// The rule for a lab's name, wherever a name comes from (a preset, the
 /// command line, `--name`): `Err` says what a valid name is. A valid name is
@@ -152,6 +166,7 @@ impl Checker<'_> {
         let control = self.control(raw.control.as_ref());
         let client_addresses = self.client_addresses(&raw, client, client_net, &services);
         let dataplane = self.dataplane(&raw);
+        let ha = raw.ha.as_ref().map(|h| self.ha(h, &raw, client_net, servers_net, &mut used));
         Some(LabSpec {
             name: raw.name.get_ref().clone(),
             description,
@@ -167,6 +182,10 @@ impl Checker<'_> {
             control,
             router: match router {
                 Some(r) => Some(r?),
+                None => None,
+            },
+            ha: match ha {
+                Some(h) => Some(h?),
                 None => None,
             },
         })
