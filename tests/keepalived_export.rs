@@ -114,7 +114,7 @@ fn keepalived_accepts_each_ha_directors_configuration() {
                 let text = to_keepalived(&spec, Purpose::Ha { director, balance }, &[]);
                 let file = dir.path().join(format!("d{director}-{balance}-{sync}.conf"));
                 std::fs::write(&file, &text).unwrap();
-                assert_eq!(text.contains("lvs_sync_daemon eth1 VI_ha"), sync, "{text}");
+                assert_eq!(text.contains("lvs_sync_daemon eth1 VI_ha"), sync && balance, "{text}");
                 assert_eq!(text.contains("virtual_server "), balance, "{text}");
                 assert!(text.contains("198.51.100.1/24 dev eth1"), "{text}");
                 let script = "ip link add eth0 type veth peer name peer0 && \

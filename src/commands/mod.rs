@@ -44,8 +44,8 @@ pub fn run(
                 theme: tui_theme.or(theme),
             })
         }
-        Command::Up { lab, dataplane, control } => {
-            runtime()?.block_on(up::run(&lab, dataplane, control))
+        Command::Up { lab, dataplane, control, no_sync } => {
+            runtime()?.block_on(up::run(&lab, dataplane, control, no_sync))
         }
         Command::Down { lab, all, force } => down::run(lab.as_deref(), all, force),
         Command::Status { lab, json } => status::run(&lab, json),
@@ -88,9 +88,31 @@ pub fn run(
         Command::Import { file, output, name } => {
             import::run(&file, output.as_deref(), name.as_deref())
         }
-        Command::Set { lab, scheduler, weight, drain, add_rs, del_rs, zero, stop, start } => {
-            let changes =
-                set::Changes { scheduler, weight, drain, add_rs, del_rs, zero, stop, start };
+        Command::Set {
+            lab,
+            scheduler,
+            weight,
+            drain,
+            add_rs,
+            del_rs,
+            zero,
+            stop,
+            start,
+            fail,
+            recover,
+        } => {
+            let changes = set::Changes {
+                scheduler,
+                weight,
+                drain,
+                add_rs,
+                del_rs,
+                zero,
+                stop,
+                start,
+                fail,
+                recover,
+            };
             runtime()?.block_on(set::run(&lab, changes))
         }
     }

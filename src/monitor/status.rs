@@ -38,6 +38,18 @@ pub struct LabStatus {
     pub hosts: Vec<HostStatus>,
     /// Virtual services.
     pub services: Vec<ServiceStatus>,
+    /// Director failover (HA labs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ha: Option<HaStatus>,
+}
+
+/// An HA lab's two directors as VRRP left them.
+#[derive(Debug, Clone, Serialize)]
+pub struct HaStatus {
+    /// The director holding the VIP (VRRP MASTER); `None` while neither does.
+    pub master: Option<String>,
+    /// Whether the directors synchronise IPVS connections (lvs_sync_daemon).
+    pub sync: bool,
 }
 
 /// One host (namespace).
@@ -167,6 +179,11 @@ pub fn status(state: &LabState, seen: &Observation) -> LabStatus {
         created_unix: state.created_unix,
         hosts,
         services,
+        ha: spec.ha.map(|ha| HaStatus {
+            master: seen.holder_of(spec.director.vip).map(str::to_string),
+            // The sync daemon is IPVS's: without IPVS there is none.
+            sync: ha.sync && state.dataplane == Dataplane::Ipvs,
+        }),
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod build;
 pub mod compare;
 pub mod error;
+pub mod ha;
 pub mod keepalived;
 pub mod lifecycle;
 pub mod live;

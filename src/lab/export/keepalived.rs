@@ -195,7 +195,9 @@ pub fn to_keepalived(spec: &LabSpec, purpose: Purpose, header: &[String]) -> Str
          router_id {}\n",
         word(&router_id)
     );
-    if let (Purpose::Ha { .. }, Some(ha)) = (purpose, spec.ha)
+    // The sync daemon is IPVS's own: a lab without IPVS has none (keepalived's
+    // VRRP child would fail to start it).
+    if let (Purpose::Ha { balance: true, .. }, Some(ha)) = (purpose, spec.ha)
         && ha.sync
     {
         let _ = write!(
