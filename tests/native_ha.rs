@@ -26,7 +26,10 @@ impl Drop for LabGuard {
 fn status() -> serde_json::Value {
     let out = lvslab_ok(&["status", LAB, "--json"]);
     let doc = serde_json::from_slice(&out.stdout).expect("status --json is JSON");
-    common::schema::assert_matches(&doc, &common::schema::load("assets/schemas/status.schema.json"));
+    common::schema::assert_matches(
+        &doc,
+        &common::schema::load("assets/schemas/status.schema.json"),
+    );
     doc
 }
 

@@ -1,0 +1,228 @@
+//! Director failover against real IPVS (inside the VM, by tests/vm/suite):
+//! the `ha` preset's two directors run keepalived, both program the same
+//! table (ipvsadm as the referee), director1 is VRRP MASTER. Then
+//! `set ha --fail director1` while traffic runs:
+//! - director2 becomes MASTER and the VIP answers again within 5 s; the gap
+//!   (longest time between two answered probes) and the failed requests of
+//!   a concurrent `lvslab traffic` are printed;
+//! - connections held open across the failover (`traffic --hold`) complete
+//!   with connection sync (keepalived's lvs_sync_daemon) and break without
+//!   it (`up ha --no-sync`); both figures are printed;
+//! - `down` leaves no keepalived and no namespace.
+//!
+//! Run with --nocapture to see the figures (lines starting FIGURE).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::lvslab;
+use lvslab::ipvs::IpvsClient;
+use serde_json::Value;
+
+const VIP: &str = "192.0.2.1:80";
+/// How long each held connection streams: long enough to be synchronised
+/// (the sync daemon sends within about 2 s) before director1 fails 3 s in,
+/// and to go on well after the takeover.
+const HOLD_MS: u64 = 9000;
+const HELD: u32 = 4;
+
+fn lvslab_ok(args: &[&str]) -> String {
+    String::from_utf8_lossy(&common::ok(lvslab().args(args)).stdout).into_owned()
+}
+
+struct Down;
+impl Drop for Down {
+    fn drop(&mut self) {
+        let _ = lvslab().args(["down", "ha"]).output();
+    }
+}
+
+/// PIDs of every process named keepalived (the VM has no other keepalived).
+fn keepalived_pids() -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "keepalived")
+        })
+        .collect()
+}
+
+fn sorted_table(netns: &str) -> Vec<String> {
+    let table = IpvsClient::open_in(netns).expect("IPVS in the namespace").table().unwrap();
+    let mut lines: Vec<String> =
+        lvslab::lab::export::rules::from_table(&table).lines().map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+/// One probe: a new connection to the VIP, `GET /`, an answer; its start
+/// and whether it was answered within 500 ms.
+type Probe = (Instant, bool);
+
+fn probe() -> bool {
+    let addr: SocketAddr = VIP.parse().unwrap();
+    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+    if s.write_all(b"GET / HTTP/1.0\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).is_ok() && answer.starts_with(b"HTTP/1.1 200")
+}
+
+/// Probes the VIP from the client's namespace every 100 ms until `stop`.
+fn prober(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<Probe>> {
+    std::thread::spawn(move || {
+        lvslab::net::netns::run_in("lvs-ha-client", || {
+            let mut probes = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let at = Instant::now();
+                probes.push((at, probe()));
+                std::thread::sleep(Duration::from_millis(100).saturating_sub(at.elapsed()));
+            }
+            probes
+        })
+        .expect("enter the client's namespace")
+    })
+}
+
+fn traffic(args: &[&str]) -> Child {
+    Command::new(common::lvslab_exe())
+        .args(["traffic", "ha", "--json"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn report(child: Child) -> Value {
+    let out = child.wait_with_output().unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("traffic --json: {e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+fn failed(report: &Value) -> u64 {
+    report["requests"].as_u64().unwrap() - report["ok"].as_u64().unwrap()
+}
+
+/// Brings `ha` up (with or without sync), fails director1 under traffic,
+/// and returns how many held connections completed.
+fn fail_over(sync: bool) -> u64 {
+    let _down = Down;
+    let started = Instant::now();
+    let up = if sync { lvslab_ok(&["up", "ha"]) } else { lvslab_ok(&["up", "ha", "--no-sync"]) };
+    eprintln!("up ha (sync {sync}): {:.1} s", started.elapsed().as_secs_f64());
+    assert!(up.contains(if sync { "connection sync on" } else { "connection sync off" }), "{up}");
+    let spec = lvslab::lab::presets::load("ha").unwrap().spec;
+    let want = {
+        let mut l: Vec<String> =
+            lvslab::lab::export::rules::from_spec(&spec).lines().map(str::to_string).collect();
+        l.sort();
+        l
+    };
+    // Both directors program the same table; director1 holds the VIP.
+    assert_eq!(sorted_table("lvs-ha-director1"), want);
+    assert_eq!(sorted_table("lvs-ha-director2"), want);
+    assert_eq!(lvslab::ops::ha::master(&spec), Some("director1"));
+    let status = lvslab_ok(&["status", "ha"]);
+    assert!(status.contains("VRRP MASTER director1"), "{status}");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let probes = prober(stop.clone());
+    let hold = HOLD_MS.to_string();
+    let held = traffic(&[
+        "--hold",
+        &hold,
+        "--requests",
+        &HELD.to_string(),
+        "--concurrency",
+        &HELD.to_string(),
+    ]);
+    let rate = traffic(&["--rate", "20", "--duration", "10s"]);
+    std::thread::sleep(Duration::from_secs(3));
+
+    let failed_at = Instant::now();
+    let said = lvslab_ok(&["set", "ha", "--fail", "director1"]);
+    assert!(said.contains("director2 is MASTER now"), "{said}");
+    let took_over = failed_at.elapsed();
+    assert_eq!(lvslab::ops::ha::master(&spec), Some("director2"));
+    // The VIP answers again through director2 within 5 s of the failure.
+    let answered = loop {
+        let at = Instant::now();
+        if lvslab::net::netns::run_in("lvs-ha-client", probe).unwrap() {
+            break at.duration_since(failed_at);
+        }
+        assert!(failed_at.elapsed() < Duration::from_secs(5), "the VIP did not answer within 5 s");
+    };
+
+    let rate = report(rate);
+    let held = report(held);
+    stop.store(true, Ordering::Relaxed);
+    let probes = probes.join().unwrap();
+    // The gap: the longest time between two answered probes around the failure.
+    let answered_at: Vec<Instant> =
+        probes.iter().filter(|(_, ok)| *ok).map(|(at, _)| *at).collect();
+    let gap = answered_at
+        .windows(2)
+        .filter(|w| w[1] > failed_at)
+        .map(|w| w[1].duration_since(w[0]))
+        .max()
+        .unwrap_or_default();
+    let unanswered =
+        probes.iter().filter(|(at, ok)| !ok && *at >= failed_at - Duration::from_secs(1)).count();
+    eprintln!(
+        "FIGURE: sync {}: director2 MASTER {:.2} s after --fail was sent; VIP answered again \
+         {:.2} s after; VIP unreachable for {} ms (longest time between two answered probes, \
+         one every 100 ms; {unanswered} unanswered); traffic --rate 20: {} of {} requests failed \
+         ({})",
+        if sync { "on" } else { "off" },
+        took_over.as_secs_f64(),
+        answered.as_secs_f64(),
+        gap.as_millis(),
+        failed(&rate),
+        rate["requests"],
+        rate["errors"],
+    );
+    let held_ok = held["ok"].as_u64().unwrap();
+    eprintln!(
+        "FIGURE: sync {}: {held_ok} of {HELD} connections held {HOLD_MS} ms across the failover \
+         completed ({})",
+        if sync { "on" } else { "off" },
+        held["errors"],
+    );
+    assert!(gap < Duration::from_secs(5), "the VIP was unreachable for {gap:?}");
+
+    lvslab_ok(&["down", "ha"]);
+    assert!(keepalived_pids().is_empty(), "keepalived runs after down: {:?}", keepalived_pids());
+    let netns = String::from_utf8_lossy(
+        &Command::new("ip").args(["netns", "list"]).output().unwrap().stdout,
+    )
+    .into_owned();
+    assert!(!netns.contains("lvs-ha-"), "{netns}");
+    held_ok
+}
+
+#[test]
+fn the_backup_takes_over_and_sync_keeps_held_connections() {
+    common::require_vm();
+    let with_sync = fail_over(true);
+    let without_sync = fail_over(false);
+    eprintln!(
+        "FIGURE: held connections that survived the failover: {with_sync}/{HELD} with sync, \
+         {without_sync}/{HELD} without"
+    );
+    assert_eq!(with_sync, u64::from(HELD), "with sync every held connection completes");
+    assert!(without_sync < u64::from(HELD), "without sync the held connections cannot all survive");
+}
