@@ -78,7 +78,8 @@ fn probe() -> bool {
         return false;
     }
     let mut answer = Vec::new();
-    s.read_to_end(&mut answer).is_ok() && answer.starts_with(b"HTTP/1.1 200")
+    // lvslab's server answers an HTTP/1.0 request in HTTP/1.0.
+    s.read_to_end(&mut answer).is_ok() && answer.starts_with(b"HTTP/1.0 200")
 }
 
 /// Probes the VIP from the client's namespace every 100 ms until `stop`.
