@@ -47,14 +47,18 @@ fn wait_master(want: &str, within: Duration) -> Duration {
     started.elapsed()
 }
 
-/// The client reaches the VIP (whichever director holds it answers ping).
+/// The client reaches the VIP (whichever director holds it answers ping),
+/// and rs1 through the MASTER: the client's gateway is the VIP and rs1's
+/// is the DIP, so the answer proves both moved to the same director.
 fn client_reaches_vip() -> bool {
-    Command::new("ip")
-        .args(["netns", "exec", &format!("lvs-{LAB}-client"), "ping", "-c1", "-W1", "192.0.2.1"])
-        .output()
-        .expect("run ping")
-        .status
-        .success()
+    ["192.0.2.1", "198.51.100.11"].iter().all(|addr| {
+        Command::new("ip")
+            .args(["netns", "exec", &format!("lvs-{LAB}-client"), "ping", "-c1", "-W1", addr])
+            .output()
+            .expect("run ping")
+            .status
+            .success()
+    })
 }
 
 /// This lab's keepalived processes (their command line names its folder).
