@@ -26,10 +26,10 @@ use lvslab::ipvs::IpvsClient;
 use serde_json::Value;
 
 const VIP: &str = "192.0.2.1:80";
-/// How long each held connection streams: long enough to be synchronised
-/// (the sync daemon sends within about 2 s) before director1 fails 3 s in,
-/// and to go on well after the takeover.
-const HOLD_MS: u64 = 7000;
+/// How long each held connection streams: long enough to be established
+/// and synchronised before director1 fails, and to go on well after the
+/// takeover.
+const HOLD_MS: u64 = 10000;
 const HELD: u32 = 4;
 
 fn lvslab_ok(args: &[&str]) -> String {
@@ -151,8 +151,40 @@ fn fail_over(sync: bool) -> u64 {
         "--concurrency",
         &HELD.to_string(),
     ]);
-    let rate = traffic(&["--rate", "20", "--duration", "8s"]);
-    std::thread::sleep(Duration::from_secs(3));
+    // Fail director1 once the held connections are established there and,
+    // with sync, once director2 has them too (the sync daemon sends its
+    // buffer within about 2 s); without sync director2 must have none.
+    let held_in = |director: &str| {
+        let ns = format!("lvs-ha-{director}");
+        let read = lvslab::monitor::observe::read_conns(&ns);
+        let conns = read.table().map(<[_]>::to_vec).unwrap_or_default();
+        conns.iter().filter(|c| c.state == "ESTABLISHED").count()
+    };
+    let waited = Instant::now();
+    while held_in("director1") < HELD as usize {
+        assert!(waited.elapsed() < Duration::from_secs(20), "the held connections never opened");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if sync {
+        while held_in("director2") < HELD as usize {
+            assert!(
+                waited.elapsed() < Duration::from_secs(20),
+                "director2 never received the held connections by sync"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    } else {
+        std::thread::sleep(Duration::from_secs(2));
+        assert_eq!(held_in("director2"), 0, "director2 has connections without sync");
+    }
+    eprintln!(
+        "held connections established on director1{} {:.2} s after traffic started",
+        if sync { " and synchronised to director2" } else { "" },
+        waited.elapsed().as_secs_f64()
+    );
+    // New connections across the failover: a steady 20 per second.
+    let rate = traffic(&["--rate", "20", "--duration", "6s"]);
+    std::thread::sleep(Duration::from_millis(1500));
 
     let failed_at = Instant::now();
     let said = lvslab_ok(&["set", "ha", "--fail", "director1"]);
