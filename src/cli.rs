@@ -251,12 +251,13 @@ keepalived.conf and reload keepalived (SIGHUP); lvslab does not write the table 
         /// Start a stopped real server's HTTP process again.
         #[arg(long, value_name = "NAME", group = "change")]
         start: Vec<String>,
-        /// HA lab: stop director DIRECTOR's keepalived (director1 or director2); the
-        /// other director's VRRP takes the VIP and the DIP over.
+        /// HA lab: stop director DIRECTOR (director1 or director2) as a crash would: its
+        /// forwarding off, its keepalived stopped; the other director's VRRP takes the VIP
+        /// and the DIP over.
         #[arg(long, value_name = "DIRECTOR", group = "change")]
         fail: Option<String>,
-        /// HA lab: start DIRECTOR's keepalived again (director1, the higher
-        /// priority, then takes the VIP back).
+        /// HA lab: turn DIRECTOR's forwarding on and start its keepalived again
+        /// (director1, the higher priority, then takes the VIP back).
         #[arg(long, value_name = "DIRECTOR", group = "change")]
         recover: Option<String>,
     },

@@ -192,6 +192,34 @@ fn fail_over(sync: bool) -> u64 {
     let set_took = failed_at.elapsed();
     assert_eq!(lvslab::ops::ha::master(&spec), Some("director2"));
 
+    // What each director's connection table and each side's ARP cache say
+    // after the takeover (read when a figure looks wrong).
+    for wait in [1, 3] {
+        std::thread::sleep(Duration::from_secs(wait));
+        for d in ["director1", "director2"] {
+            let read = lvslab::monitor::observe::read_conns(&format!("lvs-ha-{d}"));
+            let conns = read.table().map(<[_]>::to_vec).unwrap_or_default();
+            let est: Vec<String> = conns
+                .iter()
+                .filter(|c| c.state == "ESTABLISHED")
+                .map(|c| format!("{}->{} {}s", c.client, c.dest, c.expires_s))
+                .collect();
+            eprintln!(
+                "{:.1} s after --fail, {d} ESTABLISHED: {est:?}",
+                failed_at.elapsed().as_secs_f64()
+            );
+        }
+        for host in ["client", "rs1"] {
+            let out = Command::new("ip")
+                .args(["-n", &format!("lvs-ha-{host}"), "neigh"])
+                .output()
+                .unwrap();
+            eprintln!(
+                "{host} neigh: {}",
+                String::from_utf8_lossy(&out.stdout).replace('\n', " | ")
+            );
+        }
+    }
     let rate = report(rate);
     let held = report(held);
     stop.store(true, Ordering::Relaxed);

@@ -79,15 +79,15 @@ pub async fn run(lab: &str, changes: Changes) -> Result<ExitCode> {
         })
         .await??;
         println!(
-            "{host}: keepalived (pid {pid}) stopped; {master} is MASTER now (holds the VIP {} \
-             and the DIP {})",
+            "{host}: forwarding off, keepalived (pid {pid}) stopped; {master} is MASTER now \
+             (holds the VIP {} and the DIP {})",
             state.spec.director.vip, state.spec.director.dip
         );
     }
     if let Some(host) = &changes.recover {
         let pid = lvslab::ops::ha::recover(&mut state, host)?;
         println!(
-            "{host}: keepalived started again (pid {pid}); VRRP gives the VIP to the higher \
+            "{host}: forwarding on, keepalived started again (pid {pid}); VRRP gives the VIP to the higher \
              priority (director1) within a few seconds (lvslab status {lab})"
         );
     }

@@ -1,13 +1,19 @@
 //! Director failover in an HA lab (`[ha]`): which director holds the VIP,
 //! and `lvslab set LAB --fail/--recover DIRECTOR`.
 //!
-//! Failing a director stops its keepalived (SIGTERM, through
+//! Failing a director makes it stop as a crashed one would: first it stops
+//! forwarding (`ip_forward=0`), then its keepalived stops (SIGTERM, through
 //! [`super::keepalived::stop`], which signals only the process the lab
 //! recorded and proves it is keepalived): keepalived removes its IPVS table
 //! and its VRRP addresses and sends a last priority-0 advert, so the other
 //! director takes the VIP and the DIP over within about one advert
-//! interval. Recovering starts it again; director1, the higher priority,
-//! then takes the addresses back (VRRP preemption).
+//! interval. Forwarding goes first because a director without its IPVS
+//! services but still forwarding would pass the real servers' replies on
+//! un-NATed to a client whose ARP cache still names it (until the new
+//! MASTER's gratuitous ARP arrives); the client answers those with a reset
+//! and kills connections the new MASTER could have carried on. Recovering
+//! turns forwarding on and starts keepalived again; director1, the higher
+//! priority, then takes the addresses back (VRRP preemption).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -16,7 +22,10 @@ use super::error::LabError;
 use super::keepalived;
 use super::state::LabState;
 use crate::lab::model::{HA_DIRECTORS, LabSpec};
-use crate::net::netns;
+use crate::net::{netns, sysctl};
+
+/// The sysctl a failed director has off.
+const FORWARD: &str = "net.ipv4.ip_forward";
 
 /// Whether namespace `ns` has `addr` on one of its links.
 pub fn holds(ns: &str, addr: Ipv4Addr) -> bool {
@@ -75,7 +84,8 @@ fn director(state: &LabState, host: &str) -> Result<&'static str, LabError> {
     })
 }
 
-/// Stops director `host`'s keepalived; returns its PID.
+/// Stops director `host`: its forwarding, then its keepalived; returns
+/// keepalived's PID.
 pub fn fail(state: &LabState, host: &str) -> Result<u32, LabError> {
     let host = director(state, host)?;
     let Some(p) = keepalived::running_in(state, host) else {
@@ -84,18 +94,26 @@ pub fn fail(state: &LabState, host: &str) -> Result<u32, LabError> {
             state.spec.name
         )));
     };
+    let forwarding = |e: crate::net::Error| {
+        LabError::Refused(format!("cannot turn {host}'s forwarding off: {e}"))
+    };
+    sysctl::write(&state.spec.netns(host), FORWARD, "0").map_err(forwarding)?;
     if !keepalived::stop(p) {
         return Err(LabError::Refused(format!("{host}'s keepalived could not be signalled")));
     }
     Ok(p.pid)
 }
 
-/// Starts director `host`'s keepalived again; returns its PID.
+/// Turns director `host`'s forwarding on and starts its keepalived again;
+/// returns keepalived's PID.
 pub fn recover(state: &mut LabState, host: &str) -> Result<u32, LabError> {
     let host = director(state, host)?;
     if let Some(p) = keepalived::running_in(state, host) {
         return Err(LabError::Refused(format!("{host}'s keepalived runs already (pid {})", p.pid)));
     }
+    sysctl::write(&state.spec.netns(host), FORWARD, "1").map_err(|e| {
+        LabError::Refused(format!("cannot turn {host}'s forwarding on: {e}"))
+    })?;
     let started = keepalived::start_in(state, &[host])?;
     Ok(started.first().map_or(0, |p| p.pid))
 }
