@@ -158,7 +158,12 @@ pub fn status(state: &LabState, seen: &Observation) -> LabStatus {
             present: h.present,
             interfaces: h.interfaces.clone(),
             default_gateway: h.gateway,
-            ip_forward: (h.role == HostRole::Director).then_some(seen.forwarding).flatten(),
+            // Read in the director the observer follows: the one director,
+            // or an HA lab's MASTER (the other's is not read).
+            ip_forward: (h.role == HostRole::Director
+                && (spec.ha.is_none() || seen.holder_of(spec.director.vip) == Some(&h.name)))
+            .then_some(seen.forwarding)
+            .flatten(),
             http_servers: state
                 .processes
                 .iter()

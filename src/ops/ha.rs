@@ -111,9 +111,8 @@ pub fn recover(state: &mut LabState, host: &str) -> Result<u32, LabError> {
     if let Some(p) = keepalived::running_in(state, host) {
         return Err(LabError::Refused(format!("{host}'s keepalived runs already (pid {})", p.pid)));
     }
-    sysctl::write(&state.spec.netns(host), FORWARD, "1").map_err(|e| {
-        LabError::Refused(format!("cannot turn {host}'s forwarding on: {e}"))
-    })?;
+    sysctl::write(&state.spec.netns(host), FORWARD, "1")
+        .map_err(|e| LabError::Refused(format!("cannot turn {host}'s forwarding on: {e}")))?;
     let started = keepalived::start_in(state, &[host])?;
     Ok(started.first().map_or(0, |p| p.pid))
 }
