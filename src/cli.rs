@@ -59,6 +59,11 @@ within about 2 s and returns when it answers again (`--start rs1`). Watch it wit
         /// Default: the preset's `control`, else lvslab.
         #[arg(long, value_enum)]
         control: Option<lvslab::lab::model::Control>,
+        /// HA lab (preset `ha`): do not synchronise IPVS connections between the
+        /// directors (keepalived's lvs_sync_daemon), whatever the preset's `[ha] sync`
+        /// says; connections held across a failover then break.
+        #[arg(long)]
+        no_sync: bool,
     },
     /// Remove a lab: its processes, namespaces (with their links and IPVS table) and record.
     #[command(
@@ -217,7 +222,8 @@ Examples:\n  lvslab set tutorial --scheduler wlc\n  lvslab set tutorial --weight
 lvslab set tutorial --drain rs2\n  lvslab set tutorial --add-rs rs3=198.51.100.13:80,2\n  lvslab set tutorial --del-rs rs3\n  \
 lvslab set tutorial --zero\n  lvslab set tutorial --stop rs1    # and --start rs1\n  \
 lvslab set tutorial --control keepalived   # health checks: a stopped server leaves the table\n  \
-lvslab set tutorial --control lvslab       # plain IPVS again: the preset's table, no checks\n\n\
+lvslab set tutorial --control lvslab       # plain IPVS again: the preset's table, no checks\n  \
+lvslab set ha --fail director1    # director2 takes the VIP over; --recover director1\n\n\
 In a lab under keepalived (lvslab up --control keepalived), scheduler and weight edits rewrite\n\
 keepalived.conf and reload keepalived (SIGHUP); lvslab does not write the table itself."
     )]
@@ -255,6 +261,15 @@ keepalived.conf and reload keepalived (SIGHUP); lvslab does not write the table 
         /// leaves it) or back to lvslab (plain IPVS: the preset's table, no checks).
         #[arg(long, value_enum, group = "change")]
         control: Option<lvslab::lab::model::Control>,
+        /// HA lab: stop director DIRECTOR (director1 or director2) as a crash would: its
+        /// forwarding off, its keepalived stopped; the other director's VRRP takes the VIP
+        /// and the DIP over.
+        #[arg(long, value_name = "DIRECTOR", group = "change")]
+        fail: Option<String>,
+        /// HA lab: turn DIRECTOR's forwarding on and start its keepalived again
+        /// (director1, the higher priority, then takes the VIP back).
+        #[arg(long, value_name = "DIRECTOR", group = "change")]
+        recover: Option<String>,
     },
     /// Write a lab out: as `ipvsadm -Sn` rules, a shell script that builds it by hand, a preset, or a keepalived.conf.
     #[command(

@@ -124,3 +124,45 @@ fn a_keepalived_lab_without_keepalived_is_refused_before_anything_is_built() {
         assert!(sandbox.records().is_empty(), "{args:?} wrote a record");
     }
 }
+
+/// Each HA director's own configuration (VRRP for the VIP and DIP, the
+/// connection sync, the virtual servers; or VRRP only for a lab without
+/// IPVS), in a namespace with that director's links, eth0 and eth1.
+#[test]
+fn keepalived_accepts_each_ha_directors_configuration() {
+    use lvslab::lab::export::keepalived::{Purpose, to_keepalived};
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = lvslab::lab::presets::load("ha").unwrap().spec;
+    for sync in [true, false] {
+        spec.ha.as_mut().unwrap().sync = sync;
+        for director in 0..2 {
+            for balance in [true, false] {
+                let text = to_keepalived(&spec, Purpose::Ha { director, balance }, &[]);
+                let file = dir.path().join(format!("d{director}-{balance}-{sync}.conf"));
+                std::fs::write(&file, &text).unwrap();
+                assert_eq!(text.contains("lvs_sync_daemon eth1 VI_ha"), sync && balance, "{text}");
+                assert_eq!(text.contains("virtual_server "), balance, "{text}");
+                assert!(text.contains("198.51.100.1/24 dev eth1"), "{text}");
+                let script = "ip link add eth0 type veth peer name peer0 && \
+                              ip link add eth1 type veth peer name peer1 && \
+                              exec keepalived --config-test -f \"$1\"";
+                let out = Command::new("unshare")
+                    .args(["--net", "--", "sh", "-c", script, "sh"])
+                    .arg(&file)
+                    .output()
+                    .unwrap();
+                let said = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                assert!(
+                    out.status.success(),
+                    "config-test refused director {director}: {said}\n{text}"
+                );
+                assert!(said.trim().is_empty(), "keepalived warned: {said}\n{text}");
+            }
+        }
+    }
+}

@@ -117,6 +117,22 @@ fn keepalived_failover_timeline_160x48() {
     insta::assert_snapshot!(draw(160, 48, |f| view::render(f, &app)).backend());
 }
 
+/// An HA lab: the director line names the VRRP MASTER, and says so when
+/// neither director holds the VIP (mid-failover).
+#[test]
+fn topology_names_the_vrrp_master() {
+    use lvslab::monitor::snapshot::VrrpView;
+    let mut app = tutorial_app();
+    let mut snap = sample::tutorial(301);
+    snap.lab.director.vrrp = Some(VrrpView { master: Some("director2".into()) });
+    app.on_snapshot(Arc::new(snap.clone()));
+    insta::assert_snapshot!(pane(46, 9, &app, view::topology::render).backend());
+    snap.lab.director.vrrp = Some(VrrpView { master: None });
+    app.on_snapshot(Arc::new(snap));
+    let text = format!("{:?}", pane(46, 9, &app, view::topology::render).backend());
+    assert!(text.contains("no director holds the VIP"), "{text}");
+}
+
 #[test]
 fn ipvs_table_narrow_and_wide() {
     let app = tutorial_app();

@@ -10,6 +10,13 @@ use lvslab::ops::compare;
 pub fn run(lab: &str, requests: u64, json: bool) -> Result<ExitCode> {
     super::require_privilege("compare")?;
     let preset = presets::load(lab).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if preset.spec.ha.is_some() {
+        anyhow::bail!(
+            "lab '{}' has two directors under keepalived; compare builds one director with IPVS \
+             and with nftables: try `lvslab compare tutorial`",
+            preset.spec.name
+        );
+    }
     let runs = super::runtime()?.block_on(async {
         // Only the steps of the comparison; each bring-up's detail goes to the log.
         let mut say = |line: String| {

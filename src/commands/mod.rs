@@ -44,8 +44,8 @@ pub fn run(
                 theme: tui_theme.or(theme),
             })
         }
-        Command::Up { lab, dataplane, control } => {
-            runtime()?.block_on(up::run(&lab, dataplane, control))
+        Command::Up { lab, dataplane, control, no_sync } => {
+            runtime()?.block_on(up::run(&lab, dataplane, control, no_sync))
         }
         Command::Down { lab, all, force } => down::run(lab.as_deref(), all, force),
         Command::Status { lab, json } => status::run(&lab, json),
@@ -101,6 +101,8 @@ pub fn run(
             stop,
             start,
             control,
+            fail,
+            recover,
         } => {
             let changes = set::Changes {
                 scheduler,
@@ -112,6 +114,8 @@ pub fn run(
                 stop,
                 start,
                 control,
+                fail,
+                recover,
             };
             runtime()?.block_on(set::run(&lab, changes))
         }

@@ -21,6 +21,8 @@ pub struct Changes {
     pub stop: Vec<String>,
     pub start: Vec<String>,
     pub control: Option<Control>,
+    pub fail: Option<String>,
+    pub recover: Option<String>,
 }
 
 pub async fn run(lab: &str, changes: Changes) -> Result<ExitCode> {
@@ -75,6 +77,26 @@ pub async fn run(lab: &str, changes: Changes) -> Result<ExitCode> {
             "it answers its share again"
         };
         println!("{name}: {started} HTTP process(es) started; {what}");
+    }
+    if let Some(host) = &changes.fail {
+        let pid = lvslab::ops::ha::fail(&state, host)?;
+        let spec = state.spec.clone();
+        let master = tokio::task::spawn_blocking(move || {
+            lvslab::ops::ha::wait_master(&spec, std::time::Duration::from_secs(10))
+        })
+        .await??;
+        println!(
+            "{host}: forwarding off, keepalived (pid {pid}) stopped; {master} is MASTER now \
+             (holds the VIP {} and the DIP {})",
+            state.spec.director.vip, state.spec.director.dip
+        );
+    }
+    if let Some(host) = &changes.recover {
+        let pid = lvslab::ops::ha::recover(&mut state, host)?;
+        println!(
+            "{host}: forwarding on, keepalived started again (pid {pid}); VRRP gives the VIP to the higher \
+             priority (director1) within a few seconds (lvslab status {lab})"
+        );
     }
     if changes.zero {
         live::zero(&state)?;

@@ -22,7 +22,9 @@ pub fn run(lab: &str, json: bool) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&status)?);
     } else {
         print_text(&status);
-        if lvslab::ops::live::by_keepalived(&state) {
+        if let Some(ha) = &status.ha {
+            print_ha(&state, ha);
+        } else if lvslab::ops::live::by_keepalived(&state) {
             let ka = lvslab::ops::keepalived::running(&state);
             println!(
                 "\nCONTROL keepalived in the director ({}): it owns the table and checks every \
@@ -40,6 +42,26 @@ pub fn run(lab: &str, json: bool) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An HA lab's VRRP state: who is MASTER, each director's keepalived.
+fn print_ha(state: &LabState, ha: &lvslab::monitor::status::HaStatus) {
+    let master = ha.master.as_deref().unwrap_or("none (no director holds the VIP)");
+    println!(
+        "\nVRRP MASTER {master}: it holds the VIP {} and the DIP {}; connection sync {}",
+        state.spec.director.vip,
+        state.spec.director.dip,
+        if ha.sync { "on" } else { "off" }
+    );
+    for host in state.spec.directors() {
+        let ka = lvslab::ops::keepalived::running_in(state, host);
+        println!(
+            "  {host:<9} keepalived {:<12} config {}  log {}",
+            ka.map_or("STOPPED".to_string(), |p| format!("pid {}", p.pid)),
+            lvslab::ops::keepalived::config_path_of(&state.spec.name, host).display(),
+            lvslab::ops::keepalived::log_path_of(&state.spec.name, host).display(),
+        );
+    }
 }
 
 /// The text form. Every string from the lab's record (which can be edited

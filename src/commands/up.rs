@@ -20,11 +20,18 @@ pub async fn run(
     lab: &str,
     dataplane: Option<Dataplane>,
     control: Option<Control>,
+    no_sync: bool,
 ) -> Result<ExitCode> {
     super::require_privilege("up")?;
     let mut preset = presets::load(lab).map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(control) = control {
         preset.spec.control = control;
+    }
+    if no_sync {
+        let Some(ha) = preset.spec.ha.as_mut() else {
+            bail!("--no-sync is for HA labs (two directors, e.g. `lvslab up ha --no-sync`)");
+        };
+        ha.sync = false;
     }
     // The command line's choice, else the preset's, else IPVS.
     let dataplane = dataplane.or(preset.spec.dataplane).unwrap_or(Dataplane::Ipvs);
@@ -88,7 +95,7 @@ fn print_summary(spec: &LabSpec, dataplane: Dataplane, ms: f64) {
     let name = &spec.name;
     println!(
         "lab '{name}' is up ({} hosts, dataplane {dataplane}) in {ms:.0} ms",
-        spec.real_servers.len() + 2
+        spec.hosts().count()
     );
     println!(
         "  {:<9} {:<24} eth0 {}/{} via {}",
@@ -98,15 +105,33 @@ fn print_summary(spec: &LabSpec, dataplane: Dataplane, ms: f64) {
         spec.client_prefix(),
         spec.director.vip
     );
-    println!(
-        "  {:<9} {:<24} eth0 {}/{} (VIP), br0 {}/{} (DIP), ip_forward=1",
-        "director",
-        spec.netns("director"),
-        spec.director.vip,
-        spec.client_prefix(),
-        spec.director.dip,
-        spec.servers_prefix()
-    );
+    if let Some(ha) = spec.ha {
+        for (i, (host, (c, s))) in lvslab::lab::model::HA_DIRECTORS.iter().zip(ha.own).enumerate() {
+            println!(
+                "  {:<9} {:<24} eth0 {c}, eth1 {s}, ip_forward=1, VRRP {} (priority {})",
+                host,
+                spec.netns(host),
+                if i == 0 { "MASTER" } else { "BACKUP" },
+                lvslab::lab::ha::PRIORITIES[i]
+            );
+        }
+        println!(
+            "  VRRP      the MASTER holds the VIP {} and the DIP {}; connection sync {}",
+            spec.director.vip,
+            spec.director.dip,
+            if ha.sync { "on (lvs_sync_daemon on eth1)" } else { "off" }
+        );
+    } else {
+        println!(
+            "  {:<9} {:<24} eth0 {}/{} (VIP), br0 {}/{} (DIP), ip_forward=1",
+            "director",
+            spec.netns("director"),
+            spec.director.vip,
+            spec.client_prefix(),
+            spec.director.dip,
+            spec.servers_prefix()
+        );
+    }
     for rs in &spec.real_servers {
         let (prefix, gateway) = spec.placement(&rs.name);
         println!(
@@ -122,11 +147,13 @@ fn print_summary(spec: &LabSpec, dataplane: Dataplane, ms: f64) {
         println!("  service   {} {} -> {}", svc.label(), svc.scheduler, members.join(", "));
     }
     if spec.control == Control::Keepalived {
-        println!(
-            "  control   keepalived in {} owns the table: {} (HTTP check of /health every 1 s)",
-            spec.netns("director"),
-            lvslab::ops::keepalived::config_path(name).display()
-        );
+        for host in spec.directors() {
+            println!(
+                "  control   keepalived in {} owns the table: {} (HTTP check of /health every 1 s)",
+                spec.netns(host),
+                lvslab::ops::keepalived::config_path_of(name, host).display()
+            );
+        }
     }
     if dataplane == Dataplane::None {
         println!("  (dataplane none: no IPVS; the director routes between the two networks)");
@@ -142,9 +169,12 @@ fn print_summary(spec: &LabSpec, dataplane: Dataplane, ms: f64) {
             println!("  ip netns exec {} nft list table ip lvslab", spec.netns("director"));
             println!("  ip netns exec {} conntrack -L", spec.netns("director"));
         } else {
-            println!("  ip netns exec {} ipvsadm -Ln", spec.netns("director"));
+            println!("  ip netns exec {} ipvsadm -Ln", spec.netns(spec.directors()[0]));
         }
     }
     println!("  lvslab status {name}");
+    if spec.ha.is_some() {
+        println!("  lvslab set {name} --fail director1    # then --recover director1");
+    }
     println!("  lvslab down {name}");
 }

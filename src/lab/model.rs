@@ -65,6 +65,25 @@ pub struct LabSpec {
     /// (`[networks] remote`): real servers there are reached by TUN only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_net: Option<Ipv4Net>,
+    /// Two directors sharing the VIP and DIP by VRRP (`[ha]`): director
+    /// failover. `None`: one director.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ha: Option<Ha>,
+}
+
+/// Host names of the two directors of an [`Ha`] lab, the MASTER first.
+pub const HA_DIRECTORS: [&str; 2] = ["director1", "director2"];
+
+/// Director failover (`[ha]`): two directors on both networks, keepalived's
+/// VRRP holds the VIP and the DIP on the MASTER (see `lab::ha`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ha {
+    /// Each director's own (client side, servers side) addresses, in
+    /// [`HA_DIRECTORS`] order; the VIP and DIP float between them.
+    pub own: [(Ipv4Addr, Ipv4Addr); 2],
+    /// Whether the directors synchronise their IPVS connections
+    /// (keepalived's `lvs_sync_daemon`), so held connections survive a failover.
+    pub sync: bool,
 }
 
 /// Who owns the director's IPVS table.
@@ -336,6 +355,8 @@ pub enum HostRole {
     RealServer,
     /// Routes between the client and the servers' segment (DR/TUN labs).
     Router,
+    /// The two bridges (client side, servers' side) of an HA lab.
+    Switch,
 }
 
 fn one() -> u32 {
@@ -355,13 +376,22 @@ impl LabSpec {
         netns_name(&self.name, host)
     }
 
-    /// All host names: client, the router if any, director, then real servers.
+    /// All host names: client, the router or switch if any, the
+    /// director(s), then real servers.
     pub fn hosts(&self) -> impl Iterator<Item = (&str, HostRole)> {
         let router = self.router.map(|_| ("router", HostRole::Router));
+        let switch = self.ha.map(|_| ("switch", HostRole::Switch));
         std::iter::once(("client", HostRole::Client))
             .chain(router)
-            .chain(std::iter::once(("director", HostRole::Director)))
+            .chain(switch)
+            .chain(self.directors().into_iter().map(|d| (d, HostRole::Director)))
             .chain(self.real_servers.iter().map(|rs| (rs.name.as_str(), HostRole::RealServer)))
+    }
+
+    /// The directors' host names: `director`, or in an HA lab
+    /// [`HA_DIRECTORS`] (the MASTER first).
+    pub fn directors(&self) -> Vec<&'static str> {
+        if self.ha.is_some() { HA_DIRECTORS.to_vec() } else { vec!["director"] }
     }
 
     /// The VIPs real server `server` must hold itself for `forward` (DR:

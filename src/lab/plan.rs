@@ -172,6 +172,9 @@ impl Plan {
         if spec.router.is_some() {
             return Self { steps: super::routed::topology(spec) };
         }
+        if spec.ha.is_some() {
+            return Self { steps: super::ha::topology(spec) };
+        }
         let client = spec.netns("client");
         let director = spec.netns("director");
         let s = |v: &str| v.to_string();

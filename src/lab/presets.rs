@@ -26,6 +26,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("tun-remote.toml", include_str!("../../labs/tun-remote.toml")),
     ("nat-vs-dr.toml", include_str!("../../labs/nat-vs-dr.toml")),
     ("tour-clients.toml", include_str!("../../labs/tour-clients.toml")),
+    ("ha.toml", include_str!("../../labs/ha.toml")),
 ];
 
 /// A loaded preset and where it came from.

@@ -44,6 +44,33 @@ pub struct SpecFile {
     /// The router of a DR/TUN lab, between the client and the servers' segment.
     #[serde(default)]
     pub router: Option<RouterFile>,
+    /// Director failover: a second director, VRRP between the two.
+    #[serde(default)]
+    pub ha: Option<Spanned<HaFile>>,
+}
+
+/// `[ha]`: two directors, `director1` (VRRP MASTER) and `director2` (BACKUP).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct HaFile {
+    /// director1's own addresses.
+    pub director1: HaDirectorFile,
+    /// director2's own addresses.
+    pub director2: HaDirectorFile,
+    /// Synchronise IPVS connections between them (default true).
+    #[serde(default)]
+    pub sync: Option<bool>,
+}
+
+/// `director1 = { client = "...", servers = "..." }`: a director's own
+/// addresses (the VIP and DIP move between directors; these stay).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct HaDirectorFile {
+    /// On the client network.
+    pub client: Spanned<String>,
+    /// On the servers' network.
+    pub servers: Spanned<String>,
 }
 
 /// `[router]`: the client's gateway, on both networks (DR/TUN labs).

@@ -140,6 +140,33 @@ impl Observation {
     pub fn gateway(&self, name: &str) -> Option<Ipv4Addr> {
         self.host(name).and_then(|h| h.gateway)
     }
+
+    /// The director holding `vip` on one of its links: in an HA lab, the
+    /// VRRP MASTER (keepalived adds the VIP to the MASTER only).
+    pub fn holder_of(&self, vip: Ipv4Addr) -> Option<&str> {
+        holder(&self.hosts, vip)
+    }
+}
+
+/// The director among `hosts` with `vip` on one of its links.
+fn holder(hosts: &[HostObservation], vip: Ipv4Addr) -> Option<&str> {
+    let prefix = format!("{vip}/");
+    hosts
+        .iter()
+        .filter(|h| h.role == HostRole::Director)
+        .find(|h| h.interfaces.iter().any(|l| l.addresses.iter().any(|a| a.starts_with(&prefix))))
+        .map(|h| h.name.as_str())
+}
+
+/// The director whose kernel state the observer reads (IPVS table,
+/// forwarding, connections): the one director, or in an HA lab the one
+/// holding the VIP (the MASTER, which balances), else director1.
+fn active_director<'a>(state: &'a LabState, hosts: &'a [HostObservation]) -> &'a str {
+    let directors = state.spec.directors();
+    if state.spec.ha.is_none() {
+        return directors[0];
+    }
+    holder(hosts, state.spec.director.vip).unwrap_or(directors[0])
 }
 
 /// Anything that can observe a lab: the kernel, or a test's fixed answer.
@@ -157,7 +184,8 @@ pub const HOSTS_REFRESH: Duration = Duration::from_secs(1);
 pub struct KernelObserver {
     /// Drives the rtnetlink sockets; only while a read is in progress.
     runtime: Option<tokio::runtime::Runtime>,
-    ipvs: Option<IpvsClient>,
+    /// The IPVS socket and the director it was opened in.
+    ipvs: Option<(String, IpvsClient)>,
     nft: super::nft::NftReader,
     rtnl: HashMap<String, Rtnl>,
     hosts_every: Duration,
@@ -194,7 +222,10 @@ impl KernelObserver {
     /// for `lvslab conns`, which reads it every second with `--watch`.
     pub fn read_conns_of(state: &LabState) -> ConnsRead {
         match state.dataplane {
-            Dataplane::Ipvs => read_conns(&state.spec.netns("director")),
+            Dataplane::Ipvs => read_conns(&state.spec.netns(&match state.spec.ha {
+                Some(_) => crate::ops::ha::master(&state.spec).unwrap_or("director1").to_string(),
+                None => "director".to_string(),
+            })),
             _ => ConnsRead::NotUsed,
         }
     }
@@ -204,20 +235,24 @@ impl KernelObserver {
         Self::new(Duration::ZERO).observe(state)
     }
 
-    fn read_ipvs(&mut self, state: &LabState) -> IpvsRead {
+    fn read_ipvs(&mut self, state: &LabState, director: &str) -> IpvsRead {
         if state.dataplane == Dataplane::Nft {
             return self.nft.read(&state.spec);
         }
         if state.dataplane != Dataplane::Ipvs {
             return IpvsRead::NotUsed;
         }
+        // A failover moved the table that balances: follow it.
+        if self.ipvs.as_ref().is_some_and(|(host, _)| host != director) {
+            self.ipvs = None;
+        }
         if self.ipvs.is_none() {
-            match IpvsClient::open_in(&state.spec.netns("director")) {
-                Ok(client) => self.ipvs = Some(client),
+            match IpvsClient::open_in(&state.spec.netns(director)) {
+                Ok(client) => self.ipvs = Some((director.to_string(), client)),
                 Err(e) => return IpvsRead::Failed(e.to_string()),
             }
         }
-        let client = self.ipvs.as_mut().expect("opened above");
+        let (_, client) = self.ipvs.as_mut().expect("opened above");
         match client.table() {
             Ok(table) => IpvsRead::Table(table),
             Err(e) => {
@@ -300,15 +335,17 @@ fn read_rp_filter(ns: &str) -> Option<(u8, u8)> {
 
 impl Observe for KernelObserver {
     fn observe(&mut self, state: &LabState) -> Observation {
-        let director = state.spec.netns("director");
+        let hosts = self.read_hosts(state);
+        let host = active_director(state, &hosts).to_string();
+        let director = state.spec.netns(&host);
         let forwarding = netns::exists(&director)
             .then(|| sysctl::read(&director, "net.ipv4.ip_forward").ok().map(|v| v == "1"))
             .flatten();
         Observation {
             at: SystemTime::now(),
-            hosts: self.read_hosts(state),
+            hosts,
             forwarding,
-            ipvs: self.read_ipvs(state),
+            ipvs: self.read_ipvs(state, &host),
             processes_running: state.processes.iter().map(servers::is_running).collect(),
             conns: match (self.conns, state.dataplane) {
                 (false, _) => ConnsRead::NotRead,

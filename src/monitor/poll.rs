@@ -119,6 +119,9 @@ pub fn snapshot(
             vip: IpAddr::V4(spec.director.vip),
             dip: IpAddr::V4(spec.director.dip),
             forwarding: seen.forwarding.unwrap_or(false),
+            vrrp: spec.ha.map(|_| super::snapshot::VrrpView {
+                master: seen.holder_of(spec.director.vip).map(str::to_string),
+            }),
         },
         real_servers,
     };

@@ -156,7 +156,12 @@ fn lab(dests: &[DestView]) -> LabView {
         dataplane: Dataplane::Ipvs,
         control: crate::lab::model::Control::Lvslab,
         client: HostView { name: "client".into(), addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)) },
-        director: DirectorView { vip: IpAddr::V4(VIP), dip: IpAddr::V4(DIP), forwarding: true },
+        director: DirectorView {
+            vip: IpAddr::V4(VIP),
+            dip: IpAddr::V4(DIP),
+            forwarding: true,
+            vrrp: None,
+        },
         real_servers: dests
             .iter()
             .map(|d| RealServerView {

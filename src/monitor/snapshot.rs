@@ -74,6 +74,16 @@ pub struct DirectorView {
     pub dip: IpAddr,
     /// Whether `net.ipv4.ip_forward` is on in the director's namespace.
     pub forwarding: bool,
+    /// In an HA lab (two directors): which one holds the VIP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vrrp: Option<VrrpView>,
+}
+
+/// The VRRP state of an HA lab's directors.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VrrpView {
+    /// The director holding the VIP (VRRP MASTER), `None` while neither does.
+    pub master: Option<String>,
 }
 
 /// One real server as the lab sees it (independently of IPVS).

@@ -38,6 +38,18 @@ pub struct LabStatus {
     pub hosts: Vec<HostStatus>,
     /// Virtual services.
     pub services: Vec<ServiceStatus>,
+    /// Director failover (HA labs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ha: Option<HaStatus>,
+}
+
+/// An HA lab's two directors as VRRP left them.
+#[derive(Debug, Clone, Serialize)]
+pub struct HaStatus {
+    /// The director holding the VIP (VRRP MASTER); `None` while neither does.
+    pub master: Option<String>,
+    /// Whether the directors synchronise IPVS connections (lvs_sync_daemon).
+    pub sync: bool,
 }
 
 /// One host (namespace).
@@ -146,7 +158,12 @@ pub fn status(state: &LabState, seen: &Observation) -> LabStatus {
             present: h.present,
             interfaces: h.interfaces.clone(),
             default_gateway: h.gateway,
-            ip_forward: (h.role == HostRole::Director).then_some(seen.forwarding).flatten(),
+            // Read in the director the observer follows: the one director,
+            // or an HA lab's MASTER (the other's is not read).
+            ip_forward: (h.role == HostRole::Director
+                && (spec.ha.is_none() || seen.holder_of(spec.director.vip) == Some(&h.name)))
+            .then_some(seen.forwarding)
+            .flatten(),
             http_servers: state
                 .processes
                 .iter()
@@ -167,6 +184,11 @@ pub fn status(state: &LabState, seen: &Observation) -> LabStatus {
         created_unix: state.created_unix,
         hosts,
         services,
+        ha: spec.ha.map(|ha| HaStatus {
+            master: seen.holder_of(spec.director.vip).map(str::to_string),
+            // The sync daemon is IPVS's: without IPVS there is none.
+            sync: ha.sync && state.dataplane == Dataplane::Ipvs,
+        }),
     }
 }
 
@@ -176,6 +198,7 @@ fn role_name(role: HostRole) -> &'static str {
         HostRole::Director => "director",
         HostRole::RealServer => "real-server",
         HostRole::Router => "router",
+        HostRole::Switch => "switch",
     }
 }
 

@@ -63,6 +63,13 @@ pub fn switch(state: &mut LabState, to: Control) -> Result<Switched, LabError> {
             state.spec.name, state.dataplane
         )));
     }
+    if state.spec.ha.is_some() {
+        return Err(LabError::Refused(format!(
+            "lab '{}' has two directors whose VRRP is keepalived's: its table stays keepalived's \
+             (lvslab set {} --fail/--recover DIRECTOR shows a failover)",
+            state.spec.name, state.spec.name
+        )));
+    }
     if to == Control::Keepalived {
         keepalived::require()?;
     }
@@ -122,7 +129,7 @@ fn wait_services(state: &LabState, timeout: Duration) -> Result<(), LabError> {
     let want = services_of(&keepalived::spec_rules(&state.spec));
     let deadline = Instant::now() + timeout;
     loop {
-        let have = services_of(&keepalived::kernel_rules(&state.spec)?);
+        let have = services_of(&keepalived::kernel_rules(&state.spec, "director")?);
         if have == want {
             return Ok(());
         }

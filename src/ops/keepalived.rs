@@ -22,7 +22,7 @@ use super::state::{self, LabProcess, LabState, STATE_DIR};
 use crate::ipvs::IpvsClient;
 use crate::lab::export::keepalived::{Purpose, to_keepalived};
 use crate::lab::export::rules;
-use crate::lab::model::LabSpec;
+use crate::lab::model::{Dataplane, HA_DIRECTORS, LabSpec};
 
 /// The role recorded for the keepalived process.
 pub const ROLE: &str = "keepalived";
@@ -39,14 +39,30 @@ pub fn dir(lab: &str) -> PathBuf {
     Path::new(STATE_DIR).join(lab)
 }
 
-/// The configuration keepalived runs.
+/// The configuration keepalived runs (the one director's).
 pub fn config_path(lab: &str) -> PathBuf {
-    dir(lab).join("keepalived.conf")
+    config_path_of(lab, "director")
 }
 
 /// keepalived's log (its console output: checks, table changes).
 pub fn log_path(lab: &str) -> PathBuf {
-    dir(lab).join("keepalived.log")
+    log_path_of(lab, "director")
+}
+
+/// The file `name` of director `host`'s keepalived: `name` itself for the
+/// one director of a lab, `<host>-<name>` for each director of an HA lab.
+fn file_of(lab: &str, host: &str, name: &str) -> PathBuf {
+    if host == "director" { dir(lab).join(name) } else { dir(lab).join(format!("{host}-{name}")) }
+}
+
+/// The configuration director `host`'s keepalived runs.
+pub fn config_path_of(lab: &str, host: &str) -> PathBuf {
+    file_of(lab, host, "keepalived.conf")
+}
+
+/// Director `host`'s keepalived log.
+pub fn log_path_of(lab: &str, host: &str) -> PathBuf {
+    file_of(lab, host, "keepalived.log")
 }
 
 /// `keepalived --version`'s first line, or `None` when it is not installed.
@@ -75,78 +91,126 @@ pub fn is_keepalived(pid: u32) -> bool {
         .is_some_and(|name| name == PROGRAM || name.starts_with("keepalived "))
 }
 
-/// Writes the lab's configuration atomically (a temporary, then rename), so
-/// a reload never reads half a file.
-pub fn write_config(spec: &LabSpec) -> Result<PathBuf, LabError> {
+/// What director `host` of `spec` runs: the lab's table and checks, and in
+/// an HA lab VRRP too (without the table when the lab has no IPVS).
+fn purpose(spec: &LabSpec, host: &str, dataplane: Dataplane) -> Purpose {
+    match HA_DIRECTORS.iter().position(|d| *d == host) {
+        Some(director) if spec.ha.is_some() => {
+            Purpose::Ha { director, balance: dataplane == Dataplane::Ipvs }
+        }
+        _ => Purpose::Lab,
+    }
+}
+
+/// Writes each director's configuration atomically (a temporary, then
+/// rename), so a reload never reads half a file.
+pub fn write_config(spec: &LabSpec, dataplane: Dataplane) -> Result<(), LabError> {
     let io = |e: std::io::Error| LabError::Record(format!("writing keepalived.conf: {e}"));
     let dir = dir(&spec.name);
     std::fs::create_dir_all(&dir).map_err(io)?;
-    let path = config_path(&spec.name);
-    let tmp = dir.join(".keepalived.conf.tmp");
     let header = ["Written by lvslab for this lab; rewritten on every live edit.".to_string()];
-    std::fs::write(&tmp, to_keepalived(spec, Purpose::Lab, &header)).map_err(io)?;
-    std::fs::rename(&tmp, &path).map_err(io)?;
-    Ok(path)
+    for host in spec.directors() {
+        let path = config_path_of(&spec.name, host);
+        let tmp = dir.join(format!(".{host}-keepalived.conf.tmp"));
+        let text = to_keepalived(spec, purpose(spec, host, dataplane), &header);
+        std::fs::write(&tmp, text).map_err(io)?;
+        std::fs::rename(&tmp, &path).map_err(io)?;
+    }
+    Ok(())
 }
 
-/// Starts keepalived in the director's namespace with the lab's
-/// configuration, and records it under the lab's lock (a lab torn down
-/// meanwhile gets none). Then waits until the table is the one the
-/// configuration describes.
-pub fn start(state: &mut LabState) -> Result<LabProcess, LabError> {
-    let p = launch(state)?;
-    wait_table(&state.spec, &p, TABLE_TIMEOUT)?;
-    Ok(p)
+/// Starts keepalived in each director's namespace with its configuration,
+/// and records it under the lab's lock (a lab torn down meanwhile gets
+/// none). Then waits until the table is the one the configuration
+/// describes (in an HA lab: in both directors, and a MASTER holds the VIP).
+pub fn start(state: &mut LabState) -> Result<Vec<LabProcess>, LabError> {
+    let hosts = state.spec.directors();
+    let started = start_in(state, &hosts)?;
+    if state.dataplane == Dataplane::Ipvs {
+        for p in &started {
+            wait_table(&state.spec, p, TABLE_TIMEOUT)?;
+        }
+    }
+    if state.spec.ha.is_some() {
+        super::ha::wait_master(&state.spec, TABLE_TIMEOUT)?;
+    }
+    Ok(started)
 }
 
-/// [`start`] without the wait for the table (a caller that expects some
-/// real servers to fail their checks waits its own way).
+/// Starts keepalived in a one-director lab without waiting for the table
+/// (a caller that expects some real servers to fail their checks waits its
+/// own way).
 pub fn launch(state: &mut LabState) -> Result<LabProcess, LabError> {
+    if state.spec.ha.is_some() {
+        return Err(LabError::Refused(
+            "an HA lab's directors keep their keepalived (VRRP holds its VIP); use set --fail/--recover".into(),
+        ));
+    }
+    let mut started = start_in(state, &["director"])?;
+    Ok(started.remove(0))
+}
+
+/// Starts keepalived in directors `hosts` (configurations rewritten first)
+/// and records each, replacing any earlier record of the same director.
+pub fn start_in(state: &mut LabState, hosts: &[&str]) -> Result<Vec<LabProcess>, LabError> {
     let lab = state.spec.name.clone();
     let record = |e: std::io::Error| LabError::Record(e.to_string());
-    let p = {
+    let started = {
         let _lock = state::lock(&lab).map_err(record)?;
         if !state::path(&lab).exists() {
             return Err(LabError::Refused(format!(
                 "lab '{lab}' has no record any more (it was torn down): keepalived not started"
             )));
         }
-        write_config(&state.spec)?;
-        let p = spawn(&state.spec)?;
+        write_config(&state.spec, state.dataplane)?;
+        let mut started = Vec::new();
+        for host in hosts {
+            match spawn(&state.spec, host) {
+                Ok(p) => started.push(p),
+                Err(e) => {
+                    started.iter().for_each(|p| {
+                        stop(p);
+                    });
+                    return Err(e);
+                }
+            }
+        }
+        let mine = |q: &LabProcess| q.role == ROLE && hosts.contains(&q.host.as_str());
         let recorded = state::update(&lab, |rec| {
-            rec.processes.retain(|q| q.role != ROLE);
-            rec.processes.push(p.clone());
+            rec.processes.retain(|q| !mine(q));
+            rec.processes.extend(started.iter().cloned());
         });
         if let Err(e) = recorded {
-            stop(&p);
+            started.iter().for_each(|p| {
+                stop(p);
+            });
             return Err(record(e));
         }
-        p
+        state.processes.retain(|q| !mine(q));
+        started
     };
-    state.processes.retain(|q| q.role != ROLE);
-    state.processes.push(p.clone());
-    Ok(p)
+    state.processes.extend(started.iter().cloned());
+    Ok(started)
 }
 
-fn spawn(spec: &LabSpec) -> Result<LabProcess, LabError> {
+fn spawn(spec: &LabSpec, host: &str) -> Result<LabProcess, LabError> {
     let lab = &spec.name;
-    let spawn_error = |e: std::io::Error| {
-        LabError::Refused(format!("cannot start keepalived in the director: {e}"))
-    };
-    let d = dir(lab);
-    let log = std::fs::File::create(log_path(lab)).map_err(spawn_error)?;
+    let spawn_error =
+        |e: std::io::Error| LabError::Refused(format!("cannot start keepalived in {host}: {e}"));
+    let log = std::fs::File::create(log_path_of(lab, host)).map_err(spawn_error)?;
     let log2 = log.try_clone().map_err(spawn_error)?;
-    let pid_file = |name: &str| d.join(name).display().to_string();
+    let pid_file = |name: &str| file_of(lab, host, name).display().to_string();
     // `ip netns exec` enters the namespace and execs keepalived, so the PID
     // recorded is keepalived's own.
     let (pid, start_ticks) = process::spawn_detached(
         Command::new("ip")
-            .args(["netns", "exec", &spec.netns("director"), PROGRAM])
+            .args(["netns", "exec", &spec.netns(host), PROGRAM])
             // Foreground, log to the console (our log file), not to syslog.
             .args(["--dont-fork", "--log-console", "--log-detail", "--no-syslog"])
             .arg("--use-file")
-            .arg(config_path(lab))
-            // Its own pid files: a system keepalived keeps /run/keepalived*.pid.
+            .arg(config_path_of(lab, host))
+            // Its own pid files: a system keepalived keeps /run/keepalived*.pid,
+            // and each director of an HA lab has its own.
             .args(["--pid", &pid_file("keepalived.pid")])
             .args(["--checkers_pid", &pid_file("checkers.pid")])
             .args(["--vrrp_pid", &pid_file("vrrp.pid")])
@@ -155,7 +219,7 @@ fn spawn(spec: &LabSpec) -> Result<LabProcess, LabError> {
             .stderr(log2),
     )
     .map_err(spawn_error)?;
-    Ok(LabProcess { host: "director".into(), role: ROLE.into(), port: None, pid, start_ticks })
+    Ok(LabProcess { host: host.into(), role: ROLE.into(), port: None, pid, start_ticks })
 }
 
 /// The table as `ipvsadm -Sn` lines, sorted (keepalived and lvslab may add
@@ -166,9 +230,9 @@ fn sorted_rules(text: &str) -> Vec<String> {
     lines
 }
 
-/// The director's table now, as sorted `ipvsadm -Sn` lines.
-pub fn kernel_rules(spec: &LabSpec) -> Result<Vec<String>, LabError> {
-    let table = IpvsClient::open_in(&spec.netns("director"))?.table()?;
+/// Director `host`'s table now, as sorted `ipvsadm -Sn` lines.
+pub fn kernel_rules(spec: &LabSpec, host: &str) -> Result<Vec<String>, LabError> {
+    let table = IpvsClient::open_in(&spec.netns(host))?.table()?;
     Ok(sorted_rules(&rules::from_table(&table)))
 }
 
@@ -177,30 +241,32 @@ pub fn spec_rules(spec: &LabSpec) -> Vec<String> {
     sorted_rules(&rules::from_spec(spec))
 }
 
-/// Waits until the director's table is the one `spec` describes (every real
-/// server healthy), or fails with keepalived's log when it exits or the time
-/// is up.
+/// Waits until the table of `p`'s director is the one `spec` describes
+/// (every real server healthy), or fails with keepalived's log when it
+/// exits or the time is up.
 pub fn wait_table(spec: &LabSpec, p: &LabProcess, timeout: Duration) -> Result<(), LabError> {
     let want = spec_rules(spec);
     let deadline = Instant::now() + timeout;
     loop {
-        let have = kernel_rules(spec)?;
+        let have = kernel_rules(spec, &p.host)?;
         if have == want {
             return Ok(());
         }
         let died = !(process::alive(p.pid) && start_ticks(p.pid) == Some(p.start_ticks));
         if died || Instant::now() > deadline {
-            let said = std::fs::read_to_string(log_path(&spec.name)).unwrap_or_default();
+            let log = log_path_of(&spec.name, &p.host);
+            let said = std::fs::read_to_string(&log).unwrap_or_default();
             let tail: Vec<&str> = said.lines().rev().take(15).collect();
             let tail: Vec<&str> = tail.into_iter().rev().collect();
             return Err(LabError::Refused(format!(
-                "keepalived {} the table lvslab expects within {} s:\n  want: {}\n  have: {}\n\
-                 keepalived said ({}):\n{}",
+                "keepalived in {} {} the table lvslab expects within {} s:\n  want: {}\n  \
+                 have: {}\nkeepalived said ({}):\n{}",
+                p.host,
                 if died { "exited before it programmed" } else { "did not program" },
                 timeout.as_secs(),
                 want.join(" | "),
                 have.join(" | "),
-                log_path(&spec.name).display(),
+                log.display(),
                 crate::lab::text::shown(&tail.join("\n"))
             )));
         }
@@ -208,11 +274,19 @@ pub fn wait_table(spec: &LabSpec, p: &LabProcess, timeout: Duration) -> Result<(
     }
 }
 
-/// The recorded keepalived of `state`, if it still runs.
+/// The recorded keepalived of `state`, if it still runs (in an HA lab:
+/// the first director's that does).
 pub fn running(state: &LabState) -> Option<&LabProcess> {
-    state.processes.iter().find(|p| {
-        p.role == ROLE && process::alive(p.pid) && start_ticks(p.pid) == Some(p.start_ticks)
-    })
+    state.processes.iter().find(|p| p.role == ROLE && is_running(p))
+}
+
+/// The recorded keepalived of director `host`, if it still runs.
+pub fn running_in<'a>(state: &'a LabState, host: &str) -> Option<&'a LabProcess> {
+    state.processes.iter().find(|p| p.role == ROLE && p.host == host && is_running(p))
+}
+
+fn is_running(p: &LabProcess) -> bool {
+    process::alive(p.pid) && start_ticks(p.pid) == Some(p.start_ticks)
 }
 
 /// The signal target of a recorded keepalived (PID and start time).
@@ -220,20 +294,29 @@ fn target(p: &LabProcess) -> Target {
     Target { pid: p.pid, start_ticks: p.start_ticks, lvslab_only: false }
 }
 
-/// Rewrites the configuration from `state`'s spec and makes keepalived
-/// reload it (SIGHUP), as every live edit of a keepalived lab does.
+/// Rewrites the configurations from `state`'s spec and makes each running
+/// keepalived reload (SIGHUP), as every live edit of a keepalived lab does.
+/// In an HA lab a director whose keepalived was stopped (`set --fail`) gets
+/// the new file and reads it when it is started again.
 pub fn reload(state: &LabState) -> Result<(), LabError> {
-    let Some(p) = running(state) else {
+    let running: Vec<&LabProcess> =
+        state.processes.iter().filter(|p| p.role == ROLE && is_running(p)).collect();
+    if running.is_empty() {
         return Err(LabError::Refused(format!(
             "lab '{}' is controlled by keepalived, but its keepalived is not running \
              (see {}); `lvslab down` and `up` rebuild it",
             state.spec.name,
-            log_path(&state.spec.name).display()
+            log_path_of(&state.spec.name, state.spec.directors()[0]).display()
         )));
-    };
-    write_config(&state.spec)?;
-    if !process::signal_if(target(p), Signal::SIGHUP, is_keepalived) {
-        return Err(LabError::Refused("keepalived could not be signalled to reload".into()));
+    }
+    write_config(&state.spec, state.dataplane)?;
+    for p in running {
+        if !process::signal_if(target(p), Signal::SIGHUP, is_keepalived) {
+            return Err(LabError::Refused(format!(
+                "keepalived in {} could not be signalled to reload",
+                p.host
+            )));
+        }
     }
     Ok(())
 }

@@ -26,10 +26,17 @@ pub fn prepare(
     dataplane: Dataplane,
     say: &mut dyn FnMut(String),
 ) -> Result<(), LabError> {
+    if spec.ha.is_some() && spec.control != Control::Keepalived {
+        return Err(LabError::Refused(
+            "an HA lab's VIP is moved by keepalived's VRRP: it needs `--control keepalived`".into(),
+        ));
+    }
     // keepalived before IPVS: on a machine with neither, the preset's own
     // requirement is the first thing said.
     if spec.control == Control::Keepalived {
-        if dataplane != Dataplane::Ipvs {
+        // An HA lab without IPVS still fails its VIP over (VRRP only).
+        let vrrp_only = spec.ha.is_some() && dataplane == Dataplane::None;
+        if dataplane != Dataplane::Ipvs && !vrrp_only {
             return Err(LabError::Refused(
                 "keepalived programs IPVS, so `--control keepalived` needs `--dataplane ipvs`"
                     .into(),
@@ -152,8 +159,9 @@ async fn build(
     } else {
         say("ip netns exec director sysctl -w net.ipv4.ip_forward=1".into());
     }
+    let vrrp_only = state.spec.ha.is_some() && state.dataplane == Dataplane::None;
     let keepalived = state.spec.control == Control::Keepalived
-        && state.dataplane == Dataplane::Ipvs
+        && (state.dataplane == Dataplane::Ipvs || vrrp_only)
         && wiring == Wiring::Full;
     if state.dataplane == Dataplane::Ipvs && wiring == Wiring::Full && !keepalived {
         for svc in &state.spec.services {
@@ -187,14 +195,33 @@ async fn build(
             .map_err(join_error)??;
     if keepalived {
         // After the servers: keepalived's first checks then find them answering.
-        say(format!(
-            "keepalived -f {} in the director: it programs IPVS and checks the real servers",
-            keepalived::config_path(&state.spec.name).display()
-        ));
+        for host in state.spec.directors() {
+            say(format!(
+                "keepalived -f {} in {host}: {}",
+                keepalived::config_path_of(&state.spec.name, host).display(),
+                if vrrp_only {
+                    "VRRP only (no IPVS)"
+                } else {
+                    "it programs IPVS and checks the real servers"
+                }
+            ));
+        }
         state = tokio::task::spawn_blocking(move || keepalived::start(&mut state).map(|_| state))
             .await
             .map_err(join_error)??;
-        say("keepalived programmed the table the preset describes".into());
+        if !vrrp_only {
+            say("keepalived programmed the table the preset describes".into());
+        }
+        if state.spec.ha.is_some() {
+            let spec = state.spec.clone();
+            let master = tokio::task::spawn_blocking(move || super::ha::master(&spec))
+                .await
+                .map_err(join_error)?;
+            say(format!(
+                "VRRP: {} is MASTER (holds the VIP and the DIP)",
+                master.unwrap_or("none")
+            ));
+        }
     }
     Ok(state)
 }

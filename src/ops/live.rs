@@ -44,6 +44,19 @@ fn nft_edit(
     Some(super::nft::replace(&state.spec, &next).map(|()| state.spec = next))
 }
 
+/// Real servers hang off the switch in an HA lab, which live edits do not
+/// wire (yet): refused with the way round.
+fn refuse_ha_topology(state: &LabState) -> Result<(), LabError> {
+    if state.spec.ha.is_some() {
+        return refuse(format!(
+            "adding or removing real servers is not supported in an HA lab: edit the preset \
+             and `lvslab down {0}` / `lvslab up` it again",
+            state.spec.name
+        ));
+    }
+    Ok(())
+}
+
 fn ipvs_client(state: &LabState) -> Result<IpvsClient, LabError> {
     if state.dataplane != Dataplane::Ipvs {
         return refuse(format!(
@@ -51,7 +64,9 @@ fn ipvs_client(state: &LabState) -> Result<IpvsClient, LabError> {
             state.spec.name
         ));
     }
-    Ok(IpvsClient::open_in(&state.spec.netns("director"))?)
+    // In an HA lab: the MASTER's table, the one that balances.
+    let director = super::ha::master(&state.spec).unwrap_or_else(|| state.spec.directors()[0]);
+    Ok(IpvsClient::open_in(&state.spec.netns(director))?)
 }
 
 /// Runs one edit of lab `state` as a read-modify-write under the lab's lock:
@@ -175,6 +190,7 @@ pub async fn add_real_server(
 ) -> Result<(), LabError> {
     ranges::WEIGHT.checked::<u32>(weight.into()).map_err(LabError::Refused)?;
     ranges::PORT.checked::<u16>(port.into()).map_err(LabError::Refused)?;
+    refuse_ha_topology(state)?;
     // The lock is held across the awaits below: callers run this future on
     // one thread (block_on), which is what the re-entrant lock needs.
     let lab = state.spec.name.clone();
@@ -264,6 +280,7 @@ pub fn start_server(state: &mut LabState, name: &str) -> Result<usize, LabError>
 
 /// Removes real server `name`: its destinations, its process, its namespace.
 pub fn remove_real_server(state: &mut LabState, name: &str) -> Result<(), LabError> {
+    refuse_ha_topology(state)?;
     locked(state, |state| remove_real_server_locked(state, name))
 }
 

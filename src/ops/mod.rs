@@ -8,6 +8,7 @@ pub mod build;
 pub mod compare;
 pub mod control;
 pub mod error;
+pub mod ha;
 pub mod keepalived;
 pub mod lifecycle;
 pub mod live;

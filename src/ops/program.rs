@@ -26,5 +26,10 @@ pub fn program(spec: &LabSpec) -> Result<(), LabError> {
 /// Removes every service from the director's table (the namespace's
 /// deletion would too; this is the explicit path, and it is tested).
 pub fn clear(spec: &LabSpec) -> Result<(), LabError> {
-    Ok(IpvsClient::open_in(&spec.netns("director"))?.flush()?)
+    clear_in(spec, "director")
+}
+
+/// Removes every service from director `host`'s table.
+pub fn clear_in(spec: &LabSpec, host: &str) -> Result<(), LabError> {
+    Ok(IpvsClient::open_in(&spec.netns(host))?.flush()?)
 }

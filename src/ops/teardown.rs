@@ -127,10 +127,12 @@ pub fn remove_with(lab: &str, sweep: Sweep) -> Removed {
         removed.processes.extend(process::stop_all(&targets));
         // Explicitly, although the namespace's end would drop the table too:
         // a failure here means the director's table is not what we think.
-        if state.dataplane == Dataplane::Ipvs && netns::exists(&state.spec.netns("director")) {
-            match program::clear(&state.spec) {
-                Ok(()) => removed.ipvs_cleared = true,
-                Err(e) => removed.errors.push(format!("clearing the IPVS table: {e}")),
+        for host in state.spec.directors() {
+            if state.dataplane == Dataplane::Ipvs && netns::exists(&state.spec.netns(host)) {
+                match program::clear_in(&state.spec, host) {
+                    Ok(()) => removed.ipvs_cleared = true,
+                    Err(e) => removed.errors.push(format!("clearing {host}'s IPVS table: {e}")),
+                }
             }
         }
         if state.dataplane == Dataplane::Nft && netns::exists(&state.spec.netns("director")) {

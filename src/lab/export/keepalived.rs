@@ -20,7 +20,8 @@
 use std::fmt::Write;
 
 use crate::ipvs::Protocol;
-use crate::lab::model::{FailedCheck, Forward, LabSpec, Member, Service, links};
+use crate::lab::ha;
+use crate::lab::model::{FailedCheck, Forward, HA_DIRECTORS, LabSpec, Member, Service, links};
 use crate::lab::text;
 
 /// What the file is for.
@@ -30,6 +31,15 @@ pub enum Purpose {
     Export,
     /// The lab's director: health checks and the IPVS table only, lab intervals.
     Lab,
+    /// One director of an HA lab (`[ha]`): VRRP for the VIP and DIP (and the
+    /// connection sync when the lab has it), plus, when `balance`, the IPVS
+    /// table and checks (false: a lab without IPVS, VRRP only).
+    Ha {
+        /// Index in `HA_DIRECTORS`: 0 is the MASTER.
+        director: usize,
+        /// Whether to write the virtual servers.
+        balance: bool,
+    },
 }
 
 /// How often and how patiently keepalived checks each real server (seconds).
@@ -68,7 +78,7 @@ impl Checks {
     fn for_purpose(purpose: Purpose) -> Self {
         match purpose {
             Purpose::Export => Self::PRODUCTION,
-            Purpose::Lab => Self::LAB,
+            Purpose::Lab | Purpose::Ha { .. } => Self::LAB,
         }
     }
 }
@@ -165,21 +175,97 @@ pub fn to_keepalived(spec: &LabSpec, purpose: Purpose, header: &[String]) -> Str
              # put the VIP and DIP on the director's links already. Edits (lvslab set,\n\
              # the dashboard) rewrite this file and reload keepalived (SIGHUP).\n"
         }
+        Purpose::Ha { .. } => {
+            "#\n\
+             # Written by lvslab for one director of an HA lab: keepalived runs in this\n\
+             # director's namespace, owns its IPVS table, and its VRRP instance decides\n\
+             # with the other director's which one holds the VIP and the DIP.\n"
+        }
     });
 
+    let router_id = match purpose {
+        Purpose::Ha { director, .. } => {
+            format!("lvslab_{}_{}", spec.name, HA_DIRECTORS[director % 2])
+        }
+        _ => format!("lvslab_{}", spec.name),
+    };
     let _ = write!(
         out,
         "\nglobal_defs {{\n    # Names this director in keepalived's logs (and its VRRP adverts).\n    \
-         router_id {}\n}}\n",
-        word(&format!("lvslab_{}", spec.name))
+         router_id {}\n",
+        word(&router_id)
     );
-    if purpose == Purpose::Export {
-        vrrp(&mut out, spec);
+    // The sync daemon is IPVS's own: a lab without IPVS has none (keepalived's
+    // VRRP child would fail to start it).
+    if let (Purpose::Ha { balance: true, .. }, Some(ha)) = (purpose, spec.ha)
+        && ha.sync
+    {
+        let _ = write!(
+            out,
+            "    # Connection sync: the MASTER's IPVS sends every connection to the\n    \
+             # BACKUP over {link}, so the BACKUP can go on forwarding them after a takeover.\n    \
+             lvs_sync_daemon {link} {inst} id {id}\n",
+            link = ha::SERVERS_LINK,
+            inst = instance_name(spec),
+            id = ha::VIRTUAL_ROUTER_ID,
+        );
+    }
+    out.push_str("}\n");
+    match purpose {
+        Purpose::Export => vrrp(&mut out, spec),
+        Purpose::Ha { director, .. } => ha_vrrp(&mut out, spec, director % 2),
+        Purpose::Lab => {}
+    }
+    if matches!(purpose, Purpose::Ha { balance: false, .. }) {
+        out.push_str("\n# No virtual_server: this lab runs without IPVS (VRRP only).\n");
+        return out;
     }
     for svc in &spec.services {
         service(&mut out, spec, svc, &checks);
     }
     out
+}
+
+/// The VRRP instance's name.
+fn instance_name(spec: &LabSpec) -> String {
+    format!("VI_{}", word(&spec.name))
+}
+
+/// The VRRP instance of director `index` of an HA lab: one instance holds
+/// the VIPs on eth0 and the DIP on eth1, so they always move together, and
+/// it tracks eth1 so a director cut from the servers gives the VIP up.
+fn ha_vrrp(out: &mut String, spec: &LabSpec, index: usize) {
+    let master = index == 0;
+    let _ = write!(
+        out,
+        "\n# VRRP: {role}. Both directors run this instance with the same id;\n\
+         # the higher priority holds the addresses below, the other takes them\n\
+         # over when the adverts stop (a stopped keepalived says so at once with\n\
+         # a priority-0 advert; a silent one is noticed after 3 adverts).\n\
+         vrrp_instance {inst} {{\n    state {state}\n    interface {up}\n    \
+         track_interface {{\n        {servers}\n    }}\n    virtual_router_id {id}\n    \
+         priority {prio}\n    advert_int {advert}\n    virtual_ipaddress {{\n",
+        role = if master { "director1 is MASTER" } else { "director2 is BACKUP" },
+        inst = instance_name(spec),
+        state = if master { "MASTER" } else { "BACKUP" },
+        up = links::UPLINK,
+        servers = ha::SERVERS_LINK,
+        id = ha::VIRTUAL_ROUTER_ID,
+        prio = ha::PRIORITIES[index],
+        advert = ha::ADVERT_INT_S,
+    );
+    let vips = std::iter::once(spec.director.vip).chain(spec.extra_vips());
+    for vip in vips {
+        let _ = writeln!(out, "        {vip}/{} dev {}", spec.client_prefix(), links::UPLINK);
+    }
+    let _ = writeln!(
+        out,
+        "        {}/{} dev {}",
+        spec.director.dip,
+        spec.servers_prefix(),
+        ha::SERVERS_LINK
+    );
+    out.push_str("    }\n}\n");
 }
 
 fn vrrp(out: &mut String, spec: &LabSpec) {

@@ -83,6 +83,16 @@ pub fn to_toml(spec: &LabSpec, header: &[String]) -> String {
          [director]\nvip = \"{}\"\ndip = \"{}\"\n",
         spec.director.vip, spec.director.dip
     );
+    if let Some(ha) = spec.ha {
+        let [(c1, s1), (c2, s2)] = ha.own;
+        let _ = write!(
+            out,
+            "\n# Two directors: keepalived's VRRP moves the VIP and DIP to the MASTER.\n\
+             [ha]\ndirector1 = {{ client = \"{c1}\", servers = \"{s1}\" }}\n\
+             director2 = {{ client = \"{c2}\", servers = \"{s2}\" }}\nsync = {}\n",
+            ha.sync
+        );
+    }
     for rs in &spec.real_servers {
         let _ = write!(
             out,

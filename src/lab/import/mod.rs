@@ -127,6 +127,7 @@ pub fn import(file: &str, text: &str, name: &str) -> Result<Imported, SpecErrors
         failed_check: Default::default(),
         router,
         remote_net: None,
+        ha: None,
     };
     let toml = to_toml(&spec, &header(file, &spec, &source));
     // The normal validator has the last word: what it refuses is not written.

@@ -13,6 +13,7 @@
 //!
 //! Every problem found is reported, each with file:line:col and a fix.
 
+mod ha;
 mod methods;
 use methods::Nets;
 mod services;
@@ -45,6 +46,12 @@ const RESERVED_HOST_NAMES: &[&str] = &[
     links::UPLINK,
     links::BRIDGE,
     super::routed::ROUTER_INSIDE,
+    // An HA lab's hosts and switch bridges (see lab::ha).
+    "switch",
+    "director1",
+    "director2",
+    crate::lab::ha::CLIENT_BRIDGE,
+    crate::lab::ha::SERVERS_BRIDGE,
 ];
 
 /// The rule for a lab's name, wherever a name comes from (a preset, the
@@ -166,6 +173,7 @@ impl Checker<'_> {
         let failed_check = self.failed_check(raw.failed_check.as_ref());
         let client_addresses = self.client_addresses(&raw, client, client_net, &services);
         let dataplane = self.dataplane(&raw);
+        let ha = raw.ha.as_ref().map(|h| self.ha(h, &raw, client_net, servers_net, &mut used));
         Some(LabSpec {
             name: raw.name.get_ref().clone(),
             description,
@@ -185,6 +193,10 @@ impl Checker<'_> {
                 None => None,
             },
             remote_net,
+            ha: match ha {
+                Some(h) => Some(h?),
+                None => None,
+            },
         })
     }
 

@@ -70,7 +70,7 @@ fn head(snap: &Snapshot, theme: &Theme) -> Vec<Line<'static>> {
             Span::styled(format!("VIP {}", lab.director.vip), theme.accent()),
         ]),
         Line::from(vec![
-            Span::styled("director", theme.title()),
+            director_name(lab, theme),
             Span::raw("  "),
             forwarding,
             Span::styled(format!(" · {plane}"), theme.muted()),
@@ -80,6 +80,18 @@ fn head(snap: &Snapshot, theme: &Theme) -> Vec<Line<'static>> {
             Span::raw(format!("DIP {}", lab.director.dip)),
         ]),
     ]
+}
+
+/// "director", or in an HA lab the VRRP MASTER holding the VIP (or that
+/// neither does, during a failover).
+fn director_name(lab: &crate::monitor::snapshot::LabView, theme: &Theme) -> Span<'static> {
+    match &lab.director.vrrp {
+        None => Span::styled("director", theme.title()),
+        Some(vrrp) => match &vrrp.master {
+            Some(master) => Span::styled(format!("{master} MASTER"), theme.title()),
+            None => Span::styled("no director holds the VIP", theme.error()),
+        },
+    }
 }
 
 fn server_line(

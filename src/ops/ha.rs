@@ -1,0 +1,118 @@
+//! Director failover in an HA lab (`[ha]`): which director holds the VIP,
+//! and `lvslab set LAB --fail/--recover DIRECTOR`.
+//!
+//! Failing a director makes it stop as a crashed one would: first it stops
+//! forwarding (`ip_forward=0`), then its keepalived stops (SIGTERM, through
+//! [`super::keepalived::stop`], which signals only the process the lab
+//! recorded and proves it is keepalived): keepalived removes its IPVS table
+//! and its VRRP addresses and sends a last priority-0 advert, so the other
+//! director takes the VIP and the DIP over within about one advert
+//! interval. Forwarding goes first because a director without its IPVS
+//! services but still forwarding would pass the real servers' replies on
+//! un-NATed to a client whose ARP cache still names it (until the new
+//! MASTER's gratuitous ARP arrives); the client answers those with a reset
+//! and kills connections the new MASTER could have carried on. Recovering
+//! turns forwarding on and starts keepalived again; director1, the higher
+//! priority, then takes the addresses back (VRRP preemption).
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use super::error::LabError;
+use super::keepalived;
+use super::state::LabState;
+use crate::lab::model::{HA_DIRECTORS, LabSpec};
+use crate::net::{netns, sysctl};
+
+/// The sysctl a failed director has off.
+const FORWARD: &str = "net.ipv4.ip_forward";
+
+/// Whether namespace `ns` has `addr` on one of its links.
+pub fn holds(ns: &str, addr: Ipv4Addr) -> bool {
+    netns::run_in(ns, || {
+        nix::ifaddrs::getifaddrs().is_ok_and(|mut all| {
+            all.any(|a| {
+                a.address
+                    .and_then(|s| s.as_sockaddr_in().map(|sin| IpAddr::V4(sin.ip())))
+                    .is_some_and(|ip| ip == IpAddr::V4(addr))
+            })
+        })
+    })
+    .unwrap_or(false)
+}
+
+/// The director holding the VIP now (the VRRP MASTER), if any.
+pub fn master(spec: &LabSpec) -> Option<&'static str> {
+    spec.directors().into_iter().find(|d| holds(&spec.netns(d), spec.director.vip))
+}
+
+/// Waits until a director holds the VIP; returns which.
+pub fn wait_master(spec: &LabSpec, timeout: Duration) -> Result<&'static str, LabError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(d) = master(spec) {
+            return Ok(d);
+        }
+        if Instant::now() > deadline {
+            return Err(LabError::Refused(format!(
+                "no director of lab '{}' took the VIP {} within {} s (VRRP); see {}",
+                spec.name,
+                spec.director.vip,
+                timeout.as_secs(),
+                keepalived::log_path_of(&spec.name, HA_DIRECTORS[0]).display()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `host` as one of the lab's HA directors, or why not.
+fn director(state: &LabState, host: &str) -> Result<&'static str, LabError> {
+    if state.spec.ha.is_none() {
+        return Err(LabError::Refused(format!(
+            "lab '{}' has one director: --fail and --recover need an HA lab (lvslab up ha)",
+            state.spec.name
+        )));
+    }
+    HA_DIRECTORS.into_iter().find(|d| *d == host).ok_or_else(|| {
+        LabError::Refused(format!(
+            "'{}' is not a director of lab '{}': use {}",
+            crate::lab::text::shown(host),
+            state.spec.name,
+            HA_DIRECTORS.join(" or ")
+        ))
+    })
+}
+
+/// Stops director `host`: its forwarding, then its keepalived; returns
+/// keepalived's PID.
+pub fn fail(state: &LabState, host: &str) -> Result<u32, LabError> {
+    let host = director(state, host)?;
+    let Some(p) = keepalived::running_in(state, host) else {
+        return Err(LabError::Refused(format!(
+            "{host}'s keepalived is not running (failed already?): `lvslab set {} --recover {host}`",
+            state.spec.name
+        )));
+    };
+    let forwarding = |e: crate::net::Error| {
+        LabError::Refused(format!("cannot turn {host}'s forwarding off: {e}"))
+    };
+    sysctl::write(&state.spec.netns(host), FORWARD, "0").map_err(forwarding)?;
+    if !keepalived::stop(p) {
+        return Err(LabError::Refused(format!("{host}'s keepalived could not be signalled")));
+    }
+    Ok(p.pid)
+}
+
+/// Turns director `host`'s forwarding on and starts its keepalived again;
+/// returns keepalived's PID.
+pub fn recover(state: &mut LabState, host: &str) -> Result<u32, LabError> {
+    let host = director(state, host)?;
+    if let Some(p) = keepalived::running_in(state, host) {
+        return Err(LabError::Refused(format!("{host}'s keepalived runs already (pid {})", p.pid)));
+    }
+    sysctl::write(&state.spec.netns(host), FORWARD, "1")
+        .map_err(|e| LabError::Refused(format!("cannot turn {host}'s forwarding on: {e}")))?;
+    let started = keepalived::start_in(state, &[host])?;
+    Ok(started.first().map_or(0, |p| p.pid))
+}

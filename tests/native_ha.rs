@@ -1,0 +1,121 @@
+//! Director failover on this machine's kernel (root, no IPVS needed): an HA
+//! lab without IPVS (`--dataplane none`) runs keepalived's VRRP only, which
+//! is all a failover of the VIP needs. The VIP must move to director2 when
+//! director1 fails, back when it recovers, and `down` must leave no
+//! namespace, no keepalived and no file. (The IPVS table and the
+//! connection sync need the VM: tests/vm_ha.rs.)
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{lvslab, lvslab_ok};
+
+/// The lab's name: unique to this test, so parallel tests never meet it.
+const LAB: &str = "hanative";
+
+/// Removes the lab even when the test fails half-way.
+struct LabGuard;
+impl Drop for LabGuard {
+    fn drop(&mut self) {
+        let _ = lvslab().args(["down", LAB]).output();
+    }
+}
+
+fn status() -> serde_json::Value {
+    let out = lvslab_ok(&["status", LAB, "--json"]);
+    let doc = serde_json::from_slice(&out.stdout).expect("status --json is JSON");
+    common::schema::assert_matches(
+        &doc,
+        &common::schema::load("assets/schemas/status.schema.json"),
+    );
+    doc
+}
+
+fn master() -> Option<String> {
+    status()["ha"]["master"].as_str().map(str::to_string)
+}
+
+/// Waits for `want` to be MASTER; returns how long it took.
+fn wait_master(want: &str, within: Duration) -> Duration {
+    let started = Instant::now();
+    while master().as_deref() != Some(want) {
+        assert!(started.elapsed() < within, "{want} did not become MASTER within {within:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    started.elapsed()
+}
+
+/// The client reaches the VIP (whichever director holds it answers ping),
+/// and rs1 through the MASTER: the client's gateway is the VIP and rs1's
+/// is the DIP, so the answer proves both moved to the same director.
+fn client_reaches_vip() -> bool {
+    ["192.0.2.1", "198.51.100.11"].iter().all(|addr| {
+        Command::new("ip")
+            .args(["netns", "exec", &format!("lvs-{LAB}-client"), "ping", "-c1", "-W1", addr])
+            .output()
+            .expect("run ping")
+            .status
+            .success()
+    })
+}
+
+/// This lab's keepalived processes (their command line names its folder).
+fn keepalived_pids() -> Vec<String> {
+    let out = Command::new("pgrep")
+        .args(["-f", &format!("keepalived .*/run/lvslab/{LAB}/")])
+        .output()
+        .expect("run pgrep");
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+}
+
+fn lab_namespaces() -> Vec<String> {
+    let out = Command::new("ip").args(["netns", "list"]).output().expect("run ip");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with(&format!("lvs-{LAB}-")))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_vip_moves_to_the_backup_and_back_and_down_leaves_nothing() {
+    assert!(nix::unistd::geteuid().is_root(), "root tests need root: run them as root (CI does)");
+    let dir = tempfile::tempdir().unwrap();
+    let preset = dir.path().join(format!("{LAB}.toml"));
+    let text = lvslab::lab::presets::embedded_source("labs/ha.toml").unwrap();
+    std::fs::write(&preset, text.replace("name = \"ha\"", &format!("name = \"{LAB}\""))).unwrap();
+    let _guard = LabGuard;
+    lvslab_ok(&["up", preset.to_str().unwrap(), "--dataplane", "none"]);
+    assert_eq!(lab_namespaces().len(), 6, "client, switch, 2 directors, 2 real servers");
+    assert_eq!(keepalived_pids().len(), 4, "a parent and its VRRP child in each director");
+    assert_eq!(master().as_deref(), Some("director1"));
+    let doc = status();
+    assert_eq!(doc["ha"]["sync"], false, "no IPVS, so no connection sync: {doc}");
+    assert!(client_reaches_vip());
+
+    let out = lvslab_ok(&["set", LAB, "--fail", "director1"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("director2 is MASTER now"), "{said}");
+    let took = wait_master("director2", Duration::from_secs(5));
+    eprintln!("director2 held the VIP {took:?} after `set --fail` returned");
+    assert!(client_reaches_vip(), "the VIP does not answer after the failover");
+    assert_eq!(keepalived_pids().len(), 2, "director1's keepalived still runs");
+    let again = lvslab().args(["set", LAB, "--fail", "director1"]).output().unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--recover director1"));
+    let wrong = lvslab().args(["set", LAB, "--fail", "rs1"]).output().unwrap();
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("director1 or director2"));
+
+    lvslab_ok(&["set", LAB, "--recover", "director1"]);
+    wait_master("director1", Duration::from_secs(10));
+    assert!(client_reaches_vip());
+    assert_eq!(keepalived_pids().len(), 4);
+
+    lvslab_ok(&["down", LAB]);
+    assert!(lab_namespaces().is_empty(), "{:?}", lab_namespaces());
+    assert!(keepalived_pids().is_empty(), "keepalived left behind: {:?}", keepalived_pids());
+    assert!(!std::path::Path::new(&format!("/run/lvslab/{LAB}")).exists());
+}
