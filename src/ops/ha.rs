@@ -48,17 +48,36 @@ pub fn master(spec: &LabSpec) -> Option<&'static str> {
 
 /// Waits until a director holds the VIP; returns which.
 pub fn wait_master(spec: &LabSpec, timeout: Duration) -> Result<&'static str, LabError> {
+    wait_until(spec, timeout, |_| true)
+}
+
+/// Waits until director1, the higher priority, holds the VIP: when both
+/// keepalived processes start together, director2's VRRP may come up first
+/// and hold the VIP until director1's preempts it (seen in the VM under a
+/// loaded host), so a lab is up only once VRRP has settled where its
+/// priorities say.
+pub fn wait_preferred(spec: &LabSpec, timeout: Duration) -> Result<&'static str, LabError> {
+    wait_until(spec, timeout, |d| d == HA_DIRECTORS[0])
+}
+
+fn wait_until(
+    spec: &LabSpec,
+    timeout: Duration,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<&'static str, LabError> {
     let deadline = Instant::now() + timeout;
     loop {
-        if let Some(d) = master(spec) {
+        if let Some(d) = master(spec).filter(|d| wanted(d)) {
             return Ok(d);
         }
         if Instant::now() > deadline {
             return Err(LabError::Refused(format!(
-                "no director of lab '{}' took the VIP {} within {} s (VRRP); see {}",
+                "no director of lab '{}' took the VIP {} as its priorities say within {} s \
+                 (VRRP; now: {}); see {}",
                 spec.name,
                 spec.director.vip,
                 timeout.as_secs(),
+                master(spec).unwrap_or("none"),
                 keepalived::log_path_of(&spec.name, HA_DIRECTORS[0]).display()
             )));
         }

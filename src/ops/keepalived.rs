@@ -132,7 +132,7 @@ pub fn start(state: &mut LabState) -> Result<Vec<LabProcess>, LabError> {
         }
     }
     if state.spec.ha.is_some() {
-        super::ha::wait_master(&state.spec, TABLE_TIMEOUT)?;
+        super::ha::wait_preferred(&state.spec, TABLE_TIMEOUT)?;
     }
     Ok(started)
 }

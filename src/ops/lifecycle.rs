@@ -159,6 +159,9 @@ async fn build(
     } else {
         say("ip netns exec director sysctl -w net.ipv4.ip_forward=1".into());
     }
+    if state.dataplane == Dataplane::Ipvs {
+        program::reschedule_reused_ports(&state.spec)?;
+    }
     let vrrp_only = state.spec.ha.is_some() && state.dataplane == Dataplane::None;
     let keepalived = state.spec.control == Control::Keepalived
         && (state.dataplane == Dataplane::Ipvs || vrrp_only)
