@@ -396,6 +396,10 @@ fn f_fails_the_master_then_recovers_it_and_says_why_elsewhere() {
     app.on_snapshot(Arc::new(sample::tutorial(10)));
     assert_eq!(press(&mut app), None);
     let said = last_log(&app).unwrap();
-    assert!(said.contains("lab 'tutorial' has one director"), "{said}");
+    assert_eq!(
+        said,
+        "F fails the VRRP master of an HA lab; lab 'tutorial' has one director (the ha preset \
+         has two: lvslab tui ha)"
+    );
     assert_eq!(app.pending(), 0, "nothing was sent");
 }

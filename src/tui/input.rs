@@ -208,7 +208,8 @@ impl App {
             self.log(
                 Level::Warn,
                 format!(
-                    "F fails the VRRP master of an HA lab; lab '{name}' has one director                      (the ha preset has two: lvslab tui ha)"
+                    "F fails the VRRP master of an HA lab; lab '{name}' has one director \
+                     (the ha preset has two: lvslab tui ha)"
                 ),
             );
             return None;
