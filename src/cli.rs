@@ -83,7 +83,7 @@ within about 2 s and returns when it answers again (`--start rs1`). Watch it wit
     /// Open the dashboard on a lab: attach to a running one, or bring a preset up.
     #[command(
         after_help = "Keys: space traffic on/off, +/- rate, l short/long connections, s scheduler, \
-w/W weight, d drain, x stop/start a server, K keepalived ⇄ plain IPVS, a/r add/remove a server, z zero, t theme, g tutorial guide, c connection table, ? help, q quit.\n\
+w/W weight, d drain, x stop/start a server, K keepalived ⇄ plain IPVS, F fail/recover the VRRP master (HA lab), a/r add/remove a server, z zero, t theme, g tutorial guide, c connection table, ? help, q quit.\n\
 A lab the dashboard brought up is torn down on quit unless --keep; an attached lab keeps running."
     )]
     Tui {

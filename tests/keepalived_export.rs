@@ -14,9 +14,11 @@ fn require_root() {
 }
 
 /// keepalived's verdict (exit status, its messages) on `file`, in a new
-/// network namespace with an `eth0` (a veth) and a bridge `br0`.
+/// network namespace with an `eth0` (a veth), a bridge `br0` (a
+/// one-director lab's servers' side) and an `eth1` (an HA director's).
 fn config_test(file: &std::path::Path) -> (i32, String) {
     let script = "ip link add eth0 type veth peer name peer0 && ip link add br0 type bridge && \
+                  ip link add eth1 type veth peer name peer1 && \
                   exec keepalived --config-test -f \"$1\"";
     let out = Command::new("unshare")
         .args(["--net", "--", "sh", "-c", script, "sh"])
@@ -165,4 +167,51 @@ fn keepalived_accepts_each_ha_directors_configuration() {
             }
         }
     }
+}
+
+/// The `ha` preset exports director1's file (MASTER, priority 150, the sync
+/// daemon, VIP on eth0 and DIP on eth1); its comment block says what
+/// director2's file changes, and the file made by those changes passes the
+/// config test too.
+#[test]
+fn the_ha_export_is_the_masters_file_and_the_backups_follows_from_it() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let master = dir.path().join("director1.conf");
+    common::lvslab_ok(&["export", "ha", "--format", "keepalived", "-o", master.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&master).unwrap();
+    for needle in [
+        "state MASTER",
+        "priority 150",
+        "lvs_sync_daemon eth1",
+        "192.0.2.1/24 dev eth0",
+        "198.51.100.1/24 dev eth1",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?}:\n{text}");
+    }
+    assert!(!text.contains("br0"), "an HA director has no br0:\n{text}");
+    let (code, said) = config_test(&master);
+    assert_eq!(code, 0, "keepalived refused director1's file: {said}\n{text}");
+    assert!(said.trim().is_empty(), "keepalived warned: {said}");
+
+    // director2's file, made as the comment block says.
+    let changes: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.contains("(the BACKUP) is the same"))
+        .skip(2)
+        .take(3)
+        .map(|l| l.trim_start_matches('#').trim())
+        .collect();
+    assert_eq!(changes, ["router_id lvslab_ha_director2", "state BACKUP", "priority 100"]);
+    let backup_text = text
+        .replace("router_id lvslab_ha_director1\n", &format!("{}\n", changes[0]))
+        .replace("    state MASTER\n", &format!("    {}\n", changes[1]))
+        .replace("    priority 150\n", &format!("    {}\n", changes[2]));
+    for change in &changes {
+        assert!(backup_text.lines().any(|l| l.trim() == *change), "{change} not applied");
+    }
+    let backup = dir.path().join("director2.conf");
+    std::fs::write(&backup, &backup_text).unwrap();
+    let (code, said) = config_test(&backup);
+    assert_eq!(code, 0, "keepalived refused director2's file: {said}\n{backup_text}");
 }

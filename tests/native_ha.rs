@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::tmux::Tmux;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -61,31 +63,48 @@ fn client_reaches_vip() -> bool {
     })
 }
 
-/// This lab's keepalived processes (their command line names its folder).
-fn keepalived_pids() -> Vec<String> {
+/// Lab `lab`'s keepalived processes (their command line names its folder).
+fn keepalived_pids_of(lab: &str) -> Vec<String> {
     let out = Command::new("pgrep")
-        .args(["-f", &format!("keepalived .*/run/lvslab/{LAB}/")])
+        .args(["-f", &format!("keepalived .*/run/lvslab/{lab}/")])
         .output()
         .expect("run pgrep");
     String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
 }
 
-fn lab_namespaces() -> Vec<String> {
+fn keepalived_pids() -> Vec<String> {
+    keepalived_pids_of(LAB)
+}
+
+/// Lab `lab`'s namespaces.
+fn namespaces_of(lab: &str) -> Vec<String> {
     let out = Command::new("ip").args(["netns", "list"]).output().expect("run ip");
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter(|l| l.starts_with(&format!("lvs-{LAB}-")))
+        .filter(|l| l.starts_with(&format!("lvs-{lab}-")))
         .map(str::to_string)
         .collect()
+}
+
+fn lab_namespaces() -> Vec<String> {
+    namespaces_of(LAB)
+}
+
+/// The ha preset renamed `lab`, written into `dir`.
+fn preset_named(dir: &std::path::Path, lab: &str) -> std::path::PathBuf {
+    let preset = dir.join(format!("{lab}.toml"));
+    let text = lvslab::lab::presets::embedded_source("labs/ha.toml").unwrap();
+    let renamed = text.replace("name = \"ha\"", &format!("name = \"{lab}\""));
+    assert_ne!(renamed, text, "the ha preset's name line moved");
+    std::fs::write(&preset, renamed).unwrap();
+    preset
 }
 
 #[test]
 fn the_vip_moves_to_the_backup_and_back_and_down_leaves_nothing() {
     assert!(nix::unistd::geteuid().is_root(), "root tests need root: run them as root (CI does)");
     let dir = tempfile::tempdir().unwrap();
-    let preset = dir.path().join(format!("{LAB}.toml"));
-    let text = lvslab::lab::presets::embedded_source("labs/ha.toml").unwrap();
-    std::fs::write(&preset, text.replace("name = \"ha\"", &format!("name = \"{LAB}\""))).unwrap();
+    let preset = preset_named(dir.path(), LAB);
     let _guard = LabGuard;
     lvslab_ok(&["up", preset.to_str().unwrap(), "--dataplane", "none"]);
     assert_eq!(lab_namespaces().len(), 6, "client, switch, 2 directors, 2 real servers");
@@ -118,4 +137,68 @@ fn the_vip_moves_to_the_backup_and_back_and_down_leaves_nothing() {
     assert!(lab_namespaces().is_empty(), "{:?}", lab_namespaces());
     assert!(keepalived_pids().is_empty(), "keepalived left behind: {:?}", keepalived_pids());
     assert!(!std::path::Path::new(&format!("/run/lvslab/{LAB}")).exists());
+}
+
+/// The dashboard on an HA lab (brought up by it, VRRP only): `F` fails the
+/// MASTER, the director line names director2 and the failed director1, and
+/// the events log carries the failover's ⏱ lines; `F` again recovers
+/// director1, which takes the VIP back. Quitting leaves no namespace, no
+/// keepalived and no record of the lab.
+#[test]
+fn f_in_the_dashboard_fails_over_and_back_and_quitting_leaves_nothing() {
+    const TUI_LAB: &str = "hatui";
+    assert!(nix::unistd::geteuid().is_root(), "root tests need root: run them as root (CI does)");
+    let dir = tempfile::tempdir().unwrap();
+    let preset = preset_named(dir.path(), TUI_LAB);
+    let exe = env!("CARGO_BIN_EXE_lvslab");
+    let command = format!("{exe} tui {} --dataplane none", preset.display());
+    // Declared first, dropped last: the dashboard goes before `down` runs.
+    let cleanup = scopeguard(TUI_LAB);
+    let tui = Tmux::start("ha", 200, 50, &command);
+    tui.wait_for("director1 as MASTER", Duration::from_secs(30), |s| {
+        s.contains("director1 MASTER") && common::tmux::number_after(s, "ok").is_some_and(|n| n > 0)
+    });
+    tui.keys(&["F"]);
+    let screen = tui.wait_for("director2 as MASTER", Duration::from_secs(15), |s| {
+        s.contains("director2 MASTER")
+            && s.contains("director1 failed")
+            && s.contains("⏱ director1 lost the VIP")
+            && s.contains("⏱ director2 holds the VIP (MASTER)")
+    });
+    assert!(screen.contains("forwarding off, keepalived (pid"), "{screen}");
+    assert_eq!(keepalived_pids_of(TUI_LAB).len(), 2, "director1's keepalived still runs");
+    // The sum comes FAILURE_TAIL (6 s) after the takeover.
+    let screen = tui.wait_for("the failover's sum", Duration::from_secs(15), |s| {
+        s.contains("⏱ failover director1 → director2: the VIP had no master for")
+    });
+    // The figures, for the README (the log is newest first).
+    for line in screen.lines().filter_map(|l| l.split_once('⏱')).rev() {
+        eprintln!("FIGURE ⏱{}", line.1.trim_end_matches(|c: char| c == '│' || c.is_whitespace()));
+    }
+    tui.keys(&["F"]);
+    tui.wait_for("director1 back as MASTER", Duration::from_secs(15), |s| {
+        s.contains("director1 MASTER")
+            && !s.contains("director1 failed")
+            && s.contains("⏱ director2 lost the VIP")
+            && s.contains("⏱ director1 holds the VIP (MASTER)")
+    });
+    assert_eq!(keepalived_pids_of(TUI_LAB).len(), 4);
+    tui.keys(&["q"]);
+    let screen = tui.wait_for("exit", Duration::from_secs(20), |s| s.contains("EXITED="));
+    assert!(screen.contains("EXITED=0"), "{screen}");
+    assert!(namespaces_of(TUI_LAB).is_empty(), "{:?}", namespaces_of(TUI_LAB));
+    assert!(keepalived_pids_of(TUI_LAB).is_empty(), "{:?}", keepalived_pids_of(TUI_LAB));
+    assert!(!std::path::Path::new(&format!("/run/lvslab/{TUI_LAB}")).exists());
+    drop(cleanup);
+}
+
+/// Tears lab `lab` down when dropped, so a failed test leaves nothing.
+fn scopeguard(lab: &'static str) -> impl Drop {
+    struct Down(&'static str);
+    impl Drop for Down {
+        fn drop(&mut self) {
+            let _ = lvslab().args(["down", self.0]).output();
+        }
+    }
+    Down(lab)
 }

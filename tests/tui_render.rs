@@ -124,13 +124,37 @@ fn topology_names_the_vrrp_master() {
     use lvslab::monitor::snapshot::VrrpView;
     let mut app = tutorial_app();
     let mut snap = sample::tutorial(301);
-    snap.lab.director.vrrp = Some(VrrpView { master: Some("director2".into()) });
+    snap.lab.director.vrrp =
+        Some(VrrpView { master: Some("director2".into()), failed: vec!["director1".into()] });
     app.on_snapshot(Arc::new(snap.clone()));
     insta::assert_snapshot!(pane(46, 9, &app, view::topology::render).backend());
-    snap.lab.director.vrrp = Some(VrrpView { master: None });
+    snap.lab.director.vrrp = Some(VrrpView { master: None, failed: Vec::new() });
     app.on_snapshot(Arc::new(snap));
     let text = format!("{:?}", pane(46, 9, &app, view::topology::render).backend());
     assert!(text.contains("no director holds the VIP"), "{text}");
+}
+
+/// The `ha` lab under traffic: director1 stops forwarding at 2.9 s and
+/// gives the VIP up at 3.0 s, director2 holds it from 4.3 s; requests fail
+/// until 7.0 s (the last ones time out). The events log carries the
+/// failover's timeline: the loss, the new master with the gap, the sum.
+#[test]
+fn events_after_a_director_failover() {
+    let mut app = App::new(Theme::default(), Keymap::default(), Vec::new());
+    for tick in 0..=120 {
+        let master = match tick {
+            0..30 => Some("director1"),
+            30..43 => None,
+            _ => Some("director2"),
+        };
+        let mut snap = sample::ha(tick, master);
+        if let Some(t) = &mut snap.traffic {
+            t.errors = u64::from(tick.clamp(29, 70) - 29);
+            t.requests += t.errors;
+        }
+        app.on_snapshot(Arc::new(snap));
+    }
+    insta::assert_snapshot!(pane(100, 7, &app, view::events::render).backend());
 }
 
 #[test]

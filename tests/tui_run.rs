@@ -365,3 +365,41 @@ async fn picker_brings_a_preset_up_then_shows_the_dashboard() {
         ]
     );
 }
+
+/// `F` on an HA lab fails the VRRP master, and recovers a failed director
+/// once there is one; with no master, or on a one-director lab, it sends
+/// nothing and the events log says why.
+#[test]
+fn f_fails_the_master_then_recovers_it_and_says_why_elsewhere() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use lvslab::tui::app::App;
+    let press = |app: &mut App| {
+        app.on_terminal_event(Event::Key(KeyEvent::new(KeyCode::Char('F'), KeyModifiers::SHIFT)))
+    };
+    let last_log = |app: &App| app.log_entries().iter().last().map(|e| e.text.clone());
+    let mut app = App::new(Theme::default(), Keymap::default(), Vec::new());
+    app.on_snapshot(Arc::new(sample::ha(10, Some("director1"))));
+    assert_eq!(press(&mut app), Some(Command::FailDirector { director: "director1".into() }));
+    assert_eq!(
+        last_log(&app).as_deref(),
+        Some("→ fail director1 (the VRRP master): its forwarding, then its keepalived")
+    );
+    let mut failed = sample::ha(20, Some("director2"));
+    failed.lab.director.vrrp.as_mut().unwrap().failed = vec!["director1".into()];
+    app.on_snapshot(Arc::new(failed));
+    assert_eq!(press(&mut app), Some(Command::RecoverDirector { director: "director1".into() }));
+    app.on_snapshot(Arc::new(sample::ha(30, None)));
+    assert_eq!(press(&mut app), None);
+    assert!(last_log(&app).unwrap().contains("no director holds the VIP"));
+
+    let mut app = App::new(Theme::default(), Keymap::default(), Vec::new());
+    app.on_snapshot(Arc::new(sample::tutorial(10)));
+    assert_eq!(press(&mut app), None);
+    let said = last_log(&app).unwrap();
+    assert_eq!(
+        said,
+        "F fails the VRRP master of an HA lab; lab 'tutorial' has one director (the ha preset \
+         has two: lvslab tui ha)"
+    );
+    assert_eq!(app.pending(), 0, "nothing was sent");
+}

@@ -12,10 +12,13 @@
 //! - [`snapshot`] and [`poll`]: the dashboard's immutable snapshots, built
 //!   from observations ("snapshots in, commands out" in DESIGN.md);
 //! - [`conns`]: the connection table as `lvslab conns` and the dashboard show it (pure);
+//! - [`outage`] and [`failover`]: the timelines of a real server's failure
+//!   and of a director failover, for the events log (pure);
 //! - [`predict`]: which real server the kernel gives the next connection (pure);
 //! - [`history`]: a bounded ring buffer; [`sample`]: synthetic snapshots.
 
 pub mod conns;
+pub mod failover;
 pub mod forecast;
 pub mod history;
 pub mod merge;

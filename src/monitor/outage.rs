@@ -164,7 +164,7 @@ pub struct Timeline {
 }
 
 /// Seconds from `from` to `to`, for people: `1.4 s`.
-fn after(from: SystemTime, to: SystemTime) -> String {
+pub(super) fn after(from: SystemTime, to: SystemTime) -> String {
     format!("{:.1} s", to.duration_since(from).unwrap_or(Duration::ZERO).as_secs_f64())
 }
 

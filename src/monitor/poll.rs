@@ -121,6 +121,7 @@ pub fn snapshot(
             forwarding: seen.forwarding.unwrap_or(false),
             vrrp: spec.ha.map(|_| super::snapshot::VrrpView {
                 master: seen.holder_of(spec.director.vip).map(str::to_string),
+                failed: failed_directors(state, seen),
             }),
         },
         real_servers,
@@ -196,6 +197,16 @@ pub fn prediction(
         weights.join(",")
     );
     Some(forecast.update(predictor, &config, traffic.answered, &traffic.recent, spec.client))
+}
+
+/// The HA directors whose recorded keepalived does not run.
+fn failed_directors(state: &LabState, seen: &Observation) -> Vec<String> {
+    let runs = |host: &str| {
+        state.processes.iter().zip(&seen.processes_running).any(|(p, &running)| {
+            running && p.host == host && p.role == crate::ops::keepalived::ROLE
+        })
+    };
+    state.spec.directors().into_iter().filter(|d| !runs(d)).map(str::to_string).collect()
 }
 
 fn dest_view(d: &MergedDest) -> DestView {

@@ -23,6 +23,18 @@ pub fn tutorial(tick: u32) -> Snapshot {
     with_servers(&[3, 2], tick)
 }
 
+/// The `ha` preset's lab at `tick` tenths of a second: the tutorial's
+/// servers and traffic behind two directors under keepalived, with
+/// `master` holding the VIP (`None`: neither does).
+pub fn ha(tick: u32, master: Option<&str>) -> Snapshot {
+    let mut s = with_servers(&[1, 1], tick);
+    s.lab.name = "ha".into();
+    s.lab.control = crate::lab::model::Control::Keepalived;
+    s.lab.director.vrrp =
+        Some(super::snapshot::VrrpView { master: master.map(str::to_string), failed: Vec::new() });
+    s
+}
+
 /// A lab shaped like the tutorial with one real server per weight
 /// (`rs1`, `rs2`, … on 198.51.100.11 onwards), at `tick` tenths of a second.
 pub fn with_servers(weights: &[u32], tick: u32) -> Snapshot {

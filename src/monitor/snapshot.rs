@@ -84,6 +84,10 @@ pub struct DirectorView {
 pub struct VrrpView {
     /// The director holding the VIP (VRRP MASTER), `None` while neither does.
     pub master: Option<String>,
+    /// Directors whose keepalived does not run (failed with `set --fail`
+    /// or the dashboard's `F`): what `F` recovers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<String>,
 }
 
 /// One real server as the lab sees it (independently of IPVS).

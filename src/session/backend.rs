@@ -271,6 +271,21 @@ fn edit(command: Command, shared: &Shared) -> Result<String, String> {
         Command::SwitchControl { to } => {
             crate::ops::control::switch(&mut state, to).map_err(text)?.describe()
         }
+        Command::FailDirector { director } => {
+            let pid = crate::ops::ha::fail(&state, &director).map_err(text)?;
+            format!(
+                "{director}: forwarding off, keepalived (pid {pid}) stopped; VRRP moves the VIP \
+                 to the other director (F again recovers {director})"
+            )
+        }
+        Command::RecoverDirector { director } => {
+            let pid = crate::ops::ha::recover(&mut state, &director).map_err(text)?;
+            format!(
+                "{director}: forwarding on, keepalived started again (pid {pid}); VRRP gives \
+                 the VIP to the higher priority ({})",
+                crate::lab::model::HA_DIRECTORS[0]
+            )
+        }
         Command::AddServer => {
             let (name, addr, port) = next_server(&state)?;
             // `edit` runs on a blocking thread of the session's runtime,

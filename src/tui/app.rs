@@ -14,7 +14,8 @@ use super::command::{BackendEvent, BuildOptions, Exit, GuideReport, GuideRequest
 use super::keymap::Keymap;
 use super::theme::{self, Theme};
 use crate::lab::model::Dataplane;
-use crate::monitor::outage::{Timeline, Tone};
+use crate::monitor::failover::Failovers;
+use crate::monitor::outage::{Moment, Timeline, Tone};
 use crate::monitor::{DestView, History, Snapshot};
 
 /// Chart window: 60 s of snapshots at 10 Hz.
@@ -141,6 +142,7 @@ pub struct App {
     pub(super) build: BuildOptions,
     pub(super) picked_dataplane: Option<Dataplane>,
     pub(super) timeline: Timeline,
+    pub(super) failovers: Failovers,
 }
 
 impl App {
@@ -174,6 +176,7 @@ impl App {
             build: BuildOptions::default(),
             picked_dataplane: None,
             timeline: Timeline::default(),
+            failovers: Failovers::default(),
         }
     }
 
@@ -232,9 +235,12 @@ impl App {
             }
             self.update_deltas(&prev, &next);
         }
-        // The failure timeline: when a server stopped, failed, left the
-        // table and came back, in the same log.
-        for m in self.timeline.update(&next) {
+        // The failure timelines, in the same log: when a server stopped,
+        // failed, left the table and came back; when the VRRP master was
+        // lost, when the next one held the VIP, and what failed meanwhile.
+        let moments: Vec<Moment> =
+            self.timeline.update(&next).into_iter().chain(self.failovers.update(&next)).collect();
+        for m in moments {
             let level = match m.tone {
                 Tone::Bad => Level::Error,
                 Tone::Good => Level::Ok,
@@ -366,6 +372,11 @@ impl App {
     /// The failure timelines of the lab's real servers.
     pub fn timeline(&self) -> &Timeline {
         &self.timeline
+    }
+
+    /// The director failovers of an HA lab.
+    pub fn failovers(&self) -> &Failovers {
+        &self.failovers
     }
 
     /// The selected real server's name.

@@ -54,6 +54,18 @@ pub enum Command {
         /// The new owner of the table.
         to: crate::lab::model::Control,
     },
+    /// HA lab: stop a director as a crash would (its forwarding, then its
+    /// keepalived): the other one takes the VIP over (`lvslab set --fail`).
+    FailDirector {
+        /// The director to fail (the dashboard picks the VRRP MASTER).
+        director: String,
+    },
+    /// HA lab: turn a failed director's forwarding on and start its
+    /// keepalived again (`lvslab set --recover`).
+    RecoverDirector {
+        /// The failed director.
+        director: String,
+    },
     /// Add one more real server to the lab and the service.
     AddServer,
     /// Remove a real server from the service and the lab.

@@ -141,6 +141,7 @@ impl App {
             | Action::GuideUndo
             | Action::GuideRedo
             | Action::GuideBack => return self.on_guide(action),
+            Action::FailOver => return self.fail_over().and_then(|c| self.send(c)),
             Action::Close | Action::Confirm | Action::Quit => {}
             _ => return self.lab_command(action).and_then(|c| self.send(c)),
         }
@@ -195,6 +196,33 @@ impl App {
             Action::RemoveServer => Some(Command::RemoveServer { server: server()? }),
             Action::ZeroCounters => Some(Command::ZeroCounters),
             _ => None,
+        }
+    }
+
+    /// `F`: in an HA lab, recover a failed director if there is one, else
+    /// fail the VRRP MASTER; anywhere else, say why nothing happens.
+    fn fail_over(&mut self) -> Option<Command> {
+        let snap = self.snapshot()?;
+        let Some(vrrp) = snap.lab.director.vrrp.clone() else {
+            let name = snap.lab.name.clone();
+            self.log(
+                Level::Warn,
+                format!(
+                    "F fails the VRRP master of an HA lab; lab '{name}' has one director \
+                     (the ha preset has two: lvslab tui ha)"
+                ),
+            );
+            return None;
+        };
+        if let Some(director) = vrrp.failed.first() {
+            return Some(Command::RecoverDirector { director: director.clone() });
+        }
+        match vrrp.master {
+            Some(director) => Some(Command::FailDirector { director }),
+            None => {
+                self.log(Level::Warn, "no director holds the VIP yet (VRRP): nothing to fail");
+                None
+            }
         }
     }
 
@@ -337,6 +365,12 @@ pub fn describe(command: &Command) -> String {
         }
         Command::SwitchControl { to: Control::Lvslab } => {
             "hand the IPVS table back to lvslab (plain IPVS, no checks)".into()
+        }
+        Command::FailDirector { director } => {
+            format!("fail {director} (the VRRP master): its forwarding, then its keepalived")
+        }
+        Command::RecoverDirector { director } => {
+            format!("recover {director}: forwarding on, keepalived started again")
         }
         Command::AddServer => "add a real server".into(),
         Command::RemoveServer { server } => format!("remove {server}"),

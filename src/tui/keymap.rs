@@ -31,6 +31,8 @@ pub enum Action {
     ToggleServer,
     /// Hand the IPVS table to keepalived (health checks) or back to lvslab.
     SwitchControl,
+    /// HA lab: fail the VRRP MASTER director, or recover the failed one.
+    FailOver,
     /// Add a real server.
     AddServer,
     /// Remove the selected real server.
@@ -246,6 +248,7 @@ impl Default for Keymap {
             b(&[Key::char('d')], A::Drain, "drain", "drain: weight 0 (selected)", true),
             b(&[Key::char('x')], A::ToggleServer, "stop/start", "stop/start its HTTP server", true),
             b(&[Key::char('K')], A::SwitchControl, "keepalived", "keepalived ⇄ plain IPVS", false),
+            b(&[Key::char('F')], A::FailOver, "failover", "HA: fail/recover the master", false),
             b(&[Key::char('a')], A::AddServer, "add", "add a real server", false),
             b(&[Key::char('r')], A::RemoveServer, "remove", "remove the selected server", false),
             b(&[Key::char('z')], A::ZeroCounters, "zero", "zero the IPVS counters", false),

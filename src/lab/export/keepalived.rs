@@ -183,10 +183,14 @@ pub fn to_keepalived(spec: &LabSpec, purpose: Purpose, header: &[String]) -> Str
         }
     });
 
+    // An HA lab's export is director1's file (the MASTER's); a comment
+    // says what director2's changes.
+    let ha_export = purpose == Purpose::Export && spec.ha.is_some();
     let router_id = match purpose {
         Purpose::Ha { director, .. } => {
             format!("lvslab_{}_{}", spec.name, HA_DIRECTORS[director % 2])
         }
+        _ if ha_export => format!("lvslab_{}_{}", spec.name, HA_DIRECTORS[0]),
         _ => format!("lvslab_{}", spec.name),
     };
     let _ = write!(
@@ -197,7 +201,7 @@ pub fn to_keepalived(spec: &LabSpec, purpose: Purpose, header: &[String]) -> Str
     );
     // The sync daemon is IPVS's own: a lab without IPVS has none (keepalived's
     // VRRP child would fail to start it).
-    if let (Purpose::Ha { balance: true, .. }, Some(ha)) = (purpose, spec.ha)
+    if let (Purpose::Ha { balance: true, .. } | Purpose::Export, Some(ha)) = (purpose, spec.ha)
         && ha.sync
     {
         let _ = write!(
@@ -212,6 +216,10 @@ pub fn to_keepalived(spec: &LabSpec, purpose: Purpose, header: &[String]) -> Str
     }
     out.push_str("}\n");
     match purpose {
+        Purpose::Export if ha_export => {
+            ha_vrrp(&mut out, spec, 0);
+            backup_note(&mut out, spec);
+        }
         Purpose::Export => vrrp(&mut out, spec),
         Purpose::Ha { director, .. } => ha_vrrp(&mut out, spec, director % 2),
         Purpose::Lab => {}
@@ -266,6 +274,26 @@ fn ha_vrrp(out: &mut String, spec: &LabSpec, index: usize) {
         ha::SERVERS_LINK
     );
     out.push_str("    }\n}\n");
+}
+
+/// What director2's file changes from director1's, for an HA export.
+fn backup_note(out: &mut String, spec: &LabSpec) {
+    let backup = HA_DIRECTORS[1];
+    let _ = write!(
+        out,
+        "\n# This is {master}'s file (the MASTER). {backup}'s (the BACKUP) is the same\n\
+         # with three changes:\n\
+         #     router_id {rid}\n\
+         #     state BACKUP\n\
+         #     priority {prio}\n\
+         # Interfaces are the lab's ({up}: client side, {servers}: servers' side);\n\
+         # rename them to your directors'.\n",
+        master = HA_DIRECTORS[0],
+        rid = word(&format!("lvslab_{}_{backup}", spec.name)),
+        prio = ha::PRIORITIES[1],
+        up = links::UPLINK,
+        servers = ha::SERVERS_LINK,
+    );
 }
 
 fn vrrp(out: &mut String, spec: &LabSpec) {
@@ -445,6 +473,29 @@ mod tests {
         assert!(text.contains("protocol UDP"), "{text}");
         assert_eq!(text.matches("HTTP_GET").count(), 2, "{text}");
         assert!(text.contains("        weight 0\n"), "{text}");
+    }
+
+    /// An HA lab exports director1's file: its VRRP instance on eth0 and
+    /// eth1 (not the one-director lab's br0), its priority, the sync
+    /// daemon, and what director2's file changes.
+    #[test]
+    fn an_ha_lab_exports_the_masters_file_and_says_what_the_backups_changes() {
+        let mut spec = presets::load("ha").unwrap().spec;
+        let text = to_keepalived(&spec, Purpose::Export, &[]);
+        assert!(text.contains("router_id lvslab_ha_director1\n"), "{text}");
+        assert!(text.contains("lvs_sync_daemon eth1 VI_ha id 51\n"), "{text}");
+        assert!(text.contains("    state MASTER\n    interface eth0\n"), "{text}");
+        assert!(text.contains("    priority 150\n"), "{text}");
+        assert!(text.contains("        192.0.2.1/24 dev eth0\n"), "{text}");
+        assert!(text.contains("        198.51.100.1/24 dev eth1\n"), "{text}");
+        assert!(!text.contains("br0"), "{text}");
+        for change in ["router_id lvslab_ha_director2", "state BACKUP", "priority 100"] {
+            assert!(text.contains(&format!("#     {change}\n")), "{change}: {text}");
+        }
+        assert!(text.contains("delay_loop 6\n"), "production check intervals: {text}");
+        spec.ha.as_mut().unwrap().sync = false;
+        let text = to_keepalived(&spec, Purpose::Export, &[]);
+        assert!(!text.contains("lvs_sync_daemon"), "{text}");
     }
 
     #[test]

@@ -75,10 +75,12 @@ fn head(snap: &Snapshot, theme: &Theme) -> Vec<Line<'static>> {
             forwarding,
             Span::styled(format!(" · {plane}"), theme.muted()),
         ]),
-        Line::from(vec![
-            Span::styled(" │ ", theme.muted()),
-            Span::raw(format!("DIP {}", lab.director.dip)),
-        ]),
+        Line::from(
+            [Span::styled(" │ ", theme.muted()), Span::raw(format!("DIP {}", lab.director.dip))]
+                .into_iter()
+                .chain(failed_directors(lab, theme))
+                .collect::<Vec<_>>(),
+        ),
     ]
 }
 
@@ -92,6 +94,17 @@ fn director_name(lab: &crate::monitor::snapshot::LabView, theme: &Theme) -> Span
             None => Span::styled("no director holds the VIP", theme.error()),
         },
     }
+}
+
+/// In an HA lab, the directors failed (`F` recovers them), e.g.
+/// ` · director1 failed`.
+fn failed_directors(
+    lab: &crate::monitor::snapshot::LabView,
+    theme: &Theme,
+) -> Option<Span<'static>> {
+    let failed = &lab.director.vrrp.as_ref()?.failed;
+    (!failed.is_empty())
+        .then(|| Span::styled(format!(" · {} failed", failed.join(", ")), theme.error()))
 }
 
 fn server_line(
