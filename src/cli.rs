@@ -214,7 +214,7 @@ lvslab traffic clients --clients 50 --requests 1000 --predict   # predicted vs a
         #[arg(long)]
         json: bool,
     },
-    /// Change a running lab's balancing live: scheduler, weights, drain, real servers, counters.
+    /// Change a running lab live: scheduler, weights, drain, real servers, counters, who programs IPVS, a director's failure.
     #[command(
         after_help = "On --dataplane nft each change replaces the director's nftables maps in one \
 `nft -f` transaction; nftables runs rr, wrr, sh and dh only.\n\n\
@@ -227,49 +227,13 @@ lvslab set ha --fail director1    # director2 takes the VIP over; --recover dire
 In a lab under keepalived (lvslab up --control keepalived), scheduler and weight edits rewrite\n\
 keepalived.conf and reload keepalived (SIGHUP); lvslab does not write the table itself."
     )]
-    #[command(group = clap::ArgGroup::new("change").required(true).multiple(true))]
     Set {
         /// Lab name.
         #[arg(value_parser = lab_name)]
         lab: String,
-        /// Scheduler for every service (rr wrr lc wlc sed nq sh dh lblc lblcr mh fo ovf twos).
-        #[arg(long, group = "change")]
-        scheduler: Option<String>,
-        /// NAME=WEIGHT: a real server's weight (0 drains it).
-        #[arg(long, value_name = "NAME=WEIGHT", value_parser = parse_weight, group = "change")]
-        weight: Vec<(String, u32)>,
-        /// Weight 0: no new connections; existing ones finish.
-        #[arg(long, value_name = "NAME", group = "change")]
-        drain: Vec<String>,
-        /// NAME=ADDR:PORT[,WEIGHT]: a new real server (a namespace on the servers' bridge) in every service.
-        #[arg(long, value_name = "NAME=ADDR:PORT[,WEIGHT]", value_parser = parse_add_rs, group = "change")]
-        add_rs: Vec<AddRs>,
-        /// Remove a real server: its destinations, its process, its namespace.
-        #[arg(long, value_name = "NAME", group = "change")]
-        del_rs: Vec<String>,
-        /// Zero the counters (IPVS's, or the nftables table's).
-        #[arg(long, group = "change")]
-        zero: bool,
-        /// Stop a real server's HTTP process (the server fails; with keepalived
-        /// it leaves the table, without it IPVS keeps sending it its share).
-        #[arg(long, value_name = "NAME", group = "change")]
-        stop: Vec<String>,
-        /// Start a stopped real server's HTTP process again.
-        #[arg(long, value_name = "NAME", group = "change")]
-        start: Vec<String>,
-        /// Hand the director's table to keepalived (health checks: a failed server
-        /// leaves it) or back to lvslab (plain IPVS: the preset's table, no checks).
-        #[arg(long, value_enum, group = "change")]
-        control: Option<lvslab::lab::model::Control>,
-        /// HA lab: stop director DIRECTOR (director1 or director2) as a crash would: its
-        /// forwarding off, its keepalived stopped; the other director's VRRP takes the VIP
-        /// and the DIP over.
-        #[arg(long, value_name = "DIRECTOR", group = "change")]
-        fail: Option<String>,
-        /// HA lab: turn DIRECTOR's forwarding on and start its keepalived again
-        /// (director1, the higher priority, then takes the VIP back).
-        #[arg(long, value_name = "DIRECTOR", group = "change")]
-        recover: Option<String>,
+        /// The edits.
+        #[command(flatten)]
+        changes: SetChanges,
     },
     /// Write a lab out: as `ipvsadm -Sn` rules, a shell script that builds it by hand, a preset, or a keepalived.conf.
     #[command(
@@ -489,4 +453,48 @@ pub enum Method {
     Dr,
     /// LVS-TUN: `ipvsadm -i`, the `tun` preset.
     Tun,
+}
+
+/// What `lvslab set` changes: at least one, applied in the order `set` says.
+#[derive(Debug, clap::Args)]
+#[group(id = "change", required = true, multiple = true)]
+pub struct SetChanges {
+    /// Scheduler for every service (rr wrr lc wlc sed nq sh dh lblc lblcr mh fo ovf twos).
+    #[arg(long)]
+    pub scheduler: Option<String>,
+    /// NAME=WEIGHT: a real server's weight (0 drains it).
+    #[arg(long, value_name = "NAME=WEIGHT", value_parser = parse_weight)]
+    pub weight: Vec<(String, u32)>,
+    /// Weight 0: no new connections; existing ones finish.
+    #[arg(long, value_name = "NAME")]
+    pub drain: Vec<String>,
+    /// NAME=ADDR:PORT[,WEIGHT]: a new real server (a namespace on the servers' bridge) in every service.
+    #[arg(long, value_name = "NAME=ADDR:PORT[,WEIGHT]", value_parser = parse_add_rs)]
+    pub add_rs: Vec<AddRs>,
+    /// Remove a real server: its destinations, its process, its namespace.
+    #[arg(long, value_name = "NAME")]
+    pub del_rs: Vec<String>,
+    /// Zero the counters (IPVS's, or the nftables table's).
+    #[arg(long)]
+    pub zero: bool,
+    /// Stop a real server's HTTP process (the server fails; with keepalived
+    /// it leaves the table, without it IPVS keeps sending it its share).
+    #[arg(long, value_name = "NAME")]
+    pub stop: Vec<String>,
+    /// Start a stopped real server's HTTP process again.
+    #[arg(long, value_name = "NAME")]
+    pub start: Vec<String>,
+    /// Hand the director's table to keepalived (health checks: a failed server
+    /// leaves it) or back to lvslab (plain IPVS: the preset's table, no checks).
+    #[arg(long, value_enum)]
+    pub control: Option<lvslab::lab::model::Control>,
+    /// HA lab: stop director DIRECTOR (director1 or director2) as a crash would: its
+    /// forwarding off, its keepalived stopped; the other director's VRRP takes the VIP
+    /// and the DIP over.
+    #[arg(long, value_name = "DIRECTOR")]
+    pub fail: Option<String>,
+    /// HA lab: turn DIRECTOR's forwarding on and start its keepalived again
+    /// (director1, the higher priority, then takes the VIP back).
+    #[arg(long, value_name = "DIRECTOR")]
+    pub recover: Option<String>,
 }

@@ -90,35 +90,7 @@ pub fn run(
         Command::Import { file, output, name } => {
             import::run(&file, output.as_deref(), name.as_deref())
         }
-        Command::Set {
-            lab,
-            scheduler,
-            weight,
-            drain,
-            add_rs,
-            del_rs,
-            zero,
-            stop,
-            start,
-            control,
-            fail,
-            recover,
-        } => {
-            let changes = set::Changes {
-                scheduler,
-                weight,
-                drain,
-                add_rs,
-                del_rs,
-                zero,
-                stop,
-                start,
-                control,
-                fail,
-                recover,
-            };
-            runtime()?.block_on(set::run(&lab, changes))
-        }
+        Command::Set { lab, changes } => runtime()?.block_on(set::run(&lab, changes)),
     }
 }
 

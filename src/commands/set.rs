@@ -4,26 +4,11 @@
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use lvslab::lab::model::Control;
 use lvslab::ops::state::LabState;
 use lvslab::ops::{control, live};
 
-use crate::cli::AddRs;
-
-/// The edits asked for.
-pub struct Changes {
-    pub scheduler: Option<String>,
-    pub weight: Vec<(String, u32)>,
-    pub drain: Vec<String>,
-    pub add_rs: Vec<AddRs>,
-    pub del_rs: Vec<String>,
-    pub zero: bool,
-    pub stop: Vec<String>,
-    pub start: Vec<String>,
-    pub control: Option<Control>,
-    pub fail: Option<String>,
-    pub recover: Option<String>,
-}
+/// The edits asked for (the command line's, one home for them).
+pub use crate::cli::SetChanges as Changes;
 
 pub async fn run(lab: &str, changes: Changes) -> Result<ExitCode> {
     super::require_privilege("set")?;

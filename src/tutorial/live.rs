@@ -137,16 +137,8 @@ fn rp_filters(state: &LabState, value: u8) -> Result<(), String> {
 /// The VIP/32 on every real server's `tunl0` and the link up; or the
 /// address off and the link down.
 fn vips_on_tunnel(state: &LabState, undo: bool) -> Result<(), String> {
-    let spec = &state.spec;
     let vip = vip(state);
-    let seen = observe(state);
-    for rs in &spec.real_servers {
-        let ns = spec.netns(&rs.name);
-        let holds = seen.host(&rs.name).is_some_and(|h| {
-            h.interfaces
-                .iter()
-                .any(|l| l.name == TUNNEL && l.addresses.contains(&format!("{vip}/32")))
-        });
+    for (ns, holds) in holding_vip(state, TUNNEL) {
         if undo {
             if holds {
                 ip(&["-n", &ns, "addr", "del", &format!("{vip}/32"), "dev", TUNNEL])?;
@@ -164,6 +156,23 @@ fn vips_on_tunnel(state: &LabState, undo: bool) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Each real server's namespace, and whether the observer sees the VIP/32
+/// on its `link`.
+fn holding_vip(state: &LabState, link: &str) -> Vec<(String, bool)> {
+    let spec = &state.spec;
+    let vip32 = format!("{}/32", vip(state));
+    let seen = observe(state);
+    spec.real_servers
+        .iter()
+        .map(|rs| {
+            let holds = seen.host(&rs.name).is_some_and(|h| {
+                h.interfaces.iter().any(|l| l.name == link && l.addresses.contains(&vip32))
+            });
+            (spec.netns(&rs.name), holds)
+        })
+        .collect()
 }
 
 /// The first service's VIP.
@@ -184,16 +193,8 @@ fn ip(args: &[&str]) -> Result<(), String> {
 
 /// The VIP/32 on every real server's `lo`, or off it.
 fn vips_on_lo(state: &LabState, undo: bool) -> Result<(), String> {
-    let spec = &state.spec;
     let vip = vip(state);
-    let seen = observe(state);
-    for rs in &spec.real_servers {
-        let ns = spec.netns(&rs.name);
-        let holds = seen.host(&rs.name).is_some_and(|h| {
-            h.interfaces
-                .iter()
-                .any(|l| l.name == "lo" && l.addresses.contains(&format!("{vip}/32")))
-        });
+    for (ns, holds) in holding_vip(state, "lo") {
         match (undo, holds) {
             (false, false) => rtnl::block_on(async {
                 Rtnl::connect(&ns)?.add_address("lo", IpAddr::V4(vip), 32).await
