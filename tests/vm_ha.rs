@@ -43,17 +43,9 @@ impl Drop for Down {
     }
 }
 
-/// PIDs of every process named keepalived (the VM has no other keepalived).
+/// PIDs of every keepalived (the VM has no other keepalived than the tests').
 fn keepalived_pids() -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                .is_ok_and(|c| c.trim() == "keepalived")
-        })
-        .collect()
+    common::pids_named("keepalived")
 }
 
 fn sorted_table(netns: &str) -> Vec<String> {

@@ -60,18 +60,9 @@ fn wait_table(netns: &str, timeout: Duration, done: impl Fn(&str) -> bool) -> Op
     None
 }
 
-/// PIDs of every process named keepalived on the machine (the VM has no
-/// other keepalived than the tests').
+/// PIDs of every keepalived (the VM has no other keepalived than the tests').
 fn keepalived_pids() -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                .is_ok_and(|c| c.trim() == "keepalived")
-        })
-        .collect()
+    common::pids_named("keepalived")
 }
 
 /// `lvslab traffic tutorial ARGS --json` (exit status 3 when requests

@@ -115,3 +115,16 @@ pub fn generated_preset(dir: &Path, name: &str, servers: usize, scheduler: &str)
     std::fs::write(&path, text).expect("write preset");
     path
 }
+
+/// PIDs of every process named `comm` on the machine (in the VM, the
+/// tests' own keepalived are the only ones).
+pub fn pids_named(comm: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
+        })
+        .collect()
+}
