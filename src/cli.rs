@@ -199,7 +199,8 @@ lvslab traffic clients --clients 50 --requests 1000 --predict   # predicted vs a
         /// Predict each new connection's real server with the kernel's algorithm (rr, wrr,
         /// sh, dh, lc, wlc, sed, nq, persistence), then compare with the server that
         /// answered: agreement per server and overall, and the first mismatches. Runs one
-        /// connection at a time; rr/wrr synchronise their hidden position on the first answers.
+        /// connection at a time; rr/wrr synchronise their hidden position on the first answers;
+        /// lc/wlc/sed/nq read the director's connection counts before each connection.
         #[arg(long)]
         predict: bool,
         /// Send to this lab address instead of the first service: another

@@ -4,16 +4,20 @@
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, SocketAddrV4};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use lvslab::lab::model::Dataplane;
 use lvslab::lab::model::{LabSpec, Service};
 use lvslab::lab::ranges;
+use lvslab::monitor::observe::CountsReader;
 use lvslab::monitor::{KernelObserver, Observe, predict};
 use lvslab::net::netns;
 use lvslab::ops::state::LabState;
-use lvslab::traffic::{ConnectionMode, Generator, Load, Profile, RequestKind, results};
+use lvslab::traffic::{
+    BeforeConnect, ConnectionMode, Generator, Load, Profile, RequestKind, results,
+};
 
 /// What the command line says about the load (each unset field falls back
 /// to the preset's `[traffic]` profile).
@@ -65,7 +69,7 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
     };
     let through_service = target == SocketAddr::from((svc.vip, svc.port));
     let mut profile = profile(&spec.traffic, args)?;
-    let predictor = if args.predict {
+    let mut predictor = if args.predict {
         if !through_service || state.dataplane != Dataplane::Ipvs {
             bail!(
                 "--predict needs IPVS and traffic to a service's VIP (the director chooses there)"
@@ -90,10 +94,25 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
             .unwrap_or_default();
         let predictor = predict::for_service(table, &key, conns, name_of)
             .map_err(|why| anyhow::anyhow!("cannot predict {}:{}: {why}", svc.vip, svc.port))?;
-        Some((predictor, scheduler))
+        let counts = predictor
+            .counts_matter()
+            .then(|| CountsReader::open(&state, key))
+            .transpose()
+            .context("open the director's IPVS to read connection counts")?;
+        Some((predictor, scheduler, counts))
     } else {
         None
     };
+    // The counts each connection was scheduled by, read just before it.
+    let counts_read: Arc<Mutex<Vec<predict::Counts>>> = Arc::default();
+    let before_connect =
+        predictor.as_mut().and_then(|(_, _, reader)| reader.take()).map(|reader| {
+            let (reader, read) = (Mutex::new(reader), Arc::clone(&counts_read));
+            Box::new(move || {
+                let counts = reader.lock().unwrap_or_else(PoisonError::into_inner).read();
+                read.lock().unwrap_or_else(PoisonError::into_inner).push(counts);
+            }) as BeforeConnect
+        });
     if let Some(n) = args.clients {
         if n > spec.client_addresses {
             bail!(
@@ -116,11 +135,13 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
         // open, is inside the client's namespace.
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-        runtime.block_on(async { Ok(Generator::start(target, profile)?.finish().await?) })
+        runtime.block_on(async {
+            Ok(Generator::start_watched(target, profile, before_connect)?.finish().await?)
+        })
     })?
     .with_context(|| format!("traffic from {} to {target}", spec.netns("client")))?;
 
-    let verdict = predictor.map(|(predictor, scheduler)| {
+    let verdict = predictor.map(|(predictor, scheduler, _)| {
         let answers: Vec<(std::net::Ipv4Addr, String)> = report
             .sequence
             .iter()
@@ -132,7 +153,14 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
         let cycle: usize = predictor.dests().len().max(1)
             * usize::try_from(predictor.dests().iter().map(|d| d.weight).max().unwrap_or(1))
                 .unwrap_or(1);
-        predict::verify(predictor, &scheduler, &answers, (2 * cycle).min(answers.len() / 10))
+        let counts = counts_read.lock().unwrap_or_else(PoisonError::into_inner);
+        predict::verify(
+            predictor,
+            &scheduler,
+            &answers,
+            (2 * cycle).min(answers.len() / 10),
+            &counts,
+        )
     });
     if json {
         let mut doc = serde_json::to_value(&report)?;
@@ -172,6 +200,8 @@ fn prediction_text(v: &predict::Verdict) -> String {
             ", after synchronising {}'s position on the first {} answers",
             v.scheduler, v.synced_on
         )
+    } else if v.recounted > 0 {
+        format!(", from the counts read before each of {} connections", v.recounted)
     } else {
         String::new()
     };

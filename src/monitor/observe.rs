@@ -169,6 +169,44 @@ fn active_director<'a>(state: &'a LabState, hosts: &'a [HostObservation]) -> &'a
     holder(hosts, state.spec.director.vip).unwrap_or(directors[0])
 }
 
+/// The namespace of the director that balances now, found without reading
+/// every host: the one director, or in an HA lab the VRRP MASTER (else
+/// director1).
+pub fn balancing_director_netns(state: &LabState) -> String {
+    state.spec.netns(match state.spec.ha {
+        Some(_) => crate::ops::ha::master(&state.spec).unwrap_or("director1"),
+        None => "director",
+    })
+}
+
+/// Reads one service's connection counts (ActiveConn, InActConn per
+/// destination, in the kernel's order) again and again on one open socket:
+/// `traffic --predict` reads them before each connection, because they are
+/// what the kernel schedules lc, wlc, sed and nq by.
+pub struct CountsReader {
+    client: IpvsClient,
+    key: ipvs::ServiceKey,
+}
+
+impl CountsReader {
+    /// Opens the reader on the balancing director of `state`.
+    ///
+    /// # Errors
+    /// When the director's IPVS cannot be reached.
+    pub fn open(state: &LabState, key: ipvs::ServiceKey) -> Result<Self, ipvs::Error> {
+        Ok(Self { client: IpvsClient::open_in(&balancing_director_netns(state))?, key })
+    }
+
+    /// The counts now; empty when they cannot be read (the prediction then
+    /// goes on from its own counts).
+    pub fn read(&mut self) -> super::predict::Counts {
+        self.client.destinations(&self.key).map_or_else(
+            |_| Vec::new(),
+            |dests| dests.iter().map(|d| (d.active_conns, d.inactive_conns)).collect(),
+        )
+    }
+}
+
 /// Anything that can observe a lab: the kernel, or a test's fixed answer.
 pub trait Observe {
     /// Reads the lab described by `state` now.
@@ -222,10 +260,7 @@ impl KernelObserver {
     /// for `lvslab conns`, which reads it every second with `--watch`.
     pub fn read_conns_of(state: &LabState) -> ConnsRead {
         match state.dataplane {
-            Dataplane::Ipvs => read_conns(&state.spec.netns(&match state.spec.ha {
-                Some(_) => crate::ops::ha::master(&state.spec).unwrap_or("director1").to_string(),
-                None => "director".to_string(),
-            })),
+            Dataplane::Ipvs => read_conns(&balancing_director_netns(state)),
             _ => ConnsRead::NotUsed,
         }
     }

@@ -38,6 +38,10 @@ pub struct Dest {
     pub inactive: u32,
 }
 
+/// Each destination's (ActiveConn, InActConn), in the kernel's order, as
+/// read at one instant.
+pub type Counts = Vec<(u32, u32)>;
+
 /// The schedulers whose choice can be computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Algo {
@@ -169,6 +173,25 @@ impl Predictor {
         if let Some(pers) = &mut self.persistence {
             pers.templates.insert(u32::from(client) & pers.netmask, i);
         }
+    }
+
+    /// Whether the choice follows the destinations' connection counts (lc,
+    /// wlc, sed, nq), which the kernel exports and lvslab can read again.
+    pub fn counts_matter(&self) -> bool {
+        matches!(self.algo, Algo::Lc | Algo::Wlc | Algo::Sed | Algo::Nq)
+    }
+
+    /// Takes each destination's (ActiveConn, InActConn) as just read from
+    /// the kernel, in the kernel's order. Returns false, changing nothing,
+    /// when the list does not match (a server was added or removed).
+    pub fn recount(&mut self, counts: &[(u32, u32)]) -> bool {
+        if counts.len() != self.dests.len() {
+            return false;
+        }
+        for (d, &(active, inactive)) in self.dests.iter_mut().zip(counts) {
+            (d.active, d.inactive) = (active, inactive);
+        }
+        true
     }
 
     /// The destinations, with the counts as predicted so far.
@@ -409,6 +432,10 @@ pub struct Verdict {
     pub synced_on: usize,
     /// Times rr/wrr found their position again after a mismatch.
     pub resyncs: usize,
+    /// Predictions made from the counts read from the kernel just before
+    /// their connection (lc, wlc, sed, nq); the others follow the counts
+    /// from the start of the run.
+    pub recounted: usize,
     /// Answers compared with a prediction.
     pub compared: usize,
     /// Of those, how many came from the predicted server.
@@ -453,13 +480,19 @@ const MISMATCHES: usize = 10;
 /// Compares `answers` (client, answering server's name), in the order the
 /// connections were made, with `predictor`'s choices. For rr and wrr the
 /// first `warmup` answers synchronise the hidden position and are not
-/// compared.
+/// compared. `counts` holds, for each answer, the destinations' counts
+/// read from the kernel just before its connection (empty when not read):
+/// lc, wlc, sed and nq predict from them, because the kernel's counts also
+/// fall in ways a run cannot foresee (an entry expiring, or dropped at once
+/// when a client reuses its port).
 pub fn verify(
     mut predictor: Predictor,
     scheduler: &str,
     answers: &[(Ipv4Addr, String)],
     warmup: usize,
+    counts: &[Counts],
 ) -> Verdict {
+    let recount = predictor.counts_matter() && counts.len() == answers.len();
     let names: Vec<String> = predictor.dests.iter().map(|d| d.name.clone()).collect();
     let index_of = |name: &str| names.iter().position(|n| n == name);
     let synced_on = match predictor.algo {
@@ -477,8 +510,11 @@ pub fn verify(
         .iter()
         .map(|n| ServerVerdict { name: n.clone(), predicted: 0, actual: 0, agreed: 0 })
         .collect();
-    let (mut agreed, mut mismatches, mut resyncs) = (0, Vec::new(), 0);
+    let (mut agreed, mut mismatches, mut resyncs, mut recounted) = (0, Vec::new(), 0, 0);
     for (k, (client, actual)) in answers.iter().enumerate().skip(synced_on) {
+        if recount && predictor.recount(&counts[k]) {
+            recounted += 1;
+        }
         let predicted = predictor.next(*client);
         let actual_index = names.iter().position(|n| n == actual);
         if let Some(p) = predicted {
@@ -502,12 +538,8 @@ pub fn verify(
                     .collect();
                 resyncs += 1;
                 predictor.sync(&window);
-            } else if let (Some(p), Some(a)) = (predicted, actual_index) {
-                predictor.dests[p].inactive = predictor.dests[p].inactive.saturating_sub(1);
-                predictor.dests[a].inactive += 1;
-                if let Some(pers) = &mut predictor.persistence {
-                    pers.templates.insert(u32::from(*client) & pers.netmask, a);
-                }
+            } else if let Some(a) = actual_index {
+                predictor.correct(*client, predicted, a);
             }
             if mismatches.len() < MISMATCHES {
                 mismatches.push(Mismatch {
@@ -526,6 +558,7 @@ pub fn verify(
         scheduler: scheduler.to_string(),
         synced_on,
         resyncs,
+        recounted,
         compared,
         agreed,
         percent,

@@ -28,6 +28,9 @@ use super::tally::Tally;
 
 pub use super::tally::Progress;
 
+/// Called before each new connection; see [`Generator::start_watched`].
+pub type BeforeConnect = Box<dyn Fn() + Send + Sync>;
+
 /// Starts load generators; see [`Generator::start`].
 #[derive(Debug)]
 pub struct Generator;
@@ -40,6 +43,22 @@ impl Generator {
     /// [`Error::Profile`] naming the first bad setting, or
     /// [`Error::NoRuntime`] when called outside a tokio runtime.
     pub fn start(target: SocketAddr, profile: Profile) -> Result<GeneratorHandle, Error> {
+        Self::start_watched(target, profile, None)
+    }
+
+    /// [`Generator::start`], calling `before_connect` just before each new
+    /// connection is opened (not for keep-alive reuse). `traffic --predict`
+    /// reads the director's connection counts there, which is what the
+    /// kernel schedules that connection by when one is made at a time. It
+    /// runs on a runtime thread, so it must be quick (a netlink read is).
+    ///
+    /// # Errors
+    /// As [`Generator::start`].
+    pub fn start_watched(
+        target: SocketAddr,
+        profile: Profile,
+        before_connect: Option<BeforeConnect>,
+    ) -> Result<GeneratorHandle, Error> {
         profile.validate()?;
         let runtime =
             tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime { target })?;
@@ -62,6 +81,7 @@ impl Generator {
             issued: AtomicU64::new(0),
             idle: Notify::new(),
             begun: AtomicU64::new(0),
+            before_connect,
             profile,
         });
         let (control_tx, control_rx) = watch::channel(ctx.profile.load);

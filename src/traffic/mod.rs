@@ -34,7 +34,7 @@ mod run;
 mod server_stats;
 mod tally;
 
-pub use client::{Generator, GeneratorHandle, Progress};
+pub use client::{BeforeConnect, Generator, GeneratorHandle, Progress};
 pub use error::Error;
 pub use exchange::one_request;
 pub use process::run_server_process;

@@ -38,6 +38,8 @@ pub(crate) struct Ctx {
     pub(crate) idle: Notify,
     /// Connections begun, to pick each one's source address in turn.
     pub(crate) begun: AtomicU64,
+    /// Called just before each new connection (see `Generator::start_watched`).
+    pub(crate) before_connect: Option<super::client::BeforeConnect>,
 }
 
 impl Ctx {
@@ -90,6 +92,9 @@ impl Ctx {
                         // the SYN leaves: connections started together can
                         // complete their handshakes in another order than
                         // the director scheduled them.
+                        if let Some(before) = &self.before_connect {
+                            before();
+                        }
                         *ticket = Some(self.tally.opened());
                         let connected = |local: Option<SocketAddr>| {
                             count();
