@@ -1,8 +1,9 @@
 //! Director failover on this machine's kernel (root, no IPVS needed): an HA
 //! lab without IPVS (`--dataplane none`) runs keepalived's VRRP only, which
 //! is all a failover of the VIP needs. The VIP must move to director2 when
-//! director1 fails, back when it recovers, and `down` must leave no
-//! namespace, no keepalived and no file. (The IPVS table and the
+//! director1 fails, back when it recovers, a real server added live must be
+//! reached through either director, and `down` must leave no namespace, no
+//! keepalived and no file. (The IPVS table and the
 //! connection sync need the VM: tests/vm_ha.rs.)
 
 mod common;
@@ -53,7 +54,12 @@ fn wait_master(want: &str, within: Duration) -> Duration {
 /// and rs1 through the MASTER: the client's gateway is the VIP and rs1's
 /// is the DIP, so the answer proves both moved to the same director.
 fn client_reaches_vip() -> bool {
-    ["192.0.2.1", "198.51.100.11"].iter().all(|addr| {
+    client_reaches(&["192.0.2.1", "198.51.100.11"])
+}
+
+/// The client gets an answer to ping from each of `addrs`.
+fn client_reaches(addrs: &[&str]) -> bool {
+    addrs.iter().all(|addr| {
         Command::new("ip")
             .args(["netns", "exec", &format!("lvs-{LAB}-client"), "ping", "-c1", "-W1", addr])
             .output()
@@ -114,12 +120,22 @@ fn the_vip_moves_to_the_backup_and_back_and_down_leaves_nothing() {
     assert_eq!(doc["ha"]["sync"], false, "no IPVS, so no connection sync: {doc}");
     assert!(client_reaches_vip());
 
+    // A real server added to the running lab hangs off the switch like the
+    // others: the client reaches it through whichever director is MASTER.
+    let taken = lvslab().args(["set", LAB, "--add-rs", "rs9=198.51.100.2:80"]).output().unwrap();
+    assert!(!taken.status.success(), "director1's own address was given to a real server");
+    assert!(String::from_utf8_lossy(&taken.stderr).contains("already used"));
+    lvslab_ok(&["set", LAB, "--add-rs", "rs3=198.51.100.13:80"]);
+    assert_eq!(lab_namespaces().len(), 7, "rs3's namespace: {:?}", lab_namespaces());
+    assert!(client_reaches(&["198.51.100.13"]), "rs3 does not answer through director1");
+
     let out = lvslab_ok(&["set", LAB, "--fail", "director1"]);
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("director2 is MASTER now"), "{said}");
     let took = wait_master("director2", Duration::from_secs(5));
     eprintln!("director2 held the VIP {took:?} after `set --fail` returned");
     assert!(client_reaches_vip(), "the VIP does not answer after the failover");
+    assert!(client_reaches(&["198.51.100.13"]), "rs3 does not answer through director2");
     assert_eq!(keepalived_pids().len(), 2, "director1's keepalived still runs");
     let again = lvslab().args(["set", LAB, "--fail", "director1"]).output().unwrap();
     assert!(!again.status.success());
@@ -132,6 +148,14 @@ fn the_vip_moves_to_the_backup_and_back_and_down_leaves_nothing() {
     wait_master("director1", Duration::from_secs(10));
     assert!(client_reaches_vip());
     assert_eq!(keepalived_pids().len(), 4);
+
+    lvslab_ok(&["set", LAB, "--del-rs", "rs3"]);
+    assert_eq!(lab_namespaces().len(), 6, "rs3's namespace stayed: {:?}", lab_namespaces());
+    let port = Command::new("ip")
+        .args(["-n", &format!("lvs-{LAB}-switch"), "link", "show", "rs3"])
+        .output()
+        .unwrap();
+    assert!(!port.status.success(), "rs3's port stayed on the switch");
 
     lvslab_ok(&["down", LAB]);
     assert!(lab_namespaces().is_empty(), "{:?}", lab_namespaces());

@@ -8,7 +8,10 @@
 //! - connections held open across the failover (`traffic --hold`) complete
 //!   with connection sync (keepalived's lvs_sync_daemon) and break without
 //!   it (`up ha --no-sync`); both figures are printed;
-//! - `down` leaves no keepalived and no namespace.
+//! - `down` leaves no keepalived and no namespace;
+//! - a real server added to the running lab (`set --add-rs`) enters both
+//!   directors' tables (keepalived reloads in each) and answers its share
+//!   through either MASTER; `--del-rs` takes it out of both.
 //!
 //! Run with --nocapture to see the figures (lines starting FIGURE).
 
@@ -271,4 +274,77 @@ fn the_backup_takes_over_and_sync_keeps_held_connections() {
     );
     assert_eq!(with_sync, u64::from(HELD), "with sync every held connection completes");
     assert!(without_sync < u64::from(HELD), "without sync the held connections cannot all survive");
+}
+
+/// Both directors' tables, once they are equal to `want` (keepalived
+/// reloads on SIGHUP and applies the new table a moment later).
+fn wait_tables(want: &[String], within: Duration) {
+    let started = Instant::now();
+    loop {
+        let tables = [sorted_table("lvs-ha-director1"), sorted_table("lvs-ha-director2")];
+        if tables.iter().all(|t| t == want) {
+            eprintln!("both tables as wanted {:.2} s after the edit", started.elapsed().as_secs_f64());
+            return;
+        }
+        assert!(started.elapsed() < within, "tables {tables:?}, wanted {want:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// rr over rs1, rs2 and rs3, one connection at a time: each answers 10 of 30.
+fn assert_three_way_split() {
+    let run = report(traffic(&["--requests", "30", "--concurrency", "1"]));
+    assert_eq!(run["ok"], 30, "{run}");
+    for rs in ["rs1", "rs2", "rs3"] {
+        assert_eq!(run["by_server"][rs], 10, "{rs}: {}", run["by_server"]);
+    }
+}
+
+#[test]
+fn a_real_server_added_live_is_balanced_by_either_master() {
+    common::require_vm();
+    let _down = Down;
+    lvslab_ok(&["up", "ha"]);
+    let preset = lvslab::lab::presets::load("ha").unwrap().spec;
+    let rules = |spec: &lvslab::lab::model::LabSpec| {
+        let mut l: Vec<String> =
+            lvslab::lab::export::rules::from_spec(spec).lines().map(str::to_string).collect();
+        l.sort();
+        l
+    };
+
+    lvslab_ok(&["set", "ha", "--add-rs", "rs3=198.51.100.13:80"]);
+    let state = lvslab::ops::state::LabState::load("ha").unwrap().expect("the lab's record");
+    assert_eq!(state.spec.real_servers.len(), 3, "rs3 recorded");
+    let with_rs3 = rules(&state.spec);
+    assert!(with_rs3.iter().any(|l| l.contains("198.51.100.13:80")), "{with_rs3:?}");
+    wait_tables(&with_rs3, Duration::from_secs(10));
+    assert_three_way_split();
+
+    lvslab_ok(&["set", "ha", "--fail", "director1"]);
+    let spec = &state.spec;
+    let started = Instant::now();
+    while lvslab::ops::ha::master(spec) != Some("director2") {
+        assert!(started.elapsed() < Duration::from_secs(10), "director2 never became MASTER");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_three_way_split();
+
+    lvslab_ok(&["set", "ha", "--del-rs", "rs3"]);
+    let without = rules(&preset);
+    // director1's keepalived is stopped: its table is empty; director2's
+    // is the preset's again.
+    let started = Instant::now();
+    while sorted_table("lvs-ha-director2") != without {
+        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", sorted_table("lvs-ha-director2"));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    lvslab_ok(&["set", "ha", "--recover", "director1"]);
+    wait_tables(&without, Duration::from_secs(20));
+    let netns = String::from_utf8_lossy(
+        &Command::new("ip").args(["netns", "list"]).output().unwrap().stdout,
+    )
+    .into_owned();
+    assert!(!netns.contains("lvs-ha-rs3"), "{netns}");
+    lvslab_ok(&["down", "ha"]);
 }

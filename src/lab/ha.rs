@@ -13,6 +13,8 @@
 //! therefore wherever the MASTER is, found by ARP (keepalived sends
 //! gratuitous ARP when it takes over).
 
+use std::net::Ipv4Addr;
+
 use super::model::{HA_DIRECTORS, LabSpec, links};
 use super::plan::{Step, addr};
 
@@ -86,13 +88,29 @@ pub fn topology(spec: &LabSpec) -> Vec<Step> {
     }
 
     for rs in &spec.real_servers {
-        let ns = spec.netns(&rs.name);
-        wire(&mut steps, &rs.name, links::UPLINK, SERVERS_BRIDGE);
-        steps.push(addr(&ns, links::UPLINK, rs.addr, ps));
-        steps.push(Step::LinkUp { netns: ns.clone(), link: s(links::UPLINK) });
-        steps.push(Step::DefaultRoute { netns: ns, via: spec.director.dip });
+        steps.extend(real_server_steps(spec, &rs.name, rs.addr));
     }
     steps
+}
+
+/// Real server `name` (its namespace made) wired to the switch's servers'
+/// bridge with address `rip`, its gateway the DIP (on whichever director
+/// is MASTER): at `up`, and for a server added to a running lab.
+pub fn real_server_steps(spec: &LabSpec, name: &str, rip: Ipv4Addr) -> Vec<Step> {
+    let (ns, switch, port) = (spec.netns(name), spec.netns("switch"), port(name, SERVERS_BRIDGE));
+    vec![
+        Step::AddVeth {
+            netns: ns.clone(),
+            name: links::UPLINK.to_string(),
+            peer_netns: switch.clone(),
+            peer: port.clone(),
+        },
+        Step::SetMaster { netns: switch.clone(), link: port.clone(), bridge: SERVERS_BRIDGE.into() },
+        Step::LinkUp { netns: switch, link: port },
+        addr(&ns, links::UPLINK, rip, spec.servers_prefix()),
+        Step::LinkUp { netns: ns.clone(), link: links::UPLINK.to_string() },
+        Step::DefaultRoute { netns: ns, via: spec.director.dip },
+    ]
 }
 
 #[cfg(test)]

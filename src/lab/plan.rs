@@ -270,8 +270,12 @@ impl Plan {
 }
 
 /// The steps that wire one real server to the director's bridge: a veth from
-/// its eth0 to a port of br0 named after it, its RIP, and its gateway, the DIP.
+/// its eth0 to a port of br0 named after it, its RIP, and its gateway, the DIP
+/// (in an HA lab, to the switch's bridge instead: [`super::ha::real_server_steps`]).
 pub fn real_server_steps(spec: &LabSpec, name: &str, rip: Ipv4Addr) -> Vec<Step> {
+    if spec.ha.is_some() {
+        return super::ha::real_server_steps(spec, name, rip);
+    }
     let director = spec.netns("director");
     let netns = spec.netns(name);
     vec![

@@ -44,19 +44,6 @@ fn nft_edit(
     Some(super::nft::replace(&state.spec, &next).map(|()| state.spec = next))
 }
 
-/// Real servers hang off the switch in an HA lab, which live edits do not
-/// wire (yet): refused with the way round.
-fn refuse_ha_topology(state: &LabState) -> Result<(), LabError> {
-    if state.spec.ha.is_some() {
-        return refuse(format!(
-            "adding or removing real servers is not supported in an HA lab: edit the preset \
-             and `lvslab down {0}` / `lvslab up` it again",
-            state.spec.name
-        ));
-    }
-    Ok(())
-}
-
 fn ipvs_client(state: &LabState) -> Result<IpvsClient, LabError> {
     if state.dataplane != Dataplane::Ipvs {
         return refuse(format!(
@@ -190,7 +177,6 @@ pub async fn add_real_server(
 ) -> Result<(), LabError> {
     ranges::WEIGHT.checked::<u32>(weight.into()).map_err(LabError::Refused)?;
     ranges::PORT.checked::<u16>(port.into()).map_err(LabError::Refused)?;
-    refuse_ha_topology(state)?;
     // The lock is held across the awaits below: callers run this future on
     // one thread (block_on), which is what the re-entrant lock needs.
     let lab = state.spec.name.clone();
@@ -280,7 +266,6 @@ pub fn start_server(state: &mut LabState, name: &str) -> Result<usize, LabError>
 
 /// Removes real server `name`: its destinations, its process, its namespace.
 pub fn remove_real_server(state: &mut LabState, name: &str) -> Result<(), LabError> {
-    refuse_ha_topology(state)?;
     locked(state, |state| remove_real_server_locked(state, name))
 }
 
@@ -340,7 +325,11 @@ fn check_new_host(state: &LabState, name: &str, addr: Ipv4Addr) -> Result<(), La
             spec.servers_net
         ));
     }
-    let taken = addr == spec.director.dip || spec.real_servers.iter().any(|r| r.addr == addr);
+    // An HA lab's directors have their own addresses there too.
+    let a_directors = spec.ha.as_ref().is_some_and(|ha| ha.own.iter().any(|(_, own)| *own == addr));
+    let taken = addr == spec.director.dip
+        || a_directors
+        || spec.real_servers.iter().any(|r| r.addr == addr);
     if taken {
         return refuse(format!("{addr} is already used in lab '{}'", spec.name));
     }
