@@ -283,7 +283,10 @@ fn wait_tables(want: &[String], within: Duration) {
     loop {
         let tables = [sorted_table("lvs-ha-director1"), sorted_table("lvs-ha-director2")];
         if tables.iter().all(|t| t == want) {
-            eprintln!("both tables as wanted {:.2} s after the edit", started.elapsed().as_secs_f64());
+            eprintln!(
+                "both tables as wanted {:.2} s after the edit",
+                started.elapsed().as_secs_f64()
+            );
             return;
         }
         assert!(started.elapsed() < within, "tables {tables:?}, wanted {want:?}");
@@ -336,7 +339,11 @@ fn a_real_server_added_live_is_balanced_by_either_master() {
     // is the preset's again.
     let started = Instant::now();
     while sorted_table("lvs-ha-director2") != without {
-        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", sorted_table("lvs-ha-director2"));
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            sorted_table("lvs-ha-director2")
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     lvslab_ok(&["set", "ha", "--recover", "director1"]);

@@ -105,7 +105,11 @@ pub fn real_server_steps(spec: &LabSpec, name: &str, rip: Ipv4Addr) -> Vec<Step>
             peer_netns: switch.clone(),
             peer: port.clone(),
         },
-        Step::SetMaster { netns: switch.clone(), link: port.clone(), bridge: SERVERS_BRIDGE.into() },
+        Step::SetMaster {
+            netns: switch.clone(),
+            link: port.clone(),
+            bridge: SERVERS_BRIDGE.into(),
+        },
         Step::LinkUp { netns: switch, link: port },
         addr(&ns, links::UPLINK, rip, spec.servers_prefix()),
         Step::LinkUp { netns: ns.clone(), link: links::UPLINK.to_string() },
