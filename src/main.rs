@@ -14,15 +14,54 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let dashboard = matches!(cli.command, None | Some(cli::Command::Tui { .. }));
     init_tracing(dashboard);
-    match commands::run(cli.command, cli.theme, cli.dataplane) {
-        Ok(code) => code,
-        Err(err) => {
+    let run = quiet_when_stdout_closes(|| commands::run(cli.command, cli.theme, cli.dataplane));
+    match run {
+        Err(Closed) => ExitCode::from(CLOSED_STDOUT),
+        Ok(Ok(code)) => code,
+        Ok(Err(err)) => {
             // Not eprintln!: after a hangup stderr is a dead terminal, and a
             // failed write must not turn a clean exit into a panic.
             let _ = writeln!(std::io::stderr(), "error: {err:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// What a shell reports for a command killed by SIGPIPE (128 + 13).
+const CLOSED_STDOUT: u8 = 141;
+
+/// The reader of our standard output went away (`lvslab status | head`).
+struct Closed;
+
+/// Runs `command`; a print to a standard output whose reader has gone
+/// (Rust ignores SIGPIPE, so `println!` panics on EPIPE) ends it quietly,
+/// as SIGPIPE ends other tools, instead of with a panic message. The panic
+/// still unwinds, so the guards that tear down a half-built lab run.
+fn quiet_when_stdout_closes<T>(command: impl FnOnce() -> T) -> Result<T, Closed> {
+    fn closed_stdout(message: Option<&str>) -> bool {
+        message.is_some_and(|m| {
+            m.starts_with("failed printing to stdout") && m.contains("Broken pipe")
+        })
+    }
+    fn message(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
+        payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+    }
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !closed_stdout(message(info.payload())) {
+            report(info);
+        }
+    }));
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(command)).map_err(|payload| {
+        if closed_stdout(message(payload.as_ref())) {
+            Closed
+        } else {
+            std::panic::resume_unwind(payload)
+        }
+    })
 }
 
 /// Headless commands log to stderr, quiet unless `LVSLAB_LOG` asks for more.
