@@ -494,8 +494,13 @@ pub struct SetChanges {
     /// and the DIP over.
     #[arg(long, value_name = "DIRECTOR")]
     pub fail: Option<String>,
-    /// HA lab: turn DIRECTOR's forwarding on and start its keepalived again
-    /// (director1, the higher priority, then takes the VIP back).
+    /// HA lab: pull DIRECTOR's cables (its two ports on the switch go down): it runs on,
+    /// cut off, and no last advert gets out, so the other director takes the VIP and the
+    /// DIP over only after three missed adverts (about 3.6 s).
+    #[arg(long, value_name = "DIRECTOR")]
+    pub cut: Option<String>,
+    /// HA lab: undo --fail or --cut: DIRECTOR's switch ports up, its forwarding on and its
+    /// keepalived started again (director1, the higher priority, then takes the VIP back).
     #[arg(long, value_name = "DIRECTOR")]
     pub recover: Option<String>,
 }

@@ -1,9 +1,9 @@
 //! Director failover on this machine's kernel (root, no IPVS needed): an HA
 //! lab without IPVS (`--dataplane none`) runs keepalived's VRRP only, which
 //! is all a failover of the VIP needs. The VIP must move to director2 when
-//! director1 fails, back when it recovers, a real server added live must be
-//! reached through either director, and `down` must leave no namespace, no
-//! keepalived and no file. (The IPVS table and the
+//! director1 fails (stopped, or cut off from the switch), back when it
+//! recovers, a real server added live must be reached through either
+//! director, and `down` must leave no namespace, no keepalived and no file. (The IPVS table and the
 //! connection sync need the VM: tests/vm_ha.rs.)
 
 mod common;
@@ -149,6 +149,33 @@ fn the_vip_moves_to_the_backup_and_back_and_down_leaves_nothing() {
     assert!(client_reaches_vip());
     assert_eq!(keepalived_pids().len(), 4);
 
+    // Cables pulled: director1 runs on, cut off, and no last advert gets
+    // out, so director2 waits out three missed adverts and its skew.
+    let out = lvslab_ok(&["set", LAB, "--cut", "director1"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("director2 is MASTER now"), "{said}");
+    let took: f64 = said
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" s after the cut\n")?.parse().ok())
+        .unwrap_or_else(|| panic!("no time in {said}"));
+    eprintln!("FIGURE: director2 held the VIP {took} s after director1 was cut off");
+    assert!(took >= 2.0, "a takeover within {took} s needs an advert a cut director cannot send");
+    assert_eq!(master().as_deref(), Some("director2"));
+    assert!(client_reaches_vip(), "the VIP does not answer with director1 cut off");
+    assert!(client_reaches(&["198.51.100.13"]), "rs3 does not answer with director1 cut off");
+    assert_eq!(keepalived_pids().len(), 4, "a cut director's keepalived runs on");
+    let again = lvslab().args(["set", LAB, "--cut", "director1"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stderr).contains("cut off already"), "{again:?}");
+    let out = lvslab_ok(&["set", LAB, "--recover", "director1"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("switch ports up again"), "{out:?}");
+    wait_master("director1", Duration::from_secs(10));
+    assert!(client_reaches_vip());
+    let not_failed = lvslab().args(["set", LAB, "--recover", "director1"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&not_failed.stderr).contains("has not failed"),
+        "{not_failed:?}"
+    );
+
     lvslab_ok(&["set", LAB, "--del-rs", "rs3"]);
     assert_eq!(lab_namespaces().len(), 6, "rs3's namespace stayed: {:?}", lab_namespaces());
     // The kernel destroys a namespace, and the veth ends in it, a moment
@@ -218,6 +245,17 @@ fn f_in_the_dashboard_fails_over_and_back_and_quitting_leaves_nothing() {
             && s.contains("⏱ director1 holds the VIP (MASTER)")
     });
     assert_eq!(keepalived_pids_of(TUI_LAB).len(), 4);
+    // A director cut off from the switch by `lvslab set --cut` in another
+    // shell is failed too, and `F` brings it back.
+    lvslab_ok(&["set", TUI_LAB, "--cut", "director1"]);
+    tui.wait_for("director1 cut off", Duration::from_secs(15), |s| {
+        s.contains("director2 MASTER") && s.contains("director1 failed")
+    });
+    tui.keys(&["F"]);
+    let screen = tui.wait_for("director1 reconnected", Duration::from_secs(15), |s| {
+        s.contains("director1 MASTER") && !s.contains("director1 failed")
+    });
+    assert!(screen.contains("switch ports up again"), "{screen}");
     tui.keys(&["q"]);
     let screen = tui.wait_for("exit", Duration::from_secs(20), |s| s.contains("EXITED="));
     assert!(screen.contains("EXITED=0"), "{screen}");

@@ -76,11 +76,28 @@ pub async fn run(lab: &str, changes: Changes) -> Result<ExitCode> {
             state.spec.director.vip, state.spec.director.dip
         );
     }
-    if let Some(host) = &changes.recover {
-        let pid = lvslab::ops::ha::recover(&mut state, host)?;
+    if let Some(host) = &changes.cut {
+        lvslab::ops::ha::cut(&state, host)?;
+        let (spec, cut) = (state.spec.clone(), host.clone());
+        let cut_at = std::time::Instant::now();
+        let master = tokio::task::spawn_blocking(move || {
+            lvslab::ops::ha::wait_taken_over(&spec, &cut, std::time::Duration::from_secs(10))
+        })
+        .await??;
         println!(
-            "{host}: forwarding on, keepalived started again (pid {pid}); VRRP gives the VIP to the higher \
-             priority (director1) within a few seconds (lvslab status {lab})"
+            "{host}: its switch ports are down (cables pulled); {master} is MASTER now (holds the \
+             VIP {} and the DIP {}), {:.1} s after the cut",
+            state.spec.director.vip,
+            state.spec.director.dip,
+            cut_at.elapsed().as_secs_f64()
+        );
+    }
+    if let Some(host) = &changes.recover {
+        let done = lvslab::ops::ha::recover(&mut state, host)?;
+        println!(
+            "{host}: {}; VRRP gives the VIP to the higher priority (director1) within a few \
+             seconds (lvslab status {lab})",
+            done.describe()
         );
     }
     if changes.zero {

@@ -199,14 +199,22 @@ pub fn prediction(
     Some(forecast.update(predictor, &config, traffic.answered, &traffic.recent, spec.client))
 }
 
-/// The HA directors whose recorded keepalived does not run.
+/// The HA directors that failed: stopped (their recorded keepalived does
+/// not run) or cut off (a port of theirs on the switch is down).
 fn failed_directors(state: &LabState, seen: &Observation) -> Vec<String> {
     let runs = |host: &str| {
         state.processes.iter().zip(&seen.processes_running).any(|(p, &running)| {
             running && p.host == host && p.role == crate::ops::keepalived::ROLE
         })
     };
-    state.spec.directors().into_iter().filter(|d| !runs(d)).map(str::to_string).collect()
+    let cut = |host: &str| {
+        let ports = [crate::lab::ha::CLIENT_BRIDGE, crate::lab::ha::SERVERS_BRIDGE]
+            .map(|bridge| crate::lab::ha::port(host, bridge));
+        seen.host("switch").is_some_and(|switch| {
+            switch.interfaces.iter().any(|l| ports.contains(&l.name) && !l.up)
+        })
+    };
+    state.spec.directors().into_iter().filter(|d| !runs(d) || cut(d)).map(str::to_string).collect()
 }
 
 fn dest_view(d: &MergedDest) -> DestView {

@@ -149,6 +149,17 @@ impl Rtnl {
             .map_err(|e| self.fail(format!("bring {link} up"), e))
     }
 
+    /// `ip link set LINK down`.
+    pub async fn set_down(&mut self, link: &str) -> Result<(), Error> {
+        let index = self.index(link).await?;
+        self.handle
+            .link()
+            .set(LinkUnspec::new_with_index(index).down().build())
+            .execute()
+            .await
+            .map_err(|e| self.fail(format!("bring {link} down"), e))
+    }
+
     /// `ip link del LINK`.
     pub async fn delete_link(&mut self, link: &str) -> Result<(), Error> {
         let index = self.index(link).await?;

@@ -14,6 +14,13 @@
 //! and kills connections the new MASTER could have carried on. Recovering
 //! turns forwarding on and starts keepalived again; director1, the higher
 //! priority, then takes the addresses back (VRRP preemption).
+//!
+//! Cutting a director (`--cut`) is the other failure: its cables pulled.
+//! Its two ports on the switch go down; the director runs on, but its links
+//! lose their carrier, so its keepalived enters FAULT and drops the VIP and
+//! the DIP, and no last advert gets out: the other director takes over only
+//! after three missed adverts and its skew (about 3.6 s). Recovering puts
+//! the ports up again (and starts keepalived if it was stopped).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -21,7 +28,9 @@ use std::time::{Duration, Instant};
 use super::error::LabError;
 use super::keepalived;
 use super::state::LabState;
+use crate::lab::ha::{CLIENT_BRIDGE, SERVERS_BRIDGE, port};
 use crate::lab::model::{HA_DIRECTORS, LabSpec};
+use crate::net::rtnl::{self, Rtnl};
 use crate::net::{netns, sysctl};
 
 /// The sysctl a failed director has off.
@@ -58,6 +67,16 @@ pub fn wait_master(spec: &LabSpec, timeout: Duration) -> Result<&'static str, La
 /// priorities say.
 pub fn wait_preferred(spec: &LabSpec, timeout: Duration) -> Result<&'static str, LabError> {
     wait_until(spec, timeout, |d| d == HA_DIRECTORS[0])
+}
+
+/// Waits until a director other than `host` holds the VIP; returns which.
+/// (Just after `host` is cut it may still hold the VIP for a moment.)
+pub fn wait_taken_over(
+    spec: &LabSpec,
+    host: &str,
+    timeout: Duration,
+) -> Result<&'static str, LabError> {
+    wait_until(spec, timeout, |d| d != host)
 }
 
 fn wait_until(
@@ -123,15 +142,104 @@ pub fn fail(state: &LabState, host: &str) -> Result<u32, LabError> {
     Ok(p.pid)
 }
 
-/// Turns director `host`'s forwarding on and starts its keepalived again;
-/// returns keepalived's PID.
-pub fn recover(state: &mut LabState, host: &str) -> Result<u32, LabError> {
+/// Pulls director `host`'s cables: its ports on the switch go down.
+pub fn cut(state: &LabState, host: &str) -> Result<(), LabError> {
     let host = director(state, host)?;
-    if let Some(p) = keepalived::running_in(state, host) {
-        return Err(LabError::Refused(format!("{host}'s keepalived runs already (pid {})", p.pid)));
+    if is_cut(&state.spec, host)? {
+        return Err(LabError::Refused(format!(
+            "{host} is cut off already: `lvslab set {} --recover {host}`",
+            state.spec.name
+        )));
     }
-    sysctl::write(&state.spec.netns(host), FORWARD, "1")
-        .map_err(|e| LabError::Refused(format!("cannot turn {host}'s forwarding on: {e}")))?;
-    let started = keepalived::start_in(state, &[host])?;
-    Ok(started.first().map_or(0, |p| p.pid))
+    set_ports(&state.spec, host, false)
+}
+
+/// What [`recover`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recovery {
+    /// The director's switch ports were down and are up again.
+    pub reconnected: bool,
+    /// keepalived was stopped and runs again, with this PID.
+    pub started: Option<u32>,
+}
+
+impl Recovery {
+    /// What happened, for people.
+    pub fn describe(&self) -> String {
+        let mut done = Vec::new();
+        if self.reconnected {
+            done.push("its switch ports up again".to_string());
+        }
+        if let Some(pid) = self.started {
+            done.push(format!("forwarding on, keepalived started again (pid {pid})"));
+        }
+        done.join("; ")
+    }
+}
+
+/// Undoes whatever failed director `host`: puts its switch ports up again
+/// if it was cut, turns its forwarding on and starts its keepalived if it
+/// was stopped.
+pub fn recover(state: &mut LabState, host: &str) -> Result<Recovery, LabError> {
+    let host = director(state, host)?;
+    let reconnected = is_cut(&state.spec, host)?;
+    let running = keepalived::running_in(state, host).map(|p| p.pid);
+    if let (false, Some(pid)) = (reconnected, running) {
+        return Err(LabError::Refused(format!(
+            "{host} has not failed: its keepalived runs (pid {pid}) and its switch ports are up"
+        )));
+    }
+    if reconnected {
+        set_ports(&state.spec, host, true)?;
+    }
+    let started = match running {
+        Some(_) => None,
+        None => {
+            sysctl::write(&state.spec.netns(host), FORWARD, "1").map_err(|e| {
+                LabError::Refused(format!("cannot turn {host}'s forwarding on: {e}"))
+            })?;
+            keepalived::start_in(state, &[host])?.first().map(|p| p.pid)
+        }
+    };
+    Ok(Recovery { reconnected, started })
+}
+
+/// Director `host`'s two ports on the switch (client side, servers' side).
+fn ports(host: &str) -> [String; 2] {
+    [port(host, CLIENT_BRIDGE), port(host, SERVERS_BRIDGE)]
+}
+
+/// Runs rtnetlink work in the switch's namespace on a thread of its own:
+/// `set` and the dashboard call this from inside their runtimes, which
+/// cannot block on another.
+fn in_switch<T: Send>(
+    spec: &LabSpec,
+    work: impl AsyncFnOnce(&mut Rtnl) -> Result<T, crate::net::Error> + Send,
+) -> Result<T, LabError> {
+    let switch = spec.netns("switch");
+    std::thread::scope(|s| {
+        s.spawn(|| rtnl::block_on(async { work(&mut Rtnl::connect(&switch)?).await }))
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+    .map_err(|e| LabError::Refused(format!("the switch of lab '{}': {e}", spec.name)))
+}
+
+/// Whether either of director `host`'s switch ports is down.
+fn is_cut(spec: &LabSpec, host: &str) -> Result<bool, LabError> {
+    let wanted = ports(host);
+    in_switch(spec, async |switch| {
+        let links = switch.links().await?;
+        Ok(links.iter().any(|l| wanted.contains(&l.name) && !l.up))
+    })
+}
+
+fn set_ports(spec: &LabSpec, host: &str, up: bool) -> Result<(), LabError> {
+    let wanted = ports(host);
+    in_switch(spec, async |switch| {
+        for p in &wanted {
+            if up { switch.set_up(p).await? } else { switch.set_down(p).await? }
+        }
+        Ok(())
+    })
 }

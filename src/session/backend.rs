@@ -279,10 +279,10 @@ fn edit(command: Command, shared: &Shared) -> Result<String, String> {
             )
         }
         Command::RecoverDirector { director } => {
-            let pid = crate::ops::ha::recover(&mut state, &director).map_err(text)?;
+            let done = crate::ops::ha::recover(&mut state, &director).map_err(text)?;
             format!(
-                "{director}: forwarding on, keepalived started again (pid {pid}); VRRP gives \
-                 the VIP to the higher priority ({})",
+                "{director}: {}; VRRP gives the VIP to the higher priority ({})",
+                done.describe(),
                 crate::lab::model::HA_DIRECTORS[0]
             )
         }
