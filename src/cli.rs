@@ -496,7 +496,7 @@ pub struct SetChanges {
     pub fail: Option<String>,
     /// HA lab: pull DIRECTOR's cables (its two ports on the switch go down): it runs on,
     /// cut off, and no last advert gets out, so the other director takes the VIP and the
-    /// DIP over only after three missed adverts (about 3.6 s).
+    /// DIP over only after three missed adverts (2.6-3.6 s).
     #[arg(long, value_name = "DIRECTOR")]
     pub cut: Option<String>,
     /// HA lab: undo --fail or --cut: DIRECTOR's switch ports up, its forwarding on and its

@@ -8,6 +8,8 @@
 //! - connections held open across the failover (`traffic --hold`) complete
 //!   with connection sync (keepalived's lvs_sync_daemon) and break without
 //!   it (`up ha --no-sync`); both figures are printed;
+//! - `set ha --cut director1` (cables pulled) hands over after three missed
+//!   adverts, and held connections survive it with sync;
 //! - `down` leaves no keepalived and no namespace;
 //! - a real server added to the running lab (`set --add-rs`) enters both
 //!   directors' tables (keepalived reloads in each) and answers its share
@@ -113,9 +115,26 @@ fn failed(report: &Value) -> u64 {
     report["requests"].as_u64().unwrap() - report["ok"].as_u64().unwrap()
 }
 
-/// Brings `ha` up (with or without sync), fails director1 under traffic,
-/// and returns how many held connections completed.
-fn fail_over(sync: bool) -> u64 {
+/// How director1 fails: `--fail` (stopped) or `--cut` (cables pulled).
+#[derive(Clone, Copy)]
+enum How {
+    Fail,
+    Cut,
+}
+
+impl How {
+    fn flag(self) -> &'static str {
+        match self {
+            Self::Fail => "--fail",
+            Self::Cut => "--cut",
+        }
+    }
+}
+
+/// Brings `ha` up (with or without sync), fails director1 (as `how` says)
+/// under traffic, and returns how many held connections completed and how
+/// long the VIP went unanswered.
+fn fail_over(sync: bool, how: How) -> (u64, Duration) {
     let _down = Down;
     let started = Instant::now();
     let up = if sync { lvslab_ok(&["up", "ha"]) } else { lvslab_ok(&["up", "ha", "--no-sync"]) };
@@ -182,7 +201,7 @@ fn fail_over(sync: bool) -> u64 {
     std::thread::sleep(Duration::from_millis(1500));
 
     let failed_at = Instant::now();
-    let said = lvslab_ok(&["set", "ha", "--fail", "director1"]);
+    let said = lvslab_ok(&["set", "ha", how.flag(), "director1"]);
     assert!(said.contains("director2 is MASTER now"), "{said}");
     let set_took = failed_at.elapsed();
     assert_eq!(lvslab::ops::ha::master(&spec), Some("director2"));
@@ -200,8 +219,9 @@ fn fail_over(sync: bool) -> u64 {
                 .map(|c| format!("{}->{} {}s", c.client, c.dest, c.expires_s))
                 .collect();
             eprintln!(
-                "{:.1} s after --fail, {d} ESTABLISHED: {est:?}",
-                failed_at.elapsed().as_secs_f64()
+                "{:.1} s after {}, {d} ESTABLISHED: {est:?}",
+                failed_at.elapsed().as_secs_f64(),
+                how.flag()
             );
         }
         for host in ["client", "rs1"] {
@@ -234,12 +254,17 @@ fn fail_over(sync: bool) -> u64 {
         .max()
         .unwrap_or_default();
     let unanswered = probes.iter().filter(|(at, ok)| !ok && *at >= failed_at).count();
-    let sync_word = if sync { "on" } else { "off" };
+    let sync_word = match how {
+        How::Fail if sync => "on",
+        How::Fail => "off",
+        How::Cut => "on, director1 cut off",
+    };
     eprintln!(
         "FIGURE: sync {sync_word}: VIP unreachable for {} ms across the failover (longest time \
          between two answered probes, one every 100 ms; {unanswered} probes unanswered); \
-         `set --fail` returned after {:.2} s; traffic --rate 20: {} of {} requests failed ({})",
+         `set {}` returned after {:.2} s; traffic --rate 20: {} of {} requests failed ({})",
         gap.as_millis(),
+        how.flag(),
         set_took.as_secs_f64(),
         failed(&rate),
         rate["requests"],
@@ -251,8 +276,6 @@ fn fail_over(sync: bool) -> u64 {
          completed ({})",
         sync_word, held["errors"],
     );
-    assert!(gap < Duration::from_secs(5), "the VIP did not answer again within 5 s: {gap:?}");
-
     lvslab_ok(&["down", "ha"]);
     assert!(keepalived_pids().is_empty(), "keepalived runs after down: {:?}", keepalived_pids());
     let netns = String::from_utf8_lossy(
@@ -260,20 +283,37 @@ fn fail_over(sync: bool) -> u64 {
     )
     .into_owned();
     assert!(!netns.contains("lvs-ha-"), "{netns}");
-    held_ok
+    (held_ok, gap)
 }
 
 #[test]
 fn the_backup_takes_over_and_sync_keeps_held_connections() {
     common::require_vm();
-    let with_sync = fail_over(true);
-    let without_sync = fail_over(false);
+    let (with_sync, gap) = fail_over(true, How::Fail);
+    assert!(gap < Duration::from_secs(5), "the VIP did not answer again within 5 s: {gap:?}");
+    let (without_sync, gap) = fail_over(false, How::Fail);
+    assert!(gap < Duration::from_secs(5), "the VIP did not answer again within 5 s: {gap:?}");
     eprintln!(
         "FIGURE: held connections that survived the failover: {with_sync}/{HELD} with sync, \
          {without_sync}/{HELD} without"
     );
     assert_eq!(with_sync, u64::from(HELD), "with sync every held connection completes");
     assert!(without_sync < u64::from(HELD), "without sync the held connections cannot all survive");
+}
+
+/// director1's cables pulled: no last advert gets out, so director2 takes
+/// over only after three missed adverts and its skew (3.6 s after
+/// director1's last advert, up to 1 s before the cut), and the
+/// connections it has by sync carry on.
+#[test]
+fn a_director_cut_off_is_replaced_after_three_adverts_and_sync_keeps_held_connections() {
+    common::require_vm();
+    let (held, gap) = fail_over(true, How::Cut);
+    assert_eq!(held, u64::from(HELD), "with sync every held connection completes");
+    assert!(
+        (Duration::from_secs(2)..Duration::from_secs(8)).contains(&gap),
+        "a cut director is replaced after 3 missed adverts (2.6-3.6 s), not {gap:?}"
+    );
 }
 
 /// Both directors' tables, once they are equal to `want` (keepalived

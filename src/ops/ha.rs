@@ -19,7 +19,8 @@
 //! Its two ports on the switch go down; the director runs on, but its links
 //! lose their carrier, so its keepalived enters FAULT and drops the VIP and
 //! the DIP, and no last advert gets out: the other director takes over only
-//! after three missed adverts and its skew (about 3.6 s). Recovering puts
+//! after three missed adverts and its skew (3.6 s after the cut director's
+//! last advert, which went out up to a second before the cut). Recovering puts
 //! the ports up again (and starts keepalived if it was stopped).
 
 use std::net::{IpAddr, Ipv4Addr};
