@@ -140,25 +140,26 @@ impl Rtnl {
 
     /// `ip link set LINK up`.
     pub async fn set_up(&mut self, link: &str) -> Result<(), Error> {
-        let index = self.index(link).await?;
-        self.handle
-            .link()
-            .set(LinkUnspec::new_with_index(index).up().build())
-            .execute()
-            .await
-            .map_err(|e| self.fail(format!("bring {link} up"), e))
+        self.set_admin_state(link, true).await
     }
 
     /// `ip link set LINK down`.
     pub async fn set_down(&mut self, link: &str) -> Result<(), Error> {
+        self.set_admin_state(link, false).await
+    }
+
+    async fn set_admin_state(&mut self, link: &str, up: bool) -> Result<(), Error> {
         let index = self.index(link).await?;
+        let change = LinkUnspec::new_with_index(index);
+        let (change, word) = if up { (change.up(), "up") } else { (change.down(), "down") };
         self.handle
             .link()
-            .set(LinkUnspec::new_with_index(index).down().build())
+            .set(change.build())
             .execute()
             .await
-            .map_err(|e| self.fail(format!("bring {link} down"), e))
+            .map_err(|e| self.fail(format!("bring {link} {word}"), e))
     }
+
 
     /// `ip link del LINK`.
     pub async fn delete_link(&mut self, link: &str) -> Result<(), Error> {
