@@ -160,7 +160,6 @@ impl Rtnl {
             .map_err(|e| self.fail(format!("bring {link} {word}"), e))
     }
 
-
     /// `ip link del LINK`.
     pub async fn delete_link(&mut self, link: &str) -> Result<(), Error> {
         let index = self.index(link).await?;
