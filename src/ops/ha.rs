@@ -109,7 +109,7 @@ fn wait_until(
 fn director(state: &LabState, host: &str) -> Result<&'static str, LabError> {
     if state.spec.ha.is_none() {
         return Err(LabError::Refused(format!(
-            "lab '{}' has one director: --fail and --recover need an HA lab (lvslab up ha)",
+            "lab '{}' has one director: --fail, --cut and --recover need an HA lab (lvslab up ha)",
             state.spec.name
         )));
     }
