@@ -137,6 +137,13 @@ fn the_vip_moves_to_the_backup_and_back_and_down_leaves_nothing() {
     assert!(client_reaches_vip(), "the VIP does not answer after the failover");
     assert!(client_reaches(&["198.51.100.13"]), "rs3 does not answer through director2");
     assert_eq!(keepalived_pids().len(), 2, "director1's keepalived still runs");
+    // status reads each director's forwarding: the failed one's is off.
+    let doc = status();
+    let forwarding = |name: &str| {
+        doc["hosts"].as_array().unwrap().iter().find(|h| h["name"] == name).unwrap()["ip_forward"]
+            .clone()
+    };
+    assert_eq!((forwarding("director1"), forwarding("director2")), (false.into(), true.into()));
     let again = lvslab().args(["set", LAB, "--fail", "director1"]).output().unwrap();
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("--recover director1"));

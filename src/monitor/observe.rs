@@ -128,6 +128,9 @@ pub struct HostObservation {
     /// reverse-path filter drops the requests a TUN director tunnels to
     /// them; `None` elsewhere, when unreadable, or without tunl0.
     pub rp_filter: Option<(u8, u8)>,
+    /// A director's `net.ipv4.ip_forward` (`None` for other hosts, or when
+    /// unreadable): in an HA lab each director's, so a failed one shows off.
+    pub ip_forward: Option<bool>,
 }
 
 impl Observation {
@@ -324,11 +327,15 @@ impl KernelObserver {
             gateway: None,
             arp: None,
             rp_filter: None,
+            ip_forward: None,
         };
         let Some(runtime) = &self.runtime else { return host };
         if !host.present {
             self.rtnl.remove(name);
             return host;
+        }
+        if role == HostRole::Director {
+            host.ip_forward = read_forwarding(&ns);
         }
         if role == HostRole::RealServer && state.spec.router.is_some() {
             host.arp = read_arp(&ns);
@@ -368,14 +375,18 @@ fn read_rp_filter(ns: &str) -> Option<(u8, u8)> {
     Some((read("net.ipv4.conf.all.rp_filter")?, read(&tunnel)?))
 }
 
+/// `net.ipv4.ip_forward` of namespace `ns`, if it exists and can be read.
+fn read_forwarding(ns: &str) -> Option<bool> {
+    netns::exists(ns).then(|| sysctl::read(ns, "net.ipv4.ip_forward").ok().map(|v| v == "1"))?
+}
+
 impl Observe for KernelObserver {
     fn observe(&mut self, state: &LabState) -> Observation {
         let hosts = self.read_hosts(state);
         let host = active_director(state, &hosts).to_string();
         let director = state.spec.netns(&host);
-        let forwarding = netns::exists(&director)
-            .then(|| sysctl::read(&director, "net.ipv4.ip_forward").ok().map(|v| v == "1"))
-            .flatten();
+        // Read on every call, where the hosts' copy may be a second old.
+        let forwarding = read_forwarding(&director);
         Observation {
             at: SystemTime::now(),
             hosts,

@@ -158,12 +158,8 @@ pub fn status(state: &LabState, seen: &Observation) -> LabStatus {
             present: h.present,
             interfaces: h.interfaces.clone(),
             default_gateway: h.gateway,
-            // Read in the director the observer follows: the one director,
-            // or an HA lab's MASTER (the other's is not read).
-            ip_forward: (h.role == HostRole::Director
-                && (spec.ha.is_none() || seen.holder_of(spec.director.vip) == Some(&h.name)))
-            .then_some(seen.forwarding)
-            .flatten(),
+            // Each director's own (an HA lab's failed director shows off).
+            ip_forward: h.ip_forward,
             http_servers: state
                 .processes
                 .iter()

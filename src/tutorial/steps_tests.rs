@@ -31,6 +31,7 @@ fn observed(gateways: [Option<Ipv4Addr>; 2], forwarding: bool, ipvs: IpvsRead) -
             },
             arp: None,
             rp_filter: None,
+            ip_forward: None,
         })
         .collect();
     Observation {
@@ -240,6 +241,7 @@ fn dr_observed(vip_on_lo: [bool; 2], arp: [(u8, u8); 2], ipvs: IpvsRead) -> Obse
                 gateway: Some(Ipv4Addr::new(198, 51, 100, 254)),
                 arp: i.map(|i| arp[i]),
                 rp_filter: None,
+                ip_forward: None,
             }
         })
         .collect();

@@ -58,6 +58,7 @@ fn observed(servers: [Server; 2], ipvs: IpvsRead) -> Observation {
                 gateway: Some(Ipv4Addr::new(198, 51, 100, 254)),
                 arp: server.map(|s| s.arp),
                 rp_filter: server.and_then(|s| s.rp_filter),
+                ip_forward: None,
             }
         })
         .collect();
