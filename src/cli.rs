@@ -469,7 +469,8 @@ pub struct SetChanges {
     /// Weight 0: no new connections; existing ones finish.
     #[arg(long, value_name = "NAME")]
     pub drain: Vec<String>,
-    /// NAME=ADDR:PORT[,WEIGHT]: a new real server (a namespace on the servers' bridge) in every service.
+    /// NAME=ADDR:PORT[,WEIGHT]: a new real server in every service, built and forwarded like
+    /// the lab's others (NAT, DR or TUN, as each service's members are).
     #[arg(long, value_name = "NAME=ADDR:PORT[,WEIGHT]", value_parser = parse_add_rs)]
     pub add_rs: Vec<AddRs>,
     /// Remove a real server: its destinations, its process, its namespace.

@@ -2,7 +2,8 @@
 //! the DR, TUN and NAT-vs-DR presets build their routed topology, the client
 //! reaches each real server through the router, the real servers hold the
 //! VIP where the method needs it with the ARP sysctls set, only the director
-//! answers ARP for the VIP, and `down` leaves the machine as it was.
+//! answers ARP for the VIP (also a DR server added live), and `down` leaves
+//! the machine as it was.
 //!
 //! Each test runs its preset under a lab name of its own (`nd-...`), so it
 //! never meets another test's or a person's lab.
@@ -104,8 +105,22 @@ fn dr_lab_routes_replies_around_the_director_and_leaves_nothing() {
         let hosts = ["client", "director", "router", "rs1", "rs2"];
         assert_eq!(names, hosts.map(|h| format!("lvs-{lab}-{h}")));
 
-        client_reaches_each_real_server(lab, &[("rs1", "198.51.100.11"), ("rs2", "198.51.100.12")]);
-        for rs in ["rs1", "rs2"] {
+        // A real server added to the running lab is a DR server like the
+        // others: the VIP on lo, quiet ARP, replies by the router.
+        let router = lvslab().args(["set", lab, "--add-rs", "rs9=198.51.100.254:80"]).output();
+        let router = router.unwrap();
+        assert!(String::from_utf8_lossy(&router.stderr).contains("already used"), "{router:?}");
+        lvslab_ok(&["set", lab, "--add-rs", "rs3=198.51.100.13:80"]);
+        let rules =
+            String::from_utf8_lossy(&lvslab_ok(&["export", lab, "--format", "ipvsadm"]).stdout)
+                .into_owned();
+        assert!(rules.contains("-r 198.51.100.13:80 -g"), "rs3 is a DR member: {rules}");
+
+        client_reaches_each_real_server(
+            lab,
+            &[("rs1", "198.51.100.11"), ("rs2", "198.51.100.12"), ("rs3", "198.51.100.13")],
+        );
+        for rs in ["rs1", "rs2", "rs3"] {
             assert_eq!(sysctl(lab, rs, "net.ipv4.conf.all.arp_ignore"), "1", "{rs}");
             assert_eq!(sysctl(lab, rs, "net.ipv4.conf.all.arp_announce"), "2", "{rs}");
             let lo = in_ns(lab, rs, &["ip", "-4", "-o", "addr", "show", "dev", "lo"]);
@@ -117,6 +132,7 @@ fn dr_lab_routes_replies_around_the_director_and_leaves_nothing() {
         }
         assert_eq!(sysctl(lab, "router", "net.ipv4.ip_forward"), "1");
         only_the_director_answers_arp_for(lab, "198.51.100.100");
+        lvslab_ok(&["set", lab, "--del-rs", "rs3"]);
     }
     assert_eq!(machine_state(), before, "down left something behind");
 }

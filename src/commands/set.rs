@@ -26,7 +26,25 @@ pub async fn run(lab: &str, changes: Changes) -> Result<ExitCode> {
     };
     for rs in &changes.add_rs {
         live::add_real_server(&mut state, &rs.name, rs.addr, rs.port, rs.weight).await?;
-        println!("added real server {} {}:{} weight {}", rs.name, rs.addr, rs.port, rs.weight);
+        // Forwarded as each service's members are: say how.
+        let mut methods: Vec<String> = state
+            .spec
+            .services
+            .iter()
+            .flat_map(|s| &s.members)
+            .filter(|m| m.name == rs.name)
+            .map(|m| m.forward.to_string())
+            .collect();
+        methods.sort();
+        methods.dedup();
+        println!(
+            "added real server {} {}:{} weight {} ({})",
+            rs.name,
+            rs.addr,
+            rs.port,
+            rs.weight,
+            methods.join(", ")
+        );
     }
     for name in &changes.del_rs {
         live::remove_real_server(&mut state, name)?;

@@ -99,60 +99,7 @@ pub fn topology(spec: &LabSpec) -> Vec<Step> {
 
     let mut tunnel_module = false;
     for rs in &spec.real_servers {
-        let netns = spec.netns(&rs.name);
-        let remote = spec.is_remote(&rs.name);
-        let mut wired = if remote {
-            remote_server_steps(spec, &rs.name, rs.addr)
-        } else {
-            real_server_steps(spec, &rs.name, rs.addr)
-        };
-        // Its default route: through the director for NAT (replies must be
-        // rewritten back), else straight to the router (spec.placement).
-        let nat = spec.serves_nat(&rs.name);
-        wired.retain(|step| !matches!(step, Step::DefaultRoute { .. }));
-        wired.push(Step::DefaultRoute { netns: netns.clone(), via: spec.placement(&rs.name).1 });
-        steps.extend(wired);
-        let dr = spec.vips_held_by(&rs.name, Forward::Dr);
-        let tun = spec.vips_held_by(&rs.name, Forward::Tun);
-        for vip in &dr {
-            steps.push(addr(&netns, "lo", *vip, 32));
-        }
-        if !tun.is_empty() && !tunnel_module {
-            tunnel_module = true;
-            steps.push(Step::Modprobe { module: s("ipip") });
-        }
-        for vip in &tun {
-            steps.push(addr(&netns, TUNNEL, *vip, 32));
-        }
-        if !tun.is_empty() {
-            steps.push(Step::LinkUp { netns: netns.clone(), link: s(TUNNEL) });
-            for key in ["net.ipv4.conf.all.rp_filter", "net.ipv4.conf.tunl0.rp_filter"] {
-                steps.push(Step::Sysctl { netns: netns.clone(), key: s(key), value: s("0") });
-            }
-        }
-        // Off the segment, nobody asks a remote server for the VIP by ARP.
-        if (dr.is_empty() && tun.is_empty()) || remote {
-            continue;
-        }
-        for (key, value) in
-            [("net.ipv4.conf.all.arp_ignore", "1"), ("net.ipv4.conf.all.arp_announce", "2")]
-        {
-            steps.push(Step::Sysctl { netns: netns.clone(), key: s(key), value: s(value) });
-        }
-        if nat {
-            for vip in dr.iter().chain(&tun) {
-                steps.push(Step::Rule {
-                    netns: netns.clone(),
-                    from: *vip,
-                    table: DIRECT_REPLY_TABLE,
-                });
-            }
-            steps.push(Step::TableDefaultRoute {
-                netns: netns.clone(),
-                via: router.inside,
-                table: DIRECT_REPLY_TABLE,
-            });
-        }
+        steps.extend(server_steps(spec, &rs.name, rs.addr, &mut tunnel_module));
     }
 
     // The director answers NAT connections through the router. NAT replies
@@ -164,6 +111,75 @@ pub fn topology(spec: &LabSpec) -> Vec<Step> {
         steps.push(Step::Sysctl { netns: director.clone(), key: s(key), value: s("0") });
     }
     steps.push(Step::Sysctl { netns: director, key: s("net.ipv4.ip_forward"), value: s("1") });
+    steps
+}
+
+/// Real server `name` of a routed lab, at `rip`, as its memberships in
+/// `spec` make it: wired to the segment (or to the router's remote
+/// network), its default route (the DIP for NAT, else the router), its
+/// DR VIPs on lo and TUN VIPs on tunl0 with their sysctls, and the source
+/// rule a server in both NAT and DR/TUN services replies by. `ipip` is
+/// loaded once (`tunnel_module` says whether an earlier step did). At `up`,
+/// and for a server added to a running lab.
+pub fn server_steps(
+    spec: &LabSpec,
+    name: &str,
+    rip: std::net::Ipv4Addr,
+    tunnel_module: &mut bool,
+) -> Vec<Step> {
+    let Some(router) = spec.router else { return real_server_steps(spec, name, rip) };
+    let s = |v: &str| v.to_string();
+    let mut steps = Vec::new();
+    let netns = spec.netns(name);
+    let remote = spec.is_remote(name);
+    let mut wired = if remote {
+        remote_server_steps(spec, name, rip)
+    } else {
+        real_server_steps(spec, name, rip)
+    };
+    // Its default route: through the director for NAT (replies must be
+    // rewritten back), else straight to the router (spec.placement).
+    let nat = spec.serves_nat(name);
+    wired.retain(|step| !matches!(step, Step::DefaultRoute { .. }));
+    wired.push(Step::DefaultRoute { netns: netns.clone(), via: spec.placement(name).1 });
+    steps.extend(wired);
+    let dr = spec.vips_held_by(name, Forward::Dr);
+    let tun = spec.vips_held_by(name, Forward::Tun);
+    for vip in &dr {
+        steps.push(addr(&netns, "lo", *vip, 32));
+    }
+    if !tun.is_empty() && !*tunnel_module {
+        *tunnel_module = true;
+        steps.push(Step::Modprobe { module: s("ipip") });
+    }
+    for vip in &tun {
+        steps.push(addr(&netns, TUNNEL, *vip, 32));
+    }
+    if !tun.is_empty() {
+        steps.push(Step::LinkUp { netns: netns.clone(), link: s(TUNNEL) });
+        for key in ["net.ipv4.conf.all.rp_filter", "net.ipv4.conf.tunl0.rp_filter"] {
+            steps.push(Step::Sysctl { netns: netns.clone(), key: s(key), value: s("0") });
+        }
+    }
+    // Off the segment, nobody asks a remote server for the VIP by ARP.
+    if (dr.is_empty() && tun.is_empty()) || remote {
+        return steps;
+    }
+    for (key, value) in
+        [("net.ipv4.conf.all.arp_ignore", "1"), ("net.ipv4.conf.all.arp_announce", "2")]
+    {
+        steps.push(Step::Sysctl { netns: netns.clone(), key: s(key), value: s(value) });
+    }
+    if nat {
+        for vip in dr.iter().chain(&tun) {
+            steps.push(Step::Rule { netns: netns.clone(), from: *vip, table: DIRECT_REPLY_TABLE });
+        }
+        steps.push(Step::TableDefaultRoute {
+            netns: netns.clone(),
+            via: router.inside,
+            table: DIRECT_REPLY_TABLE,
+        });
+    }
     steps
 }
 

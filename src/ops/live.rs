@@ -14,7 +14,7 @@ use super::state::{self, LabState};
 use crate::ipvs::IpvsClient;
 use crate::lab::model::{Control, Dataplane};
 use crate::lab::model::{Forward, Member, RealServer, parse_netns_name};
-use crate::lab::plan::{Plan, real_server_steps};
+use crate::lab::plan::Plan;
 use crate::lab::{ranges, table, validate};
 use crate::net::netns;
 
@@ -164,10 +164,13 @@ pub fn zero(state: &LabState) -> Result<(), LabError> {
     Ok(())
 }
 
-/// Adds real server `name` at `addr`: a new namespace wired to the
-/// director's bridge, its HTTP server, and a destination on `port` with
-/// `weight` in every service. An existing real server is only added to the
-/// services it is missing from.
+/// Adds real server `name` at `addr`: a new namespace wired like the lab's
+/// other real servers (to the director's bridge, an HA lab's switch, or a
+/// routed lab's segment or remote network), its HTTP server, and a
+/// destination on `port` with `weight` in every service, forwarded as that
+/// service's members are (DR in a DR service, TUN in a TUN one; NAT where
+/// they mix). An existing real server is only added to the services it is
+/// missing from.
 pub async fn add_real_server(
     state: &mut LabState,
     name: &str,
@@ -193,29 +196,48 @@ pub async fn add_real_server(
             true
         }
     };
+    let mut next = spec.clone();
+    if new_host {
+        next.real_servers.push(RealServer { name: name.to_string(), addr, delay_ms: 0 });
+    }
+    for svc in &mut next.services {
+        if svc.members.iter().any(|m| m.name == name && m.port == port) {
+            continue;
+        }
+        let forward = method_of(svc);
+        svc.members.push(Member { name: name.to_string(), port, weight, forward });
+    }
+    if next.is_remote(name)
+        && next
+            .services
+            .iter()
+            .flat_map(|s| &s.members)
+            .any(|m| m.name == name && m.forward != Forward::Tun)
+    {
+        return refuse(format!(
+            "{addr} is on the remote network {}, which only TUN services reach (NAT needs the \
+             DIP as gateway, DR the director's segment): give an address of the servers' \
+             network {}",
+            spec.remote_net.map_or_else(String::new, |n| n.to_string()),
+            spec.servers_net
+        ));
+    }
     if new_host {
         let mut builder = Builder::new();
-        let steps = std::iter::once(crate::lab::plan::Step::AddNetns { netns: spec.netns(name) })
-            .chain(std::iter::once(crate::lab::plan::Step::LinkUp {
-                netns: spec.netns(name),
-                link: "lo".into(),
-            }))
-            .chain(real_server_steps(&spec, name, addr))
-            .collect();
+        let steps = [
+            crate::lab::plan::Step::AddNetns { netns: spec.netns(name) },
+            crate::lab::plan::Step::LinkUp { netns: spec.netns(name), link: "lo".into() },
+        ]
+        .into_iter()
+        .chain(crate::lab::routed::server_steps(&next, name, addr, &mut false))
+        .collect();
         if let Err(e) = builder.run(&Plan { steps }, |_, _, _| {}).await {
             let _ = netns::delete(&spec.netns(name));
             state::unmark_netns(&spec.netns(name));
             return Err(e.into());
         }
-        state.spec.real_servers.push(RealServer { name: name.to_string(), addr, delay_ms: 0 });
     }
-    let member = Member { name: name.to_string(), port, weight, forward: Forward::Nat };
-    for svc in &mut state.spec.services {
-        if svc.members.iter().any(|m| m.name == name && m.port == port) {
-            continue;
-        }
-        svc.members.push(member.clone());
-    }
+    state.spec = next;
     servers::start_missing(state)?;
     if state.dataplane == Dataplane::Nft {
         super::nft::replace(&spec, &state.spec)?;
@@ -224,8 +246,11 @@ pub async fn add_real_server(
         keepalived::reload(state)?;
     } else if state.dataplane == Dataplane::Ipvs {
         let mut client = ipvs_client(state)?;
-        let dest = table::destination(&state.spec, &member).expect("added above");
         for svc in &state.spec.services {
+            let Some(member) = svc.members.iter().find(|m| m.name == name && m.port == port) else {
+                continue;
+            };
+            let dest = table::destination(&state.spec, member).expect("added above");
             let present = client
                 .destinations(&table::key(svc))?
                 .iter()
@@ -236,6 +261,16 @@ pub async fn add_real_server(
         }
     }
     state.save().map_err(|e| LabError::Record(e.to_string()))
+}
+
+/// How a new member of `svc` is forwarded: as all its members are, or NAT
+/// when they mix (or there are none).
+fn method_of(svc: &crate::lab::model::Service) -> Forward {
+    let mut methods = svc.members.iter().map(|m| m.forward);
+    match methods.next() {
+        Some(first) if methods.all(|m| m == first) => first,
+        _ => Forward::Nat,
+    }
 }
 
 /// Stops the HTTP process(es) of real server `name`, leaving its namespace
@@ -316,19 +351,27 @@ fn check_new_host(state: &LabState, name: &str, addr: Ipv4Addr) -> Result<(), La
     if let Err((what, fix)) = validate::host_name(name) {
         return refuse(format!("{what}: {fix}"));
     }
-    if !spec.servers_net.contains(&addr)
-        || addr == spec.servers_net.network()
-        || addr == spec.servers_net.broadcast()
-    {
+    let host_of = |net: ipnet::Ipv4Net| {
+        net.contains(&addr) && addr != net.network() && addr != net.broadcast()
+    };
+    if !host_of(spec.servers_net) && !spec.remote_net.is_some_and(host_of) {
+        let remote = spec
+            .remote_net
+            .map(|n| format!(" (or, for TUN, the remote network {n})"))
+            .unwrap_or_default();
         return refuse(format!(
-            "{addr} is not a host address of the servers' network {}: in NAT mode every real server shares the DIP's subnet",
+            "{addr} is not a host address of the servers' network {}{remote}: a real server \
+             shares the DIP's subnet",
             spec.servers_net
         ));
     }
-    // An HA lab's directors have their own addresses there too.
+    // The directors of an HA lab and a routed lab's router have their own
+    // addresses there too.
     let a_directors = spec.ha.as_ref().is_some_and(|ha| ha.own.iter().any(|(_, own)| *own == addr));
+    let the_routers = spec.router.is_some_and(|r| r.inside == addr || r.remote == Some(addr));
     let taken = addr == spec.director.dip
         || a_directors
+        || the_routers
         || spec.real_servers.iter().any(|r| r.addr == addr);
     if taken {
         return refuse(format!("{addr} is already used in lab '{}'", spec.name));
