@@ -89,6 +89,21 @@ fn methods(lab: &str) -> Vec<String> {
         .collect()
 }
 
+/// `set LAB --add-rs rs3=ADDR:80`: rs3 joins by the lab's method (ipvsadm's
+/// `method` column) and takes its share, wrr 3:2:1 over 600 connections.
+fn adds_rs3_by_its_method(lab: &str, addr: &str, method: &str) {
+    let added = lvslab_ok(&["set", lab, "--add-rs", &format!("rs3={addr}:80")]);
+    let word = if method == "Route" { "(dr)" } else { "(tun)" };
+    assert!(added.contains(word), "{added}");
+    assert_eq!(methods(lab), [method, method, method], "ipvsadm -Ln of {lab} with rs3");
+    let (answered, split) = traffic(lab, 600, None);
+    eprintln!("{lab} with rs3: {split:?}");
+    assert_eq!(answered, 600, "{lab} with rs3: every request answered");
+    let want: Vec<(String, u64)> =
+        [("rs1", 300), ("rs2", 200), ("rs3", 100)].map(|(n, c)| (n.to_string(), c)).into();
+    assert_eq!(split, want, "{lab} with rs3: wrr 3:2:1");
+}
+
 /// `dr` and `tun`: the tutorial's cluster, by each method, on real IPVS.
 #[test]
 fn dr_and_tun_split_1000_connections_600_400_and_round_trip_their_rules() {
@@ -125,17 +140,7 @@ fn dr_and_tun_split_1000_connections_600_400_and_round_trip_their_rules() {
         assert_eq!(again, saved, "{lab}: ipvsadm -Sn -> import -> export");
         assert_eq!(lvslab_ok(&["export", lab, "--format", "ipvsadm"]), saved, "{lab}: export");
 
-        // A real server added live joins by the lab's method and takes its
-        // share: wrr 3:2:1 over 600 connections.
-        let added = lvslab_ok(&["set", lab, "--add-rs", "rs3=198.51.100.13:80"]);
-        assert!(added.contains(&format!("({lab})")), "{added}");
-        assert_eq!(methods(lab), [method, method, method], "{lab} with rs3");
-        let (answered, split) = traffic(lab, 600, None);
-        eprintln!("{lab} with rs3: {split:?}");
-        assert_eq!(answered, 600, "{lab} with rs3: every request answered");
-        let want: Vec<(String, u64)> =
-            [("rs1", 300), ("rs2", 200), ("rs3", 100)].map(|(n, c)| (n.to_string(), c)).into();
-        assert_eq!(split, want, "{lab} with rs3: wrr 3:2:1");
+        adds_rs3_by_its_method(lab, "198.51.100.13", method);
 
         lvslab_ok(&["down", lab]);
         assert_eq!(lab_namespaces(lab), Vec::<String>::new(), "down left namespaces of {lab}");
@@ -172,14 +177,7 @@ fn tun_reaches_real_servers_behind_a_router_and_splits_600_400() {
     assert!(conns >= 1000 && in_bytes > 0, "the requests crossed the director");
     assert_eq!(out_bytes, 0, "no reply crossed the director");
     // A server added live on the remote network is a TUN server too.
-    lvslab_ok(&["set", lab, "--add-rs", "rs3=203.0.113.13:80"]);
-    assert_eq!(methods(lab), ["Tunnel", "Tunnel", "Tunnel"], "ipvsadm -Ln of {lab} with rs3");
-    let (answered, split) = traffic(lab, 600, None);
-    eprintln!("{lab} with rs3: {split:?}");
-    assert_eq!(answered, 600, "{lab} with rs3: every request answered");
-    let want: Vec<(String, u64)> =
-        [("rs1", 300), ("rs2", 200), ("rs3", 100)].map(|(n, c)| (n.to_string(), c)).into();
-    assert_eq!(split, want, "{lab} with rs3: wrr 3:2:1");
+    adds_rs3_by_its_method(lab, "203.0.113.13", "Tunnel");
     lvslab_ok(&["down", lab]);
     assert_eq!(lab_namespaces(lab), Vec::<String>::new(), "down left namespaces of {lab}");
 }

@@ -12,7 +12,7 @@ use lvslab::lab::model::Dataplane;
 use lvslab::lab::model::{LabSpec, Service};
 use lvslab::lab::ranges;
 use lvslab::monitor::observe::CountsReader;
-use lvslab::monitor::{KernelObserver, Observe, predict};
+use lvslab::monitor::{KernelObserver, Observe, predict, verdict};
 use lvslab::net::netns;
 use lvslab::ops::state::LabState;
 use lvslab::traffic::{
@@ -154,7 +154,7 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
             * usize::try_from(predictor.dests().iter().map(|d| d.weight).max().unwrap_or(1))
                 .unwrap_or(1);
         let counts = counts_read.lock().unwrap_or_else(PoisonError::into_inner);
-        predict::verify(
+        verdict::verify(
             predictor,
             &scheduler,
             &answers,
@@ -192,7 +192,7 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
 }
 
 /// The verdict for people: agreement overall and per server, the first mismatches.
-fn prediction_text(v: &predict::Verdict) -> String {
+fn prediction_text(v: &verdict::Verdict) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     let sync = if v.synced_on > 0 {

@@ -30,6 +30,7 @@ pub mod predict;
 pub mod sample;
 pub mod snapshot;
 pub mod status;
+pub mod verdict;
 
 pub use history::History;
 pub use observe::{ConnsRead, IpvsRead, KernelObserver, Observation, Observe};
