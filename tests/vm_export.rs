@@ -41,8 +41,10 @@ impl Drop for Cleanup {
         for lab in &self.0 {
             let _ = lvslab().args(["down", lab]).output();
         }
-        if std::path::Path::new("/run/ex-tutorial.sh").exists() {
-            let _ = Command::new("bash").args(["/run/ex-tutorial.sh", "down"]).output();
+        for script in ["/run/ex-tutorial.sh", "/run/ex-ha.sh"] {
+            if std::path::Path::new(script).exists() {
+                let _ = Command::new("bash").args([script, "down"]).output();
+            }
         }
         for ns in ["ex-fresh", "ex-scratch"] {
             let _ = Command::new("ip").args(["netns", "del", ns]).output();
@@ -99,6 +101,54 @@ fn the_exported_script_builds_the_same_lab_by_hand() {
 
     common::ok(Command::new("bash").args(["/run/ex-tutorial.sh", "down"]));
     assert_eq!(netns_list(), "", "the script's teardown left namespaces");
+}
+
+/// Whether namespace `netns` holds address `addr` on one of its links.
+fn holds(netns: &str, addr: &str) -> bool {
+    let out = common::ok(Command::new("ip").args(["-n", netns, "-4", "-o", "addr", "show"]));
+    text(&out).contains(&format!(" {addr}/"))
+}
+
+/// The `ha` preset as a script: two directors, each with keepalived from
+/// the script's own files, the same IPVS table in both (as lvslab's),
+/// director1 MASTER; killing its keepalived moves the VIP to director2,
+/// which answers; `down` leaves no namespace and no keepalived.
+#[test]
+fn the_exported_ha_script_builds_two_directors_that_fail_over() {
+    common::require_vm();
+    let _cleanup = Cleanup(vec!["ha"]);
+    lvslab_ok(&["export", "ha", "--format", "shell", "-o", "/run/ex-ha.sh"]);
+    let built = common::ok(Command::new("bash").arg("/run/ex-ha.sh"));
+    assert!(text(&built).contains("lab 'ha' is up"), "{}", text(&built));
+    assert!(holds("lvs-ha-director1", "192.0.2.1"), "director1 holds the VIP");
+    let spec = lvslab::lab::presets::load("ha").unwrap().spec;
+    let sorted = |t: String| {
+        let mut l: Vec<String> = t.lines().map(str::to_string).collect();
+        l.sort();
+        l
+    };
+    let want = sorted(lvslab::lab::export::rules::from_spec(&spec));
+    // keepalived adds a real server once its first check passes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while ["lvs-ha-director1", "lvs-ha-director2"].iter().any(|d| sorted(ipvsadm_sn(d)) != want) {
+        assert!(std::time::Instant::now() < deadline, "{}", ipvsadm_sn("lvs-ha-director1"));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let even: BTreeMap<String, u32> = [("rs1".to_string(), 50), ("rs2".to_string(), 50)].into();
+    assert_eq!(hundred_answers("lvs-ha-client", "192.0.2.1"), even, "rr through director1");
+
+    let pid = std::fs::read_to_string("/run/lvslab-sh/ha/director1-keepalived.pid").unwrap();
+    common::ok(Command::new("kill").arg(pid.trim()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !holds("lvs-ha-director2", "192.0.2.1") {
+        assert!(std::time::Instant::now() < deadline, "director2 never took the VIP");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(hundred_answers("lvs-ha-client", "192.0.2.1"), even, "rr through director2");
+
+    common::ok(Command::new("bash").args(["/run/ex-ha.sh", "down"]));
+    assert_eq!(netns_list(), "", "the script's teardown left namespaces");
+    assert!(common::pids_named("keepalived").is_empty(), "keepalived left behind");
 }
 
 /// A table as a person makes it with ipvsadm: port mapping, persistence

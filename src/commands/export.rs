@@ -26,14 +26,6 @@ enum Source {
 
 pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> {
     let (spec, source, seen) = find(lab)?;
-    if format == Format::Shell && spec.ha.is_some() {
-        anyhow::bail!(
-            "lab '{}' has two directors whose VIP keepalived's VRRP moves; the shell script \
-             builds one director by hand and has no VRRP. Use --format keepalived (the cluster's \
-             keepalived.conf) or --format toml",
-            spec.name
-        );
-    }
     // What the director has that the lab's record does not: said beside
     // every format, so an export never silently drops (or passes off as
     // the preset's) what someone added by hand.

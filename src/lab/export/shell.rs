@@ -10,7 +10,9 @@
 use std::fmt::Write;
 
 use crate::ipvs::rules::{save, service_switch};
-use crate::lab::model::{Forward, HostRole, LabSpec};
+use crate::lab::export::keepalived::{Purpose, to_keepalived};
+use crate::lab::ha;
+use crate::lab::model::{Forward, HA_DIRECTORS, HostRole, LabSpec};
 use crate::lab::plan::{Plan, Step};
 use crate::lab::table;
 use crate::lab::text::{shell_dq, shell_word, shown};
@@ -24,8 +26,15 @@ pub fn to_shell(spec: &LabSpec) -> String {
     preamble(&mut out, spec);
     out.push_str("up() {\n    preflight\n");
     topology(&mut out, spec);
-    ipvs(&mut out, spec);
-    servers(&mut out, spec);
+    if spec.ha.is_some() {
+        // keepalived checks the real servers as soon as it starts: start
+        // them first, so none begins the lab marked down.
+        servers(&mut out, spec);
+        keepalived(&mut out, spec);
+    } else {
+        ipvs(&mut out, spec);
+        servers(&mut out, spec);
+    }
     finish(&mut out, spec);
     out.push_str("}\n\n");
     out.push_str(
@@ -43,7 +52,7 @@ fn preamble(out: &mut String, spec: &LabSpec) {
         r#"#!/usr/bin/env bash
 # The lvslab lab '{shown_name}' as plain commands: {description}
 #
-# Run it as root where iproute2, ipvsadm and python3 are installed:
+# Run it as root where {needs} are installed:
 #     bash THIS_FILE          build the lab
 #     bash THIS_FILE down     remove everything it made
 # It builds the same hosts `lvslab up` does (one network namespace each,
@@ -58,12 +67,18 @@ SCRATCH={scratch}/{word_name}
 
 die() {{ echo "$0: $*" >&2; exit 1; }}
 
-# Kill what runs in each namespace (the web servers), then delete the
-# namespace: its links, addresses, routes and IPVS table go with it.
+# Stop what runs in each namespace (web servers; keepalived too with two directors),
+# then delete the namespace: its links, addresses, routes and IPVS table go with it.
 down() {{
     for ns in "${{NAMESPACES[@]}}"; do
         if [ -e "/run/netns/$ns" ]; then
             ip netns pids "$ns" | xargs -r kill 2>/dev/null || true
+            # Let them finish (keepalived first removes what it added), then insist.
+            for _ in $(seq 50); do
+                [ -z "$(ip netns pids "$ns")" ] && break
+                sleep 0.1
+            done
+            ip netns pids "$ns" | xargs -r kill -9 2>/dev/null || true
             ip netns del "$ns"
             echo "removed $ns"
         fi
@@ -74,7 +89,7 @@ down() {{
 # Check everything before the first change, so a refusal changes nothing.
 preflight() {{
     [ "$(id -u)" -eq 0 ] || die "run me as root (namespaces and IPVS need it)"
-    for tool in ip ipvsadm python3 sysctl setsid; do
+    for tool in {tools}; do
         command -v "$tool" >/dev/null || die "'$tool' is missing; install it first"
     done
     [ -e /proc/net/ip_vs ] || modprobe ip_vs 2>/dev/null ||
@@ -94,6 +109,16 @@ preflight() {{
         description = shown(&spec.description),
         namespaces = namespaces.join(" "),
         scratch = SCRATCH_DIR,
+        needs = if spec.ha.is_some() {
+            "iproute2, ipvsadm, python3 and keepalived"
+        } else {
+            "iproute2, ipvsadm and python3"
+        },
+        tools = if spec.ha.is_some() {
+            "ip ipvsadm python3 sysctl setsid keepalived"
+        } else {
+            "ip ipvsadm python3 sysctl setsid"
+        },
     );
 }
 
@@ -113,6 +138,9 @@ fn topology(out: &mut String, spec: &LabSpec) {
 /// What a step teaches, said before it (only for the first of a kind).
 fn comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
     let client = spec.netns("client");
+    if spec.ha.is_some() {
+        return ha_comment(spec, step, said_lo);
+    }
     match step {
         Step::AddNetns { netns } if *netns == client => Some(
             "1. One network namespace per host: each has its own links, addresses,\n\
@@ -157,6 +185,56 @@ fn comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
             )
         }
         step => routed_comment(spec, step),
+    }
+}
+
+/// What the steps of a lab with two directors teach (`[ha]`).
+fn ha_comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
+    let client = spec.netns("client");
+    let first = spec.netns(HA_DIRECTORS[0]);
+    match step {
+        Step::AddNetns { netns } if *netns == client => Some(
+            "1. One network namespace per host: each has its own links, addresses,\n\
+             routes and IPVS table, like a separate machine. Two directors, and a\n\
+             switch of their own, so that neither director's failure takes a\n\
+             network down with it."
+                .into(),
+        ),
+        Step::LinkUp { link, .. } if link == "lo" && !*said_lo => {
+            *said_lo = true;
+            Some("Every host needs its loopback up (local sockets use it).".into())
+        }
+        Step::AddBridge { name, .. } if name == ha::CLIENT_BRIDGE => Some(
+            "2. The switch: a bridge for the client's network (brc) and one for the\n\
+             servers' (brs). Every host plugs into them with a veth pair, a virtual\n\
+             cable whose far end is a port of the bridge."
+                .into(),
+        ),
+        Step::DefaultRoute { netns, .. } if *netns == client => Some(
+            "The client's gateway is the VIP, on whichever director VRRP makes MASTER\n\
+             (found by ARP: the new MASTER announces it when it takes over)."
+                .into(),
+        ),
+        Step::AddVeth { netns, .. } if *netns == first => Some(
+            "3. Each director: eth0 on the client's bridge, eth1 on the servers',\n\
+             with addresses of its own only. The VIP and the DIP are keepalived's\n\
+             to place, on the MASTER."
+                .into(),
+        ),
+        Step::AddVeth { netns, peer, .. }
+            if spec.real_servers.iter().any(|rs| spec.netns(&rs.name) == *netns) =>
+        {
+            let peer = shown(peer);
+            Some(format!(
+                "Real server {peer}: a cable to the servers' bridge. Its gateway is the\n\
+                 DIP, so its replies cross whichever director is MASTER, which rewrites\n\
+                 their source back to the VIP."
+            ))
+        }
+        Step::Sysctl { key, netns, .. } if key == "net.ipv4.ip_forward" && *netns == first => {
+            Some("Both directors route between the two networks.".into())
+        }
+        _ => None,
     }
 }
 
@@ -275,9 +353,66 @@ fn ipvs(out: &mut String, spec: &LabSpec) {
     }
 }
 
-fn servers(out: &mut String, spec: &LabSpec) {
+/// Two directors: keepalived in each, from the same files `lvslab up` writes.
+fn keepalived(out: &mut String, spec: &LabSpec) {
     out.push_str(
-        "\n    # 5. A web server on each real server that answers with the server's name,\n    \
+        "\n    # 5. The load balancers: keepalived in each director programs its IPVS\n    \
+         # table from virtual_server blocks, checks every real server (GET /health)\n    \
+         # and runs VRRP with the other director: the MASTER, the higher priority,\n    \
+         # holds the VIP and the DIP; when its adverts stop, the BACKUP takes them.\n",
+    );
+    for (index, host) in HA_DIRECTORS.into_iter().enumerate() {
+        let conf = to_keepalived(
+            spec,
+            Purpose::Ha { director: index, balance: true },
+            &[format!(
+                "{host} of the lab, written by the script `lvslab export --format shell` made"
+            )],
+        );
+        let file = format!("$SCRATCH/{host}-keepalived");
+        let ns = shell_word(&spec.netns(host)).into_owned();
+        // A quoted delimiter: the file is written as it stands, nothing expanded.
+        let _ = write!(out, "    cat >\"{file}.conf\" <<'{HEREDOC_END}'\n{conf}{HEREDOC_END}\n");
+        let _ = writeln!(
+            out,
+            "    setsid ip netns exec {ns} keepalived --dont-fork --log-console --no-syslog \\\n        \
+             --use-file \"{file}.conf\" --pid \"{file}.pid\" --checkers_pid \"{file}-checkers.pid\" \\\n        \
+             --vrrp_pid \"{file}-vrrp.pid\" --bfd_pid \"{file}-bfd.pid\" \\\n        \
+             >\"{file}.log\" 2>&1 </dev/null &"
+        );
+    }
+    let vip = spec.director.vip;
+    let holds = |host: &str| {
+        format!(
+            "ip netns exec {} ip -4 -o addr show | grep -qF ' {vip}/'",
+            shell_word(&spec.netns(host))
+        )
+    };
+    let _ = writeln!(
+        out,
+        "    # VRRP elects the MASTER within a few adverts (a second each).\n    \
+         for _ in $(seq 60); do\n        \
+         {{ {} || {}; }} && break\n        \
+         sleep 0.5\n    \
+         done\n    \
+         {{ {} || {}; }} || die \"no director took the VIP {vip} (VRRP); see $SCRATCH/director1-keepalived.log\"",
+        holds(HA_DIRECTORS[0]),
+        holds(HA_DIRECTORS[1]),
+        holds(HA_DIRECTORS[0]),
+        holds(HA_DIRECTORS[1]),
+    );
+}
+
+/// Ends the here-documents holding keepalived's files: no line of them can
+/// be this (each is a keyword, a brace or a `#` comment).
+const HEREDOC_END: &str = "LVSLAB_KEEPALIVED_CONF";
+
+fn servers(out: &mut String, spec: &LabSpec) {
+    // Fourth where keepalived programs IPVS after them (two directors).
+    let step = if spec.ha.is_some() { 4 } else { 5 };
+    let _ = write!(
+        out,
+        "\n    # {step}. A web server on each real server that answers with the server's name,\n    \
          # so every answer shows where IPVS sent the connection. python3's http.server\n    \
          # is on almost every machine; it serves a file holding the name. (lvslab runs\n    \
          # its own server instead, `lvslab serve`, which also sets X-Real-Server.)\n    \
@@ -292,6 +427,10 @@ fn servers(out: &mut String, spec: &LabSpec) {
         let (word, host) = (shell_word(host), shell_dq(host));
         let _ = writeln!(out, "    mkdir -p \"$SCRATCH/{host}\"");
         let _ = writeln!(out, "    echo {word} > \"$SCRATCH/{host}/index.html\"");
+        if spec.ha.is_some() {
+            // keepalived's check: GET /health must answer 200.
+            let _ = writeln!(out, "    echo ok > \"$SCRATCH/{host}/health\"");
+        }
         // A DR/TUN real server also answers on the VIPs it holds: any address.
         let holds_vip = [Forward::Dr, Forward::Tun]
             .into_iter()
@@ -314,7 +453,7 @@ fn servers(out: &mut String, spec: &LabSpec) {
                 out,
                 "    ip netns exec {} bash -c 'for _ in $(seq 120); do (exec 3<>/dev/tcp/{}/{port}) 2>/dev/null && exit 0; sleep 0.5; done; exit 1' ||\n        \
                  die \"the web server of {} (port {port}) did not start; see $SCRATCH/{}-{port}.log\"",
-                shell_word(&spec.netns("director")),
+                shell_word(&spec.netns(spec.directors()[0])),
                 rs.addr,
                 shell_dq(&rs.name),
                 shell_dq(&rs.name)
@@ -334,11 +473,13 @@ fn finish(out: &mut String, spec: &LabSpec) {
             svc.vip, svc.port
         );
     }
-    let _ = writeln!(
-        out,
-        "    echo \"  ip netns exec {} ipvsadm -Ln\"",
-        shell_dq(&spec.netns("director"))
-    );
+    for director in spec.directors() {
+        let _ = writeln!(
+            out,
+            "    echo \"  ip netns exec {} ipvsadm -Ln\"",
+            shell_dq(&spec.netns(director))
+        );
+    }
     let _ = writeln!(out, "    echo \"remove it with: bash $0 down\"");
 }
 
