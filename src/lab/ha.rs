@@ -44,6 +44,12 @@ pub fn port(host: &str, bridge: &str) -> String {
     }
 }
 
+/// A director's two ports on the switch (client side, servers' side):
+/// pulling its cables (`set --cut`) takes both down.
+pub fn director_ports(director: &str) -> [String; 2] {
+    [port(director, CLIENT_BRIDGE), port(director, SERVERS_BRIDGE)]
+}
+
 /// The steps, in an order that always works (empty without `[ha]`).
 pub fn topology(spec: &LabSpec) -> Vec<Step> {
     let Some(ha) = spec.ha else { return Vec::new() };

@@ -208,8 +208,7 @@ fn failed_directors(state: &LabState, seen: &Observation) -> Vec<String> {
         })
     };
     let cut = |host: &str| {
-        let ports = [crate::lab::ha::CLIENT_BRIDGE, crate::lab::ha::SERVERS_BRIDGE]
-            .map(|bridge| crate::lab::ha::port(host, bridge));
+        let ports = crate::lab::ha::director_ports(host);
         seen.host("switch").is_some_and(|switch| {
             switch.interfaces.iter().any(|l| ports.contains(&l.name) && !l.up)
         })

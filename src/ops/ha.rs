@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use super::error::LabError;
 use super::keepalived;
 use super::state::LabState;
-use crate::lab::ha::{CLIENT_BRIDGE, SERVERS_BRIDGE, port};
+use crate::lab::ha::director_ports;
 use crate::lab::model::{HA_DIRECTORS, LabSpec};
 use crate::net::rtnl::{self, Rtnl};
 use crate::net::{netns, sysctl};
@@ -205,11 +205,6 @@ pub fn recover(state: &mut LabState, host: &str) -> Result<Recovery, LabError> {
     Ok(Recovery { reconnected, started })
 }
 
-/// Director `host`'s two ports on the switch (client side, servers' side).
-fn ports(host: &str) -> [String; 2] {
-    [port(host, CLIENT_BRIDGE), port(host, SERVERS_BRIDGE)]
-}
-
 /// Runs rtnetlink work in the switch's namespace on a thread of its own:
 /// `set` and the dashboard call this from inside their runtimes, which
 /// cannot block on another.
@@ -228,7 +223,7 @@ fn in_switch<T: Send>(
 
 /// Whether either of director `host`'s switch ports is down.
 fn is_cut(spec: &LabSpec, host: &str) -> Result<bool, LabError> {
-    let wanted = ports(host);
+    let wanted = director_ports(host);
     in_switch(spec, async |switch| {
         let links = switch.links().await?;
         Ok(links.iter().any(|l| wanted.contains(&l.name) && !l.up))
@@ -236,7 +231,7 @@ fn is_cut(spec: &LabSpec, host: &str) -> Result<bool, LabError> {
 }
 
 fn set_ports(spec: &LabSpec, host: &str, up: bool) -> Result<(), LabError> {
-    let wanted = ports(host);
+    let wanted = director_ports(host);
     in_switch(spec, async |switch| {
         for p in &wanted {
             if up { switch.set_up(p).await? } else { switch.set_down(p).await? }
