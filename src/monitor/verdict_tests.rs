@@ -1,22 +1,24 @@
 //! Tests of verification: agreement, rr/wrr re-synchronisation, and the
 //! counts read before each connection.
 
+use crate::monitor::predict::Dest;
+
+/// rs2 then rs1 (the kernel's order: newest first) with these weights, idle.
+fn rs2_then_rs1(weights: [u32; 2]) -> Vec<Dest> {
+    ["rs2", "rs1"]
+        .into_iter()
+        .zip(weights)
+        .map(|(name, weight)| Dest { name: name.to_string(), weight, active: 0, inactive: 0 })
+        .collect()
+}
+
 mod verify {
     use super::super::*;
-    use crate::monitor::predict::Dest;
+    use super::rs2_then_rs1;
 
     #[test]
     fn a_run_that_follows_wrr_agrees_fully_after_synchronising() {
-        let dests: Vec<Dest> = [2, 3]
-            .iter()
-            .enumerate()
-            .map(|(i, &weight)| Dest {
-                name: format!("rs{}", 2 - i),
-                weight,
-                active: 0,
-                inactive: 0,
-            })
-            .collect();
+        let dests = rs2_then_rs1([2, 3]);
         let client = Ipv4Addr::new(192, 0, 2, 2);
         let mut kernel = Predictor::new(Algo::Wrr, dests.clone(), client, None);
         kernel.next(client);
@@ -44,20 +46,12 @@ mod verify {
 
 mod resync {
     use super::super::*;
+    use super::rs2_then_rs1;
     use crate::monitor::predict::Dest;
 
     #[test]
     fn an_unseen_decision_costs_one_mismatch_not_the_rest_of_the_run() {
-        let dests: Vec<Dest> = [1, 3]
-            .iter()
-            .enumerate()
-            .map(|(i, &weight)| Dest {
-                name: format!("rs{}", 2 - i),
-                weight,
-                active: 0,
-                inactive: 0,
-            })
-            .collect();
+        let dests = rs2_then_rs1([1, 3]);
         let client = Ipv4Addr::new(192, 0, 2, 100);
         let mut kernel = Predictor::new(Algo::Wrr, dests.clone(), client, None);
         let mut answers = Vec::new();
