@@ -155,11 +155,24 @@ fn live_edits_on_nftables_change_the_split_atomically_and_refuse_what_nftables_c
     assert!(err.contains("closest nftables equivalent is wrr"), "{err}");
     assert_eq!(status_json(lab)["services"][0]["scheduler"], "wrr", "nothing changed");
 
+    // The DIP's MAC (the director's bridge) stays put while servers come
+    // and go: a bridge left to itself takes its lowest port's MAC, and the
+    // other servers' replies then went to the old one for ~5 s (4 of 100
+    // requests timed out once here).
+    let dip_mac = || {
+        let ns = format!("lvs-{lab}-director");
+        let out = Command::new("ip").args(["-n", &ns, "-br", "link", "show", "br0"]).output();
+        String::from_utf8_lossy(&out.unwrap().stdout).split_whitespace().nth(2).map(str::to_string)
+    };
+    let mac = dip_mac();
+    assert!(mac.as_deref().is_some_and(|m| m.starts_with("02:")), "br0's own MAC: {mac:?}");
     lvslab_ok(&["set", lab, "--weight", "rs1=1", "--weight", "rs2=1"]);
     lvslab_ok(&["set", lab, "--add-rs", "rs3=198.51.100.13:80,2"]);
+    assert_eq!(dip_mac(), mac, "adding rs3 moved the DIP's MAC");
     assert_eq!(split(&traffic(lab, 400), &["rs1", "rs2", "rs3"]), [100, 100, 200]);
 
     lvslab_ok(&["set", lab, "--del-rs", "rs2", "--scheduler", "rr"]);
+    assert_eq!(dip_mac(), mac, "removing rs2 moved the DIP's MAC");
     assert_eq!(split(&traffic(lab, 100), &["rs1", "rs3"]), [50, 50], "rr ignores weights");
     let rules = nft(Some(&format!("lvs-{lab}-director")), &["list", "table", "ip", "lvslab"]);
     assert!(!rules.contains("rs2"), "the removed server's chain and counters are gone: {rules}");

@@ -12,6 +12,22 @@ use super::model::{LabSpec, links};
 use super::text::shell_word;
 
 /// One kernel change, in one namespace.
+/// The MAC address of bridge `name` in namespace `netns`, fixed when the
+/// bridge is made. Left to itself, a Linux bridge takes the lowest MAC of
+/// its ports and changes it when that port goes: removing or adding a real
+/// server live then moved the DIP to a new MAC, and the other servers' replies
+/// went to the old one (their ARP cache) for about 5 s, until they asked
+/// again. A bridge given its address keeps it. Derived from the names (FNV-1a),
+/// so a lab's bridges always get the same one; locally administered, unicast.
+pub fn bridge_mac(netns: &str, name: &str) -> [u8; 6] {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in netns.bytes().chain(std::iter::once(b'/')).chain(name.bytes()) {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let h = hash.to_be_bytes();
+    [0x02, h[0], h[1], h[2], h[3], h[4]]
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// `ip netns add NETNS`.
@@ -19,7 +35,8 @@ pub enum Step {
         /// Namespace.
         netns: String,
     },
-    /// `ip -n NETNS link add NAME type bridge`.
+    /// `ip -n NETNS link add NAME address MAC type bridge`, the MAC from
+    /// [`bridge_mac`].
     AddBridge {
         /// Namespace.
         netns: String,
@@ -116,7 +133,8 @@ impl fmt::Display for Step {
         match self {
             Self::AddNetns { netns } => write!(f, "ip netns add {}", q(netns)),
             Self::AddBridge { netns, name } => {
-                write!(f, "ip -n {} link add {} type bridge", q(netns), q(name))
+                let mac = bridge_mac(netns, name).map(|b| format!("{b:02x}")).join(":");
+                write!(f, "ip -n {} link add {} address {mac} type bridge", q(netns), q(name))
             }
             Self::AddVeth { netns, name, peer_netns, peer } => {
                 write!(

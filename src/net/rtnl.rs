@@ -91,11 +91,12 @@ impl Rtnl {
         Ok(link.header.index)
     }
 
-    /// `ip link add NAME type bridge`.
-    pub async fn add_bridge(&mut self, name: &str) -> Result<(), Error> {
+    /// `ip link add NAME address MAC type bridge`: a bridge given its MAC
+    /// keeps it whatever ports come and go.
+    pub async fn add_bridge(&mut self, name: &str, mac: [u8; 6]) -> Result<(), Error> {
         self.handle
             .link()
-            .add(LinkBridge::new(name).build())
+            .add(LinkBridge::new(name).address(mac.to_vec()).build())
             .execute()
             .await
             .map_err(|e| self.fail(format!("create bridge {name}"), e))

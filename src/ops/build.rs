@@ -44,7 +44,9 @@ impl Builder {
     pub async fn apply(&mut self, step: &Step) -> Result<(), net::Error> {
         match step {
             Step::AddNetns { netns } => create_netns(netns),
-            Step::AddBridge { netns, name } => self.rtnl(netns)?.add_bridge(name).await,
+            Step::AddBridge { netns, name } => {
+                self.rtnl(netns)?.add_bridge(name, crate::lab::plan::bridge_mac(netns, name)).await
+            }
             Step::AddVeth { netns, name, peer_netns, peer } => {
                 self.rtnl(netns)?.add_veth(name, peer, peer_netns).await
             }

@@ -174,7 +174,9 @@ fn comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
         ),
         Step::AddBridge { .. } => Some(
             "3. The servers' side. A bridge in the director is the switch the real\n\
-             servers plug into; the DIP sits on it."
+             servers plug into; the DIP sits on it. It gets a MAC address of its own:\n\
+             left to itself, a bridge takes its lowest port's, which changes when a\n\
+             server comes or goes, and the servers would send to the old one."
                 .into(),
         ),
         Step::AddVeth { netns, .. } if spec.router.is_some() && *netns == spec.netns("router") => {
