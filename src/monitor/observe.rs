@@ -133,7 +133,37 @@ pub struct HostObservation {
     pub ip_forward: Option<bool>,
 }
 
+impl HostObservation {
+    /// Host `name` with nothing read yet: no links, gateway or sysctls.
+    pub fn unread(name: &str, role: HostRole, present: bool) -> Self {
+        Self {
+            name: name.to_string(),
+            role,
+            present,
+            interfaces: Vec::new(),
+            gateway: None,
+            arp: None,
+            rp_filter: None,
+            ip_forward: None,
+        }
+    }
+}
+
 impl Observation {
+    /// A fixed observation for tests: these hosts, forwarding and table,
+    /// no processes, the connection table unread.
+    #[cfg(test)]
+    pub(crate) fn fixed(hosts: Vec<HostObservation>, forwarding: bool, ipvs: IpvsRead) -> Self {
+        Self {
+            at: SystemTime::UNIX_EPOCH,
+            hosts,
+            forwarding: Some(forwarding),
+            ipvs,
+            processes_running: Vec::new(),
+            conns: ConnsRead::NotRead,
+        }
+    }
+
     /// The observation of host `name`.
     pub fn host(&self, name: &str) -> Option<&HostObservation> {
         self.hosts.iter().find(|h| h.name == name)
@@ -319,16 +349,7 @@ impl KernelObserver {
 
     fn read_host(&mut self, state: &LabState, name: &str, role: HostRole) -> HostObservation {
         let ns = state.spec.netns(name);
-        let mut host = HostObservation {
-            name: name.to_string(),
-            role,
-            present: netns::exists(&ns),
-            interfaces: Vec::new(),
-            gateway: None,
-            arp: None,
-            rp_filter: None,
-            ip_forward: None,
-        };
+        let mut host = HostObservation::unread(name, role, netns::exists(&ns));
         let Some(runtime) = &self.runtime else { return host };
         if !host.present {
             self.rtnl.remove(name);

@@ -20,28 +20,15 @@ fn observed(gateways: [Option<Ipv4Addr>; 2], forwarding: bool, ipvs: IpvsRead) -
     let hosts = spec
         .hosts()
         .map(|(name, role)| crate::monitor::observe::HostObservation {
-            name: name.to_string(),
-            role,
-            present: true,
-            interfaces: Vec::new(),
             gateway: match name {
                 "rs1" => gateways[0],
                 "rs2" => gateways[1],
                 _ => None,
             },
-            arp: None,
-            rp_filter: None,
-            ip_forward: None,
+            ..crate::monitor::observe::HostObservation::unread(name, role, true)
         })
         .collect();
-    Observation {
-        at: std::time::SystemTime::UNIX_EPOCH,
-        hosts,
-        forwarding: Some(forwarding),
-        ipvs,
-        processes_running: Vec::new(),
-        conns: crate::monitor::ConnsRead::NotRead,
-    }
+    Observation::fixed(hosts, forwarding, ipvs)
 }
 
 /// The tutorial lab exactly as the preset builds it, as observed.
@@ -230,9 +217,6 @@ fn dr_observed(vip_on_lo: [bool; 2], arp: [(u8, u8); 2], ipvs: IpvsRead) -> Obse
                 lo.push(VIP_LO.into());
             }
             crate::monitor::observe::HostObservation {
-                name: name.to_string(),
-                role,
-                present: true,
                 interfaces: vec![crate::net::rtnl::LinkInfo {
                     name: "lo".into(),
                     up: true,
@@ -240,19 +224,11 @@ fn dr_observed(vip_on_lo: [bool; 2], arp: [(u8, u8); 2], ipvs: IpvsRead) -> Obse
                 }],
                 gateway: Some(Ipv4Addr::new(198, 51, 100, 254)),
                 arp: i.map(|i| arp[i]),
-                rp_filter: None,
-                ip_forward: None,
+                ..crate::monitor::observe::HostObservation::unread(name, role, true)
             }
         })
         .collect();
-    Observation {
-        at: std::time::SystemTime::UNIX_EPOCH,
-        hosts,
-        forwarding: Some(true),
-        ipvs,
-        processes_running: Vec::new(),
-        conns: crate::monitor::ConnsRead::NotRead,
-    }
+    Observation::fixed(hosts, true, ipvs)
 }
 
 fn dr_full_table() -> IpvsRead {

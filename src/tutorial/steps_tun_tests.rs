@@ -51,25 +51,15 @@ fn observed(servers: [Server; 2], ipvs: IpvsRead) -> Observation {
                 }
             }
             HostObservation {
-                name: name.to_string(),
-                role,
-                present: true,
                 interfaces: vec![tunl0],
                 gateway: Some(Ipv4Addr::new(198, 51, 100, 254)),
                 arp: server.map(|s| s.arp),
                 rp_filter: server.and_then(|s| s.rp_filter),
-                ip_forward: None,
+                ..HostObservation::unread(name, role, true)
             }
         })
         .collect();
-    Observation {
-        at: std::time::SystemTime::UNIX_EPOCH,
-        hosts,
-        forwarding: Some(true),
-        ipvs,
-        processes_running: Vec::new(),
-        conns: crate::monitor::ConnsRead::NotRead,
-    }
+    Observation::fixed(hosts, true, ipvs)
 }
 
 fn full_table() -> IpvsRead {
