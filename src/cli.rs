@@ -1,8 +1,8 @@
 //! The command line: what each command does, as `--help` teaches it.
 
 use clap::{Parser, Subcommand};
-use lvslab::lab::model::Dataplane;
-use lvslab::lab::ranges;
+use lvslab_core::lab::model::Dataplane;
+use lvslab_core::lab::ranges;
 
 /// Build a Linux Virtual Server (LVS/IPVS) lab in network namespaces and
 /// watch the load balancer work.
@@ -58,7 +58,7 @@ within about 2 s and returns when it answers again (`--start rs1`). Watch it wit
         /// `keepalived` (health checks; a dead real server leaves the table).
         /// Default: the preset's `control`, else lvslab.
         #[arg(long, value_enum)]
-        control: Option<lvslab::lab::model::Control>,
+        control: Option<lvslab_core::lab::model::Control>,
         /// HA lab (preset `ha`): do not synchronise IPVS connections between the
         /// directors (keepalived's lvs_sync_daemon), whatever the preset's `[ha] sync`
         /// says; connections held across a failover then break.
@@ -259,7 +259,7 @@ lvslab set tutorial --scheduler lc && lvslab export tutorial --format toml -o mi
         lab: String,
         /// What to write.
         #[arg(long, value_enum)]
-        format: lvslab::lab::export::Format,
+        format: lvslab_core::lab::export::Format,
         /// Write to FILE instead of standard output.
         #[arg(short, long, value_name = "FILE")]
         output: Option<String>,
@@ -383,28 +383,28 @@ lvslab compare rr4 --requests 5000 --json"
 /// A timeline bucket: a duration of at least 100 ms.
 fn parse_bucket(s: &str) -> Result<std::time::Duration, String> {
     let d = ranges::parse_duration(s)?;
-    if d < lvslab::traffic::profile::MIN_BUCKET {
+    if d < lvslab_traffic::profile::MIN_BUCKET {
         return Err(format!("bucket {s} is too narrow: use 100ms or more"));
     }
     Ok(d)
 }
 
 fn lab_name(s: &str) -> Result<String, String> {
-    lvslab::lab::validate::lab_name(s)
+    lvslab_core::lab::validate::lab_name(s)
         .map(|()| s.to_string())
-        .map_err(|rule| format!("'{}' is not a lab name: {rule}", lvslab::lab::text::shown(s)))
+        .map_err(|rule| format!("'{}' is not a lab name: {rule}", lvslab_core::lab::text::shown(s)))
 }
 
 /// A running lab or a preset: a path (it contains '/' or ends in `.toml`)
 /// is taken as a file; any other word must be a lab or preset name.
 fn lab_or_preset(s: &str) -> Result<String, String> {
-    if lvslab::lab::presets::is_path(s) {
+    if lvslab_core::lab::presets::is_path(s) {
         return Ok(s.to_string());
     }
     lab_name(s).map_err(|e| {
         format!(
             "{e}; a preset file is named by a path (with a '/' or ending in .toml), e.g. ./{}",
-            lvslab::lab::text::shown(s)
+            lvslab_core::lab::text::shown(s)
         )
     })
 }
@@ -489,7 +489,7 @@ pub struct SetChanges {
     /// Hand the director's table to keepalived (health checks: a failed server
     /// leaves it) or back to lvslab (plain IPVS: the preset's table, no checks).
     #[arg(long, value_enum)]
-    pub control: Option<lvslab::lab::model::Control>,
+    pub control: Option<lvslab_core::lab::model::Control>,
     /// HA lab: stop director DIRECTOR (director1 or director2) as a crash would: its
     /// forwarding off, its keepalived stopped; the other director's VRRP takes the VIP
     /// and the DIP over.

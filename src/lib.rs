@@ -1,30 +1,27 @@
 //! lvslab builds a Linux Virtual Server (LVS/IPVS) lab in network namespaces
 //! and lets a person watch the load balancer work.
 //!
-//! Layers depend downward only (the binary's `commands` sit on top):
+//! The workspace's crates are its layers, so a wrong import is a compile
+//! error (README, "Layout"):
 //!
 //! ```text
-//! session                      the IO side of the dashboard: backend task, terminal, teardown
-//!   → tui                      the dashboard, pure: state, keys, one render per pane
-//!   → monitor, tutorial        the one observer of a lab and the views built from it;
-//!                              the guided walk (steps as data, done/undone live)
-//!   → ops                      operating a lab: build, program, servers, record, live edits, teardown
-//!   → lab                      what a lab is, no IO: presets, validation, plan, table, export, import
-//!   → ipvs, nft, net, traffic  IPVS generic netlink, nftables (via `nft`), namespaces/rtnetlink/sysctl,
-//!                              HTTP servers and load
+//! lvslab (this crate)   commands, session, ops, the observer's kernel IO, net, nft::exec
+//!   → lvslab-tui        the dashboard, pure: state, keys, one render per pane
+//!   → lvslab-traffic    real servers' HTTP server and the load generator
+//!   → lvslab-core       what a lab is, no IO: model, plan, record, exports, observations, views
+//!   → lvslab-ipvs       IPVS generic netlink, ipvsadm's formats, ip_vs_conn (data only for core)
+//!   → lvslab-sys        named namespaces and the kernel's build options
 //! ```
-//! (`tui` reaches `monitor` only for its snapshot types and `lab` for the
-//! scheduler list; it never touches a socket, a file or a runtime.)
+//!
+//! This crate's own layers: `session` (the dashboard's IO) → `monitor`,
+//! `tutorial` (the observer and the walks on the kernel) → `ops` (every
+//! change to the kernel) → `nft`, `net`.
 
 #![deny(unsafe_code)] // the two pidfd calls in ops::process say why they need it
 
-pub mod ipvs;
-pub mod lab;
 pub mod monitor;
 pub mod net;
 pub mod nft;
 pub mod ops;
 pub mod session;
-pub mod traffic;
-pub mod tui;
 pub mod tutorial;

@@ -6,9 +6,9 @@
 
 mod common;
 
-use lvslab::ipvs::conns::parse;
-use lvslab::lab::presets;
 use lvslab::monitor::conns::{synthetic_text, table};
+use lvslab_core::lab::presets;
+use lvslab_ipvs::conns::parse;
 use serde_json::Value;
 
 fn schema() -> Value {

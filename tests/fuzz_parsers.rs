@@ -10,9 +10,9 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 
-use lvslab::ipvs::AddressFamily;
-use lvslab::ipvs::wire;
-use lvslab::lab::{import, presets, ranges, validate};
+use lvslab_core::lab::{import, presets, ranges, validate};
+use lvslab_ipvs::AddressFamily;
+use lvslab_ipvs::wire;
 
 fn config() -> Config {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
@@ -275,7 +275,7 @@ proptest! {
 
     #[test]
     fn theme_files_never_panic(text in mutated(theme_sources())) {
-        let _ = lvslab::tui::theme::parse(&text, "fuzz-theme.toml");
+        let _ = lvslab_tui::theme::parse(&text, "fuzz-theme.toml");
     }
 
     #[test]
@@ -314,8 +314,8 @@ proptest! {
             let _ = range.checked::<u64>(n);
         }
         let _ = ranges::RATE.checked(n as f64);
-        let _ = lvslab::lab::text::shell_word(&text);
-        let _ = lvslab::lab::text::shown(&text);
+        let _ = lvslab_core::lab::text::shell_word(&text);
+        let _ = lvslab_core::lab::text::shown(&text);
     }
 
     #[test]

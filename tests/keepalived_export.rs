@@ -34,8 +34,8 @@ fn config_test(file: &std::path::Path) -> (i32, String) {
 fn keepalived_accepts_the_export_of_every_preset() {
     require_root();
     let dir = tempfile::tempdir().unwrap();
-    let presets = lvslab::lab::presets::embedded();
-    assert_eq!(presets.len(), lvslab::lab::presets::EMBEDDED.len());
+    let presets = lvslab_core::lab::presets::embedded();
+    assert_eq!(presets.len(), lvslab_core::lab::presets::EMBEDDED.len());
     for preset in presets {
         let name = &preset.spec.name;
         let file = dir.path().join(format!("{name}.conf"));
@@ -132,10 +132,10 @@ fn a_keepalived_lab_without_keepalived_is_refused_before_anything_is_built() {
 /// IPVS), in a namespace with that director's links, eth0 and eth1.
 #[test]
 fn keepalived_accepts_each_ha_directors_configuration() {
-    use lvslab::lab::export::keepalived::{Purpose, to_keepalived};
+    use lvslab_core::lab::export::keepalived::{Purpose, to_keepalived};
     require_root();
     let dir = tempfile::tempdir().unwrap();
-    let mut spec = lvslab::lab::presets::load("ha").unwrap().spec;
+    let mut spec = lvslab_core::lab::presets::load("ha").unwrap().spec;
     for sync in [true, false] {
         spec.ha.as_mut().unwrap().sync = sync;
         for director in 0..2 {

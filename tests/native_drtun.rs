@@ -96,7 +96,7 @@ fn dr_lab_routes_replies_around_the_director_and_leaves_nothing() {
     {
         let _guard = LabGuard(lab.into());
         lvslab_ok(&["up", &renamed_preset(dir.path(), "dr", lab), "--dataplane", "none"]);
-        let mut names: Vec<String> = lvslab::net::netns::list()
+        let mut names: Vec<String> = lvslab_sys::netns::list()
             .unwrap()
             .into_iter()
             .filter(|n| n.starts_with("lvs-nd-dr-"))

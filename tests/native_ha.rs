@@ -99,7 +99,7 @@ fn lab_namespaces() -> Vec<String> {
 /// The ha preset renamed `lab`, written into `dir`.
 fn preset_named(dir: &std::path::Path, lab: &str) -> std::path::PathBuf {
     let preset = dir.join(format!("{lab}.toml"));
-    let text = lvslab::lab::presets::embedded_source("labs/ha.toml").unwrap();
+    let text = lvslab_core::lab::presets::embedded_source("labs/ha.toml").unwrap();
     let renamed = text.replace("name = \"ha\"", &format!("name = \"{lab}\""));
     assert_ne!(renamed, text, "the ha preset's name line moved");
     std::fs::write(&preset, renamed).unwrap();

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::{generated_preset, lvslab, lvslab_ok, machine_state};
-use lvslab::net::netns;
+use lvslab_sys::netns;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 

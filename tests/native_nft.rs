@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{lvslab, lvslab_ok};
-use lvslab::net::netns;
+use lvslab_sys::netns;
 use serde_json::Value;
 
 fn require_root() {

@@ -7,9 +7,9 @@ use std::process::Output;
 
 use common::generated_preset;
 use common::sandbox::{Sandbox, kill_servers, serve_processes};
-use lvslab::lab::model::Dataplane;
-use lvslab::lab::presets;
-use lvslab::ops::state::{self, LabProcess, LabState};
+use lvslab::ops::state::{self, LabProcess, LabState, Stored};
+use lvslab_core::lab::model::Dataplane;
+use lvslab_core::lab::presets;
 
 fn require_root() {
     assert!(nix::unistd::geteuid().is_root(), "root tests need root: run them as root (CI does)");

@@ -119,7 +119,7 @@ fn an_attached_dashboard_leaves_the_lab_running() {
     tui.keys(&["q"]);
     let screen = tui.wait_for("exit", Duration::from_secs(20), |s| s.contains("EXITED="));
     assert!(screen.contains("lab 'rr4' is still running"), "{screen}");
-    assert!(lvslab::net::netns::exists("lvs-rr4-rs4"));
+    assert!(lvslab_sys::netns::exists("lvs-rr4-rs4"));
     common::lvslab_ok(&["down", "rr4"]);
 }
 

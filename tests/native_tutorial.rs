@@ -39,7 +39,7 @@ fn curl_rs1() -> Option<String> {
 }
 
 fn leftovers() -> Vec<String> {
-    let mut found: Vec<String> = lvslab::net::netns::list()
+    let mut found: Vec<String> = lvslab_sys::netns::list()
         .unwrap_or_default()
         .into_iter()
         .filter(|n| n.starts_with(&format!("lvs-{LAB}-")))
@@ -155,10 +155,7 @@ fn a_running_lab_of_that_name_is_refused_and_left_alone() {
     assert!(screen.contains("EXITED=1"), "{screen}");
     assert!(screen.contains(&format!("lab '{OTHER}' is already up")), "{screen}");
     assert!(screen.contains("--name"), "the message says how to go on: {screen}");
-    assert!(
-        lvslab::net::netns::exists(&format!("lvs-{OTHER}-rs2")),
-        "the running lab is untouched"
-    );
+    assert!(lvslab_sys::netns::exists(&format!("lvs-{OTHER}-rs2")), "the running lab is untouched");
     common::lvslab_ok(&["down", OTHER]);
 }
 
@@ -210,6 +207,6 @@ fn dr_and_tun_walks_need_ipvs_and_build_nothing_without_it() {
             stderr.contains(&format!("ipvsadm {switch}")) && stderr.contains("--method nat"),
             "{method}: the refusal names the method and the way on: {stderr}"
         );
-        assert!(!lvslab::net::netns::exists(&format!("lvs-{name}-director")), "{method}");
+        assert!(!lvslab_sys::netns::exists(&format!("lvs-{name}-director")), "{method}");
     }
 }

@@ -5,7 +5,7 @@
 
 mod traffic_support;
 
-use lvslab::traffic::{ConnectionMode, Generator, Load, Profile};
+use lvslab_traffic::{ConnectionMode, Generator, Load, Profile};
 use traffic_support::start;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,7 @@ mod traffic_support;
 
 use std::time::Duration;
 
-use lvslab::traffic::{ConnectionMode, Generator, Load, Profile, RequestKind};
+use lvslab_traffic::{ConnectionMode, Generator, Load, Profile, RequestKind};
 use traffic_support::{eventually, start};
 
 fn profile(load: Load, requests: u64) -> Profile {
@@ -155,7 +155,7 @@ async fn a_ramp_starts_slow() {
     let server = start("a").await;
     let p = Profile {
         load: Load::Rate(400.0),
-        ramp: Some(lvslab::traffic::Ramp { from: 0.0, over: Duration::from_secs(2) }),
+        ramp: Some(lvslab_traffic::Ramp { from: 0.0, over: Duration::from_secs(2) }),
         requests: None,
         duration: Some(Duration::from_secs(1)),
         ..Profile::default()

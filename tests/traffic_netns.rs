@@ -7,8 +7,8 @@ mod traffic_support;
 use std::process::Command;
 use std::time::Duration;
 
-use lvslab::net::netns;
-use lvslab::traffic::{Generator, Load, Profile, Report};
+use lvslab_sys::netns;
+use lvslab_traffic::{Generator, Load, Profile, Report};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -33,7 +33,7 @@ fn run_inside() -> (Report, u64, std::net::SocketAddr) {
     runtime.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind in the namespace");
         let addr = listener.local_addr().expect("local addr");
-        let server = lvslab::traffic::Server::new(lvslab::traffic::ServerConfig::new("rs1"));
+        let server = lvslab_traffic::Server::new(lvslab_traffic::ServerConfig::new("rs1"));
         let stats = server.stats();
         let shutdown = CancellationToken::new();
         let serving = tokio::spawn(server.run(listener, shutdown.clone()));

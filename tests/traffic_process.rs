@@ -4,7 +4,7 @@
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use lvslab::traffic::{ServerConfig, run_server_process};
+use lvslab_traffic::{ServerConfig, run_server_process};
 
 #[test]
 fn serves_until_sigterm() {

@@ -8,8 +8,8 @@ mod traffic_support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use lvslab::traffic::results::render_table;
-use lvslab::traffic::{Generator, Load, Profile, Report, RequestKind};
+use lvslab_traffic::results::render_table;
+use lvslab_traffic::{Generator, Load, Profile, Report, RequestKind};
 use serde_json::Value;
 use traffic_support::start;
 
@@ -115,7 +115,7 @@ async fn the_table_shows_shares_against_weights() {
     assert!(!table.contains("failures:"), "no failure line without failures: {table}");
     let mut failed = report.clone();
     failed.failure_window =
-        Some(lvslab::traffic::results::FailureWindow { first_s: 2.1, last_s: 3.05, count: 14 });
+        Some(lvslab_traffic::results::FailureWindow { first_s: 2.1, last_s: 3.05, count: 14 });
     let table = render_table(&failed, None);
     assert!(
         table.ends_with("failures: 14 between 2.10 s and 3.05 s of the run (0.95 s)\n"),

@@ -8,9 +8,9 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use lvslab::monitor::sample;
-use lvslab::tui::app::App;
-use lvslab::tui::theme::Theme;
-use lvslab::tui::{Keymap, PresetInfo, view};
+use lvslab_tui::app::App;
+use lvslab_tui::theme::Theme;
+use lvslab_tui::{Keymap, PresetInfo, view};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -52,7 +52,7 @@ fn control_characters_in_a_preset_or_record_never_reach_the_screen() {
     dashboard.on_snapshot(Arc::new(snap));
     for (what, app) in [("picker", &picker), ("dashboard", &dashboard)] {
         let text = screen(app);
-        assert!(!text.chars().any(lvslab::lab::text::is_unsafe), "{what}: {text:?}");
+        assert!(!text.chars().any(lvslab_core::lab::text::is_unsafe), "{what}: {text:?}");
         assert!(text.contains("evil\\u{1b}]0;pwned"), "{what} shows the escape, escaped: {text}");
     }
 }

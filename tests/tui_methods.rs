@@ -7,9 +7,9 @@
 use std::sync::Arc;
 
 use lvslab::monitor::{Forward, sample};
-use lvslab::tui::app::App;
-use lvslab::tui::theme::Theme;
-use lvslab::tui::{Keymap, view};
+use lvslab_tui::app::App;
+use lvslab_tui::theme::Theme;
+use lvslab_tui::{Keymap, view};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use lvslab::monitor::{Snapshot, sample};
-use lvslab::tui::app::App;
-use lvslab::tui::theme::Theme;
-use lvslab::tui::{BackendEvent, Keymap, PresetInfo, view};
+use lvslab_tui::app::App;
+use lvslab_tui::theme::Theme;
+use lvslab_tui::{BackendEvent, Keymap, PresetInfo, view};
 use ratatui::backend::TestBackend;
 use ratatui::{Frame, Terminal};
 
@@ -86,7 +86,7 @@ fn failover_app(until: u32) -> App {
     let mut app = App::new(Theme::default(), Keymap::default(), Vec::new());
     for tick in 0..=until {
         let mut snap = sample::tutorial(tick);
-        snap.lab.control = lvslab::lab::model::Control::Keepalived;
+        snap.lab.control = lvslab_core::lab::model::Control::Keepalived;
         let errors = match tick {
             0..=100 => 0,
             101..=113 => u64::from(tick - 101),
@@ -276,8 +276,8 @@ fn presets() -> Vec<PresetInfo> {
 fn picker(ipvs_missing: Option<&str>) -> App {
     let mut app =
         App::new(Theme::default(), Keymap::default(), lvslab::session::dashboard::preset_list());
-    app.set_build_options(lvslab::tui::BuildOptions {
-        dataplane: lvslab::lab::model::Dataplane::Ipvs,
+    app.set_build_options(lvslab_tui::BuildOptions {
+        dataplane: lvslab_core::lab::model::Dataplane::Ipvs,
         ipvs_missing: ipvs_missing.map(str::to_string),
     });
     app
@@ -307,8 +307,8 @@ fn preset_picker_160x48() {
 #[test]
 fn preset_picker_without_ipvs() {
     use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-    use lvslab::lab::model::Dataplane;
-    use lvslab::tui::Command;
+    use lvslab_core::lab::model::Dataplane;
+    use lvslab_tui::Command;
     let mut app = picker(Some("this kernel has no IPVS (CONFIG_IP_VS is not set)"));
     let text = draw(80, 24, |f| view::render(f, &app)).backend().to_string();
     assert!(text.contains("this kernel has no IPVS"), "{text}");
@@ -386,14 +386,14 @@ fn no_color_draws_without_any_colour() {
 /// read, step 3 done (its effect shown), the rest to do.
 fn guided_app() -> App {
     use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-    use lvslab::lab::model::Dataplane;
-    use lvslab::tui::command::{GuideReport, GuideRequest};
     use lvslab::tutorial::{Guide, Status};
+    use lvslab_core::lab::model::Dataplane;
+    use lvslab_tui::command::{GuideReport, GuideRequest};
 
     let mut app = tutorial_app();
     let g = Event::Key(KeyEvent::new(KeyCode::Char('g'), KeyModifiers::NONE));
     assert!(app.on_terminal_event(g).is_some());
-    let spec = lvslab::lab::presets::load("tutorial").unwrap().spec;
+    let spec = lvslab_core::lab::presets::load("tutorial").unwrap().spec;
     let steps = Guide::embedded().unwrap().render(&spec, Dataplane::Ipvs);
     let status = |done: bool| {
         steps
@@ -448,7 +448,7 @@ fn guide_160x48() {
 fn conns_overlay_at_80x24_and_160x48() {
     let mut app = tutorial_app();
     press(&mut app, 'c');
-    assert!(matches!(app.dialog(), Some(lvslab::tui::app::Dialog::Conns { .. })));
+    assert!(matches!(app.dialog(), Some(lvslab_tui::app::Dialog::Conns { .. })));
     insta::assert_snapshot!("conns_80x24", draw(80, 24, |f| view::render(f, &app)).backend());
     insta::assert_snapshot!("conns_160x48", draw(160, 48, |f| view::render(f, &app)).backend());
     press(&mut app, 'c');
@@ -459,7 +459,7 @@ fn conns_overlay_at_80x24_and_160x48() {
 fn conns_overlay_says_why_a_lab_without_ipvs_has_no_table() {
     let mut app = tutorial_app();
     let mut snap = sample::tutorial(301);
-    snap.lab.dataplane = lvslab::lab::model::Dataplane::None;
+    snap.lab.dataplane = lvslab_core::lab::model::Dataplane::None;
     snap.conns = None;
     app.on_snapshot(Arc::new(snap));
     press(&mut app, 'c');
@@ -487,7 +487,7 @@ fn events_before_the_first_snapshot_show_a_time() {
 fn a_long_event_wraps_at_a_word() {
     let mut app = tutorial_app();
     app.log(
-        lvslab::tui::changes::Level::Error,
+        lvslab_tui::changes::Level::Error,
         "✗ setting the weight of rs2 failed: the director's IPVS table has no such destination",
     );
     insta::assert_snapshot!(pane(60, 6, &app, view::events::render).backend());
@@ -499,7 +499,7 @@ fn app_without_ipvs() -> App {
     let mut app = App::new(Theme::default(), Keymap::default(), Vec::new());
     for tick in 0..3 {
         let mut snap = sample::tutorial(tick);
-        snap.lab.dataplane = lvslab::lab::model::Dataplane::None;
+        snap.lab.dataplane = lvslab_core::lab::model::Dataplane::None;
         snap.conns = None;
         snap.prediction = None;
         for d in &mut snap.services[0].real_servers {

@@ -1,4 +1,4 @@
-//! `tui::run` driven end to end: scripted terminal events in, synthetic
+//! `session::event::run` driven end to end: scripted terminal events in, synthetic
 //! snapshots published, and the emitted `Command`s and drawn frames checked.
 //! A recording backend keeps every flushed frame (bandwhich's idea).
 
@@ -13,8 +13,9 @@ use crossterm::event::{
 };
 use futures::channel::mpsc::{UnboundedSender, unbounded};
 use lvslab::monitor::{Snapshot, sample};
-use lvslab::tui::view::layout;
-use lvslab::tui::{BackendEvent, BackendSide, Command, Exit, Keymap, PresetInfo, Theme, UiIo, run};
+use lvslab::session::event::{BackendSide, UiIo, run};
+use lvslab_tui::view::layout;
+use lvslab_tui::{BackendEvent, Command, Exit, Keymap, PresetInfo, Theme};
 use ratatui::Terminal;
 use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
 use ratatui::buffer::Cell;
@@ -198,7 +199,7 @@ async fn x_starts_a_stopped_server_and_space_starts_traffic() {
 /// lvslab under keepalived, and to keepalived under lvslab.
 #[tokio::test]
 async fn a_server_out_of_the_table_can_be_started_and_k_switches_control() {
-    use lvslab::lab::model::Control;
+    use lvslab_core::lab::model::Control;
     let mut snap = sample::tutorial(30);
     snap.lab.control = Control::Keepalived;
     snap.lab.real_servers[0].up = false;
@@ -228,7 +229,7 @@ async fn a_server_out_of_the_table_can_be_started_and_k_switches_control() {
 #[test]
 fn the_selection_follows_its_server_out_of_the_table() {
     use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-    use lvslab::tui::app::App;
+    use lvslab_tui::app::App;
     let mut app = App::new(Theme::default(), Keymap::default(), Vec::new());
     app.on_snapshot(Arc::new(sample::tutorial(30)));
     assert_eq!(app.selected_name(), Some("rs1"));
@@ -359,7 +360,7 @@ async fn picker_brings_a_preset_up_then_shows_the_dashboard() {
         vec![
             Command::BringUp {
                 preset: PathBuf::from("labs/b.toml"),
-                dataplane: lvslab::lab::model::Dataplane::Ipvs
+                dataplane: lvslab_core::lab::model::Dataplane::Ipvs
             },
             Command::Quit
         ]
@@ -372,7 +373,7 @@ async fn picker_brings_a_preset_up_then_shows_the_dashboard() {
 #[test]
 fn f_fails_the_master_then_recovers_it_and_says_why_elsewhere() {
     use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-    use lvslab::tui::app::App;
+    use lvslab_tui::app::App;
     let press = |app: &mut App| {
         app.on_terminal_event(Event::Key(KeyEvent::new(KeyCode::Char('F'), KeyModifiers::SHIFT)))
     };

@@ -121,13 +121,13 @@ fn the_exported_ha_script_builds_two_directors_that_fail_over() {
     let built = common::ok(Command::new("bash").arg("/run/ex-ha.sh"));
     assert!(text(&built).contains("lab 'ha' is up"), "{}", text(&built));
     assert!(holds("lvs-ha-director1", "192.0.2.1"), "director1 holds the VIP");
-    let spec = lvslab::lab::presets::load("ha").unwrap().spec;
+    let spec = lvslab_core::lab::presets::load("ha").unwrap().spec;
     let sorted = |t: String| {
         let mut l: Vec<String> = t.lines().map(str::to_string).collect();
         l.sort();
         l
     };
-    let want = sorted(lvslab::lab::export::rules::from_spec(&spec));
+    let want = sorted(lvslab_core::lab::export::rules::from_spec(&spec));
     // keepalived adds a real server once its first check passes.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while ["lvs-ha-director1", "lvs-ha-director2"].iter().any(|d| sorted(ipvsadm_sn(d)) != want) {

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::lvslab;
-use lvslab::ipvs::IpvsClient;
+use lvslab_ipvs::IpvsClient;
 use serde_json::Value;
 
 const VIP: &str = "192.0.2.1:80";
@@ -56,7 +56,7 @@ fn keepalived_pids() -> Vec<u32> {
 fn sorted_table(netns: &str) -> Vec<String> {
     let table = IpvsClient::open_in(netns).expect("IPVS in the namespace").table().unwrap();
     let mut lines: Vec<String> =
-        lvslab::lab::export::rules::from_table(&table).lines().map(str::to_string).collect();
+        lvslab_core::lab::export::rules::from_table(&table).lines().map(str::to_string).collect();
     lines.sort();
     lines
 }
@@ -82,7 +82,7 @@ fn probe() -> bool {
 /// Probes the VIP from the client's namespace every 100 ms until `stop`.
 fn prober(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<Probe>> {
     std::thread::spawn(move || {
-        lvslab::net::netns::run_in("lvs-ha-client", || {
+        lvslab_sys::netns::run_in("lvs-ha-client", || {
             let mut probes = Vec::new();
             while !stop.load(Ordering::Relaxed) {
                 let at = Instant::now();
@@ -140,10 +140,10 @@ fn fail_over(sync: bool, how: How) -> (u64, Duration) {
     let up = if sync { lvslab_ok(&["up", "ha"]) } else { lvslab_ok(&["up", "ha", "--no-sync"]) };
     eprintln!("up ha (sync {sync}): {:.1} s", started.elapsed().as_secs_f64());
     assert!(up.contains(if sync { "connection sync on" } else { "connection sync off" }), "{up}");
-    let spec = lvslab::lab::presets::load("ha").unwrap().spec;
+    let spec = lvslab_core::lab::presets::load("ha").unwrap().spec;
     let want = {
         let mut l: Vec<String> =
-            lvslab::lab::export::rules::from_spec(&spec).lines().map(str::to_string).collect();
+            lvslab_core::lab::export::rules::from_spec(&spec).lines().map(str::to_string).collect();
         l.sort();
         l
     };
@@ -352,16 +352,18 @@ fn a_real_server_added_live_is_balanced_by_either_master() {
     common::require_vm();
     let _down = Down;
     lvslab_ok(&["up", "ha"]);
-    let preset = lvslab::lab::presets::load("ha").unwrap().spec;
-    let rules = |spec: &lvslab::lab::model::LabSpec| {
+    let preset = lvslab_core::lab::presets::load("ha").unwrap().spec;
+    let rules = |spec: &lvslab_core::lab::model::LabSpec| {
         let mut l: Vec<String> =
-            lvslab::lab::export::rules::from_spec(spec).lines().map(str::to_string).collect();
+            lvslab_core::lab::export::rules::from_spec(spec).lines().map(str::to_string).collect();
         l.sort();
         l
     };
 
     lvslab_ok(&["set", "ha", "--add-rs", "rs3=198.51.100.13:80"]);
-    let state = lvslab::ops::state::LabState::load("ha").unwrap().expect("the lab's record");
+    let state = <lvslab::ops::state::LabState as lvslab::ops::state::Stored>::load("ha")
+        .unwrap()
+        .expect("the lab's record");
     assert_eq!(state.spec.real_servers.len(), 3, "rs3 recorded");
     let with_rs3 = rules(&state.spec);
     assert!(with_rs3.iter().any(|l| l.contains("198.51.100.13:80")), "{with_rs3:?}");

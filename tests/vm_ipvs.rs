@@ -3,7 +3,7 @@
 //! mapped and change nothing; counters follow real traffic.
 //!
 //! Each test works in its own fresh namespace, created with
-//! `lvslab::net::netns::create` and deleted after, and checks that the VM's
+//! `lvslab_sys::netns::create` and deleted after, and checks that the VM's
 //! root namespace table stays empty. Without IPVS or root these tests fail;
 //! they never skip.
 
@@ -11,10 +11,10 @@ use std::net::IpAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use lvslab::ipvs::format;
-use lvslab::ipvs::rules::{self, Rule};
-use lvslab::ipvs::*;
-use lvslab::net::netns;
+use lvslab_ipvs::format;
+use lvslab_ipvs::rules::{self, Rule};
+use lvslab_ipvs::*;
+use lvslab_sys::netns;
 
 const SCHEDULERS: [&str; 13] =
     ["rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "lblc", "lblcr", "mh", "fo", "ovf"];

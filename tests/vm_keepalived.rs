@@ -20,8 +20,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::lvslab;
-use lvslab::ipvs::IpvsClient;
-use lvslab::lab::export::keepalived::Checks;
+use lvslab_core::lab::export::keepalived::Checks;
+use lvslab_ipvs::IpvsClient;
 use serde_json::Value;
 
 fn lvslab_ok(args: &[&str]) -> String {
@@ -45,7 +45,7 @@ fn sorted(text: &str) -> Vec<String> {
 /// costs about a second under TCG), as `ipvsadm -Sn` text.
 fn table_now(netns: &str) -> String {
     let table = IpvsClient::open_in(netns).expect("IPVS in the namespace").table().unwrap();
-    lvslab::lab::export::rules::from_table(&table)
+    lvslab_core::lab::export::rules::from_table(&table)
 }
 
 /// Polls the table of `netns` until `done` holds; the time it took.
@@ -128,8 +128,8 @@ fn keepalived_owns_the_table_and_a_dead_server_leaves_it() {
             == director_ns.as_ref().ok().copied()
     });
     assert!(in_director, "keepalived does not run in {director}");
-    let spec = lvslab::lab::presets::load("tutorial").unwrap().spec;
-    let want = lvslab::lab::export::rules::from_spec(&spec);
+    let spec = lvslab_core::lab::presets::load("tutorial").unwrap().spec;
+    let want = lvslab_core::lab::export::rules::from_spec(&spec);
     assert_eq!(
         sorted(&ipvsadm_sn(director)),
         sorted(&want),
@@ -385,8 +385,9 @@ fn the_dashboard_shows_the_failure_and_k_switches_to_plain_ipvs() {
     let preset = "/run/lvslab-katui.toml";
     std::fs::write(preset, format!("{head}\ncontrol = \"keepalived\"\n\n[networks]{rest}"))
         .unwrap();
-    let want =
-        lvslab::lab::export::rules::from_spec(&lvslab::lab::presets::load(preset).unwrap().spec);
+    let want = lvslab_core::lab::export::rules::from_spec(
+        &lvslab_core::lab::presets::load(preset).unwrap().spec,
+    );
     let exe = common::lvslab_exe();
     let tui = Tmux::start("ka", 160, 48, &format!("{} tui {preset}", exe.display()));
     tui.wait_for("keepalived's table and traffic", Duration::from_secs(120), |s| {

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use lvslab::lab::presets;
+use lvslab_core::lab::presets;
 use serde_json::json;
 
 pub fn run(file: &str, json: bool) -> Result<ExitCode> {

@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use lvslab::lab::presets;
 use lvslab::ops::compare;
+use lvslab_core::lab::presets;
 
 pub fn run(lab: &str, requests: u64, json: bool) -> Result<ExitCode> {
     super::require_privilege("compare")?;

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use lvslab::lab::text::shown;
 use lvslab::monitor::conns::{self, ConnTable};
 use lvslab::monitor::{ConnsRead, KernelObserver};
-use lvslab::ops::state::LabState;
+use lvslab::ops::state::{LabState, Stored};
+use lvslab_core::lab::text::shown;
 
 /// How often `--watch` reads the table again.
 const WATCH_PERIOD: Duration = Duration::from_secs(1);

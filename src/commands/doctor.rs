@@ -4,11 +4,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use lvslab::ipvs::probe::{self as ipvs_probe, Support};
-use lvslab::net::kconfig::{self, Built};
 use lvslab::net::privilege;
 use lvslab::net::probe::{self, LinkSupport};
 use lvslab::ops::{state, teardown};
+use lvslab_ipvs::probe::{self as ipvs_probe, Support};
+use lvslab_sys::kconfig::{self, Built};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -175,7 +175,7 @@ fn keepalived_check() -> Check {
 /// configuration.
 fn nftables_check() -> Check {
     if privilege::can_build_labs() {
-        let schedulers = lvslab::lab::schedulers::nftables_names();
+        let schedulers = lvslab_core::lab::schedulers::nftables_names();
         return match lvslab::nft::exec::probe() {
             Ok(()) => Check::new(
                 true,
@@ -206,6 +206,6 @@ fn nftables_check() -> Check {
 /// Scheduler modules installed for the running kernel that lvslab knows.
 fn scheduler_modules() -> Vec<String> {
     let mut names = ipvs_probe::scheduler_modules();
-    names.retain(|n| lvslab::lab::schedulers::is_known(n));
+    names.retain(|n| lvslab_core::lab::schedulers::is_known(n));
     names
 }

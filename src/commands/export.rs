@@ -5,13 +5,13 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use lvslab::lab::export::{self, Format};
-use lvslab::lab::model::Dataplane;
-use lvslab::lab::model::LabSpec;
-use lvslab::lab::presets;
 use lvslab::monitor::merge::{self, Origin};
 use lvslab::monitor::{IpvsRead, KernelObserver, Observation};
-use lvslab::ops::state::LabState;
+use lvslab::ops::state::{LabState, Stored};
+use lvslab_core::lab::export::{self, Format};
+use lvslab_core::lab::model::Dataplane;
+use lvslab_core::lab::model::LabSpec;
+use lvslab_core::lab::presets;
 
 /// Where the spec to export came from.
 enum Source {
@@ -57,7 +57,7 @@ pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> 
                     "\n# Added in the director outside lvslab, so not part of this file:\n",
                 );
                 for rule in &outside {
-                    let rule = lvslab::lab::text::shown(rule);
+                    let rule = lvslab_core::lab::text::shown(rule);
                     text.push_str(&format!("#   ipvsadm {rule}\n"));
                 }
             }
@@ -127,10 +127,10 @@ fn outside_rules(spec: &LabSpec, seen: &Observation) -> Vec<String> {
             .filter_map(|d| d.kernel.clone())
             .collect();
         let text = match m.origin {
-            Origin::Outside => lvslab::ipvs::rules::save(&[(kernel.clone(), extra)]),
+            Origin::Outside => lvslab_ipvs::rules::save(&[(kernel.clone(), extra)]),
             Origin::Lab if extra.is_empty() => continue,
             // Only the destinations: the service line is the lab's own.
-            Origin::Lab => lvslab::ipvs::rules::save(&[(kernel.clone(), extra)])
+            Origin::Lab => lvslab_ipvs::rules::save(&[(kernel.clone(), extra)])
                 .lines()
                 .skip(1)
                 .map(|l| format!("{l}\n"))

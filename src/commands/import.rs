@@ -5,7 +5,7 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use lvslab::lab::import;
+use lvslab_core::lab::import;
 
 pub fn run(file: &str, output: Option<&str>, name: Option<&str>) -> Result<ExitCode> {
     let (label, text) = if file == "-" {

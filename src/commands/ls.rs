@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use lvslab::lab::presets;
-use lvslab::lab::text::shown;
 use lvslab::ops::{state, teardown};
+use lvslab_core::lab::presets;
+use lvslab_core::lab::text::shown;
 use serde_json::json;
 
 pub fn run(show_presets: bool, json: bool) -> Result<ExitCode> {

@@ -26,7 +26,7 @@ use crate::cli::Command;
 pub fn run(
     command: Option<Command>,
     theme: Option<String>,
-    dataplane: Option<lvslab::lab::model::Dataplane>,
+    dataplane: Option<lvslab_core::lab::model::Dataplane>,
 ) -> Result<ExitCode> {
     let Some(command) = command else {
         return tui::run(tui::Options { lab: None, dataplane, keep: false, theme });

@@ -6,8 +6,8 @@ use std::os::unix::fs::MetadataExt;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use lvslab::net::netns;
-use lvslab::traffic::{ServerConfig, run_server_process};
+use lvslab_sys::netns;
+use lvslab_traffic::{ServerConfig, run_server_process};
 
 pub fn run(ns: &str, name: &str, listen: SocketAddr, delay_ms: u64) -> Result<ExitCode> {
     // Before any runtime thread exists: threads inherit the namespace of the

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use lvslab::ops::state::LabState;
+use lvslab::ops::state::{LabState, Stored};
 use lvslab::ops::{control, live};
 
 /// The edits asked for (the command line's, one home for them).

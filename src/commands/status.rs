@@ -3,12 +3,12 @@
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use lvslab::lab::model::Dataplane;
-use lvslab::lab::text::shown;
 use lvslab::monitor::KernelObserver;
 use lvslab::monitor::merge::Origin;
 use lvslab::monitor::status::{self, LabStatus};
-use lvslab::ops::state::LabState;
+use lvslab::ops::state::{LabState, Stored};
+use lvslab_core::lab::model::Dataplane;
+use lvslab_core::lab::text::shown;
 
 pub fn run(lab: &str, json: bool) -> Result<ExitCode> {
     super::require_privilege("status")?;
@@ -115,7 +115,7 @@ fn print_text(s: &LabStatus) {
             (None, proto) => format!(
                 "{} {}",
                 shown(proto.as_deref().unwrap_or("?")).to_uppercase(),
-                lvslab::ipvs::format::addr_port(svc.vip, svc.port)
+                lvslab_ipvs::format::addr_port(svc.vip, svc.port)
             ),
         };
         println!("  {label} {}{}", shown(&svc.scheduler), marks(ipvs, svc.origin, svc.programmed));
@@ -127,7 +127,7 @@ fn print_text(s: &LabStatus) {
             println!(
                 "    -> {:<6} {} {} weight {}{counters}{}",
                 shown(&rs.name),
-                lvslab::ipvs::format::addr_port(rs.addr, rs.port),
+                lvslab_ipvs::format::addr_port(rs.addr, rs.port),
                 shown(&rs.forward.to_string()),
                 rs.weight,
                 marks(ipvs, rs.origin, rs.programmed)

@@ -8,14 +8,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use lvslab::lab::model::Dataplane;
-use lvslab::lab::model::{LabSpec, Service};
-use lvslab::lab::ranges;
 use lvslab::monitor::observe::CountsReader;
 use lvslab::monitor::{KernelObserver, Observe, predict, verdict};
-use lvslab::net::netns;
-use lvslab::ops::state::LabState;
-use lvslab::traffic::{
+use lvslab::ops::state::{LabState, Stored};
+use lvslab_core::lab::model::Dataplane;
+use lvslab_core::lab::model::{LabSpec, Service};
+use lvslab_core::lab::ranges;
+use lvslab_sys::netns;
+use lvslab_traffic::{
     BeforeConnect, ConnectionMode, Generator, Load, Profile, RequestKind, results,
 };
 
@@ -80,7 +80,7 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
         profile.load = Load::Concurrency(1);
         let seen = KernelObserver::new(Duration::ZERO).with_conns().observe(&state);
         let Some(table) = seen.ipvs.table() else { bail!("cannot read the director's IPVS table") };
-        let key = lvslab::ipvs::ServiceKey::Addr {
+        let key = lvslab_ipvs::ServiceKey::Addr {
             proto: svc.protocol,
             addr: std::net::IpAddr::V4(svc.vip),
             port: svc.port,
@@ -215,7 +215,7 @@ fn prediction_text(v: &verdict::Verdict) -> String {
         let _ = writeln!(
             s,
             "  {:<10} {:>9} {:>9} {:>9}",
-            lvslab::lab::text::shown(&p.name),
+            lvslab_core::lab::text::shown(&p.name),
             p.predicted,
             p.actual,
             p.agreed
@@ -227,8 +227,8 @@ fn prediction_text(v: &verdict::Verdict) -> String {
             "  mismatch: connection {} from {}: predicted {}, answered by {}",
             m.index,
             m.client,
-            lvslab::lab::text::shown(&m.predicted),
-            lvslab::lab::text::shown(&m.actual)
+            lvslab_core::lab::text::shown(&m.predicted),
+            lvslab_core::lab::text::shown(&m.actual)
         );
     }
     s
@@ -248,7 +248,7 @@ fn target_service(spec: &LabSpec, to: Option<SocketAddrV4>) -> Option<&Service> 
 /// The run: the command line over the lab's `[traffic]` profile. The
 /// profile comes from the lab's record, which can be edited by hand, so its
 /// numbers are checked against the same ranges as a preset's.
-fn profile(preset: &lvslab::lab::model::TrafficProfile, args: &LoadArgs) -> Result<Profile> {
+fn profile(preset: &lvslab_core::lab::model::TrafficProfile, args: &LoadArgs) -> Result<Profile> {
     let mut p = Profile::default();
     let recorded = match preset.duration_s {
         None => None,
@@ -298,7 +298,7 @@ mod tests {
     #[test]
     fn to_a_services_vip_and_port_picks_that_service() {
         let source = include_str!("../../labs/tour-dh.toml");
-        let spec = lvslab::lab::validate::parse("tour-dh.toml", source).unwrap();
+        let spec = lvslab_core::lab::validate::parse("tour-dh.toml", source).unwrap();
         let second = SocketAddrV4::new(spec.services[1].vip, spec.services[1].port);
         assert_eq!(target_service(&spec, Some(second)), Some(&spec.services[1]));
         assert_eq!(target_service(&spec, None), Some(&spec.services[0]));
@@ -312,8 +312,10 @@ mod tests {
     #[test]
     fn a_recorded_duration_out_of_range_is_an_error_not_a_panic() {
         for bad in [1e20, f64::INFINITY, f64::NAN, -1.0, 0.0] {
-            let preset =
-                lvslab::lab::model::TrafficProfile { duration_s: Some(bad), ..Default::default() };
+            let preset = lvslab_core::lab::model::TrafficProfile {
+                duration_s: Some(bad),
+                ..Default::default()
+            };
             let err = profile(&preset, &LoadArgs::default()).unwrap_err().to_string();
             assert!(err.contains("duration") && err.contains("out of range"), "{bad}: {err}");
         }

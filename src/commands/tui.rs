@@ -5,14 +5,14 @@
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use lvslab::lab::model::Dataplane;
-use lvslab::lab::presets;
 use lvslab::ops::lifecycle::Wiring;
-use lvslab::ops::state::{LabState, Phase};
+use lvslab::ops::state::{LabState, Phase, Stored};
 use lvslab::ops::{lifecycle, teardown};
 use lvslab::session::dashboard::bring_up_owned;
 use lvslab::session::{Session, show};
-use lvslab::tui::{self, theme};
+use lvslab_core::lab::model::Dataplane;
+use lvslab_core::lab::presets;
+use lvslab_tui::{self as tui, theme};
 
 /// The dashboard's options.
 pub struct Options {

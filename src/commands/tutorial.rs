@@ -4,11 +4,11 @@
 use std::process::ExitCode;
 
 use anyhow::{Result, anyhow};
-use lvslab::lab::model::Dataplane;
-use lvslab::lab::presets::{self, Preset};
-use lvslab::lab::validate;
 use lvslab::ops::LabError;
 use lvslab::ops::lifecycle::{self, Wiring};
+use lvslab_core::lab::model::Dataplane;
+use lvslab_core::lab::presets::{self, Preset};
+use lvslab_core::lab::validate;
 
 use lvslab::session::dashboard::bring_up_owned;
 use lvslab::session::{Session, show};

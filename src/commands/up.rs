@@ -9,11 +9,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Result, bail};
-use lvslab::lab::model::LabSpec;
-use lvslab::lab::model::{Control, Dataplane};
-use lvslab::lab::presets;
-use lvslab::ops::state::{LabState, Phase};
+use lvslab::ops::state::{LabState, Phase, Stored};
 use lvslab::ops::{lifecycle, servers, teardown};
+use lvslab_core::lab::model::LabSpec;
+use lvslab_core::lab::model::{Control, Dataplane};
+use lvslab_core::lab::presets;
 use tokio::signal::unix::{SignalKind, signal};
 
 pub async fn run(
@@ -106,13 +106,15 @@ fn print_summary(spec: &LabSpec, dataplane: Dataplane, ms: f64) {
         spec.director.vip
     );
     if let Some(ha) = spec.ha {
-        for (i, (host, (c, s))) in lvslab::lab::model::HA_DIRECTORS.iter().zip(ha.own).enumerate() {
+        for (i, (host, (c, s))) in
+            lvslab_core::lab::model::HA_DIRECTORS.iter().zip(ha.own).enumerate()
+        {
             println!(
                 "  {:<9} {:<24} eth0 {c}, eth1 {s}, ip_forward=1, VRRP {} (priority {})",
                 host,
                 spec.netns(host),
                 if i == 0 { "MASTER" } else { "BACKUP" },
-                lvslab::lab::ha::PRIORITIES[i]
+                lvslab_core::lab::ha::PRIORITIES[i]
             );
         }
         println!(

@@ -19,11 +19,11 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use super::observe::{IpvsRead, Table};
-use crate::ipvs::Stats;
-use crate::lab::model::LabSpec;
-use crate::lab::table;
 use crate::nft::read::{BackendCounters, Counters, Tracked};
 use crate::nft::{exec, read};
+use lvslab_core::lab::model::LabSpec;
+use lvslab_core::lab::table;
+use lvslab_ipvs::Stats;
 
 /// Rates are the difference over about this long, as IPVS's estimator
 /// averages over about 2 s (a read every 100 ms would make them jump).
@@ -147,8 +147,8 @@ fn add(a: Stats, b: &Stats) -> Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::presets;
     use crate::nft::read::Count;
+    use lvslab_core::lab::presets;
 
     fn counters(rs1: u64, rs2: u64) -> Counters {
         let c = |conns: u64| BackendCounters {

@@ -15,8 +15,8 @@ use super::snapshot::{
     DestView, DirectorView, HostStats, HostView, LabView, RealServerView, ServiceView, Snapshot,
     TrafficView,
 };
-use crate::ipvs::ServiceKey;
 use crate::ops::state::LabState;
+use lvslab_ipvs::ServiceKey;
 
 /// sysinfo needs time between two CPU readings to compute a usage.
 const HOST_REFRESH: Duration = Duration::from_millis(500);
@@ -110,9 +110,9 @@ pub fn snapshot(
         name: spec.name.clone(),
         dataplane: state.dataplane,
         control: if crate::ops::live::by_keepalived(state) {
-            crate::lab::model::Control::Keepalived
+            lvslab_core::lab::model::Control::Keepalived
         } else {
-            crate::lab::model::Control::Lvslab
+            lvslab_core::lab::model::Control::Lvslab
         },
         client: HostView { name: "client".into(), addr: IpAddr::V4(spec.client) },
         director: DirectorView {
@@ -138,7 +138,7 @@ pub fn snapshot(
                 ServiceKey::Addr { proto, addr, port } => (proto, addr, port, None),
                 ServiceKey::Fwmark { mark, .. } => {
                     let planned = spec.services.iter().find(|s| s.fwmark == Some(mark));
-                    let proto = planned.map_or(crate::ipvs::Protocol::Tcp, |s| s.protocol);
+                    let proto = planned.map_or(lvslab_ipvs::Protocol::Tcp, |s| s.protocol);
                     let vip = planned
                         .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |s| IpAddr::V4(s.vip));
                     (proto, vip, planned.map_or(0, |s| s.port), Some(mark))
@@ -208,7 +208,7 @@ fn failed_directors(state: &LabState, seen: &Observation) -> Vec<String> {
         })
     };
     let cut = |host: &str| {
-        let ports = crate::lab::ha::director_ports(host);
+        let ports = lvslab_core::lab::ha::director_ports(host);
         seen.host("switch").is_some_and(|switch| {
             switch.interfaces.iter().any(|l| ports.contains(&l.name) && !l.up)
         })

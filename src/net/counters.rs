@@ -7,7 +7,7 @@
 
 use std::fs;
 
-use super::{Error, netns};
+use lvslab_sys::{Error, netns};
 
 /// Counter `name` of group `group` (`TcpExt`, `IpExt`) in `netstat`, the
 /// text of `/proc/net/netstat`: a line of names then a line of values per group.

@@ -14,7 +14,8 @@ use rtnetlink::{
     Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder,
 };
 
-use super::{Error, netns};
+use lvslab_core::monitor::observation::LinkInfo;
+use lvslab_sys::{Error, netns};
 
 /// An rtnetlink connection bound to one named namespace.
 pub struct Rtnl {
@@ -23,17 +24,6 @@ pub struct Rtnl {
     /// Link indices looked up so far (name -> ifindex); links are never
     /// renamed by lvslab, so the cache cannot go stale within one build.
     indices: HashMap<String, u32>,
-}
-
-/// A link as `status` shows it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct LinkInfo {
-    /// Link name.
-    pub name: String,
-    /// Administratively up.
-    pub up: bool,
-    /// Addresses with prefix, e.g. `192.0.2.1/24`.
-    pub addresses: Vec<String>,
 }
 
 /// Runs `future` (rtnetlink work) to completion from synchronous code, on a

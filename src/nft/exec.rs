@@ -1,13 +1,13 @@
 //! Running `nft` and `conntrack` inside a lab namespace: the command is
 //! started from a thread that has entered the namespace (see
-//! [`crate::net::netns::run_in`]), so it sees only that namespace's tables;
+//! [`lvslab_sys::netns::run_in`]), so it sees only that namespace's tables;
 //! the host's ruleset is never read or changed.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
 use super::Error;
-use crate::net::netns;
+use lvslab_sys::netns;
 
 /// Runs `program args` in namespace `ns`, with `input` on its standard
 /// input; its standard output, or an error quoting its standard error.

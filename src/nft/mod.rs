@@ -1,7 +1,8 @@
-//! The nftables dataplane: a director's services as an nftables table, built
+//! The nftables dataplane on the kernel: a director's services as an nftables table, built
 //! the way kube-proxy's nftables mode builds them (see [`ruleset`]), applied
 //! and read with the `nft` and `conntrack` commands inside the director's
-//! namespace ([`exec`]), and their output read back ([`read`]).
+//! namespace ([`exec`]), and their output read back ([`read`]). The text
+//! both ways is [`lvslab_core::nft`]'s.
 //!
 //! Why the `nft` binary rather than netlink from Rust: the ruleset is
 //! written and read in nftables' own language, which users can paste into
@@ -13,10 +14,8 @@
 //! milliseconds; the dashboard reads about ten times a second).
 
 pub mod exec;
-pub mod read;
-pub mod ruleset;
 
-pub use ruleset::{FAMILY, TABLE};
+pub use lvslab_core::nft::*;
 
 /// A failure programming or reading the director's nftables table.
 #[derive(Debug, thiserror::Error)]

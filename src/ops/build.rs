@@ -8,9 +8,10 @@ use std::net::IpAddr;
 use tracing::instrument;
 
 use super::state;
-use crate::lab::model::parse_netns_name;
-use crate::lab::plan::{Plan, Step};
-use crate::net::{self, netns, rtnl::Rtnl, sysctl};
+use crate::net::{self, rtnl::Rtnl, sysctl};
+use lvslab_core::lab::model::parse_netns_name;
+use lvslab_core::lab::plan::{Plan, Step};
+use lvslab_sys::netns;
 
 /// Runs steps in order, keeping one connection per namespace.
 #[derive(Default)]
@@ -45,7 +46,9 @@ impl Builder {
         match step {
             Step::AddNetns { netns } => create_netns(netns),
             Step::AddBridge { netns, name } => {
-                self.rtnl(netns)?.add_bridge(name, crate::lab::plan::bridge_mac(netns, name)).await
+                self.rtnl(netns)?
+                    .add_bridge(name, lvslab_core::lab::plan::bridge_mac(netns, name))
+                    .await
             }
             Step::AddVeth { netns, name, peer_netns, peer } => {
                 self.rtnl(netns)?.add_veth(name, peer, peer_netns).await

@@ -17,15 +17,16 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::state::{LabState, Stored};
 use super::{lifecycle, teardown};
-use crate::ipvs::{self, IpvsClient};
-use crate::lab::model::{Dataplane, LabSpec};
-use crate::lab::nftables;
-use crate::lab::presets::Preset;
-use crate::net::netns;
 use crate::nft::exec;
 use crate::nft::ruleset::{Backend, NftService, Pick};
-use crate::traffic::{Generator, Load, Profile, results};
+use lvslab_core::lab::model::{Dataplane, LabSpec};
+use lvslab_core::lab::nftables;
+use lvslab_core::lab::presets::Preset;
+use lvslab_ipvs::{self as ipvs, IpvsClient};
+use lvslab_sys::netns;
+use lvslab_traffic::{Generator, Load, Profile, results};
 
 /// The real-server counts whose programming time is measured.
 pub const PROGRAM_SIZES: [usize; 3] = [1, 64, 1024];
@@ -113,7 +114,7 @@ async fn one(
 ) -> Result<DataplaneRun, String> {
     let spec = preset.spec.clone();
     let name = spec.name.clone();
-    if crate::ops::state::LabState::load(&name).ok().flatten().is_some() {
+    if <LabState as Stored>::load(&name).ok().flatten().is_some() {
         return Err(format!("a lab '{name}' exists already; `lvslab down {name}` first"));
     }
     lifecycle::prepare(&spec, dataplane, &mut |n| say(n)).map_err(|e| e.to_string())?;
@@ -304,7 +305,7 @@ mod tests {
         let long = "a".repeat(32);
         let name = copy_name(&long, Dataplane::Nft);
         assert!(name.len() <= 32 && name.ends_with("-nft"), "{name}");
-        assert!(crate::lab::validate::lab_name(&name).is_ok());
+        assert!(lvslab_core::lab::validate::lab_name(&name).is_ok());
     }
 
     #[test]

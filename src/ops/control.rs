@@ -21,7 +21,7 @@ use super::keepalived;
 use super::live;
 use super::program;
 use super::state::LabState;
-use crate::lab::model::{Control, Dataplane};
+use lvslab_core::lab::model::{Control, Dataplane};
 
 /// What a switch did.
 #[derive(Debug, Clone, PartialEq, Eq)]

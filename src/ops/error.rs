@@ -8,7 +8,7 @@ pub enum LabError {
     Net(#[from] crate::net::Error),
     /// The director's IPVS table.
     #[error(transparent)]
-    Ipvs(#[from] crate::ipvs::Error),
+    Ipvs(#[from] lvslab_ipvs::Error),
     /// The director's nftables table.
     #[error(transparent)]
     Nft(#[from] crate::nft::Error),

@@ -29,10 +29,11 @@ use std::time::{Duration, Instant};
 use super::error::LabError;
 use super::keepalived;
 use super::state::LabState;
-use crate::lab::ha::director_ports;
-use crate::lab::model::{HA_DIRECTORS, LabSpec};
 use crate::net::rtnl::{self, Rtnl};
-use crate::net::{netns, sysctl};
+use crate::net::sysctl;
+use lvslab_core::lab::ha::director_ports;
+use lvslab_core::lab::model::{HA_DIRECTORS, LabSpec};
+use lvslab_sys::netns;
 
 /// The sysctl a failed director has off.
 const FORWARD: &str = "net.ipv4.ip_forward";
@@ -116,7 +117,7 @@ fn director(state: &LabState, host: &str) -> Result<&'static str, LabError> {
     HA_DIRECTORS.into_iter().find(|d| *d == host).ok_or_else(|| {
         LabError::Refused(format!(
             "'{}' is not a director of lab '{}': use {}",
-            crate::lab::text::shown(host),
+            lvslab_core::lab::text::shown(host),
             state.spec.name,
             HA_DIRECTORS.join(" or ")
         ))

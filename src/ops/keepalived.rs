@@ -19,10 +19,10 @@ use nix::sys::signal::Signal;
 use super::error::LabError;
 use super::process::{self, Target, start_ticks};
 use super::state::{self, LabProcess, LabState, STATE_DIR};
-use crate::ipvs::IpvsClient;
-use crate::lab::export::keepalived::{Purpose, to_keepalived};
-use crate::lab::export::rules;
-use crate::lab::model::{Dataplane, HA_DIRECTORS, LabSpec};
+use lvslab_core::lab::export::keepalived::{Purpose, to_keepalived};
+use lvslab_core::lab::export::rules;
+use lvslab_core::lab::model::{Dataplane, HA_DIRECTORS, LabSpec};
+use lvslab_ipvs::IpvsClient;
 
 /// The role recorded for the keepalived process.
 pub const ROLE: &str = "keepalived";
@@ -267,7 +267,7 @@ pub fn wait_table(spec: &LabSpec, p: &LabProcess, timeout: Duration) -> Result<(
                 want.join(" | "),
                 have.join(" | "),
                 log.display(),
-                crate::lab::text::shown(&tail.join("\n"))
+                lvslab_core::lab::text::shown(&tail.join("\n"))
             )));
         }
         std::thread::sleep(Duration::from_millis(100));

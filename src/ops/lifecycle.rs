@@ -9,13 +9,13 @@ use super::error::LabError;
 use super::keepalived;
 use super::program;
 use super::servers;
-use super::state::{LabState, Phase};
+use super::state::{LabState, Phase, Stored};
 use super::teardown;
-use crate::lab::model::LabSpec;
-use crate::lab::model::{Control, Dataplane, Forward};
-use crate::lab::plan::Plan;
-use crate::lab::presets::Preset;
-use crate::lab::table;
+use lvslab_core::lab::model::LabSpec;
+use lvslab_core::lab::model::{Control, Dataplane, Forward};
+use lvslab_core::lab::plan::Plan;
+use lvslab_core::lab::presets::Preset;
+use lvslab_core::lab::table;
 
 /// Checks that must pass before anything is created: IPVS present (for the
 /// ipvs dataplane), nftables working and able to run every service (for
@@ -141,7 +141,7 @@ async fn build(
     Builder::new()
         .run(&plan, |_, _, step| {
             tracing::debug!(%step, "step");
-            if matches!(step, crate::lab::plan::Step::AddNetns { .. }) {
+            if matches!(step, lvslab_core::lab::plan::Step::AddNetns { .. }) {
                 say(step.to_string());
             }
         })
@@ -170,7 +170,7 @@ async fn build(
         for svc in &state.spec.services {
             say(format!(
                 "ipvsadm -A {} -s {} (+{} real servers)",
-                crate::ipvs::rules::service_switch(&table::key(svc)),
+                lvslab_ipvs::rules::service_switch(&table::key(svc)),
                 svc.scheduler,
                 svc.members.len()
             ));

@@ -10,13 +10,13 @@ use super::build::Builder;
 use super::error::LabError;
 use super::keepalived;
 use super::servers;
-use super::state::{self, LabState};
-use crate::ipvs::IpvsClient;
-use crate::lab::model::{Control, Dataplane};
-use crate::lab::model::{Forward, Member, RealServer, parse_netns_name};
-use crate::lab::plan::Plan;
-use crate::lab::{ranges, table, validate};
-use crate::net::netns;
+use super::state::{self, LabState, Stored};
+use lvslab_core::lab::model::{Control, Dataplane};
+use lvslab_core::lab::model::{Forward, Member, RealServer, parse_netns_name};
+use lvslab_core::lab::plan::Plan;
+use lvslab_core::lab::{ranges, table, validate};
+use lvslab_ipvs::IpvsClient;
+use lvslab_sys::netns;
 
 fn refuse<T>(why: impl Into<String>) -> Result<T, LabError> {
     Err(LabError::Refused(why.into()))
@@ -34,7 +34,7 @@ pub fn by_keepalived(state: &LabState) -> bool {
 /// other dataplanes (the caller edits IPVS).
 fn nft_edit(
     state: &mut LabState,
-    change: impl FnOnce(&mut crate::lab::model::LabSpec),
+    change: impl FnOnce(&mut lvslab_core::lab::model::LabSpec),
 ) -> Option<Result<(), LabError>> {
     if state.dataplane != Dataplane::Nft {
         return None;
@@ -85,11 +85,11 @@ fn reload(name: &str) -> Result<LabState, LabError> {
 
 /// Sets the scheduler of every service.
 pub fn set_scheduler(state: &mut LabState, scheduler: &str) -> Result<(), LabError> {
-    if !crate::lab::schedulers::is_known(scheduler) {
+    if !lvslab_core::lab::schedulers::is_known(scheduler) {
         return refuse(format!(
             "unknown scheduler '{}': use one of {}",
-            crate::lab::text::shown(scheduler),
-            crate::lab::schedulers::names()
+            lvslab_core::lab::text::shown(scheduler),
+            lvslab_core::lab::schedulers::names()
         ));
     }
     locked(state, |state| {
@@ -99,7 +99,7 @@ pub fn set_scheduler(state: &mut LabState, scheduler: &str) -> Result<(), LabErr
             }
             return keepalived::reload(state);
         }
-        let to_all = |spec: &mut crate::lab::model::LabSpec| {
+        let to_all = |spec: &mut lvslab_core::lab::model::LabSpec| {
             spec.services.iter_mut().for_each(|svc| svc.scheduler = scheduler.to_string());
         };
         if let Some(done) = nft_edit(state, to_all) {
@@ -132,7 +132,7 @@ pub fn set_weight(state: &mut LabState, server: &str, weight: u32) -> Result<(),
             }
             return keepalived::reload(state);
         }
-        let reweigh = |spec: &mut crate::lab::model::LabSpec| {
+        let reweigh = |spec: &mut lvslab_core::lab::model::LabSpec| {
             let members = spec.services.iter_mut().flat_map(|s| s.members.iter_mut());
             members.filter(|m| m.name == server).for_each(|m| m.weight = weight);
         };
@@ -225,11 +225,11 @@ pub async fn add_real_server(
     if new_host {
         let mut builder = Builder::new();
         let steps = [
-            crate::lab::plan::Step::AddNetns { netns: spec.netns(name) },
-            crate::lab::plan::Step::LinkUp { netns: spec.netns(name), link: "lo".into() },
+            lvslab_core::lab::plan::Step::AddNetns { netns: spec.netns(name) },
+            lvslab_core::lab::plan::Step::LinkUp { netns: spec.netns(name), link: "lo".into() },
         ]
         .into_iter()
-        .chain(crate::lab::routed::server_steps(&next, name, addr, &mut false))
+        .chain(lvslab_core::lab::routed::server_steps(&next, name, addr, &mut false))
         .collect();
         if let Err(e) = builder.run(&Plan { steps }, |_, _, _| {}).await {
             let _ = netns::delete(&spec.netns(name));
@@ -265,7 +265,7 @@ pub async fn add_real_server(
 
 /// How a new member of `svc` is forwarded: as all its members are, or NAT
 /// when they mix (or there are none).
-fn method_of(svc: &crate::lab::model::Service) -> Forward {
+fn method_of(svc: &lvslab_core::lab::model::Service) -> Forward {
     let mut methods = svc.members.iter().map(|m| m.forward);
     match methods.next() {
         Some(first) if methods.all(|m| m == first) => first,
@@ -385,7 +385,7 @@ fn check_new_host(state: &LabState, name: &str, addr: Ipv4Addr) -> Result<(), La
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::presets;
+    use lvslab_core::lab::presets;
 
     fn state() -> LabState {
         let preset = presets::load("tutorial").unwrap();

@@ -2,7 +2,7 @@
 //! topology over rtnetlink, programming the director's IPVS table, starting
 //! the real servers' HTTP processes, keeping the lab's record under
 //! `/run/lvslab`, live edits, and teardown. What a lab *is* lives in
-//! [`crate::lab`]; what it looks like now is the monitor's.
+//! [`lvslab_core::lab`]; what it looks like now is the monitor's.
 
 pub mod build;
 pub mod compare;

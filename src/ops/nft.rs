@@ -4,9 +4,9 @@
 //! host's ruleset is never touched.
 
 use super::error::LabError;
-use crate::lab::model::LabSpec;
-use crate::lab::nftables;
 use crate::nft::{self, exec, ruleset};
+use lvslab_core::lab::model::LabSpec;
+use lvslab_core::lab::nftables;
 
 /// The table for `spec`, or why nftables cannot run it (before any change).
 pub fn ruleset(spec: &LabSpec) -> Result<ruleset::Ruleset, LabError> {

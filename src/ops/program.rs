@@ -3,10 +3,10 @@
 //! director's namespace, so the host's table is never touched.
 
 use super::error::LabError;
-use crate::ipvs::{self, IpvsClient};
-use crate::lab::model::{Forward, LabSpec};
-use crate::lab::table;
 use crate::net::sysctl;
+use lvslab_core::lab::model::{Forward, LabSpec};
+use lvslab_core::lab::table;
+use lvslab_ipvs::{self as ipvs, IpvsClient};
 
 /// Fails with [`ipvs::Error::Unavailable`] if the kernel has no IPVS. Only
 /// resolves the generic netlink family: no table is read or changed.

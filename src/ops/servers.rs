@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use super::error::LabError;
 use super::process::{self, Target, start_ticks};
 use super::state::{self, LabProcess, LabState, STATE_DIR};
-use crate::lab::model::RealServer;
-use crate::net::netns;
+use lvslab_core::lab::model::RealServer;
+use lvslab_sys::netns;
 
 /// The role recorded for these processes.
 pub const ROLE: &str = "http-server";
@@ -151,5 +151,5 @@ fn wait_ready(ns: &str, addr: Ipv4Addr, p: &LabProcess) -> Result<(), LabError> 
 }
 
 fn lab_of(ns: &str) -> &str {
-    crate::lab::model::parse_netns_name(ns).map_or(ns, |(lab, _)| lab)
+    lvslab_core::lab::model::parse_netns_name(ns).map_or(ns, |(lab, _)| lab)
 }

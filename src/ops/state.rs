@@ -15,64 +15,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::fcntl::{Flock, FlockArg};
 
-use serde::{Deserialize, Serialize};
-
-use crate::lab::model::Dataplane;
-use crate::lab::model::LabSpec;
+use lvslab_core::lab::model::{Dataplane, LabSpec};
+pub use lvslab_core::lab::record::{LabProcess, LabState, Phase};
 
 /// Where lab records live.
 pub const STATE_DIR: &str = "/run/lvslab";
-
-/// Where a lab's bring-up stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Phase {
-    /// `up` is running (or died mid-way: see `owner_pid`).
-    Building,
-    /// Built and running.
-    Up,
-}
-
-/// A process that belongs to the lab (a real server's HTTP server).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LabProcess {
-    /// The host (namespace) it runs in.
-    pub host: String,
-    /// What it is, e.g. `http-server`.
-    pub role: String,
-    /// Listening port, if any.
-    pub port: Option<u16>,
-    /// Its PID.
-    pub pid: u32,
-    /// Its start time in clock ticks since boot (/proc/PID/stat field 22),
-    /// so that a recycled PID is never mistaken for it.
-    pub start_ticks: u64,
-}
-
-/// The state file of one lab.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LabState {
-    /// Format version of this file.
-    pub version: u32,
-    /// The lab as built (with live edits applied).
-    pub spec: LabSpec,
-    /// Where the spec came from (`labs/tutorial-nat.toml` or a path).
-    pub origin: String,
-    /// IPVS or topology only.
-    pub dataplane: Dataplane,
-    /// Building or up.
-    pub phase: Phase,
-    /// Seconds since the epoch when `up` started.
-    pub created_unix: u64,
-    /// The `up` process (meaningful while building).
-    pub owner_pid: u32,
-    /// Its start time (clock ticks after boot), so that another lvslab that
-    /// got the PID of a killed `up` is not taken for it. 0 in older records.
-    #[serde(default)]
-    pub owner_start_ticks: u64,
-    /// The lab's processes.
-    pub processes: Vec<LabProcess>,
-}
 
 /// Path of the state file of lab `name`.
 /// Commands check names with `lab::validate::lab_name` before they get
@@ -81,9 +28,29 @@ pub fn path(name: &str) -> PathBuf {
     PathBuf::from(STATE_DIR).join(format!("{name}.json"))
 }
 
-impl LabState {
+/// A lab's record as a file: made, saved and read back under the lab's
+/// lock. (A trait because the record is `lvslab-core`'s plain data.)
+pub trait Stored: Sized {
     /// A fresh record for a lab about to be built by this process.
-    pub fn new(spec: LabSpec, origin: String, dataplane: Dataplane) -> Self {
+    fn new(spec: LabSpec, origin: String, dataplane: Dataplane) -> Self;
+    /// Creates the state file; fails with `AlreadyExists` if the lab has one.
+    fn create(&self) -> io::Result<()>;
+    /// Rewrites the whole state file atomically, under the lab's lock.
+    fn save(&self) -> io::Result<()>;
+    /// Reads the state of lab `name`; `Ok(None)` if there is none.
+    fn load(name: &str) -> io::Result<Option<Self>>;
+    /// Whether the `up` that wrote a `building` record is still alive.
+    fn owner_alive(&self) -> bool;
+}
+
+fn to_json(state: &LabState) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(state).expect("state serializes");
+    bytes.push(b'\n');
+    bytes
+}
+
+impl Stored for LabState {
+    fn new(spec: LabSpec, origin: String, dataplane: Dataplane) -> Self {
         let created_unix = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -103,31 +70,25 @@ impl LabState {
     /// Creates the state file; fails with `AlreadyExists` if the lab has one.
     /// The record appears whole or not at all (written to a unique temporary,
     /// synced, then linked in place, which fails if the name is taken).
-    pub fn create(&self) -> io::Result<()> {
+    fn create(&self) -> io::Result<()> {
         let _lock = lock(&self.spec.name)?;
-        write_atomic(&path(&self.spec.name), &self.to_json(), Replace::Never)
+        write_atomic(&path(&self.spec.name), &to_json(self), Replace::Never)
     }
 
     /// Rewrites the whole state file atomically, under the lab's lock.
     /// Prefer [`update`], which rereads the record under the lock: a whole
     /// write from a stale copy loses what another writer changed meanwhile.
-    pub fn save(&self) -> io::Result<()> {
+    fn save(&self) -> io::Result<()> {
         let _lock = lock(&self.spec.name)?;
-        write_atomic(&path(&self.spec.name), &self.to_json(), Replace::Always)
-    }
-
-    fn to_json(&self) -> Vec<u8> {
-        let mut bytes = serde_json::to_vec_pretty(self).expect("state serializes");
-        bytes.push(b'\n');
-        bytes
+        write_atomic(&path(&self.spec.name), &to_json(self), Replace::Always)
     }
 
     /// Reads the state of lab `name`; `Ok(None)` if there is none.
-    pub fn load(name: &str) -> io::Result<Option<Self>> {
-        if let Err(rule) = crate::lab::validate::lab_name(name) {
+    fn load(name: &str) -> io::Result<Option<Self>> {
+        if let Err(rule) = lvslab_core::lab::validate::lab_name(name) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("'{}' is not a lab name: {rule}", crate::lab::text::shown(name)),
+                format!("'{}' is not a lab name: {rule}", lvslab_core::lab::text::shown(name)),
             ));
         }
         let invalid = |why: String| {
@@ -142,7 +103,7 @@ impl LabState {
                 if state.spec.name != name {
                     return Err(invalid(format!(
                         "the record names lab '{}', not '{name}'",
-                        crate::lab::text::shown(&state.spec.name)
+                        lvslab_core::lab::text::shown(&state.spec.name)
                     )));
                 }
                 Ok(Some(state))
@@ -153,7 +114,7 @@ impl LabState {
     }
 
     /// Whether the `up` that wrote a `building` record is still alive.
-    pub fn owner_alive(&self) -> bool {
+    fn owner_alive(&self) -> bool {
         self.owner_pid != std::process::id()
             && PathBuf::from(format!("/proc/{}", self.owner_pid)).exists()
             && super::process::is_lvslab(self.owner_pid)
@@ -209,7 +170,7 @@ pub fn update(name: &str, change: impl FnOnce(&mut LabState)) -> io::Result<LabS
         io::Error::new(io::ErrorKind::NotFound, format!("lab '{name}' has no record"))
     })?;
     change(&mut state);
-    write_atomic(&path(name), &state.to_json(), Replace::Always)?;
+    write_atomic(&path(name), &to_json(&state), Replace::Always)?;
     Ok(state)
 }
 
@@ -408,11 +369,9 @@ pub fn traced_labs() -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default();
-    labs.extend(
-        marked_namespaces().iter().chain(&stale_mark_temps()).filter_map(|ns| {
-            crate::lab::model::parse_netns_name(ns).map(|(lab, _)| lab.to_string())
-        }),
-    );
+    labs.extend(marked_namespaces().iter().chain(&stale_mark_temps()).filter_map(|ns| {
+        lvslab_core::lab::model::parse_netns_name(ns).map(|(lab, _)| lab.to_string())
+    }));
     labs.sort();
     labs.dedup();
     labs
@@ -448,7 +407,7 @@ pub fn remove_temporaries(lab: &str) {
         (
             Path::new(NETNS_MARK_DIR),
             Box::new(|t: &str| {
-                crate::lab::model::parse_netns_name(t).is_some_and(|(l, _)| l == lab)
+                lvslab_core::lab::model::parse_netns_name(t).is_some_and(|(l, _)| l == lab)
             }),
         ),
     ] {

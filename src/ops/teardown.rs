@@ -7,10 +7,11 @@
 use super::error::LabError;
 use super::process::{self, FoundProcess, Target};
 use super::program;
-use super::state::{self, LabState};
-use crate::lab::model::Dataplane;
-use crate::lab::model::parse_netns_name;
-use crate::net::{self, netns};
+use super::state::{self, LabState, Stored};
+use crate::net;
+use lvslab_core::lab::model::Dataplane;
+use lvslab_core::lab::model::parse_netns_name;
+use lvslab_sys::netns;
 
 /// What a teardown removed, for the user.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -9,16 +9,16 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
+use super::event::BackendSide;
 use super::guide;
 use super::traffic::Traffic;
-use crate::lab::model::Dataplane;
-use crate::lab::presets;
 use crate::monitor::poll::Poller;
 use crate::ops::error::LabError;
 use crate::ops::state::LabState;
 use crate::ops::{lifecycle, live, servers};
-use crate::tui::command::{BackendEvent, Command, GuideReport, GuideRequest};
-use crate::tui::event::BackendSide;
+use lvslab_core::lab::model::Dataplane;
+use lvslab_core::lab::presets;
+use lvslab_tui::command::{BackendEvent, Command, GuideReport, GuideRequest};
 
 /// How often the lab is polled into a snapshot (the UI draws at most at
 /// its frame rate; IPVS counters themselves move every ~2 s).
@@ -283,7 +283,7 @@ fn edit(command: Command, shared: &Shared) -> Result<String, String> {
             format!(
                 "{director}: {}; VRRP gives the VIP to the higher priority ({})",
                 done.describe(),
-                crate::lab::model::HA_DIRECTORS[0]
+                lvslab_core::lab::model::HA_DIRECTORS[0]
             )
         }
         Command::AddServer => {

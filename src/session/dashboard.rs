@@ -9,13 +9,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::FutureExt;
 
-use crate::lab::model::Dataplane;
-use crate::lab::presets;
 use crate::ops::error::LabError;
 use crate::ops::lifecycle::{self, Wiring};
 use crate::ops::state::LabState;
 use crate::ops::teardown;
-use crate::tui::{self, Exit, Keymap, PresetInfo, UiIo};
+use lvslab_core::lab::model::Dataplane;
+use lvslab_core::lab::presets;
+use lvslab_tui::{self as tui, Exit, Keymap, PresetInfo};
+
+use super::event::{self, UiIo};
 
 use super::backend;
 use super::terminal::{Signals, TerminalGuard, cancel_on_signals, say, tell};
@@ -45,17 +47,17 @@ pub async fn show(
     session: Session,
     theme: tui::Theme,
     theme_error: Option<String>,
-) -> Result<(), tui::Error> {
+) -> Result<(), event::Error> {
     let (io, side) = UiIo::new(UiIo::crossterm_events());
     let io = if session.picker {
         io.with_presets(preset_list()).with_build_options(tui::BuildOptions {
             dataplane: session.dataplane,
-            ipvs_missing: ipvs_missing(&crate::ipvs::probe::support()),
+            ipvs_missing: ipvs_missing(&lvslab_ipvs::probe::support()),
         })
     } else {
         io
     };
-    cancel_on_signals(side.cancel.clone()).map_err(|e| tui::Error::Terminal(e.to_string()))?;
+    cancel_on_signals(side.cancel.clone()).map_err(|e| event::Error::Terminal(e.to_string()))?;
     let cancel = side.cancel.clone();
     let start_traffic = session.owned && !session.guide;
     // The lab to tear down even if the backend panics: known now when given,
@@ -72,11 +74,11 @@ pub async fn show(
     ));
     let ui = async {
         let (_guard, terminal) =
-            TerminalGuard::enter().map_err(|e| tui::Error::Terminal(e.to_string()))?;
+            TerminalGuard::enter().map_err(|e| event::Error::Terminal(e.to_string()))?;
         // ratatui's Terminal prints with `eprintln!` when dropped on a dead
         // terminal, which panics: never drop it; the guard restores the cursor.
         let mut terminal = ManuallyDrop::new(terminal);
-        let run = tui::run(&mut terminal, io, theme, Keymap::default());
+        let run = event::run(&mut terminal, io, theme, Keymap::default());
         // Debug builds only: the crash tests make the UI panic on demand.
         #[cfg(debug_assertions)]
         if let Some(ms) =
@@ -186,8 +188,8 @@ fn preset_info(preset: &presets::Preset) -> PresetInfo {
 
 /// Why the picker cannot build with IPVS on this kernel, or `None` when it
 /// can (a module not loaded yet is loaded on first use).
-fn ipvs_missing(support: &crate::ipvs::probe::Support) -> Option<String> {
-    use crate::ipvs::probe::Support;
+fn ipvs_missing(support: &lvslab_ipvs::probe::Support) -> Option<String> {
+    use lvslab_ipvs::probe::Support;
     match support {
         Support::Loaded | Support::NotLoaded => None,
         Support::ModuleMissing => {
@@ -216,7 +218,7 @@ fn finish(lab: Option<String>, owned: bool, keep: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ipvs::probe::Support;
+    use lvslab_ipvs::probe::Support;
 
     #[test]
     fn the_picker_learns_topology_services_and_the_presets_own_words() {

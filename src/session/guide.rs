@@ -3,9 +3,9 @@
 //! status observed afterwards.
 
 use crate::ops::state::LabState;
-use crate::tui::command::{GuideReport, GuideRequest};
 use crate::tutorial::Guide;
 use crate::tutorial::live::{self, Direction};
+use lvslab_tui::command::{GuideReport, GuideRequest};
 
 /// Applies `request` to the lab and reports the steps, their status and
 /// the effect.

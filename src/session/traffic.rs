@@ -7,8 +7,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::monitor::{ConnMode, TrafficView};
-use crate::net::netns;
-use crate::traffic::{ConnectionMode, Generator, GeneratorHandle, Load, Profile, RequestKind};
+use lvslab_sys::netns;
+use lvslab_traffic::{ConnectionMode, Generator, GeneratorHandle, Load, Profile, RequestKind};
 
 /// How long a "long" connection is held open.
 pub const LONG_HOLD: Duration = Duration::from_secs(5);

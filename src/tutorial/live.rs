@@ -8,15 +8,16 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::steps::{ARP_QUIET, Action, Status, Step, rp_filter_strict, rp_filters_relaxed, status};
-use crate::ipvs::{self, IpvsClient};
-use crate::lab::model::Dataplane;
-use crate::lab::routed::TUNNEL;
-use crate::lab::table;
 use crate::monitor::{KernelObserver, Observation};
 use crate::net::rtnl::{self, Rtnl};
-use crate::net::{counters, netns, sysctl};
+use crate::net::{counters, sysctl};
 use crate::ops::state::LabState;
-use crate::traffic::{self, ErrorKind};
+use lvslab_core::lab::model::Dataplane;
+use lvslab_core::lab::routed::TUNNEL;
+use lvslab_core::lab::table;
+use lvslab_ipvs::{self as ipvs, IpvsClient};
+use lvslab_sys::netns;
+use lvslab_traffic::{self as traffic, ErrorKind};
 
 /// Requests the curl step sends: with weights 3:2, one full wrr round.
 pub const CURL_REQUESTS: usize = 5;

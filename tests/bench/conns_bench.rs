@@ -17,9 +17,9 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use lvslab::ipvs::conns::parse;
-use lvslab::lab::presets;
 use lvslab::monitor::conns::{synthetic_text, table};
+use lvslab_core::lab::presets;
+use lvslab_ipvs::conns::parse;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -41,7 +41,7 @@ fn time_command(program: &str, args: &[&str]) -> Duration {
 /// The real connection table of lab `lab`, read in this process's network
 /// namespace (the director's: the driver runs us under `ip netns exec`).
 fn real_table(lab: &str) {
-    let spec = lvslab::ops::state::LabState::load(lab)
+    let spec = <lvslab::ops::state::LabState as lvslab::ops::state::Stored>::load(lab)
         .unwrap()
         .unwrap_or_else(|| panic!("no lab '{lab}' is running"))
         .spec;

@@ -29,8 +29,8 @@ use std::net::IpAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use lvslab::ipvs::*;
-use lvslab::net::netns;
+use lvslab_ipvs::*;
+use lvslab_sys::netns;
 use neli::consts::nl::NlmF;
 use neli::consts::socket::{Msg, NlFamily};
 use neli::socket::NlSocket;
@@ -86,8 +86,8 @@ impl Floor {
             wire::to_bytes(&msg).unwrap()
         };
         let requests = vec![
-            dump(1, consts::Cmd::GetService, vec![]),
-            dump(2, consts::Cmd::GetDest, vec![wire::service_key_nest(key).unwrap()]),
+            dump(1, genl::Cmd::GetService, vec![]),
+            dump(2, genl::Cmd::GetDest, vec![wire::service_key_nest(key).unwrap()]),
         ];
         Self { sock, requests, buf: vec![0; 64 * 1024] }
     }
@@ -139,7 +139,7 @@ fn decode_only(rounds: usize) -> Duration {
                 continue;
             }
             let reply = wire::parse_reply(msg.payload).unwrap();
-            if reply.cmd == u8::from(consts::Cmd::NewDest) {
+            if reply.cmd == u8::from(genl::Cmd::NewDest) {
                 replies.push(reply.attrs.to_vec());
             }
         }

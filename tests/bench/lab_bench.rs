@@ -12,10 +12,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{generated_preset, lvslab_ok};
-use lvslab::lab::plan::Plan;
-use lvslab::lab::presets;
-use lvslab::net::netns;
 use lvslab::ops::build::Builder;
+use lvslab_core::lab::plan::Plan;
+use lvslab_core::lab::presets;
+use lvslab_sys::netns;
 
 const ROUNDS: usize = 5;
 

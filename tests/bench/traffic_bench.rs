@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use lvslab::traffic::{Generator, Load, Profile, Report, RequestKind, ServerConfig};
+use lvslab_traffic::{Generator, Load, Profile, Report, RequestKind, ServerConfig};
 
 const ROLE: &str = "LVSLAB_BENCH_ROLE";
 const SECONDS: u64 = 5;
@@ -82,7 +82,7 @@ fn serve() {
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         println!("{}", listener.local_addr().expect("addr"));
-        let server = lvslab::traffic::Server::new(ServerConfig::new("bench"));
+        let server = lvslab_traffic::Server::new(ServerConfig::new("bench"));
         let never = tokio_util::sync::CancellationToken::new();
         server.run(listener, never).await.expect("serve");
     });

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lvslab::monitor::sample;
-use lvslab::tui::app::App;
-use lvslab::tui::{Keymap, Theme, UiIo, run, view};
+use lvslab::session::event::{UiIo, run};
+use lvslab_tui::app::App;
+use lvslab_tui::{Keymap, Theme, view};
 use nix::sys::resource::{UsageWho, getrusage};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use lvslab::monitor::sample;
-use lvslab::tui::app::App;
-use lvslab::tui::{Keymap, Theme, theme, view};
+use lvslab_tui::app::App;
+use lvslab_tui::{Keymap, Theme, theme, view};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;

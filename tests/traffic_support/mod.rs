@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lvslab::traffic::{Server, ServerConfig, ServerStats};
+use lvslab_traffic::{Server, ServerConfig, ServerStats};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -15,7 +15,7 @@ pub struct Running {
     pub addr: SocketAddr,
     pub stats: Arc<ServerStats>,
     pub shutdown: CancellationToken,
-    pub task: JoinHandle<Result<(), lvslab::traffic::Error>>,
+    pub task: JoinHandle<Result<(), lvslab_traffic::Error>>,
 }
 
 impl Running {

@@ -1,0 +1,573 @@
+//! A lab as a bash script a person can read, run and undo: the tutorial's
+//! commands, generalised to any preset. The topology comes from the same
+//! [`Plan`] `lvslab up` executes, the IPVS lines from the same spec, so the
+//! script builds what lvslab builds, with the same namespace names.
+//!
+//! The script refuses to start when any of its namespaces exists (a second
+//! run, lvslab's own lab of that name, or a half-built first run): mixing
+//! with what is there would half-succeed silently. `down` removes all of it.
+
+use std::fmt::Write;
+
+use crate::lab::export::keepalived::{Purpose, to_keepalived};
+use crate::lab::ha;
+use crate::lab::model::{Forward, HA_DIRECTORS, HostRole, LabSpec};
+use crate::lab::plan::{Plan, Step};
+use crate::lab::table;
+use crate::lab::text::{shell_dq, shell_word, shown};
+use lvslab_ipvs::rules::{save, service_switch};
+
+/// Where the script keeps the real servers' web roots and logs.
+pub const SCRATCH_DIR: &str = "/run/lvslab-sh";
+
+/// The script for `spec`.
+pub fn to_shell(spec: &LabSpec) -> String {
+    let mut out = String::new();
+    preamble(&mut out, spec);
+    out.push_str("up() {\n    preflight\n");
+    topology(&mut out, spec);
+    if spec.ha.is_some() {
+        // keepalived checks the real servers as soon as it starts: start
+        // them first, so none begins the lab marked down.
+        servers(&mut out, spec);
+        keepalived(&mut out, spec);
+    } else {
+        ipvs(&mut out, spec);
+        servers(&mut out, spec);
+    }
+    finish(&mut out, spec);
+    out.push_str("}\n\n");
+    out.push_str(
+        "case \"${1:-up}\" in\n    up) up ;;\n    down) down ;;\n    \
+         *) echo \"usage: $0 [up|down]\" >&2; exit 2 ;;\nesac\n",
+    );
+    out
+}
+
+fn preamble(out: &mut String, spec: &LabSpec) {
+    let namespaces: Vec<String> =
+        spec.hosts().map(|(h, _)| shell_word(&spec.netns(h)).into_owned()).collect();
+    let _ = write!(
+        out,
+        r#"#!/usr/bin/env bash
+# The lvslab lab '{shown_name}' as plain commands: {description}
+#
+# Run it as root where {needs} are installed:
+#     bash THIS_FILE          build the lab
+#     bash THIS_FILE down     remove everything it made
+# It builds the same hosts `lvslab up` does (one network namespace each,
+# named lvs-{shown_name}-<host>), so the two cannot run at the same time.
+
+# Stop at the first failing command instead of building half a lab
+# (-E: the ERR trap below also fires inside functions).
+set -Eeuo pipefail
+
+NAMESPACES=({namespaces})
+SCRATCH={scratch}/{word_name}
+
+die() {{ echo "$0: $*" >&2; exit 1; }}
+
+# Stop what runs in each namespace (web servers; keepalived too with two directors),
+# then delete the namespace: its links, addresses, routes and IPVS table go with it.
+down() {{
+    for ns in "${{NAMESPACES[@]}}"; do
+        if [ -e "/run/netns/$ns" ]; then
+            ip netns pids "$ns" | xargs -r kill 2>/dev/null || true
+            # Let them finish (keepalived first removes what it added), then insist.
+            for _ in $(seq 50); do
+                [ -z "$(ip netns pids "$ns")" ] && break
+                sleep 0.1
+            done
+            ip netns pids "$ns" | xargs -r kill -9 2>/dev/null || true
+            ip netns del "$ns"
+            echo "removed $ns"
+        fi
+    done
+    rm -rf "$SCRATCH"
+}}
+
+# Check everything before the first change, so a refusal changes nothing.
+preflight() {{
+    [ "$(id -u)" -eq 0 ] || die "run me as root (namespaces and IPVS need it)"
+    for tool in {tools}; do
+        command -v "$tool" >/dev/null || die "'$tool' is missing; install it first"
+    done
+    [ -e /proc/net/ip_vs ] || modprobe ip_vs 2>/dev/null ||
+        die "this kernel has no IPVS (CONFIG_IP_VS), so nothing could balance; nothing was changed"
+    for ns in "${{NAMESPACES[@]}}"; do
+        [ ! -e "/run/netns/$ns" ] ||
+            die "namespace $ns exists already (this script or lvslab built the lab before); remove it with: bash $0 down  (or lvslab down {dq_name})"
+    done
+    # From here on, a failure leaves a partial lab: say how to remove it.
+    trap 'echo "$0: failed at line $LINENO; remove what was built with: bash $0 down" >&2' ERR
+}}
+
+"#,
+        shown_name = shown(&spec.name),
+        word_name = shell_word(&spec.name),
+        dq_name = shell_dq(&spec.name),
+        description = shown(&spec.description),
+        namespaces = namespaces.join(" "),
+        scratch = SCRATCH_DIR,
+        needs = if spec.ha.is_some() {
+            "iproute2, ipvsadm, python3 and keepalived"
+        } else {
+            "iproute2, ipvsadm and python3"
+        },
+        tools = if spec.ha.is_some() {
+            "ip ipvsadm python3 sysctl setsid keepalived"
+        } else {
+            "ip ipvsadm python3 sysctl setsid"
+        },
+    );
+}
+
+fn topology(out: &mut String, spec: &LabSpec) {
+    let mut said_lo = false;
+    for step in Plan::topology(spec).steps {
+        if let Some(comment) = comment(spec, &step, &mut said_lo) {
+            out.push('\n');
+            for line in comment.lines() {
+                let _ = writeln!(out, "    # {line}");
+            }
+        }
+        let _ = writeln!(out, "    {step}");
+    }
+}
+
+/// What a step teaches, said before it (only for the first of a kind).
+fn comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
+    let client = spec.netns("client");
+    if spec.ha.is_some() {
+        return ha_comment(spec, step, said_lo);
+    }
+    match step {
+        Step::AddNetns { netns } if *netns == client => Some(
+            "1. One network namespace per host: each has its own links, addresses,\n\
+             routes and IPVS table, like a separate machine."
+                .into(),
+        ),
+        Step::LinkUp { link, .. } if link == "lo" && !*said_lo => {
+            *said_lo = true;
+            Some("Every host needs its loopback up (local sockets use it).".into())
+        }
+        Step::AddVeth { netns, .. } if *netns == client && spec.router.is_some() => Some(
+            "2. The client side. A veth pair is a virtual cable: eth0 in the client,\n\
+             eth0 in the router, the client's gateway (DR/TUN replies come back by it)."
+                .into(),
+        ),
+        Step::AddVeth { netns, .. } if *netns == client => Some(
+            "2. The client side. A veth pair is a virtual cable: eth0 in the client,\n\
+             eth0 in the director. The director's end holds the VIP."
+                .into(),
+        ),
+        Step::DefaultRoute { netns, .. } if *netns == client && spec.router.is_some() => {
+            Some("The client reaches everything through the router.".into())
+        }
+        Step::DefaultRoute { netns, .. } if *netns == client => {
+            Some("The client reaches everything through the director.".into())
+        }
+        Step::AddBridge { netns, .. } if *netns == spec.netns("router") => Some(
+            "The remote network: a bridge in the router is the switch the real servers\n\
+             behind it plug into; the router's remote address, their gateway, sits on it."
+                .into(),
+        ),
+        Step::AddBridge { .. } => Some(
+            "3. The servers' side. A bridge in the director is the switch the real\n\
+             servers plug into; the DIP sits on it. It gets a MAC address of its own:\n\
+             left to itself, a bridge takes its lowest port's, which changes when a\n\
+             server comes or goes, and the servers would send to the old one."
+                .into(),
+        ),
+        Step::AddVeth { netns, .. } if spec.router.is_some() && *netns == spec.netns("router") => {
+            Some(
+                "The router's inside leg plugs into the director's bridge: the servers'\n\
+                 segment, where the director, the real servers and the router meet."
+                    .into(),
+            )
+        }
+        step => routed_comment(spec, step),
+    }
+}
+
+/// What the steps of a lab with two directors teach (`[ha]`).
+fn ha_comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
+    let client = spec.netns("client");
+    let first = spec.netns(HA_DIRECTORS[0]);
+    match step {
+        Step::AddNetns { netns } if *netns == client => Some(
+            "1. One network namespace per host: each has its own links, addresses,\n\
+             routes and IPVS table, like a separate machine. Two directors, and a\n\
+             switch of their own, so that neither director's failure takes a\n\
+             network down with it."
+                .into(),
+        ),
+        Step::LinkUp { link, .. } if link == "lo" && !*said_lo => {
+            *said_lo = true;
+            Some("Every host needs its loopback up (local sockets use it).".into())
+        }
+        Step::AddBridge { name, .. } if name == ha::CLIENT_BRIDGE => Some(
+            "2. The switch: a bridge for the client's network (brc) and one for the\n\
+             servers' (brs). Every host plugs into them with a veth pair, a virtual\n\
+             cable whose far end is a port of the bridge."
+                .into(),
+        ),
+        Step::DefaultRoute { netns, .. } if *netns == client => Some(
+            "The client's gateway is the VIP, on whichever director VRRP makes MASTER\n\
+             (found by ARP: the new MASTER announces it when it takes over)."
+                .into(),
+        ),
+        Step::AddVeth { netns, .. } if *netns == first => Some(
+            "3. Each director: eth0 on the client's bridge, eth1 on the servers',\n\
+             with addresses of its own only. The VIP and the DIP are keepalived's\n\
+             to place, on the MASTER."
+                .into(),
+        ),
+        Step::AddVeth { netns, peer, .. }
+            if spec.real_servers.iter().any(|rs| spec.netns(&rs.name) == *netns) =>
+        {
+            let peer = shown(peer);
+            Some(format!(
+                "Real server {peer}: a cable to the servers' bridge. Its gateway is the\n\
+                 DIP, so its replies cross whichever director is MASTER, which rewrites\n\
+                 their source back to the VIP."
+            ))
+        }
+        Step::Sysctl { key, netns, .. } if key == "net.ipv4.ip_forward" && *netns == first => {
+            Some("Both directors route between the two networks.".into())
+        }
+        _ => None,
+    }
+}
+
+/// What the steps only a lab with a router has teach (DR/TUN).
+fn routed_comment(spec: &LabSpec, step: &Step) -> Option<String> {
+    let director = spec.netns("director");
+    let router = spec.netns("router");
+    match step {
+        Step::AddVeth { netns, peer, peer_netns, .. } if *peer_netns == router => {
+            let peer = shown(peer);
+            Some(format!(
+                "Real server {peer}, on the remote network: a cable to the router's bridge.\n\
+             The director reaches it only by routing, through the router: TUN's\n\
+             IP-in-IP packets get there, DR's frames (by MAC address) could not.\n\
+             It answers the client through the router too."
+            ))
+        }
+        Step::Sysctl { netns, key, .. } if *netns == router && key.ends_with(".rp_filter") => {
+            key.starts_with("net.ipv4.conf.all.").then(|| {
+                "The remote servers' replies come from the VIP, an address of the\n\
+                 segment, yet arrive from the remote network: a strict reverse-path\n\
+                 filter on the router would drop them all."
+                    .into()
+            })
+        }
+        Step::Sysctl { key, .. } if key == "net.ipv4.conf.all.rp_filter" => Some(
+            "tunl0 unwraps requests from the client, whose route leaves by eth0: a\n\
+             strict reverse-path filter (rp_filter=1) would drop them, so it is off."
+                .into(),
+        ),
+        Step::AddVeth { netns, peer, .. }
+            if *netns != director && spec.router.is_some() && !spec.serves_nat(peer) =>
+        {
+            let peer = shown(peer);
+            Some(format!(
+                "Real server {peer}: a cable from its eth0 to a bridge port named {peer}.\n\
+             Its default gateway is the router, not the director: it answers DR/TUN\n\
+             requests itself, from the VIP, straight to the client."
+            ))
+        }
+        Step::AddVeth { netns, peer, .. } if *netns != director => {
+            let peer = shown(peer);
+            Some(format!(
+                "Real server {peer}: a cable from its eth0 to a bridge port named {peer}.\n\
+             Its default gateway is the DIP: in LVS-NAT the replies must cross the\n\
+             director, which rewrites their source back to the VIP."
+            ))
+        }
+        Step::Sysctl { key, .. } if key == "net.ipv4.ip_forward" && spec.router.is_none() => Some(
+            "The director routes between its two networks (the kernel's default is off).".into(),
+        ),
+        Step::Sysctl { key, .. } if key == "net.ipv4.conf.all.send_redirects" => Some(
+            "NAT replies reach the director from the segment and leave on it again\n\
+             (to the router): it must not redirect the real servers to the router,\n\
+             or their NAT replies would skip the rewrite back to the VIP."
+                .into(),
+        ),
+        Step::Modprobe { .. } => Some(
+            "IP tunnelling: the ipip module gives every namespace the tunnel device\n\
+             tunl0, which unwraps the director's IP-in-IP packets."
+                .into(),
+        ),
+        Step::Sysctl { key, .. } if key == "net.ipv4.conf.all.arp_ignore" => Some(
+            "The ARP problem: this real server holds a VIP, so it must not answer ARP\n\
+             for it, or the router would send it the clients' packets directly.\n\
+             arp_ignore=1: answer only for addresses of the incoming interface;\n\
+             arp_announce=2: never announce the VIP as the source of its own ARP."
+                .into(),
+        ),
+        Step::Rule { .. } => Some(
+            "Replies sent from the DR/TUN VIP go to the router (table 100); replies\n\
+             to NAT requests keep the default route through the director."
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
+fn ipvs(out: &mut String, spec: &LabSpec) {
+    let director = shell_word(&spec.netns("director")).into_owned();
+    out.push_str(
+        "\n    # 4. The load balancer. IPVS tables belong to a namespace, so ipvsadm\n    \
+         # runs inside the director: -A adds a virtual service with its scheduler,\n    \
+         # -a adds a real server to it; -m is masquerading (LVS-NAT), -w the weight.\n",
+    );
+    if spec.has_direct_reply() {
+        out.push_str(
+            "    # -g is direct routing (LVS-DR) and -i IP tunnelling (LVS-TUN): the real\n    \
+             # servers hold the VIP themselves and answer the client through the router.\n",
+        );
+    }
+    for svc in &spec.services {
+        if svc.fwmark.is_some() {
+            let _ = writeln!(
+                out,
+                "    # {}: IPVS only sees packets netfilter marked; nothing here marks any.",
+                svc.label()
+            );
+        }
+        // The -A line exactly as `ipvsadm -Sn` writes it (persistence, -M).
+        let add = save(&[(table::service(svc), Vec::new())]);
+        let words: Vec<_> = add.trim_end().split(' ').map(shell_word).collect();
+        let _ = writeln!(out, "    ip netns exec {director} ipvsadm {}", words.join(" "));
+        let switch = service_switch(&table::key(svc));
+        for m in &svc.members {
+            let Some(rs) = spec.real_server(&m.name) else { continue };
+            let _ = writeln!(
+                out,
+                "    ip netns exec {director} ipvsadm -a {switch} -r {}:{} {} -w {}",
+                rs.addr,
+                m.port,
+                m.forward.ipvsadm_switch(),
+                m.weight
+            );
+        }
+    }
+}
+
+/// Two directors: keepalived in each, from the same files `lvslab up` writes.
+fn keepalived(out: &mut String, spec: &LabSpec) {
+    out.push_str(
+        "\n    # 5. The load balancers: keepalived in each director programs its IPVS\n    \
+         # table from virtual_server blocks, checks every real server (GET /health)\n    \
+         # and runs VRRP with the other director: the MASTER, the higher priority,\n    \
+         # holds the VIP and the DIP; when its adverts stop, the BACKUP takes them.\n",
+    );
+    for (index, host) in HA_DIRECTORS.into_iter().enumerate() {
+        let conf = to_keepalived(
+            spec,
+            Purpose::Ha { director: index, balance: true },
+            &[format!(
+                "{host} of the lab, written by the script `lvslab export --format shell` made"
+            )],
+        );
+        let file = format!("$SCRATCH/{host}-keepalived");
+        let ns = shell_word(&spec.netns(host)).into_owned();
+        // A quoted delimiter: the file is written as it stands, nothing expanded.
+        let _ = write!(out, "    cat >\"{file}.conf\" <<'{HEREDOC_END}'\n{conf}{HEREDOC_END}\n");
+        let _ = writeln!(
+            out,
+            "    setsid ip netns exec {ns} keepalived --dont-fork --log-console --no-syslog \\\n        \
+             --use-file \"{file}.conf\" --pid \"{file}.pid\" --checkers_pid \"{file}-checkers.pid\" \\\n        \
+             --vrrp_pid \"{file}-vrrp.pid\" --bfd_pid \"{file}-bfd.pid\" \\\n        \
+             >\"{file}.log\" 2>&1 </dev/null &"
+        );
+    }
+    let vip = spec.director.vip;
+    let holds = |host: &str| {
+        format!(
+            "ip netns exec {} ip -4 -o addr show | grep -qF ' {vip}/'",
+            shell_word(&spec.netns(host))
+        )
+    };
+    let _ = writeln!(
+        out,
+        "    # VRRP elects the MASTER within a few adverts (a second each).\n    \
+         for _ in $(seq 60); do\n        \
+         {{ {} || {}; }} && break\n        \
+         sleep 0.5\n    \
+         done\n    \
+         {{ {} || {}; }} || die \"no director took the VIP {vip} (VRRP); see $SCRATCH/director1-keepalived.log\"",
+        holds(HA_DIRECTORS[0]),
+        holds(HA_DIRECTORS[1]),
+        holds(HA_DIRECTORS[0]),
+        holds(HA_DIRECTORS[1]),
+    );
+}
+
+/// Ends the here-documents holding keepalived's files: no line of them can
+/// be this (each is a keyword, a brace or a `#` comment).
+const HEREDOC_END: &str = "LVSLAB_KEEPALIVED_CONF";
+
+fn servers(out: &mut String, spec: &LabSpec) {
+    // Fourth where keepalived programs IPVS after them (two directors).
+    let step = if spec.ha.is_some() { 4 } else { 5 };
+    let _ = write!(
+        out,
+        "\n    # {step}. A web server on each real server that answers with the server's name,\n    \
+         # so every answer shows where IPVS sent the connection. python3's http.server\n    \
+         # is on almost every machine; it serves a file holding the name. (lvslab runs\n    \
+         # its own server instead, `lvslab serve`, which also sets X-Real-Server.)\n    \
+         # UDP and fwmark-only ports get no server: http.server speaks TCP on one port.\n",
+    );
+    for (host, role) in spec.hosts() {
+        if role != HostRole::RealServer {
+            continue;
+        }
+        let Some(rs) = spec.real_server(host) else { continue };
+        let ns = shell_word(&spec.netns(host)).into_owned();
+        let (word, host) = (shell_word(host), shell_dq(host));
+        let _ = writeln!(out, "    mkdir -p \"$SCRATCH/{host}\"");
+        let _ = writeln!(out, "    echo {word} > \"$SCRATCH/{host}/index.html\"");
+        if spec.ha.is_some() {
+            // keepalived's check: GET /health must answer 200.
+            let _ = writeln!(out, "    echo ok > \"$SCRATCH/{host}/health\"");
+        }
+        // A DR/TUN real server also answers on the VIPs it holds: any address.
+        let holds_vip = [Forward::Dr, Forward::Tun]
+            .into_iter()
+            .any(|f| !spec.vips_held_by(&rs.name, f).is_empty());
+        let bind = if holds_vip { "0.0.0.0".to_string() } else { rs.addr.to_string() };
+        for port in spec.listen_ports(&rs.name) {
+            let _ = writeln!(
+                out,
+                "    setsid ip netns exec {ns} python3 -m http.server {port} --bind {bind} \
+                 --directory \"$SCRATCH/{host}\" >\"$SCRATCH/{host}-{port}.log\" 2>&1 </dev/null &",
+            );
+        }
+    }
+    // Poll gently: each try forks, and on a slow machine the forks would
+    // steal the CPU python needs to start.
+    out.push_str("    # Wait until each one accepts connections (python takes a moment).\n");
+    for rs in &spec.real_servers {
+        for port in spec.listen_ports(&rs.name) {
+            let _ = writeln!(
+                out,
+                "    ip netns exec {} bash -c 'for _ in $(seq 120); do (exec 3<>/dev/tcp/{}/{port}) 2>/dev/null && exit 0; sleep 0.5; done; exit 1' ||\n        \
+                 die \"the web server of {} (port {port}) did not start; see $SCRATCH/{}-{port}.log\"",
+                shell_word(&spec.netns(spec.directors()[0])),
+                rs.addr,
+                shell_dq(&rs.name),
+                shell_dq(&rs.name)
+            );
+        }
+    }
+}
+
+fn finish(out: &mut String, spec: &LabSpec) {
+    let client = shell_dq(&spec.netns("client")).into_owned();
+    let _ =
+        writeln!(out, "\n    trap - ERR\n    echo \"lab '{}' is up. Try:\"", shell_dq(&spec.name));
+    if let Some(svc) = spec.services.iter().find(|s| s.addressable()) {
+        let _ = writeln!(
+            out,
+            "    echo \"  ip netns exec {client} curl http://{}:{}/\"",
+            svc.vip, svc.port
+        );
+    }
+    for director in spec.directors() {
+        let _ = writeln!(
+            out,
+            "    echo \"  ip netns exec {} ipvsadm -Ln\"",
+            shell_dq(&spec.netns(director))
+        );
+    }
+    let _ = writeln!(out, "    echo \"remove it with: bash $0 down\"");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::presets;
+
+    #[test]
+    fn the_tutorial_as_a_script() {
+        let spec = presets::load("tutorial").unwrap().spec;
+        insta::assert_snapshot!(to_shell(&spec));
+    }
+
+    /// Every exported script of every built-in preset is clean by
+    /// shellcheck's standard (warnings and errors). shellcheck is installed
+    /// by tests/vm/setup, which the README's test command runs first.
+    #[test]
+    fn every_preset_script_passes_shellcheck() {
+        let dir = tempfile::tempdir().unwrap();
+        for preset in presets::embedded() {
+            let path = dir.path().join(format!("{}.sh", preset.spec.name));
+            std::fs::write(&path, to_shell(&preset.spec)).unwrap();
+            let out = std::process::Command::new("shellcheck")
+                .args(["-S", "warning", "-s", "bash"])
+                .arg(&path)
+                .output()
+                .expect("shellcheck runs (tests/vm/setup installs it)");
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                preset.origin,
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+    }
+
+    /// A spec whose strings bypassed the validator (a hand-edited record)
+    /// still gives a script in which they are data, never commands: bash
+    /// runs the script's `down` with the hostile names and nothing they
+    /// hold is executed.
+    #[test]
+    fn hostile_strings_in_a_spec_stay_inert_in_the_script() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("INJECTED");
+        let m = marker.display();
+        let mut spec = presets::load("tutorial").unwrap().spec;
+        spec.description = format!("x\ntouch {m}\n\r\u{1b}[2J");
+        spec.name = format!("x'; touch {m}; echo '$(touch {m})`touch {m}`\ntouch {m}");
+        spec.real_servers[0].name = format!("rs\"$(touch {m})\"\ntouch {m}");
+        spec.services[0].members[0].name = spec.real_servers[0].name.clone();
+        spec.services[0].scheduler = format!("wrr;touch {m}");
+        let script = to_shell(&spec);
+        // No line of the script starts a command with the hostile text.
+        for line in script.lines() {
+            assert!(!line.trim_start().starts_with("touch"), "{line}\n{script}");
+        }
+        let bash_n = std::process::Command::new("bash").args(["-n", "-c", &script]).status();
+        assert!(bash_n.unwrap().success(), "{script}");
+        // `down` (as a non-existent lab) runs through every namespace name
+        // and the scratch path; with PATH emptied of `ip`, only bash runs.
+        let path = dir.path().join("lab.sh");
+        std::fs::write(&path, &script).unwrap();
+        let out = std::process::Command::new("bash")
+            .arg(&path)
+            .arg("down")
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(!marker.exists(), "a hostile string ran as a command:\n{script}");
+        // The description is one comment line, its control characters shown.
+        let first = script.lines().nth(1).unwrap();
+        assert!(first.starts_with("# The lvslab lab") && first.contains("\\ntouch"), "{first}");
+        assert!(!script.contains('\u{1b}') && !script.contains('\r'), "{script}");
+    }
+
+    #[test]
+    fn every_preset_gives_a_script_bash_can_parse() {
+        for preset in presets::embedded() {
+            let script = to_shell(&preset.spec);
+            let status = std::process::Command::new("bash")
+                .args(["-n", "-c", &script])
+                .status()
+                .expect("bash runs");
+            assert!(status.success(), "{}:\n{script}", preset.origin);
+        }
+    }
+}

@@ -1,0 +1,600 @@
+//! A `keepalived.conf` read as the table it makes keepalived program: its
+//! `virtual_server` blocks and their `real_server`s, into the same
+//! [`Table`] the ipvsadm reader fills (so the same refusals apply).
+//!
+//! What a lab cannot rebuild is refused with the file, the line and why:
+//! `include` (the file alone is not the whole configuration), virtual-server
+//! groups, sorry servers, direct routing and tunnels, options a preset has
+//! no word for. What only concerns keepalived itself (VRRP, global
+//! settings, health checks and their timing, notify scripts) is left out,
+//! and the preset says so; health checks make the preset's control plane
+//! keepalived, whose checks the lab writes itself.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::{Refusal, Table, add_dest, add_service};
+use crate::lab::error::SpecError;
+use crate::lab::text;
+use lvslab_ipvs::{self as ipvs, Protocol, ServiceKey};
+
+/// What reading a keepalived.conf gives besides the table.
+pub(crate) struct Read {
+    /// The services and real servers.
+    pub(crate) table: Table,
+    /// Whether any real server had a health check.
+    pub(crate) checked: bool,
+    /// Top-level blocks left out (VRRP, global_defs), by keyword, each once.
+    pub(crate) left_out: Vec<String>,
+}
+
+/// Whether `text` looks like a keepalived configuration rather than
+/// `ipvsadm -S` rules: its first statement is a keepalived keyword.
+pub fn looks_like(text: &str) -> bool {
+    let first = text
+        .lines()
+        .map(|l| strip_comment(l).trim())
+        .find(|l| !l.is_empty())
+        .and_then(|l| l.split_whitespace().next());
+    matches!(
+        first,
+        Some(
+            "global_defs"
+                | "virtual_server"
+                | "virtual_server_group"
+                | "vrrp_instance"
+                | "vrrp_sync_group"
+                | "vrrp_script"
+                | "static_ipaddress"
+                | "static_routes"
+                | "include"
+                | "linkbeat_interfaces"
+        )
+    )
+}
+
+fn strip_comment(line: &str) -> &str {
+    match line.find(['#', '!']) {
+        Some(i) => &line[..i],
+        None => line,
+    }
+}
+
+/// One statement: a keyword, its arguments, and a block if it opened one.
+#[derive(Debug)]
+struct Node {
+    line: usize,
+    keyword: String,
+    args: Vec<String>,
+    block: Option<Vec<Node>>,
+}
+
+/// Deepest nesting read (keepalived's own is 4: virtual_server, real_server,
+/// HTTP_GET, url); deeper input is refused rather than recursed into.
+const MAX_DEPTH: usize = 16;
+
+/// Token with its line.
+type Token = (usize, String);
+
+fn tokens(text: &str) -> Vec<Vec<Token>> {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            strip_comment(l)
+                .replace('{', " { ")
+                .replace('}', " } ")
+                .split_whitespace()
+                .map(|t| (i + 1, t.to_string()))
+                .collect::<Vec<_>>()
+        })
+        .filter(|line| !line.is_empty())
+        .collect()
+}
+
+struct Parser<'a> {
+    file: &'a str,
+    /// Tokens of each non-empty line, flattened with line breaks kept as `None`.
+    items: Vec<Option<Token>>,
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn error(&self, line: usize, message: String, help: &str) -> SpecError {
+        SpecError {
+            file: self.file.to_string(),
+            line,
+            col: 1,
+            message,
+            help: Some(help.to_string()),
+        }
+    }
+
+    /// Statements until `}` (inside a block) or the end (top level).
+    fn block(&mut self, opened_at: Option<usize>, depth: usize) -> Result<Vec<Node>, SpecError> {
+        if let (Some(line), true) = (opened_at, depth > MAX_DEPTH) {
+            return Err(self.error(
+                line,
+                format!("blocks nested deeper than {MAX_DEPTH}"),
+                "keepalived.conf nests a few levels (virtual_server, real_server, check, url)",
+            ));
+        }
+        let mut nodes = Vec::new();
+        loop {
+            let Some(item) = self.items.get(self.pos).cloned() else {
+                return match opened_at {
+                    None => Ok(nodes),
+                    Some(line) => Err(self.error(
+                        line,
+                        "this block is never closed".into(),
+                        "add the missing `}`",
+                    )),
+                };
+            };
+            self.pos += 1;
+            let Some((line, word)) = item else { continue };
+            match word.as_str() {
+                "}" if opened_at.is_some() => return Ok(nodes),
+                "}" => return Err(self.error(line, "`}` closes no block".into(), "remove it")),
+                "{" => {
+                    return Err(self.error(
+                        line,
+                        "`{` without a keyword".into(),
+                        "a block opens after its keyword",
+                    ));
+                }
+                _ => {}
+            }
+            let mut args = Vec::new();
+            let mut block = None;
+            while let Some(Some((_, tok))) = self.items.get(self.pos).cloned() {
+                self.pos += 1;
+                match tok.as_str() {
+                    "{" => {
+                        block = Some(self.block(Some(line), depth + 1)?);
+                        break;
+                    }
+                    "}" => {
+                        // `}` ends the enclosing block: give it back.
+                        self.pos -= 1;
+                        break;
+                    }
+                    _ => args.push(tok),
+                }
+            }
+            nodes.push(Node { line, keyword: word, args, block });
+        }
+    }
+}
+
+fn parse(file: &str, text: &str) -> Result<Vec<Node>, SpecError> {
+    let mut items = Vec::new();
+    for line in tokens(text) {
+        items.extend(line.into_iter().map(Some));
+        items.push(None);
+    }
+    Parser { file, items, pos: 0 }.block(None, 0)
+}
+
+/// Keywords of a `virtual_server` that only concern keepalived's checking
+/// and notifications: left out (the lab's keepalived writes its own).
+const VS_IGNORED: &[&str] = &[
+    "delay_loop",
+    "retry",
+    "delay_before_retry",
+    "warmup",
+    "ha_suspend",
+    "virtualhost",
+    "alpha",
+    "omega",
+    "quorum",
+    "quorum_up",
+    "quorum_down",
+    "hysteresis",
+    "inhibit_on_failure",
+    "connect_timeout",
+    "smtp_alert",
+];
+
+/// Keywords of a `real_server` left out, besides health checks.
+const RS_IGNORED: &[&str] = &[
+    "inhibit_on_failure",
+    "notify_up",
+    "notify_down",
+    "alpha",
+    "retry",
+    "delay_before_retry",
+    "connect_timeout",
+    "delay_loop",
+    "warmup",
+    "smtp_alert",
+    "virtualhost",
+];
+
+/// Health checkers keepalived knows.
+const CHECKS: &[&str] = &[
+    "HTTP_GET",
+    "SSL_GET",
+    "TCP_CHECK",
+    "MISC_CHECK",
+    "SMTP_CHECK",
+    "DNS_CHECK",
+    "BFD_CHECK",
+    "FILE_CHECK",
+    "UDP_CHECK",
+    "PING_CHECK",
+];
+
+/// Top-level blocks that only concern keepalived itself.
+const TOP_IGNORED: &[&str] = &[
+    "global_defs",
+    "vrrp_instance",
+    "vrrp_sync_group",
+    "vrrp_script",
+    "vrrp_track_file",
+    "static_ipaddress",
+    "static_routes",
+    "static_rules",
+    "linkbeat_interfaces",
+    "bfd_instance",
+];
+
+/// Reads `text` (from `file`) into a table.
+pub(crate) fn read(file: &str, text: &str) -> Result<Read, SpecError> {
+    let nodes = parse(file, text)?;
+    let mut out = Read {
+        table: Table { services: Vec::new(), vips: Vec::new(), rips: Vec::new(), direct: None },
+        checked: false,
+        left_out: Vec::new(),
+    };
+    let refuse = |line: usize, (message, help): Refusal| SpecError {
+        file: file.to_string(),
+        line,
+        col: 1,
+        message,
+        help: Some(help.to_string()),
+    };
+    let word = |s: &str| text::shown(s).into_owned();
+    for node in &nodes {
+        match node.keyword.as_str() {
+            "virtual_server" => virtual_server(node, &mut out).map_err(|(l, r)| refuse(l, r))?,
+            k if TOP_IGNORED.contains(&k) => {
+                if !out.left_out.iter().any(|x| x == k) {
+                    out.left_out.push(k.to_string());
+                }
+            }
+            "include" => {
+                return Err(refuse(
+                    node.line,
+                    (
+                        "`include` names other files, which import does not read".into(),
+                        "import the whole configuration as one file: paste the included \
+                         virtual_server blocks in",
+                    ),
+                ));
+            }
+            "virtual_server_group" => {
+                return Err(refuse(
+                    node.line,
+                    (
+                        "virtual_server_group: a lab service is one address and port".into(),
+                        "write one virtual_server per address and port instead of the group",
+                    ),
+                ));
+            }
+            other => {
+                return Err(refuse(
+                    node.line,
+                    (
+                        format!("`{}` is no keepalived block import knows", word(other)),
+                        "import reads virtual_server blocks (and skips global_defs and vrrp_*)",
+                    ),
+                ));
+            }
+        }
+    }
+    if out.table.services.is_empty() {
+        return Err(SpecError {
+            file: file.to_string(),
+            line: 0,
+            col: 0,
+            message: "no virtual_server in the configuration".into(),
+            help: Some("a lab needs at least one virtual_server block".into()),
+        });
+    }
+    if out.table.rips.is_empty() {
+        return Err(SpecError {
+            file: file.to_string(),
+            line: 0,
+            col: 0,
+            message: "no real_server in the configuration".into(),
+            help: Some("add a real_server to a virtual_server".into()),
+        });
+    }
+    Ok(out)
+}
+
+type LineRefusal = (usize, Refusal);
+
+fn one_arg<'a>(node: &'a Node, what: &'static str) -> Result<&'a str, LineRefusal> {
+    match node.args.as_slice() {
+        [one] => Ok(one),
+        _ => Err((node.line, (format!("`{}` takes one value", node.keyword), what))),
+    }
+}
+
+fn number<T: std::str::FromStr>(node: &Node, help: &'static str) -> Result<T, LineRefusal> {
+    let value = one_arg(node, help)?;
+    value.parse().map_err(|_| {
+        (
+            node.line,
+            (format!("{} '{}' is not a number it can be", node.keyword, text::shown(value)), help),
+        )
+    })
+}
+
+fn virtual_server(node: &Node, out: &mut Read) -> Result<(), LineRefusal> {
+    let line = node.line;
+    let key_of = |proto: Protocol| -> Result<ServiceKey, LineRefusal> {
+        match node.args.as_slice() {
+            [fw, mark] if fw == "fwmark" => {
+                let mark: u32 = mark.parse().map_err(|_| {
+                    (line, (format!("fwmark '{}' is not a number", text::shown(mark)), "fwmark N"))
+                })?;
+                Ok(ServiceKey::Fwmark { af: ipvs::AddressFamily::Inet, mark })
+            }
+            [g, _] if g == "group" => Err((
+                line,
+                (
+                    "virtual_server group: a lab service is one address and port".into(),
+                    "write one virtual_server per address and port",
+                ),
+            )),
+            [addr, port] => {
+                let addr: Ipv4Addr = addr.parse().map_err(|_| {
+                    (
+                        line,
+                        (
+                            format!("'{}' is no IPv4 address", text::shown(addr)),
+                            "lvslab labs are IPv4: virtual_server A.B.C.D PORT",
+                        ),
+                    )
+                })?;
+                let port: u16 = port.parse().map_err(|_| {
+                    (line, (format!("port '{}' is not a port", text::shown(port)), "1-65535"))
+                })?;
+                Ok(ServiceKey::Addr { proto, addr: IpAddr::V4(addr), port })
+            }
+            _ => Err((
+                line,
+                (
+                    "virtual_server takes an address and a port, or fwmark N".into(),
+                    "virtual_server 192.0.2.1 80 { ... }",
+                ),
+            )),
+        }
+    };
+    let body: &[Node] = node.block.as_deref().unwrap_or(&[]);
+    let mut scheduler = "wlc".to_string(); // keepalived's default, as the kernel's
+    let mut proto = Protocol::Tcp;
+    let mut persistence = None;
+    let mut netmask = None;
+    for n in body {
+        match n.keyword.as_str() {
+            "lb_algo" | "lvs_sched" => scheduler = one_arg(n, "lb_algo wrr")?.to_string(),
+            "lb_kind" | "lvs_method" => match one_arg(n, "lb_kind NAT")? {
+                "NAT" => {}
+                other => {
+                    return Err((
+                        n.line,
+                        (
+                            format!("lb_kind {} is not NAT", text::shown(other)),
+                            "lvslab labs are LVS-NAT: write lb_kind NAT",
+                        ),
+                    ));
+                }
+            },
+            "protocol" => {
+                proto = match one_arg(n, "protocol TCP")? {
+                    "TCP" => Protocol::Tcp,
+                    "UDP" => Protocol::Udp,
+                    "SCTP" => Protocol::Sctp,
+                    other => {
+                        return Err((
+                            n.line,
+                            (
+                                format!("protocol {} is unknown", text::shown(other)),
+                                "TCP, UDP or SCTP",
+                            ),
+                        ));
+                    }
+                }
+            }
+            "persistence_timeout" => {
+                persistence = Some(number::<u32>(n, "persistence_timeout SECONDS")?);
+            }
+            "persistence_granularity" => {
+                let mask = one_arg(n, "persistence_granularity 255.255.255.0")?;
+                netmask = Some(mask.parse::<Ipv4Addr>().map_err(|_| {
+                    (
+                        n.line,
+                        (
+                            format!("'{}' is no netmask", text::shown(mask)),
+                            "persistence_granularity 255.255.255.0",
+                        ),
+                    )
+                })?);
+            }
+            "real_server" => {}
+            k if VS_IGNORED.contains(&k) => {}
+            other => {
+                return Err((
+                    n.line,
+                    (
+                        format!(
+                            "`{}` in a virtual_server is nothing a lab can rebuild",
+                            text::shown(other)
+                        ),
+                        "remove it: a lab keeps lb_algo, lb_kind NAT, protocol, persistence \
+                         and the real servers (sorry_server, ops, lb_flags and groups it cannot)",
+                    ),
+                ));
+            }
+        }
+    }
+    let key = key_of(proto)?;
+    let mut svc = ipvs::Service::new(key, scheduler);
+    if let Some(timeout) = persistence {
+        svc.flags.persistent = true;
+        svc.persistence_timeout = timeout;
+        if let Some(mask) = netmask {
+            svc.netmask = u32::from(mask);
+        }
+    }
+    add_service(&mut out.table, svc, line).map_err(|r| (line, r))?;
+    for n in body.iter().filter(|n| n.keyword == "real_server") {
+        let (addr, port) = match n.args.as_slice() {
+            [a, p] => (a, p),
+            _ => {
+                return Err((
+                    n.line,
+                    (
+                        "real_server takes an address and a port".into(),
+                        "real_server 198.51.100.11 80 { ... }",
+                    ),
+                ));
+            }
+        };
+        let rip: Ipv4Addr = addr.parse().map_err(|_| {
+            (
+                n.line,
+                (format!("'{}' is no IPv4 address", text::shown(addr)), "lvslab labs are IPv4"),
+            )
+        })?;
+        let port: u16 = port.parse().map_err(|_| {
+            (n.line, (format!("port '{}' is not a port", text::shown(port)), "0-65535"))
+        })?;
+        let mut weight = 1u32;
+        for m in n.block.as_deref().unwrap_or(&[]) {
+            match m.keyword.as_str() {
+                "weight" => weight = number::<u32>(m, "weight N (0-65535)")?,
+                "lb_kind" | "lvs_method" if m.args.first().map(String::as_str) != Some("NAT") => {
+                    return Err((
+                        m.line,
+                        (
+                            "this real server is not forwarded by NAT".into(),
+                            "lvslab labs are LVS-NAT",
+                        ),
+                    ));
+                }
+                "lb_kind" | "lvs_method" => {}
+                k if CHECKS.contains(&k) => out.checked = true,
+                k if RS_IGNORED.contains(&k) => {}
+                other => {
+                    return Err((
+                        m.line,
+                        (
+                            format!(
+                                "`{}` in a real_server is nothing a lab can rebuild",
+                                text::shown(other)
+                            ),
+                            "remove it: a lab keeps each real server's weight (and runs its own checks)",
+                        ),
+                    ));
+                }
+            }
+        }
+        let dest =
+            ipvs::Destination::new(IpAddr::V4(rip), port, ipvs::Forward::Masq).with_weight(weight);
+        add_dest(&mut out.table, key, &dest, n.line).map_err(|r| (n.line, r))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::import;
+    use super::*;
+    use crate::lab::export::keepalived::{Purpose, to_keepalived};
+    use crate::lab::export::rules::from_spec;
+    use crate::lab::model::Control;
+    use crate::lab::presets;
+
+    #[test]
+    fn every_presets_export_imports_back_to_the_same_table() {
+        for preset in presets::embedded() {
+            let conf = to_keepalived(&preset.spec, Purpose::Export, &["x".into()]);
+            assert!(looks_like(&conf), "{conf}");
+            // DR/TUN presets export fine, but a lab is only imported from
+            // LVS-NAT virtual servers: those are refused at their lb_kind.
+            let nat = |m: &crate::lab::model::Member| m.forward == crate::lab::model::Forward::Nat;
+            if !preset.spec.services.iter().all(|s| s.members.iter().all(nat)) {
+                let err = import("keepalived.conf", &conf, &preset.spec.name).unwrap_err();
+                assert!(err.to_string().contains("is not NAT"), "{}: {err}", preset.origin);
+                continue;
+            }
+            let back = import("keepalived.conf", &conf, &preset.spec.name)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{conf}", preset.origin));
+            assert_eq!(from_spec(&back.spec), from_spec(&preset.spec), "{}", preset.origin);
+            assert_eq!(back.spec.control, Control::Keepalived, "health checks were there");
+            assert!(back.toml.contains("Left out (keepalived's own): global_defs, vrrp_instance."));
+        }
+    }
+
+    #[test]
+    fn fwmark_persistence_udp_and_weights_are_kept() {
+        let conf = "! Configuration File for keepalived\nvirtual_server fwmark 42 {\n  lb_algo sh\n  \
+                    lb_kind NAT\n  persistence_timeout 300\n  persistence_granularity 255.255.255.0\n  \
+                    real_server 198.51.100.11 0 { weight 4 }\n}\n\
+                    virtual_server 192.0.2.1 53 {\n  protocol UDP\n  lb_algo rr\n  \
+                    real_server 198.51.100.12 53 {\n  }\n}\n";
+        let back = import("k.conf", conf, "k").unwrap();
+        let rules = from_spec(&back.spec);
+        assert!(rules.contains("-A -f 42 -s sh -p 300 -M 255.255.255.0"), "{rules}");
+        assert!(rules.contains("-a -f 42 -r 198.51.100.11:0 -m -w 4"), "{rules}");
+        assert!(rules.contains("-A -u 192.0.2.1:53 -s rr"), "{rules}");
+        assert!(rules.contains("-a -u 192.0.2.1:53 -r 198.51.100.12:53 -m -w 1"), "{rules}");
+        assert_eq!(back.spec.control, Control::Lvslab, "no health checks");
+    }
+
+    fn refused(conf: &str) -> SpecError {
+        let mut errors = import("k.conf", conf, "k").unwrap_err().0;
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        errors.remove(0)
+    }
+
+    #[test]
+    fn what_a_lab_cannot_rebuild_is_refused_with_its_line() {
+        let vs = |body: &str| {
+            format!(
+                "global_defs {{\n  router_id x\n}}\nvirtual_server 192.0.2.1 80 {{\n{body}\n  \
+                 real_server 198.51.100.11 80 {{\n    weight 1\n  }}\n}}\n"
+            )
+        };
+        let e = refused(&vs("  lb_kind DR"));
+        assert_eq!(e.line, 5);
+        assert!(e.message.contains("lb_kind DR is not NAT"), "{e}");
+        let e = refused(&vs("  sorry_server 198.51.100.99 80"));
+        assert_eq!(e.line, 5);
+        assert!(e.message.contains("sorry_server"), "{e}");
+        let e = refused("include /etc/keepalived/conf.d/*.conf\n");
+        assert_eq!((e.line, e.message.contains("include")), (1, true), "{e}");
+        let e = refused("virtual_server_group web {\n 192.0.2.1 80\n}\n");
+        assert!(e.message.contains("virtual_server_group"), "{e}");
+        let e = refused("virtual_server 192.0.2.1 80 {\n  lb_algo rr\n");
+        assert_eq!(e.line, 1);
+        assert!(e.message.contains("never closed"), "{e}");
+        let e = refused("virtual_server 2001:db8::1 80 {\n}\n");
+        assert!(e.message.contains("no IPv4 address"), "{e}");
+        let e = refused(&vs("  lb_algo nosuch"));
+        assert!(e.message.contains("unknown scheduler 'nosuch'"), "{e}");
+        let e = refused(&format!("virtual_server 192.0.2.1 80 {{\n{}", "a {\n".repeat(100_000)));
+        assert!(e.message.contains("nested deeper"), "{e}");
+        let e = refused("vrrp_instance VI_1 {\n  state MASTER\n}\n");
+        assert!(e.message.contains("no virtual_server"), "{e}");
+    }
+
+    #[test]
+    fn rules_files_are_not_taken_for_keepalived() {
+        assert!(!looks_like("-A -t 192.0.2.1:80 -s wrr\n"));
+        assert!(looks_like("# c\n\n! c\nvirtual_server 1.2.3.4 80 {\n}\n"));
+    }
+}

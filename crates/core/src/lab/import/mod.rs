@@ -1,0 +1,398 @@
+//! `ipvsadm -S` output turned into a preset: the services and real servers
+//! as saved, plus the LVS-NAT topology they imply (see [`topology`]).
+//!
+//! Only what a lab can rebuild is accepted. Anything else (direct routing,
+//! tunnels, IPv6, options the preset cannot express, edits or deletions) is
+//! refused with the rules file, the line, and what to change; an import
+//! never silently drops part of a table.
+
+mod keepalived;
+mod topology;
+
+pub use keepalived::looks_like as is_keepalived_conf;
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::error::{SpecError, SpecErrors};
+use super::export::toml::to_toml;
+use super::model::{Control, Director, Forward, LabSpec, Member, Protocol, RealServer, Service};
+use super::{schedulers, text, validate};
+use lvslab_ipvs::rules::{self, Rule};
+use lvslab_ipvs::{self as ipvs, AddressFamily, ServiceKey};
+
+/// A preset made from saved rules.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// The lab (validated by the normal validator).
+    pub spec: LabSpec,
+    /// Its preset text, commented.
+    pub toml: String,
+}
+
+/// A service as read, before the topology is known.
+struct Draft {
+    key: ServiceKey,
+    scheduler: String,
+    persistence: Option<u32>,
+    netmask: Option<Ipv4Addr>,
+    /// (RIP, port, weight, method) in file order.
+    members: Vec<(Ipv4Addr, u16, u32, Forward)>,
+}
+
+/// What the rules file holds, with the line each address first appeared on.
+pub(crate) struct Table {
+    services: Vec<Draft>,
+    /// Addresses of address services, first appearance first, with their line.
+    pub(crate) vips: Vec<(Ipv4Addr, usize)>,
+    /// Real servers' addresses, first appearance first, with their line.
+    pub(crate) rips: Vec<(Ipv4Addr, usize)>,
+    /// The first real server by direct routing or tunnelling (it makes the
+    /// lab a routed one: see [`topology::infer_routed`]), with its line.
+    pub(crate) direct: Option<(Ipv4Addr, usize, Forward)>,
+}
+
+/// Imports the rules `text`, read from `file`, as lab `name`: `ipvsadm -S`
+/// output, or a keepalived.conf (its virtual and real servers).
+pub fn import(file: &str, text: &str, name: &str) -> Result<Imported, SpecErrors> {
+    let (table, source) = if keepalived::looks_like(text) {
+        let read = keepalived::read(file, text).map_err(|e| SpecErrors(vec![e]))?;
+        let control = if read.checked { Control::Keepalived } else { Control::Lvslab };
+        (read.table, Source::Keepalived { control, left_out: read.left_out })
+    } else {
+        (read(file, text).map_err(|e| SpecErrors(vec![e]))?, Source::Rules)
+    };
+    let (net, router) = match table.direct {
+        None => (topology::infer(file, &table), None),
+        Some(_) => match topology::infer_routed(file, &table) {
+            Ok((net, router)) => (Ok(net), Some(router)),
+            Err(e) => (Err(e), None),
+        },
+    };
+    let net = net.map_err(|e| SpecErrors(vec![e]))?;
+    let rs_name = |addr: Ipv4Addr| {
+        let i = table.rips.iter().position(|(a, _)| *a == addr).unwrap_or(0);
+        format!("rs{}", i + 1)
+    };
+    let services = table
+        .services
+        .iter()
+        .map(|d| {
+            let (protocol, vip, port, fwmark) = match d.key {
+                ServiceKey::Addr { proto, addr: IpAddr::V4(a), port } => (proto, a, port, None),
+                ServiceKey::Fwmark { mark, .. } => (Protocol::Tcp, net.vip, 0, Some(mark)),
+                ServiceKey::Addr { .. } => unreachable!("IPv6 is refused while reading"),
+            };
+            let members = d
+                .members
+                .iter()
+                .map(|&(rip, port, weight, forward)| Member {
+                    name: rs_name(rip),
+                    port,
+                    weight,
+                    forward,
+                })
+                .collect();
+            Service {
+                protocol,
+                vip,
+                port,
+                scheduler: d.scheduler.clone(),
+                persistence: d.persistence,
+                persistence_netmask: d.netmask,
+                fwmark,
+                members,
+            }
+        })
+        .collect();
+    let spec = LabSpec {
+        name: name.to_string(),
+        description: description(file, &source),
+        dataplane: None,
+        client_net: net.client_net,
+        servers_net: net.servers_net,
+        client: net.client,
+        client_addresses: 1,
+        director: Director { vip: net.vip, dip: net.dip },
+        real_servers: table
+            .rips
+            .iter()
+            .map(|&(addr, _)| RealServer { name: rs_name(addr), addr, delay_ms: 0 })
+            .collect(),
+        services,
+        traffic: Default::default(),
+        control: match &source {
+            Source::Keepalived { control, .. } => *control,
+            Source::Rules => Control::Lvslab,
+        },
+        failed_check: Default::default(),
+        router,
+        remote_net: None,
+        ha: None,
+    };
+    let toml = to_toml(&spec, &header(file, &spec, &source));
+    // The normal validator has the last word: what it refuses is not written.
+    let checked = validate::parse(&format!("{name}.toml"), &toml)?;
+    debug_assert_eq!(checked, spec);
+    Ok(Imported { spec: checked, toml })
+}
+
+/// What was imported.
+enum Source {
+    /// `ipvsadm -S` output.
+    Rules,
+    /// A keepalived.conf.
+    Keepalived {
+        /// keepalived when its real servers had health checks.
+        control: Control,
+        /// Top-level blocks left out.
+        left_out: Vec<String>,
+    },
+}
+
+/// "Imported from FILE", when the file's name makes one printable line.
+fn description(file: &str, source: &Source) -> String {
+    let what = match source {
+        Source::Rules => "ipvsadm -S",
+        Source::Keepalived { .. } => "keepalived.conf",
+    };
+    let line = format!("Imported from {file} ({what})");
+    match text::line_problem(&line, text::MAX_LINE) {
+        None => line,
+        Some(_) => format!("Imported from saved rules ({what})"),
+    }
+}
+
+fn header(file: &str, spec: &LabSpec, source: &Source) -> Vec<String> {
+    let from = match source {
+        Source::Rules => "ipvsadm's saved rules",
+        Source::Keepalived { .. } => "a keepalived.conf's virtual_server blocks",
+    };
+    if let Some(router) = spec.router {
+        return vec![
+            format!("Made by `lvslab import {file}` from {from}."),
+            "The rules hold only the services; the topology is implied. Some real servers".into(),
+            "answer the client themselves (-g direct routing, -i tunnelling), so the VIPs,".into(),
+            format!(
+                "the DIP and the real servers share one segment {}, and a router ({}, {})",
+                spec.servers_net, router.inside, router.outside
+            ),
+            format!(
+                "links it to the client network {}. Real servers are named rs1.. in order.",
+                spec.client_net
+            ),
+        ];
+    }
+    let mut lines = vec![
+        format!("Made by `lvslab import {file}` from {from}."),
+        "The rules hold only the services; the topology is implied: the VIPs on the".into(),
+        format!(
+            "client network {}, the real servers (RIPs) on {}, a free DIP and client",
+            spec.client_net, spec.servers_net
+        ),
+        "address, real servers named rs1.. in order of first appearance.".into(),
+    ];
+    if let Source::Keepalived { control, left_out } = source {
+        lines.push(String::new());
+        if *control == Control::Keepalived {
+            lines
+                .push("Its real servers had health checks, so keepalived controls this lab".into());
+            lines.push("(control below); the lab writes its own checks of /health.".into());
+        }
+        if !left_out.is_empty() {
+            lines.push(format!("Left out (keepalived's own): {}.", left_out.join(", ")));
+        }
+    }
+    if spec.services.iter().any(|s| s.fwmark.is_some()) {
+        lines.push(String::new());
+        lines.push("Firewall-mark services are kept, but nothing in the lab marks packets:".into());
+        lines.push("they receive no traffic until you add a marking rule in the director.".into());
+    }
+    lines
+}
+
+/// Reads every rule, refusing what a lab cannot express.
+fn read(file: &str, text: &str) -> Result<Table, SpecError> {
+    let mut table =
+        Table { services: Vec::new(), vips: Vec::new(), rips: Vec::new(), direct: None };
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        let refuse = |message: String, help: &str| SpecError {
+            file: file.to_string(),
+            line: n,
+            col: 1,
+            message,
+            help: Some(help.to_string()),
+        };
+        let rule = match rules::parse(line) {
+            Ok(mut rules) if rules.len() == 1 => rules.remove(0),
+            Ok(_) => continue, // blank or a comment
+            Err(ipvs::Error::Rules { detail, .. }) => {
+                return Err(refuse(
+                    format!("cannot read `{}`: {detail}", line.trim()),
+                    "give the output of `ipvsadm -Sn` (or `ipvsadm -S`), one rule per line",
+                ));
+            }
+            Err(e) => return Err(refuse(e.to_string(), "give the output of `ipvsadm -Sn`")),
+        };
+        match rule {
+            Rule::Flush => {}
+            Rule::AddService(svc) => {
+                add_service(&mut table, svc, n).map_err(|(m, h)| refuse(m, h))?
+            }
+            Rule::AddDest(key, dest) => {
+                add_dest(&mut table, key, &dest, n).map_err(|(m, h)| refuse(m, h))?;
+            }
+            _ => {
+                return Err(refuse(
+                    format!("`{}` edits or deletes; a saved table only adds", line.trim()),
+                    "import reads a table as `ipvsadm -Sn` saves it (-A and -a lines): apply the \
+                     change with ipvsadm, then save the table again",
+                ));
+            }
+        }
+    }
+    if table.services.is_empty() {
+        return Err(SpecError {
+            file: file.to_string(),
+            line: 0,
+            col: 0,
+            message: "no virtual service (-A line) in the rules".into(),
+            help: Some("save a table that has services: ipvsadm -Sn > FILE".into()),
+        });
+    }
+    if table.rips.is_empty() {
+        return Err(SpecError {
+            file: file.to_string(),
+            line: 0,
+            col: 0,
+            message: "no real server (-a line) in the rules".into(),
+            help: Some(
+                "a lab needs at least one real server: add one with ipvsadm -a, save again".into(),
+            ),
+        });
+    }
+    Ok(table)
+}
+
+type Refusal = (String, &'static str);
+
+fn add_service(table: &mut Table, svc: ipvs::Service, line: usize) -> Result<(), Refusal> {
+    let key = svc.key;
+    if key.af() == AddressFamily::Inet6 {
+        return Err((
+            format!("service {key} is IPv6"),
+            "lvslab labs are IPv4: leave IPv6 services out",
+        ));
+    }
+    if let ServiceKey::Addr { port: 0, .. } = key {
+        return Err((
+            format!("service {key} takes every port (port 0)"),
+            "a lab service has one port: give it a port, e.g. -t VIP:80, or use a fwmark service",
+        ));
+    }
+    if svc.pe_name.is_some()
+        || svc.flags.one_packet
+        || !svc.flags.sched_flag_names(&svc.scheduler).is_empty()
+    {
+        return Err((
+            format!("service {key} uses --pe, -o or -b, which a preset cannot express"),
+            "remove those options from the line (the lab keeps scheduler, -p and -M)",
+        ));
+    }
+    if !schedulers::is_known(&svc.scheduler) {
+        return Err((
+            format!("unknown scheduler '{}'", svc.scheduler),
+            "use one of the IPVS schedulers, e.g. wrr",
+        ));
+    }
+    if table.services.iter().any(|d| d.key == key) {
+        return Err((format!("service {key} is added twice"), "keep one -A line per service"));
+    }
+    let netmask =
+        (svc.flags.persistent && svc.netmask != u32::MAX).then(|| Ipv4Addr::from(svc.netmask));
+    if let ServiceKey::Addr { addr: IpAddr::V4(vip), .. } = key
+        && !table.vips.iter().any(|(a, _)| *a == vip)
+    {
+        table.vips.push((vip, line));
+    }
+    table.services.push(Draft {
+        key,
+        scheduler: svc.scheduler,
+        persistence: svc.flags.persistent.then_some(svc.persistence_timeout),
+        netmask,
+        members: Vec::new(),
+    });
+    Ok(())
+}
+
+fn add_dest(
+    table: &mut Table,
+    key: ServiceKey,
+    dest: &ipvs::Destination,
+    line: usize,
+) -> Result<(), Refusal> {
+    let Some(draft) = table.services.iter_mut().find(|d| d.key == key) else {
+        return Err((
+            format!("real server for service {key}, which no -A line added before"),
+            "add the service (-A) before its real servers (-a), as ipvsadm -S does",
+        ));
+    };
+    let IpAddr::V4(rip) = dest.addr else {
+        return Err((
+            format!("real server {} is IPv6", dest.addr),
+            "lvslab labs are IPv4: leave IPv6 real servers out",
+        ));
+    };
+    let forward = match dest.forward {
+        ipvs::Forward::Masq => Forward::Nat,
+        ipvs::Forward::Route => Forward::Dr,
+        ipvs::Forward::Tunnel => Forward::Tun,
+        ipvs::Forward::Local | ipvs::Forward::Bypass => {
+            return Err((
+                format!("real server {rip} uses a local or bypass method"),
+                "a lab's real servers are hosts of their own: use -m, -g or -i",
+            ));
+        }
+    };
+    if dest.upper_threshold != 0 || dest.lower_threshold != 0 {
+        return Err((
+            format!("real server {rip} has connection thresholds (-x/-y)"),
+            "a preset has no thresholds: remove -x and -y",
+        ));
+    }
+    if draft.members.iter().any(|&(a, p, _, _)| a == rip && p == dest.port) {
+        return Err((
+            format!("real server {rip}:{} is in service {key} twice", dest.port),
+            "keep one -a line per real server and port",
+        ));
+    }
+    draft.members.push((rip, dest.port, dest.weight, forward));
+    if forward.direct_reply() && table.direct.is_none() {
+        table.direct = Some((rip, line, forward));
+    }
+    if !table.rips.iter().any(|(a, _)| *a == rip) {
+        table.rips.push((rip, line));
+    }
+    Ok(())
+}
+
+/// A lab name from a rules file name: `saved.rules` -> `saved`.
+pub fn name_from_file(file: &str) -> String {
+    let stem = std::path::Path::new(file).file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let mut name: String = stem
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    name = name
+        .trim_matches('-')
+        .chars()
+        .take(32)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_string();
+    if name.starts_with(|c: char| c.is_ascii_lowercase()) { name } else { "imported".into() }
+}
+
+#[cfg(test)]
+mod tests;
