@@ -150,7 +150,7 @@ fn fail_over(sync: bool, how: How) -> (u64, Duration) {
     // Both directors program the same table; director1 holds the VIP.
     assert_eq!(sorted_table("lvs-ha-director1"), want);
     assert_eq!(sorted_table("lvs-ha-director2"), want);
-    assert_eq!(lvslab::ops::ha::master(&spec), Some("director1"));
+    assert_eq!(lvslab::ops::vrrp::master(&spec), Some("director1"));
     let status = lvslab_ok(&["status", "ha"]);
     assert!(status.contains("VRRP MASTER director1"), "{status}");
 
@@ -204,7 +204,7 @@ fn fail_over(sync: bool, how: How) -> (u64, Duration) {
     let said = lvslab_ok(&["set", "ha", how.flag(), "director1"]);
     assert!(said.contains("director2 is MASTER now"), "{said}");
     let set_took = failed_at.elapsed();
-    assert_eq!(lvslab::ops::ha::master(&spec), Some("director2"));
+    assert_eq!(lvslab::ops::vrrp::master(&spec), Some("director2"));
 
     // What each director's connection table and each side's ARP cache say
     // after the takeover (read when a figure looks wrong).
@@ -373,7 +373,7 @@ fn a_real_server_added_live_is_balanced_by_either_master() {
     lvslab_ok(&["set", "ha", "--fail", "director1"]);
     let spec = &state.spec;
     let started = Instant::now();
-    while lvslab::ops::ha::master(spec) != Some("director2") {
+    while lvslab::ops::vrrp::master(spec) != Some("director2") {
         assert!(started.elapsed() < Duration::from_secs(10), "director2 never became MASTER");
         std::thread::sleep(Duration::from_millis(100));
     }

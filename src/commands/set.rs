@@ -85,7 +85,7 @@ pub async fn run(lab: &str, changes: Changes) -> Result<ExitCode> {
         let pid = lvslab::ops::ha::fail(&state, host)?;
         let spec = state.spec.clone();
         let master = tokio::task::spawn_blocking(move || {
-            lvslab::ops::ha::wait_master(&spec, std::time::Duration::from_secs(10))
+            lvslab::ops::vrrp::wait_master(&spec, std::time::Duration::from_secs(10))
         })
         .await??;
         println!(
@@ -99,7 +99,7 @@ pub async fn run(lab: &str, changes: Changes) -> Result<ExitCode> {
         let (spec, cut) = (state.spec.clone(), host.clone());
         let cut_at = std::time::Instant::now();
         let master = tokio::task::spawn_blocking(move || {
-            lvslab::ops::ha::wait_taken_over(&spec, &cut, std::time::Duration::from_secs(10))
+            lvslab::ops::vrrp::wait_taken_over(&spec, &cut, std::time::Duration::from_secs(10))
         })
         .await??;
         println!(

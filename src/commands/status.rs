@@ -36,8 +36,8 @@ pub fn run(lab: &str, json: bool) -> Result<ExitCode> {
                 } else {
                     "keeps weight 0 (failed-check = \"weight-0\")"
                 },
-                lvslab::ops::keepalived::config_path(&state.spec.name).display(),
-                lvslab::ops::keepalived::log_path(&state.spec.name).display(),
+                lvslab::ops::state::config_path(&state.spec.name).display(),
+                lvslab::ops::state::log_path(&state.spec.name).display(),
             );
         }
     }
@@ -58,8 +58,8 @@ fn print_ha(state: &LabState, ha: &lvslab::monitor::status::HaStatus) {
         println!(
             "  {host:<9} keepalived {:<12} config {}  log {}",
             ka.map_or("STOPPED".to_string(), |p| format!("pid {}", p.pid)),
-            lvslab::ops::keepalived::config_path_of(&state.spec.name, host).display(),
-            lvslab::ops::keepalived::log_path_of(&state.spec.name, host).display(),
+            lvslab::ops::state::config_path_of(&state.spec.name, host).display(),
+            lvslab::ops::state::log_path_of(&state.spec.name, host).display(),
         );
     }
 }

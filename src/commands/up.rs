@@ -153,7 +153,7 @@ fn print_summary(spec: &LabSpec, dataplane: Dataplane, ms: f64) {
             println!(
                 "  control   keepalived in {} owns the table: {} (HTTP check of /health every 1 s)",
                 spec.netns(host),
-                lvslab::ops::keepalived::config_path_of(name, host).display()
+                lvslab::ops::state::config_path_of(name, host).display()
             );
         }
     }

@@ -1,4 +1,4 @@
-//! The nft read beside [`super::observe::IpvsRead`]: on `--dataplane nft`
+//! The nft read beside [`lvslab_core::monitor::IpvsRead`]: on `--dataplane nft`
 //! the director's nftables counters and conntrack table, shaped as the IPVS
 //! table every view already shows (services, real servers, weights,
 //! connections, packets, bytes, rates), so `status`, `--json`, `traffic`
@@ -18,11 +18,11 @@ use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use super::observe::{IpvsRead, Table};
 use crate::nft::read::{BackendCounters, Counters, Tracked};
 use crate::nft::{exec, read};
 use lvslab_core::lab::model::LabSpec;
 use lvslab_core::lab::table;
+use lvslab_core::monitor::{IpvsRead, Table};
 use lvslab_ipvs::Stats;
 
 /// Rates are the difference over about this long, as IPVS's estimator

@@ -14,10 +14,8 @@ use std::time::{Duration, Instant, SystemTime};
 use lvslab_core::lab::model::{Dataplane, HostRole};
 use lvslab_core::lab::record::LabState;
 use lvslab_core::monitor::observation::active_director;
-pub use lvslab_core::monitor::observation::{
-    ConnsRead, HostObservation, IpvsRead, Observation, Observe, Table,
-};
 use lvslab_core::monitor::predict::Counts;
+use lvslab_core::monitor::{ConnsRead, HostObservation, IpvsRead, Observation, Observe};
 use lvslab_ipvs::{self as ipvs, IpvsClient};
 use lvslab_sys::netns;
 
@@ -48,7 +46,7 @@ pub fn read_conns(netns_name: &str) -> ConnsRead {
 /// director1).
 pub fn balancing_director_netns(state: &LabState) -> String {
     state.spec.netns(match state.spec.ha {
-        Some(_) => crate::ops::ha::master(&state.spec).unwrap_or("director1"),
+        Some(_) => crate::ops::vrrp::master(&state.spec).unwrap_or("director1"),
         None => "director",
     })
 }

@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 
 use super::forecast::{Forecast, PredictionView};
 use super::merge::{self, MergedDest};
-use super::observe::{HOSTS_REFRESH, IpvsRead, KernelObserver, Observation, Observe};
+use super::observe::{HOSTS_REFRESH, KernelObserver};
 use super::predict;
 use super::snapshot::{
     DestView, DirectorView, HostStats, HostView, LabView, RealServerView, ServiceView, Snapshot,
     TrafficView,
 };
+use super::{IpvsRead, Observation, Observe};
 use crate::ops::state::LabState;
 use lvslab_ipvs::ServiceKey;
 

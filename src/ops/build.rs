@@ -10,7 +10,8 @@ use tracing::instrument;
 use super::state;
 use crate::net::{self, rtnl::Rtnl, sysctl};
 use lvslab_core::lab::model::parse_netns_name;
-use lvslab_core::lab::plan::{Plan, Step};
+use lvslab_core::lab::plan::Plan;
+use lvslab_core::lab::step::Step;
 use lvslab_sys::netns;
 
 /// Runs steps in order, keeping one connection per namespace.
@@ -47,7 +48,7 @@ impl Builder {
             Step::AddNetns { netns } => create_netns(netns),
             Step::AddBridge { netns, name } => {
                 self.rtnl(netns)?
-                    .add_bridge(name, lvslab_core::lab::plan::bridge_mac(netns, name))
+                    .add_bridge(name, lvslab_core::lab::step::bridge_mac(netns, name))
                     .await
             }
             Step::AddVeth { netns, name, peer_netns, peer } => {

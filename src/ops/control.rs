@@ -20,7 +20,7 @@ use super::error::LabError;
 use super::keepalived;
 use super::live;
 use super::program;
-use super::state::LabState;
+use super::state::{self, LabState};
 use lvslab_core::lab::model::{Control, Dataplane};
 
 /// What a switch did.
@@ -137,7 +137,7 @@ fn wait_services(state: &LabState, timeout: Duration) -> Result<(), LabError> {
             return Err(LabError::Refused(format!(
                 "keepalived did not program the lab's services within {} s (see {})",
                 timeout.as_secs(),
-                keepalived::log_path(&state.spec.name).display()
+                state::log_path(&state.spec.name).display()
             )));
         }
         std::thread::sleep(Duration::from_millis(100));

@@ -10,7 +10,6 @@
 //! through [`process::signal_if`], which checks, through a pidfd, that the
 //! PID is still that keepalived.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -18,7 +17,7 @@ use nix::sys::signal::Signal;
 
 use super::error::LabError;
 use super::process::{self, Target, start_ticks};
-use super::state::{self, LabProcess, LabState, STATE_DIR};
+use super::state::{self, LabProcess, LabState};
 use lvslab_core::lab::export::keepalived::{Purpose, to_keepalived};
 use lvslab_core::lab::export::rules;
 use lvslab_core::lab::model::{Dataplane, HA_DIRECTORS, LabSpec};
@@ -33,37 +32,6 @@ pub const PROGRAM: &str = "keepalived";
 pub const TABLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long keepalived gets after SIGTERM to remove its table and exit.
 const TERM_GRACE: Duration = Duration::from_secs(5);
-
-/// The lab's keepalived folder: `/run/lvslab/<lab>/`.
-pub fn dir(lab: &str) -> PathBuf {
-    Path::new(STATE_DIR).join(lab)
-}
-
-/// The configuration keepalived runs (the one director's).
-pub fn config_path(lab: &str) -> PathBuf {
-    config_path_of(lab, "director")
-}
-
-/// keepalived's log (its console output: checks, table changes).
-pub fn log_path(lab: &str) -> PathBuf {
-    log_path_of(lab, "director")
-}
-
-/// The file `name` of director `host`'s keepalived: `name` itself for the
-/// one director of a lab, `<host>-<name>` for each director of an HA lab.
-fn file_of(lab: &str, host: &str, name: &str) -> PathBuf {
-    if host == "director" { dir(lab).join(name) } else { dir(lab).join(format!("{host}-{name}")) }
-}
-
-/// The configuration director `host`'s keepalived runs.
-pub fn config_path_of(lab: &str, host: &str) -> PathBuf {
-    file_of(lab, host, "keepalived.conf")
-}
-
-/// Director `host`'s keepalived log.
-pub fn log_path_of(lab: &str, host: &str) -> PathBuf {
-    file_of(lab, host, "keepalived.log")
-}
 
 /// `keepalived --version`'s first line, or `None` when it is not installed.
 pub fn version() -> Option<String> {
@@ -106,11 +74,11 @@ fn purpose(spec: &LabSpec, host: &str, dataplane: Dataplane) -> Purpose {
 /// rename), so a reload never reads half a file.
 pub fn write_config(spec: &LabSpec, dataplane: Dataplane) -> Result<(), LabError> {
     let io = |e: std::io::Error| LabError::Record(format!("writing keepalived.conf: {e}"));
-    let dir = dir(&spec.name);
+    let dir = state::dir(&spec.name);
     std::fs::create_dir_all(&dir).map_err(io)?;
     let header = ["Written by lvslab for this lab; rewritten on every live edit.".to_string()];
     for host in spec.directors() {
-        let path = config_path_of(&spec.name, host);
+        let path = state::config_path_of(&spec.name, host);
         let tmp = dir.join(format!(".{host}-keepalived.conf.tmp"));
         let text = to_keepalived(spec, purpose(spec, host, dataplane), &header);
         std::fs::write(&tmp, text).map_err(io)?;
@@ -132,7 +100,7 @@ pub fn start(state: &mut LabState) -> Result<Vec<LabProcess>, LabError> {
         }
     }
     if state.spec.ha.is_some() {
-        super::ha::wait_preferred(&state.spec, TABLE_TIMEOUT)?;
+        super::vrrp::wait_preferred(&state.spec, TABLE_TIMEOUT)?;
     }
     Ok(started)
 }
@@ -197,9 +165,9 @@ fn spawn(spec: &LabSpec, host: &str) -> Result<LabProcess, LabError> {
     let lab = &spec.name;
     let spawn_error =
         |e: std::io::Error| LabError::Refused(format!("cannot start keepalived in {host}: {e}"));
-    let log = std::fs::File::create(log_path_of(lab, host)).map_err(spawn_error)?;
+    let log = std::fs::File::create(state::log_path_of(lab, host)).map_err(spawn_error)?;
     let log2 = log.try_clone().map_err(spawn_error)?;
-    let pid_file = |name: &str| file_of(lab, host, name).display().to_string();
+    let pid_file = |name: &str| state::file_of(lab, host, name).display().to_string();
     // `ip netns exec` enters the namespace and execs keepalived, so the PID
     // recorded is keepalived's own.
     let (pid, start_ticks) = process::spawn_detached(
@@ -208,7 +176,7 @@ fn spawn(spec: &LabSpec, host: &str) -> Result<LabProcess, LabError> {
             // Foreground, log to the console (our log file), not to syslog.
             .args(["--dont-fork", "--log-console", "--log-detail", "--no-syslog"])
             .arg("--use-file")
-            .arg(config_path_of(lab, host))
+            .arg(state::config_path_of(lab, host))
             // Its own pid files: a system keepalived keeps /run/keepalived*.pid,
             // and each director of an HA lab has its own.
             .args(["--pid", &pid_file("keepalived.pid")])
@@ -254,7 +222,7 @@ pub fn wait_table(spec: &LabSpec, p: &LabProcess, timeout: Duration) -> Result<(
         }
         let died = !(process::alive(p.pid) && start_ticks(p.pid) == Some(p.start_ticks));
         if died || Instant::now() > deadline {
-            let log = log_path_of(&spec.name, &p.host);
+            let log = state::log_path_of(&spec.name, &p.host);
             let said = std::fs::read_to_string(&log).unwrap_or_default();
             let tail: Vec<&str> = said.lines().rev().take(15).collect();
             let tail: Vec<&str> = tail.into_iter().rev().collect();
@@ -306,7 +274,7 @@ pub fn reload(state: &LabState) -> Result<(), LabError> {
             "lab '{}' is controlled by keepalived, but its keepalived is not running \
              (see {}); `lvslab down` and `up` rebuild it",
             state.spec.name,
-            log_path_of(&state.spec.name, state.spec.directors()[0]).display()
+            state::log_path_of(&state.spec.name, state.spec.directors()[0]).display()
         )));
     }
     write_config(&state.spec, state.dataplane)?;
@@ -352,7 +320,7 @@ pub fn stop_recorded(state: &LabState) -> Vec<u32> {
 
 /// Removes the lab's keepalived folder (configuration, pid files, log).
 pub fn remove_files(lab: &str) {
-    let _ = std::fs::remove_dir_all(dir(lab));
+    let _ = std::fs::remove_dir_all(state::dir(lab));
 }
 
 #[cfg(test)]
@@ -367,7 +335,8 @@ mod tests {
 
     #[test]
     fn files_stay_in_the_labs_own_folder() {
-        assert_eq!(config_path("tutorial"), Path::new("/run/lvslab/tutorial/keepalived.conf"));
-        assert!(log_path("tutorial").starts_with("/run/lvslab/tutorial"));
+        let conf = state::config_path("tutorial");
+        assert_eq!(conf, std::path::Path::new("/run/lvslab/tutorial/keepalived.conf"));
+        assert!(state::log_path("tutorial").starts_with("/run/lvslab/tutorial"));
     }
 }

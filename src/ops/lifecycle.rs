@@ -9,7 +9,7 @@ use super::error::LabError;
 use super::keepalived;
 use super::program;
 use super::servers;
-use super::state::{LabState, Phase, Stored};
+use super::state::{self, LabState, Phase, Stored};
 use super::teardown;
 use lvslab_core::lab::model::LabSpec;
 use lvslab_core::lab::model::{Control, Dataplane, Forward};
@@ -141,7 +141,7 @@ async fn build(
     Builder::new()
         .run(&plan, |_, _, step| {
             tracing::debug!(%step, "step");
-            if matches!(step, lvslab_core::lab::plan::Step::AddNetns { .. }) {
+            if matches!(step, lvslab_core::lab::step::Step::AddNetns { .. }) {
                 say(step.to_string());
             }
         })
@@ -201,7 +201,7 @@ async fn build(
         for host in state.spec.directors() {
             say(format!(
                 "keepalived -f {} in {host}: {}",
-                keepalived::config_path_of(&state.spec.name, host).display(),
+                state::config_path_of(&state.spec.name, host).display(),
                 if vrrp_only {
                     "VRRP only (no IPVS)"
                 } else {
@@ -217,7 +217,7 @@ async fn build(
         }
         if state.spec.ha.is_some() {
             let spec = state.spec.clone();
-            let master = tokio::task::spawn_blocking(move || super::ha::master(&spec))
+            let master = tokio::task::spawn_blocking(move || super::vrrp::master(&spec))
                 .await
                 .map_err(join_error)?;
             say(format!(

@@ -52,7 +52,7 @@ fn ipvs_client(state: &LabState) -> Result<IpvsClient, LabError> {
         ));
     }
     // In an HA lab: the MASTER's table, the one that balances.
-    let director = super::ha::master(&state.spec).unwrap_or_else(|| state.spec.directors()[0]);
+    let director = super::vrrp::master(&state.spec).unwrap_or_else(|| state.spec.directors()[0]);
     Ok(IpvsClient::open_in(&state.spec.netns(director))?)
 }
 
@@ -225,11 +225,11 @@ pub async fn add_real_server(
     if new_host {
         let mut builder = Builder::new();
         let steps = [
-            lvslab_core::lab::plan::Step::AddNetns { netns: spec.netns(name) },
-            lvslab_core::lab::plan::Step::LinkUp { netns: spec.netns(name), link: "lo".into() },
+            lvslab_core::lab::step::Step::AddNetns { netns: spec.netns(name) },
+            lvslab_core::lab::step::Step::LinkUp { netns: spec.netns(name), link: "lo".into() },
         ]
         .into_iter()
-        .chain(lvslab_core::lab::routed::server_steps(&next, name, addr, &mut false))
+        .chain(lvslab_core::lab::plan::server_steps(&next, name, addr, &mut false))
         .collect();
         if let Err(e) = builder.run(&Plan { steps }, |_, _, _| {}).await {
             let _ = netns::delete(&spec.netns(name));

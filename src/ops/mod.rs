@@ -18,5 +18,6 @@ pub mod program;
 pub mod servers;
 pub mod state;
 pub mod teardown;
+pub mod vrrp;
 
 pub use error::LabError;

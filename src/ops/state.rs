@@ -123,6 +123,37 @@ impl Stored for LabState {
     }
 }
 
+/// The lab's keepalived folder: `/run/lvslab/<lab>/`.
+pub fn dir(lab: &str) -> PathBuf {
+    Path::new(STATE_DIR).join(lab)
+}
+
+/// The configuration keepalived runs (the one director's).
+pub fn config_path(lab: &str) -> PathBuf {
+    config_path_of(lab, "director")
+}
+
+/// keepalived's log (its console output: checks, table changes).
+pub fn log_path(lab: &str) -> PathBuf {
+    log_path_of(lab, "director")
+}
+
+/// The file `name` of director `host`'s keepalived: `name` itself for the
+/// one director of a lab, `<host>-<name>` for each director of an HA lab.
+pub(crate) fn file_of(lab: &str, host: &str, name: &str) -> PathBuf {
+    if host == "director" { dir(lab).join(name) } else { dir(lab).join(format!("{host}-{name}")) }
+}
+
+/// The configuration director `host`'s keepalived runs.
+pub fn config_path_of(lab: &str, host: &str) -> PathBuf {
+    file_of(lab, host, "keepalived.conf")
+}
+
+/// Director `host`'s keepalived log.
+pub fn log_path_of(lab: &str, host: &str) -> PathBuf {
+    file_of(lab, host, "keepalived.log")
+}
+
 /// Removes the state file of lab `name` (absent is fine).
 pub fn remove(name: &str) -> io::Result<()> {
     match fs::remove_file(path(name)) {

@@ -2,8 +2,8 @@
 //! which the table ipvsadm listed is rebuilt with lvslab's decoder.
 
 use crate::genl::Cmd;
-use crate::types::{Destination, Service};
 use crate::wire;
+use crate::{Destination, Service};
 
 /// One captured datagram.
 pub struct Datagram {

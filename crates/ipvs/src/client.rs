@@ -22,8 +22,8 @@ use nix::errno::Errno;
 use super::consts::GENL_NAME;
 use super::error::{Context, Error};
 use super::genl::Cmd;
-use super::types::{Destination, Info, Service, ServiceKey, Timeouts};
 use super::wire::{self, Reply};
+use crate::{Destination, Info, Service, ServiceKey, Timeouts};
 use lvslab_sys::netns;
 
 /// Receive buffer; the kernel caps a dump datagram at 32 KiB.

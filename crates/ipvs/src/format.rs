@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use super::types::{AddressFamily, Destination, Info, Service, ServiceKey};
+use crate::{AddressFamily, Destination, Info, Service, ServiceKey};
 
 /// A polled table: each service with its destinations.
 pub type Table = [(Service, Vec<Destination>)];

@@ -5,6 +5,19 @@
 
 use neli::neli_enum;
 
+// netlink's own message types (`include/uapi/linux/netlink.h`).
+
+/// `NLMSG_NOOP`: nothing, skipped.
+pub const NLMSG_NOOP: u16 = 1;
+/// `NLMSG_ERROR`: an ack (error 0) or a failure (negative errno).
+pub const NLMSG_ERROR: u16 = 2;
+/// `NLMSG_DONE`: end of a dump (status 0 or a negative errno).
+pub const NLMSG_DONE: u16 = 3;
+/// `NLMSG_OVERRUN`: the kernel lost data.
+pub const NLMSG_OVERRUN: u16 = 4;
+/// Message types below this are netlink's own control messages.
+pub const NLMSG_MIN_TYPE: u16 = 0x10;
+
 /// Generic netlink commands (`IPVS_CMD_*`), the `cmd` of the genl header.
 #[neli_enum(serialized_type = "u8")]
 pub enum Cmd {

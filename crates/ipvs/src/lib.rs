@@ -48,8 +48,8 @@ mod tests;
 
 #[cfg(feature = "netlink")]
 pub use client::IpvsClient;
+pub use dest::{Destination, Forward, Tunnel, TunnelFlags, TunnelKind};
 pub use error::Error;
 pub use types::{
-    AddressFamily, Destination, Forward, Info, Protocol, Service, ServiceFlags, ServiceKey, Stats,
-    Timeouts, Tunnel, TunnelFlags, TunnelKind,
+    AddressFamily, Info, Protocol, Service, ServiceFlags, ServiceKey, Stats, Timeouts,
 };

@@ -10,9 +10,10 @@ use std::net::IpAddr;
 
 use super::error::Error;
 use super::format::{Table, addr_port, netmask_text, sorted};
-use super::types::{
+use crate::types::default_netmask;
+use crate::{
     AddressFamily, Destination, Forward, Protocol, Service, ServiceKey, Tunnel, TunnelFlags,
-    TunnelKind, default_netmask,
+    TunnelKind,
 };
 
 /// ipvsadm's default persistence timeout for a bare `-p`.

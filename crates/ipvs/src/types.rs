@@ -13,8 +13,6 @@ use serde::{Deserialize, Serialize};
 
 use super::consts;
 
-pub use super::dest::{Destination, Forward, Tunnel, TunnelFlags, TunnelKind};
-
 /// An address family, IPv4 or IPv6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

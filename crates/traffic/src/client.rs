@@ -23,13 +23,10 @@ use super::exchange;
 use super::pool::Pool;
 use super::profile::{ConnectionMode, Load, Profile, check_rate};
 use super::results::Report;
-use super::run::Ctx;
+use super::run::{BeforeConnect, Ctx};
 use super::tally::Tally;
 
 pub use super::tally::Progress;
-
-/// Called before each new connection; see [`Generator::start_watched`].
-pub type BeforeConnect = Box<dyn Fn() + Send + Sync>;
 
 /// Starts load generators; see [`Generator::start`].
 #[derive(Debug)]

@@ -34,10 +34,11 @@ mod run;
 mod server_stats;
 mod tally;
 
-pub use client::{BeforeConnect, Generator, GeneratorHandle, Progress};
+pub use client::{Generator, GeneratorHandle, Progress};
 pub use error::Error;
 pub use exchange::one_request;
 pub use process::run_server_process;
 pub use profile::{ConnectionMode, Load, Profile, Ramp, RequestKind};
 pub use results::{ErrorKind, Report};
+pub use run::BeforeConnect;
 pub use server::{Server, ServerConfig, ServerStats, serve};

@@ -17,6 +17,10 @@ use super::profile::{Load, Profile};
 use super::results::ErrorKind;
 use super::tally::Tally;
 
+/// Called before each new connection; see
+/// [`Generator::start_watched`](crate::Generator::start_watched).
+pub type BeforeConnect = Box<dyn Fn() + Send + Sync>;
+
 /// State shared by the run's tasks.
 pub(crate) struct Ctx {
     pub(crate) profile: Profile,
@@ -39,7 +43,7 @@ pub(crate) struct Ctx {
     /// Connections begun, to pick each one's source address in turn.
     pub(crate) begun: AtomicU64,
     /// Called just before each new connection (see `Generator::start_watched`).
-    pub(crate) before_connect: Option<super::client::BeforeConnect>,
+    pub(crate) before_connect: Option<BeforeConnect>,
 }
 
 impl Ctx {

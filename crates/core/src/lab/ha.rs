@@ -16,7 +16,7 @@
 use std::net::Ipv4Addr;
 
 use super::model::{HA_DIRECTORS, LabSpec, links};
-use super::plan::{Step, addr};
+use super::step::{Step, addr, namespaces};
 
 /// The switch's bridge on the client network.
 pub const CLIENT_BRIDGE: &str = "brc";
@@ -56,7 +56,7 @@ pub fn topology(spec: &LabSpec) -> Vec<Step> {
     let s = |v: &str| v.to_string();
     let switch = spec.netns("switch");
     let (pc, ps) = (spec.client_prefix(), spec.servers_prefix());
-    let mut steps = super::plan::namespaces(spec);
+    let mut steps = namespaces(spec);
     for bridge in [CLIENT_BRIDGE, SERVERS_BRIDGE] {
         steps.push(Step::AddBridge { netns: switch.clone(), name: s(bridge) });
         steps.push(Step::LinkUp { netns: switch.clone(), link: s(bridge) });
@@ -94,7 +94,7 @@ pub fn topology(spec: &LabSpec) -> Vec<Step> {
     }
 
     for rs in &spec.real_servers {
-        steps.extend(real_server_steps(spec, &rs.name, rs.addr));
+        steps.extend(server_steps(spec, &rs.name, rs.addr));
     }
     steps
 }
@@ -102,7 +102,7 @@ pub fn topology(spec: &LabSpec) -> Vec<Step> {
 /// Real server `name` (its namespace made) wired to the switch's servers'
 /// bridge with address `rip`, its gateway the DIP (on whichever director
 /// is MASTER): at `up`, and for a server added to a running lab.
-pub fn real_server_steps(spec: &LabSpec, name: &str, rip: Ipv4Addr) -> Vec<Step> {
+pub fn server_steps(spec: &LabSpec, name: &str, rip: Ipv4Addr) -> Vec<Step> {
     let (ns, switch, port) = (spec.netns(name), spec.netns("switch"), port(name, SERVERS_BRIDGE));
     vec![
         Step::AddVeth {

@@ -21,7 +21,8 @@
 //! its DR/TUN VIPs to the router by a source rule, the rest to the DIP).
 
 use super::model::{Forward, LabSpec, links};
-use super::plan::{Step, addr, real_server_steps};
+use super::nat;
+use super::step::{Step, addr, namespaces};
 
 /// The routing table a real server in both NAT and DR/TUN services uses
 /// for replies sent from a DR/TUN VIP.
@@ -41,7 +42,7 @@ pub fn topology(spec: &LabSpec) -> Vec<Step> {
     let director = spec.netns("director");
     let router_ns = spec.netns("router");
     let (pc, ps) = (spec.client_prefix(), spec.servers_prefix());
-    let mut steps = super::plan::namespaces(spec);
+    let mut steps = namespaces(spec);
 
     // The client side: the client and the router's outside.
     steps.push(Step::AddVeth {
@@ -127,7 +128,7 @@ pub fn server_steps(
     rip: std::net::Ipv4Addr,
     tunnel_module: &mut bool,
 ) -> Vec<Step> {
-    let Some(router) = spec.router else { return real_server_steps(spec, name, rip) };
+    let Some(router) = spec.router else { return nat::server_steps(spec, name, rip) };
     let s = |v: &str| v.to_string();
     let mut steps = Vec::new();
     let netns = spec.netns(name);
@@ -135,7 +136,7 @@ pub fn server_steps(
     let mut wired = if remote {
         remote_server_steps(spec, name, rip)
     } else {
-        real_server_steps(spec, name, rip)
+        nat::server_steps(spec, name, rip)
     };
     // Its default route: through the director for NAT (replies must be
     // rewritten back), else straight to the router (spec.placement).

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use super::template::{RS_VARS, VARS, Vars, placeholders};
+use super::template::{RS_VARS, VARS, Vars, arp_server, placeholders};
 use crate::lab::LabSpec;
 use crate::lab::model::{Dataplane, Forward};
 use crate::monitor::merge::{self, Origin};
@@ -348,12 +348,6 @@ impl Guide {
         }
         out
     }
-}
-
-/// The real server the ARP steps make announce the VIP: the first of the
-/// lab's first service.
-pub fn arp_server(spec: &LabSpec) -> Option<String> {
-    spec.services.first().and_then(|s| s.members.first()).map(|m| m.name.clone())
 }
 
 /// Whether host `name` holds `vip`/32 on its loopback.

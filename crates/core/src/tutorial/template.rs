@@ -56,7 +56,7 @@ impl<'a> Vars<'a> {
                 .map_or_else(|| format!("{vip}:{port}"), |rs| format!("{}:{}", rs.addr, m.port)),
             _ => format!("{vip}:{port}"),
         };
-        let loud = super::steps::arp_server(spec).unwrap_or_default();
+        let loud = arp_server(spec).unwrap_or_default();
         let lab = vec![
             ("lab", spec.name.clone()),
             ("vip", vip.to_string()),
@@ -117,4 +117,10 @@ impl<'a> Vars<'a> {
         }
         out.join("\n")
     }
+}
+
+/// The real server the ARP steps make announce the VIP: the first of the
+/// lab's first service.
+pub fn arp_server(spec: &LabSpec) -> Option<String> {
+    spec.services.first().and_then(|s| s.members.first()).map(|m| m.name.clone())
 }

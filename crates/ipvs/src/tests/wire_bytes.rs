@@ -8,6 +8,7 @@ use neli::consts::nl::NlmF;
 use neli::nl::NlPayload;
 
 use crate::capture::load;
+use crate::dest::*;
 use crate::error::{Context, Error};
 use crate::genl::Cmd;
 use crate::types::*;

@@ -8,13 +8,13 @@ use neli::nl::Nlmsghdr;
 use neli::types::Buffer;
 
 use super::super::error::Error;
-use super::super::types::{
-    AddressFamily, Destination, Forward, Info, Protocol, Service, ServiceFlags, ServiceKey, Stats,
-    Timeouts, Tunnel, TunnelFlags, TunnelKind, default_netmask,
-};
-use super::receive::{NLMSG_DONE, NLMSG_ERROR};
 use crate::consts;
-use crate::genl::{CmdAttr, DestAttr, InfoAttr, SvcAttr};
+use crate::genl::{CmdAttr, DestAttr, InfoAttr, NLMSG_DONE, NLMSG_ERROR, SvcAttr};
+use crate::types::default_netmask;
+use crate::{
+    AddressFamily, Destination, Forward, Info, Protocol, Service, ServiceFlags, ServiceKey, Stats,
+    Timeouts, Tunnel, TunnelFlags, TunnelKind,
+};
 
 /// A reply's generic netlink header and its top-level attribute bytes.
 #[derive(Debug, Clone, Copy)]

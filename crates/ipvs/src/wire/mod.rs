@@ -33,12 +33,11 @@ use crate::genl::{Cmd, CmdAttr, DestAttr, SvcAttr};
 mod decode;
 mod receive;
 use super::error::Error;
-use super::types::{AddressFamily, Destination, Service, ServiceKey, Timeouts, TunnelKind};
+pub use crate::genl::{NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, NLMSG_NOOP, NLMSG_OVERRUN};
+use crate::{AddressFamily, Destination, Service, ServiceKey, Timeouts, TunnelKind};
 pub use decode::*;
 pub(crate) use receive::Answer;
-pub use receive::{
-    Message, Messages, NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, NLMSG_NOOP, NLMSG_OVERRUN, messages,
-};
+pub use receive::{Message, Messages, messages};
 
 /// A top-level attribute of a request.
 pub type AttrOf = Nlattr<CmdAttr, Buffer>;

@@ -10,17 +10,7 @@ use nix::errno::Errno;
 
 use super::super::error::{Context, Error};
 use super::decode::{Reply, parse_reply};
-
-/// `NLMSG_NOOP`: nothing, skipped.
-pub const NLMSG_NOOP: u16 = 1;
-/// `NLMSG_ERROR`: an ack (error 0) or a failure (negative errno).
-pub const NLMSG_ERROR: u16 = 2;
-/// `NLMSG_DONE`: end of a dump (status 0 or a negative errno).
-pub const NLMSG_DONE: u16 = 3;
-/// `NLMSG_OVERRUN`: the kernel lost data.
-pub const NLMSG_OVERRUN: u16 = 4;
-/// Message types below this are netlink's own control messages.
-pub const NLMSG_MIN_TYPE: u16 = 0x10;
+use crate::genl::{NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, NLMSG_OVERRUN};
 
 /// Size of `struct nlmsghdr`.
 const HEADER: usize = 16;
