@@ -460,9 +460,9 @@ pub enum Method {
 #[derive(Debug, clap::Args)]
 #[group(id = "change", required = true, multiple = true)]
 pub struct SetChanges {
-    /// Scheduler for every service (rr wrr lc wlc sed nq sh dh lblc lblcr mh fo ovf twos).
-    #[arg(long)]
-    pub scheduler: Option<String>,
+    /// Scheduler for every service.
+    #[arg(long, value_enum)]
+    pub scheduler: Option<lvslab_core::lab::model::Scheduler>,
     /// NAME=WEIGHT: a real server's weight (0 drains it).
     #[arg(long, value_name = "NAME=WEIGHT", value_parser = parse_weight)]
     pub weight: Vec<(String, u32)>,

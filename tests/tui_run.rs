@@ -169,7 +169,7 @@ async fn every_dashboard_key_emits_its_command() {
             Command::SetRate(100),
             Command::SetRate(20),
             Command::ToggleConnMode,
-            Command::SetScheduler("lc".into()),
+            Command::SetScheduler(lvslab_core::lab::model::Scheduler::Lc),
             set_weight("rs1", 2),
             Command::StopServer { server: rs1() },
             Command::AddServer,
@@ -250,7 +250,10 @@ async fn scheduler_list_picks_with_arrows_and_esc_cancels() {
     let mut rig = Rig::tutorial();
     rig.type_keys("Sj\nS\x1bq");
     rig.run().await;
-    assert_eq!(rig.commands(), vec![Command::SetScheduler("lc".into()), Command::Quit]);
+    assert_eq!(
+        rig.commands(),
+        vec![Command::SetScheduler(lvslab_core::lab::model::Scheduler::Lc), Command::Quit]
+    );
 }
 
 #[tokio::test]

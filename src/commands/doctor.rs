@@ -206,6 +206,6 @@ fn nftables_check() -> Check {
 /// Scheduler modules installed for the running kernel that lvslab knows.
 fn scheduler_modules() -> Vec<String> {
     let mut names = ipvs_probe::scheduler_modules();
-    names.retain(|n| lvslab_core::lab::schedulers::is_known(n));
+    names.retain(|n| lvslab_core::lab::model::Scheduler::named(n).is_some());
     names
 }

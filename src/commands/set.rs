@@ -58,7 +58,7 @@ pub async fn run(lab: &str, changes: Changes) -> Result<ExitCode> {
         live::set_weight(&mut state, name, 0)?;
         println!("{name}: drained (weight 0: no new connections; open ones finish){via}");
     }
-    if let Some(scheduler) = &changes.scheduler {
+    if let Some(scheduler) = changes.scheduler {
         live::set_scheduler(&mut state, scheduler)?;
         println!("scheduler: {scheduler}{via}");
     }

@@ -170,12 +170,10 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         // Expected shares only where the scheduler makes them exact.
-        let weights: Option<BTreeMap<String, u32>> = match svc.scheduler.as_str() {
-            _ if !through_service => None,
-            "rr" => Some(svc.members.iter().map(|m| (m.name.clone(), 1)).collect()),
-            "wrr" => Some(svc.members.iter().map(|m| (m.name.clone(), m.weight)).collect()),
-            _ => None,
-        };
+        let share = svc.scheduler.exact_share().filter(|_| through_service);
+        let weights: Option<BTreeMap<String, u32>> = share.map(|share| {
+            svc.members.iter().map(|m| (m.name.clone(), share.part(m.weight))).collect()
+        });
         if through_service {
             let proto = svc.protocol.to_string().to_uppercase();
             println!("{proto} {target} {} — from {}", svc.scheduler, spec.netns("client"));

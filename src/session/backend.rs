@@ -238,7 +238,7 @@ fn edit(command: Command, shared: &Shared) -> Result<String, String> {
     let via = if keepalived { " (keepalived.conf rewritten, keepalived reloaded)" } else { "" };
     let message = match command {
         Command::SetScheduler(name) => {
-            live::set_scheduler(&mut state, &name).map_err(text)?;
+            live::set_scheduler(&mut state, name).map_err(text)?;
             format!("scheduler {name}{via}")
         }
         Command::SetWeight { server, weight } => {

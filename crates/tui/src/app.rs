@@ -39,7 +39,7 @@ pub enum Screen {
 pub enum Dialog {
     /// Every key binding.
     Help,
-    /// Choose a scheduler; `highlighted` indexes [`SCHEDULERS`].
+    /// Choose a scheduler; `highlighted` indexes [`Scheduler::ALL`](lvslab_core::lab::model::Scheduler::ALL).
     Scheduler {
         /// The highlighted row.
         highlighted: usize,
@@ -61,7 +61,6 @@ pub enum Panel {
 }
 
 /// The schedulers the `S` dialog offers: the lab's one list.
-pub use lvslab_core::lab::schedulers::SCHEDULERS;
 
 /// One line of the events log.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use lvslab_core::lab::model::Dataplane;
+use lvslab_core::lab::model::{Dataplane, Scheduler};
 
 /// What the user asked for. The backend task applies it and answers with
 /// [`BackendEvent::Applied`].
@@ -25,7 +25,7 @@ pub enum Command {
     /// Switch between short and long connections.
     ToggleConnMode,
     /// Change the main service's scheduler (e.g. `wlc`).
-    SetScheduler(String),
+    SetScheduler(Scheduler),
     /// Change a real server's weight.
     SetWeight {
         /// Real-server name.

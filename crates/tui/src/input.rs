@@ -5,12 +5,13 @@
 use crossterm::event::{Event, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 
-use super::app::{App, Dialog, GuideState, Panel, SCHEDULERS, Screen};
+use super::app::{App, Dialog, GuideState, Panel, Screen};
 use super::changes::Level;
 use super::command::{Command, Exit, GuideRequest};
 use super::keymap::Action;
 use super::view::layout;
 use lvslab_core::lab::model::Control;
+use lvslab_core::lab::model::Scheduler;
 use lvslab_core::monitor::ConnMode;
 use lvslab_core::tutorial::Status;
 
@@ -107,12 +108,12 @@ impl App {
                     Some(Dialog::Scheduler { highlighted: highlighted.saturating_sub(1) });
             }
             (Dialog::Scheduler { highlighted }, Action::Down) => {
-                let last = SCHEDULERS.len() - 1;
+                let last = Scheduler::ALL.len() - 1;
                 self.dialog = Some(Dialog::Scheduler { highlighted: (highlighted + 1).min(last) });
             }
             (Dialog::Scheduler { highlighted }, Action::Confirm) => {
                 self.dialog = None;
-                return self.send(Command::SetScheduler(SCHEDULERS[highlighted].name.into()));
+                return self.send(Command::SetScheduler(Scheduler::ALL[highlighted]));
             }
             _ => {}
         }
@@ -166,8 +167,8 @@ impl App {
             }
             Action::ToggleConnMode => Some(Command::ToggleConnMode),
             Action::NextScheduler => {
-                let next = self.scheduler_index().map_or(0, |i| (i + 1) % SCHEDULERS.len());
-                Some(Command::SetScheduler(SCHEDULERS[next].name.into()))
+                let next = self.scheduler_index().map_or(0, |i| (i + 1) % Scheduler::ALL.len());
+                Some(Command::SetScheduler(Scheduler::ALL[next]))
             }
             Action::WeightUp => {
                 Some(Command::SetWeight { server: server()?, weight: weight()?.saturating_add(1) })
@@ -277,7 +278,7 @@ impl App {
 
     fn scheduler_index(&self) -> Option<usize> {
         let current = &self.snapshot()?.main_service()?.scheduler;
-        SCHEDULERS.iter().position(|s| s.name == current)
+        Scheduler::ALL.iter().position(|s| s.name() == current)
     }
 
     fn move_selection(&mut self, down: bool) {

@@ -8,6 +8,8 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
+pub use super::schedulers::Scheduler;
+
 /// Prefix of every namespace lvslab creates: `lvs-<lab>-<host>`.
 pub const NETNS_PREFIX: &str = "lvs-";
 
@@ -267,8 +269,8 @@ pub struct Service {
     pub vip: Ipv4Addr,
     /// Virtual port.
     pub port: u16,
-    /// IPVS scheduler name.
-    pub scheduler: String,
+    /// IPVS scheduler.
+    pub scheduler: Scheduler,
     /// Persistence timeout in seconds, if persistent.
     pub persistence: Option<u32>,
     /// Persistence granularity (ipvsadm -M): clients in one such subnet stick

@@ -9,9 +9,9 @@ use crate::nft::ruleset::{Backend, NftService, Ruleset};
 /// The service as nftables rules, or why nftables cannot run it.
 pub fn service(spec: &LabSpec, svc: &Service) -> Result<NftService, String> {
     let label = svc.label();
-    let pick = match schedulers::nftables(&svc.scheduler) {
-        Some(Ok(pick)) => pick,
-        Some(Err(why)) => {
+    let pick = match svc.scheduler.nftables() {
+        Ok(pick) => pick,
+        Err(why) => {
             return Err(format!(
                 "{label}: scheduler {} cannot run on nftables: {why}. nftables runs {}; \
                  or use --dataplane ipvs",
@@ -19,7 +19,6 @@ pub fn service(spec: &LabSpec, svc: &Service) -> Result<NftService, String> {
                 schedulers::nftables_names()
             ));
         }
-        None => return Err(format!("{label}: unknown scheduler '{}'", svc.scheduler)),
     };
     if svc.fwmark.is_some() {
         return Err(format!(
@@ -54,7 +53,7 @@ pub fn service(spec: &LabSpec, svc: &Service) -> Result<NftService, String> {
         .filter_map(|m| {
             let rs = spec.real_server(&m.name)?;
             // rr ignores weights but 0 (drained), as IPVS's rr does.
-            let weight = if svc.scheduler == "rr" { u32::from(m.weight > 0) } else { m.weight };
+            let weight = svc.scheduler.exact_share().map_or(m.weight, |s| s.part(m.weight));
             Some(Backend { name: m.name.clone(), addr: rs.addr, port: m.port, weight })
         })
         .collect();
@@ -76,6 +75,7 @@ pub fn ruleset(spec: &LabSpec) -> Result<Ruleset, String> {
 mod tests {
     use super::*;
     use crate::lab::presets;
+    use crate::lab::schedulers::Scheduler;
 
     #[test]
     fn the_tutorial_becomes_a_wrr_table_of_five_slots() {
@@ -89,7 +89,7 @@ mod tests {
     #[test]
     fn a_scheduler_nftables_cannot_run_is_refused_with_its_closest_equivalent() {
         let mut spec = presets::load("tutorial").unwrap().spec;
-        spec.services[0].scheduler = "wlc".into();
+        spec.services[0].scheduler = Scheduler::Wlc;
         let err = ruleset(&spec).unwrap_err();
         assert!(err.contains("scheduler wlc cannot run on nftables"), "{err}");
         assert!(err.contains("closest nftables equivalent is wrr"), "{err}");
@@ -99,7 +99,7 @@ mod tests {
     #[test]
     fn rr_gives_every_undrained_server_one_slot_whatever_its_weight() {
         let mut spec = presets::load("tutorial").unwrap().spec;
-        spec.services[0].scheduler = "rr".into();
+        spec.services[0].scheduler = Scheduler::Rr;
         let text = ruleset(&spec).unwrap().create();
         assert!(text.contains("numgen inc mod 2 vmap @s0-pick"), "{text}");
         spec.services[0].members[0].weight = 0;

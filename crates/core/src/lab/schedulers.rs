@@ -1,138 +1,231 @@
-//! The IPVS schedulers a lab may name, each with a short summary (the
-//! dashboard's `S` dialog) and a longer explanation (errors, docs). The one
-//! list in lvslab. `twos` exists only on kernels from 6.12 on; the kernel is
-//! the final judge (a missing module is reported when the service is
-//! programmed).
+//! The IPVS schedulers a lab may name ([`Scheduler`]), each with a short
+//! summary (the dashboard's `S` dialog), a longer explanation (errors,
+//! docs), and what it can do: an exact expected split, an nftables
+//! equivalent (whether its choices can be predicted is the predictor's
+//! [`crate::monitor::predict`]). `twos` exists only on kernels from 6.12
+//! on; the kernel is the final judge (a missing module is reported when the
+//! service is programmed).
 
-/// One IPVS scheduler.
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::nft::ruleset::Pick;
+
+/// One IPVS scheduler: the one list in lvslab, and what each can do.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+#[value(rename_all = "lowercase")]
+pub enum Scheduler {
+    /// `rr`: round robin: each server in turn.
+    Rr,
+    /// `wrr`: weighted round robin: in turn, in proportion to weight.
+    Wrr,
+    /// `lc`: least connections.
+    Lc,
+    /// `wlc`: weighted least connections (the kernel's default).
+    Wlc,
+    /// `sed`: shortest expected delay: (active + 1) / weight.
+    Sed,
+    /// `nq`: never queue: an idle server first, else sed.
+    Nq,
+    /// `sh`: source hashing: one client sticks to one server.
+    Sh,
+    /// `dh`: destination hashing.
+    Dh,
+    /// `lblc`: locality-based least connections (per destination IP).
+    Lblc,
+    /// `lblcr`: lblc with replication.
+    Lblcr,
+    /// `mh`: maglev hashing: consistent source hashing.
+    Mh,
+    /// `fo`: weighted failover: the highest weight takes all.
+    Fo,
+    /// `ovf`: weighted overflow: fill by weight, then the next.
+    Ovf,
+    /// `twos`: weighted random twos choice (kernel 6.12+).
+    Twos,
+}
+
+/// How a scheduler splits new connections over a run, when that is exact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Scheduler {
+pub enum Share {
+    /// Each server gets the same share (rr: turns, whatever the weights,
+    /// except that weight 0 takes none).
+    Equal,
+    /// In proportion to the weights (wrr).
+    ByWeight,
+}
+
+impl Share {
+    /// A server's part of the split, given its weight.
+    pub fn part(self, weight: u32) -> u32 {
+        match self {
+            Self::Equal => u32::from(weight > 0),
+            Self::ByWeight => weight,
+        }
+    }
+}
+
+impl Scheduler {
+    /// Every scheduler, in the order the dashboard lists them.
+    pub const ALL: [Self; 14] = [
+        Self::Rr,
+        Self::Wrr,
+        Self::Lc,
+        Self::Wlc,
+        Self::Sed,
+        Self::Nq,
+        Self::Sh,
+        Self::Dh,
+        Self::Lblc,
+        Self::Lblcr,
+        Self::Mh,
+        Self::Fo,
+        Self::Ovf,
+        Self::Twos,
+    ];
+
+    /// What a service gets when it names none: the kernel's and
+    /// keepalived's default, as ipvsadm's.
+    pub const DEFAULT: Self = Self::Wlc;
+
     /// Its name, as ipvsadm's `-s` takes it.
-    pub name: &'static str,
-    /// What it does, in a few words.
-    pub summary: &'static str,
-    /// What it does, in a sentence.
-    pub explanation: &'static str,
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rr => "rr",
+            Self::Wrr => "wrr",
+            Self::Lc => "lc",
+            Self::Wlc => "wlc",
+            Self::Sed => "sed",
+            Self::Nq => "nq",
+            Self::Sh => "sh",
+            Self::Dh => "dh",
+            Self::Lblc => "lblc",
+            Self::Lblcr => "lblcr",
+            Self::Mh => "mh",
+            Self::Fo => "fo",
+            Self::Ovf => "ovf",
+            Self::Twos => "twos",
+        }
+    }
+
+    /// What it does, in a few words (the dashboard's `S` dialog).
+    pub fn summary(self) -> &'static str {
+        match self {
+            Self::Rr => "round robin: each server in turn",
+            Self::Wrr => "weighted round robin: in turn, in proportion to weight",
+            Self::Lc => "least connections",
+            Self::Wlc => "weighted least connections (the kernel's default)",
+            Self::Sed => "shortest expected delay: (active + 1) / weight",
+            Self::Nq => "never queue: an idle server first, else sed",
+            Self::Sh => "source hashing: one client sticks to one server",
+            Self::Dh => "destination hashing",
+            Self::Lblc => "locality-based least connections (per destination IP)",
+            Self::Lblcr => "lblc with replication",
+            Self::Mh => "maglev hashing: consistent source hashing",
+            Self::Fo => "weighted failover: the highest weight takes all",
+            Self::Ovf => "weighted overflow: fill by weight, then the next",
+            Self::Twos => "weighted random twos choice (kernel 6.12+)",
+        }
+    }
+
+    /// What it does, in a sentence (errors, docs).
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Self::Rr => "each new connection goes to the next server in turn",
+            Self::Wrr => "turns handed out in proportion to the weights",
+            Self::Lc => "the server with the fewest connections (active counted 256x)",
+            Self::Wlc => "fewest connections per unit of weight (the default)",
+            Self::Sed => "(active + 1) / weight, inactive ignored",
+            Self::Nq => "an idle server first, otherwise like sed",
+            Self::Sh => "a client address always lands on the same server",
+            Self::Dh => "a destination address always lands on the same server",
+            Self::Lblc => "dh, moving on when the server is overloaded",
+            Self::Lblcr => "a destination maps to a set of servers that grows under load",
+            Self::Mh => "consistent hashing that moves few clients when servers change",
+            Self::Fo => "always the available server with the highest weight",
+            Self::Ovf => "the highest weight until its active connections reach the weight",
+            Self::Twos => "the lighter of two random picks (kernel 6.12+)",
+        }
+    }
+
+    /// The scheduler called `name`, if IPVS has one.
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The split it makes exact over a run, if any: rr's turns and wrr's
+    /// weights; the others depend on timing, counts or hashes.
+    pub fn exact_share(self) -> Option<Share> {
+        match self {
+            Self::Rr => Some(Share::Equal),
+            Self::Wrr => Some(Share::ByWeight),
+            _ => None,
+        }
+    }
+
+    /// What nftables (as kube-proxy's nftables mode uses it) can do of it:
+    /// a stateless pick per new connection, so a counter, a random number
+    /// or a hash; never a count of each server's connections.
+    ///
+    /// # Errors
+    /// Why nftables cannot, naming the closest thing it can do.
+    pub fn nftables(self) -> Result<Pick, String> {
+        let refused = |why: &str, closest: &str| {
+            Err(format!("{why}; the closest nftables equivalent is {closest}"))
+        };
+        let counts = "nftables keeps no per-server connection count to compare";
+        match self {
+            Self::Rr | Self::Wrr => Ok(Pick::Inc),
+            Self::Sh => Ok(Pick::SourceHash),
+            Self::Dh => Ok(Pick::DestHash),
+            Self::Lc | Self::Wlc | Self::Sed | Self::Nq => {
+                refused(counts, "wrr (numgen inc over a map weighted like the servers)")
+            }
+            Self::Lblc | Self::Lblcr => {
+                refused(counts, "dh (jhash ip daddr: each destination to one server)")
+            }
+            Self::Mh => refused(
+                "nftables has no consistent hash (jhash mod N moves most clients when the servers change)",
+                "sh (jhash ip saddr)",
+            ),
+            Self::Fo | Self::Ovf => refused(
+                "nftables cannot move traffic when a server is full or down",
+                "wrr with the other servers drained (weight 0)",
+            ),
+            Self::Twos => refused(counts, "wrr, or numgen random as kube-proxy uses it"),
+        }
+    }
 }
 
-const fn s(name: &'static str, summary: &'static str, explanation: &'static str) -> Scheduler {
-    Scheduler { name, summary, explanation }
-}
-
-/// Every scheduler, in the order the dashboard lists them.
-pub const SCHEDULERS: &[Scheduler] = &[
-    s(
-        "rr",
-        "round robin: each server in turn",
-        "each new connection goes to the next server in turn",
-    ),
-    s(
-        "wrr",
-        "weighted round robin: in turn, in proportion to weight",
-        "turns handed out in proportion to the weights",
-    ),
-    s("lc", "least connections", "the server with the fewest connections (active counted 256x)"),
-    s(
-        "wlc",
-        "weighted least connections (the kernel's default)",
-        "fewest connections per unit of weight (the default)",
-    ),
-    s(
-        "sed",
-        "shortest expected delay: (active + 1) / weight",
-        "(active + 1) / weight, inactive ignored",
-    ),
-    s(
-        "nq",
-        "never queue: an idle server first, else sed",
-        "an idle server first, otherwise like sed",
-    ),
-    s(
-        "sh",
-        "source hashing: one client sticks to one server",
-        "a client address always lands on the same server",
-    ),
-    s("dh", "destination hashing", "a destination address always lands on the same server"),
-    s(
-        "lblc",
-        "locality-based least connections (per destination IP)",
-        "dh, moving on when the server is overloaded",
-    ),
-    s(
-        "lblcr",
-        "lblc with replication",
-        "a destination maps to a set of servers that grows under load",
-    ),
-    s(
-        "mh",
-        "maglev hashing: consistent source hashing",
-        "consistent hashing that moves few clients when servers change",
-    ),
-    s(
-        "fo",
-        "weighted failover: the highest weight takes all",
-        "always the available server with the highest weight",
-    ),
-    s(
-        "ovf",
-        "weighted overflow: fill by weight, then the next",
-        "the highest weight until its active connections reach the weight",
-    ),
-    s(
-        "twos",
-        "weighted random twos choice (kernel 6.12+)",
-        "the lighter of two random picks (kernel 6.12+)",
-    ),
-];
-
-/// Whether `name` is a scheduler IPVS has.
-pub fn is_known(name: &str) -> bool {
-    SCHEDULERS.iter().any(|s| s.name == name)
+impl fmt::Display for Scheduler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// The names nftables can run, comma-separated.
 pub fn nftables_names() -> String {
-    SCHEDULERS
-        .iter()
-        .filter(|s| matches!(nftables(s.name), Some(Ok(_))))
-        .map(|s| s.name)
-        .collect::<Vec<_>>()
-        .join(", ")
+    let can = Scheduler::ALL.into_iter().filter(|s| s.nftables().is_ok());
+    can.map(Scheduler::name).collect::<Vec<_>>().join(", ")
 }
 
 /// The names, comma-separated, for error messages.
 pub fn names() -> String {
-    SCHEDULERS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
-}
-
-/// What nftables (as kube-proxy's nftables mode uses it) can do of an IPVS
-/// scheduler: a stateless pick per new connection, so a counter, a random
-/// number or a hash; never a count of each server's connections.
-pub fn nftables(name: &str) -> Option<Result<crate::nft::ruleset::Pick, String>> {
-    use crate::nft::ruleset::Pick;
-    let refused = |why: &str, closest: &str| {
-        Some(Err(format!("{why}; the closest nftables equivalent is {closest}")))
-    };
-    let counts = "nftables keeps no per-server connection count to compare";
-    match name {
-        "rr" | "wrr" => Some(Ok(Pick::Inc)),
-        "sh" => Some(Ok(Pick::SourceHash)),
-        "dh" => Some(Ok(Pick::DestHash)),
-        "lc" | "wlc" | "sed" | "nq" => {
-            refused(counts, "wrr (numgen inc over a map weighted like the servers)")
-        }
-        "lblc" | "lblcr" => refused(counts, "dh (jhash ip daddr: each destination to one server)"),
-        "mh" => refused(
-            "nftables has no consistent hash (jhash mod N moves most clients when the servers change)",
-            "sh (jhash ip saddr)",
-        ),
-        "fo" | "ovf" => refused(
-            "nftables cannot move traffic when a server is full or down",
-            "wrr with the other servers drained (weight 0)",
-        ),
-        "twos" => refused(counts, "wrr, or numgen random as kube-proxy uses it"),
-        _ => None,
-    }
+    Scheduler::ALL.map(Scheduler::name).join(", ")
 }
 
 #[cfg(test)]
@@ -141,14 +234,25 @@ mod tests {
 
     #[test]
     fn every_scheduler_has_an_nftables_answer_and_refusals_name_the_closest() {
-        for s in SCHEDULERS {
-            match nftables(s.name) {
-                Some(Ok(_)) => {}
-                Some(Err(why)) => assert!(why.contains("closest nftables equivalent is"), "{why}"),
-                None => panic!("{} has no nftables answer", s.name),
+        for s in Scheduler::ALL {
+            if let Err(why) = s.nftables() {
+                assert!(why.contains("closest nftables equivalent is"), "{why}");
             }
         }
         assert_eq!(nftables_names(), "rr, wrr, sh, dh");
-        assert!(nftables("nope").is_none());
+    }
+
+    #[test]
+    fn names_round_trip_through_every_spelling() {
+        for s in Scheduler::ALL {
+            assert_eq!(Scheduler::named(s.name()), Some(s));
+            assert_eq!(s.to_string(), s.name());
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.name()));
+            let value = <Scheduler as clap::ValueEnum>::to_possible_value(&s).unwrap();
+            assert_eq!(value.get_name(), s.name());
+        }
+        assert_eq!(Scheduler::named("nope"), None);
+        assert_eq!(names().split(", ").count(), Scheduler::ALL.len());
     }
 }

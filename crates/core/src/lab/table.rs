@@ -17,7 +17,7 @@ pub fn key(svc: &Service) -> ServiceKey {
 
 /// The IPVS service for a lab service.
 pub fn service(svc: &Service) -> ipvs::Service {
-    let mut out = ipvs::Service::new(key(svc), svc.scheduler.clone());
+    let mut out = ipvs::Service::new(key(svc), svc.scheduler.name());
     if let Some(timeout) = svc.persistence {
         out.flags.persistent = true;
         out.persistence_timeout = timeout;

@@ -19,6 +19,8 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
+use crate::lab::schedulers::Scheduler;
+
 /// The kernel's `hash_32` multiplier (GOLDEN_RATIO_32, include/linux/hash.h),
 /// which sh and dh use since Linux 4.7; the top bits of the product are the bucket.
 const HASH_MULT: u32 = 0x61C8_8647;
@@ -66,29 +68,30 @@ pub enum Algo {
 }
 
 impl Algo {
-    /// The algorithm of scheduler `name`, or why its choice cannot be predicted.
-    pub fn of(name: &str) -> Result<Self, &'static str> {
-        Ok(match name {
-            "rr" => Self::Rr,
-            "wrr" => Self::Wrr,
-            "sh" => Self::Sh,
-            "dh" => Self::Dh,
-            "lc" => Self::Lc,
-            "wlc" => Self::Wlc,
-            "sed" => Self::Sed,
-            "nq" => Self::Nq,
-            "lblc" | "lblcr" => {
+    /// The algorithm of `scheduler`, or why its choice cannot be predicted
+    /// (the one answer to "can lvslab predict it").
+    pub fn of(scheduler: Scheduler) -> Result<Self, &'static str> {
+        Ok(match scheduler {
+            Scheduler::Rr => Self::Rr,
+            Scheduler::Wrr => Self::Wrr,
+            Scheduler::Sh => Self::Sh,
+            Scheduler::Dh => Self::Dh,
+            Scheduler::Lc => Self::Lc,
+            Scheduler::Wlc => Self::Wlc,
+            Scheduler::Sed => Self::Sed,
+            Scheduler::Nq => Self::Nq,
+            Scheduler::Lblc | Scheduler::Lblcr => {
                 return Err("lblc/lblcr keep a per-destination-address table of server sets \
                             that the kernel does not export");
             }
-            "mh" => {
+            Scheduler::Mh => {
                 return Err("mh's lookup table is built from permutations seeded by siphash \
                             keys that are random per boot");
             }
-            "fo" | "ovf" => {
+            Scheduler::Fo | Scheduler::Ovf => {
                 return Err("fo/ovf depend on the overload flag, which the kernel does not export");
             }
-            _ => return Err("this scheduler's algorithm is not modelled"),
+            Scheduler::Twos => return Err("twos picks two servers at random"),
         })
     }
 }
@@ -438,7 +441,9 @@ pub fn for_service(
         .iter()
         .find(|(s, _)| s.key == *key)
         .ok_or_else(|| "the service is not in the director's IPVS table".to_string())?;
-    let algo = Algo::of(&svc.scheduler)
+    let algo = Scheduler::named(&svc.scheduler)
+        .ok_or("lvslab does not know this scheduler")
+        .and_then(Algo::of)
         .map_err(|why| format!("{}'s choice cannot be predicted: {why}", svc.scheduler))?;
     let (vip, port) = match key {
         lvslab_ipvs::ServiceKey::Addr { addr: std::net::IpAddr::V4(a), port, .. } => (*a, *port),

@@ -133,8 +133,8 @@ mod algorithms {
 
     #[test]
     fn schedulers_without_a_model_say_why() {
-        assert!(Algo::of("mh").unwrap_err().contains("random per boot"));
-        assert!(Algo::of("lblc").is_err());
-        assert_eq!(Algo::of("wrr"), Ok(Algo::Wrr));
+        assert!(Algo::of(Scheduler::Mh).unwrap_err().contains("random per boot"));
+        assert!(Algo::of(Scheduler::Lblc).is_err());
+        assert_eq!(Algo::of(Scheduler::Wrr), Ok(Algo::Wrr));
     }
 }

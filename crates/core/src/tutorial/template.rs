@@ -3,7 +3,7 @@
 
 use crate::lab::LabSpec;
 use crate::lab::model::Dataplane;
-use crate::lab::model::Member;
+use crate::lab::model::{Member, Scheduler};
 
 /// Lab-wide placeholders.
 pub const VARS: &[&str] = &[
@@ -62,7 +62,7 @@ impl<'a> Vars<'a> {
             ("vip", vip.to_string()),
             ("dip", spec.director.dip.to_string()),
             ("port", port.to_string()),
-            ("scheduler", service.map_or_else(|| "wlc".into(), |s| s.scheduler.clone())),
+            ("scheduler", service.map_or(Scheduler::DEFAULT, |s| s.scheduler).to_string()),
             ("client", spec.client.to_string()),
             ("client.netns", spec.netns("client")),
             ("director.netns", spec.netns("director")),

@@ -354,7 +354,7 @@ fn service(out: &mut String, spec: &LabSpec, svc: &Service, checks: &Checks) {
              inhibit_on_failure"
         );
     }
-    let _ = writeln!(out, "    lb_algo {}", word(&svc.scheduler));
+    let _ = writeln!(out, "    lb_algo {}", svc.scheduler);
     // keepalived sets the method per virtual server: the first member's
     // (a preset mixing methods in one service is exported with that one).
     let kind = svc.members.first().map_or(Forward::Nat, |m| m.forward);

@@ -124,7 +124,7 @@ fn service(out: &mut String, spec: &LabSpec, svc: &Service) {
             let _ = writeln!(out, "port = {}", svc.port);
         }
     }
-    let _ = writeln!(out, "scheduler = {}", quote(&svc.scheduler));
+    let _ = writeln!(out, "scheduler = {}", quote(svc.scheduler.name()));
     if let Some(timeout) = svc.persistence {
         let _ = writeln!(out, "persistence = {timeout}");
     }
@@ -153,7 +153,7 @@ fn service(out: &mut String, spec: &LabSpec, svc: &Service) {
 /// The ipvsadm command the service stands for.
 fn service_comment(spec: &LabSpec, svc: &Service) -> String {
     let key = lvslab_ipvs::rules::service_switch(&crate::lab::table::key(svc));
-    let mut text = format!("ipvsadm -A {key} -s {}", text::shown(&svc.scheduler));
+    let mut text = format!("ipvsadm -A {key} -s {}", svc.scheduler);
     if let Some(timeout) = svc.persistence {
         let _ = write!(text, " -p {timeout}");
     }
@@ -213,7 +213,7 @@ mod tests {
     #[test]
     fn live_edits_fwmark_and_persistence_survive_too() {
         let mut spec = presets::load("tutorial").unwrap().spec;
-        spec.services[0].scheduler = "lc".into();
+        spec.services[0].scheduler = crate::lab::model::Scheduler::Lc;
         spec.services[0].members[1].weight = 0;
         // The largest weight a live edit can set exports a valid preset.
         spec.services[0].members[0].weight = crate::lab::ranges::WEIGHT.max as u32;

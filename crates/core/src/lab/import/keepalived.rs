@@ -14,6 +14,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::{Refusal, Table, add_dest, add_service};
 use crate::lab::error::SpecError;
+use crate::lab::schedulers::Scheduler;
 use crate::lab::text;
 use lvslab_ipvs::{self as ipvs, Protocol, ServiceKey};
 
@@ -373,7 +374,7 @@ fn virtual_server(node: &Node, out: &mut Read) -> Result<(), LineRefusal> {
         }
     };
     let body: &[Node] = node.block.as_deref().unwrap_or(&[]);
-    let mut scheduler = "wlc".to_string(); // keepalived's default, as the kernel's
+    let mut scheduler = Scheduler::DEFAULT.to_string(); // keepalived's default, as the kernel's
     let mut proto = Protocol::Tcp;
     let mut persistence = None;
     let mut netmask = None;

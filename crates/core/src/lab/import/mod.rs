@@ -16,7 +16,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::error::{SpecError, SpecErrors};
 use super::export::toml::to_toml;
 use super::model::{Control, Director, Forward, LabSpec, Member, Protocol, RealServer, Service};
-use super::{schedulers, text, validate};
+use super::schedulers::Scheduler;
+use super::{text, validate};
 use lvslab_ipvs::rules::{self, Rule};
 use lvslab_ipvs::{self as ipvs, AddressFamily, ServiceKey};
 
@@ -32,7 +33,7 @@ pub struct Imported {
 /// A service as read, before the topology is known.
 struct Draft {
     key: ServiceKey,
-    scheduler: String,
+    scheduler: Scheduler,
     persistence: Option<u32>,
     netmask: Option<Ipv4Addr>,
     /// (RIP, port, weight, method) in file order.
@@ -96,7 +97,7 @@ pub fn import(file: &str, text: &str, name: &str) -> Result<Imported, SpecErrors
                 protocol,
                 vip,
                 port,
-                scheduler: d.scheduler.clone(),
+                scheduler: d.scheduler,
                 persistence: d.persistence,
                 persistence_netmask: d.netmask,
                 fwmark,
@@ -299,12 +300,12 @@ fn add_service(table: &mut Table, svc: ipvs::Service, line: usize) -> Result<(),
             "remove those options from the line (the lab keeps scheduler, -p and -M)",
         ));
     }
-    if !schedulers::is_known(&svc.scheduler) {
+    let Some(scheduler) = Scheduler::named(&svc.scheduler) else {
         return Err((
             format!("unknown scheduler '{}'", svc.scheduler),
             "use one of the IPVS schedulers, e.g. wrr",
         ));
-    }
+    };
     if table.services.iter().any(|d| d.key == key) {
         return Err((format!("service {key} is added twice"), "keep one -A line per service"));
     }
@@ -317,7 +318,7 @@ fn add_service(table: &mut Table, svc: ipvs::Service, line: usize) -> Result<(),
     }
     table.services.push(Draft {
         key,
-        scheduler: svc.scheduler,
+        scheduler,
         persistence: svc.flags.persistent.then_some(svc.persistence_timeout),
         netmask,
         members: Vec::new(),

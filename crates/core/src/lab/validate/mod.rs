@@ -300,7 +300,8 @@ impl Checker<'_> {
         };
         if dataplane == Dataplane::Nft {
             for svc in &raw.services {
-                if let Some(Err(why)) = schedulers::nftables(svc.scheduler.get_ref()) {
+                let scheduler = schedulers::Scheduler::named(svc.scheduler.get_ref());
+                if let Some(Err(why)) = scheduler.map(schedulers::Scheduler::nftables) {
                     self.error(
                         svc.scheduler.span(),
                         format!(

@@ -9,9 +9,10 @@ use ipnet::Ipv4Net;
 use toml::Spanned;
 
 use super::super::model::{Forward, Member, Protocol, Service, TrafficProfile};
+use super::super::ranges;
+use super::super::schedulers::{self, Scheduler};
 use super::super::spec::{MemberFile, ServiceFile, TrafficFile};
 use super::super::table;
-use super::super::{ranges, schedulers};
 use super::{AddressBook, Checker, Hosts};
 
 impl Checker<'_> {
@@ -64,11 +65,11 @@ impl Checker<'_> {
             Some(v) => self.service_vip(v, vip_net, used),
         };
         let (port, fwmark) = self.port_or_fwmark(svc);
-        let scheduler = svc.scheduler.get_ref();
-        if !schedulers::is_known(scheduler) {
+        let scheduler = Scheduler::named(svc.scheduler.get_ref());
+        if scheduler.is_none() {
             self.error(
                 svc.scheduler.span(),
-                format!("unknown scheduler '{scheduler}'"),
+                format!("unknown scheduler '{}'", svc.scheduler.get_ref()),
                 format!("use one of {}", schedulers::names()),
             );
         }
@@ -79,7 +80,7 @@ impl Checker<'_> {
             protocol: protocol?,
             vip: vip?,
             port: port?,
-            scheduler: schedulers::is_known(scheduler).then(|| scheduler.clone())?,
+            scheduler: scheduler?,
             persistence,
             persistence_netmask: persistence_netmask?,
             fwmark,
