@@ -333,8 +333,8 @@ lvslab tutorial --name mylab --keep"
     Tutorial {
         /// The forwarding method to walk: nat (masquerading, -m), dr (direct routing, -g)
         /// or tun (IP tunnelling, -i).
-        #[arg(long, value_enum, default_value_t = Method::Nat)]
-        method: Method,
+        #[arg(long, value_enum, default_value_t = lvslab_core::lab::model::Forward::Nat)]
+        method: lvslab_core::lab::model::Forward,
         /// `ipvs` (needs CONFIG_IP_VS) or `none`: the IPVS steps are then explained and skipped
         /// (NAT walk only; the DR and TUN walks need IPVS).
         /// (The walk teaches ipvsadm; for nftables use `lvslab up tutorial --dataplane nft`.)
@@ -443,17 +443,6 @@ fn parse_add_rs(s: &str) -> Result<AddRs, String> {
         addr_port.parse().map_err(|_| format!("'{addr_port}' is not ADDR:PORT; {usage}"))?;
     ranges::PORT.checked::<u16>(sock.port().into()).map_err(|e| format!("{e}; {usage}"))?;
     Ok(AddRs { name: name.to_string(), addr: *sock.ip(), port: sock.port(), weight })
-}
-
-/// The forwarding method a tutorial walks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Method {
-    /// LVS-NAT: `ipvsadm -m`, the `tutorial` preset.
-    Nat,
-    /// LVS-DR: `ipvsadm -g`, the `dr` preset.
-    Dr,
-    /// LVS-TUN: `ipvsadm -i`, the `tun` preset.
-    Tun,
 }
 
 /// What `lvslab set` changes: at least one, applied in the order `set` says.

@@ -14,7 +14,7 @@ use lvslab::session::dashboard::bring_up_owned;
 use lvslab::session::{Session, show};
 
 use super::tui::{load_theme, require_terminal};
-use crate::cli::Method;
+use lvslab_core::lab::model::Forward;
 
 /// The preset the NAT guide walks.
 const PRESET: &str = "tutorial-nat.toml";
@@ -26,7 +26,7 @@ const TUN_PRESET: &str = "tun.toml";
 /// The tutorial's options.
 pub struct Options {
     /// Which walk: NAT, DR or TUN.
-    pub method: Method,
+    pub method: Forward,
     /// IPVS or topology only.
     pub dataplane: Dataplane,
     /// The lab's name.
@@ -48,11 +48,11 @@ pub fn run(options: &Options) -> Result<ExitCode> {
         );
     }
     let (file, walk, switch) = match options.method {
-        Method::Nat => (PRESET, "", ""),
-        Method::Dr => (DR_PRESET, "direct routing", "-g"),
-        Method::Tun => (TUN_PRESET, "IP tunnelling", "-i"),
+        Forward::Nat => (PRESET, "", ""),
+        Forward::Dr => (DR_PRESET, "direct routing", Forward::Dr.ipvsadm_switch()),
+        Forward::Tun => (TUN_PRESET, "IP tunnelling", Forward::Tun.ipvsadm_switch()),
     };
-    if options.method != Method::Nat && options.dataplane != Dataplane::Ipvs {
+    if options.method != Forward::Nat && options.dataplane != Dataplane::Ipvs {
         anyhow::bail!(
             "{walk} is an IPVS forwarding method (ipvsadm {switch}): the walk needs \
              --dataplane ipvs; on a kernel without IPVS, `lvslab tutorial --method nat \
@@ -75,8 +75,8 @@ pub fn run(options: &Options) -> Result<ExitCode> {
         eprintln!(
             "bringing up lab '{name}' bare ({}) ...",
             match options.method {
-                Method::Dr => "no VIP on the real servers, ARP sysctls at 0, no IPVS rules",
-                Method::Tun => {
+                Forward::Dr => "no VIP on the real servers, ARP sysctls at 0, no IPVS rules",
+                Forward::Tun => {
                     "tunl0 down and without the VIP, ARP sysctls at 0, rp_filter strict, no IPVS rules"
                 }
                 _ => "no gateways, no forwarding, no IPVS rules",

@@ -29,6 +29,16 @@ pub enum Forward {
 }
 
 impl Forward {
+    /// ipvsadm's switch for the method (`-m`, `-g`, `-i`); local and bypass
+    /// have none of their own and are listed as `-g`, as ipvsadm lists them.
+    pub fn switch(self) -> &'static str {
+        match self {
+            Self::Masq => "-m",
+            Self::Tunnel => "-i",
+            Self::Local | Self::Route | Self::Bypass => "-g",
+        }
+    }
+
     /// The kernel's forwarding-method number.
     pub fn to_raw(self) -> u32 {
         match self {

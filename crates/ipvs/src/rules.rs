@@ -89,11 +89,7 @@ pub fn save(table: &Table) -> String {
         }
         out.push('\n');
         for d in dests {
-            let switch = match d.forward {
-                Forward::Masq => "-m",
-                Forward::Tunnel => "-i",
-                Forward::Local | Forward::Route | Forward::Bypass => "-g",
-            };
+            let switch = d.forward.switch();
             let _ = write!(
                 out,
                 "-a {name} -r {} {switch} -w {}",

@@ -187,8 +187,9 @@ pub struct RealServer {
 /// Transport protocol of a virtual service: the IPVS layer's own type.
 pub use lvslab_ipvs::Protocol;
 
-/// How the director passes a connection to a real server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// How the director passes a connection to a real server (and which
+/// guided walk `lvslab tutorial --method` takes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Forward {
     /// Masquerading (LVS-NAT, ipvsadm -m): requests and replies cross the
@@ -212,10 +213,26 @@ impl Forward {
 
     /// ipvsadm's switch for the method: `-m`, `-g`, `-i`.
     pub fn ipvsadm_switch(self) -> &'static str {
+        self.to_ipvs().switch()
+    }
+
+    /// The IPVS forwarding method it is.
+    pub fn to_ipvs(self) -> lvslab_ipvs::Forward {
         match self {
-            Self::Nat => "-m",
-            Self::Dr => "-g",
-            Self::Tun => "-i",
+            Self::Nat => lvslab_ipvs::Forward::Masq,
+            Self::Dr => lvslab_ipvs::Forward::Route,
+            Self::Tun => lvslab_ipvs::Forward::Tunnel,
+        }
+    }
+
+    /// The lab's method for an IPVS one; `None` for local and bypass, which
+    /// no lab's real server (a host of its own) uses.
+    pub fn from_ipvs(forward: lvslab_ipvs::Forward) -> Option<Self> {
+        match forward {
+            lvslab_ipvs::Forward::Masq => Some(Self::Nat),
+            lvslab_ipvs::Forward::Route => Some(Self::Dr),
+            lvslab_ipvs::Forward::Tunnel => Some(Self::Tun),
+            lvslab_ipvs::Forward::Local | lvslab_ipvs::Forward::Bypass => None,
         }
     }
 }

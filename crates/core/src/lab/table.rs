@@ -31,22 +31,18 @@ pub fn service(svc: &Service) -> ipvs::Service {
 /// The IPVS destination for member `name` of a lab service.
 pub fn destination(spec: &LabSpec, member: &super::model::Member) -> Option<Destination> {
     let rs = spec.real_server(&member.name)?;
-    let forward = match member.forward {
-        Forward::Nat => ipvs::Forward::Masq,
-        Forward::Dr => ipvs::Forward::Route,
-        Forward::Tun => ipvs::Forward::Tunnel,
-    };
+    let forward = member.forward.to_ipvs();
     Some(Destination::new(IpAddr::V4(rs.addr), member.port, forward).with_weight(member.weight))
 }
 
 /// The preset's word for a forwarding method (`nat`, not ipvsadm's `Masq`).
 pub fn forward_word(forward: ipvs::Forward) -> &'static str {
-    match forward {
-        ipvs::Forward::Masq => "nat",
-        ipvs::Forward::Route => "dr",
-        ipvs::Forward::Tunnel => "tun",
-        ipvs::Forward::Local => "local",
-        ipvs::Forward::Bypass => "bypass",
+    match Forward::from_ipvs(forward) {
+        Some(Forward::Nat) => "nat",
+        Some(Forward::Dr) => "dr",
+        Some(Forward::Tun) => "tun",
+        None if forward == ipvs::Forward::Local => "local",
+        None => "bypass",
     }
 }
 

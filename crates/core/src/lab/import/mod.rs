@@ -344,16 +344,11 @@ fn add_dest(
             "lvslab labs are IPv4: leave IPv6 real servers out",
         ));
     };
-    let forward = match dest.forward {
-        ipvs::Forward::Masq => Forward::Nat,
-        ipvs::Forward::Route => Forward::Dr,
-        ipvs::Forward::Tunnel => Forward::Tun,
-        ipvs::Forward::Local | ipvs::Forward::Bypass => {
-            return Err((
-                format!("real server {rip} uses a local or bypass method"),
-                "a lab's real servers are hosts of their own: use -m, -g or -i",
-            ));
-        }
+    let Some(forward) = Forward::from_ipvs(dest.forward) else {
+        return Err((
+            format!("real server {rip} uses a local or bypass method"),
+            "a lab's real servers are hosts of their own: use -m, -g or -i",
+        ));
     };
     if dest.upper_threshold != 0 || dest.lower_threshold != 0 {
         return Err((
