@@ -1,6 +1,7 @@
 //! `lvslab traffic LAB`: send requests to a service's VIP from the client's
 //! namespace and report how the director spread them.
 
+use lvslab_core::lab::model::hosts;
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, SocketAddrV4};
 use std::process::ExitCode;
@@ -130,7 +131,7 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
         profile.sources =
             spec.client_addrs().into_iter().take(n as usize).map(std::net::IpAddr::V4).collect();
     }
-    let report = netns::run_in(&spec.netns("client"), move || -> Result<results::Report> {
+    let report = netns::run_in(&spec.netns(hosts::CLIENT), move || -> Result<results::Report> {
         // Built here, so that every runtime thread, and every socket they
         // open, is inside the client's namespace.
         let runtime =
@@ -139,7 +140,7 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
             Ok(Generator::start_watched(target, profile, before_connect)?.finish().await?)
         })
     })?
-    .with_context(|| format!("traffic from {} to {target}", spec.netns("client")))?;
+    .with_context(|| format!("traffic from {} to {target}", spec.netns(hosts::CLIENT)))?;
 
     let verdict = predictor.map(|(predictor, scheduler, _)| {
         let answers: Vec<(std::net::Ipv4Addr, String)> = report
@@ -176,7 +177,7 @@ pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> 
         });
         if through_service {
             let proto = svc.protocol.to_string().to_uppercase();
-            println!("{proto} {target} {} — from {}", svc.scheduler, spec.netns("client"));
+            println!("{proto} {target} {} — from {}", svc.scheduler, spec.netns(hosts::CLIENT));
         }
         print!("{}", results::render_table(&report, weights.as_ref()));
         if args.clients.is_some_and(|n| n > 1) {

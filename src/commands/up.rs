@@ -5,6 +5,7 @@
 //! leftovers), the record is written before the first namespace, and any
 //! failure or Ctrl-C/SIGTERM during the build removes what was made.
 
+use lvslab_core::lab::model::hosts;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -99,8 +100,8 @@ fn print_summary(spec: &LabSpec, dataplane: Dataplane, ms: f64) {
     );
     println!(
         "  {:<9} {:<24} eth0 {}/{} via {}",
-        "client",
-        spec.netns("client"),
+        hosts::CLIENT,
+        spec.netns(hosts::CLIENT),
         spec.client,
         spec.client_prefix(),
         spec.director.vip
@@ -126,8 +127,8 @@ fn print_summary(spec: &LabSpec, dataplane: Dataplane, ms: f64) {
     } else {
         println!(
             "  {:<9} {:<24} eth0 {}/{} (VIP), br0 {}/{} (DIP), ip_forward=1",
-            "director",
-            spec.netns("director"),
+            hosts::DIRECTOR,
+            spec.netns(hosts::DIRECTOR),
             spec.director.vip,
             spec.client_prefix(),
             spec.director.dip,
@@ -162,14 +163,14 @@ fn print_summary(spec: &LabSpec, dataplane: Dataplane, ms: f64) {
     }
     let first = spec.real_servers.first().map(|rs| rs.addr.to_string()).unwrap_or_default();
     println!("\nTry:");
-    println!("  ip netns exec {} ping -c1 {first}", spec.netns("client"));
+    println!("  ip netns exec {} ping -c1 {first}", spec.netns(hosts::CLIENT));
     if dataplane.balances()
         && let Some(svc) = spec.services.iter().find(|s| s.addressable())
     {
         println!("  ip netns exec {} curl http://{}:{}/", spec.netns("client"), svc.vip, svc.port);
         if dataplane == Dataplane::Nft {
-            println!("  ip netns exec {} nft list table ip lvslab", spec.netns("director"));
-            println!("  ip netns exec {} conntrack -L", spec.netns("director"));
+            println!("  ip netns exec {} nft list table ip lvslab", spec.netns(hosts::DIRECTOR));
+            println!("  ip netns exec {} conntrack -L", spec.netns(hosts::DIRECTOR));
         } else {
             println!("  ip netns exec {} ipvsadm -Ln", spec.netns(spec.directors()[0]));
         }

@@ -14,6 +14,7 @@
 //! - scheduler and weights: the lab's record, which is what lvslab programmed
 //!   (a hand edit of the nftables table shows in its counters only).
 
+use lvslab_core::lab::model::hosts;
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -38,7 +39,7 @@ pub struct NftReader {
 impl NftReader {
     /// Reads the director's counters and conntrack table now.
     pub fn read(&mut self, spec: &LabSpec) -> IpvsRead {
-        let ns = spec.netns("director");
+        let ns = spec.netns(hosts::DIRECTOR);
         let counters = match exec::list_counters(&ns)
             .map_err(|e| e.to_string())
             .and_then(|json| read::counters(&json))

@@ -8,6 +8,7 @@
 //! its own, so call it from a plain thread, never from inside a runtime.
 //! Tests replace it with anything that implements [`Observe`].
 
+use lvslab_core::lab::model::hosts;
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -46,8 +47,8 @@ pub fn read_conns(netns_name: &str) -> ConnsRead {
 /// director1).
 pub fn balancing_director_netns(state: &LabState) -> String {
     state.spec.netns(match state.spec.ha {
-        Some(_) => crate::ops::vrrp::master(&state.spec).unwrap_or("director1"),
-        None => "director",
+        Some(_) => crate::ops::vrrp::master(&state.spec).unwrap_or(hosts::DIRECTOR1),
+        None => hosts::DIRECTOR,
     })
 }
 

@@ -4,6 +4,7 @@
 //! Blocking; the session runs it on a thread of its own, never on the
 //! render path.
 
+use lvslab_core::lab::model::hosts;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -115,7 +116,7 @@ pub fn snapshot(
         } else {
             lvslab_core::lab::model::Control::Lvslab
         },
-        client: HostView { name: "client".into(), addr: IpAddr::V4(spec.client) },
+        client: HostView { name: hosts::CLIENT.into(), addr: IpAddr::V4(spec.client) },
         director: DirectorView {
             vip: IpAddr::V4(spec.director.vip),
             dip: IpAddr::V4(spec.director.dip),
@@ -210,7 +211,7 @@ fn failed_directors(state: &LabState, seen: &Observation) -> Vec<String> {
     };
     let cut = |host: &str| {
         let ports = lvslab_core::lab::ha::director_ports(host);
-        seen.host("switch").is_some_and(|switch| {
+        seen.host(hosts::SWITCH).is_some_and(|switch| {
             switch.interfaces.iter().any(|l| ports.contains(&l.name) && !l.up)
         })
     };

@@ -11,6 +11,7 @@
 //! servers' subnet and many ports, so no extra namespace is needed; it is
 //! removed right after.
 
+use lvslab_core::lab::model::hosts;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -136,7 +137,7 @@ fn measure(spec: &LabSpec, dataplane: Dataplane, requests: u64) -> Result<Datapl
     profile.load = Load::Concurrency(spec.traffic.concurrency.max(1));
     let cpu_before = kernel_cpu_ticks();
     let report =
-        netns::run_in(&spec.netns("client"), move || -> Result<results::Report, String> {
+        netns::run_in(&spec.netns(hosts::CLIENT), move || -> Result<results::Report, String> {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
@@ -202,7 +203,8 @@ fn program_ipvs(spec: &LabSpec, n: usize) -> Result<Duration, String> {
         .into_iter()
         .map(|(a, p)| ipvs::Destination::new(IpAddr::V4(a), p, ipvs::Forward::Masq))
         .collect();
-    let mut client = IpvsClient::open_in(&spec.netns("director")).map_err(|e| e.to_string())?;
+    let mut client =
+        IpvsClient::open_in(&spec.netns(hosts::DIRECTOR)).map_err(|e| e.to_string())?;
     let started = Instant::now();
     client.add_service(&ipvs::Service::new(key, "wrr")).map_err(|e| e.to_string())?;
     client.add_destinations(&key, &dests).map_err(|e| e.to_string())?;
@@ -228,7 +230,7 @@ fn program_nft(spec: &LabSpec, n: usize) -> Result<Duration, String> {
             .map(|(i, (addr, port))| Backend { name: format!("b{i}"), addr, port, weight: 1 })
             .collect(),
     });
-    let ns = spec.netns("director");
+    let ns = spec.netns(hosts::DIRECTOR);
     let script = with_bench.replace(&lab);
     let started = Instant::now();
     exec::apply(&ns, &script).map_err(|e| e.to_string())?;

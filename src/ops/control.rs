@@ -14,6 +14,7 @@
 //! Between the two owners the table is empty for a moment (new connections
 //! are refused then); the caller is told how long it took.
 
+use lvslab_core::lab::model::hosts;
 use std::time::{Duration, Instant};
 
 use super::error::LabError;
@@ -129,7 +130,7 @@ fn wait_services(state: &LabState, timeout: Duration) -> Result<(), LabError> {
     let want = services_of(&keepalived::spec_rules(&state.spec));
     let deadline = Instant::now() + timeout;
     loop {
-        let have = services_of(&keepalived::kernel_rules(&state.spec, "director")?);
+        let have = services_of(&keepalived::kernel_rules(&state.spec, hosts::DIRECTOR)?);
         if have == want {
             return Ok(());
         }

@@ -29,6 +29,7 @@ use super::state::LabState;
 use crate::net::rtnl::{self, Rtnl};
 use crate::net::sysctl;
 use lvslab_core::lab::ha::director_ports;
+use lvslab_core::lab::model::hosts;
 use lvslab_core::lab::model::{HA_DIRECTORS, LabSpec};
 
 /// The sysctl a failed director has off.
@@ -141,7 +142,7 @@ fn in_switch<T: Send>(
     spec: &LabSpec,
     work: impl AsyncFnOnce(&mut Rtnl) -> Result<T, crate::net::Error> + Send,
 ) -> Result<T, LabError> {
-    let switch = spec.netns("switch");
+    let switch = spec.netns(hosts::SWITCH);
     std::thread::scope(|s| {
         s.spawn(|| rtnl::block_on(async { work(&mut Rtnl::connect(&switch)?).await }))
             .join()

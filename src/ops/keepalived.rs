@@ -10,6 +10,7 @@
 //! through [`process::signal_if`], which checks, through a pidfd, that the
 //! PID is still that keepalived.
 
+use lvslab_core::lab::model::hosts;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -114,7 +115,7 @@ pub fn launch(state: &mut LabState) -> Result<LabProcess, LabError> {
             "an HA lab's directors keep their keepalived (VRRP holds its VIP); use set --fail/--recover".into(),
         ));
     }
-    let mut started = start_in(state, &["director"])?;
+    let mut started = start_in(state, &[hosts::DIRECTOR])?;
     Ok(started.remove(0))
 }
 

@@ -4,6 +4,7 @@
 
 use super::error::LabError;
 use crate::net::sysctl;
+use lvslab_core::lab::model::hosts;
 use lvslab_core::lab::model::{Forward, LabSpec};
 use lvslab_core::lab::table;
 use lvslab_ipvs::{self as ipvs, IpvsClient};
@@ -16,7 +17,7 @@ pub fn probe() -> Result<(), ipvs::Error> {
 
 /// Adds every service of `spec` with its real servers to the director's table.
 pub fn program(spec: &LabSpec) -> Result<(), LabError> {
-    let mut client = IpvsClient::open_in(&spec.netns("director"))?;
+    let mut client = IpvsClient::open_in(&spec.netns(hosts::DIRECTOR))?;
     for (service, dests) in table::table(spec) {
         client.add_service(&service)?;
         client.add_destinations(&service.key, &dests)?;
@@ -27,7 +28,7 @@ pub fn program(spec: &LabSpec) -> Result<(), LabError> {
 /// Removes every service from the director's table (the namespace's
 /// deletion would too; this is the explicit path, and it is tested).
 pub fn clear(spec: &LabSpec) -> Result<(), LabError> {
-    clear_in(spec, "director")
+    clear_in(spec, hosts::DIRECTOR)
 }
 
 /// Removes every service from director `host`'s table.

@@ -5,6 +5,7 @@
 //! leaves a record naming what to clean, and lives on tmpfs so a reboot,
 //! which also wipes the namespaces, wipes it too.
 
+use lvslab_core::lab::model::hosts;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -130,18 +131,22 @@ pub fn dir(lab: &str) -> PathBuf {
 
 /// The configuration keepalived runs (the one director's).
 pub fn config_path(lab: &str) -> PathBuf {
-    config_path_of(lab, "director")
+    config_path_of(lab, hosts::DIRECTOR)
 }
 
 /// keepalived's log (its console output: checks, table changes).
 pub fn log_path(lab: &str) -> PathBuf {
-    log_path_of(lab, "director")
+    log_path_of(lab, hosts::DIRECTOR)
 }
 
 /// The file `name` of director `host`'s keepalived: `name` itself for the
 /// one director of a lab, `<host>-<name>` for each director of an HA lab.
 pub(crate) fn file_of(lab: &str, host: &str, name: &str) -> PathBuf {
-    if host == "director" { dir(lab).join(name) } else { dir(lab).join(format!("{host}-{name}")) }
+    if host == hosts::DIRECTOR {
+        dir(lab).join(name)
+    } else {
+        dir(lab).join(format!("{host}-{name}"))
+    }
 }
 
 /// The configuration director `host`'s keepalived runs.

@@ -10,6 +10,7 @@ use super::program;
 use super::state::{self, LabState, Stored};
 use crate::net;
 use lvslab_core::lab::model::Dataplane;
+use lvslab_core::lab::model::hosts;
 use lvslab_core::lab::model::parse_netns_name;
 use lvslab_sys::netns;
 
@@ -136,7 +137,7 @@ pub fn remove_with(lab: &str, sweep: Sweep) -> Removed {
                 }
             }
         }
-        if state.dataplane == Dataplane::Nft && netns::exists(&state.spec.netns("director")) {
+        if state.dataplane == Dataplane::Nft && netns::exists(&state.spec.netns(hosts::DIRECTOR)) {
             match super::nft::clear(&state.spec) {
                 Ok(()) => removed.ipvs_cleared = true,
                 Err(e) => removed.errors.push(format!("deleting the nftables table: {e}")),

@@ -2,6 +2,7 @@
 //! the lab into snapshots on a thread of its own, and applies the user's
 //! commands to the kernel. The render loop only ever sees its channels.
 
+use lvslab_core::lab::model::hosts;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -153,7 +154,7 @@ fn traffic_for(shared: &Shared, events: &UnboundedSender<BackendEvent>) -> Optio
         }
     };
     let rate = state.spec.traffic.rate.map_or(DEFAULT_RATE, |r| r.round().max(1.0) as u32);
-    match Traffic::new(&state.spec.netns("client"), target, rate) {
+    match Traffic::new(&state.spec.netns(hosts::CLIENT), target, rate) {
         Ok(t) => Some(t),
         Err(e) => {
             tracing::warn!("no traffic generator: {e}");

@@ -3,6 +3,7 @@
 //! thread, never on the render path. Every call works on the kernel as it
 //! is, so the guide also follows changes made from another shell.
 
+use lvslab_core::lab::model::hosts;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::process::Command;
 use std::time::Duration;
@@ -84,7 +85,7 @@ fn change(action: &Action, state: &LabState, direction: Direction) -> Result<(),
         Action::RsGateway => gateways(state, undo),
         Action::IpForward => {
             let value = if undo { "0" } else { "1" };
-            sysctl::write(&state.spec.netns("director"), "net.ipv4.ip_forward", value)
+            sysctl::write(&state.spec.netns(hosts::DIRECTOR), "net.ipv4.ip_forward", value)
                 .map_err(|e| e.to_string())
         }
         Action::IpvsService => service(state, undo),
@@ -238,7 +239,7 @@ fn arp_fix(state: &LabState, name: &str) -> Result<(), String> {
     let spec = &state.spec;
     arp_sysctls(state, name, ARP_QUIET)?;
     if spec.router.is_some() {
-        ip(&["-n", &spec.netns("router"), "neigh", "flush", "to", &vip(state).to_string()])?;
+        ip(&["-n", &spec.netns(hosts::ROUTER), "neigh", "flush", "to", &vip(state).to_string()])?;
     }
     Ok(())
 }
@@ -315,7 +316,7 @@ fn effect(action: &Action, state: &LabState) -> Outcome {
                 .collect())
         }
         Action::IpForward => {
-            let value = sysctl::read(&spec.netns("director"), "net.ipv4.ip_forward")
+            let value = sysctl::read(&spec.netns(hosts::DIRECTOR), "net.ipv4.ip_forward")
                 .map_err(|e| e.to_string())?;
             Ok(vec![format!("net.ipv4.ip_forward = {value}")])
         }
@@ -433,7 +434,7 @@ fn trap(state: &LabState) -> Outcome {
     let before =
         names.iter().map(|n| tunnel_counts(state, n)).collect::<Result<Vec<_>, String>>()?;
     let target = http_target(state)?;
-    let client = state.spec.netns("client");
+    let client = state.spec.netns(hosts::CLIENT);
     let answer = netns::run_in(&client, || get(target)).map_err(|e| e.to_string())?;
     let mut lines = rp_filter_lines(state);
     lines.push(match answer {
@@ -485,7 +486,7 @@ fn bypass(state: &LabState) -> Outcome {
 /// first failure and says what it means.
 fn curl(state: &LabState) -> Outcome {
     let target = http_target(state)?;
-    let client = state.spec.netns("client");
+    let client = state.spec.netns(hosts::CLIENT);
     let mut lines = Vec::new();
     for _ in 0..CURL_REQUESTS {
         match netns::run_in(&client, || get(target)).map_err(|e| e.to_string())? {
@@ -541,5 +542,5 @@ fn director_ipvs(state: &LabState) -> Result<IpvsClient, String> {
     if state.dataplane != Dataplane::Ipvs {
         return Err("needs IPVS (this lab runs with dataplane none)".into());
     }
-    IpvsClient::open_in(&state.spec.netns("director")).map_err(|e| e.to_string())
+    IpvsClient::open_in(&state.spec.netns(hosts::DIRECTOR)).map_err(|e| e.to_string())
 }

@@ -13,6 +13,7 @@
 //! therefore wherever the MASTER is, found by ARP (keepalived sends
 //! gratuitous ARP when it takes over).
 
+use crate::lab::model::hosts;
 use std::net::Ipv4Addr;
 
 use super::model::{HA_DIRECTORS, LabSpec, links};
@@ -35,7 +36,7 @@ pub const PRIORITIES: [u8; 2] = [150, 100];
 
 /// The switch's port for `host`'s link to `bridge`.
 pub fn port(host: &str, bridge: &str) -> String {
-    if bridge == CLIENT_BRIDGE && host != "client" {
+    if bridge == CLIENT_BRIDGE && host != hosts::CLIENT {
         format!("{host}-c")
     } else if bridge == SERVERS_BRIDGE && HA_DIRECTORS.contains(&host) {
         format!("{host}-s")
@@ -54,7 +55,7 @@ pub fn director_ports(director: &str) -> [String; 2] {
 pub fn topology(spec: &LabSpec) -> Vec<Step> {
     let Some(ha) = spec.ha else { return Vec::new() };
     let s = |v: &str| v.to_string();
-    let switch = spec.netns("switch");
+    let switch = spec.netns(hosts::SWITCH);
     let (pc, ps) = (spec.client_prefix(), spec.servers_prefix());
     let mut steps = namespaces(spec);
     for bridge in [CLIENT_BRIDGE, SERVERS_BRIDGE] {
@@ -74,8 +75,8 @@ pub fn topology(spec: &LabSpec) -> Vec<Step> {
         steps.push(Step::LinkUp { netns: switch.clone(), link: p });
     };
 
-    let client = spec.netns("client");
-    wire(&mut steps, "client", links::UPLINK, CLIENT_BRIDGE);
+    let client = spec.netns(hosts::CLIENT);
+    wire(&mut steps, hosts::CLIENT, links::UPLINK, CLIENT_BRIDGE);
     for a in spec.client_addrs() {
         steps.push(addr(&client, links::UPLINK, a, pc));
     }
@@ -103,7 +104,8 @@ pub fn topology(spec: &LabSpec) -> Vec<Step> {
 /// bridge with address `rip`, its gateway the DIP (on whichever director
 /// is MASTER): at `up`, and for a server added to a running lab.
 pub fn server_steps(spec: &LabSpec, name: &str, rip: Ipv4Addr) -> Vec<Step> {
-    let (ns, switch, port) = (spec.netns(name), spec.netns("switch"), port(name, SERVERS_BRIDGE));
+    let (ns, switch, port) =
+        (spec.netns(name), spec.netns(hosts::SWITCH), port(name, SERVERS_BRIDGE));
     vec![
         Step::AddVeth {
             netns: ns.clone(),

@@ -73,8 +73,26 @@ pub struct LabSpec {
     pub ha: Option<Ha>,
 }
 
+/// The names of a lab's fixed hosts, as namespaces (`lvs-LAB-NAME`),
+/// records and the dashboard use them; the real servers are named by the
+/// preset.
+pub mod hosts {
+    /// The host that sends traffic to the VIP.
+    pub const CLIENT: &str = "client";
+    /// The one director of a lab without `[ha]`.
+    pub const DIRECTOR: &str = "director";
+    /// The router of a DR/TUN lab.
+    pub const ROUTER: &str = "router";
+    /// The two bridges of an HA lab.
+    pub const SWITCH: &str = "switch";
+    /// An HA lab's first director (the higher VRRP priority).
+    pub const DIRECTOR1: &str = "director1";
+    /// An HA lab's second director.
+    pub const DIRECTOR2: &str = "director2";
+}
+
 /// Host names of the two directors of an [`Ha`] lab, the MASTER first.
-pub const HA_DIRECTORS: [&str; 2] = ["director1", "director2"];
+pub const HA_DIRECTORS: [&str; 2] = [hosts::DIRECTOR1, hosts::DIRECTOR2];
 
 /// Director failover (`[ha]`): two directors on both networks, keepalived's
 /// VRRP holds the VIP and the DIP on the MASTER (see `lab::ha`).
@@ -398,9 +416,9 @@ impl LabSpec {
     /// All host names: client, the router or switch if any, the
     /// director(s), then real servers.
     pub fn hosts(&self) -> impl Iterator<Item = (&str, HostRole)> {
-        let router = self.router.map(|_| ("router", HostRole::Router));
-        let switch = self.ha.map(|_| ("switch", HostRole::Switch));
-        std::iter::once(("client", HostRole::Client))
+        let router = self.router.map(|_| (hosts::ROUTER, HostRole::Router));
+        let switch = self.ha.map(|_| (hosts::SWITCH, HostRole::Switch));
+        std::iter::once((hosts::CLIENT, HostRole::Client))
             .chain(router)
             .chain(switch)
             .chain(self.directors().into_iter().map(|d| (d, HostRole::Director)))
@@ -410,7 +428,7 @@ impl LabSpec {
     /// The directors' host names: `director`, or in an HA lab
     /// [`HA_DIRECTORS`] (the MASTER first).
     pub fn directors(&self) -> Vec<&'static str> {
-        if self.ha.is_some() { HA_DIRECTORS.to_vec() } else { vec!["director"] }
+        if self.ha.is_some() { HA_DIRECTORS.to_vec() } else { vec![hosts::DIRECTOR] }
     }
 
     /// The VIPs real server `server` must hold itself for `forward` (DR:

@@ -2,6 +2,7 @@
 //! real servers' bridge, forwarding by NAT (or by DR/TUN on the same wires
 //! when the lab has no router).
 
+use crate::lab::model::hosts;
 use std::net::Ipv4Addr;
 
 use super::model::{LabSpec, links};
@@ -10,8 +11,8 @@ use super::step::{Step, addr, namespaces};
 /// The topology of a one-director lab without a router: namespaces, links,
 /// addresses, routes and forwarding.
 pub fn topology(spec: &LabSpec) -> Vec<Step> {
-    let client = spec.netns("client");
-    let director = spec.netns("director");
+    let client = spec.netns(hosts::CLIENT);
+    let director = spec.netns(hosts::DIRECTOR);
     let s = |v: &str| v.to_string();
     let mut steps = namespaces(spec);
 
@@ -51,7 +52,7 @@ pub fn topology(spec: &LabSpec) -> Vec<Step> {
 /// its eth0 to a port of br0 named after it, its RIP, and its gateway, the DIP
 /// (in an HA lab the switch's bridge is theirs instead: [`super::ha::server_steps`]).
 pub fn server_steps(spec: &LabSpec, name: &str, rip: Ipv4Addr) -> Vec<Step> {
-    let director = spec.netns("director");
+    let director = spec.netns(hosts::DIRECTOR);
     let netns = spec.netns(name);
     vec![
         Step::AddVeth {

@@ -7,6 +7,7 @@
 //! lab gets is decided here; each is its own module ([`super::nat`],
 //! [`super::routed`], [`super::ha`]), written in [`super::step`]s.
 
+use crate::lab::model::hosts;
 use std::net::Ipv4Addr;
 
 use super::model::LabSpec;
@@ -45,7 +46,7 @@ impl Plan {
     /// strict instead of off, whatever the host's default: the walk shows
     /// the requests it drops, then relaxes it.
     pub fn bare(spec: &LabSpec) -> Self {
-        let client = spec.netns("client");
+        let client = spec.netns(hosts::CLIENT);
         let mut plan = Self::topology(spec);
         if spec.router.is_some() {
             let servers: Vec<String> =

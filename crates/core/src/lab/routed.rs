@@ -23,12 +23,13 @@
 use super::model::{Forward, LabSpec, links};
 use super::nat;
 use super::step::{Step, addr, namespaces};
+use crate::lab::model::hosts;
 
 /// The routing table a real server in both NAT and DR/TUN services uses
 /// for replies sent from a DR/TUN VIP.
 pub const DIRECT_REPLY_TABLE: u32 = 100;
 /// The director's bridge port that the router plugs into.
-pub const ROUTER_PORT: &str = "router";
+pub const ROUTER_PORT: &str = hosts::ROUTER;
 /// The router's link on the servers' segment.
 pub const ROUTER_INSIDE: &str = "eth1";
 /// The IPIP fallback device each namespace has once `ipip` is loaded.
@@ -38,9 +39,9 @@ pub const TUNNEL: &str = "tunl0";
 pub fn topology(spec: &LabSpec) -> Vec<Step> {
     let Some(router) = spec.router else { return Vec::new() };
     let s = |v: &str| v.to_string();
-    let client = spec.netns("client");
-    let director = spec.netns("director");
-    let router_ns = spec.netns("router");
+    let client = spec.netns(hosts::CLIENT);
+    let director = spec.netns(hosts::DIRECTOR);
+    let router_ns = spec.netns(hosts::ROUTER);
     let (pc, ps) = (spec.client_prefix(), spec.servers_prefix());
     let mut steps = namespaces(spec);
 
@@ -187,7 +188,7 @@ pub fn server_steps(
 /// The steps that wire a real server on the remote network to the
 /// router's bridge: a veth from its eth0 to a port named after it.
 fn remote_server_steps(spec: &LabSpec, name: &str, rip: std::net::Ipv4Addr) -> Vec<Step> {
-    let router = spec.netns("router");
+    let router = spec.netns(hosts::ROUTER);
     let netns = spec.netns(name);
     let (prefix, _) = spec.placement(name);
     vec![

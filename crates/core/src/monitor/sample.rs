@@ -1,6 +1,7 @@
 //! Synthetic snapshots of the tutorial lab, for tests, benchmarks and
 //! screenshots: fixed values, so anything drawn from them is reproducible.
 
+use crate::lab::model::hosts;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, SystemTime};
@@ -167,7 +168,10 @@ fn lab(dests: &[DestView]) -> LabView {
         name: "tutorial".into(),
         dataplane: Dataplane::Ipvs,
         control: crate::lab::model::Control::Lvslab,
-        client: HostView { name: "client".into(), addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)) },
+        client: HostView {
+            name: hosts::CLIENT.into(),
+            addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)),
+        },
         director: DirectorView {
             vip: IpAddr::V4(VIP),
             dip: IpAddr::V4(DIP),

@@ -2,6 +2,7 @@
 //! what `status --json` serializes (schema: `assets/schemas/status.schema.json`).
 //! Built from one [`Observation`] by a pure function.
 
+use crate::lab::model::hosts;
 use std::net::{IpAddr, Ipv4Addr};
 
 use serde::Serialize;
@@ -190,11 +191,11 @@ pub fn status(state: &LabState, seen: &Observation) -> LabStatus {
 
 fn role_name(role: HostRole) -> &'static str {
     match role {
-        HostRole::Client => "client",
-        HostRole::Director => "director",
+        HostRole::Client => hosts::CLIENT,
+        HostRole::Director => hosts::DIRECTOR,
         HostRole::RealServer => "real-server",
-        HostRole::Router => "router",
-        HostRole::Switch => "switch",
+        HostRole::Router => hosts::ROUTER,
+        HostRole::Switch => hosts::SWITCH,
     }
 }
 

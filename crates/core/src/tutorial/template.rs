@@ -3,6 +3,7 @@
 
 use crate::lab::LabSpec;
 use crate::lab::model::Dataplane;
+use crate::lab::model::hosts;
 use crate::lab::model::{Member, Scheduler};
 
 /// Lab-wide placeholders.
@@ -12,11 +13,11 @@ pub const VARS: &[&str] = &[
     "dip",
     "port",
     "scheduler",
-    "client",
+    hosts::CLIENT,
     "client.netns",
     "director.netns",
     "http.target",
-    "router",
+    hosts::ROUTER,
     "router.netns",
     "arp.rs",
     "arp.rs.netns",
@@ -63,12 +64,15 @@ impl<'a> Vars<'a> {
             ("dip", spec.director.dip.to_string()),
             ("port", port.to_string()),
             ("scheduler", service.map_or(Scheduler::DEFAULT, |s| s.scheduler).to_string()),
-            ("client", spec.client.to_string()),
-            ("client.netns", spec.netns("client")),
-            ("director.netns", spec.netns("director")),
+            (hosts::CLIENT, spec.client.to_string()),
+            ("client.netns", spec.netns(hosts::CLIENT)),
+            ("director.netns", spec.netns(hosts::DIRECTOR)),
             ("http.target", target),
-            ("router", spec.router.map_or_else(|| "(no router)".into(), |r| r.inside.to_string())),
-            ("router.netns", spec.netns("router")),
+            (
+                hosts::ROUTER,
+                spec.router.map_or_else(|| "(no router)".into(), |r| r.inside.to_string()),
+            ),
+            ("router.netns", spec.netns(hosts::ROUTER)),
             ("arp.rs", loud.clone()),
             ("arp.rs.netns", spec.netns(&loud)),
         ];

@@ -5,6 +5,7 @@
 //! does not serve it, why: `out` (not in the table: keepalived's check took
 //! it out) or `w0` (weight 0 while down: failed-check = weight-0).
 
+use lvslab_core::lab::model::hosts;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -88,7 +89,7 @@ fn head(snap: &Snapshot, theme: &Theme) -> Vec<Line<'static>> {
 /// neither does, during a failover).
 fn director_name(lab: &lvslab_core::monitor::snapshot::LabView, theme: &Theme) -> Span<'static> {
     match &lab.director.vrrp {
-        None => Span::styled("director", theme.title()),
+        None => Span::styled(hosts::DIRECTOR, theme.title()),
         Some(vrrp) => match &vrrp.master {
             Some(master) => Span::styled(format!("{master} MASTER"), theme.title()),
             None => Span::styled("no director holds the VIP", theme.error()),

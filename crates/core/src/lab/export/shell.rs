@@ -7,6 +7,7 @@
 //! run, lvslab's own lab of that name, or a half-built first run): mixing
 //! with what is there would half-succeed silently. `down` removes all of it.
 
+use crate::lab::model::hosts;
 use std::fmt::Write;
 
 use crate::lab::export::keepalived::{Purpose, to_keepalived};
@@ -138,7 +139,7 @@ fn topology(out: &mut String, spec: &LabSpec) {
 
 /// What a step teaches, said before it (only for the first of a kind).
 fn comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
-    let client = spec.netns("client");
+    let client = spec.netns(hosts::CLIENT);
     if spec.ha.is_some() {
         return ha_comment(spec, step, said_lo);
     }
@@ -168,7 +169,7 @@ fn comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
         Step::DefaultRoute { netns, .. } if *netns == client => {
             Some("The client reaches everything through the director.".into())
         }
-        Step::AddBridge { netns, .. } if *netns == spec.netns("router") => Some(
+        Step::AddBridge { netns, .. } if *netns == spec.netns(hosts::ROUTER) => Some(
             "The remote network: a bridge in the router is the switch the real servers\n\
              behind it plug into; the router's remote address, their gateway, sits on it."
                 .into(),
@@ -180,7 +181,9 @@ fn comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
              server comes or goes, and the servers would send to the old one."
                 .into(),
         ),
-        Step::AddVeth { netns, .. } if spec.router.is_some() && *netns == spec.netns("router") => {
+        Step::AddVeth { netns, .. }
+            if spec.router.is_some() && *netns == spec.netns(hosts::ROUTER) =>
+        {
             Some(
                 "The router's inside leg plugs into the director's bridge: the servers'\n\
                  segment, where the director, the real servers and the router meet."
@@ -193,7 +196,7 @@ fn comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
 
 /// What the steps of a lab with two directors teach (`[ha]`).
 fn ha_comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
-    let client = spec.netns("client");
+    let client = spec.netns(hosts::CLIENT);
     let first = spec.netns(HA_DIRECTORS[0]);
     match step {
         Step::AddNetns { netns } if *netns == client => Some(
@@ -243,8 +246,8 @@ fn ha_comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String>
 
 /// What the steps only a lab with a router has teach (DR/TUN).
 fn routed_comment(spec: &LabSpec, step: &Step) -> Option<String> {
-    let director = spec.netns("director");
-    let router = spec.netns("router");
+    let director = spec.netns(hosts::DIRECTOR);
+    let router = spec.netns(hosts::ROUTER);
     match step {
         Step::AddVeth { netns, peer, peer_netns, .. } if *peer_netns == router => {
             let peer = shown(peer);
@@ -317,7 +320,7 @@ fn routed_comment(spec: &LabSpec, step: &Step) -> Option<String> {
 }
 
 fn ipvs(out: &mut String, spec: &LabSpec) {
-    let director = shell_word(&spec.netns("director")).into_owned();
+    let director = shell_word(&spec.netns(hosts::DIRECTOR)).into_owned();
     out.push_str(
         "\n    # 4. The load balancer. IPVS tables belong to a namespace, so ipvsadm\n    \
          # runs inside the director: -A adds a virtual service with its scheduler,\n    \
@@ -466,7 +469,7 @@ fn servers(out: &mut String, spec: &LabSpec) {
 }
 
 fn finish(out: &mut String, spec: &LabSpec) {
-    let client = shell_dq(&spec.netns("client")).into_owned();
+    let client = shell_dq(&spec.netns(hosts::CLIENT)).into_owned();
     let _ =
         writeln!(out, "\n    trap - ERR\n    echo \"lab '{}' is up. Try:\"", shell_dq(&spec.name));
     if let Some(svc) = spec.services.iter().find(|s| s.addressable()) {

@@ -5,6 +5,7 @@
 //! file says exactly what the lab is; [`super::super::validate::parse`] of the
 //! output gives back the same spec (tested for every preset).
 
+use crate::lab::model::hosts;
 use std::fmt::Write;
 
 use crate::lab::model::{LabSpec, Service, TrafficProfile};
@@ -166,7 +167,7 @@ fn service_comment(spec: &LabSpec, svc: &Service) -> String {
             "\n# A firewall-mark service: IPVS takes packets netfilter marked, e.g.\n\
              #   ip netns exec {} nft add rule ... meta mark set {}\n\
              # (in a prerouting chain). Nothing in the lab marks packets until you do.",
-            spec.netns("director"),
+            spec.netns(hosts::DIRECTOR),
             svc.fwmark.unwrap_or_default()
         );
     }

@@ -15,6 +15,7 @@
 
 mod ha;
 mod methods;
+use crate::lab::model::hosts;
 use methods::Nets;
 mod services;
 
@@ -38,18 +39,18 @@ const MAX_LAB_NAME: usize = 32;
 /// real server's port is named after it in the director, or in the router
 /// for one on the remote network, beside the router's eth1).
 const RESERVED_HOST_NAMES: &[&str] = &[
-    "client",
-    "director",
-    "router",
+    hosts::CLIENT,
+    hosts::DIRECTOR,
+    hosts::ROUTER,
     "lo",
     "tunl0",
     links::UPLINK,
     links::BRIDGE,
     super::routed::ROUTER_INSIDE,
     // An HA lab's hosts and switch bridges (see lab::ha).
-    "switch",
-    "director1",
-    "director2",
+    hosts::SWITCH,
+    hosts::DIRECTOR1,
+    hosts::DIRECTOR2,
     crate::lab::ha::CLIENT_BRIDGE,
     crate::lab::ha::SERVERS_BRIDGE,
 ];
@@ -151,7 +152,7 @@ impl Checker<'_> {
         let (client_net, servers_net) = (client_net?, servers_net?);
         let remote_net = self.remote_net(&raw, client_net, servers_net)?;
         let mut used = AddressBook::default();
-        let client = self.host_addr(&raw.client.address, "client", client_net, &mut used);
+        let client = self.host_addr(&raw.client.address, hosts::CLIENT, client_net, &mut used);
         let nets = Nets { client: client_net, servers: servers_net, remote: remote_net };
         let router = raw.router.as_ref().map(|r| self.router(r, nets, &mut used));
         // With a router the VIPs live on the servers' segment (see methods.rs).
