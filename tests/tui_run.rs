@@ -14,6 +14,8 @@ use crossterm::event::{
 use futures::channel::mpsc::{UnboundedSender, unbounded};
 use lvslab::monitor::{Snapshot, sample};
 use lvslab::session::event::{BackendSide, UiIo, run};
+use lvslab_core::lab::edit::Edit;
+use lvslab_core::lab::model::Scheduler;
 use lvslab_tui::view::layout;
 use lvslab_tui::{BackendEvent, Command, Exit, Keymap, PresetInfo, Theme};
 use ratatui::Terminal;
@@ -137,7 +139,7 @@ async fn wait_for_frame(frames: &Frames, ok: impl Fn(&str) -> bool) -> usize {
 }
 
 fn set_weight(server: &str, weight: u32) -> Command {
-    Command::SetWeight { server: server.into(), weight }
+    Command::Edit(Edit::Weight { server: server.into(), weight })
 }
 
 #[tokio::test]
@@ -153,7 +155,7 @@ async fn j_then_d_drains_rs2() {
     let mut rig = Rig::tutorial();
     rig.type_keys("jdq");
     rig.run().await;
-    assert_eq!(rig.commands(), vec![Command::Drain { server: "rs2".into() }, Command::Quit]);
+    assert_eq!(rig.commands(), vec![Command::Edit(Edit::Drain("rs2".into())), Command::Quit]);
 }
 
 #[tokio::test]
@@ -169,12 +171,12 @@ async fn every_dashboard_key_emits_its_command() {
             Command::SetRate(100),
             Command::SetRate(20),
             Command::ToggleConnMode,
-            Command::SetScheduler(lvslab_core::lab::model::Scheduler::Lc),
+            Command::Edit(Edit::Scheduler(Scheduler::Lc)),
             set_weight("rs1", 2),
-            Command::StopServer { server: rs1() },
+            Command::Edit(Edit::Stop(rs1())),
             Command::AddServer,
-            Command::ZeroCounters,
-            Command::RemoveServer { server: rs1() },
+            Command::Edit(Edit::Zero),
+            Command::Edit(Edit::RemoveServer(rs1())),
             Command::Quit,
         ]
     );
@@ -190,7 +192,7 @@ async fn x_starts_a_stopped_server_and_space_starts_traffic() {
     rig.run().await;
     assert_eq!(
         rig.commands(),
-        vec![Command::StartServer { server: "rs1".into() }, Command::StartTraffic, Command::Quit]
+        vec![Command::Edit(Edit::Start("rs1".into())), Command::StartTraffic, Command::Quit]
     );
 }
 
@@ -210,8 +212,8 @@ async fn a_server_out_of_the_table_can_be_started_and_k_switches_control() {
     assert_eq!(
         rig.commands(),
         vec![
-            Command::StartServer { server: "rs1".into() },
-            Command::SwitchControl { to: Control::Lvslab },
+            Command::Edit(Edit::Start("rs1".into())),
+            Command::Edit(Edit::Control(Control::Lvslab)),
             Command::Quit
         ]
     );
@@ -220,7 +222,7 @@ async fn a_server_out_of_the_table_can_be_started_and_k_switches_control() {
     rig.run().await;
     assert_eq!(
         rig.commands(),
-        vec![Command::SwitchControl { to: Control::Keepalived }, Command::Quit]
+        vec![Command::Edit(Edit::Control(Control::Keepalived)), Command::Quit]
     );
 }
 
@@ -240,7 +242,7 @@ fn the_selection_follows_its_server_out_of_the_table() {
     assert_eq!(app.server_names(), ["rs2", "rs1"]);
     assert_eq!(app.selected_name(), Some("rs1"));
     let x = Event::Key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE));
-    assert_eq!(app.on_terminal_event(x), Some(Command::StartServer { server: "rs1".into() }));
+    assert_eq!(app.on_terminal_event(x), Some(Command::Edit(Edit::Start("rs1".into()))));
     app.on_snapshot(Arc::new(sample::tutorial(32)));
     assert_eq!(app.selected(), 0, "back in its row");
 }
@@ -250,10 +252,7 @@ async fn scheduler_list_picks_with_arrows_and_esc_cancels() {
     let mut rig = Rig::tutorial();
     rig.type_keys("Sj\nS\x1bq");
     rig.run().await;
-    assert_eq!(
-        rig.commands(),
-        vec![Command::SetScheduler(lvslab_core::lab::model::Scheduler::Lc), Command::Quit]
-    );
+    assert_eq!(rig.commands(), vec![Command::Edit(Edit::Scheduler(Scheduler::Lc)), Command::Quit]);
 }
 
 #[tokio::test]
@@ -261,7 +260,7 @@ async fn help_swallows_keys_until_closed() {
     let mut rig = Rig::tutorial();
     rig.type_keys("?d\x1bdq");
     rig.run().await;
-    assert_eq!(rig.commands(), vec![Command::Drain { server: "rs1".into() }, Command::Quit]);
+    assert_eq!(rig.commands(), vec![Command::Edit(Edit::Drain("rs1".into())), Command::Quit]);
 }
 
 #[tokio::test]
@@ -295,7 +294,7 @@ async fn clicking_a_row_selects_that_server() {
     }));
     rig.type_keys("dq");
     rig.run().await;
-    assert_eq!(rig.commands(), vec![Command::Drain { server: "rs2".into() }, Command::Quit]);
+    assert_eq!(rig.commands(), vec![Command::Edit(Edit::Drain("rs2".into())), Command::Quit]);
 }
 
 #[tokio::test]
@@ -383,7 +382,7 @@ fn f_fails_the_master_then_recovers_it_and_says_why_elsewhere() {
     let last_log = |app: &App| app.log_entries().iter().last().map(|e| e.text.clone());
     let mut app = App::new(Theme::default(), Keymap::default(), Vec::new());
     app.on_snapshot(Arc::new(sample::ha(10, Some("director1"))));
-    assert_eq!(press(&mut app), Some(Command::FailDirector { director: "director1".into() }));
+    assert_eq!(press(&mut app), Some(Command::Edit(Edit::Fail("director1".into()))));
     assert_eq!(
         last_log(&app).as_deref(),
         Some("→ fail director1 (the VRRP master): its forwarding, then its keepalived")
@@ -391,7 +390,7 @@ fn f_fails_the_master_then_recovers_it_and_says_why_elsewhere() {
     let mut failed = sample::ha(20, Some("director2"));
     failed.lab.director.vrrp.as_mut().unwrap().failed = vec!["director1".into()];
     app.on_snapshot(Arc::new(failed));
-    assert_eq!(press(&mut app), Some(Command::RecoverDirector { director: "director1".into() }));
+    assert_eq!(press(&mut app), Some(Command::Edit(Edit::Recover("director1".into()))));
     app.on_snapshot(Arc::new(sample::ha(30, None)));
     assert_eq!(press(&mut app), None);
     assert!(last_log(&app).unwrap().contains("no director holds the VIP"));

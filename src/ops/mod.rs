@@ -7,6 +7,7 @@
 pub mod build;
 pub mod compare;
 pub mod control;
+pub mod edit;
 pub mod error;
 pub mod ha;
 pub mod keepalived;

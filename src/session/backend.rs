@@ -14,9 +14,9 @@ use super::event::BackendSide;
 use super::guide;
 use super::traffic::Traffic;
 use crate::monitor::poll::Poller;
-use crate::ops::error::LabError;
 use crate::ops::state::LabState;
-use crate::ops::{lifecycle, live, servers};
+use crate::ops::{self, lifecycle};
+use lvslab_core::lab::edit::Edit;
 use lvslab_core::lab::model::Dataplane;
 use lvslab_core::lab::presets;
 use lvslab_tui::command::{BackendEvent, Command, GuideReport, GuideRequest};
@@ -229,80 +229,16 @@ fn with_traffic(
     }
 }
 
-/// Kernel and process changes, on a blocking thread.
+/// Kernel and process changes, on a blocking thread: an [`Edit`] applied
+/// by `ops::edit`, as `lvslab set` applies it (the `a` key first picks the
+/// new server's name, address and port).
 fn edit(command: Command, shared: &Shared) -> Result<String, String> {
     let mut state = shared.lock().expect("lab state lock").clone();
-    let text = |e: LabError| e.to_string();
-    // Under keepalived, edits rewrite keepalived.conf and reload it, and a
-    // stopped server is taken out by its health check: the log says so.
-    let keepalived = live::by_keepalived(&state);
-    let via = if keepalived { " (keepalived.conf rewritten, keepalived reloaded)" } else { "" };
-    let message = match command {
-        Command::SetScheduler(name) => {
-            live::set_scheduler(&mut state, name).map_err(text)?;
-            format!("scheduler {name}{via}")
-        }
-        Command::SetWeight { server, weight } => {
-            live::set_weight(&mut state, &server, weight).map_err(text)?;
-            format!("{server}: weight {weight}{via}")
-        }
-        Command::Drain { server } => {
-            live::set_weight(&mut state, &server, 0).map_err(text)?;
-            format!("{server}: drained (weight 0){via}")
-        }
-        Command::StopServer { server } => {
-            let n =
-                live::locked(&mut state, |s| Ok(servers::stop_host(s, &server))).map_err(text)?;
-            format!(
-                "{server}: stopped its HTTP server ({n} process){}",
-                if keepalived {
-                    "; keepalived's check will take it out of the table"
-                } else {
-                    "; no health checks: it keeps its share of the traffic (K: keepalived)"
-                }
-            )
-        }
-        Command::StartServer { server } => {
-            let n = live::locked(&mut state, servers::start_missing).map_err(text)?;
-            format!(
-                "{server}: started ({n} process){}",
-                if keepalived { "; keepalived puts it back once its check passes" } else { "" }
-            )
-        }
-        Command::SwitchControl { to } => {
-            crate::ops::control::switch(&mut state, to).map_err(text)?.describe()
-        }
-        Command::FailDirector { director } => {
-            let pid = crate::ops::ha::fail(&state, &director).map_err(text)?;
-            format!(
-                "{director}: forwarding off, keepalived (pid {pid}) stopped; VRRP moves the VIP \
-                 to the other director (F again recovers {director})"
-            )
-        }
-        Command::RecoverDirector { director } => {
-            let done = crate::ops::ha::recover(&mut state, &director).map_err(text)?;
-            format!(
-                "{director}: {}; VRRP gives the VIP to the higher priority ({})",
-                done.describe(),
-                lvslab_core::lab::model::HA_DIRECTORS[0]
-            )
-        }
+    let edit = match command {
+        Command::Edit(edit) => edit,
         Command::AddServer => {
             let (name, addr, port) = next_server(&state)?;
-            // `edit` runs on a blocking thread of the session's runtime,
-            // which can drive the async rtnetlink work from here.
-            tokio::runtime::Handle::current()
-                .block_on(live::add_real_server(&mut state, &name, addr, port, 1))
-                .map_err(text)?;
-            format!("added {name} {addr}:{port} weight 1{via}")
-        }
-        Command::RemoveServer { server } => {
-            live::remove_real_server(&mut state, &server).map_err(text)?;
-            format!("removed {server}{via}")
-        }
-        Command::ZeroCounters => {
-            live::zero(&state).map_err(text)?;
-            "counters zeroed".into()
+            Edit::AddServer { name, addr, port, weight: 1 }
         }
         Command::BringUp { .. }
         | Command::Guide(_)
@@ -314,6 +250,11 @@ fn edit(command: Command, shared: &Shared) -> Result<String, String> {
             return Ok(String::new());
         }
     };
+    // `edit` runs on a blocking thread of the session's runtime, which can
+    // drive the async rtnetlink work of an added server from here.
+    let message = tokio::runtime::Handle::current()
+        .block_on(ops::edit::apply(&mut state, &edit))
+        .map_err(|e| e.to_string())?;
     *shared.lock().expect("lab state lock") = state;
     Ok(message)
 }

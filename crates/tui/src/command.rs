@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use lvslab_core::lab::model::{Dataplane, Scheduler};
+use lvslab_core::lab::edit::Edit;
+use lvslab_core::lab::model::Dataplane;
 
 /// What the user asked for. The backend task applies it and answers with
 /// [`BackendEvent::Applied`].
@@ -24,57 +25,11 @@ pub enum Command {
     SetRate(u32),
     /// Switch between short and long connections.
     ToggleConnMode,
-    /// Change the main service's scheduler (e.g. `wlc`).
-    SetScheduler(Scheduler),
-    /// Change a real server's weight.
-    SetWeight {
-        /// Real-server name.
-        server: String,
-        /// New weight.
-        weight: u32,
-    },
-    /// Quiesce a real server: weight 0, existing connections finish.
-    Drain {
-        /// Real-server name.
-        server: String,
-    },
-    /// Stop a real server's HTTP process (IPVS keeps scheduling to it).
-    StopServer {
-        /// Real-server name.
-        server: String,
-    },
-    /// Start a real server's HTTP process again.
-    StartServer {
-        /// Real-server name.
-        server: String,
-    },
-    /// Hand the director's IPVS table to `to`: keepalived (health checks)
-    /// or lvslab (plain IPVS).
-    SwitchControl {
-        /// The new owner of the table.
-        to: lvslab_core::lab::model::Control,
-    },
-    /// HA lab: stop a director as a crash would (its forwarding, then its
-    /// keepalived): the other one takes the VIP over (`lvslab set --fail`).
-    FailDirector {
-        /// The director to fail (the dashboard picks the VRRP MASTER).
-        director: String,
-    },
-    /// HA lab: turn a failed director's forwarding on and start its
-    /// keepalived again (`lvslab set --recover`).
-    RecoverDirector {
-        /// The failed director.
-        director: String,
-    },
+    /// A live change to the lab (scheduler, weights, servers, directors,
+    /// counters), applied by the session as `lvslab set` applies it.
+    Edit(Edit),
     /// Add one more real server to the lab and the service.
     AddServer,
-    /// Remove a real server from the service and the lab.
-    RemoveServer {
-        /// Real-server name.
-        server: String,
-    },
-    /// Zero the IPVS counters.
-    ZeroCounters,
     /// A tutorial guide request (open it, do or undo a step).
     Guide(GuideRequest),
     /// The user is leaving: tear down what the session built.

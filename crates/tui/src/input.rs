@@ -10,6 +10,7 @@ use super::changes::Level;
 use super::command::{Command, Exit, GuideRequest};
 use super::keymap::Action;
 use super::view::layout;
+use lvslab_core::lab::edit::Edit;
 use lvslab_core::lab::model::Control;
 use lvslab_core::lab::model::Scheduler;
 use lvslab_core::monitor::ConnMode;
@@ -113,7 +114,7 @@ impl App {
             }
             (Dialog::Scheduler { highlighted }, Action::Confirm) => {
                 self.dialog = None;
-                return self.send(Command::SetScheduler(Scheduler::ALL[highlighted]));
+                return self.send(Command::Edit(Edit::Scheduler(Scheduler::ALL[highlighted])));
             }
             _ => {}
         }
@@ -168,34 +169,32 @@ impl App {
             Action::ToggleConnMode => Some(Command::ToggleConnMode),
             Action::NextScheduler => {
                 let next = self.scheduler_index().map_or(0, |i| (i + 1) % Scheduler::ALL.len());
-                Some(Command::SetScheduler(Scheduler::ALL[next]))
+                Some(Command::Edit(Edit::Scheduler(Scheduler::ALL[next])))
             }
-            Action::WeightUp => {
-                Some(Command::SetWeight { server: server()?, weight: weight()?.saturating_add(1) })
-            }
-            Action::WeightDown => {
-                Some(Command::SetWeight { server: server()?, weight: weight()?.saturating_sub(1) })
-            }
-            Action::Drain => Some(Command::Drain { server: server()? }),
+            Action::WeightUp => Some(Command::Edit(Edit::Weight {
+                server: server()?,
+                weight: weight()?.saturating_add(1),
+            })),
+            Action::WeightDown => Some(Command::Edit(Edit::Weight {
+                server: server()?,
+                weight: weight()?.saturating_sub(1),
+            })),
+            Action::Drain => Some(Command::Edit(Edit::Drain(server()?))),
             Action::ToggleServer => {
                 let name = server()?;
                 let up = self.snapshot()?.real_server(&name).is_none_or(|rs| rs.up);
-                Some(if up {
-                    Command::StopServer { server: name }
-                } else {
-                    Command::StartServer { server: name }
-                })
+                Some(Command::Edit(if up { Edit::Stop(name) } else { Edit::Start(name) }))
             }
             Action::SwitchControl => {
                 let to = match self.snapshot()?.lab.control {
                     Control::Keepalived => Control::Lvslab,
                     Control::Lvslab => Control::Keepalived,
                 };
-                Some(Command::SwitchControl { to })
+                Some(Command::Edit(Edit::Control(to)))
             }
             Action::AddServer => Some(Command::AddServer),
-            Action::RemoveServer => Some(Command::RemoveServer { server: server()? }),
-            Action::ZeroCounters => Some(Command::ZeroCounters),
+            Action::RemoveServer => Some(Command::Edit(Edit::RemoveServer(server()?))),
+            Action::ZeroCounters => Some(Command::Edit(Edit::Zero)),
             _ => None,
         }
     }
@@ -216,10 +215,10 @@ impl App {
             return None;
         };
         if let Some(director) = vrrp.failed.first() {
-            return Some(Command::RecoverDirector { director: director.clone() });
+            return Some(Command::Edit(Edit::Recover(director.clone())));
         }
         match vrrp.master {
-            Some(director) => Some(Command::FailDirector { director }),
+            Some(director) => Some(Command::Edit(Edit::Fail(director))),
             None => {
                 self.log(Level::Warn, "no director holds the VIP yet (VRRP): nothing to fail");
                 None
@@ -356,26 +355,8 @@ pub fn describe(command: &Command) -> String {
         Command::StopTraffic => "stop traffic".into(),
         Command::SetRate(rate) => format!("set rate {rate} req/s"),
         Command::ToggleConnMode => "switch short/long connections".into(),
-        Command::SetScheduler(s) => format!("set scheduler {s}"),
-        Command::SetWeight { server, weight } => format!("set {server} weight {weight}"),
-        Command::Drain { server } => format!("drain {server}"),
-        Command::StopServer { server } => format!("stop {server}'s HTTP server"),
-        Command::StartServer { server } => format!("start {server}'s HTTP server"),
-        Command::SwitchControl { to: Control::Keepalived } => {
-            "hand the IPVS table to keepalived (health checks)".into()
-        }
-        Command::SwitchControl { to: Control::Lvslab } => {
-            "hand the IPVS table back to lvslab (plain IPVS, no checks)".into()
-        }
-        Command::FailDirector { director } => {
-            format!("fail {director} (the VRRP master): its forwarding, then its keepalived")
-        }
-        Command::RecoverDirector { director } => {
-            format!("recover {director}: forwarding on, keepalived started again")
-        }
+        Command::Edit(edit) => edit.asked(),
         Command::AddServer => "add a real server".into(),
-        Command::RemoveServer { server } => format!("remove {server}"),
-        Command::ZeroCounters => "zero counters".into(),
         Command::Guide(GuideRequest::Open) => "open the tutorial guide".into(),
         Command::Guide(GuideRequest::Do(i)) => format!("guide: do step {}", i + 1),
         Command::Guide(GuideRequest::Undo(i)) => format!("guide: undo step {}", i + 1),

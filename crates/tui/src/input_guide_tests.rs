@@ -50,7 +50,10 @@ fn g_opens_the_guide_once_then_shows_and_hides_it() {
     assert_eq!(key(&mut app, 'g'), None);
     assert!(!app.guide_visible());
     // Hidden, s is the dashboard's scheduler key again.
-    assert!(matches!(key(&mut app, 's'), Some(Command::SetScheduler(_))));
+    assert!(matches!(
+        key(&mut app, 's'),
+        Some(Command::Edit(lvslab_core::lab::edit::Edit::Scheduler(_)))
+    ));
     assert_eq!(key(&mut app, 'g'), None);
     assert!(app.guide_visible());
 }
