@@ -385,7 +385,7 @@ fn f_fails_the_master_then_recovers_it_and_says_why_elsewhere() {
     assert_eq!(press(&mut app), Some(Command::Edit(Edit::Fail("director1".into()))));
     assert_eq!(
         last_log(&app).as_deref(),
-        Some("→ fail director1 (the VRRP master): its forwarding, then its keepalived")
+        Some("→ fail director1: its forwarding, then its keepalived")
     );
     let mut failed = sample::ha(20, Some("director2"));
     failed.lab.director.vrrp.as_mut().unwrap().failed = vec!["director1".into()];
