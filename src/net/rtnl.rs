@@ -151,18 +151,6 @@ impl Rtnl {
             .map_err(|e| self.fail(format!("bring {link} {word}"), e))
     }
 
-    /// `ip link del LINK`.
-    pub async fn delete_link(&mut self, link: &str) -> Result<(), Error> {
-        let index = self.index(link).await?;
-        self.indices.remove(link);
-        self.handle
-            .link()
-            .del(index)
-            .execute()
-            .await
-            .map_err(|e| self.fail(format!("delete link {link}"), e))
-    }
-
     /// `ip addr add ADDR/PREFIX dev LINK`.
     pub async fn add_address(&mut self, link: &str, addr: IpAddr, prefix: u8) -> Result<(), Error> {
         let index = self.index(link).await?;

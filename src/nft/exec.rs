@@ -49,16 +49,6 @@ pub fn list_counters(ns: &str) -> Result<String, Error> {
     run(ns, "nft", &["-j", "list", "counters", "table", super::FAMILY, super::TABLE], None)
 }
 
-/// `nft list table ip lvslab`, as a person reads it.
-pub fn list_table(ns: &str) -> Result<String, Error> {
-    run(ns, "nft", &["list", "table", super::FAMILY, super::TABLE], None)
-}
-
-/// `nft list ruleset`: everything in the namespace.
-pub fn list_ruleset(ns: &str) -> Result<String, Error> {
-    run(ns, "nft", &["list", "ruleset"], None)
-}
-
 /// `conntrack -L`: the namespace's connection tracking table.
 pub fn conntrack(ns: &str) -> Result<String, Error> {
     run(ns, "conntrack", &["-L"], None)

@@ -30,8 +30,6 @@ pub const PENAME_MAXLEN: usize = 16;
 
 /// `IP_VS_SVC_F_PERSISTENT`: persistent service.
 pub const SVC_F_PERSISTENT: u32 = 0x0001;
-/// `IP_VS_SVC_F_HASHED`: set by the kernel on every listed service; read-only.
-pub const SVC_F_HASHED: u32 = 0x0002;
 /// `IP_VS_SVC_F_ONEPACKET`: one-packet scheduling.
 pub const SVC_F_ONEPACKET: u32 = 0x0004;
 /// `IP_VS_SVC_F_SCHED1`: scheduler flag 1 (sh-fallback, mh-fallback).
