@@ -99,7 +99,7 @@ fn install_panic_hook() {
 }
 
 /// Cancels `cancel` on SIGTERM, SIGHUP or SIGINT, so `run` returns
-/// [`Exit::Cancelled`](super::Exit::Cancelled) and the caller can tear down.
+/// [`Exit::Cancelled`](lvslab_tui::Exit::Cancelled) and the caller can tear down.
 /// (Ctrl-C at the keyboard arrives as a key in raw mode; SIGINT is `kill
 /// -INT`.) Call it inside a tokio runtime.
 pub fn cancel_on_signals(cancel: CancellationToken) -> io::Result<JoinHandle<()>> {

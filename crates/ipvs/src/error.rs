@@ -2,7 +2,7 @@
 //!
 //! The kernel answers IPVS requests with bare errnos whose meaning depends on
 //! the command (ENOENT is "no such destination" on a destination command and
-//! "scheduler module missing" on a service command). [`Error::from_errno`]
+//! "scheduler module missing" on a service command). `Error::from_errno`
 //! maps them, given the request's context, to messages a person can act on.
 
 #[cfg(feature = "netlink")]

@@ -6,7 +6,7 @@
 //! Always there, plain data and text:
 //! - [`consts`]: numbers from `ip_vs.h`;
 //! - [`types`]: the table as plain data ([`Service`], [`Destination`], ...);
-//! - [`format`]: `ipvsadm -Ln` text (plain, `--stats`, `--rate`, `--thresholds`);
+//! - [`format`](mod@format): `ipvsadm -Ln` text (plain, `--stats`, `--rate`, `--thresholds`);
 //! - [`rules`]: `ipvsadm -Sn` rules, and parsing them back as `-R` input;
 //! - [`conns`]: `/proc/net/ip_vs_conn` read into connections;
 //! - [`error`]: [`Error`], with kernel errnos mapped to messages a person can act on.

@@ -53,7 +53,7 @@ pub struct Progress {
     /// Answers recorded in order so far (stops at the report's sequence limit).
     pub answered: u64,
     /// The newest of those answers, oldest first: (client, server), at most
-    /// [`RECENT`].
+    /// `RECENT`.
     pub recent: Vec<(std::net::IpAddr, String)>,
 }
 

@@ -132,7 +132,7 @@ impl BuildOptions {
     }
 }
 
-/// Why [`run`](super::run) returned.
+/// Why the dashboard's event loop (the binary's `session::event::run`) returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
     /// The user quit (`q`, Ctrl-C); [`Command::Quit`] was sent.

@@ -1,15 +1,16 @@
 //! The dashboard. Snapshots in, commands out: the UI consumes
 //! [`monitor::Snapshot`](lvslab_core::monitor::Snapshot)s from a watch channel,
 //! emits [`Command`]s on an mpsc channel, and hears back through
-//! [`BackendEvent`]s. It never touches a socket, so tests drive [`run`] with
-//! a `TestBackend`, synthetic snapshots and scripted keys.
+//! [`BackendEvent`]s. It never touches a socket, a file or a runtime (its
+//! dependencies hold none: `tests/layers.rs` asks cargo), so tests drive
+//! [`App`] with a `TestBackend`, synthetic snapshots and scripted keys.
 //!
-//! Modules: `event` (the one select loop, [`UiIo`]), `app` (state, no IO),
-//! `input` (keys → commands), `command` (what goes to and comes back from
-//! the session), `keymap`, `theme` (parsed from text the caller reads),
-//! `changes` (snapshot diffs for the log), `format`, `view` (one pure render
-//! per pane). The IO side — the backend task, the terminal guard, reading
-//! theme files — is `crate::session`; `tests/tui_is_pure.rs` keeps it so.
+//! Modules: `app` (state, no IO), `input` (keys → commands), `command`
+//! (what goes to and comes back from the session), `keymap`, `theme`
+//! (parsed from text the caller reads), `changes` (snapshot diffs for the
+//! log), `format`, `view` (one pure render per pane). The IO side — the one
+//! event loop (`session::event`, with `UiIo` and `run`), the backend task,
+//! the terminal guard, reading theme files — is the binary's `session`.
 //!
 //! Wiring it to a real terminal (what `session::show` does):
 //! ```text
@@ -20,7 +21,7 @@
 //! session::cancel_on_signals(side.cancel.clone())?;
 //! tokio::spawn(session::backend::run(side, lab, start_traffic));
 //! let (_guard, mut terminal) = session::TerminalGuard::enter()?;
-//! let exit = tui::run(&mut terminal, io, theme, Keymap::default()).await?;
+//! let exit = session::event::run(&mut terminal, io, theme, Keymap::default()).await?;
 //! ```
 
 pub mod app;

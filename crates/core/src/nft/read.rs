@@ -1,6 +1,6 @@
 //! Reading the director's nftables counters and conntrack table back, from
 //! the text the `nft -j` and `conntrack -L` commands print. Pure: the
-//! commands run in [`super::exec`].
+//! commands run in the binary's `nft::exec`.
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;

@@ -1,4 +1,4 @@
-//! The guide's steps as data: `assets/tutorial/lvs-nat.toml` parsed,
+//! The guides' steps as data: `assets/tutorial/lvs-{nat,dr,tun}.toml` parsed,
 //! checked (every action known, every placeholder known) and rendered for
 //! one lab, with each step's status worked out from what was observed on
 //! the live lab. Pure: no IO, so all of it is unit-tested.

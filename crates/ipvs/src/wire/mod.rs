@@ -1,11 +1,11 @@
 //! Pure encoding and decoding of IPVS messages: [`Service`], [`Destination`],
-//! [`Stats`], [`Info`] and [`Timeouts`] to and from generic netlink attributes.
+//! [`Stats`](crate::Stats), [`Info`](crate::Info) and [`Timeouts`] to and from generic netlink attributes.
 //!
 //! No socket here: [`super::client`] sends what this builds and hands back
 //! what the kernel answered, and the unit tests check both directions byte
 //! for byte against messages captured from a real kernel.
 //!
-//! Decoding walks the attribute bytes in place ([`decode`]) rather than
+//! Decoding walks the attribute bytes in place (`decode`) rather than
 //! through neli's attribute handles, which copy every attribute: a stats
 //! poll of hundreds of destinations is then a few allocations per entry.
 //!

@@ -1,5 +1,5 @@
 //! `ipvsadm -S` output turned into a preset: the services and real servers
-//! as saved, plus the LVS-NAT topology they imply (see [`topology`]).
+//! as saved, plus the LVS-NAT topology they imply (see `topology`).
 //!
 //! Only what a lab can rebuild is accepted. Anything else (direct routing,
 //! tunnels, IPv6, options the preset cannot express, edits or deletions) is
