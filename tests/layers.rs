@@ -4,7 +4,10 @@
 //!   library or syscall wrapper among their dependencies (`cargo tree`), and
 //!   their code starts no process and opens no socket;
 //! - no file of any crate imports a file that imports it back (a cycle
-//!   between two modules means neither has one job).
+//!   between two modules means neither has one job);
+//! - the guided walk (`src/tutorial`) touches the kernel only through
+//!   `ops` and reads it only through the monitor's observer: no netlink,
+//!   IPVS client, sysctl, namespace thread or process of its own.
 //!
 //! A failure names the dependency, the line or the cycle; the fix moves the
 //! IO to the binary, or the shared piece into a module both can use.
@@ -110,6 +113,36 @@ fn the_pure_crates_start_no_process_and_open_no_socket() {
         }
     }
     assert!(found.is_empty(), "IO in a pure crate (move it to the binary):\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_tutorial_changes_the_kernel_through_ops_and_reads_it_through_the_observer() {
+    const KERNEL_NAMES: &[&str] = &[
+        "rtnetlink",
+        "Rtnl",
+        "IpvsClient",
+        "sysctl::",
+        "netns::run_in",
+        "std::process",
+        "Command::new",
+    ];
+    let files = rust_files(&workspace().join("src").join("tutorial"));
+    assert!(files.iter().any(|f| f.ends_with("live.rs")), "{files:?}");
+    let mut found = Vec::new();
+    for file in &files {
+        let code = code_of(&std::fs::read_to_string(file).unwrap());
+        for (n, line) in code.lines().enumerate() {
+            for name in KERNEL_NAMES.iter().filter(|name| line.contains(**name)) {
+                found.push(format!("{}:{}: {name}", file.display(), n + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the tutorial touches the kernel itself (change it in ops, read it in \
+         monitor::observe):\n{}",
+        found.join("\n")
+    );
 }
 
 /// A crate's modules by path (`["lab", "plan"]`), each with its file.

@@ -7,6 +7,10 @@
 //! sockets open between reads and drives rtnetlink on one small runtime of
 //! its own, so call it from a plain thread, never from inside a runtime.
 //! Tests replace it with anything that implements [`Observe`].
+//!
+//! A few reads are made only on request: the connection table, and, each
+//! failing with a [`ReadError`], the IPVS table or its header alone (the
+//! guided walk polls the counters) and a host's tunnel counters.
 
 use lvslab_core::lab::model::hosts;
 use std::collections::HashMap;
@@ -14,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use lvslab_core::lab::model::{Dataplane, HostRole};
 use lvslab_core::lab::record::LabState;
+use lvslab_core::monitor::observation::Table;
 use lvslab_core::monitor::observation::active_director;
 use lvslab_core::monitor::predict::Counts;
 use lvslab_core::monitor::{ConnsRead, HostObservation, IpvsRead, Observation, Observe};
@@ -21,8 +26,45 @@ use lvslab_ipvs::{self as ipvs, IpvsClient};
 use lvslab_sys::netns;
 
 use crate::net::rtnl::Rtnl;
-use crate::net::sysctl;
+use crate::net::{counters, sysctl};
 use crate::ops::servers;
+
+/// A read made on request that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// A namespace, a netlink socket or a `/proc` file.
+    #[error(transparent)]
+    Net(#[from] crate::net::Error),
+    /// The director's IPVS table.
+    #[error(transparent)]
+    Ipvs(#[from] ipvs::Error),
+    /// The host has no such link.
+    #[error("{host} has no {link} (the ipip module is not loaded)")]
+    NoLink {
+        /// Host.
+        host: String,
+        /// Link.
+        link: &'static str,
+    },
+    /// The kernel does not count that.
+    #[error("{host}: no {counter} counter in /proc/net/netstat")]
+    NoCounter {
+        /// Host.
+        host: String,
+        /// Counter, as its `TcpExt:` line names it.
+        counter: &'static str,
+    },
+}
+
+/// What a host's kernel counted about its IPIP tunnel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TunnelCounts {
+    /// Packets `tunl0` received (`/proc/net/dev`).
+    pub received: u64,
+    /// Packets the reverse-path filter dropped, on any link (`nstat`'s
+    /// `TcpExtIPReversePathFilter`).
+    pub rp_dropped: u64,
+}
 
 /// Reads and parses the connection table of the namespace `netns_name`,
 /// on a thread inside it.
@@ -130,6 +172,32 @@ impl KernelObserver {
             Dataplane::Ipvs => read_conns(&balancing_director_netns(state)),
             _ => ConnsRead::NotUsed,
         }
+    }
+
+    /// The balancing director's IPVS table alone (no hosts), read on a
+    /// socket opened for it: for what polls the counters.
+    pub fn read_table_of(state: &LabState) -> Result<Table, ReadError> {
+        Ok(IpvsClient::open_in(&balancing_director_netns(state))?.table()?)
+    }
+
+    /// The balancing director's IPVS version and connection table size,
+    /// the header of `ipvsadm -Ln`.
+    pub fn read_info_of(state: &LabState) -> Result<ipvs::Info, ReadError> {
+        Ok(IpvsClient::open_in(&balancing_director_netns(state))?.info()?)
+    }
+
+    /// What host `host` of `state` counted about its tunnel so far.
+    pub fn tunnel_counts_of(state: &LabState, host: &str) -> Result<TunnelCounts, ReadError> {
+        const TUNNEL: &str = lvslab_core::lab::routed::TUNNEL;
+        const COUNTER: &str = "IPReversePathFilter";
+        let ns = state.spec.netns(host);
+        let dev = counters::dev(&ns)?;
+        let netstat = counters::netstat(&ns)?;
+        let received = counters::rx_packets(&dev, TUNNEL)
+            .ok_or_else(|| ReadError::NoLink { host: host.to_string(), link: TUNNEL })?;
+        let rp_dropped = counters::netstat_counter(&netstat, "TcpExt", COUNTER)
+            .ok_or_else(|| ReadError::NoCounter { host: host.to_string(), counter: COUNTER })?;
+        Ok(TunnelCounts { received, rp_dropped })
     }
 
     /// One fresh observation of `state`, for the one-shot commands.

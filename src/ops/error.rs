@@ -30,6 +30,23 @@ pub enum LabError {
     /// The state file could not be written.
     #[error("cannot update the lab's record: {0}")]
     Record(String),
+    /// A command lvslab runs for what its netlink layer does not do (`ip`
+    /// deleting an address, flushing neighbour entries) failed.
+    #[error("{command}: {why}")]
+    Command {
+        /// The command line, or the program when it could not be run.
+        command: String,
+        /// Its own words on stderr, or why it could not be run.
+        why: String,
+    },
+    /// A socket or runtime the change needs failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done, naming the host.
+        what: String,
+        /// Cause.
+        source: std::io::Error,
+    },
     /// A real server's process could not be spawned at all.
     #[error("cannot start the HTTP server of {host}: {source}")]
     Spawn {

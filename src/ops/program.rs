@@ -1,11 +1,12 @@
-//! The director's IPVS table, changed as a whole: programmed from the spec at
-//! bring-up, flushed at teardown. Every call opens its socket inside the
+//! The director's IPVS table, changed as a whole (programmed from the spec at
+//! bring-up, flushed at teardown) or one service or real server at a time,
+//! as the guided walk builds it. Every call opens its socket inside the
 //! director's namespace, so the host's table is never touched.
 
 use super::error::LabError;
 use crate::net::sysctl;
 use lvslab_core::lab::model::hosts;
-use lvslab_core::lab::model::{Forward, LabSpec};
+use lvslab_core::lab::model::{Forward, LabSpec, Member, Service};
 use lvslab_core::lab::table;
 use lvslab_ipvs::{self as ipvs, IpvsClient};
 
@@ -17,12 +18,46 @@ pub fn probe() -> Result<(), ipvs::Error> {
 
 /// Adds every service of `spec` with its real servers to the director's table.
 pub fn program(spec: &LabSpec) -> Result<(), LabError> {
-    let mut client = IpvsClient::open_in(&spec.netns(hosts::DIRECTOR))?;
+    let mut client = director(spec)?;
     for (service, dests) in table::table(spec) {
         client.add_service(&service)?;
         client.add_destinations(&service.key, &dests)?;
     }
     Ok(())
+}
+
+/// Service `svc` of `spec` without its real servers (`ipvsadm -A`).
+pub fn add_service(spec: &LabSpec, svc: &Service) -> Result<(), LabError> {
+    let mut empty = svc.clone();
+    empty.members.clear();
+    Ok(director(spec)?.add_service(&table::service(&empty))?)
+}
+
+/// Service `svc` out of the table, with its real servers (`ipvsadm -D`).
+pub fn remove_service(spec: &LabSpec, svc: &Service) -> Result<(), LabError> {
+    Ok(director(spec)?.del_service(&table::key(svc))?)
+}
+
+/// Real server `member` in service `svc` (`ipvsadm -a ... -m|-g|-i -w`).
+pub fn add_member(spec: &LabSpec, svc: &Service, member: &Member) -> Result<(), LabError> {
+    let dest = destination(spec, member)?;
+    Ok(director(spec)?.add_destination(&table::key(svc), &dest)?)
+}
+
+/// Real server `member` out of service `svc` (`ipvsadm -d`).
+pub fn remove_member(spec: &LabSpec, svc: &Service, member: &Member) -> Result<(), LabError> {
+    let dest = destination(spec, member)?;
+    Ok(director(spec)?.del_destination(&table::key(svc), dest.addr, dest.port)?)
+}
+
+fn destination(spec: &LabSpec, member: &Member) -> Result<ipvs::Destination, LabError> {
+    table::destination(spec, member).ok_or_else(|| {
+        LabError::Refused(format!("lab '{}' has no real server '{}'", spec.name, member.name))
+    })
+}
+
+fn director(spec: &LabSpec) -> Result<IpvsClient, LabError> {
+    Ok(IpvsClient::open_in(&spec.netns(hosts::DIRECTOR))?)
 }
 
 /// Removes every service from the director's table (the namespace's

@@ -2,23 +2,83 @@
 //! (netlink, sysctl, HTTP): the dashboard's backend calls it on a blocking
 //! thread, never on the render path. Every call works on the kernel as it
 //! is, so the guide also follows changes made from another shell.
+//!
+//! It decides and words; it touches nothing itself: every change goes
+//! through [`crate::ops`] (plan steps, the IPVS table, the few changes of
+//! [`crate::ops::step`]), every read through the one observer ([`KernelObserver`]).
 
 use lvslab_core::lab::model::hosts;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
-use std::process::Command;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use super::steps::{ARP_QUIET, Action, Status, Step, rp_filter_strict, rp_filters_relaxed, status};
+use crate::monitor::observe::ReadError;
 use crate::monitor::{KernelObserver, Observation};
-use crate::net::rtnl::{self, Rtnl};
-use crate::net::{counters, sysctl};
 use crate::ops::state::LabState;
-use lvslab_core::lab::model::Dataplane;
+use crate::ops::{LabError, program, step};
+use lvslab_core::lab::model::{Dataplane, Service};
 use lvslab_core::lab::routed::TUNNEL;
-use lvslab_core::lab::table;
-use lvslab_ipvs::{self as ipvs, IpvsClient};
-use lvslab_sys::netns;
-use lvslab_traffic::{self as traffic, ErrorKind};
+use lvslab_core::lab::step::Step as Change;
+use lvslab_ipvs as ipvs;
+use lvslab_traffic::ErrorKind;
+
+/// Why a step could not be done or undone, or its effect not shown. Shown
+/// as text only in the guide's report to the dashboard.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The step cannot run on this lab; its status says why.
+    #[error("{step}: {why}")]
+    Unavailable {
+        /// The step's title.
+        step: String,
+        /// Its status.
+        why: String,
+    },
+    /// Undoing a step that only explains or reads.
+    #[error("nothing to undo: '{0}' changes nothing")]
+    NothingToUndo(String),
+    /// The lab lacks what the step works on.
+    #[error("this lab has no {0}")]
+    Missing(&'static str),
+    /// The step names a real server its service does not have.
+    #[error("{0} is not a real server of the service")]
+    NotAMember(String),
+    /// The service names a real server the lab does not have.
+    #[error("{0} is not a real server of this lab")]
+    UnknownServer(String),
+    /// An IPVS step on a lab without IPVS.
+    #[error("needs IPVS (this lab runs with dataplane {0})")]
+    NeedsIpvs(Dataplane),
+    /// The kernel (or a process lvslab runs) refused the change.
+    #[error(transparent)]
+    Change(#[from] LabError),
+    /// The tunnel step's change failed, most likely for want of `tunl0`.
+    #[error("{0} (is the ipip module loaded? `modprobe ipip` makes tunl0)")]
+    NoTunnel(#[source] LabError),
+    /// A real server added before its service exists.
+    #[error("{0} (do the virtual service step first)")]
+    NoService(#[source] LabError),
+    /// A read of the lab failed.
+    #[error("cannot read {what}: {source}")]
+    Read {
+        /// What was being read.
+        what: &'static str,
+        /// Why it failed.
+        source: ReadError,
+    },
+    /// The observer could not read a value the step shows.
+    #[error("{0} cannot be read")]
+    Unread(&'static str),
+    /// One of the step's requests failed: the answers up to it, the last
+    /// saying what went wrong.
+    #[error("{}; is every earlier step done (gateways, forwarding, service)?", .0.join("; "))]
+    Unanswered(Vec<String>),
+}
+
+/// `map_err` for a read of `what`.
+fn read(what: &'static str) -> impl FnOnce(ReadError) -> Error {
+    move |source| Error::Read { what, source }
+}
 
 /// Requests the curl step sends: with weights 3:2, one full wrr round.
 pub const CURL_REQUESTS: usize = 5;
@@ -32,7 +92,7 @@ const ANNOUNCE_SETTLE: Duration = Duration::from_millis(300);
 /// (`ipvsadm -Ln --stats`): the estimator folds them in every 2 s.
 pub const STATS_LAG: Duration = Duration::from_millis(2600);
 
-type Outcome = Result<Vec<String>, String>;
+type Outcome = Result<Vec<String>, Error>;
 
 /// Whether a step is being done or undone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,12 +118,13 @@ pub fn statuses(steps: &[Step], state: &LabState) -> Vec<Status> {
 /// the sysctl, the IPVS table, the answers.
 pub fn perform(step: &Step, state: &LabState, direction: Direction) -> Outcome {
     let undo = direction == Direction::Undo;
-    let before = status(step, &state.spec, &observe(state));
+    let seen = observe(state);
+    let before = status(step, &state.spec, &seen);
     if let Status::Unavailable(why) = &before {
-        return Err(format!("{}: {why}", step.title));
+        return Err(Error::Unavailable { step: step.title.clone(), why: why.clone() });
     }
     if undo && !step.action.changes_lab() {
-        return Err(format!("nothing to undo: '{}' changes nothing", step.title));
+        return Err(Error::NothingToUndo(step.title.clone()));
     }
     let wanted = if undo { Status::Todo } else { Status::Done };
     let mut lines = Vec::new();
@@ -73,34 +134,42 @@ pub fn perform(step: &Step, state: &LabState, direction: Direction) -> Outcome {
     if step.action.changes_lab() && before == wanted && !redo {
         lines.push(if undo { "already not in place".into() } else { "already in place".into() });
     } else if step.action.changes_lab() {
-        change(&step.action, state, direction)?;
+        change(&step.action, state, &seen, direction)?;
     }
     lines.extend(effect(&step.action, state)?);
     Ok(lines)
 }
 
-fn change(action: &Action, state: &LabState, direction: Direction) -> Result<(), String> {
+/// Makes `action`'s change, deciding from `seen` (the lab just before)
+/// what is still missing or still there.
+fn change(
+    action: &Action,
+    state: &LabState,
+    seen: &Observation,
+    direction: Direction,
+) -> Result<(), Error> {
     let undo = direction == Direction::Undo;
+    let spec = &state.spec;
     match action {
-        Action::RsGateway => gateways(state, undo),
+        Action::RsGateway => gateways(state, seen, undo),
         Action::IpForward => {
             let value = if undo { "0" } else { "1" };
-            sysctl::write(&state.spec.netns(hosts::DIRECTOR), "net.ipv4.ip_forward", value)
-                .map_err(|e| e.to_string())
+            let ns = spec.netns(hosts::DIRECTOR);
+            Ok(step::apply(&[sysctl(ns, "net.ipv4.ip_forward", value)])?)
         }
         Action::IpvsService => service(state, undo),
         Action::IpvsRealServer(name) => destination(state, name, undo),
         Action::RsArp => {
-            for rs in &state.spec.real_servers {
-                arp_sysctls(state, &rs.name, if undo { (0, 0) } else { ARP_QUIET })?;
-            }
-            Ok(())
+            let values = if undo { (0, 0) } else { ARP_QUIET };
+            let steps =
+                spec.real_servers.iter().flat_map(|rs| arp_sysctls(state, &rs.name, values));
+            Ok(step::apply(&steps.collect::<Vec<_>>())?)
         }
-        Action::RsVip => vips_on_lo(state, undo),
+        Action::RsVip => vips_on_lo(state, seen, undo),
         Action::ArpProblem(name) if !undo => arp_break(state, name),
         Action::ArpFix(name) if undo => arp_break(state, name),
         Action::ArpProblem(name) | Action::ArpFix(name) => arp_fix(state, name),
-        Action::RsTunnel => vips_on_tunnel(state, undo),
+        Action::RsTunnel => vips_on_tunnel(state, seen, undo),
         // The trap and the fix are one switch, thrown opposite ways.
         Action::RpFilterTrap => rp_filters(state, if undo { RP_RELAXED } else { RP_STRICT }),
         Action::RpFilter => rp_filters(state, if undo { RP_STRICT } else { RP_RELAXED }),
@@ -108,12 +177,18 @@ fn change(action: &Action, state: &LabState, direction: Direction) -> Result<(),
     }
 }
 
+/// The plan step that sets `key` to `value` in namespace `netns`.
+fn sysctl(netns: String, key: &str, value: impl ToString) -> Change {
+    Change::Sysctl { netns, key: key.into(), value: value.to_string() }
+}
+
 /// Real server `name`'s `arp_ignore` and `arp_announce` (the `all` values).
-fn arp_sysctls(state: &LabState, name: &str, (ignore, announce): (u8, u8)) -> Result<(), String> {
+fn arp_sysctls(state: &LabState, name: &str, (ignore, announce): (u8, u8)) -> [Change; 2] {
     let ns = state.spec.netns(name);
-    sysctl::write(&ns, "net.ipv4.conf.all.arp_ignore", &ignore.to_string())
-        .and_then(|()| sysctl::write(&ns, "net.ipv4.conf.all.arp_announce", &announce.to_string()))
-        .map_err(|e| e.to_string())
+    [
+        sysctl(ns.clone(), "net.ipv4.conf.all.arp_ignore", ignore),
+        sysctl(ns, "net.ipv4.conf.all.arp_announce", announce),
+    ]
 }
 
 /// `rp_filter` when the trap is set: strict (RFC 3704 strict reverse path,
@@ -125,47 +200,50 @@ const RP_RELAXED: u8 = 0;
 
 /// `rp_filter` on `all` and `tunl0` of every real server (the kernel
 /// applies the larger, so both are set).
-fn rp_filters(state: &LabState, value: u8) -> Result<(), String> {
-    for rs in &state.spec.real_servers {
-        let ns = state.spec.netns(&rs.name);
-        for link in ["all", TUNNEL] {
-            sysctl::write(&ns, &format!("net.ipv4.conf.{link}.rp_filter"), &value.to_string())
-                .map_err(|e| e.to_string())?;
-        }
-    }
-    Ok(())
+fn rp_filters(state: &LabState, value: u8) -> Result<(), Error> {
+    let steps: Vec<Change> = state
+        .spec
+        .real_servers
+        .iter()
+        .flat_map(|rs| {
+            let ns = state.spec.netns(&rs.name);
+            ["all", TUNNEL]
+                .map(|link| sysctl(ns.clone(), &format!("net.ipv4.conf.{link}.rp_filter"), value))
+        })
+        .collect();
+    Ok(step::apply(&steps)?)
 }
 
 /// The VIP/32 on every real server's `tunl0` and the link up; or the
 /// address off and the link down.
-fn vips_on_tunnel(state: &LabState, undo: bool) -> Result<(), String> {
+fn vips_on_tunnel(state: &LabState, seen: &Observation, undo: bool) -> Result<(), Error> {
     let vip = vip(state);
-    for (ns, holds) in holding_vip(state, TUNNEL) {
+    for (ns, holds) in holding_vip(state, seen, TUNNEL) {
         if undo {
             if holds {
-                ip(&["-n", &ns, "addr", "del", &format!("{vip}/32"), "dev", TUNNEL])?;
+                step::del_address(&ns, TUNNEL, vip, 32)?;
             }
-            ip(&["-n", &ns, "link", "set", TUNNEL, "down"])?;
+            step::link_down(&ns, TUNNEL)?;
         } else {
-            rtnl::block_on(async {
-                let mut conn = Rtnl::connect(&ns)?;
-                if !holds {
-                    conn.add_address(TUNNEL, IpAddr::V4(vip), 32).await?;
-                }
-                conn.set_up(TUNNEL).await
-            })
-            .map_err(|e| format!("{e} (is the ipip module loaded? `modprobe ipip` makes tunl0)"))?;
+            let add = Change::AddAddress {
+                netns: ns.clone(),
+                link: TUNNEL.into(),
+                addr: vip,
+                prefix: 32,
+            };
+            let up = Change::LinkUp { netns: ns, link: TUNNEL.into() };
+            let steps = if holds { vec![up] } else { vec![add, up] };
+            step::apply(&steps).map_err(Error::NoTunnel)?;
         }
     }
     Ok(())
 }
 
-/// Each real server's namespace, and whether the observer sees the VIP/32
-/// on its `link`.
-fn holding_vip(state: &LabState, link: &str) -> Vec<(String, bool)> {
+/// Each real server's namespace, and whether `seen` has the VIP/32 on its
+/// `link`.
+fn holding_vip(state: &LabState, seen: &Observation, link: &str) -> Vec<(String, bool)> {
     let spec = &state.spec;
     let vip32 = format!("{}/32", vip(state));
-    let seen = observe(state);
     spec.real_servers
         .iter()
         .map(|rs| {
@@ -182,27 +260,18 @@ fn vip(state: &LabState) -> Ipv4Addr {
     state.spec.services.first().map_or(state.spec.director.vip, |s| s.vip)
 }
 
-/// `ip ARGS`, for what lvslab's netlink layer does not do (deleting an
-/// address, flushing neighbour entries); fails with ip's own words.
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip").args(args).output().map_err(|e| format!("ip: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
-    }
-}
-
 /// The VIP/32 on every real server's `lo`, or off it.
-fn vips_on_lo(state: &LabState, undo: bool) -> Result<(), String> {
+fn vips_on_lo(state: &LabState, seen: &Observation, undo: bool) -> Result<(), Error> {
     let vip = vip(state);
-    for (ns, holds) in holding_vip(state, "lo") {
+    for (ns, holds) in holding_vip(state, seen, "lo") {
         match (undo, holds) {
-            (false, false) => rtnl::block_on(async {
-                Rtnl::connect(&ns)?.add_address("lo", IpAddr::V4(vip), 32).await
-            })
-            .map_err(|e| e.to_string())?,
-            (true, true) => ip(&["-n", &ns, "addr", "del", &format!("{vip}/32"), "dev", "lo"])?,
+            (false, false) => step::apply(&[Change::AddAddress {
+                netns: ns,
+                link: "lo".into(),
+                addr: vip,
+                prefix: 32,
+            }])?,
+            (true, true) => step::del_address(&ns, "lo", vip, 32)?,
             _ => {}
         }
     }
@@ -213,20 +282,13 @@ fn vips_on_lo(state: &LabState, undo: bool) -> Result<(), String> {
 /// kernel's 0, then one datagram from the VIP to the router after its
 /// neighbour entry for the router is flushed, so its ARP request carries
 /// the VIP as sender address; the router takes that as the VIP's MAC.
-fn arp_break(state: &LabState, name: &str) -> Result<(), String> {
+fn arp_break(state: &LabState, name: &str) -> Result<(), Error> {
     let spec = &state.spec;
-    let router = spec.router.ok_or("this lab has no router")?.inside;
+    let router = spec.router.ok_or(Error::Missing("router"))?.inside;
     let ns = spec.netns(name);
-    arp_sysctls(state, name, (0, 0))?;
-    ip(&["-n", &ns, "neigh", "flush", "to", &router.to_string()])?;
-    let vip = vip(state);
-    netns::run_in(&ns, || {
-        let socket = UdpSocket::bind((vip, 0))?;
-        // The discard port: nothing needs to answer, the ARP request is the point.
-        socket.send_to(b"lvslab tutorial: who answers for the VIP?", (router, 9)).map(|_| ())
-    })
-    .map_err(|e| e.to_string())?
-    .map_err(|e| format!("send from {vip} in {name}: {e}"))?;
+    step::apply(&arp_sysctls(state, name, (0, 0)))?;
+    step::flush_neighbour(&ns, router)?;
+    step::announce(&ns, vip(state), router)?;
     // The request and the router's reply take a moment.
     std::thread::sleep(ANNOUNCE_SETTLE);
     Ok(())
@@ -235,67 +297,72 @@ fn arp_break(state: &LabState, name: &str) -> Result<(), String> {
 /// The fix: `name`'s ARP sysctls restored, then the router's neighbour
 /// entry for the VIP flushed so its next ARP request is answered by the
 /// director alone.
-fn arp_fix(state: &LabState, name: &str) -> Result<(), String> {
+fn arp_fix(state: &LabState, name: &str) -> Result<(), Error> {
     let spec = &state.spec;
-    arp_sysctls(state, name, ARP_QUIET)?;
+    step::apply(&arp_sysctls(state, name, ARP_QUIET))?;
     if spec.router.is_some() {
-        ip(&["-n", &spec.netns(hosts::ROUTER), "neigh", "flush", "to", &vip(state).to_string()])?;
+        step::flush_neighbour(&spec.netns(hosts::ROUTER), vip(state))?;
     }
     Ok(())
 }
 
 /// Every real server's default route: via the DIP, or none.
-fn gateways(state: &LabState, undo: bool) -> Result<(), String> {
+fn gateways(state: &LabState, seen: &Observation, undo: bool) -> Result<(), Error> {
     let spec = &state.spec;
-    rtnl::block_on(async {
-        for rs in &spec.real_servers {
-            let mut conn = Rtnl::connect(&spec.netns(&rs.name))?;
-            match (undo, conn.default_gateway().await?) {
-                (false, None) => conn.add_default_route(spec.director.dip).await?,
-                (true, Some(gw)) => conn.del_default_route(gw).await?,
-                _ => {}
+    for rs in &spec.real_servers {
+        let netns = spec.netns(&rs.name);
+        match (undo, seen.gateway(&rs.name)) {
+            (false, None) => {
+                step::apply(&[Change::DefaultRoute { netns, via: spec.director.dip }])?
             }
+            (true, Some(gw)) => step::del_default_route(&netns, gw)?,
+            _ => {}
         }
-        Ok(())
-    })
-    .map_err(|e| e.to_string())
+    }
+    Ok(())
+}
+
+/// The lab's first service, the one the walk builds.
+fn first_service(state: &LabState) -> Result<&Service, Error> {
+    state.spec.services.first().ok_or(Error::Missing("virtual service"))
+}
+
+/// Fails unless the lab balances with IPVS.
+fn needs_ipvs(state: &LabState) -> Result<(), Error> {
+    match state.dataplane {
+        Dataplane::Ipvs => Ok(()),
+        other => Err(Error::NeedsIpvs(other)),
+    }
 }
 
 /// The first service, empty (`ipvsadm -A`), or removed (`ipvsadm -D`).
-fn service(state: &LabState, undo: bool) -> Result<(), String> {
-    let svc = state.spec.services.first().ok_or("this lab has no virtual service")?;
-    let mut client = director_ipvs(state)?;
+fn service(state: &LabState, undo: bool) -> Result<(), Error> {
+    let svc = first_service(state)?;
+    needs_ipvs(state)?;
     if undo {
-        client.del_service(&table::key(svc))
+        program::remove_service(&state.spec, svc)?;
     } else {
-        let mut empty = svc.clone();
-        empty.members.clear();
-        client.add_service(&table::service(&empty))
+        program::add_service(&state.spec, svc)?;
     }
-    .map_err(|e| e.to_string())
+    Ok(())
 }
 
 /// Real server `name` in the first service (`ipvsadm -a ... -m -w`), or out of it.
-fn destination(state: &LabState, name: &str, undo: bool) -> Result<(), String> {
+fn destination(state: &LabState, name: &str, undo: bool) -> Result<(), Error> {
     let spec = &state.spec;
-    let svc = spec.services.first().ok_or("this lab has no virtual service")?;
+    let svc = first_service(state)?;
     let member = svc
         .members
         .iter()
         .find(|m| m.name == name)
-        .ok_or_else(|| format!("{name} is not a real server of the service"))?;
-    let dest = table::destination(spec, member).ok_or("unknown real server")?;
-    let mut client = director_ipvs(state)?;
+        .ok_or_else(|| Error::NotAMember(name.to_string()))?;
+    needs_ipvs(state)?;
     if undo {
-        client.del_destination(&table::key(svc), dest.addr, dest.port)
-    } else {
-        client.add_destination(&table::key(svc), &dest)
+        return Ok(program::remove_member(spec, svc, member)?);
     }
-    .map_err(|e| match e {
-        ipvs::Error::NoSuchService { .. } if !undo => {
-            format!("{e} (do the virtual service step first)")
-        }
-        other => other.to_string(),
+    program::add_member(spec, svc, member).map_err(|e| match e {
+        e @ LabError::Ipvs(ipvs::Error::NoSuchService { .. }) => Error::NoService(e),
+        other => Error::Change(other),
     })
 }
 
@@ -316,18 +383,18 @@ fn effect(action: &Action, state: &LabState) -> Outcome {
                 .collect())
         }
         Action::IpForward => {
-            let value = sysctl::read(&spec.netns(hosts::DIRECTOR), "net.ipv4.ip_forward")
-                .map_err(|e| e.to_string())?;
-            Ok(vec![format!("net.ipv4.ip_forward = {value}")])
+            let on = observe(state).forwarding.ok_or(Error::Unread("net.ipv4.ip_forward"))?;
+            Ok(vec![format!("net.ipv4.ip_forward = {}", u8::from(on))])
         }
         Action::IpvsService | Action::IpvsRealServer(_) | Action::ShowTable => {
-            let mut client = director_ipvs(state)?;
-            let info = client.info().map_err(|e| e.to_string())?;
-            let table = client.table().map_err(|e| e.to_string())?;
+            needs_ipvs(state)?;
+            let info = KernelObserver::read_info_of(state).map_err(read("the IPVS version"))?;
+            let table = KernelObserver::read_table_of(state).map_err(read("the IPVS table"))?;
             Ok(ipvs::format::list(&info, &table).lines().map(str::to_string).collect())
         }
         Action::SaveRules => {
-            let table = director_ipvs(state)?.table().map_err(|e| e.to_string())?;
+            needs_ipvs(state)?;
+            let table = KernelObserver::read_table_of(state).map_err(read("the IPVS table"))?;
             let rules = ipvs::rules::save(&table);
             Ok(if rules.is_empty() {
                 vec!["(the table is empty)".into()]
@@ -413,40 +480,28 @@ fn rp_filter_lines(state: &LabState) -> Vec<String> {
         .collect()
 }
 
-/// What a real server's kernel counted: packets `tunl0` received, and
-/// packets the reverse-path filter dropped (`nstat`'s `TcpExtIPReversePathFilter`).
-fn tunnel_counts(state: &LabState, name: &str) -> Result<(u64, u64), String> {
-    let ns = state.spec.netns(name);
-    let dev = counters::dev(&ns).map_err(|e| e.to_string())?;
-    let netstat = counters::netstat(&ns).map_err(|e| e.to_string())?;
-    let received = counters::rx_packets(&dev, TUNNEL)
-        .ok_or_else(|| format!("{name} has no {TUNNEL} (the ipip module is not loaded)"))?;
-    let dropped = counters::netstat_counter(&netstat, "TcpExt", "IPReversePathFilter")
-        .ok_or_else(|| format!("{name}: no IPReversePathFilter counter in /proc/net/netstat"))?;
-    Ok((received, dropped))
-}
-
 /// The trap's effect: one request from the client, and what each real
 /// server's kernel counted meanwhile: with a strict filter the request
 /// arrives through the tunnel and is dropped, and the client times out.
 fn trap(state: &LabState) -> Outcome {
     let names: Vec<&str> = state.spec.real_servers.iter().map(|r| r.name.as_str()).collect();
-    let before =
-        names.iter().map(|n| tunnel_counts(state, n)).collect::<Result<Vec<_>, String>>()?;
+    let counts = |name: &str| {
+        KernelObserver::tunnel_counts_of(state, name).map_err(read("the tunnel's counters"))
+    };
+    let before = names.iter().map(|n| counts(n)).collect::<Result<Vec<_>, Error>>()?;
     let target = http_target(state)?;
-    let client = state.spec.netns(hosts::CLIENT);
-    let answer = netns::run_in(&client, || get(target)).map_err(|e| e.to_string())?;
+    let answer = get(state, target)?;
     let mut lines = rp_filter_lines(state);
     lines.push(match answer {
         Ok(server) => format!("GET http://{target}/ -> answered by {server}"),
         Err(e) => format!("GET http://{target}/ -> {e}"),
     });
-    for (name, (rx, drops)) in names.iter().zip(before) {
-        let (rx_after, drops_after) = tunnel_counts(state, name)?;
+    for (name, before) in names.iter().zip(before) {
+        let after = counts(name)?;
         lines.push(format!(
             "{name}: {TUNNEL} received +{} packets, reverse-path filter dropped +{}",
-            rx_after.saturating_sub(rx),
-            drops_after.saturating_sub(drops)
+            after.received.saturating_sub(before.received),
+            after.rp_dropped.saturating_sub(before.rp_dropped)
         ));
     }
     Ok(lines)
@@ -454,10 +509,10 @@ fn trap(state: &LabState) -> Outcome {
 
 /// The director's connection counter for the first service
 /// (`ipvsadm -Ln --stats`, Conns).
-pub fn director_conns(state: &LabState) -> Result<u64, String> {
-    let svc = state.spec.services.first().ok_or("this lab has no virtual service")?;
-    let key = table::key(svc);
-    let table = director_ipvs(state)?.table().map_err(|e| e.to_string())?;
+pub fn director_conns(state: &LabState) -> Result<u64, Error> {
+    let key = lvslab_core::lab::table::key(first_service(state)?);
+    needs_ipvs(state)?;
+    let table = KernelObserver::read_table_of(state).map_err(read("the IPVS table"))?;
     Ok(table.iter().filter(|(s, _)| s.key == key).map(|(s, _)| s.stats.conns).sum())
 }
 
@@ -486,17 +541,13 @@ fn bypass(state: &LabState) -> Outcome {
 /// first failure and says what it means.
 fn curl(state: &LabState) -> Outcome {
     let target = http_target(state)?;
-    let client = state.spec.netns(hosts::CLIENT);
     let mut lines = Vec::new();
     for _ in 0..CURL_REQUESTS {
-        match netns::run_in(&client, || get(target)).map_err(|e| e.to_string())? {
+        match get(state, target)? {
             Ok(server) => lines.push(format!("GET http://{target}/ -> answered by {server}")),
             Err(e) => {
                 lines.push(format!("GET http://{target}/ -> {e}"));
-                return Err(format!(
-                    "{}; is every earlier step done (gateways, forwarding, service)?",
-                    lines.join("; ")
-                ));
+                return Err(Error::Unanswered(lines));
             }
         }
     }
@@ -504,43 +555,30 @@ fn curl(state: &LabState) -> Outcome {
 }
 
 /// Where the client sends: the VIP, or without IPVS the first real server.
-fn http_target(state: &LabState) -> Result<SocketAddr, String> {
+fn http_target(state: &LabState) -> Result<SocketAddr, Error> {
     let spec = &state.spec;
-    let svc = spec.services.first().ok_or("this lab has no virtual service")?;
+    let svc = first_service(state)?;
     Ok(match state.dataplane {
         Dataplane::Ipvs | Dataplane::Nft => SocketAddr::from((svc.vip, svc.port)),
         Dataplane::None => {
-            let member = svc.members.first().ok_or("the service has no real server")?;
-            let rs = spec.real_server(&member.name).ok_or("unknown real server")?;
+            let member =
+                svc.members.first().ok_or(Error::Missing("real server in its first service"))?;
+            let rs = spec
+                .real_server(&member.name)
+                .ok_or_else(|| Error::UnknownServer(member.name.clone()))?;
             SocketAddr::from((rs.addr, member.port))
         }
     })
 }
 
-/// One request from the calling thread's namespace, with [`CURL_TIMEOUT`];
-/// the name of the real server that answered, or what went wrong.
-fn get(target: SocketAddr) -> Result<String, String> {
-    // The timer must be made inside the runtime: build the future in block_on.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let answer = runtime
-        .block_on(async { tokio::time::timeout(CURL_TIMEOUT, traffic::one_request(target)).await });
-    match answer {
-        Ok(Ok(server)) => Ok(server),
-        Ok(Err(ErrorKind::Refused)) => Err("no connection (refused)".into()),
-        Ok(Err(ErrorKind::Reset)) => Err("connection reset before a full answer".into()),
-        Ok(Err(ErrorKind::Timeout)) | Err(_) => {
-            Err(format!("no answer within {} s", CURL_TIMEOUT.as_secs()))
-        }
-        Ok(Err(ErrorKind::Other)) => Err("an answer that is not a real server's".into()),
-    }
-}
-
-fn director_ipvs(state: &LabState) -> Result<IpvsClient, String> {
-    if state.dataplane != Dataplane::Ipvs {
-        return Err("needs IPVS (this lab runs with dataplane none)".into());
-    }
-    IpvsClient::open_in(&state.spec.netns(hosts::DIRECTOR)).map_err(|e| e.to_string())
+/// One request from the client with [`CURL_TIMEOUT`]: the name of the
+/// real server that answered, or what went wrong, in words.
+fn get(state: &LabState, target: SocketAddr) -> Result<Result<String, String>, Error> {
+    let client = state.spec.netns(hosts::CLIENT);
+    Ok(step::request(&client, target, CURL_TIMEOUT)?.map_err(|kind| match kind {
+        ErrorKind::Refused => "no connection (refused)".into(),
+        ErrorKind::Reset => "connection reset before a full answer".into(),
+        ErrorKind::Timeout => format!("no answer within {} s", CURL_TIMEOUT.as_secs()),
+        ErrorKind::Other => "an answer that is not a real server's".into(),
+    }))
 }
