@@ -1,7 +1,7 @@
 //! The command line: what each command does, as `--help` teaches it.
 
 use clap::{Parser, Subcommand};
-use lvslab_core::lab::model::Dataplane;
+use lvslab_core::lab::model::{Dataplane, LabName};
 use lvslab_core::lab::ranges;
 
 /// Build a Linux Virtual Server (LVS/IPVS) lab in network namespaces and
@@ -72,7 +72,7 @@ within about 2 s and returns when it answers again (`--start rs1`). Watch it wit
     Down {
         /// Lab name.
         #[arg(required_unless_present = "all", conflicts_with = "all", value_parser = lab_name)]
-        lab: Option<String>,
+        lab: Option<LabName>,
         /// Remove every lab, including lvs-* namespaces that a crash left without a record.
         #[arg(long)]
         all: bool,
@@ -110,7 +110,7 @@ A lab the dashboard brought up is torn down on quit unless --keep; an attached l
     Status {
         /// Lab name.
         #[arg(value_parser = lab_name)]
-        lab: String,
+        lab: LabName,
         /// Print JSON (schema: assets/schemas/status.schema.json).
         #[arg(long)]
         json: bool,
@@ -127,7 +127,7 @@ Examples:
     Conns {
         /// Lab name.
         #[arg(value_parser = lab_name)]
-        lab: String,
+        lab: LabName,
         /// Print JSON (schema: assets/schemas/conns.schema.json); with --watch, one document per line.
         #[arg(long)]
         json: bool,
@@ -172,7 +172,7 @@ lvslab traffic clients --clients 50 --requests 1000 --predict   # predicted vs a
     Traffic {
         /// Lab name.
         #[arg(value_parser = lab_name)]
-        lab: String,
+        lab: LabName,
         /// Total requests.
         #[arg(long, conflicts_with = "duration", value_parser = |s: &str| ranges::REQUESTS.parse::<u64>(s))]
         requests: Option<u64>,
@@ -231,7 +231,7 @@ keepalived.conf and reload keepalived (SIGHUP); lvslab does not write the table 
     Set {
         /// Lab name.
         #[arg(value_parser = lab_name)]
-        lab: String,
+        lab: LabName,
         /// The edits.
         #[command(flatten)]
         changes: SetChanges,
@@ -290,7 +290,7 @@ lvslab import /etc/keepalived/keepalived.conf --name mine -o mine.toml"
         output: Option<String>,
         /// Lab name (default: from the file name, e.g. saved.rules -> saved).
         #[arg(long, value_parser = lab_name)]
-        name: Option<String>,
+        name: Option<LabName>,
     },
     /// Serve HTTP as a real server inside a namespace (started by `lvslab up`).
     #[command(hide = true)]
@@ -342,7 +342,7 @@ lvslab tutorial --name mylab --keep"
         dataplane: Dataplane,
         /// Name of the lab (namespaces lvs-NAME-*), so it can run beside a `tutorial` lab.
         #[arg(long, default_value = "tutorial", value_parser = lab_name)]
-        name: String,
+        name: LabName,
         /// Leave the lab running on quit.
         #[arg(long)]
         keep: bool,
@@ -389,10 +389,8 @@ fn parse_bucket(s: &str) -> Result<std::time::Duration, String> {
     Ok(d)
 }
 
-fn lab_name(s: &str) -> Result<String, String> {
-    lvslab_core::lab::validate::lab_name(s)
-        .map(|()| s.to_string())
-        .map_err(|rule| format!("'{}' is not a lab name: {rule}", lvslab_core::lab::text::shown(s)))
+fn lab_name(s: &str) -> Result<LabName, String> {
+    LabName::parse(s)
 }
 
 /// A running lab or a preset: a path (it contains '/' or ends in `.toml`)
@@ -401,7 +399,7 @@ fn lab_or_preset(s: &str) -> Result<String, String> {
     if lvslab_core::lab::presets::is_path(s) {
         return Ok(s.to_string());
     }
-    lab_name(s).map_err(|e| {
+    lab_name(s).map(String::from).map_err(|e| {
         format!(
             "{e}; a preset file is named by a path (with a '/' or ending in .toml), e.g. ./{}",
             lvslab_core::lab::text::shown(s)

@@ -10,6 +10,7 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 
+use lvslab_core::lab::model::LabName;
 use lvslab_core::lab::{import, presets, ranges, validate};
 use lvslab_ipvs::AddressFamily;
 use lvslab_ipvs::wire;
@@ -287,6 +288,8 @@ proptest! {
         ]),
         name in "[a-z][a-z0-9-]{0,8}",
     ) {
+        // A name that breaks the rule (ending in '-') is no LabName at all.
+        let name = LabName::new(&name).unwrap_or_else(|_| LabName::new("fuzz").unwrap());
         let _ = import::import("fuzz.rules", &lines.join("\n"), &name);
         let _ = import::import("fuzz.rules", &noise, &name);
         let _ = import::name_from_file(&noise);
@@ -297,8 +300,9 @@ proptest! {
         text in mutated(vec![include_str!("fixtures/keepalived/tutorial.conf")]),
         noise in "[a-z_{}# \n0-9.!]{0,200}",
     ) {
-        let _ = import::import("fuzz.conf", &text, "fuzz");
-        let _ = import::import("fuzz.conf", &format!("virtual_server {noise}"), "fuzz");
+        let name = LabName::new("fuzz").unwrap();
+        let _ = import::import("fuzz.conf", &text, &name);
+        let _ = import::import("fuzz.conf", &format!("virtual_server {noise}"), &name);
     }
 
     #[test]

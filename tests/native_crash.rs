@@ -45,7 +45,7 @@ fn leftovers(lab: &str) -> Vec<String> {
         })
         .unwrap_or_default();
     left.extend(serve_processes(lab).iter().map(|pid| format!("lvslab serve pid {pid}")));
-    for file in [format!("/run/lvslab/{lab}.json"), format!("/run/lvslab/{lab}.lock")] {
+    for file in [format!("/run/lvslab/labs/{lab}/record.json"), format!("/run/lvslab/labs/{lab}")] {
         if std::path::Path::new(&file).exists() {
             left.push(file);
         }

@@ -72,7 +72,7 @@ fn client_reaches(addrs: &[&str]) -> bool {
 /// Lab `lab`'s keepalived processes (their command line names its folder).
 fn keepalived_pids_of(lab: &str) -> Vec<String> {
     let out = Command::new("pgrep")
-        .args(["-f", &format!("keepalived .*/run/lvslab/{lab}/")])
+        .args(["-f", &format!("keepalived .*/run/lvslab/labs/{lab}/")])
         .output()
         .expect("run pgrep");
     String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
@@ -205,7 +205,7 @@ fn the_vip_moves_to_the_backup_and_back_and_down_leaves_nothing() {
     lvslab_ok(&["down", LAB]);
     assert!(lab_namespaces().is_empty(), "{:?}", lab_namespaces());
     assert!(keepalived_pids().is_empty(), "keepalived left behind: {:?}", keepalived_pids());
-    assert!(!std::path::Path::new(&format!("/run/lvslab/{LAB}")).exists());
+    assert!(!std::path::Path::new(&format!("/run/lvslab/labs/{LAB}")).exists());
 }
 
 /// The dashboard on an HA lab (brought up by it, VRRP only): `F` fails the
@@ -268,7 +268,7 @@ fn f_in_the_dashboard_fails_over_and_back_and_quitting_leaves_nothing() {
     assert!(screen.contains("EXITED=0"), "{screen}");
     assert!(namespaces_of(TUI_LAB).is_empty(), "{:?}", namespaces_of(TUI_LAB));
     assert!(keepalived_pids_of(TUI_LAB).is_empty(), "{:?}", keepalived_pids_of(TUI_LAB));
-    assert!(!std::path::Path::new(&format!("/run/lvslab/{TUI_LAB}")).exists());
+    assert!(!std::path::Path::new(&format!("/run/lvslab/labs/{TUI_LAB}")).exists());
     drop(cleanup);
 }
 

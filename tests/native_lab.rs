@@ -259,7 +259,7 @@ fn up_of_a_running_lab_restarts_dead_servers_and_a_crashed_one_is_cleaned() {
     assert_eq!((report["ok"].as_u64(), report["by_server"]["rs1"].as_u64()), (Some(20), Some(20)));
 
     // A crash that lost the record: the namespaces are leftovers, cleaned by the next up.
-    std::fs::remove_file("/run/lvslab/tutorial.json").unwrap();
+    std::fs::remove_file("/run/lvslab/labs/tutorial/record.json").unwrap();
     let out = lvslab_ok(&["up", "tutorial", "--dataplane", "none"]);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("removed leftovers"),

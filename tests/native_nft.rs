@@ -115,7 +115,7 @@ fn the_tutorials_wrr_3_2_on_nftables_splits_1000_connections_600_400_and_down_le
         lvslab_ok(&["down", lab]);
     }
     assert_eq!(lab_namespaces(lab), Vec::<String>::new(), "no namespace is left");
-    assert!(!Path::new(&format!("/run/lvslab/{lab}.json")).exists(), "no record is left");
+    assert!(!Path::new(&format!("/run/lvslab/labs/{lab}")).exists(), "no record is left");
     assert_eq!(host_rules, nft(None, &["list", "ruleset"]), "no ruleset is left on the host");
 }
 

@@ -9,6 +9,7 @@ use common::generated_preset;
 use common::sandbox::{Sandbox, kill_servers, serve_processes};
 use lvslab::ops::state::{self, LabProcess, LabState, Stored};
 use lvslab_core::lab::model::Dataplane;
+use lvslab_core::lab::model::LabName;
 use lvslab_core::lab::presets;
 
 fn require_root() {
@@ -19,11 +20,12 @@ fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
-struct RemoveRecord(String);
+struct RemoveRecord(LabName);
 impl Drop for RemoveRecord {
     fn drop(&mut self) {
         let _ = state::remove(&self.0);
         let _ = std::fs::remove_file(state::lock_path(&self.0));
+        let _ = std::fs::remove_dir(state::lab_dir(&self.0));
         lvslab::ops::teardown::remove_empty_state_dir();
     }
 }
@@ -33,7 +35,7 @@ impl Drop for RemoveRecord {
 #[test]
 fn concurrent_writers_lose_no_edit() {
     require_root();
-    let name = format!("rmw{}", std::process::id());
+    let name = LabName::new(&format!("rmw{}", std::process::id())).unwrap();
     let _cleanup = RemoveRecord(name.clone());
     let mut preset = presets::load("tutorial").unwrap();
     preset.spec.name = name.clone();
@@ -79,11 +81,11 @@ fn concurrent_writers_lose_no_edit() {
         start + u64::from(EDITS),
         "every change of the other writer kept"
     );
-    let temps: Vec<String> = std::fs::read_dir(state::STATE_DIR)
+    let temps: Vec<String> = std::fs::read_dir(state::lab_dir(&name))
         .unwrap()
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(&name) && n.ends_with(".tmp"))
+        .filter(|n| n.ends_with(".tmp"))
         .collect();
     assert!(temps.is_empty(), "no temporary left: {temps:?}");
 }
@@ -110,7 +112,9 @@ fn a_corrupt_record_is_listed_as_broken_and_the_others_still_are() {
     let lvslab = |args: &[&str]| sandbox.command(&exe).args(args).output().unwrap();
     let up = lvslab(&["up", preset.to_str().unwrap(), "--dataplane", "none"]);
     assert!(up.status.success(), "{}", text(&up));
-    let out = sandbox.sh(&format!("printf '{{\"version\": 1, trunc' > /run/lvslab/{bad}.json"));
+    let out = sandbox.sh(&format!(
+        "mkdir -p /run/lvslab/labs/{bad} && printf '{{\"version\": 1, trunc' > /run/lvslab/labs/{bad}/record.json"
+    ));
     assert!(out.status.success());
 
     let ls = lvslab(&["ls"]);

@@ -44,12 +44,9 @@ fn leftovers() -> Vec<String> {
         .into_iter()
         .filter(|n| n.starts_with(&format!("lvs-{LAB}-")))
         .collect();
-    if let Ok(dir) = std::fs::read_dir("/run/lvslab") {
-        found.extend(
-            dir.filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|f| f.starts_with(&format!("{LAB}."))),
-        );
+    let folder = format!("/run/lvslab/labs/{LAB}");
+    if std::path::Path::new(&folder).exists() {
+        found.push(folder);
     }
     found
 }

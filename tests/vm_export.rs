@@ -84,7 +84,7 @@ fn the_exported_script_builds_the_same_lab_by_hand() {
     lvslab_ok(&["export", "tutorial", "--format", "shell", "-o", "/run/ex-tutorial.sh"]);
     lvslab_ok(&["down", "tutorial"]);
     assert_eq!(netns_list(), "", "lvslab down left namespaces");
-    assert!(!std::path::Path::new("/run/lvslab/tutorial.json").exists());
+    assert!(!std::path::Path::new("/run/lvslab/labs/tutorial").exists());
 
     let built = common::ok(Command::new("bash").arg("/run/ex-tutorial.sh"));
     assert!(text(&built).contains("lab 'tutorial' is up"), "{}", text(&built));

@@ -361,9 +361,11 @@ fn a_real_server_added_live_is_balanced_by_either_master() {
     };
 
     lvslab_ok(&["set", "ha", "--add-rs", "rs3=198.51.100.13:80"]);
-    let state = <lvslab::ops::state::LabState as lvslab::ops::state::Stored>::load("ha")
-        .unwrap()
-        .expect("the lab's record");
+    let state = <lvslab::ops::state::LabState as lvslab::ops::state::Stored>::load(
+        &lvslab_core::lab::model::LabName::new("ha").unwrap(),
+    )
+    .unwrap()
+    .expect("the lab's record");
     assert_eq!(state.spec.real_servers.len(), 3, "rs3 recorded");
     let with_rs3 = rules(&state.spec);
     assert!(with_rs3.iter().any(|l| l.contains("198.51.100.13:80")), "{with_rs3:?}");

@@ -194,7 +194,8 @@ fn keepalived_owns_the_table_and_a_dead_server_leaves_it() {
         times.last().copied().unwrap_or(0.0),
     );
     // What keepalived's checker said, with its own timestamps.
-    let log = std::fs::read_to_string("/run/lvslab/tutorial/keepalived.log").unwrap_or_default();
+    let log =
+        std::fs::read_to_string("/run/lvslab/labs/tutorial/keepalived.log").unwrap_or_default();
     for line in log.lines().filter(|l| l.contains("198.51.100.11")) {
         eprintln!("keepalived: {line}");
     }
@@ -255,7 +256,10 @@ fn keepalived_owns_the_table_and_a_dead_server_leaves_it() {
         "keepalived still runs after down: {:?}",
         keepalived_pids()
     );
-    assert!(!std::path::Path::new("/run/lvslab/tutorial").exists(), "keepalived's folder is left");
+    assert!(
+        !std::path::Path::new("/run/lvslab/labs/tutorial").exists(),
+        "the lab's folder is left"
+    );
 }
 
 /// Kills the test's own keepalived and namespace, even when the test fails.

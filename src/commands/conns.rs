@@ -9,12 +9,13 @@ use anyhow::{Result, bail};
 use lvslab::monitor::conns::{self, ConnTable};
 use lvslab::monitor::{ConnsRead, KernelObserver};
 use lvslab::ops::state::{LabState, Stored};
+use lvslab_core::lab::model::LabName;
 use lvslab_core::lab::text::shown;
 
 /// How often `--watch` reads the table again.
 const WATCH_PERIOD: Duration = Duration::from_secs(1);
 
-pub fn run(lab: &str, json: bool, watch: bool, server: Option<&str>) -> Result<ExitCode> {
+pub fn run(lab: &LabName, json: bool, watch: bool, server: Option<&str>) -> Result<ExitCode> {
     super::require_privilege("conns")?;
     let Some(state) = LabState::load(lab)? else {
         bail!(

@@ -7,6 +7,7 @@ use anyhow::Result;
 use lvslab::net::privilege;
 use lvslab::net::probe::{self, LinkSupport};
 use lvslab::ops::{state, teardown};
+use lvslab_core::lab::model::LabName;
 use lvslab_ipvs::probe::{self as ipvs_probe, Support};
 use lvslab_sys::kconfig::{self, Built};
 use serde::Serialize;
@@ -23,8 +24,8 @@ struct Report {
     nftables: Check,
     /// keepalived, for `lvslab up --control keepalived`.
     keepalived: Check,
-    labs: Vec<String>,
-    leftovers: Vec<String>,
+    labs: Vec<LabName>,
+    leftovers: Vec<LabName>,
     /// lvs-* namespaces lvslab did not make (left alone by `down --all`).
     foreign_namespaces: Vec<String>,
 }
@@ -47,7 +48,7 @@ pub fn run(json: bool) -> Result<ExitCode> {
     let (netns, veth, bridge) = probe_links();
     let labs = state::lab_names().unwrap_or_default();
     let foreign_namespaces = teardown::foreign_namespaces().unwrap_or_default();
-    let leftovers: Vec<String> = teardown::labs_with_namespaces()
+    let leftovers: Vec<LabName> = teardown::labs_with_namespaces()
         .unwrap_or_default()
         .into_iter()
         .filter(|l| !labs.contains(l))

@@ -13,11 +13,12 @@ use std::process::ExitCode;
 use anyhow::Result;
 use lvslab::ops::teardown::{self, Sweep};
 use lvslab::ops::{state, teardown::Removed};
+use lvslab_core::lab::model::LabName;
 
-pub fn run(lab: Option<&str>, all: bool, force: bool) -> Result<ExitCode> {
+pub fn run(lab: Option<&LabName>, all: bool, force: bool) -> Result<ExitCode> {
     super::require_privilege("down")?;
     let sweep = if force { Sweep::Force } else { Sweep::Ours };
-    let labs: Vec<String> = if all {
+    let labs: Vec<LabName> = if all {
         // Every lab with a trace: a record, namespaces, or what a crash left
         // (a lock file, a half-written record, a namespace mark).
         let mut names = state::lab_names()?;
@@ -27,7 +28,7 @@ pub fn run(lab: Option<&str>, all: bool, force: bool) -> Result<ExitCode> {
         names.dedup();
         names
     } else {
-        vec![lab.expect("clap requires LAB without --all").to_string()]
+        vec![lab.expect("clap requires LAB without --all").clone()]
     };
     if all && labs.is_empty() {
         println!("no labs to remove");
@@ -56,7 +57,7 @@ pub fn run(lab: Option<&str>, all: bool, force: bool) -> Result<ExitCode> {
             "  remove them with `ip netns delete NAME` (stop what runs inside first: \
              `ip netns pids NAME`), or `lvslab down {} --force`, which also stops every \
              process inside them",
-            if all { "--all" } else { lab.unwrap_or("LAB") }
+            if all { "--all" } else { lab.map_or("LAB", LabName::as_str) }
         );
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })

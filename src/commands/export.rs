@@ -10,7 +10,7 @@ use lvslab::monitor::{IpvsRead, KernelObserver, Observation};
 use lvslab::ops::state::{LabState, Stored};
 use lvslab_core::lab::export::{self, Format};
 use lvslab_core::lab::model::Dataplane;
-use lvslab_core::lab::model::LabSpec;
+use lvslab_core::lab::model::{LabName, LabSpec};
 use lvslab_core::lab::presets;
 
 /// Where the spec to export came from.
@@ -77,8 +77,9 @@ pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> 
 /// The running lab `lab` with what its director has now, else the preset
 /// of that name or path.
 fn find(lab: &str) -> Result<(LabSpec, Source, Option<Observation>)> {
-    if !presets::is_path(lab)
-        && let Some(state) = LabState::load(lab)?
+    if let Ok(name) = LabName::new(lab)
+        && !presets::is_path(lab)
+        && let Some(state) = LabState::load(&name)?
     {
         let seen = if state.dataplane == Dataplane::Ipvs {
             super::require_privilege("export")?;

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use lvslab_core::lab::import;
+use lvslab_core::lab::model::LabName;
 
-pub fn run(file: &str, output: Option<&str>, name: Option<&str>) -> Result<ExitCode> {
+pub fn run(file: &str, output: Option<&str>, name: Option<&LabName>) -> Result<ExitCode> {
     let (label, text) = if file == "-" {
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text).context("cannot read the rules from stdin")?;
@@ -16,7 +17,7 @@ pub fn run(file: &str, output: Option<&str>, name: Option<&str>) -> Result<ExitC
         let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?;
         (file.to_string(), text)
     };
-    let name = name.map_or_else(|| import::name_from_file(file), str::to_string);
+    let name = name.cloned().unwrap_or_else(|| import::name_from_file(file));
     let imported = match import::import(&label, &text, &name) {
         Ok(imported) => imported,
         Err(errors) => {

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use lvslab::ops::{state, teardown};
+use lvslab_core::lab::model::LabName;
 use lvslab_core::lab::presets;
 use lvslab_core::lab::text::shown;
 use serde_json::json;
@@ -40,7 +41,7 @@ pub fn run(show_presets: bool, json: bool) -> Result<ExitCode> {
         .chain(broken.iter().map(|(n, _)| n.as_str()))
         .collect();
     let foreign = teardown::foreign_namespaces()?;
-    let leftovers: Vec<String> = teardown::labs_with_namespaces()?
+    let leftovers: Vec<LabName> = teardown::labs_with_namespaces()?
         .into_iter()
         .filter(|l| !recorded.contains(&l.as_str()))
         .filter(|l| {

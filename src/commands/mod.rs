@@ -47,7 +47,7 @@ pub fn run(
         Command::Up { lab, dataplane, control, no_sync } => {
             runtime()?.block_on(up::run(&lab, dataplane, control, no_sync))
         }
-        Command::Down { lab, all, force } => down::run(lab.as_deref(), all, force),
+        Command::Down { lab, all, force } => down::run(lab.as_ref(), all, force),
         Command::Status { lab, json } => status::run(&lab, json),
         Command::Conns { lab, json, watch, server } => {
             conns::run(&lab, json, watch, server.as_deref())
@@ -88,7 +88,7 @@ pub fn run(
         }
         Command::Export { lab, format, output } => export::run(&lab, format, output.as_deref()),
         Command::Import { file, output, name } => {
-            import::run(&file, output.as_deref(), name.as_deref())
+            import::run(&file, output.as_deref(), name.as_ref())
         }
         Command::Set { lab, changes } => runtime()?.block_on(set::run(&lab, changes)),
     }

@@ -11,6 +11,7 @@ use lvslab::ops::edit;
 use lvslab::ops::state::{LabState, Stored};
 use lvslab::ops::vrrp;
 use lvslab_core::lab::edit::Edit;
+use lvslab_core::lab::model::LabName;
 
 /// The edits asked for (the command line's, one home for them).
 pub use crate::cli::SetChanges as Changes;
@@ -18,7 +19,7 @@ pub use crate::cli::SetChanges as Changes;
 /// How long `set` waits for VRRP to settle after a director failed.
 const TAKEOVER_WAIT: Duration = Duration::from_secs(10);
 
-pub async fn run(lab: &str, changes: Changes) -> Result<ExitCode> {
+pub async fn run(lab: &LabName, changes: Changes) -> Result<ExitCode> {
     super::require_privilege("set")?;
     let Some(mut state) = LabState::load(lab)? else {
         bail!("no lab '{lab}' is running (lvslab up {lab} builds it)");

@@ -8,9 +8,10 @@ use lvslab::monitor::merge::Origin;
 use lvslab::monitor::status::{self, LabStatus};
 use lvslab::ops::state::{LabState, Stored};
 use lvslab_core::lab::model::Dataplane;
+use lvslab_core::lab::model::LabName;
 use lvslab_core::lab::text::shown;
 
-pub fn run(lab: &str, json: bool) -> Result<ExitCode> {
+pub fn run(lab: &LabName, json: bool) -> Result<ExitCode> {
     super::require_privilege("status")?;
     let Some(state) = LabState::load(lab)? else {
         bail!(

@@ -13,6 +13,7 @@ use lvslab::monitor::observe::CountsReader;
 use lvslab::monitor::{KernelObserver, Observe, predict, verdict};
 use lvslab::ops::state::{LabState, Stored};
 use lvslab_core::lab::model::Dataplane;
+use lvslab_core::lab::model::LabName;
 use lvslab_core::lab::model::{LabSpec, Service};
 use lvslab_core::lab::ranges;
 use lvslab_sys::netns;
@@ -38,7 +39,12 @@ pub struct LoadArgs {
     pub bucket: Option<Duration>,
 }
 
-pub fn run(lab: &str, args: &LoadArgs, to: Option<SocketAddrV4>, json: bool) -> Result<ExitCode> {
+pub fn run(
+    lab: &LabName,
+    args: &LoadArgs,
+    to: Option<SocketAddrV4>,
+    json: bool,
+) -> Result<ExitCode> {
     super::require_privilege("traffic")?;
     let Some(state) = LabState::load(lab)? else {
         bail!("no lab '{lab}' is running (lvslab up {lab} builds it)");

@@ -10,7 +10,7 @@ use lvslab::ops::state::{LabState, Phase, Stored};
 use lvslab::ops::{lifecycle, teardown};
 use lvslab::session::dashboard::bring_up_owned;
 use lvslab::session::{Session, show};
-use lvslab_core::lab::model::Dataplane;
+use lvslab_core::lab::model::{Dataplane, LabName};
 use lvslab_core::lab::presets;
 use lvslab_tui::{self as tui, theme};
 
@@ -83,10 +83,11 @@ async fn choose(options: &Options) -> Result<Choice> {
         return Ok(Choice { lab: None, owned: true, picker: true });
     };
     // Only a bare word can be a running lab; a path is a preset file.
-    if !presets::is_path(name)
-        && let Some(state) = LabState::load(name)?
+    if let Ok(lab) = LabName::new(name)
+        && !presets::is_path(name)
+        && let Some(state) = LabState::load(&lab)?
         && state.phase == Phase::Up
-        && !teardown::lab_namespaces(name)?.is_empty()
+        && !teardown::lab_namespaces(&lab)?.is_empty()
     {
         return Ok(Choice { lab: Some(state), owned: false, picker: false });
     }

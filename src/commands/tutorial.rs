@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Result, anyhow};
 use lvslab::ops::LabError;
 use lvslab::ops::lifecycle::{self, Wiring};
-use lvslab_core::lab::model::Dataplane;
+use lvslab_core::lab::model::{Dataplane, LabName};
 use lvslab_core::lab::presets::{self, Preset};
 use lvslab_core::lab::validate;
 
@@ -30,7 +30,7 @@ pub struct Options {
     /// IPVS or topology only.
     pub dataplane: Dataplane,
     /// The lab's name.
-    pub name: String,
+    pub name: LabName,
     /// Leave the lab running on quit.
     pub keep: bool,
     /// Theme name or file.

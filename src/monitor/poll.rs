@@ -109,7 +109,7 @@ pub fn snapshot(
         })
         .collect();
     let lab = LabView {
-        name: spec.name.clone(),
+        name: spec.name.to_string(),
         dataplane: state.dataplane,
         control: if crate::ops::live::by_keepalived(state) {
             lvslab_core::lab::model::Control::Keepalived

@@ -9,7 +9,7 @@ use tracing::instrument;
 
 use super::state;
 use crate::net::{self, rtnl::Rtnl, sysctl};
-use lvslab_core::lab::model::parse_netns_name;
+use lvslab_core::lab::model::LabName;
 use lvslab_core::lab::plan::Plan;
 use lvslab_core::lab::step::Step;
 use lvslab_sys::netns;
@@ -87,9 +87,9 @@ impl Builder {
 /// lab has a record: a build that a signal abandoned mid-way, whose lab was
 /// torn down meanwhile, makes nothing more.
 fn create_netns(name: &str) -> Result<(), net::Error> {
-    let Some((lab, _)) = parse_netns_name(name) else { return netns::create(name) };
-    let record = state::path(lab);
-    let _lock = state::lock(lab).map_err(|e| net::Error::io("lock", state::lock_path(lab), e))?;
+    let Some((lab, _)) = LabName::of_netns(name) else { return netns::create(name) };
+    let record = state::path(&lab);
+    let _lock = state::lock(&lab).map_err(|e| net::Error::io("lock", state::lock_path(&lab), e))?;
     if !record.exists() {
         return Err(net::Error::io(
             "create",

@@ -75,7 +75,7 @@ fn purpose(spec: &LabSpec, host: &str, dataplane: Dataplane) -> Purpose {
 /// rename), so a reload never reads half a file.
 pub fn write_config(spec: &LabSpec, dataplane: Dataplane) -> Result<(), LabError> {
     let io = |e: std::io::Error| LabError::Record(format!("writing keepalived.conf: {e}"));
-    let dir = state::dir(&spec.name);
+    let dir = state::lab_dir(&spec.name);
     std::fs::create_dir_all(&dir).map_err(io)?;
     let header = ["Written by lvslab for this lab; rewritten on every live edit.".to_string()];
     for host in spec.directors() {
@@ -319,14 +319,10 @@ pub fn stop_recorded(state: &LabState) -> Vec<u32> {
     state.processes.iter().filter(|p| p.role == ROLE).filter(|p| stop(p)).map(|p| p.pid).collect()
 }
 
-/// Removes the lab's keepalived folder (configuration, pid files, log).
-pub fn remove_files(lab: &str) {
-    let _ = std::fs::remove_dir_all(state::dir(lab));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lvslab_core::lab::model::LabName;
 
     #[test]
     fn rule_order_does_not_matter_but_content_does() {
@@ -336,8 +332,9 @@ mod tests {
 
     #[test]
     fn files_stay_in_the_labs_own_folder() {
-        let conf = state::config_path("tutorial");
-        assert_eq!(conf, std::path::Path::new("/run/lvslab/tutorial/keepalived.conf"));
-        assert!(state::log_path("tutorial").starts_with("/run/lvslab/tutorial"));
+        let lab = LabName::new("tutorial").unwrap();
+        let conf = state::config_path(&lab);
+        assert_eq!(conf, std::path::Path::new("/run/lvslab/labs/tutorial/keepalived.conf"));
+        assert!(state::log_path(&lab).starts_with("/run/lvslab/labs/tutorial"));
     }
 }

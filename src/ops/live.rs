@@ -12,7 +12,7 @@ use super::keepalived;
 use super::servers;
 use super::state::{self, LabState, Stored};
 use lvslab_core::lab::model::{Control, Dataplane, Scheduler};
-use lvslab_core::lab::model::{Forward, Member, RealServer, parse_netns_name};
+use lvslab_core::lab::model::{Forward, LabName, Member, RealServer};
 use lvslab_core::lab::plan::Plan;
 use lvslab_core::lab::{ranges, table, validate};
 use lvslab_ipvs::IpvsClient;
@@ -77,7 +77,7 @@ fn record_error(e: std::io::Error) -> LabError {
     LabError::Record(e.to_string())
 }
 
-fn reload(name: &str) -> Result<LabState, LabError> {
+fn reload(name: &LabName) -> Result<LabState, LabError> {
     LabState::load(name)
         .map_err(record_error)?
         .ok_or_else(|| LabError::Refused(format!("lab '{name}' has no record any more")))
@@ -369,7 +369,7 @@ fn check_new_host(state: &LabState, name: &str, addr: Ipv4Addr) -> Result<(), La
     if taken {
         return refuse(format!("{addr} is already used in lab '{}'", spec.name));
     }
-    if netns::exists(&spec.netns(name)) || parse_netns_name(&spec.netns(name)).is_none() {
+    if netns::exists(&spec.netns(name)) || LabName::of_netns(&spec.netns(name)).is_none() {
         return refuse(format!("namespace {} already exists", spec.netns(name)));
     }
     Ok(())

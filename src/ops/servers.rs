@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use super::error::LabError;
 use super::process::{self, Target, start_ticks};
-use super::state::{self, LabProcess, LabState, STATE_DIR};
-use lvslab_core::lab::model::RealServer;
+use super::state::{self, LabProcess, LabState};
+use lvslab_core::lab::model::{LabName, RealServer};
 use lvslab_sys::netns;
 
 /// The role recorded for these processes.
@@ -18,11 +18,6 @@ pub const ROLE: &str = "http-server";
 /// How long a new server may take to accept connections (the VM's TCG
 /// emulation makes process start-up 50-100x slower than on hardware).
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Where a server's stderr goes, for when it fails to start.
-pub fn log_path(lab: &str, host: &str, port: u16) -> PathBuf {
-    PathBuf::from(STATE_DIR).join("logs").join(format!("{lab}-{host}-{port}.log"))
-}
 
 /// Whether a recorded process is still the one that was started.
 pub fn is_running(p: &LabProcess) -> bool {
@@ -46,7 +41,7 @@ pub fn start_missing(state: &mut LabState) -> Result<usize, LabError> {
         }
     }
     for (p, addr) in &started {
-        wait_ready(&spec.netns(&p.host), *addr, p)?;
+        wait_ready(&spec.name, &spec.netns(&p.host), *addr, p)?;
     }
     let count = started.len();
     state.processes.extend(started.into_iter().map(|(p, _)| p));
@@ -71,7 +66,12 @@ pub fn stop_host(state: &mut LabState, host: &str) -> usize {
 /// Spawns one server under the lab's lock and records it at once, so that
 /// no moment exists in which it runs unrecorded while another lvslab tears
 /// the lab down; a lab without a record (torn down meanwhile) gets none.
-fn spawn_recorded(lab: &str, rs: &RealServer, ns: &str, port: u16) -> Result<LabProcess, LabError> {
+fn spawn_recorded(
+    lab: &LabName,
+    rs: &RealServer,
+    ns: &str,
+    port: u16,
+) -> Result<LabProcess, LabError> {
     let record = |e: std::io::Error| LabError::Record(e.to_string());
     let _lock = state::lock(lab).map_err(record)?;
     if !state::path(lab).exists() {
@@ -92,13 +92,13 @@ fn spawn_recorded(lab: &str, rs: &RealServer, ns: &str, port: u16) -> Result<Lab
     Ok(p)
 }
 
-fn spawn(lab: &str, rs: &RealServer, ns: &str, port: u16) -> Result<LabProcess, LabError> {
+fn spawn(lab: &LabName, rs: &RealServer, ns: &str, port: u16) -> Result<LabProcess, LabError> {
     let host = rs.name.as_str();
     let spawn_error = |source| LabError::Spawn { host: host.to_string(), source };
     // /proc/self/exe, not the path: it is this very binary even if the file
     // was replaced (rebuilt) since this process started.
     let exe = PathBuf::from("/proc/self/exe");
-    let log = log_path(lab, host, port);
+    let log = state::server_log_path(lab, host, port);
     if let Some(dir) = log.parent() {
         std::fs::create_dir_all(dir).map_err(spawn_error)?;
     }
@@ -123,7 +123,7 @@ fn spawn(lab: &str, rs: &RealServer, ns: &str, port: u16) -> Result<LabProcess, 
 
 /// Waits until the server accepts a connection on its own address, from
 /// inside its namespace.
-fn wait_ready(ns: &str, addr: Ipv4Addr, p: &LabProcess) -> Result<(), LabError> {
+fn wait_ready(lab: &LabName, ns: &str, addr: Ipv4Addr, p: &LabProcess) -> Result<(), LabError> {
     let port = p.port.unwrap_or(80);
     let deadline = Instant::now() + READY_TIMEOUT;
     loop {
@@ -135,7 +135,7 @@ fn wait_ready(ns: &str, addr: Ipv4Addr, p: &LabProcess) -> Result<(), LabError> 
             return Ok(());
         }
         if !process::alive(p.pid) || Instant::now() > deadline {
-            let log = log_path(lab_of(ns), &p.host, port);
+            let log = state::server_log_path(lab, &p.host, port);
             let said = std::fs::read_to_string(&log).unwrap_or_default();
             let why =
                 if said.trim().is_empty() { String::new() } else { format!(": {}", said.trim()) };
@@ -148,8 +148,4 @@ fn wait_ready(ns: &str, addr: Ipv4Addr, p: &LabProcess) -> Result<(), LabError> 
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-fn lab_of(ns: &str) -> &str {
-    lvslab_core::lab::model::parse_netns_name(ns).map_or(ns, |(lab, _)| lab)
 }

@@ -1,6 +1,20 @@
-//! The record of a running lab: `/run/lvslab/<lab>.json`.
+//! The files lvslab keeps for its labs under `/run/lvslab`, and the record
+//! of a running lab among them:
 //!
-//! Every command finds a lab through this file. It is written *before* the
+//! ```text
+//! /run/lvslab/labs/<lab>/record.json    the record (what was built, its processes)
+//!                        lock           the lab's lock (flock)
+//!                        keepalived.conf, keepalived.log, <director>-keepalived.*
+//!                        logs/<host>-<port>.log   the real servers' HTTP logs
+//! /run/lvslab/netns/<namespace>         a mark per namespace lvslab made (its inode)
+//! ```
+//!
+//! Every path of a lab is built by [`lab_dir`], which takes a [`LabName`]:
+//! a name that broke the lab-name rule (`..`, `netns`'s sibling, a `/`)
+//! cannot be one, so no lab's files can alias lvslab's own folders or walk
+//! out of them.
+//!
+//! Every command finds a lab through its record. It is written *before* the
 //! first kernel change (phase `building`) so that a crash mid-way still
 //! leaves a record naming what to clean, and lives on tmpfs so a reboot,
 //! which also wipes the namespaces, wipes it too.
@@ -16,17 +30,34 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::fcntl::{Flock, FlockArg};
 
-use lvslab_core::lab::model::{Dataplane, LabSpec};
+use lvslab_core::lab::model::{Dataplane, LabName, LabSpec};
 pub use lvslab_core::lab::record::{LabProcess, LabState, Phase};
 
-/// Where lab records live.
+/// Where lvslab keeps its files.
 pub const STATE_DIR: &str = "/run/lvslab";
 
-/// Path of the state file of lab `name`.
-/// Commands check names with `lab::validate::lab_name` before they get
-/// here, and [`LabState::load`] checks again.
-pub fn path(name: &str) -> PathBuf {
-    PathBuf::from(STATE_DIR).join(format!("{name}.json"))
+/// Where each lab's folder is.
+pub const LABS_DIR: &str = "/run/lvslab/labs";
+
+/// Lab `lab`'s folder, `/run/lvslab/labs/<lab>`: the one function that
+/// joins a lab's name to a path.
+pub fn lab_dir(lab: &LabName) -> PathBuf {
+    Path::new(LABS_DIR).join(lab.as_str())
+}
+
+/// Path of lab `lab`'s record.
+pub fn path(lab: &LabName) -> PathBuf {
+    lab_dir(lab).join("record.json")
+}
+
+/// Path of lab `lab`'s lock file.
+pub fn lock_path(lab: &LabName) -> PathBuf {
+    lab_dir(lab).join("lock")
+}
+
+/// Where the HTTP server on `port` of host `host` of lab `lab` logs.
+pub fn server_log_path(lab: &LabName, host: &str, port: u16) -> PathBuf {
+    lab_dir(lab).join("logs").join(format!("{host}-{port}.log"))
 }
 
 /// A lab's record as a file: made, saved and read back under the lab's
@@ -39,7 +70,7 @@ pub trait Stored: Sized {
     /// Rewrites the whole state file atomically, under the lab's lock.
     fn save(&self) -> io::Result<()>;
     /// Reads the state of lab `name`; `Ok(None)` if there is none.
-    fn load(name: &str) -> io::Result<Option<Self>>;
+    fn load(name: &LabName) -> io::Result<Option<Self>>;
     /// Whether the `up` that wrote a `building` record is still alive.
     fn owner_alive(&self) -> bool;
 }
@@ -85,13 +116,7 @@ impl Stored for LabState {
     }
 
     /// Reads the state of lab `name`; `Ok(None)` if there is none.
-    fn load(name: &str) -> io::Result<Option<Self>> {
-        if let Err(rule) = lvslab_core::lab::validate::lab_name(name) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("'{}' is not a lab name: {rule}", lvslab_core::lab::text::shown(name)),
-            ));
-        }
+    fn load(name: &LabName) -> io::Result<Option<Self>> {
         let invalid = |why: String| {
             io::Error::new(io::ErrorKind::InvalidData, format!("{}: {why}", path(name).display()))
         };
@@ -99,9 +124,11 @@ impl Stored for LabState {
             Ok(bytes) => {
                 let state: Self =
                     serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
-                // A record edited by hand must not name another lab (its
-                // name steers teardown and the exported script's cleanup).
-                if state.spec.name != name {
+                // Parsing re-validated every typed field (the name, the
+                // scheduler...). A record edited by hand must not name
+                // another lab (its name steers teardown and the exported
+                // script's cleanup).
+                if state.spec.name != *name {
                     return Err(invalid(format!(
                         "the record names lab '{}', not '{name}'",
                         lvslab_core::lab::text::shown(&state.spec.name)
@@ -124,69 +151,86 @@ impl Stored for LabState {
     }
 }
 
-/// The lab's keepalived folder: `/run/lvslab/<lab>/`.
-pub fn dir(lab: &str) -> PathBuf {
-    Path::new(STATE_DIR).join(lab)
-}
-
 /// The configuration keepalived runs (the one director's).
-pub fn config_path(lab: &str) -> PathBuf {
+pub fn config_path(lab: &LabName) -> PathBuf {
     config_path_of(lab, hosts::DIRECTOR)
 }
 
 /// keepalived's log (its console output: checks, table changes).
-pub fn log_path(lab: &str) -> PathBuf {
+pub fn log_path(lab: &LabName) -> PathBuf {
     log_path_of(lab, hosts::DIRECTOR)
 }
 
 /// The file `name` of director `host`'s keepalived: `name` itself for the
 /// one director of a lab, `<host>-<name>` for each director of an HA lab.
-pub(crate) fn file_of(lab: &str, host: &str, name: &str) -> PathBuf {
+pub(crate) fn file_of(lab: &LabName, host: &str, name: &str) -> PathBuf {
     if host == hosts::DIRECTOR {
-        dir(lab).join(name)
+        lab_dir(lab).join(name)
     } else {
-        dir(lab).join(format!("{host}-{name}"))
+        lab_dir(lab).join(format!("{host}-{name}"))
     }
 }
 
 /// The configuration director `host`'s keepalived runs.
-pub fn config_path_of(lab: &str, host: &str) -> PathBuf {
+pub fn config_path_of(lab: &LabName, host: &str) -> PathBuf {
     file_of(lab, host, "keepalived.conf")
 }
 
 /// Director `host`'s keepalived log.
-pub fn log_path_of(lab: &str, host: &str) -> PathBuf {
+pub fn log_path_of(lab: &LabName, host: &str) -> PathBuf {
     file_of(lab, host, "keepalived.log")
 }
 
 /// Removes the state file of lab `name` (absent is fine).
-pub fn remove(name: &str) -> io::Result<()> {
+pub fn remove(name: &LabName) -> io::Result<()> {
     match fs::remove_file(path(name)) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
 }
 
-/// Names of labs that have a state file, sorted.
-pub fn lab_names() -> io::Result<Vec<String>> {
-    let entries = match fs::read_dir(STATE_DIR) {
+/// Removes everything in lab `lab`'s folder but its lock (logs,
+/// keepalived's files, leftovers): call it holding the lock, after the
+/// record is gone; the lock's release then removes the folder.
+pub fn remove_lab_files(lab: &LabName) {
+    let Ok(entries) = fs::read_dir(lab_dir(lab)) else { return };
+    for entry in entries.filter_map(Result::ok) {
+        if entry.file_name() == "lock" {
+            continue;
+        }
+        // Neither follows a symlink: one planted here is removed, not its target.
+        let _ = match entry.file_type() {
+            Ok(t) if t.is_dir() => fs::remove_dir_all(entry.path()),
+            _ => fs::remove_file(entry.path()),
+        };
+    }
+}
+
+/// The folders under /run/lvslab/labs whose names are lab names, sorted.
+/// (A folder named otherwise is not lvslab's: it is never used.)
+fn lab_folders() -> io::Result<Vec<LabName>> {
+    let entries = match fs::read_dir(LABS_DIR) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
-    let mut names: Vec<String> = entries
+    let mut names: Vec<LabName> = entries
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| !n.starts_with('.'))
-        .filter_map(|n| n.strip_suffix(".json").map(str::to_string))
+        .filter_map(|n| LabName::new(&n).ok())
         .collect();
     names.sort();
     Ok(names)
 }
 
+/// Names of labs that have a record, sorted.
+pub fn lab_names() -> io::Result<Vec<LabName>> {
+    Ok(lab_folders()?.into_iter().filter(|lab| path(lab).exists()).collect())
+}
+
 /// Every record under /run/lvslab, read: a record that cannot be read or
 /// parsed is listed with the reason instead of failing the whole list.
-pub fn list() -> io::Result<Vec<(String, Result<LabState, String>)>> {
+pub fn list() -> io::Result<Vec<(LabName, Result<LabState, String>)>> {
     Ok(lab_names()?
         .into_iter()
         .filter_map(|name| match LabState::load(&name) {
@@ -200,7 +244,7 @@ pub fn list() -> io::Result<Vec<(String, Result<LabState, String>)>> {
 /// Reads lab `name`'s record, lets `change` edit it and writes it back, all
 /// under the lab's lock: two writers (the dashboard and `lvslab set`) each
 /// see the other's edits. `NotFound` if the lab has no record.
-pub fn update(name: &str, change: impl FnOnce(&mut LabState)) -> io::Result<LabState> {
+pub fn update(name: &LabName, change: impl FnOnce(&mut LabState)) -> io::Result<LabState> {
     let _lock = lock(name)?;
     let mut state = LabState::load(name)?.ok_or_else(|| {
         io::Error::new(io::ErrorKind::NotFound, format!("lab '{name}' has no record"))
@@ -263,17 +307,12 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
-/// Path of the lock file of lab `name`.
-pub fn lock_path(name: &str) -> PathBuf {
-    PathBuf::from(STATE_DIR).join(format!("{name}.lock"))
-}
-
 thread_local! {
     /// The labs this thread holds the lock of, and how many times.
-    static HELD: RefCell<HashMap<String, (Flock<File>, usize)>> = RefCell::new(HashMap::new());
+    static HELD: RefCell<HashMap<LabName, (Flock<File>, usize)>> = RefCell::new(HashMap::new());
 }
 
-/// Holds lab `name`'s lock (an exclusive `flock` on `/run/lvslab/<name>.lock`)
+/// Holds lab `name`'s lock (an exclusive `flock` on its folder's `lock`)
 /// until dropped. Every change to a lab's record and every kernel object or
 /// process made for a lab happens under it, and so does teardown: whatever
 /// runs after a teardown finds no record and makes nothing.
@@ -282,24 +321,24 @@ thread_local! {
 /// adds takes it again); other threads and processes wait.
 #[must_use = "the lock is released when this is dropped"]
 pub struct RecordLock {
-    name: String,
+    name: LabName,
 }
 
 /// Takes lab `name`'s lock, waiting for any other holder.
-pub fn lock(name: &str) -> io::Result<RecordLock> {
+pub fn lock(name: &LabName) -> io::Result<RecordLock> {
     let held =
         HELD.with(|held| held.borrow_mut().get_mut(name).map(|(_, depth)| *depth += 1).is_some());
     if !held {
         let file = acquire(name)?;
-        HELD.with(|held| held.borrow_mut().insert(name.to_string(), (file, 1)));
+        HELD.with(|held| held.borrow_mut().insert(name.clone(), (file, 1)));
     }
-    Ok(RecordLock { name: name.to_string() })
+    Ok(RecordLock { name: name.clone() })
 }
 
 /// Opens and locks the lock file; retries when the file it locked was
 /// removed meanwhile (by a holder that found the lab gone).
-fn acquire(name: &str) -> io::Result<Flock<File>> {
-    create_private_dir(Path::new(STATE_DIR))?;
+fn acquire(name: &LabName) -> io::Result<Flock<File>> {
+    create_private_dir(&lab_dir(name))?;
     let target = lock_path(name);
     loop {
         let file = fs::OpenOptions::new()
@@ -328,9 +367,11 @@ impl Drop for RecordLock {
             *depth -= 1;
             if *depth == 0 {
                 // A lab without a record keeps no lock file: remove it while
-                // still holding it (waiters notice and lock the new one).
+                // still holding it (waiters notice and lock the new one),
+                // and its folder if nothing else is left in it.
                 if !path(&self.name).exists() {
                     let _ = fs::remove_file(lock_path(&self.name));
+                    let _ = fs::remove_dir(lab_dir(&self.name));
                 }
                 held.remove(&self.name);
             }
@@ -388,26 +429,18 @@ pub fn marked_namespaces() -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Names of labs that left any trace under /run/lvslab: a record, a lock
-/// file, a temporary of a write that a crash interrupted, a namespace mark.
-pub fn traced_labs() -> Vec<String> {
-    let mut labs: Vec<String> = fs::read_dir(STATE_DIR)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter_map(|e| e.file_name().into_string().ok())
-                .filter_map(|n| {
-                    let n =
-                        n.strip_prefix('.').map_or(n.as_str(), |t| temp_target(t).unwrap_or(""));
-                    n.strip_suffix(".json").or_else(|| n.strip_suffix(".lock")).map(str::to_string)
-                })
-                .filter(|n| !n.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    labs.extend(marked_namespaces().iter().chain(&stale_mark_temps()).filter_map(|ns| {
-        lvslab_core::lab::model::parse_netns_name(ns).map(|(lab, _)| lab.to_string())
-    }));
+/// Names of labs that left any trace under /run/lvslab: a folder (a
+/// record, a lock, a temporary of a write that a crash interrupted), a
+/// namespace mark. Traces whose names break the lab-name rule are not
+/// lvslab's and are not listed.
+pub fn traced_labs() -> Vec<LabName> {
+    let mut labs = lab_folders().unwrap_or_default();
+    labs.extend(
+        marked_namespaces()
+            .iter()
+            .chain(&stale_mark_temps())
+            .filter_map(|ns| LabName::of_netns(ns).map(|(lab, _)| lab)),
+    );
     labs.sort();
     labs.dedup();
     labs
@@ -436,18 +469,15 @@ fn stale_mark_temps() -> Vec<String> {
 /// Removes the temporaries that writes of lab `lab`'s record and marks left
 /// when a crash interrupted them. Call it holding the lab's lock (every
 /// writer of those files holds it while its temporary exists).
-pub fn remove_temporaries(lab: &str) {
-    let record = format!("{lab}.json");
+pub fn remove_temporaries(lab: &LabName) {
     for (dir, of_lab) in [
-        (Path::new(STATE_DIR), Box::new(|t: &str| t == record) as Box<dyn Fn(&str) -> bool>),
+        (lab_dir(lab), Box::new(|_: &str| true) as Box<dyn Fn(&str) -> bool>),
         (
-            Path::new(NETNS_MARK_DIR),
-            Box::new(|t: &str| {
-                lvslab_core::lab::model::parse_netns_name(t).is_some_and(|(l, _)| l == lab)
-            }),
+            PathBuf::from(NETNS_MARK_DIR),
+            Box::new(|t: &str| LabName::of_netns(t).is_some_and(|(l, _)| l == *lab)),
         ),
     ] {
-        let Ok(entries) = fs::read_dir(dir) else { continue };
+        let Ok(entries) = fs::read_dir(&dir) else { continue };
         for entry in entries.filter_map(Result::ok) {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.strip_prefix('.').and_then(temp_target).is_some_and(&of_lab) {

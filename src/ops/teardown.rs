@@ -9,9 +9,8 @@ use super::process::{self, FoundProcess, Target};
 use super::program;
 use super::state::{self, LabState, Stored};
 use crate::net;
-use lvslab_core::lab::model::Dataplane;
 use lvslab_core::lab::model::hosts;
-use lvslab_core::lab::model::parse_netns_name;
+use lvslab_core::lab::model::{Dataplane, LabName};
 use lvslab_sys::netns;
 
 /// What a teardown removed, for the user.
@@ -47,19 +46,20 @@ pub enum Sweep {
 }
 
 /// Namespaces under /run/netns named like lab `lab`'s (lvslab's or not).
-pub fn lab_namespaces(lab: &str) -> Result<Vec<String>, net::Error> {
+pub fn lab_namespaces(lab: &LabName) -> Result<Vec<String>, net::Error> {
     Ok(netns::list()?
         .into_iter()
-        .filter(|ns| parse_netns_name(ns).is_some_and(|(l, _)| l == lab))
+        .filter(|ns| LabName::of_netns(ns).is_some_and(|(l, _)| l == *lab))
         .collect())
 }
 
-/// Every lab name that has namespaces under /run/netns.
-pub fn labs_with_namespaces() -> Result<Vec<String>, net::Error> {
-    let mut labs: Vec<String> = netns::list()?
-        .iter()
-        .filter_map(|ns| parse_netns_name(ns).map(|(lab, _)| lab.to_string()))
-        .collect();
+/// Every lab name that has namespaces under /run/netns (a namespace
+/// `lvs-<x>-<host>` whose `<x>` is no lab name names no lab: see
+/// [`foreign_namespaces`]).
+pub fn labs_with_namespaces() -> Result<Vec<LabName>, net::Error> {
+    let mut labs: Vec<LabName> =
+        netns::list()?.iter().filter_map(|ns| LabName::of_netns(ns).map(|(lab, _)| lab)).collect();
+    labs.sort();
     labs.dedup();
     Ok(labs)
 }
@@ -72,13 +72,19 @@ pub fn is_ours(ns: &str, recorded: Option<&LabState>) -> bool {
         || recorded.is_some_and(|s| s.spec.hosts().any(|(host, _)| s.spec.netns(host) == ns))
 }
 
-/// `lvs-*` namespaces on this machine that lvslab did not make, sorted.
+/// `lvs-*` namespaces on this machine that lvslab did not make, sorted:
+/// unmarked ones, and any whose lab part is no lab name (`lvs-..-x`).
 pub fn foreign_namespaces() -> Result<Vec<String>, net::Error> {
     let mut foreign = Vec::new();
     for ns in netns::list()? {
-        let Some((lab, _)) = parse_netns_name(&ns) else { continue };
-        let recorded = LabState::load(lab).ok().flatten();
-        if !is_ours(&ns, recorded.as_ref()) {
+        if !ns.starts_with(lvslab_core::lab::model::NETNS_PREFIX) {
+            continue;
+        }
+        let ours = LabName::of_netns(&ns).is_some_and(|(lab, _)| {
+            let recorded = LabState::load(&lab).ok().flatten();
+            is_ours(&ns, recorded.as_ref())
+        });
+        if !ours {
             foreign.push(ns);
         }
     }
@@ -87,7 +93,7 @@ pub fn foreign_namespaces() -> Result<Vec<String>, net::Error> {
 
 /// Removes everything lvslab made for lab `lab`; an error if any part failed
 /// (the rest was still removed: see [`remove_with`]).
-pub fn remove(lab: &str) -> Result<Removed, LabError> {
+pub fn remove(lab: &LabName) -> Result<Removed, LabError> {
     let removed = remove_with(lab, Sweep::Ours);
     if removed.errors.is_empty() {
         Ok(removed)
@@ -103,7 +109,7 @@ pub fn remove(lab: &str) -> Result<Removed, LabError> {
 /// [`Removed::errors`]: processes, IPVS table, namespaces, marks, logs,
 /// record. Holds the lab's lock throughout, so nothing is added to the lab
 /// meanwhile and nothing after it (a build a signal abandoned finds no record).
-pub fn remove_with(lab: &str, sweep: Sweep) -> Removed {
+pub fn remove_with(lab: &LabName, sweep: Sweep) -> Removed {
     let mut removed = Removed::default();
     let lock = match state::lock(lab) {
         Ok(lock) => Some(lock),
@@ -194,8 +200,6 @@ pub fn remove_with(lab: &str, sweep: Sweep) -> Removed {
     removed.processes.extend(process::stop_all(&late));
     remove_stale_marks(Some(lab));
     state::remove_temporaries(lab);
-    remove_logs(lab);
-    super::keepalived::remove_files(lab);
     if recorded.is_some() || state::path(lab).exists() {
         match state::remove(lab) {
             Ok(()) => removed.state_file = true,
@@ -204,6 +208,8 @@ pub fn remove_with(lab: &str, sweep: Sweep) -> Removed {
             }
         }
     }
+    // Its logs and keepalived's files; the lock goes last, with the folder.
+    state::remove_lab_files(lab);
     drop(lock);
     remove_empty_state_dir();
     removed
@@ -211,39 +217,20 @@ pub fn remove_with(lab: &str, sweep: Sweep) -> Removed {
 
 /// Removes marks of namespaces that no longer exist (a crash between the
 /// mark and the namespace), of lab `lab` or of every lab.
-pub fn remove_stale_marks(lab: Option<&str>) {
+pub fn remove_stale_marks(lab: Option<&LabName>) {
     for ns in state::marked_namespaces() {
-        let of_lab = lab.is_none_or(|lab| parse_netns_name(&ns).is_some_and(|(l, _)| l == lab));
+        let of_lab = lab.is_none_or(|lab| LabName::of_netns(&ns).is_some_and(|(l, _)| l == *lab));
         if of_lab && !netns::exists(&ns) {
             state::unmark_netns(&ns);
         }
     }
 }
 
-/// Removes the lab's server logs, then /run/lvslab itself if nothing else is
-/// in it: a machine without labs has no trace of lvslab.
-fn remove_logs(lab: &str) {
-    let dir = std::path::Path::new(state::STATE_DIR).join("logs");
-    if let Ok(entries) = std::fs::read_dir(&dir) {
-        let prefix = format!("{lab}-");
-        for entry in entries.filter_map(Result::ok) {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            // Server logs are <lab>-<host>-<port>.log; host names have no '-'.
-            let ours = name
-                .strip_prefix(&prefix)
-                .and_then(|rest| rest.strip_suffix(".log"))
-                .is_some_and(|rest| rest.matches('-').count() == 1);
-            if ours {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
-    }
-}
-
-/// Removes /run/lvslab (and its logs folder) when no lab is left in it.
+/// Removes /run/lvslab (its labs and marks folders) when no lab is left in
+/// it: a machine without labs has no trace of lvslab. (`remove_dir` removes
+/// only empty folders: anything left there stays.)
 pub fn remove_empty_state_dir() {
-    let root = std::path::Path::new(state::STATE_DIR);
-    let _ = std::fs::remove_dir(root.join("logs"));
+    let _ = std::fs::remove_dir(state::LABS_DIR);
     let _ = std::fs::remove_dir(state::NETNS_MARK_DIR);
-    let _ = std::fs::remove_dir(root);
+    let _ = std::fs::remove_dir(state::STATE_DIR);
 }

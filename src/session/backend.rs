@@ -17,7 +17,7 @@ use crate::monitor::poll::Poller;
 use crate::ops::state::LabState;
 use crate::ops::{self, lifecycle};
 use lvslab_core::lab::edit::Edit;
-use lvslab_core::lab::model::Dataplane;
+use lvslab_core::lab::model::{Dataplane, LabName};
 use lvslab_core::lab::presets;
 use lvslab_tui::command::{BackendEvent, Command, GuideReport, GuideRequest};
 
@@ -34,7 +34,7 @@ type Shared = Arc<Mutex<LabState>>;
 /// attach to, or `None` to wait for the picker's `BringUp` (which names the
 /// dataplane chosen in the picker). Returns the lab
 /// it ended with (the caller decides whether to tear it down).
-pub async fn run(side: BackendSide, lab: Option<LabState>, start_traffic: bool) -> Option<String> {
+pub async fn run(side: BackendSide, lab: Option<LabState>, start_traffic: bool) -> Option<LabName> {
     run_with_guide(side, lab, start_traffic, false).await
 }
 
@@ -44,7 +44,7 @@ pub async fn run_with_guide(
     lab: Option<LabState>,
     start_traffic: bool,
     guide: bool,
-) -> Option<String> {
+) -> Option<LabName> {
     run_owned(side, lab, start_traffic, guide, None).await
 }
 
@@ -56,8 +56,8 @@ pub async fn run_owned(
     lab: Option<LabState>,
     start_traffic: bool,
     guide: bool,
-    owned: Option<Arc<Mutex<Option<String>>>>,
-) -> Option<String> {
+    owned: Option<Arc<Mutex<Option<LabName>>>>,
+) -> Option<LabName> {
     let events = side.events.clone();
     let mut start_traffic = start_traffic;
     let state = match lab {

@@ -13,7 +13,7 @@ use crate::ops::error::LabError;
 use crate::ops::lifecycle::{self, Wiring};
 use crate::ops::state::LabState;
 use crate::ops::teardown;
-use lvslab_core::lab::model::Dataplane;
+use lvslab_core::lab::model::{Dataplane, LabName};
 use lvslab_core::lab::presets;
 use lvslab_tui::{self as tui, Exit, Keymap, PresetInfo};
 
@@ -176,8 +176,8 @@ fn preset_info(preset: &presets::Preset) -> PresetInfo {
         presets::embedded_source(&preset.origin).map(presets::explanation).unwrap_or_default();
     PresetInfo {
         // The picker sends this back in BringUp; the backend loads it by name.
-        file: PathBuf::from(&spec.name),
-        name: spec.name.clone(),
+        file: PathBuf::from(spec.name.as_str()),
+        name: spec.name.to_string(),
         description: spec.description.clone(),
         topology,
         services,
@@ -199,7 +199,7 @@ fn ipvs_missing(support: &lvslab_ipvs::probe::Support) -> Option<String> {
     }
 }
 
-fn finish(lab: Option<String>, owned: bool, keep: bool) {
+fn finish(lab: Option<LabName>, owned: bool, keep: bool) {
     let Some(name) = lab else { return };
     if owned && !keep {
         match teardown::remove(&name) {

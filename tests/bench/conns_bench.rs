@@ -41,7 +41,8 @@ fn time_command(program: &str, args: &[&str]) -> Duration {
 /// The real connection table of lab `lab`, read in this process's network
 /// namespace (the director's: the driver runs us under `ip netns exec`).
 fn real_table(lab: &str) {
-    let spec = <lvslab::ops::state::LabState as lvslab::ops::state::Stored>::load(lab)
+    let name = lvslab_core::lab::model::LabName::parse(lab).unwrap();
+    let spec = <lvslab::ops::state::LabState as lvslab::ops::state::Stored>::load(&name)
         .unwrap()
         .unwrap_or_else(|| panic!("no lab '{lab}' is running"))
         .spec;

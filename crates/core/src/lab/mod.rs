@@ -10,6 +10,7 @@ pub mod export;
 pub mod ha;
 pub mod import;
 pub mod model;
+pub mod name;
 pub mod nat;
 pub mod nftables;
 pub mod plan;

@@ -10,8 +10,7 @@ use serde::{Deserialize, Serialize};
 
 pub use super::schedulers::Scheduler;
 
-/// Prefix of every namespace lvslab creates: `lvs-<lab>-<host>`.
-pub const NETNS_PREFIX: &str = "lvs-";
+pub use super::name::{LabName, NETNS_PREFIX};
 
 /// Link names used inside the namespaces. A real server's link in the
 /// director is named after the real server.
@@ -27,7 +26,7 @@ pub mod links {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LabSpec {
     /// Lab name (lowercase letters, digits, `-`).
-    pub name: String,
+    pub name: LabName,
     /// What the lab shows.
     pub description: String,
     /// The preset's dataplane (`dataplane = "nft"`), used unless the command
@@ -524,28 +523,6 @@ impl LabSpec {
 }
 
 /// `lvs-<lab>-<host>`.
-pub fn netns_name(lab: &str, host: &str) -> String {
+pub fn netns_name(lab: &LabName, host: &str) -> String {
     format!("{NETNS_PREFIX}{lab}-{host}")
-}
-
-/// Splits a namespace name made by [`netns_name`] into (lab, host). Host names
-/// never contain `-`, so the last `-` separates them unambiguously, and lab
-/// `a` never claims lab `a-b`'s namespaces.
-pub fn parse_netns_name(netns: &str) -> Option<(&str, &str)> {
-    let rest = netns.strip_prefix(NETNS_PREFIX)?;
-    let (lab, host) = rest.rsplit_once('-')?;
-    (!lab.is_empty() && !host.is_empty()).then_some((lab, host))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn netns_names_split_at_the_last_dash() {
-        assert_eq!(parse_netns_name("lvs-tutorial-rs1"), Some(("tutorial", "rs1")));
-        assert_eq!(parse_netns_name("lvs-a-b-client"), Some(("a-b", "client")));
-        assert_eq!(parse_netns_name("lvs-x"), None);
-        assert_eq!(parse_netns_name("other-a-b"), None);
-    }
 }

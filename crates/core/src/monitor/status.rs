@@ -173,7 +173,7 @@ pub fn status(state: &LabState, seen: &Observation) -> LabStatus {
     let services = merge::merge(spec, seen.ipvs.table()).iter().map(service_status).collect();
     LabStatus {
         schema_version: SCHEMA_VERSION,
-        lab: spec.name.clone(),
+        lab: spec.name.to_string(),
         description: spec.description.clone(),
         origin: state.origin.clone(),
         dataplane: state.dataplane,

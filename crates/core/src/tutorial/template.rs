@@ -59,7 +59,7 @@ impl<'a> Vars<'a> {
         };
         let loud = arp_server(spec).unwrap_or_default();
         let lab = vec![
-            ("lab", spec.name.clone()),
+            ("lab", spec.name.to_string()),
             ("vip", vip.to_string()),
             ("dip", spec.director.dip.to_string()),
             ("port", port.to_string()),

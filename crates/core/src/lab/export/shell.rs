@@ -534,7 +534,9 @@ mod tests {
         let m = marker.display();
         let mut spec = presets::load("tutorial").unwrap().spec;
         spec.description = format!("x\ntouch {m}\n\r\u{1b}[2J");
-        spec.name = format!("x'; touch {m}; echo '$(touch {m})`touch {m}`\ntouch {m}");
+        // (A lab's name is a LabName, and no hostile text is one.)
+        let hostile_name = format!("x'; touch {m}; echo '$(touch {m})`touch {m}`\ntouch {m}");
+        assert!(crate::lab::model::LabName::new(&hostile_name).is_err());
         spec.real_servers[0].name = format!("rs\"$(touch {m})\"\ntouch {m}");
         spec.services[0].members[0].name = spec.real_servers[0].name.clone();
         // (A scheduler is a Scheduler: no text reaches the script through it.)

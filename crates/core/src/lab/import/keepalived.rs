@@ -517,6 +517,7 @@ mod tests {
     use crate::lab::export::keepalived::{Purpose, to_keepalived};
     use crate::lab::export::rules::from_spec;
     use crate::lab::model::Control;
+    use crate::lab::model::LabName;
     use crate::lab::presets;
 
     #[test]
@@ -547,7 +548,7 @@ mod tests {
                     real_server 198.51.100.11 0 { weight 4 }\n}\n\
                     virtual_server 192.0.2.1 53 {\n  protocol UDP\n  lb_algo rr\n  \
                     real_server 198.51.100.12 53 {\n  }\n}\n";
-        let back = import("k.conf", conf, "k").unwrap();
+        let back = import("k.conf", conf, &LabName::new("k").unwrap()).unwrap();
         let rules = from_spec(&back.spec);
         assert!(rules.contains("-A -f 42 -s sh -p 300 -M 255.255.255.0"), "{rules}");
         assert!(rules.contains("-a -f 42 -r 198.51.100.11:0 -m -w 4"), "{rules}");
@@ -557,7 +558,7 @@ mod tests {
     }
 
     fn refused(conf: &str) -> SpecError {
-        let mut errors = import("k.conf", conf, "k").unwrap_err().0;
+        let mut errors = import("k.conf", conf, &LabName::new("k").unwrap()).unwrap_err().0;
         assert_eq!(errors.len(), 1, "{errors:?}");
         errors.remove(0)
     }

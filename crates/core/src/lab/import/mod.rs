@@ -15,7 +15,9 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::error::{SpecError, SpecErrors};
 use super::export::toml::to_toml;
-use super::model::{Control, Director, Forward, LabSpec, Member, Protocol, RealServer, Service};
+use super::model::{
+    Control, Director, Forward, LabName, LabSpec, Member, Protocol, RealServer, Service,
+};
 use super::schedulers::Scheduler;
 use super::{text, validate};
 use lvslab_ipvs::rules::{self, Rule};
@@ -54,7 +56,7 @@ pub(crate) struct Table {
 
 /// Imports the rules `text`, read from `file`, as lab `name`: `ipvsadm -S`
 /// output, or a keepalived.conf (its virtual and real servers).
-pub fn import(file: &str, text: &str, name: &str) -> Result<Imported, SpecErrors> {
+pub fn import(file: &str, text: &str, name: &LabName) -> Result<Imported, SpecErrors> {
     let (table, source) = if keepalived::looks_like(text) {
         let read = keepalived::read(file, text).map_err(|e| SpecErrors(vec![e]))?;
         let control = if read.checked { Control::Keepalived } else { Control::Lvslab };
@@ -106,7 +108,7 @@ pub fn import(file: &str, text: &str, name: &str) -> Result<Imported, SpecErrors
         })
         .collect();
     let spec = LabSpec {
-        name: name.to_string(),
+        name: name.clone(),
         description: description(file, &source),
         dataplane: None,
         client_net: net.client_net,
@@ -373,7 +375,7 @@ fn add_dest(
 }
 
 /// A lab name from a rules file name: `saved.rules` -> `saved`.
-pub fn name_from_file(file: &str) -> String {
+pub fn name_from_file(file: &str) -> LabName {
     let stem = std::path::Path::new(file).file_stem().and_then(|s| s.to_str()).unwrap_or("");
     let mut name: String = stem
         .to_ascii_lowercase()
@@ -387,7 +389,7 @@ pub fn name_from_file(file: &str) -> String {
         .collect::<String>()
         .trim_end_matches('-')
         .to_string();
-    if name.starts_with(|c: char| c.is_ascii_lowercase()) { name } else { "imported".into() }
+    LabName::new(&name).unwrap_or_else(|_| LabName::new("imported").expect("a lab name"))
 }
 
 #[cfg(test)]

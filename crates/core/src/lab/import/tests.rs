@@ -6,14 +6,15 @@ const TUTORIAL_SN: &str = include_str!("../../../../../tests/fixtures/ipvsadm/tr
 const KITCHEN_SN: &str = include_str!("../../../../../tests/fixtures/ipvsadm/kitchen.Sn.txt");
 
 fn refusal(text: &str) -> SpecError {
-    let mut errors = import("saved.rules", text, "saved").unwrap_err().0;
+    let mut errors = import("saved.rules", text, &LabName::new("saved").unwrap()).unwrap_err().0;
     assert_eq!(errors.len(), 1, "{errors:?}");
     errors.remove(0)
 }
 
 #[test]
 fn the_tutorials_saved_rules_give_back_the_tutorial() {
-    let imported = import("tutorial.rules", TUTORIAL_SN, "tutorial").unwrap();
+    let imported =
+        import("tutorial.rules", TUTORIAL_SN, &LabName::new("tutorial").unwrap()).unwrap();
     let mut tutorial = presets::load("tutorial").unwrap().spec;
     tutorial.description = imported.spec.description.clone();
     assert_eq!(imported.spec, tutorial);
@@ -22,7 +23,8 @@ fn the_tutorials_saved_rules_give_back_the_tutorial() {
 
 #[test]
 fn the_generated_preset_is_what_was_imported_and_says_where_it_came_from() {
-    let imported = import("tutorial.rules", TUTORIAL_SN, "tutorial").unwrap();
+    let imported =
+        import("tutorial.rules", TUTORIAL_SN, &LabName::new("tutorial").unwrap()).unwrap();
     assert!(imported.toml.starts_with("# Made by `lvslab import tutorial.rules`"));
     let back = validate::parse("t.toml", &imported.toml).unwrap();
     assert_eq!(back, imported.spec);
@@ -69,7 +71,7 @@ fn refusals_name_the_line_and_the_fix() {
 #[test]
 fn close_vips_and_rips_get_networks_just_small_enough_to_keep_them_apart() {
     let text = "-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.11:8080 -m -w 1\n";
-    let spec = import("close.rules", text, "close").unwrap().spec;
+    let spec = import("close.rules", text, &LabName::new("close").unwrap()).unwrap().spec;
     assert_eq!(spec.client_net.to_string(), "10.0.0.0/29");
     assert_eq!(spec.servers_net.to_string(), "10.0.0.8/29");
     assert_eq!(
@@ -82,7 +84,7 @@ fn close_vips_and_rips_get_networks_just_small_enough_to_keep_them_apart() {
 #[test]
 fn fwmark_only_tables_get_a_vip_away_from_the_real_servers() {
     let text = "-A -f 7 -s rr\n-a -f 7 -r 192.0.2.10:0 -m -w 1\n";
-    let imported = import("fw.rules", text, "fw").unwrap();
+    let imported = import("fw.rules", text, &LabName::new("fw").unwrap()).unwrap();
     assert_eq!(imported.spec.director.vip.to_string(), "203.0.113.1");
     assert_eq!(imported.spec.services[0].fwmark, Some(7));
     assert!(imported.toml.contains("nothing in the lab marks packets"), "{}", imported.toml);
@@ -103,7 +105,8 @@ const HANDMADE_SN: &str = include_str!("../../../../../tests/fixtures/ipvsadm/ha
 
 #[test]
 fn a_real_table_with_persistence_fwmark_udp_and_port_mapping_round_trips() {
-    let imported = import("handmade.rules", HANDMADE_SN, "handmade").unwrap();
+    let imported =
+        import("handmade.rules", HANDMADE_SN, &LabName::new("handmade").unwrap()).unwrap();
     let spec = &imported.spec;
     let names: Vec<(&str, String)> =
         spec.real_servers.iter().map(|rs| (rs.name.as_str(), rs.addr.to_string())).collect();
@@ -135,7 +138,7 @@ fn direct_routing_and_tunnelling_import_into_a_routed_lab() {
     let rules = "-A -t 198.51.100.100:80 -s wrr\n\
                  -a -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 3\n\
                  -a -t 198.51.100.100:80 -r 198.51.100.12:80 -i -w 2\n";
-    let imported = import("saved.rules", rules, "saved").unwrap();
+    let imported = import("saved.rules", rules, &LabName::new("saved").unwrap()).unwrap();
     let spec = &imported.spec;
     let router = spec.router.expect("a DR/TUN lab has a router");
     assert_eq!(spec.servers_net.to_string(), "198.51.100.0/24");

@@ -27,14 +27,14 @@ use ipnet::Ipv4Net;
 use toml::Spanned;
 
 use super::error::{SpecError, SpecErrors};
-use super::model::{Control, Dataplane, Director, FailedCheck, LabSpec, RealServer, links};
+use super::model::{
+    Control, Dataplane, Director, FailedCheck, LabName, LabSpec, RealServer, links,
+};
 use super::spec::SpecFile;
 use super::{schedulers, text};
 
 /// Linux's limit on a link name (IFNAMSIZ - 1).
 const MAX_LINK_NAME: usize = 15;
-/// Lab names stay short so `lvs-<lab>-<host>` stays readable.
-const MAX_LAB_NAME: usize = 32;
 /// Names a real server may not take: they are links or hosts already (a
 /// real server's port is named after it in the director, or in the router
 /// for one on the remote network, beside the router's eth1).
@@ -54,22 +54,6 @@ const RESERVED_HOST_NAMES: &[&str] = &[
     crate::lab::ha::CLIENT_BRIDGE,
     crate::lab::ha::SERVERS_BRIDGE,
 ];
-
-/// The rule for a lab's name, wherever a name comes from (a preset, the
-/// command line, `--name`): `Err` says what a valid name is. A valid name is
-/// also safe as one component of a file path (no `/`, never `.` or `..`).
-pub fn lab_name(value: &str) -> Result<(), String> {
-    let valid_chars =
-        value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    let starts_ok = value.chars().next().is_some_and(|c| c.is_ascii_lowercase());
-    if valid_chars && starts_ok && !value.ends_with('-') && value.len() <= MAX_LAB_NAME {
-        return Ok(());
-    }
-    Err(format!(
-        "use 1 to {MAX_LAB_NAME} characters: lowercase letters, digits and '-', starting with a \
-         letter and not ending with '-' (it names the namespaces lvs-<lab>-<host>)"
-    ))
-}
 
 /// The rule for a real server's name, from a preset or added live:
 /// `Err((what is wrong, how to fix it))`.
@@ -133,7 +117,7 @@ impl Checker<'_> {
     }
 
     fn lab(&mut self, raw: SpecFile) -> Option<LabSpec> {
-        self.lab_name(&raw.name);
+        let name = self.lab_name(&raw.name);
         let description = self.description(raw.description.as_ref());
         let client_net = self.network(&raw.networks.client, "client");
         let servers_net = self.network(&raw.networks.servers, "servers");
@@ -176,7 +160,7 @@ impl Checker<'_> {
         let dataplane = self.dataplane(&raw);
         let ha = raw.ha.as_ref().map(|h| self.ha(h, &raw, client_net, servers_net, &mut used));
         Some(LabSpec {
-            name: raw.name.get_ref().clone(),
+            name: name?,
             description,
             dataplane,
             client_net,
@@ -320,14 +304,16 @@ impl Checker<'_> {
         Some(dataplane)
     }
 
-    fn lab_name(&mut self, name: &Spanned<String>) {
-        if let Err(help) = lab_name(name.get_ref()) {
-            self.error(
-                name.span(),
-                format!("lab name '{}' is not usable", text::shown(name.get_ref())),
-                help,
-            );
-        }
+    fn lab_name(&mut self, name: &Spanned<String>) -> Option<LabName> {
+        LabName::new(name.get_ref())
+            .map_err(|help| {
+                self.error(
+                    name.span(),
+                    format!("lab name '{}' is not usable", text::shown(name.get_ref())),
+                    help,
+                );
+            })
+            .ok()
     }
 
     /// The description is written into comments of generated scripts and
