@@ -50,7 +50,12 @@ pub fn run(lab: Option<&LabName>, all: bool, force: bool) -> Result<ExitCode> {
     }
     if all {
         teardown::remove_stale_marks(None);
+        // Also those that name no lab at all (`lvs-..-x`): never a lab's,
+        // never swept, but the user should hear of them.
+        foreign = teardown::foreign_namespaces()?;
     }
+    foreign.sort();
+    foreign.dedup();
     if !foreign.is_empty() {
         println!("left alone, not made by lvslab: {}", foreign.join(", "));
         println!(

@@ -10,6 +10,7 @@ mod import;
 mod ls;
 mod serve;
 mod set;
+mod signals;
 mod status;
 mod traffic;
 mod tui;

@@ -7,10 +7,12 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use lvslab::ops::edit;
 use lvslab::ops::state::{LabState, Stored};
 use lvslab::ops::vrrp;
+use lvslab::ops::{edit, live};
 use lvslab_core::lab::edit::Edit;
+
+use super::signals::unless_signalled;
 use lvslab_core::lab::model::LabName;
 
 /// The edits asked for (the command line's, one home for them).
@@ -26,7 +28,27 @@ pub async fn run(lab: &LabName, changes: Changes) -> Result<ExitCode> {
     };
     for change in edits(changes) {
         let started = Instant::now();
-        println!("{}", edit::apply(&mut state, &change).await?);
+        let new_server = match &change {
+            Edit::AddServer { name, .. } if state.spec.real_server(name).is_none() => Some(name),
+            _ => None,
+        };
+        match unless_signalled(edit::apply(&mut state, &change)).await? {
+            Ok(done) => println!("{}", done?),
+            Err(signal) => {
+                // Only adding a server is long enough to be caught mid-way
+                // (a namespace, links, a process); the others are one call.
+                let undone = match new_server {
+                    Some(name) => match live::abandon_new_server(lab, name) {
+                        Ok(()) => format!("; {name} rolled back: nothing of it is left"),
+                        Err(e) => format!(
+                            "; rolling {name} back failed ({e}): lvslab set {lab} --del-rs {name}"
+                        ),
+                    },
+                    None => String::new(),
+                };
+                bail!("{signal} while applying `{}`{undone}", change.asked());
+            }
+        }
         if let Edit::Fail(host) | Edit::Cut(host) = &change {
             let event = if matches!(change, Edit::Cut(_)) { "the cut" } else { "the failure" };
             let (spec, gone) = (state.spec.clone(), host.clone());

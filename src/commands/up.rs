@@ -3,7 +3,8 @@
 //! Order matters for "leave the machine as it was": everything that can be
 //! checked is checked before the first change (privilege, preset, IPVS,
 //! leftovers), the record is written before the first namespace, and any
-//! failure or Ctrl-C/SIGTERM during the build removes what was made.
+//! failure or signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) during the build
+//! removes what was made.
 
 use lvslab_core::lab::model::hosts;
 use std::process::ExitCode;
@@ -15,7 +16,8 @@ use lvslab::ops::{lifecycle, servers, teardown};
 use lvslab_core::lab::model::LabSpec;
 use lvslab_core::lab::model::{Control, Dataplane};
 use lvslab_core::lab::presets;
-use tokio::signal::unix::{SignalKind, signal};
+
+use super::signals::unless_signalled;
 
 pub async fn run(
     lab: &str,
@@ -44,13 +46,11 @@ pub async fn run(
         .map_err(|e| anyhow::anyhow!("{e}. Nothing was changed."))?;
 
     let started = Instant::now();
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut sigterm = signal(SignalKind::terminate())?;
     let mut quiet = |line: String| tracing::info!("{line}");
-    let outcome = tokio::select! {
-        result = lifecycle::bring_up(preset, dataplane, &mut quiet) => result.map_err(anyhow::Error::from),
-        _ = sigint.recv() => Err(anyhow::anyhow!("interrupted")),
-        _ = sigterm.recv() => Err(anyhow::anyhow!("terminated")),
+    let outcome = match unless_signalled(lifecycle::bring_up(preset, dataplane, &mut quiet)).await?
+    {
+        Ok(result) => result.map_err(anyhow::Error::from),
+        Err(signal) => Err(anyhow::anyhow!("{signal}")),
     };
     if let Err(err) = outcome {
         // bring_up rolled back its own failures; after a signal its future

@@ -338,6 +338,32 @@ fn remove_real_server_locked(state: &mut LabState, name: &str) -> Result<(), Lab
     Ok(())
 }
 
+/// Undoes an [`add_real_server`] that a signal stopped mid-way, for a
+/// server that did not exist before: removes it if the record got as far
+/// as naming it, else the namespace it was given (only if lvslab marked it
+/// as its own) with lvslab's processes inside. Nothing else of the lab is
+/// touched.
+pub fn abandon_new_server(lab: &LabName, name: &str) -> Result<(), LabError> {
+    let mut state = reload(lab)?;
+    if state.spec.real_server(name).is_some() {
+        return remove_real_server(&mut state, name);
+    }
+    let _lock = state::lock(lab).map_err(record_error)?;
+    let ns = state.spec.netns(name);
+    let inode = netns::inode(&ns).ok();
+    if inode.is_some() && state::netns_is_marked(&ns, inode) {
+        let inside: Vec<_> = super::process::in_namespaces(&inode.into_iter().collect::<Vec<_>>())
+            .into_iter()
+            .filter(|(_, found)| found.is_lvslab && found.pid != std::process::id())
+            .map(|(_, found)| found.target())
+            .collect();
+        super::process::stop_all(&inside);
+        netns::delete(&ns)?;
+    }
+    state::unmark_netns(&ns);
+    Ok(())
+}
+
 /// The checks the preset validator makes, for a host added live.
 fn check_new_host(state: &LabState, name: &str, addr: Ipv4Addr) -> Result<(), LabError> {
     let spec = &state.spec;

@@ -216,6 +216,8 @@ fn lab_folders() -> io::Result<Vec<LabName>> {
     };
     let mut names: Vec<LabName> = entries
         .filter_map(Result::ok)
+        // A folder, not a file or a symlink planted in its place.
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .filter_map(|e| e.file_name().into_string().ok())
         .filter_map(|n| LabName::new(&n).ok())
         .collect();
