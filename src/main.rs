@@ -11,7 +11,16 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // clap quotes the bad value: escaped like every other message.
+            let message = e.render().to_string();
+            let _ = write!(std::io::stderr(), "{}", lvslab_core::lab::text::for_terminal(&message));
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
     let dashboard = matches!(cli.command, None | Some(cli::Command::Tui { .. }));
     init_tracing(dashboard);
     let run = quiet_when_stdout_closes(|| commands::run(cli.command, cli.theme, cli.dataplane));
@@ -21,7 +30,14 @@ fn main() -> ExitCode {
         Ok(Err(err)) => {
             // Not eprintln!: after a hangup stderr is a dead terminal, and a
             // failed write must not turn a clean exit into a panic.
-            let _ = writeln!(std::io::stderr(), "error: {err:#}");
+            // Escaped at the door: a value from a preset, a rules file or a
+            // record quoted in the message cannot drive the terminal.
+            let message = format!("{err:#}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: {}",
+                lvslab_core::lab::text::for_terminal(&message)
+            );
             ExitCode::FAILURE
         }
     }

@@ -57,6 +57,80 @@ fn control_characters_in_a_preset_or_record_never_reach_the_screen() {
     }
 }
 
+/// What a terminal would obey in `out`: any control character but a line
+/// break or a tab.
+fn obeyed(out: &Output) -> Vec<char> {
+    let all =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    all.chars()
+        .filter(|c| lvslab_core::lab::text::is_unsafe(*c) && *c != '\n' && *c != '\t')
+        .collect()
+}
+
+/// Escape sequences fed through every parser (a preset's scheduler, name
+/// and description, an `ipvsadm -S` file, a keepalived.conf, the command
+/// line) come back in the messages escaped: `cat -v` would show nothing.
+#[test]
+fn escape_sequences_through_every_parser_never_reach_the_terminal_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    let tutorial = include_str!("../labs/tutorial-nat.toml");
+    let osc = "\u{1b}]0;HACKED\u{7}\u{1b}[2J\u{1b}]52;c;ZXZpbA==\u{7}";
+    // The same in TOML's own escapes, so the parsed value holds the bytes.
+    let toml_osc = "\\u001b]0;HACKED\\u0007\\u001b[2J\\u001b]52;c;ZXZpbA==\\u0007";
+    let presets = [
+        (
+            "scheduler",
+            tutorial.replacen("scheduler = \"wrr\"", &format!("scheduler = \"{toml_osc} wrr\""), 1),
+        ),
+        ("name", tutorial.replacen("name = \"tutorial\"", &format!("name = \"{toml_osc}\""), 1)),
+        ("key", format!("\"{toml_osc}\" = 1\n{tutorial}")),
+        ("raw", tutorial.replacen("scheduler = \"wrr\"", &format!("scheduler = \"{osc}\""), 1)),
+    ];
+    let mut runs = Vec::new();
+    for (what, text) in &presets {
+        assert_ne!(text, tutorial, "{what}: the attack was planted");
+        let path = dir.path().join(format!("{what}.toml"));
+        std::fs::write(&path, text).unwrap();
+        runs.push((
+            format!("check {what}"),
+            lvslab(dir.path(), &["check", path.to_str().unwrap()]),
+        ));
+        runs.push((
+            format!("export {what}"),
+            lvslab(dir.path(), &["export", "--format", "shell", path.to_str().unwrap()]),
+        ));
+    }
+    let rules = dir.path().join("hostile.rules");
+    std::fs::write(
+        &rules,
+        format!("-A -t 192.0.2.1:80 -s {osc}wrr\n-a -t 192.0.2.1:80 -r 198.51.100.11:80 -m -w 1\n"),
+    )
+    .unwrap();
+    runs.push(("import rules".into(), lvslab(dir.path(), &["import", rules.to_str().unwrap()])));
+    let conf = dir.path().join("keepalived.conf");
+    std::fs::write(&conf, format!("virtual_server 192.0.2.1 80 {{\n  lb_algo {osc}\n  protocol TCP\n  real_server 198.51.100.11 80 {{\n  }}\n}}\n")).unwrap();
+    runs.push((
+        "import keepalived.conf".into(),
+        lvslab(dir.path(), &["import", conf.to_str().unwrap()]),
+    ));
+    runs.push(("set --scheduler".into(), lvslab(dir.path(), &["set", "x", "--scheduler", osc])));
+    runs.push(("a lab name".into(), lvslab(dir.path(), &["status", osc])));
+    for (what, out) in &runs {
+        assert!(!out.status.success(), "{what} accepted the hostile text: {}", stderr(out));
+        assert_eq!(
+            obeyed(out),
+            Vec::<char>::new(),
+            "{what} sent control characters: {}",
+            stderr(out)
+        );
+        assert!(
+            stderr(out).contains("\\u{1b}"),
+            "{what} shows the escape, escaped: {}",
+            stderr(out)
+        );
+    }
+}
+
 /// A lab name is checked by the validator's rule before any command builds a
 /// path from it: `down ../x` would otherwise reach outside /run/lvslab.
 #[test]

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::ops::Range;
 
+use super::text;
+
 /// One problem in a preset file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecError {
@@ -32,11 +34,15 @@ impl SpecError {
     }
 }
 
+/// Every part is shown escaped ([`text::shown`]): a file name, a message or
+/// a help that quotes the input cannot send a control sequence to the
+/// terminal, whoever built the error.
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)?;
+        let (file, message) = (text::shown(&self.file), text::shown(&self.message));
+        write!(f, "{file}:{}:{}: {message}", self.line, self.col)?;
         if let Some(help) = &self.help {
-            write!(f, "\n  help: {help}")?;
+            write!(f, "\n  help: {}", text::shown(help))?;
         }
         Ok(())
     }

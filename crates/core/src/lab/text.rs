@@ -64,6 +64,27 @@ pub fn shown(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A message for the terminal (an error, a report of several lines):
+/// like [`shown`], but its own line breaks and tabs stay as they are. The
+/// one step every error and report passes on its way out, so a value from
+/// a preset, a rules file or a record that reached a message is seen,
+/// never obeyed (no retitling, clearing or clipboard writes by OSC).
+pub fn for_terminal(text: &str) -> Cow<'_, str> {
+    let unsafe_here = |c: char| is_unsafe(c) && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_here) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_here(c) {
+            let _ = write!(out, "{}", c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// `text` as one shell word on one line: unchanged when it holds only
 /// characters the shell takes literally, else quoted so that the shell reads
 /// it back as exactly that text, control characters shown escaped (so a
