@@ -113,7 +113,10 @@ fn escape_sequences_through_every_parser_never_reach_the_terminal_raw() {
         "import keepalived.conf".into(),
         lvslab(dir.path(), &["import", conf.to_str().unwrap()]),
     ));
-    runs.push(("set --scheduler".into(), lvslab(dir.path(), &["set", "x", "--scheduler", osc])));
+    runs.push((
+        "set --scheduler, which clap strips: raw".into(),
+        lvslab(dir.path(), &["set", "x", "--scheduler", osc]),
+    ));
     runs.push(("a lab name".into(), lvslab(dir.path(), &["status", osc])));
     for (what, out) in &runs {
         assert!(!out.status.success(), "{what} accepted the hostile text: {}", stderr(out));
@@ -123,11 +126,12 @@ fn escape_sequences_through_every_parser_never_reach_the_terminal_raw() {
             "{what} sent control characters: {}",
             stderr(out)
         );
-        assert!(
-            stderr(out).contains("\\u{1b}"),
-            "{what} shows the escape, escaped: {}",
-            stderr(out)
-        );
+        // Where the value reached a message it is there, escaped (a raw
+        // control character in TOML is refused before it is a value).
+        if !what.ends_with("raw") {
+            let said = stderr(out);
+            assert!(said.contains("\\u{1b}"), "{what} shows it escaped: {said}");
+        }
     }
 }
 
