@@ -129,7 +129,7 @@ fn a_corrupt_record_is_listed_as_broken_and_the_others_still_are() {
     assert_eq!(json["labs"].as_array().unwrap().len(), 1, "{json}");
     assert_eq!(json["labs"][0]["lab"], serde_json::json!(good));
     assert_eq!(json["broken"][0]["lab"], serde_json::json!(bad), "{json}");
-    assert!(json["broken"][0]["error"].as_str().unwrap().contains(&format!("{bad}.json")));
+    assert!(json["broken"][0]["error"].as_str().unwrap().contains(&format!("labs/{bad}/record.json")));
 
     // down of the broken lab removes the record and says it was unreadable.
     let down = lvslab(&["down", &bad]);
