@@ -60,8 +60,6 @@ pub enum Panel {
     Events,
 }
 
-/// The schedulers the `S` dialog offers: the lab's one list.
-
 /// One line of the events log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogEntry {
