@@ -2,7 +2,10 @@
 //! balancing through the director's nftables table, checked the way a user
 //! would — `lvslab traffic --json` splits, `status --json` counters, the
 //! rules in `nft list table`, live edits, and nothing left after `down`.
-//! Run with `--features root-tests`; without root they fail, never skip.
+//! Run with `--features root-tests`; without root they fail, never skip. The
+//! machine without IPVS is part of what they check (doctor's advice, the
+//! refusal of `up`, compare's empty IPVS column): on a kernel with IPVS those
+//! fail too, and that side is checked in the VM by tests/vm_nft.rs.
 //!
 //! Each test uses its own lab name (its own namespaces), so they run in
 //! parallel with each other and with the other native tests.
@@ -13,8 +16,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::lab::{LabGuard, lab_namespaces, renamed_preset, status_json};
-use common::{lvslab, lvslab_ok, require_root};
+use common::lab::{LabGuard, compare_tutorial, lab_namespaces, renamed_preset, status_json};
+use common::{lvslab, lvslab_ok, require_no_ipvs, require_root};
 use serde_json::Value;
 
 /// Brings preset `preset` up as lab `name` on nftables.
@@ -186,26 +189,15 @@ fn the_dashboard_shows_live_per_server_counts_from_nftables() {
 
 /// Natively only nftables runs: its column has the exact split and the
 /// programming times, the IPVS column says why it is empty, and both copies
-/// of the lab are gone afterwards.
+/// of the lab are gone afterwards. (Both columns splitting alike, where the
+/// kernel has IPVS: tests/vm_nft.rs.)
 #[test]
 fn compare_runs_nftables_here_and_says_why_ipvs_did_not() {
     require_root();
-    let dir = tempfile::tempdir().unwrap();
-    let preset = renamed_preset(dir.path(), "tutorial", "nftcmp");
-    let out = lvslab_ok(&["compare", preset.to_str().unwrap(), "--json"]);
-    let runs: Value = serde_json::from_slice(&out.stdout).expect("compare --json is JSON");
-    let runs = runs.as_array().expect("one entry per dataplane");
-    assert_eq!(runs.len(), 2, "{runs:?}");
-    let (ipvs, nft) = (&runs[0], &runs[1]);
-    assert_eq!(
-        (ipvs["dataplane"].as_str(), nft["dataplane"].as_str()),
-        (Some("ipvs"), Some("nft"))
-    );
-    // This machine has no IPVS; on one that has, its column must split alike.
-    match ipvs["skipped"].as_str() {
-        Some(why) => assert!(why.contains("IPVS is not available"), "{ipvs}"),
-        None => assert_eq!(ipvs["by_server"]["rs1"].as_u64(), Some(600), "{ipvs}"),
-    }
+    require_no_ipvs();
+    let (ipvs, nft) = compare_tutorial("nftcmp");
+    let why = ipvs["skipped"].as_str();
+    assert!(why.is_some_and(|w| w.contains("IPVS is not available")), "IPVS ran here: {ipvs}");
     assert!(nft["skipped"].is_null(), "{nft}");
     assert_eq!(
         (nft["by_server"]["rs1"].as_u64(), nft["by_server"]["rs2"].as_u64()),
@@ -219,24 +211,25 @@ fn compare_runs_nftables_here_and_says_why_ipvs_did_not() {
 
 /// On this kernel (nftables, no IPVS) doctor says nftables works and points
 /// the missing IPVS to `--dataplane nft`; so does `up` without the flag.
+/// (doctor where the kernel has IPVS: tests/vm_nft.rs.)
 #[test]
 fn doctor_and_the_no_ipvs_error_point_to_the_nft_dataplane() {
     require_root();
+    require_no_ipvs();
     let out = lvslab_ok(&["doctor", "--json"]);
     let report: Value = serde_json::from_slice(&out.stdout).expect("doctor --json is JSON");
     assert_eq!(report["nftables"]["ok"], true, "{report}");
     let detail = report["nftables"]["detail"].as_str().unwrap();
     assert!(detail.contains("--dataplane nft") && detail.contains("rr, wrr, sh, dh"), "{detail}");
-    if report["ipvs"]["ok"] == false {
-        let ipvs = report["ipvs"]["detail"].as_str().unwrap();
-        assert!(ipvs.contains("--dataplane nft"), "{ipvs}");
-        let dir = tempfile::tempdir().unwrap();
-        let preset = renamed_preset(dir.path(), "tutorial", "nftnoipvs");
-        let _guard = LabGuard::new("nftnoipvs");
-        let up = lvslab().args(["up", preset.to_str().unwrap()]).output().unwrap();
-        let err = String::from_utf8_lossy(&up.stderr);
-        assert!(!up.status.success(), "IPVS is the default and absent");
-        assert!(err.contains("--dataplane nft") && err.contains("Nothing was changed"), "{err}");
-        assert!(lab_namespaces("nftnoipvs").is_empty());
-    }
+    assert_eq!(report["ipvs"]["ok"], false, "doctor found IPVS here: {report}");
+    let ipvs = report["ipvs"]["detail"].as_str().unwrap();
+    assert!(ipvs.contains("--dataplane nft"), "{ipvs}");
+    let dir = tempfile::tempdir().unwrap();
+    let preset = renamed_preset(dir.path(), "tutorial", "nftnoipvs");
+    let _guard = LabGuard::new("nftnoipvs");
+    let up = lvslab().args(["up", preset.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&up.stderr);
+    assert!(!up.status.success(), "IPVS is the default and absent");
+    assert!(err.contains("--dataplane nft") && err.contains("Nothing was changed"), "{err}");
+    assert!(lab_namespaces("nftnoipvs").is_empty());
 }

@@ -102,6 +102,21 @@ pub fn status_json(lab: &str) -> Value {
     doc
 }
 
+/// `lvslab compare --json` of the tutorial renamed `name` (its copies are
+/// labs NAME-ipvs and NAME-nft): the run on IPVS, then the one on nftables.
+pub fn compare_tutorial(name: &str) -> (Value, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let preset = renamed_preset(dir.path(), "tutorial", name);
+    let out = super::lvslab_ok(&["compare", preset.to_str().unwrap(), "--json"]);
+    let runs: Value = serde_json::from_slice(&out.stdout).expect("compare --json is JSON");
+    match runs.as_array().map(Vec::as_slice) {
+        Some([ipvs, nft]) if ipvs["dataplane"] == "ipvs" && nft["dataplane"] == "nft" => {
+            (ipvs.clone(), nft.clone())
+        }
+        _ => panic!("compare --json lists an ipvs run, then an nft one: {runs:#}"),
+    }
+}
+
 /// Lab `lab`'s network namespaces (`lvs-LAB-*`), sorted.
 pub fn lab_namespaces(lab: &str) -> Vec<String> {
     let prefix = format!("lvs-{lab}-");
