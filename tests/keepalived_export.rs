@@ -8,10 +8,7 @@ mod common;
 
 use std::process::Command;
 
-/// Root is needed for the network namespace: fail, never skip, without it.
-fn require_root() {
-    assert!(nix::unistd::Uid::effective().is_root(), "keepalived_export needs root (namespaces)");
-}
+use common::require_root;
 
 /// keepalived's verdict (exit status, its messages) on `file`, in a new
 /// network namespace with an `eth0` (a veth), a bridge `br0` (a

@@ -7,25 +7,16 @@
 
 mod common;
 
-use std::process::Output;
-
 use common::sandbox::{self, Sandbox};
+use common::{output_text, require_root};
 use serde_json::Value;
-
-fn lvslab_in(sandbox: &Sandbox, args: &[&str]) -> Output {
-    sandbox.command(common::lvslab_exe()).args(args).output().expect("run lvslab")
-}
-
-fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
 
 #[test]
 fn fifty_client_addresses_each_reach_a_real_server() {
-    assert!(nix::unistd::geteuid().is_root(), "root tests need root: run them as root (CI does)");
+    require_root();
     let sandbox = Sandbox::new();
-    let up = lvslab_in(&sandbox, &["up", "clients", "--dataplane", "none"]);
-    assert!(up.status.success(), "up: {}", text(&up));
+    let up = sandbox.lvslab(&["up", "clients", "--dataplane", "none"]);
+    assert!(up.status.success(), "up: {}", output_text(&up));
 
     // The client namespace owns the 50 addresses, the first one primary.
     let addrs = sandbox.sh("ip -n lvs-clients-client -4 -o addr show dev eth0");
@@ -33,21 +24,18 @@ fn fifty_client_addresses_each_reach_a_real_server() {
     assert_eq!(listed.lines().count(), 50, "{listed}");
     assert!(listed.contains("192.0.2.100/24") && listed.contains("192.0.2.149/24"), "{listed}");
 
-    let out = lvslab_in(
-        &sandbox,
-        &[
-            "traffic",
-            "clients",
-            "--clients",
-            "50",
-            "--requests",
-            "100",
-            "--to",
-            "198.51.100.11:80",
-            "--json",
-        ],
-    );
-    assert!(out.status.success(), "traffic: {}", text(&out));
+    let out = sandbox.lvslab(&[
+        "traffic",
+        "clients",
+        "--clients",
+        "50",
+        "--requests",
+        "100",
+        "--to",
+        "198.51.100.11:80",
+        "--json",
+    ]);
+    assert!(out.status.success(), "traffic: {}", output_text(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     common::schema::assert_matches(
         &report,
@@ -62,22 +50,32 @@ fn fifty_client_addresses_each_reach_a_real_server() {
     }
 
     // The text says it too; more clients than addresses is refused.
-    let out = lvslab_in(
-        &sandbox,
-        &["traffic", "clients", "--clients", "50", "--requests", "50", "--to", "198.51.100.12:80"],
+    let out = sandbox.lvslab(&[
+        "traffic",
+        "clients",
+        "--clients",
+        "50",
+        "--requests",
+        "50",
+        "--to",
+        "198.51.100.12:80",
+    ]);
+    assert!(
+        output_text(&out).contains("50 clients, each on one server: rs2 50"),
+        "{}",
+        output_text(&out)
     );
-    assert!(text(&out).contains("50 clients, each on one server: rs2 50"), "{}", text(&out));
     let out =
-        lvslab_in(&sandbox, &["traffic", "clients", "--clients", "51", "--to", "198.51.100.12:80"]);
+        sandbox.lvslab(&["traffic", "clients", "--clients", "51", "--to", "198.51.100.12:80"]);
     assert!(!out.status.success());
-    assert!(text(&out).contains("client owns 50 addresses"), "{}", text(&out));
+    assert!(output_text(&out).contains("client owns 50 addresses"), "{}", output_text(&out));
 
     // Prediction needs a director that chooses.
-    let out = lvslab_in(&sandbox, &["traffic", "clients", "--predict", "--to", "198.51.100.12:80"]);
+    let out = sandbox.lvslab(&["traffic", "clients", "--predict", "--to", "198.51.100.12:80"]);
     assert!(!out.status.success());
-    assert!(text(&out).contains("--predict needs IPVS"), "{}", text(&out));
+    assert!(output_text(&out).contains("--predict needs IPVS"), "{}", output_text(&out));
 
-    let down = lvslab_in(&sandbox, &["down", "clients"]);
-    assert!(down.status.success(), "down: {}", text(&down));
+    let down = sandbox.lvslab(&["down", "clients"]);
+    assert!(down.status.success(), "down: {}", output_text(&down));
     sandbox::kill_servers("clients");
 }

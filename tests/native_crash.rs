@@ -9,28 +9,14 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::sandbox::{Sandbox, kill_servers, serve_processes};
+use common::lab::{LabGuard, renamed_preset};
+use common::sandbox::{Sandbox, ServersGuard, kill_servers, serve_processes};
 use common::tmux::Tmux;
-use common::{generated_preset, lvslab, lvslab_exe};
-
-fn require_root() {
-    assert!(nix::unistd::geteuid().is_root(), "root tests need root: run them as root (CI does)");
-}
+use common::{generated_preset, lvslab, lvslab_exe, output_text, require_root};
 
 /// A lab name no other test (or engineer) uses at the same time.
 fn unique(prefix: &str) -> String {
     format!("{prefix}{}", std::process::id())
-}
-
-/// The tutorial preset under another lab name, written to `dir`.
-fn tutorial_named(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
-    let source =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/labs/tutorial-nat.toml"))
-            .unwrap()
-            .replacen("name = \"tutorial\"", &format!("name = \"{name}\""), 1);
-    let path = dir.join(format!("{name}.toml"));
-    std::fs::write(&path, source).unwrap();
-    path
 }
 
 /// What lab `lab` left on the real machine: its namespaces, its servers, its record.
@@ -65,22 +51,10 @@ fn wait_clean(lab: &str, timeout: Duration) -> Vec<String> {
     }
 }
 
-/// Stops lab `lab`'s real-server processes whatever happened to the test
-/// (for tests whose lab lives in a sandboxed /run that `down` cannot see).
-struct Servers(String);
-impl Drop for Servers {
-    fn drop(&mut self) {
-        kill_servers(&self.0);
-    }
-}
-
-/// Removes lab `lab` whatever happened to the test.
-struct Cleanup(String);
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let _ = lvslab().args(["down", &self.0]).output();
-        kill_servers(&self.0);
-    }
+/// Removes lab `lab` whatever happened to the test, with the servers of a
+/// killed lvslab.
+fn cleanup(lab: &str) -> LabGuard {
+    LabGuard::new(lab).killing_servers()
 }
 
 fn wait_until(what: &str, timeout: Duration, cond: impl Fn() -> bool) {
@@ -115,9 +89,9 @@ fn dashboard_in_tmux(test: &str, lab: &str, args: &str) -> Tmux {
 fn closing_the_terminal_of_the_dashboard_removes_its_lab() {
     require_root();
     let lab = unique("hup");
-    let _cleanup = Cleanup(lab.clone());
+    let _cleanup = cleanup(&lab);
     let dir = tempfile::tempdir().unwrap();
-    let preset = tutorial_named(dir.path(), &lab);
+    let preset = renamed_preset(dir.path(), "tutorial", &lab);
     let tui = dashboard_in_tmux("hup", &lab, &format!("tui {} --dataplane none", preset.display()));
     // kill-session closes the pane's terminal: the dashboard gets SIGHUP and
     // every later write to its terminal fails.
@@ -137,7 +111,7 @@ fn closing_the_terminal_of_the_dashboard_removes_its_lab() {
 fn the_tutorial_dashboard_removes_its_lab_when_its_terminal_closes() {
     require_root();
     let lab = unique("tuthup");
-    let _cleanup = Cleanup(lab.clone());
+    let _cleanup = cleanup(&lab);
     let tui = dashboard_in_tmux("tuthup", &lab, &format!("tutorial --name {lab} --dataplane none"));
     drop(tui);
     let left = wait_clean(&lab, Duration::from_secs(5));
@@ -148,9 +122,9 @@ fn the_tutorial_dashboard_removes_its_lab_when_its_terminal_closes() {
 fn sigterm_to_the_dashboard_removes_its_lab_and_restores_the_terminal() {
     require_root();
     let lab = unique("term");
-    let _cleanup = Cleanup(lab.clone());
+    let _cleanup = cleanup(&lab);
     let dir = tempfile::tempdir().unwrap();
-    let preset = tutorial_named(dir.path(), &lab);
+    let preset = renamed_preset(dir.path(), "tutorial", &lab);
     let tui =
         dashboard_in_tmux("term", &lab, &format!("tui {} --dataplane none", preset.display()));
     let pid = lvslab_pid(&lab).expect("the dashboard runs");
@@ -167,9 +141,9 @@ fn sigterm_to_the_dashboard_removes_its_lab_and_restores_the_terminal() {
 fn a_panic_in_the_dashboard_still_removes_its_lab() {
     require_root();
     let lab = unique("panic");
-    let _cleanup = Cleanup(lab.clone());
+    let _cleanup = cleanup(&lab);
     let dir = tempfile::tempdir().unwrap();
-    let preset = tutorial_named(dir.path(), &lab);
+    let preset = renamed_preset(dir.path(), "tutorial", &lab);
     // Debug builds panic on the UI path after this long (a fault for tests).
     let tui = Tmux::start(
         "panic",
@@ -194,7 +168,7 @@ fn a_panic_in_the_dashboard_still_removes_its_lab() {
 fn ctrl_c_during_the_dashboards_bring_up_leaves_nothing() {
     require_root();
     let lab = unique("cc");
-    let _cleanup = Cleanup(lab.clone());
+    let _cleanup = cleanup(&lab);
     let dir = tempfile::tempdir().unwrap();
     // Large enough that the bring-up is still running when Ctrl-C arrives.
     let preset = generated_preset(dir.path(), &lab, 48, "rr");
@@ -256,13 +230,7 @@ impl Ran {
 }
 impl std::fmt::Display for Ran {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}: {}{}",
-            self.0.status,
-            String::from_utf8_lossy(&self.0.stdout),
-            String::from_utf8_lossy(&self.0.stderr)
-        )
+        write!(f, "{}: {}", self.0.status, output_text(&self.0))
     }
 }
 
@@ -304,13 +272,13 @@ fn sigkill_at_any_moment_of_up_then_any_recovery_leaves_nothing() {
     let mut rng = Rng(seed);
     let lab = unique("crash");
     let sandbox = Sandbox::new();
-    let _servers = Servers(lab.clone());
+    let _servers = ServersGuard::new(&lab);
     let dir = tempfile::tempdir().unwrap();
     let preset = generated_preset(dir.path(), &lab, 2, "rr");
     let preset = preset.to_str().unwrap();
     let exe = lvslab_exe();
     let links_before = host_links();
-    let run = |args: &[&str]| Ran(sandbox.command(&exe).args(args).output().unwrap());
+    let run = |args: &[&str]| Ran(sandbox.lvslab(args));
     // How long a whole `up` takes here: kills land anywhere in it (and a bit after).
     let started = Instant::now();
     assert!(run(&["up", preset, "--dataplane", "none"]).success());
@@ -382,11 +350,10 @@ fn a_namespace_lvslab_did_not_make_is_listed_and_left_alone_unless_forced() {
     require_root();
     let lab = unique("foreign");
     let sandbox = Sandbox::new();
-    let _servers = Servers(lab.clone());
+    let _servers = ServersGuard::new(&lab);
     let dir = tempfile::tempdir().unwrap();
     let preset = generated_preset(dir.path(), &lab, 1, "rr");
     let preset = preset.to_str().unwrap();
-    let exe = lvslab_exe();
     let foreign = format!("lvs-{lab}-extra");
     let out = sandbox.sh(&format!("ip netns add {foreign}"));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -403,42 +370,43 @@ fn a_namespace_lvslab_did_not_make_is_listed_and_left_alone_unless_forced() {
         }
     }
     let _sleeper = Kill(sleeper);
-    let lvslab = |args: &[&str]| sandbox.command(&exe).args(args).output().unwrap();
-    let text = |out: &std::process::Output| {
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-    };
+    let lvslab = |args: &[&str]| sandbox.lvslab(args);
 
     let up = lvslab(&["up", preset, "--dataplane", "none"]);
-    assert!(up.status.success(), "{}", text(&up));
+    assert!(up.status.success(), "{}", output_text(&up));
     assert!(sandbox.namespaces().contains(&foreign), "up left it alone");
     let ls = lvslab(&["ls"]);
-    assert!(text(&ls).contains(&foreign) && text(&ls).contains("not lvslab's"), "{}", text(&ls));
+    assert!(
+        output_text(&ls).contains(&foreign) && output_text(&ls).contains("not lvslab's"),
+        "{}",
+        output_text(&ls)
+    );
     let json: serde_json::Value =
         serde_json::from_slice(&lvslab(&["ls", "--json"]).stdout).unwrap();
     assert_eq!(json["foreign_namespaces"], serde_json::json!([foreign]), "{json}");
     assert_eq!(json["labs"][0]["lab"], serde_json::json!(lab), "{json}");
     let doctor = lvslab(&["doctor"]);
     assert!(
-        text(&doctor).contains("not lvslab's") && text(&doctor).contains(&foreign),
+        output_text(&doctor).contains("not lvslab's") && output_text(&doctor).contains(&foreign),
         "{}",
-        text(&doctor)
+        output_text(&doctor)
     );
 
     let down = lvslab(&["down", &lab]);
-    assert!(down.status.success(), "{}", text(&down));
+    assert!(down.status.success(), "{}", output_text(&down));
     assert!(
-        text(&down).contains("left alone") && text(&down).contains("--force"),
+        output_text(&down).contains("left alone") && output_text(&down).contains("--force"),
         "{}",
-        text(&down)
+        output_text(&down)
     );
     assert_eq!(sandbox.namespaces(), vec![foreign.clone()], "down LAB removed only lvslab's");
     let down = lvslab(&["down", "--all"]);
-    assert!(down.status.success(), "{}", text(&down));
+    assert!(down.status.success(), "{}", output_text(&down));
     assert_eq!(sandbox.namespaces(), vec![foreign.clone()], "down --all left it alone");
     assert!(std::path::Path::new(&format!("/proc/{sleeper}")).exists(), "its process still runs");
 
     let down = lvslab(&["down", "--all", "--force"]);
-    assert!(down.status.success(), "{}", text(&down));
+    assert!(down.status.success(), "{}", output_text(&down));
     assert!(sandbox.namespaces().is_empty(), "--force removed it");
     wait_until("the process inside to stop", Duration::from_secs(5), || {
         std::fs::read_to_string(format!("/proc/{sleeper}/stat"))

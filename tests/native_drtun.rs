@@ -11,35 +11,9 @@
 mod common;
 
 use std::process::Command;
-use std::sync::Mutex;
 
-use common::{lvslab, lvslab_ok, machine_state};
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    assert!(nix::unistd::geteuid().is_root(), "root tests need root: run them as root (CI does)");
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Removes the lab even when the test fails half-way.
-struct LabGuard(String);
-impl Drop for LabGuard {
-    fn drop(&mut self) {
-        let _ = lvslab().args(["down", &self.0]).output();
-    }
-}
-
-/// `labs/<preset>.toml` renamed to `name`, in a temporary directory.
-fn renamed_preset(dir: &std::path::Path, preset: &str, name: &str) -> String {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(root.join("labs").join(format!("{preset}.toml"))).unwrap();
-    let from = format!("name = \"{preset}\"");
-    assert!(text.contains(&from), "labs/{preset}.toml declares {from}");
-    let path = dir.join(format!("{name}.toml"));
-    std::fs::write(&path, text.replacen(&from, &format!("name = \"{name}\""), 1)).unwrap();
-    path.to_str().unwrap().to_string()
-}
+use common::lab::{LabGuard, lab_namespaces, renamed_preset, status_json};
+use common::{lvslab, lvslab_ok, machine_state, serial};
 
 /// Runs `cmd` in the lab's namespace `host`, returning stdout; panics with
 /// the output when it fails.
@@ -94,16 +68,11 @@ fn dr_lab_routes_replies_around_the_director_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let lab = "nd-dr";
     {
-        let _guard = LabGuard(lab.into());
-        lvslab_ok(&["up", &renamed_preset(dir.path(), "dr", lab), "--dataplane", "none"]);
-        let mut names: Vec<String> = lvslab_sys::netns::list()
-            .unwrap()
-            .into_iter()
-            .filter(|n| n.starts_with("lvs-nd-dr-"))
-            .collect();
-        names.sort();
+        let _guard = LabGuard::new(lab);
+        let preset = renamed_preset(dir.path(), "dr", lab);
+        lvslab_ok(&["up", preset.to_str().unwrap(), "--dataplane", "none"]);
         let hosts = ["client", "director", "router", "rs1", "rs2"];
-        assert_eq!(names, hosts.map(|h| format!("lvs-{lab}-{h}")));
+        assert_eq!(lab_namespaces(lab), hosts.map(|h| format!("lvs-{lab}-{h}")));
 
         // A real server added to the running lab is a DR server like the
         // others: the VIP on lo, quiet ARP, replies by the router.
@@ -144,8 +113,9 @@ fn nat_vs_dr_lab_sends_nat_replies_back_by_the_director_and_dr_replies_by_the_ro
     let dir = tempfile::tempdir().unwrap();
     let lab = "nd-nat-vs-dr";
     {
-        let _guard = LabGuard(lab.into());
-        lvslab_ok(&["up", &renamed_preset(dir.path(), "nat-vs-dr", lab), "--dataplane", "none"]);
+        let _guard = LabGuard::new(lab);
+        let preset = renamed_preset(dir.path(), "nat-vs-dr", lab);
+        lvslab_ok(&["up", preset.to_str().unwrap(), "--dataplane", "none"]);
         client_reaches_each_real_server(lab, &[("rs1", "198.51.100.11"), ("rs2", "198.51.100.12")]);
         for rs in ["rs1", "rs2"] {
             let nat = in_ns(lab, rs, &["ip", "route", "get", "192.0.2.2"]);
@@ -158,9 +128,7 @@ fn nat_vs_dr_lab_sends_nat_replies_back_by_the_director_and_dr_replies_by_the_ro
             assert_eq!(sysctl(lab, rs, "net.ipv4.conf.all.arp_ignore"), "1", "{rs}");
         }
         // `status` reads the main table's gateway, not the DR replies' table.
-        let status: serde_json::Value =
-            serde_json::from_slice(&lvslab_ok(&["status", lab, "--json"]).stdout).unwrap();
-        for host in status["hosts"].as_array().expect("hosts") {
+        for host in status_json(lab)["hosts"].as_array().expect("hosts") {
             if host["role"] == "real-server" {
                 assert_eq!(host["default_gateway"], "198.51.100.1", "{host}");
             }
@@ -189,8 +157,11 @@ fn tun_lab_builds_its_tunnels_or_refuses_cleanly_without_ipip() {
     let ipip = lvslab::net::kmod::present("ipip")
         || Command::new("modprobe").args(["-q", "ipip"]).status().is_ok_and(|s| s.success());
     {
-        let _guard = LabGuard(lab.into());
-        let out = lvslab().args(["up", &preset, "--dataplane", "none"]).output().unwrap();
+        let _guard = LabGuard::new(lab);
+        let out = lvslab()
+            .args(["up", preset.to_str().unwrap(), "--dataplane", "none"])
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         if ipip {
             assert!(out.status.success(), "up: {stderr}");

@@ -13,31 +13,14 @@ use common::tmux::Tmux;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{lvslab, lvslab_ok};
+use common::lab::{LabGuard, lab_namespaces, renamed_preset, status_json};
+use common::{lvslab, lvslab_ok, require_root};
 
 /// The lab's name: unique to this test, so parallel tests never meet it.
 const LAB: &str = "hanative";
 
-/// Removes the lab even when the test fails half-way.
-struct LabGuard;
-impl Drop for LabGuard {
-    fn drop(&mut self) {
-        let _ = lvslab().args(["down", LAB]).output();
-    }
-}
-
-fn status() -> serde_json::Value {
-    let out = lvslab_ok(&["status", LAB, "--json"]);
-    let doc = serde_json::from_slice(&out.stdout).expect("status --json is JSON");
-    common::schema::assert_matches(
-        &doc,
-        &common::schema::load("assets/schemas/status.schema.json"),
-    );
-    doc
-}
-
 fn master() -> Option<String> {
-    status()["ha"]["master"].as_str().map(str::to_string)
+    status_json(LAB)["ha"]["master"].as_str().map(str::to_string)
 }
 
 /// Waits for `want` to be MASTER; returns how long it took.
@@ -82,41 +65,17 @@ fn keepalived_pids() -> Vec<String> {
     keepalived_pids_of(LAB)
 }
 
-/// Lab `lab`'s namespaces.
-fn namespaces_of(lab: &str) -> Vec<String> {
-    let out = Command::new("ip").args(["netns", "list"]).output().expect("run ip");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.starts_with(&format!("lvs-{lab}-")))
-        .map(str::to_string)
-        .collect()
-}
-
-fn lab_namespaces() -> Vec<String> {
-    namespaces_of(LAB)
-}
-
-/// The ha preset renamed `lab`, written into `dir`.
-fn preset_named(dir: &std::path::Path, lab: &str) -> std::path::PathBuf {
-    let preset = dir.join(format!("{lab}.toml"));
-    let text = lvslab_core::lab::presets::embedded_source("labs/ha.toml").unwrap();
-    let renamed = text.replace("name = \"ha\"", &format!("name = \"{lab}\""));
-    assert_ne!(renamed, text, "the ha preset's name line moved");
-    std::fs::write(&preset, renamed).unwrap();
-    preset
-}
-
 #[test]
 fn the_vip_moves_to_the_backup_and_back_and_down_leaves_nothing() {
-    assert!(nix::unistd::geteuid().is_root(), "root tests need root: run them as root (CI does)");
+    require_root();
     let dir = tempfile::tempdir().unwrap();
-    let preset = preset_named(dir.path(), LAB);
-    let _guard = LabGuard;
+    let preset = renamed_preset(dir.path(), "ha", LAB);
+    let _guard = LabGuard::new(LAB);
     lvslab_ok(&["up", preset.to_str().unwrap(), "--dataplane", "none"]);
-    assert_eq!(lab_namespaces().len(), 6, "client, switch, 2 directors, 2 real servers");
+    assert_eq!(lab_namespaces(LAB).len(), 6, "client, switch, 2 directors, 2 real servers");
     assert_eq!(keepalived_pids().len(), 4, "a parent and its VRRP child in each director");
     assert_eq!(master().as_deref(), Some("director1"));
-    let doc = status();
+    let doc = status_json(LAB);
     assert_eq!(doc["ha"]["sync"], false, "no IPVS, so no connection sync: {doc}");
     assert!(client_reaches_vip());
 
@@ -126,7 +85,7 @@ fn the_vip_moves_to_the_backup_and_back_and_down_leaves_nothing() {
     assert!(!taken.status.success(), "director1's own address was given to a real server");
     assert!(String::from_utf8_lossy(&taken.stderr).contains("already used"));
     lvslab_ok(&["set", LAB, "--add-rs", "rs3=198.51.100.13:80"]);
-    assert_eq!(lab_namespaces().len(), 7, "rs3's namespace: {:?}", lab_namespaces());
+    assert_eq!(lab_namespaces(LAB).len(), 7, "rs3's namespace: {:?}", lab_namespaces(LAB));
     assert!(client_reaches(&["198.51.100.13"]), "rs3 does not answer through director1");
 
     let out = lvslab_ok(&["set", LAB, "--fail", "director1"]);
@@ -138,7 +97,7 @@ fn the_vip_moves_to_the_backup_and_back_and_down_leaves_nothing() {
     assert!(client_reaches(&["198.51.100.13"]), "rs3 does not answer through director2");
     assert_eq!(keepalived_pids().len(), 2, "director1's keepalived still runs");
     // status reads each director's forwarding: the failed one's is off.
-    let doc = status();
+    let doc = status_json(LAB);
     let forwarding = |name: &str| {
         doc["hosts"].as_array().unwrap().iter().find(|h| h["name"] == name).unwrap()["ip_forward"]
             .clone()
@@ -184,7 +143,7 @@ fn the_vip_moves_to_the_backup_and_back_and_down_leaves_nothing() {
     );
 
     lvslab_ok(&["set", LAB, "--del-rs", "rs3"]);
-    assert_eq!(lab_namespaces().len(), 6, "rs3's namespace stayed: {:?}", lab_namespaces());
+    assert_eq!(lab_namespaces(LAB).len(), 6, "rs3's namespace stayed: {:?}", lab_namespaces(LAB));
     // The kernel destroys a namespace, and the veth ends in it, a moment
     // after its last reference goes: the switch's end goes with them.
     let switch_has_rs3 = || {
@@ -203,7 +162,7 @@ fn the_vip_moves_to_the_backup_and_back_and_down_leaves_nothing() {
     eprintln!("rs3's switch port went {:?} after --del-rs returned", removed.elapsed());
 
     lvslab_ok(&["down", LAB]);
-    assert!(lab_namespaces().is_empty(), "{:?}", lab_namespaces());
+    assert!(lab_namespaces(LAB).is_empty(), "{:?}", lab_namespaces(LAB));
     assert!(keepalived_pids().is_empty(), "keepalived left behind: {:?}", keepalived_pids());
     assert!(!std::path::Path::new(&format!("/run/lvslab/labs/{LAB}")).exists());
 }
@@ -216,13 +175,13 @@ fn the_vip_moves_to_the_backup_and_back_and_down_leaves_nothing() {
 #[test]
 fn f_in_the_dashboard_fails_over_and_back_and_quitting_leaves_nothing() {
     const TUI_LAB: &str = "hatui";
-    assert!(nix::unistd::geteuid().is_root(), "root tests need root: run them as root (CI does)");
+    require_root();
     let dir = tempfile::tempdir().unwrap();
-    let preset = preset_named(dir.path(), TUI_LAB);
+    let preset = renamed_preset(dir.path(), "ha", TUI_LAB);
     let exe = env!("CARGO_BIN_EXE_lvslab");
     let command = format!("{exe} tui {} --dataplane none", preset.display());
     // Declared first, dropped last: the dashboard goes before `down` runs.
-    let cleanup = scopeguard(TUI_LAB);
+    let cleanup = LabGuard::new(TUI_LAB);
     let tui = Tmux::start("ha", 200, 50, &command);
     tui.wait_for("director1 as MASTER", Duration::from_secs(30), |s| {
         s.contains("director1 MASTER") && common::tmux::number_after(s, "ok").is_some_and(|n| n > 0)
@@ -266,19 +225,8 @@ fn f_in_the_dashboard_fails_over_and_back_and_quitting_leaves_nothing() {
     tui.keys(&["q"]);
     let screen = tui.wait_for("exit", Duration::from_secs(20), |s| s.contains("EXITED="));
     assert!(screen.contains("EXITED=0"), "{screen}");
-    assert!(namespaces_of(TUI_LAB).is_empty(), "{:?}", namespaces_of(TUI_LAB));
+    assert!(lab_namespaces(TUI_LAB).is_empty(), "{:?}", lab_namespaces(TUI_LAB));
     assert!(keepalived_pids_of(TUI_LAB).is_empty(), "{:?}", keepalived_pids_of(TUI_LAB));
     assert!(!std::path::Path::new(&format!("/run/lvslab/labs/{TUI_LAB}")).exists());
     drop(cleanup);
-}
-
-/// Tears lab `lab` down when dropped, so a failed test leaves nothing.
-fn scopeguard(lab: &'static str) -> impl Drop {
-    struct Down(&'static str);
-    impl Drop for Down {
-        fn drop(&mut self) {
-            let _ = lvslab().args(["down", self.0]).output();
-        }
-    }
-    Down(lab)
 }

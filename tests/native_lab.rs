@@ -10,50 +10,21 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{generated_preset, lvslab, lvslab_ok, machine_state};
+use common::lab::{LabGuard, lab_namespaces, status_json};
+use common::{generated_preset, lvslab, lvslab_ok, machine_state, require_no_ipvs, serial};
 use lvslab_sys::netns;
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    assert!(nix::unistd::geteuid().is_root(), "root tests need root: run them as root (CI does)");
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Removes the lab even when the test fails half-way.
-struct LabGuard(&'static str);
-impl Drop for LabGuard {
-    fn drop(&mut self) {
-        let _ = lvslab().args(["down", self.0]).output();
-    }
-}
-
-/// `status --json`, checked against its committed schema every time.
-fn status_json(lab: &str) -> serde_json::Value {
-    let out = lvslab_ok(&["status", lab, "--json"]);
-    let doc = serde_json::from_slice(&out.stdout).expect("status --json is JSON");
-    common::schema::assert_matches(
-        &doc,
-        &common::schema::load("assets/schemas/status.schema.json"),
-    );
-    doc
-}
 
 #[test]
 fn tutorial_without_ipvs_routes_client_to_real_servers_and_leaves_nothing() {
     let _lock = serial();
     let before = machine_state();
     {
-        let _guard = LabGuard("tutorial");
+        let _guard = LabGuard::new("tutorial");
         lvslab_ok(&["up", "tutorial", "--dataplane", "none"]);
-        let mut names: Vec<String> =
-            netns::list().unwrap().into_iter().filter(|n| n.starts_with("lvs-tutorial-")).collect();
-        names.sort();
         assert_eq!(
-            names,
+            lab_namespaces("tutorial"),
             [
                 "lvs-tutorial-client",
                 "lvs-tutorial-director",
@@ -194,8 +165,7 @@ fn sigterm_during_up_rolls_back() {
 #[test]
 fn two_labs_run_side_by_side_and_down_removes_only_one() {
     let _lock = serial();
-    let _a = LabGuard("tutorial");
-    let _b = LabGuard("rr4");
+    let _guards = LabGuard::all(["rr4", "tutorial"]);
     lvslab_ok(&["up", "tutorial", "--dataplane", "none"]);
     lvslab_ok(&["up", "rr4", "--dataplane", "none"]);
     // Both labs use 198.51.100.0/24 for their servers: isolation is what makes that fine.
@@ -221,7 +191,7 @@ fn two_labs_run_side_by_side_and_down_removes_only_one() {
 #[test]
 fn up_of_a_running_lab_restarts_dead_servers_and_a_crashed_one_is_cleaned() {
     let _lock = serial();
-    let _guard = LabGuard("tutorial");
+    let _guard = LabGuard::new("tutorial");
     lvslab_ok(&["up", "tutorial", "--dataplane", "none"]);
     let again = lvslab_ok(&["up", "tutorial", "--dataplane", "none"]);
     assert!(
@@ -291,10 +261,7 @@ fn ipvs_dataplane_on_a_kernel_without_ipvs_fails_before_creating_anything() {
     let _lock = serial();
     // This test is about a kernel without IPVS, like this suite's machines:
     // on one with IPVS it fails rather than pass without checking anything.
-    assert!(
-        !std::path::Path::new("/proc/net/ip_vs").exists(),
-        "this kernel has IPVS: the refusal cannot be checked here (the VM suite covers IPVS)"
-    );
+    require_no_ipvs();
     let before = machine_state();
     let out = lvslab().args(["up", "tutorial"]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);

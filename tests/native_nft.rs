@@ -2,51 +2,30 @@
 //! balancing through the director's nftables table, checked the way a user
 //! would — `lvslab traffic --json` splits, `status --json` counters, the
 //! rules in `nft list table`, live edits, and nothing left after `down`.
-//! Run with `--features root-tests`; without root they fail, never skip.
+//! Run with `--features root-tests`; without root they fail, never skip. The
+//! machine without IPVS is part of what they check (doctor's advice, the
+//! refusal of `up`, compare's empty IPVS column): on a kernel with IPVS those
+//! fail too, and that side is checked in the VM by tests/vm_nft.rs.
 //!
 //! Each test uses its own lab name (its own namespaces), so they run in
 //! parallel with each other and with the other native tests.
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{lvslab, lvslab_ok};
-use lvslab_sys::netns;
+use common::lab::{LabGuard, compare_tutorial, lab_namespaces, renamed_preset, status_json};
+use common::{lvslab, lvslab_ok, require_no_ipvs, require_root};
 use serde_json::Value;
 
-fn require_root() {
-    assert!(nix::unistd::geteuid().is_root(), "root tests need root: run them as root (CI does)");
-}
-
-/// Removes the lab even when the test fails half-way.
-struct LabGuard(String);
-impl Drop for LabGuard {
-    fn drop(&mut self) {
-        let _ = lvslab().args(["down", &self.0]).output();
-    }
-}
-
-/// The embedded preset `file` renamed to `name`, written into `dir`.
-fn renamed_preset(dir: &Path, file: &str, old: &str, name: &str) -> PathBuf {
-    let text =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("labs").join(file))
-            .expect("read preset");
-    let from = format!("name = \"{old}\"\n");
-    assert!(text.contains(&from), "{file} names its lab {old}");
-    let path = dir.join(format!("{name}.toml"));
-    std::fs::write(&path, text.replacen(&from, &format!("name = \"{name}\"\n"), 1)).unwrap();
-    path
-}
-
-/// Brings `file` up as lab `name` on nftables.
-fn up_nft(file: &str, old: &str, name: &str) -> (LabGuard, tempfile::TempDir) {
+/// Brings preset `preset` up as lab `name` on nftables.
+fn up_nft(preset: &str, name: &str) -> (LabGuard, tempfile::TempDir) {
     require_root();
     let dir = tempfile::tempdir().unwrap();
-    let preset = renamed_preset(dir.path(), file, old, name);
-    let guard = LabGuard(name.to_string());
+    let preset = renamed_preset(dir.path(), preset, name);
+    let guard = LabGuard::new(name);
     lvslab_ok(&["up", preset.to_str().unwrap(), "--dataplane", "nft"]);
     (guard, dir)
 }
@@ -63,16 +42,6 @@ fn split(report: &Value, servers: &[&str]) -> Vec<u64> {
     servers.iter().map(|s| report["by_server"][s].as_u64().unwrap_or(0)).collect()
 }
 
-fn status_json(lab: &str) -> Value {
-    let out = lvslab_ok(&["status", lab, "--json"]);
-    let doc = serde_json::from_slice(&out.stdout).expect("status --json is JSON");
-    common::schema::assert_matches(
-        &doc,
-        &common::schema::load("assets/schemas/status.schema.json"),
-    );
-    doc
-}
-
 /// `nft ARGS` inside namespace `ns` (or on the host with `None`).
 fn nft(ns: Option<&str>, args: &[&str]) -> String {
     let out = match ns {
@@ -84,17 +53,12 @@ fn nft(ns: Option<&str>, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn lab_namespaces(lab: &str) -> Vec<String> {
-    let prefix = format!("lvs-{lab}-");
-    netns::list().unwrap().into_iter().filter(|n| n.starts_with(&prefix)).collect()
-}
-
 #[test]
 fn the_tutorials_wrr_3_2_on_nftables_splits_1000_connections_600_400_and_down_leaves_nothing() {
     let lab = "nftwrr";
     let host_rules = nft(None, &["list", "ruleset"]);
     {
-        let (_guard, _dir) = up_nft("tutorial-nat.toml", "tutorial", lab);
+        let (_guard, _dir) = up_nft("tutorial", lab);
         let rules = nft(Some(&format!("lvs-{lab}-director")), &["list", "table", "ip", "lvslab"]);
         assert!(rules.contains("numgen inc mod 5 vmap @s0-pick"), "{rules}");
         assert!(rules.contains("0-2 : goto s0-rs1-80, 3-4 : goto s0-rs2-80"), "{rules}");
@@ -125,12 +89,12 @@ fn rr_over_four_servers_on_nftables_gives_each_250_of_1000() {
     require_root();
     let lab = "nftrr4";
     let dir = tempfile::tempdir().unwrap();
-    let preset = renamed_preset(dir.path(), "nat-rr-4rs.toml", "rr4", lab);
+    let preset = renamed_preset(dir.path(), "rr4", lab);
     let text = std::fs::read_to_string(&preset).unwrap();
     let from = format!("name = \"{lab}\"\n");
     std::fs::write(&preset, text.replacen(&from, &format!("{from}dataplane = \"nft\"\n"), 1))
         .unwrap();
-    let _guard = LabGuard(lab.to_string());
+    let _guard = LabGuard::new(lab);
     let up = lvslab_ok(&["up", preset.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&up.stdout).contains("dataplane nft"), "the preset's choice");
     let report = traffic(lab, 1000);
@@ -140,7 +104,7 @@ fn rr_over_four_servers_on_nftables_gives_each_250_of_1000() {
 #[test]
 fn live_edits_on_nftables_change_the_split_atomically_and_refuse_what_nftables_cannot_do() {
     let lab = "nftedit";
-    let (_guard, _dir) = up_nft("tutorial-nat.toml", "tutorial", lab);
+    let (_guard, _dir) = up_nft("tutorial", lab);
 
     lvslab_ok(&["set", lab, "--weight", "rs2=3"]);
     assert_eq!(split(&traffic(lab, 600), &["rs1", "rs2"]), [300, 300]);
@@ -199,7 +163,7 @@ fn dashboard_conns(screen: &str, rs: &str, rip: &str) -> Option<u64> {
 #[test]
 fn the_dashboard_shows_live_per_server_counts_from_nftables() {
     let lab = "nftdash";
-    let (_guard, _dir) = up_nft("tutorial-nat.toml", "tutorial", lab);
+    let (_guard, _dir) = up_nft("tutorial", lab);
     let exe = env!("CARGO_BIN_EXE_lvslab");
     let tui = common::tmux::Tmux::start("nftdash", 160, 48, &format!("{exe} tui {lab}"));
     let screen = tui.wait_for("the dashboard", Duration::from_secs(20), |s| s.contains("rs2"));
@@ -225,26 +189,15 @@ fn the_dashboard_shows_live_per_server_counts_from_nftables() {
 
 /// Natively only nftables runs: its column has the exact split and the
 /// programming times, the IPVS column says why it is empty, and both copies
-/// of the lab are gone afterwards.
+/// of the lab are gone afterwards. (Both columns splitting alike, where the
+/// kernel has IPVS: tests/vm_nft.rs.)
 #[test]
 fn compare_runs_nftables_here_and_says_why_ipvs_did_not() {
     require_root();
-    let dir = tempfile::tempdir().unwrap();
-    let preset = renamed_preset(dir.path(), "tutorial-nat.toml", "tutorial", "nftcmp");
-    let out = lvslab_ok(&["compare", preset.to_str().unwrap(), "--json"]);
-    let runs: Value = serde_json::from_slice(&out.stdout).expect("compare --json is JSON");
-    let runs = runs.as_array().expect("one entry per dataplane");
-    assert_eq!(runs.len(), 2, "{runs:?}");
-    let (ipvs, nft) = (&runs[0], &runs[1]);
-    assert_eq!(
-        (ipvs["dataplane"].as_str(), nft["dataplane"].as_str()),
-        (Some("ipvs"), Some("nft"))
-    );
-    // This machine has no IPVS; on one that has, its column must split alike.
-    match ipvs["skipped"].as_str() {
-        Some(why) => assert!(why.contains("IPVS is not available"), "{ipvs}"),
-        None => assert_eq!(ipvs["by_server"]["rs1"].as_u64(), Some(600), "{ipvs}"),
-    }
+    require_no_ipvs();
+    let (ipvs, nft) = compare_tutorial("nftcmp");
+    let why = ipvs["skipped"].as_str();
+    assert!(why.is_some_and(|w| w.contains("IPVS is not available")), "IPVS ran here: {ipvs}");
     assert!(nft["skipped"].is_null(), "{nft}");
     assert_eq!(
         (nft["by_server"]["rs1"].as_u64(), nft["by_server"]["rs2"].as_u64()),
@@ -258,24 +211,25 @@ fn compare_runs_nftables_here_and_says_why_ipvs_did_not() {
 
 /// On this kernel (nftables, no IPVS) doctor says nftables works and points
 /// the missing IPVS to `--dataplane nft`; so does `up` without the flag.
+/// (doctor where the kernel has IPVS: tests/vm_nft.rs.)
 #[test]
 fn doctor_and_the_no_ipvs_error_point_to_the_nft_dataplane() {
     require_root();
+    require_no_ipvs();
     let out = lvslab_ok(&["doctor", "--json"]);
     let report: Value = serde_json::from_slice(&out.stdout).expect("doctor --json is JSON");
     assert_eq!(report["nftables"]["ok"], true, "{report}");
     let detail = report["nftables"]["detail"].as_str().unwrap();
     assert!(detail.contains("--dataplane nft") && detail.contains("rr, wrr, sh, dh"), "{detail}");
-    if report["ipvs"]["ok"] == false {
-        let ipvs = report["ipvs"]["detail"].as_str().unwrap();
-        assert!(ipvs.contains("--dataplane nft"), "{ipvs}");
-        let dir = tempfile::tempdir().unwrap();
-        let preset = renamed_preset(dir.path(), "tutorial-nat.toml", "tutorial", "nftnoipvs");
-        let _guard = LabGuard("nftnoipvs".into());
-        let up = lvslab().args(["up", preset.to_str().unwrap()]).output().unwrap();
-        let err = String::from_utf8_lossy(&up.stderr);
-        assert!(!up.status.success(), "IPVS is the default and absent");
-        assert!(err.contains("--dataplane nft") && err.contains("Nothing was changed"), "{err}");
-        assert!(lab_namespaces("nftnoipvs").is_empty());
-    }
+    assert_eq!(report["ipvs"]["ok"], false, "doctor found IPVS here: {report}");
+    let ipvs = report["ipvs"]["detail"].as_str().unwrap();
+    assert!(ipvs.contains("--dataplane nft"), "{ipvs}");
+    let dir = tempfile::tempdir().unwrap();
+    let preset = renamed_preset(dir.path(), "tutorial", "nftnoipvs");
+    let _guard = LabGuard::new("nftnoipvs");
+    let up = lvslab().args(["up", preset.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&up.stderr);
+    assert!(!up.status.success(), "IPVS is the default and absent");
+    assert!(err.contains("--dataplane nft") && err.contains("Nothing was changed"), "{err}");
+    assert!(lab_namespaces("nftnoipvs").is_empty());
 }

@@ -3,22 +3,12 @@
 
 mod common;
 
-use std::process::Output;
-
-use common::generated_preset;
-use common::sandbox::{Sandbox, kill_servers, serve_processes};
+use common::sandbox::{Sandbox, ServersGuard, serve_processes};
+use common::{generated_preset, output_text, require_root};
 use lvslab::ops::state::{self, LabProcess, LabState, Stored};
 use lvslab_core::lab::model::Dataplane;
 use lvslab_core::lab::model::LabName;
 use lvslab_core::lab::presets;
-
-fn require_root() {
-    assert!(nix::unistd::geteuid().is_root(), "root tests need root: run them as root (CI does)");
-}
-
-fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
 
 struct RemoveRecord(LabName);
 impl Drop for RemoveRecord {
@@ -67,8 +57,11 @@ fn concurrent_writers_lose_no_edit() {
         s.spawn(|| {
             for _ in 0..20 {
                 let out = common::lvslab().arg("ls").output().unwrap();
-                assert!(out.status.success(), "{}", text(&out));
-                assert!(!text(&out).contains("broken"), "a reader saw a half-written record");
+                assert!(out.status.success(), "{}", output_text(&out));
+                assert!(
+                    !output_text(&out).contains("broken"),
+                    "a reader saw a half-written record"
+                );
             }
         });
     });
@@ -90,53 +83,45 @@ fn concurrent_writers_lose_no_edit() {
     assert!(temps.is_empty(), "no temporary left: {temps:?}");
 }
 
-struct Servers(Vec<String>);
-impl Drop for Servers {
-    fn drop(&mut self) {
-        for lab in &self.0 {
-            kill_servers(lab);
-        }
-    }
-}
-
 #[test]
 fn a_corrupt_record_is_listed_as_broken_and_the_others_still_are() {
     require_root();
     let sandbox = Sandbox::new();
     let good = format!("good{}", std::process::id());
     let bad = format!("bad{}", std::process::id());
-    let _servers = Servers(vec![good.clone()]);
+    let _servers = ServersGuard::new(&good);
     let dir = tempfile::tempdir().unwrap();
     let preset = generated_preset(dir.path(), &good, 1, "rr");
-    let exe = common::lvslab_exe();
-    let lvslab = |args: &[&str]| sandbox.command(&exe).args(args).output().unwrap();
+    let lvslab = |args: &[&str]| sandbox.lvslab(args);
     let up = lvslab(&["up", preset.to_str().unwrap(), "--dataplane", "none"]);
-    assert!(up.status.success(), "{}", text(&up));
+    assert!(up.status.success(), "{}", output_text(&up));
     let out = sandbox.sh(&format!(
         "mkdir -p /run/lvslab/labs/{bad} && printf '{{\"version\": 1, trunc' > /run/lvslab/labs/{bad}/record.json"
     ));
     assert!(out.status.success());
 
     let ls = lvslab(&["ls"]);
-    assert!(ls.status.success(), "one broken record does not fail ls: {}", text(&ls));
-    let listing = text(&ls);
+    assert!(ls.status.success(), "one broken record does not fail ls: {}", output_text(&ls));
+    let listing = output_text(&ls);
     assert!(listing.lines().any(|l| l.starts_with(&good) && l.contains("up")), "{listing}");
     assert!(listing.lines().any(|l| l.starts_with(&bad) && l.contains("broken")), "{listing}");
 
     let ls = lvslab(&["ls", "--json"]);
-    assert!(ls.status.success(), "{}", text(&ls));
+    assert!(ls.status.success(), "{}", output_text(&ls));
     let json: serde_json::Value = serde_json::from_slice(&ls.stdout).unwrap();
     assert_eq!(json["labs"].as_array().unwrap().len(), 1, "{json}");
     assert_eq!(json["labs"][0]["lab"], serde_json::json!(good));
     assert_eq!(json["broken"][0]["lab"], serde_json::json!(bad), "{json}");
-    assert!(json["broken"][0]["error"].as_str().unwrap().contains(&format!("labs/{bad}/record.json")));
+    assert!(
+        json["broken"][0]["error"].as_str().unwrap().contains(&format!("labs/{bad}/record.json"))
+    );
 
     // down of the broken lab removes the record and says it was unreadable.
     let down = lvslab(&["down", &bad]);
-    assert!(!down.status.success(), "the fault is reported: {}", text(&down));
-    assert!(text(&down).contains("unreadable"), "{}", text(&down));
+    assert!(!down.status.success(), "the fault is reported: {}", output_text(&down));
+    assert!(output_text(&down).contains("unreadable"), "{}", output_text(&down));
     let down = lvslab(&["down", &good]);
-    assert!(down.status.success(), "{}", text(&down));
+    assert!(down.status.success(), "{}", output_text(&down));
     assert!(sandbox.records().is_empty(), "{:?}", sandbox.records());
     assert!(sandbox.namespaces().is_empty());
 }
@@ -149,28 +134,31 @@ fn down_goes_past_a_fault_in_the_middle_and_reports_it() {
     require_root();
     let sandbox = Sandbox::new();
     let lab = format!("fault{}", std::process::id());
-    let _servers = Servers(vec![lab.clone()]);
+    let _servers = ServersGuard::new(&lab);
     let dir = tempfile::tempdir().unwrap();
     let preset = generated_preset(dir.path(), &lab, 3, "rr");
-    let exe = common::lvslab_exe();
-    let lvslab = |args: &[&str]| sandbox.command(&exe).args(args).output().unwrap();
+    let lvslab = |args: &[&str]| sandbox.lvslab(args);
     let up = lvslab(&["up", preset.to_str().unwrap(), "--dataplane", "none"]);
-    assert!(up.status.success(), "{}", text(&up));
+    assert!(up.status.success(), "{}", output_text(&up));
     assert_eq!(serve_processes(&lab).len(), 3);
     let stuck = format!("lvs-{lab}-rs2");
     let out = sandbox.sh(&format!("mount --bind /run/netns/{stuck} /run/netns/{stuck}"));
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
 
     let down = lvslab(&["down", &lab]);
-    assert!(!down.status.success(), "a fault makes down fail: {}", text(&down));
-    assert!(text(&down).contains(&stuck), "the fault is named: {}", text(&down));
+    assert!(!down.status.success(), "a fault makes down fail: {}", output_text(&down));
+    assert!(output_text(&down).contains(&stuck), "the fault is named: {}", output_text(&down));
     assert_eq!(sandbox.namespaces(), vec![stuck.clone()], "everything else was removed");
     assert!(serve_processes(&lab).is_empty(), "every server was stopped");
     let ls = lvslab(&["ls"]);
-    assert!(text(&ls).contains("leftover"), "the rest is still lvslab's: {}", text(&ls));
+    assert!(
+        output_text(&ls).contains("leftover"),
+        "the rest is still lvslab's: {}",
+        output_text(&ls)
+    );
 
     let down = lvslab(&["down", &lab]);
-    assert!(down.status.success(), "{}", text(&down));
+    assert!(down.status.success(), "{}", output_text(&down));
     assert!(sandbox.namespaces().is_empty());
     assert!(sandbox.records().is_empty(), "{:?}", sandbox.records());
 }

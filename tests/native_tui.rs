@@ -6,17 +6,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::machine_state;
-use std::sync::Mutex;
-
-/// One test at a time: each compares the whole machine before and after.
-static SERIAL: Mutex<()> = Mutex::new(());
 use common::tmux::{Tmux, number_after};
+use common::{machine_state, serial};
 
 #[test]
 fn dashboard_shows_the_lab_and_quitting_leaves_nothing_behind() {
-    assert!(nix::unistd::geteuid().is_root(), "needs root: run it as root (CI does)");
-    let _lock = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _lock = serial();
     let before = machine_state();
     let exe = env!("CARGO_BIN_EXE_lvslab");
     let tui = Tmux::start("native", 160, 48, &format!("{exe} tui tutorial --dataplane none"));
@@ -60,8 +55,7 @@ fn dashboard_shows_the_lab_and_quitting_leaves_nothing_behind() {
 /// (healthtui), so other dashboards on the machine are not in its way.
 #[test]
 fn stopping_a_server_shows_its_failure_timeline() {
-    assert!(nix::unistd::geteuid().is_root(), "needs root: run it as root (CI does)");
-    let _lock = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _lock = serial();
     let before = machine_state();
     let dir = tempfile::tempdir().unwrap();
     let preset = dir.path().join("healthtui.toml");
@@ -110,8 +104,7 @@ fn stopping_a_server_shows_its_failure_timeline() {
 
 #[test]
 fn an_attached_dashboard_leaves_the_lab_running() {
-    assert!(nix::unistd::geteuid().is_root(), "needs root");
-    let _lock = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _lock = serial();
     let exe = env!("CARGO_BIN_EXE_lvslab");
     common::lvslab_ok(&["up", "rr4", "--dataplane", "none"]);
     let tui = Tmux::start("attach", 100, 30, &format!("{exe} tui rr4"));
@@ -125,7 +118,7 @@ fn an_attached_dashboard_leaves_the_lab_running() {
 
 #[test]
 fn without_a_terminal_the_dashboard_says_so_and_builds_nothing() {
-    let _lock = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _lock = serial();
     let before = machine_state();
     let out = common::lvslab()
         .args(["tui", "tutorial", "--dataplane", "none"])

@@ -53,7 +53,7 @@ fn leftovers() -> Vec<String> {
 
 #[test]
 fn the_guide_walks_the_routing_steps_and_checks_each_on_the_lab() {
-    assert!(nix::unistd::geteuid().is_root(), "needs root: run it as root (CI does)");
+    common::require_root();
     let _ = common::lvslab().args(["down", LAB]).output();
     assert_eq!(leftovers(), Vec::<String>::new(), "a lab '{LAB}' is left from elsewhere");
     let exe = env!("CARGO_BIN_EXE_lvslab");
@@ -139,7 +139,7 @@ fn the_guide_walks_the_routing_steps_and_checks_each_on_the_lab() {
 
 #[test]
 fn a_running_lab_of_that_name_is_refused_and_left_alone() {
-    assert!(nix::unistd::geteuid().is_root(), "needs root: run it as root (CI does)");
+    common::require_root();
     const OTHER: &str = "tu-busy";
     let _ = common::lvslab().args(["down", OTHER]).output();
     let dir = tempfile::tempdir().unwrap();
@@ -158,7 +158,7 @@ fn a_running_lab_of_that_name_is_refused_and_left_alone() {
 
 #[test]
 fn g_on_a_fully_built_lab_shows_the_routing_steps_done() {
-    assert!(nix::unistd::geteuid().is_root(), "needs root: run it as root (CI does)");
+    common::require_root();
     const FULL: &str = "tu-full";
     let _ = common::lvslab().args(["down", FULL]).output();
     let dir = tempfile::tempdir().unwrap();
@@ -191,7 +191,7 @@ fn g_on_a_fully_built_lab_shows_the_routing_steps_done() {
 /// are refused before anything is built, with the way to go on.
 #[test]
 fn dr_and_tun_walks_need_ipvs_and_build_nothing_without_it() {
-    assert!(nix::unistd::geteuid().is_root(), "needs root: run it as root (CI does)");
+    common::require_root();
     for (method, switch) in [("dr", "-g"), ("tun", "-i")] {
         let name = format!("tu-no{method}");
         let out = common::lvslab()

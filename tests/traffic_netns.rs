@@ -2,6 +2,7 @@
 //! the lab runs them: sockets are made by threads that entered it. Needs
 //! root (`--features root-tests`); without it this test fails, never skips.
 
+mod common;
 mod traffic_support;
 
 use std::process::Command;
@@ -52,10 +53,7 @@ fn run_inside() -> (Report, u64, std::net::SocketAddr) {
 
 #[test]
 fn server_and_generator_run_inside_a_namespace() {
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "traffic_netns needs root (it creates a network namespace): run it as root"
-    );
+    common::require_root();
     let name = format!("lvs-ttest-{}", std::process::id());
     netns::create(&name).expect("create the namespace");
     let ns = Namespace(name);

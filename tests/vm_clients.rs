@@ -14,16 +14,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::{lvslab, lvslab_ok};
+use common::lab::LabGuard;
+use common::lvslab_ok;
 
 const LAB: &str = "clients";
-
-struct LabGuard;
-impl Drop for LabGuard {
-    fn drop(&mut self) {
-        let _ = lvslab().args(["down", LAB]).output();
-    }
-}
 
 fn traffic(args: &[&str]) -> Value {
     let out = lvslab_ok(
@@ -113,8 +107,7 @@ fn assert_counted_alike(ipvsadm: &BTreeMap<String, u64>, ours: &BTreeMap<String,
 #[test]
 fn sh_and_persistence_keep_each_of_50_clients_on_one_server_spread_by_weight() {
     common::require_vm();
-    let _ = lvslab().args(["down", LAB]).output();
-    let _guard = LabGuard;
+    let _guard = LabGuard::fresh(LAB);
     lvslab_ok(&["up", LAB]);
 
     // sh: the hash decides; 3 : 1 weights fill 3/4 of its 256 buckets with

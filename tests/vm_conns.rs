@@ -14,17 +14,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use common::lab::LabGuard;
 use common::{lvslab, lvslab_ok};
 
 const LAB: &str = "tutorial";
 const HELD: u64 = 10;
-
-struct LabGuard;
-impl Drop for LabGuard {
-    fn drop(&mut self) {
-        let _ = lvslab().args(["down", LAB]).output();
-    }
-}
 
 fn ipvsadm(args: &[&str]) -> String {
     let out = Command::new("ip")
@@ -103,8 +97,7 @@ fn our_entries(doc: &Value) -> BTreeSet<(String, String, String)> {
 #[test]
 fn held_connections_are_listed_established_on_ipvsadms_servers_and_counted_alike() {
     common::require_vm();
-    let _ = lvslab().args(["down", LAB]).output();
-    let _guard = LabGuard;
+    let _guard = LabGuard::fresh(LAB);
     lvslab_ok(&["up", LAB]);
 
     let start = Instant::now();
@@ -170,14 +163,7 @@ fn a_persistence_template_is_shown_as_such_and_counted_as_persistconn() {
     // Cargo runs the tests of one binary in parallel: this one has a lab of its own.
     let dir = tempfile::tempdir().unwrap();
     let preset = common::generated_preset(dir.path(), "connsp", 2, "wrr");
-    let _ = lvslab().args(["down", "connsp"]).output();
-    struct Down;
-    impl Drop for Down {
-        fn drop(&mut self) {
-            let _ = lvslab().args(["down", "connsp"]).output();
-        }
-    }
-    let _down = Down;
+    let _guard = LabGuard::fresh("connsp");
     lvslab_ok(&["up", preset.to_str().unwrap()]);
     let director = "lvs-connsp-director";
     let ipvsadm_p = |args: &[&str]| {

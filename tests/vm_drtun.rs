@@ -14,6 +14,7 @@ mod common;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use common::lab::{LabGuard, lab_namespaces};
 use common::lvslab;
 
 fn lvslab_ok(args: &[&str]) -> String {
@@ -29,24 +30,18 @@ fn in_director(lab: &str, args: &[&str]) -> String {
     text(&common::ok(Command::new("ip").args(["netns", "exec", &ns]).args(args)))
 }
 
-fn lab_namespaces(lab: &str) -> Vec<String> {
-    let list = text(&common::ok(Command::new("ip").args(["netns", "list"])));
-    let prefix = format!("lvs-{lab}-");
-    list.lines().filter(|l| l.starts_with(&prefix)).map(str::to_string).collect()
-}
-
-/// Removes labs (and a script's lab) even when the test fails half-way.
-struct Cleanup(Vec<&'static str>);
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for lab in &self.0 {
-            let _ = lvslab().args(["down", lab]).output();
+/// Removes labs, and the lab an exported script built of each, even when
+/// the test fails half-way.
+fn cleanup(labs: &[&'static str]) -> LabGuard {
+    let labs = labs.to_vec();
+    LabGuard::all(labs.clone()).then(move || {
+        for lab in labs {
             let script = format!("/run/vd-{lab}.sh");
             if std::path::Path::new(&script).exists() {
                 let _ = Command::new("bash").args([&script, "down"]).output();
             }
         }
-    }
+    })
 }
 
 /// `lvslab traffic LAB --requests N --json [--to ADDR]`: (ok, by server).
@@ -108,7 +103,7 @@ fn adds_rs3_by_its_method(lab: &str, addr: &str, method: &str) {
 #[test]
 fn dr_and_tun_split_1000_connections_600_400_and_round_trip_their_rules() {
     common::require_vm();
-    let _cleanup = Cleanup(vec!["dr", "tun"]);
+    let _cleanup = cleanup(&["dr", "tun"]);
     for (lab, method) in [("dr", "Route"), ("tun", "Tunnel")] {
         lvslab_ok(&["up", lab]);
         assert_eq!(methods(lab), [method, method], "ipvsadm -Ln of the {lab} lab");
@@ -154,7 +149,7 @@ fn dr_and_tun_split_1000_connections_600_400_and_round_trip_their_rules() {
 fn tun_reaches_real_servers_behind_a_router_and_splits_600_400() {
     common::require_vm();
     let lab = "tun-remote";
-    let _cleanup = Cleanup(vec![lab]);
+    let _cleanup = cleanup(&[lab]);
     lvslab_ok(&["up", lab]);
     assert_eq!(methods(lab), ["Tunnel", "Tunnel"], "ipvsadm -Ln of {lab}");
     // The director is not on the real servers' network: it routes to them.
@@ -187,7 +182,7 @@ fn tun_reaches_real_servers_behind_a_router_and_splits_600_400() {
 #[test]
 fn nat_vs_dr_the_director_sends_far_fewer_bytes_for_dr() {
     common::require_vm();
-    let _cleanup = Cleanup(vec!["nat-vs-dr"]);
+    let _cleanup = cleanup(&["nat-vs-dr"]);
     lvslab_ok(&["up", "nat-vs-dr"]);
     assert_eq!(methods("nat-vs-dr"), ["Masq", "Masq", "Route", "Route"]);
     let (nat_ok, nat_split) = traffic("nat-vs-dr", 500, Some("198.51.100.100:80"));
@@ -226,7 +221,7 @@ fn nat_vs_dr_the_director_sends_far_fewer_bytes_for_dr() {
 #[test]
 fn exported_scripts_rebuild_the_same_tables() {
     common::require_vm();
-    let _cleanup = Cleanup(vec!["tun", "nat-vs-dr"]);
+    let _cleanup = cleanup(&["tun", "nat-vs-dr"]);
     for (lab, vip) in [("tun", "198.51.100.100"), ("nat-vs-dr", "198.51.100.101")] {
         let expected = lvslab_ok(&["export", lab, "--format", "ipvsadm"]);
         let script = format!("/run/vd-{lab}.sh");
@@ -278,7 +273,7 @@ fn settled_conns(lab: &str, vip_port: &str) -> u64 {
 fn the_arp_problem_a_real_server_announcing_the_vip_takes_the_traffic() {
     common::require_vm();
     let (lab, vip, vip_port) = ("dr", "198.51.100.100", "198.51.100.100:80");
-    let _cleanup = Cleanup(vec![lab]);
+    let _cleanup = cleanup(&[lab]);
     lvslab_ok(&["up", lab]);
     let expected = [("rs1".to_string(), 30), ("rs2".to_string(), 20)];
     assert_eq!(traffic(lab, 50, None), (50, expected.to_vec()), "balanced with the fix");

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+use common::lab::LabGuard;
 use common::lvslab;
 
 /// `lvslab ARGS`, which must succeed.
@@ -35,12 +36,8 @@ fn netns_list() -> String {
 }
 
 /// Removes the labs and namespaces a test made, even when it fails.
-struct Cleanup(Vec<&'static str>);
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for lab in &self.0 {
-            let _ = lvslab().args(["down", lab]).output();
-        }
+fn cleanup(lab: &str) -> LabGuard {
+    LabGuard::new(lab).then(|| {
         for script in ["/run/ex-tutorial.sh", "/run/ex-ha.sh"] {
             if std::path::Path::new(script).exists() {
                 let _ = Command::new("bash").args([script, "down"]).output();
@@ -49,7 +46,7 @@ impl Drop for Cleanup {
         for ns in ["ex-fresh", "ex-scratch"] {
             let _ = Command::new("ip").args(["netns", "del", ns]).output();
         }
-    }
+    })
 }
 
 /// Opens 100 new connections from `client` to `vip` and counts the
@@ -75,7 +72,7 @@ fn hundred_answers(client: &str, vip: &str) -> BTreeMap<String, u32> {
 #[test]
 fn the_exported_script_builds_the_same_lab_by_hand() {
     common::require_vm();
-    let _cleanup = Cleanup(vec!["tutorial"]);
+    let _cleanup = cleanup("tutorial");
     lvslab_ok(&["up", "tutorial"]);
     let rules = ipvsadm_sn("lvs-tutorial-director");
     let split = hundred_answers("lvs-tutorial-client", "192.0.2.1");
@@ -116,7 +113,7 @@ fn holds(netns: &str, addr: &str) -> bool {
 #[test]
 fn the_exported_ha_script_builds_two_directors_that_fail_over() {
     common::require_vm();
-    let _cleanup = Cleanup(vec!["ha"]);
+    let _cleanup = cleanup("ha");
     lvslab_ok(&["export", "ha", "--format", "shell", "-o", "/run/ex-ha.sh"]);
     let built = common::ok(Command::new("bash").arg("/run/ex-ha.sh"));
     assert!(text(&built).contains("lab 'ha' is up"), "{}", text(&built));
@@ -171,7 +168,7 @@ const HAND_MADE: &str = "
 #[test]
 fn a_hand_made_table_survives_import_and_up() {
     common::require_vm();
-    let _cleanup = Cleanup(vec!["handmade"]);
+    let _cleanup = cleanup("handmade");
     sh("ip netns add ex-scratch && ip -n ex-scratch link add d0 type dummy && \
         ip -n ex-scratch addr add 198.51.100.1/24 dev d0 && ip -n ex-scratch link set d0 up");
     // One `ip netns exec` for all the ipvsadm commands (each costs ~1 s under TCG).
@@ -206,7 +203,7 @@ fn a_hand_made_table_survives_import_and_up() {
 #[test]
 fn live_edits_survive_export_as_rules_and_as_a_preset() {
     common::require_vm();
-    let _cleanup = Cleanup(vec!["tutorial"]);
+    let _cleanup = cleanup("tutorial");
     lvslab_ok(&["up", "tutorial"]);
     lvslab_ok(&["set", "tutorial", "--scheduler", "lc", "--weight", "rs1=5"]);
     let edited = ipvsadm_sn("lvs-tutorial-director");

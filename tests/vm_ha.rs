@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use common::lab::LabGuard;
 use common::lvslab;
 use lvslab_ipvs::IpvsClient;
 use serde_json::Value;
@@ -39,13 +40,6 @@ const HELD: u32 = 4;
 
 fn lvslab_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&common::ok(lvslab().args(args)).stdout).into_owned()
-}
-
-struct Down;
-impl Drop for Down {
-    fn drop(&mut self) {
-        let _ = lvslab().args(["down", "ha"]).output();
-    }
 }
 
 /// PIDs of every keepalived (the VM has no other keepalived than the tests').
@@ -135,7 +129,7 @@ impl How {
 /// under traffic, and returns how many held connections completed and how
 /// long the VIP went unanswered.
 fn fail_over(sync: bool, how: How) -> (u64, Duration) {
-    let _down = Down;
+    let _down = LabGuard::new("ha");
     let started = Instant::now();
     let up = if sync { lvslab_ok(&["up", "ha"]) } else { lvslab_ok(&["up", "ha", "--no-sync"]) };
     eprintln!("up ha (sync {sync}): {:.1} s", started.elapsed().as_secs_f64());
@@ -350,7 +344,7 @@ fn assert_three_way_split() {
 #[test]
 fn a_real_server_added_live_is_balanced_by_either_master() {
     common::require_vm();
-    let _down = Down;
+    let _down = LabGuard::new("ha");
     lvslab_ok(&["up", "ha"]);
     let preset = lvslab_core::lab::presets::load("ha").unwrap().spec;
     let rules = |spec: &lvslab_core::lab::model::LabSpec| {

@@ -19,6 +19,7 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::lab::LabGuard;
 use common::lvslab;
 use lvslab_core::lab::export::keepalived::Checks;
 use lvslab_ipvs::IpvsClient;
@@ -94,17 +95,10 @@ fn buckets(report: &Value) -> Vec<(f64, u64, u64, u64)> {
         .collect()
 }
 
-struct Down(&'static str);
-impl Drop for Down {
-    fn drop(&mut self) {
-        let _ = lvslab().args(["down", self.0]).output();
-    }
-}
-
 #[test]
 fn keepalived_owns_the_table_and_a_dead_server_leaves_it() {
     common::require_vm();
-    let _down = Down("tutorial");
+    let _down = LabGuard::new("tutorial");
     let director = "lvs-tutorial-director";
     let started = Instant::now();
     let up = lvslab_ok(&["up", "tutorial", "--control", "keepalived"]);
@@ -280,7 +274,7 @@ fn the_exported_keepalived_conf_builds_lvslabs_table() {
     common::require_vm();
     let mut fresh = Fresh(None);
     let built = {
-        let _down = Down("tutorial");
+        let _down = LabGuard::new("tutorial");
         lvslab_ok(&["up", "tutorial"]);
         let table = ipvsadm_sn("lvs-tutorial-director");
         let conf = lvslab_ok(&["export", "tutorial", "--format", "keepalived"]);
@@ -336,7 +330,7 @@ fn the_exported_keepalived_conf_builds_lvslabs_table() {
 #[test]
 fn with_weight_0_on_failure_a_dead_server_stays_with_weight_0() {
     common::require_vm();
-    let _down = Down("inhibit");
+    let _down = LabGuard::new("inhibit");
     let director = "lvs-inhibit-director";
     let tutorial = include_str!("../labs/tutorial-nat.toml");
     let (head, rest) = tutorial.split_once("\n[networks]").expect("the tutorial has [networks]");
@@ -381,7 +375,7 @@ fn with_weight_0_on_failure_a_dead_server_stays_with_weight_0() {
 fn the_dashboard_shows_the_failure_and_k_switches_to_plain_ipvs() {
     use common::tmux::Tmux;
     common::require_vm();
-    let _down = Down("katui");
+    let _down = LabGuard::new("katui");
     let director = "lvs-katui-director";
     let tutorial = include_str!("../labs/tutorial-nat.toml");
     let (head, rest) = tutorial.split_once("\n[networks]").expect("the tutorial has [networks]");

@@ -9,38 +9,37 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::lab::LabGuard;
 use common::{lvslab, lvslab_ok};
 use serde_json::Value;
 
-/// Removes the lab when the test ends, even by a failure.
-struct Lab(&'static str);
+/// A lab, removed when the test ends, even by a failure.
+struct Lab {
+    name: &'static str,
+    _guard: LabGuard,
+}
 impl Lab {
     fn up(name: &'static str) -> Self {
         common::require_vm();
-        let _ = lvslab().args(["down", name]).output();
+        let _guard = LabGuard::fresh(name);
         lvslab_ok(&["up", name]);
-        Self(name)
+        Self { name, _guard }
     }
     fn director(&self) -> String {
-        format!("lvs-{}-director", self.0)
+        format!("lvs-{}-director", self.name)
     }
     fn ipvsadm(&self, args: &[&str]) -> String {
         ipvsadm_in(Some(&self.director()), args)
     }
     fn traffic(&self, args: &[&str]) -> Value {
-        let mut all = vec!["traffic", self.0, "--json"];
+        let mut all = vec!["traffic", self.name, "--json"];
         all.extend_from_slice(args);
         let out = lvslab().args(&all).output().unwrap();
         serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|_| panic!("traffic: {}", String::from_utf8_lossy(&out.stderr)))
     }
     fn status(&self) -> Value {
-        serde_json::from_slice(&lvslab_ok(&["status", self.0, "--json"]).stdout).unwrap()
-    }
-}
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = lvslab().args(["down", self.0]).output();
+        serde_json::from_slice(&lvslab_ok(&["status", self.name, "--json"]).stdout).unwrap()
     }
 }
 

@@ -1,26 +1,22 @@
-//! Both dataplanes on one kernel (the test VM has IPVS and nftables):
-//! `lvslab compare` runs the tutorial's traffic through each and both split
-//! it exactly 600/400; and the nft dataplane runs where IPVS is loaded too.
-//! Runs only inside the VM (`tests/vm/suite`); elsewhere it fails, never skips.
+//! Both dataplanes on one kernel (the test VM has IPVS and nftables), the
+//! side of tests/native_nft.rs that needs IPVS: `lvslab compare` runs the
+//! tutorial's traffic through each and both split it exactly 600/400, so
+//! the nft dataplane runs where IPVS is loaded too; and doctor says both
+//! work. Runs only inside the VM (`tests/vm/suite`); elsewhere it fails,
+//! never skips.
 
 mod common;
 
+use common::lab::{compare_tutorial, lab_namespaces};
 use common::{lvslab_ok, require_vm};
 use serde_json::Value;
 
 #[test]
 fn compare_runs_ipvs_and_nftables_from_one_run_with_the_same_split() {
     require_vm();
-    let dir = tempfile::tempdir().unwrap();
-    let source = include_str!("../labs/tutorial-nat.toml");
-    let preset = dir.path().join("vmcmp.toml");
-    std::fs::write(&preset, source.replacen("name = \"tutorial\"\n", "name = \"vmcmp\"\n", 1))
-        .unwrap();
-    let out = lvslab_ok(&["compare", preset.to_str().unwrap(), "--json"]);
-    let runs: Value = serde_json::from_slice(&out.stdout).expect("compare --json is JSON");
-    let runs = runs.as_array().expect("one entry per dataplane");
-    for (run, dataplane) in runs.iter().zip(["ipvs", "nft"]) {
-        assert_eq!(run["dataplane"], dataplane, "{run}");
+    let (ipvs, nft) = compare_tutorial("vmcmp");
+    for run in [&ipvs, &nft] {
+        let dataplane = &run["dataplane"];
         assert!(run["skipped"].is_null(), "{dataplane} ran in the VM: {run}");
         assert_eq!(run["by_server"]["rs1"], 600, "{run}");
         assert_eq!(run["by_server"]["rs2"], 400, "{run}");
@@ -28,6 +24,21 @@ fn compare_runs_ipvs_and_nftables_from_one_run_with_the_same_split() {
             assert!(run["program_ms"][n].as_f64().is_some_and(|ms| ms > 0.0), "{n}: {run}");
         }
     }
+    assert!(lab_namespaces("vmcmp-nft").is_empty() && lab_namespaces("vmcmp-ipvs").is_empty());
     // The figures, for the record (printed with --nocapture).
-    eprintln!("{}", serde_json::to_string_pretty(&runs).unwrap());
+    eprintln!("{ipvs:#}\n{nft:#}");
+}
+
+/// Where the kernel has IPVS, doctor says it is loaded, and that nftables
+/// works too, with the schedulers `--dataplane nft` offers.
+#[test]
+fn doctor_says_ipvs_is_loaded_and_nftables_works_too() {
+    require_vm();
+    let out = lvslab_ok(&["doctor", "--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("doctor --json is JSON");
+    assert_eq!(report["ipvs"]["ok"], true, "{report}");
+    assert_eq!(report["ipvs"]["detail"], "loaded", "{report}");
+    assert_eq!(report["nftables"]["ok"], true, "{report}");
+    let detail = report["nftables"]["detail"].as_str().unwrap();
+    assert!(detail.contains("--dataplane nft") && detail.contains("rr, wrr, sh, dh"), "{detail}");
 }

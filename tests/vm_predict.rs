@@ -14,16 +14,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use common::lab::LabGuard;
 use common::{lvslab, lvslab_ok};
 
 const LAB: &str = "clients";
-
-struct LabGuard;
-impl Drop for LabGuard {
-    fn drop(&mut self) {
-        let _ = lvslab().args(["down", LAB]).output();
-    }
-}
 
 /// One predicted run of 1,000 connections; returns its agreement in
 /// percent after printing it.
@@ -68,8 +62,7 @@ fn predicted_n(label: &str, n: u64, args: &[&str]) -> f64 {
 #[test]
 fn predictions_agree_with_the_kernel_for_rr_wrr_sh_dh_and_persistence() {
     common::require_vm();
-    let _ = lvslab().args(["down", LAB]).output();
-    let _guard = LabGuard;
+    let _guard = LabGuard::fresh(LAB);
     lvslab_ok(&["up", LAB]);
 
     let mut figures = vec![
@@ -136,8 +129,7 @@ impl Drop for Held {
 fn predictions_agree_with_the_kernel_for_lc_wlc_sed_and_nq() {
     common::require_vm();
     let started = Instant::now();
-    let _ = lvslab().args(["down", LAB]).output();
-    let _guard = LabGuard;
+    let _guard = LabGuard::fresh(LAB);
     lvslab_ok(&["up", LAB]);
     let fresh = Instant::now();
 

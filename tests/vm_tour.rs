@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use common::lab::LabGuard;
 use common::{lvslab, lvslab_ok};
 
 /// Connections per real server name (every server of the lab, 0 included).
@@ -27,16 +28,17 @@ type Counts = BTreeMap<String, u64>;
 struct Lab {
     name: &'static str,
     servers: &'static [&'static str],
+    _guard: LabGuard,
 }
 
 impl Lab {
     fn up(name: &'static str, servers: &'static [&'static str]) -> Self {
         common::require_vm();
-        let _ = lvslab().args(["down", name]).output();
+        let _guard = LabGuard::fresh(name);
         let start = Instant::now();
         lvslab_ok(&["up", &format!("labs/tour-{name}.toml")]);
         eprintln!("{name}: up in {:.1} s", start.elapsed().as_secs_f64());
-        Self { name, servers }
+        Self { name, servers, _guard }
     }
 
     fn ipvsadm(&self, args: &[&str]) -> String {
@@ -94,12 +96,6 @@ impl Lab {
         let report = run.join().unwrap();
         let counts = self.counts(|rs| report["by_server"][rs].as_u64().unwrap_or(0));
         (report, counts, fullest)
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = lvslab().args(["down", self.name]).output();
     }
 }
 

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test target uses a different part
 
+pub mod lab;
 pub mod sandbox;
 pub mod schema;
 pub mod tmux;
@@ -10,6 +11,7 @@ pub mod tmux;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// Fails (never skips) outside the test VM: tests/vm/run sets LVSLAB_VM=1
 /// in the guest, where the kernel has IPVS.
@@ -19,6 +21,40 @@ pub fn require_vm() {
         Ok("1"),
         "this test needs IPVS and runs only inside the test VM: use tests/vm/suite"
     );
+}
+
+/// Fails (never skips) without root: the root tests build network
+/// namespaces, links and labs on this machine's kernel.
+pub fn require_root() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test needs root (it builds network namespaces): run it as root, as CI does"
+    );
+}
+
+/// Fails (never skips) on a kernel with IPVS: the test checks what a user
+/// without IPVS gets, which such a kernel cannot show. IPVS itself is
+/// tested in the VM (tests/vm/suite).
+pub fn require_no_ipvs() {
+    assert!(
+        !Path::new("/proc/net/ip_vs").exists(),
+        "this kernel has IPVS: this test checks the machine without it; the IPVS side runs in \
+         the VM (tests/vm/suite)"
+    );
+}
+
+/// One test at a time, as root, for the tests of a target that compare the
+/// whole machine before and after (or run `down --all`): none may see
+/// another's lab. A test that failed holding it does not stop the others.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    require_root();
+    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What a command said, stdout then stderr, for a failure message.
+pub fn output_text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
 /// The lvslab binary under test: the one cargo built for this run, or
@@ -39,12 +75,7 @@ pub fn lvslab() -> Command {
 /// Runs lvslab with `args`, failing the test with its stderr if it fails.
 pub fn lvslab_ok(args: &[&str]) -> Output {
     let out = lvslab().args(args).output().expect("run lvslab");
-    assert!(
-        out.status.success(),
-        "lvslab {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "lvslab {args:?} failed: {}", output_text(&out));
     out
 }
 
@@ -54,12 +85,7 @@ pub fn ok(cmd: &mut Command) -> Output {
     let started = std::time::Instant::now();
     let out = cmd.output().expect("command runs");
     eprintln!("[{:5.1} s] {cmd:?}", started.elapsed().as_secs_f64());
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{cmd:?} failed: {}", output_text(&out));
     out
 }
 

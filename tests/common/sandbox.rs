@@ -51,6 +51,11 @@ impl Sandbox {
         cmd
     }
 
+    /// Runs the lvslab binary under test with `args` inside the sandbox.
+    pub fn lvslab(&self, args: &[&str]) -> Output {
+        self.command(super::lvslab_exe()).args(args).output().expect("run lvslab in the sandbox")
+    }
+
     /// Runs a shell line inside the sandbox.
     pub fn sh(&self, line: &str) -> Output {
         self.command("sh").args(["-c", line]).output().expect("run nsenter")
@@ -97,6 +102,23 @@ pub fn serve_processes(lab: &str) -> Vec<u32> {
                     .is_ok_and(|s| s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z')))
         })
         .collect()
+}
+
+/// Kills lab `lab`'s `lvslab serve` processes when dropped, whatever
+/// happened to the test: a lab in a sandbox's /run goes with it, where no
+/// `down` finds it, but its servers run in the shared process table.
+pub struct ServersGuard(String);
+
+impl ServersGuard {
+    pub fn new(lab: impl Into<String>) -> Self {
+        Self(lab.into())
+    }
+}
+
+impl Drop for ServersGuard {
+    fn drop(&mut self) {
+        kill_servers(&self.0);
+    }
 }
 
 /// Kills every `lvslab serve` of lab `lab` (cleanup after a failed test).
