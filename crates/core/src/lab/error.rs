@@ -8,9 +8,9 @@ use std::ops::Range;
 pub struct SpecError {
     /// The file as the user named it (or `preset:<name>` for embedded ones).
     pub file: String,
-    /// 1-based line.
+    /// 1-based line; 0 when the error is about the whole file.
     pub line: usize,
-    /// 1-based column.
+    /// 1-based column; 0 when it is about the whole line.
     pub col: usize,
     /// What is wrong, quoting the bad value.
     pub message: String,
@@ -34,7 +34,13 @@ impl SpecError {
 
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)?;
+        // Line 0 is the whole file (nothing in it, or it cannot be read);
+        // column 0 the whole line.
+        match (self.line, self.col) {
+            (0, _) => write!(f, "{}: {}", self.file, self.message)?,
+            (line, 0) => write!(f, "{}:{line}: {}", self.file, self.message)?,
+            (line, col) => write!(f, "{}:{line}:{col}: {}", self.file, self.message)?,
+        }
         if let Some(help) = &self.help {
             write!(f, "\n  help: {help}")?;
         }
@@ -71,6 +77,18 @@ pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::line_col;
+
+    #[test]
+    fn a_whole_file_error_names_no_line() {
+        let e = |line, col| {
+            super::SpecError { file: "f".into(), line, col, message: "m".into(), help: None }
+                .to_string()
+        };
+        assert_eq!(
+            (e(0, 0), e(3, 0), e(3, 4)),
+            ("f: m".into(), "f:3: m".into(), "f:3:4: m".into())
+        );
+    }
 
     #[test]
     fn line_and_column_are_one_based() {
