@@ -62,3 +62,54 @@ fn direct_routing_apart_from_its_vip_from_standard_input_is_refused_with_its_lin
     // DR needs the VIP and the real servers on one segment; these are apart.
     assert!(stderr.contains("one segment") && stderr.contains("change -g/-i to -m"), "{stderr}");
 }
+
+/// `lvslab import PATH` that fails: its standard error.
+fn refused(path: &std::path::Path) -> String {
+    let out = Command::new(common::lvslab_exe()).arg("import").arg(path).output().unwrap();
+    assert!(!out.status.success(), "a bad input is refused");
+    assert!(out.stdout.is_empty(), "no preset is written");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn a_bad_weight_is_reported_at_the_input_files_line_not_a_generated_preset() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("r_w.rules");
+    std::fs::write(
+        &rules,
+        "# ipvsadm -Sn\n-A -t 192.0.2.1:80 -s wrr\n-a -t 192.0.2.1:80 -r 198.51.100.11:80 -m -w 1\n\
+         -a -t 192.0.2.1:80 -r 198.51.100.12:80 -m -w 70000\n",
+    )
+    .unwrap();
+    let stderr = refused(&rules);
+    // Line 4, column 46: the 70000 after -w.
+    let at = format!("{}:4:46: weight 70000 is out of range", rules.display());
+    assert!(stderr.starts_with(&at), "{stderr}");
+    assert!(stderr.contains("help: use a weight from 0"), "the fix: {stderr}");
+    assert!(!stderr.contains(".toml"), "no preset exists to be named: {stderr}");
+    assert!(std::fs::read_dir(dir.path()).unwrap().count() == 1, "nothing was written");
+
+    let conf = dir.path().join("keepalived.conf");
+    std::fs::write(
+        &conf,
+        "virtual_server 192.0.2.1 80 {\n  lb_algo wrr\n  real_server 198.51.100.11 80 {\n    \
+         weight 70000\n  }\n}\n",
+    )
+    .unwrap();
+    let stderr = refused(&conf);
+    let at = format!("{}:4:12: weight 70000 is out of range", conf.display());
+    assert!(stderr.starts_with(&at), "{stderr}");
+    assert!(!stderr.contains(".toml"), "{stderr}");
+}
+
+#[test]
+fn a_control_sequence_in_the_rules_reaches_the_terminal_escaped() {
+    let out = import_from_stdin("-A -t 192.0.2.1:80 -s \u{1b}]0;owned\u{7}wrr\n", &[]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("<stdin>:1:23: unknown scheduler '\\u{1b}]0;owned\\u{7}wrr'"),
+        "{stderr}"
+    );
+    assert!(!out.stderr.contains(&0x1b) && !out.stderr.contains(&0x07), "{stderr}");
+}

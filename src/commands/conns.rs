@@ -12,6 +12,9 @@ use lvslab::ops::state::{LabState, Stored};
 use lvslab_core::lab::model::LabName;
 use lvslab_core::lab::text::shown;
 
+/// How many skipped lines the text names (the rest it counts).
+const SKIPPED_SHOWN: usize = 3;
+
 /// How often `--watch` reads the table again.
 const WATCH_PERIOD: Duration = Duration::from_secs(1);
 
@@ -35,7 +38,7 @@ pub fn run(lab: &LabName, json: bool, watch: bool, server: Option<&str>) -> Resu
     loop {
         let read = KernelObserver::read_conns_of(&state);
         let table = match read {
-            ConnsRead::Table(entries) => conns::table(&state.spec, &entries, server),
+            ConnsRead::Table(read) => conns::table_read(&state.spec, &read, server),
             ConnsRead::NotUsed => bail!(
                 "lab '{lab}' runs without IPVS (dataplane {}): there is no IPVS connection table",
                 state.dataplane
@@ -81,6 +84,22 @@ fn text(t: &ConnTable) -> String {
         t.templates,
         if t.templates == 1 { "" } else { "s" },
     );
+    if t.skipped_lines > 0 {
+        let _ = writeln!(
+            s,
+            "skipped {} malformed line{} of /proc/net/ip_vs_conn; the table is every other entry",
+            t.skipped_lines,
+            if t.skipped_lines == 1 { "" } else { "s" },
+        );
+        // The reasons quote the bad field escaped (and `shown` again here).
+        for e in t.skipped_first.iter().take(SKIPPED_SHOWN) {
+            let _ = writeln!(s, "  line {}: {}", e.line, shown(&e.reason));
+        }
+        let more = t.skipped_lines.saturating_sub(SKIPPED_SHOWN.min(t.skipped_first.len()) as u64);
+        if more > 0 {
+            let _ = writeln!(s, "  and {more} more");
+        }
+    }
     let _ = writeln!(
         s,
         "\n{:<4} {:<21} {:<21} {:<30} {:<11} {:>7}",
@@ -123,4 +142,45 @@ fn text(t: &ConnTable) -> String {
 (InActConn);\na template (client port 0) pins a client to its real server while persistence lasts.\n",
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lvslab_core::lab::presets;
+
+    #[test]
+    fn malformed_lines_are_said_skipped_with_their_line_and_never_echoed_raw() {
+        let spec = presets::load("tutorial").unwrap().spec;
+        let text = format!(
+            "{}\nTCP C0000202 D6F2 C0000201 0050 C633640B 0050 ESTABLISHED     899\n\
+             TCP C0000202 \u{1b}]0;owned\u{7}\u{1b}[2J C0000201 0050 C633640B 0050 ESTABLISHED 9\n\
+             TCP C0000202 D6F3 C0000201 0050 C633640C 0050 ESTABLISHED     899\n\
+             a line the kernel never wrote\n",
+            lvslab_ipvs::conns::HEADER
+        );
+        let out = super::text(&conns::table_read(&spec, &lvslab_ipvs::conns::parse(&text), None));
+        assert!(
+            out.starts_with("lab 'tutorial': 2 connections, 0 persistence templates\n"),
+            "{out}"
+        );
+        assert!(out.contains("\nskipped 2 malformed lines of /proc/net/ip_vs_conn;"), "{out}");
+        assert!(
+            out.contains("\n  line 3: '\\u{1b}]0;owned\\u{7}\\u{1b}[2J' is no port\n"),
+            "{out}"
+        );
+        assert!(out.contains("\n  line 5: 6 fields, expected 9"), "{out}");
+        assert!(!out.contains(['\u{1b}', '\u{7}']), "nothing raw reaches the terminal: {out:?}");
+
+        // Many: the first few named, the rest counted.
+        let many = format!("{text}{}", "x\n".repeat(20));
+        let out = super::text(&conns::table_read(&spec, &lvslab_ipvs::conns::parse(&many), None));
+        assert!(
+            out.contains("skipped 22 malformed lines") && out.contains("  and 19 more\n"),
+            "{out}"
+        );
+        // None: no such line.
+        let out = super::text(&conns::table_read(&spec, &lvslab_ipvs::conns::parse(""), None));
+        assert!(!out.contains("skipped"), "{out}");
+    }
 }

@@ -15,7 +15,9 @@ pub fn run(file: &str, output: Option<&str>, name: Option<&LabName>) -> Result<E
         ("<stdin>".to_string(), text)
     } else {
         let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?;
-        (file.to_string(), text)
+        // The path is the user's, but it is printed in errors and the preset's
+        // header: shown, so a control character in it is seen, not obeyed.
+        (lvslab_core::lab::text::shown(file).into_owned(), text)
     };
     let name = name.cloned().unwrap_or_else(|| import::name_from_file(file));
     let imported = match import::import(&label, &text, &name) {

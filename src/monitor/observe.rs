@@ -77,10 +77,7 @@ pub fn read_conns(netns_name: &str) -> ConnsRead {
             ipvs::conns::PROC_PATH
         )),
         Ok(Err(e)) => ConnsRead::Failed(format!("read {}: {e}", ipvs::conns::PROC_PATH)),
-        Ok(Ok(text)) => match ipvs::conns::parse(&text) {
-            Ok(conns) => ConnsRead::Table(conns),
-            Err(e) => ConnsRead::Failed(e.to_string()),
-        },
+        Ok(Ok(text)) => ConnsRead::Table(ipvs::conns::parse(&text)),
     }
 }
 

@@ -164,8 +164,8 @@ pub fn snapshot(
             }
         })
         .collect();
-    let conns = seen.conns.table().map(|entries| {
-        let mut table = super::conns::table(spec, entries, None);
+    let conns = seen.conns.parsed().map(|read| {
+        let mut table = super::conns::table_read(spec, read, None);
         table.connections.truncate(super::snapshot::CONN_ROWS);
         table
     });

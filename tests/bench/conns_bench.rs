@@ -53,7 +53,7 @@ fn real_table(lab: &str) {
         let t0 = Instant::now();
         let text = std::fs::read_to_string(path).unwrap();
         let t1 = Instant::now();
-        let conns = parse(&text).unwrap();
+        let conns = parse(&text).conns;
         let t2 = Instant::now();
         let t = table(&spec, &conns, None);
         let t3 = Instant::now();
@@ -77,7 +77,7 @@ fn real_table(lab: &str) {
         ours.push(time_command(&lvslab, &["conns", lab]));
         ours_json.push(time_command(&lvslab, &["conns", lab, "--json"]));
     }
-    let left = parse(&std::fs::read_to_string(path).unwrap()).unwrap().len();
+    let left = parse(&std::fs::read_to_string(path).unwrap()).conns.len();
     let (theirs, ours, ours_json) = (median(theirs), median(ours), median(ours_json));
     let ratio = |d: Duration| d.as_secs_f64() / theirs.as_secs_f64();
     println!(
@@ -105,7 +105,7 @@ fn main() {
             let t0 = Instant::now();
             let text = std::fs::read_to_string(&path).unwrap();
             let t1 = Instant::now();
-            let conns = parse(&text).unwrap();
+            let conns = parse(&text).conns;
             let t2 = Instant::now();
             let t = table(&spec, &conns, None);
             let t3 = Instant::now();

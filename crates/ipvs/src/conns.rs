@@ -75,20 +75,55 @@ impl std::error::Error for ParseError {}
 /// its own view through `thread-self`.
 pub const PROC_PATH: &str = "/proc/thread-self/net/ip_vs_conn";
 
+/// How many skipped lines [`parse`] describes; beyond them it only counts.
+pub const SKIPPED_KEPT: usize = 10;
+
+/// What [`parse`] read: every entry it could, and the lines it could not.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Parsed {
+    /// Every entry, in the kernel's order.
+    pub conns: Vec<Conn>,
+    /// Lines not in the kernel's format.
+    pub skipped: usize,
+    /// The first [`SKIPPED_KEPT`] of them: line number and why. The reason
+    /// quotes the line's bad field escaped and shortened, never raw.
+    pub skipped_first: Vec<ParseError>,
+}
+
 /// Parses the text of `/proc/net/ip_vs_conn`: every entry, in the kernel's
 /// order. The header line (and blank lines) are skipped; any other line not
-/// in the kernel's format is an error naming it. Never panics.
-pub fn parse(text: &str) -> Result<Vec<Conn>, ParseError> {
-    let mut conns = Vec::new();
+/// in the kernel's format is skipped and counted, so one odd line does not
+/// hide the table. Never panics.
+pub fn parse(text: &str) -> Parsed {
+    let mut parsed = Parsed::default();
     for (i, line) in text.lines().enumerate() {
-        let line_no = i + 1;
         if line.trim().is_empty() || line.starts_with("Pro ") {
             continue;
         }
-        let conn = parse_line(line).map_err(|reason| ParseError { line: line_no, reason })?;
-        conns.push(conn);
+        match parse_line(line) {
+            Ok(conn) => parsed.conns.push(conn),
+            Err(reason) => {
+                parsed.skipped += 1;
+                if parsed.skipped_first.len() < SKIPPED_KEPT {
+                    parsed.skipped_first.push(ParseError { line: i + 1, reason });
+                }
+            }
+        }
     }
-    Ok(conns)
+    parsed
+}
+
+/// Longest part of a bad field a reason quotes.
+const QUOTED_MAX: usize = 32;
+
+/// `field` for a reason: control characters escaped, at most [`QUOTED_MAX`]
+/// characters, so a line of the table cannot write to the terminal.
+fn quoted(field: &str) -> String {
+    let mut out: String = field.chars().take(QUOTED_MAX).flat_map(char::escape_debug).collect();
+    if field.chars().nth(QUOTED_MAX).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 fn parse_line(line: &str) -> Result<Conn, String> {
@@ -104,7 +139,7 @@ fn parse_line(line: &str) -> Result<Conn, String> {
     };
     let expires_s = fields[8]
         .parse::<u32>()
-        .map_err(|_| format!("expiry '{}' is not a number of seconds", fields[8].escape_debug()))?;
+        .map_err(|_| format!("expiry '{}' is not a number of seconds", quoted(fields[8])))?;
     let pe = match fields.len() {
         11 => Some((fields[9].to_string(), fields[10].to_string())),
         10 => Some((fields[9].to_string(), String::new())),
@@ -130,14 +165,14 @@ fn parse_addr(text: &str) -> Result<IpAddr, String> {
     }
     text.parse::<Ipv6Addr>()
         .map(IpAddr::V6)
-        .map_err(|_| format!("'{}' is no address", text.escape_debug()))
+        .map_err(|_| format!("'{}' is no address", quoted(text)))
 }
 
 fn parse_port(text: &str) -> Result<u16, String> {
     if text.len() == 4 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
         u16::from_str_radix(text, 16).map_err(|e| e.to_string())
     } else {
-        Err(format!("'{}' is no port", text.escape_debug()))
+        Err(format!("'{}' is no port", quoted(text)))
     }
 }
 
@@ -186,7 +221,9 @@ IP  C0000202 0000 00000001 0000 C633640C 0000 NONE            299
 
     #[test]
     fn every_captured_line_parses_with_addresses_ports_and_states() {
-        let conns = parse(CAPTURED).unwrap();
+        let parsed = parse(CAPTURED);
+        assert_eq!(parsed.skipped, 0);
+        let conns = parsed.conns;
         assert_eq!(conns.len(), 6);
         let first = &conns[0];
         assert_eq!(first.proto, "TCP");
@@ -204,8 +241,8 @@ IP  C0000202 0000 00000001 0000 C633640C 0000 NONE            299
 
     #[test]
     fn an_empty_table_is_its_header() {
-        assert_eq!(parse(&format!("{HEADER}\n")).unwrap(), Vec::new());
-        assert_eq!(parse("").unwrap(), Vec::new());
+        assert_eq!(parse(&format!("{HEADER}\n")), Parsed::default());
+        assert_eq!(parse(""), Parsed::default());
     }
 
     #[test]
@@ -213,30 +250,85 @@ IP  C0000202 0000 00000001 0000 C633640C 0000 NONE            299
         let text = "TCP 2001:0db8:0000:0000:0000:0000:0000:0002 9C40 \
                     2001:0db8:0000:0000:0000:0000:0000:0001 0050 \
                     2001:0db8:0001:0000:0000:0000:0000:000b 1F90 SYN_RECV         59 sip abc123";
-        let conns = parse(text).unwrap();
+        let conns = parse(text).conns;
         assert_eq!(conns[0].client, "[2001:db8::2]:40000".parse().unwrap());
         assert_eq!(conns[0].dest, "[2001:db8:1::b]:8080".parse().unwrap());
         assert_eq!(conns[0].pe, Some(("sip".into(), "abc123".into())));
     }
 
+    /// The one reason `parse` gives for `line` alone.
+    fn skipped(line: &str) -> ParseError {
+        let parsed = parse(line);
+        assert!(parsed.conns.is_empty() && parsed.skipped == 1, "{parsed:?}");
+        parsed.skipped_first[0].clone()
+    }
+
     #[test]
     fn a_broken_line_is_named() {
-        let err = parse("Pro ...\nTCP C0000202 D6F2 C0000201\n").unwrap_err();
-        assert_eq!(err.line, 2);
-        let err =
-            parse("TCP C00002ZZ D6F2 C0000201 0050 C633640B 0050 ESTABLISHED 899").unwrap_err();
+        assert!(skipped("TCP C0000202 D6F2 C0000201").reason.contains("4 fields"));
+        let err = skipped("TCP C00002ZZ D6F2 C0000201 0050 C633640B 0050 ESTABLISHED 899");
         assert!(err.reason.contains("no address"), "{err}");
-        let err =
-            parse("TCP C0000202 D6F2 C0000201 0050 C633640B 0050 ESTABLISHED -1").unwrap_err();
+        let err = skipped("TCP C0000202 D6F2 C0000201 0050 C633640B 0050 ESTABLISHED -1");
         assert!(err.reason.contains("expiry"), "{err}");
-        let err = parse("TCP +0000202 D6F2 C0000201 0050 C633640B 0050 ESTABLISHED 1").unwrap_err();
+        let err = skipped("TCP +0000202 D6F2 C0000201 0050 C633640B 0050 ESTABLISHED 1");
         assert!(err.reason.contains("no address"), "{err}");
     }
 
     #[test]
+    fn malformed_lines_are_skipped_counted_and_named_and_the_rest_is_read() {
+        let good = |port: u16| {
+            format!("TCP C0000202 {port:04X} C0000201 0050 C633640B 0050 ESTABLISHED     899")
+        };
+        let text = format!(
+            "{HEADER}\n{}\nTCP C0000202 D6F2\n{}\n\nTCP C0000202 D6F4 C0000201 0050 \
+             C633640B 0050 ESTABLISHED soon\n{}\n",
+            good(1),
+            good(2),
+            good(3)
+        );
+        let parsed = parse(&text);
+        let ports: Vec<u16> = parsed.conns.iter().map(|c| c.client.port()).collect();
+        assert_eq!(ports, [1, 2, 3], "every good line, in order");
+        assert_eq!(parsed.skipped, 2);
+        let lines: Vec<usize> = parsed.skipped_first.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [3, 6], "the file's own line numbers (the header is line 1)");
+        assert_eq!(
+            parsed.skipped_first[1].to_string(),
+            "ip_vs_conn line 6: expiry 'soon' is not a number of seconds"
+        );
+
+        // Many bad lines: all counted, the first few described.
+        let parsed = parse(&"garbage\n".repeat(1000));
+        assert_eq!((parsed.skipped, parsed.skipped_first.len()), (1000, SKIPPED_KEPT));
+    }
+
+    #[test]
+    fn a_line_with_terminal_escapes_is_never_quoted_raw() {
+        let evil = "\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31m";
+        for line in [
+            format!("TCP {evil} D6F2 C0000201 0050 C633640B 0050 ESTABLISHED 1"),
+            format!("TCP C0000202 D6F2 C0000201 0050 C633640B 0050 ESTABLISHED {evil}"),
+            format!("TCP C0000202 {evil} C0000201 0050 C633640B 0050 ESTABLISHED 1"),
+            format!(
+                "TCP C0000202 D6F2 C0000201 0050 C633640B 0050 ESTABLISHED 1{}",
+                "x".repeat(5000)
+            ),
+        ] {
+            let reason = skipped(&line).reason;
+            assert!(!reason.chars().any(char::is_control), "{reason:?}");
+            assert!(reason.len() < 200, "a reason quotes a field shortened: {reason}");
+        }
+        assert!(
+            skipped(&format!("TCP {evil} D6F2 C0000201 0050 C633640B 0050 E 1"))
+                .reason
+                .contains("\\u{1b}]0;owned")
+        );
+    }
+
+    #[test]
     fn the_kernels_line_round_trips() {
-        for conn in parse(CAPTURED).unwrap() {
-            assert_eq!(parse(&kernel_line(&conn)).unwrap(), vec![conn]);
+        for conn in parse(CAPTURED).conns {
+            assert_eq!(parse(&kernel_line(&conn)).conns, vec![conn]);
         }
     }
 }

@@ -10,9 +10,9 @@ use super::text;
 pub struct SpecError {
     /// The file as the user named it (or `preset:<name>` for embedded ones).
     pub file: String,
-    /// 1-based line.
+    /// 1-based line; 0 when the error is about the whole file.
     pub line: usize,
-    /// 1-based column.
+    /// 1-based column; 0 when it is about the whole line.
     pub col: usize,
     /// What is wrong, quoting the bad value.
     pub message: String,
@@ -40,7 +40,13 @@ impl SpecError {
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (file, message) = (text::shown(&self.file), text::shown(&self.message));
-        write!(f, "{file}:{}:{}: {message}", self.line, self.col)?;
+        // Line 0 is the whole file (nothing in it, or it cannot be read);
+        // column 0 the whole line.
+        match (self.line, self.col) {
+            (0, _) => write!(f, "{file}: {message}")?,
+            (line, 0) => write!(f, "{file}:{line}: {message}")?,
+            (line, col) => write!(f, "{file}:{line}:{col}: {message}")?,
+        }
         if let Some(help) = &self.help {
             write!(f, "\n  help: {}", text::shown(help))?;
         }
@@ -77,6 +83,18 @@ pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::line_col;
+
+    #[test]
+    fn a_whole_file_error_names_no_line() {
+        let e = |line, col| {
+            super::SpecError { file: "f".into(), line, col, message: "m".into(), help: None }
+                .to_string()
+        };
+        assert_eq!(
+            (e(0, 0), e(3, 0), e(3, 4)),
+            ("f: m".into(), "f:3: m".into(), "f:3:4: m".into())
+        );
+    }
 
     #[test]
     fn line_and_column_are_one_based() {

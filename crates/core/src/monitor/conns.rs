@@ -17,10 +17,11 @@ use serde::Serialize;
 
 use super::merge::name_of;
 use crate::lab::model::LabSpec;
-use lvslab_ipvs::conns::Conn;
+use lvslab_ipvs::conns::{Conn, ParseError, Parsed};
 
 /// Version of the `conns --json` document (assets/schemas/conns.schema.json).
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: `skipped_lines`.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The connection table of one lab.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -42,6 +43,12 @@ pub struct ConnTable {
     pub by_server: Vec<ServerConns>,
     /// Every entry: per real server in that order, templates first, then by client.
     pub connections: Vec<ConnEntry>,
+    /// Lines of `/proc/net/ip_vs_conn` that were not in the kernel's format:
+    /// skipped, so the table holds every other entry.
+    pub skipped_lines: u64,
+    /// The first of them, with their line numbers (for the text form).
+    #[serde(skip)]
+    pub skipped_first: Vec<ParseError>,
 }
 
 /// The counts of one real server.
@@ -88,6 +95,15 @@ fn addr_port(a: SocketAddr) -> String {
 pub fn table(spec: &LabSpec, conns: &[Conn], server: Option<&str>) -> ConnTable {
     let servers: Vec<String> = spec.real_servers.iter().map(|rs| rs.name.clone()).collect();
     table_named(&spec.name, servers, conns, server, |ip| name_of(spec, ip))
+}
+
+/// [`table`] of what was read, saying how many lines were skipped.
+pub fn table_read(spec: &LabSpec, read: &Parsed, server: Option<&str>) -> ConnTable {
+    ConnTable {
+        skipped_lines: read.skipped as u64,
+        skipped_first: read.skipped_first.clone(),
+        ..table(spec, &read.conns, server)
+    }
 }
 
 /// [`table`] for a lab named `lab` whose real servers are `servers` (in
@@ -161,6 +177,8 @@ pub fn table_named(
         by_state,
         by_server,
         connections: rows.into_iter().map(|(_, e)| e).collect(),
+        skipped_lines: 0,
+        skipped_first: Vec::new(),
     }
 }
 
@@ -215,7 +233,7 @@ TCP C0000202 D6F6 C0000201 0050 C6336463 0050 SYN_RECV         59
 
     #[test]
     fn entries_are_named_and_counted_like_ipvsadm() {
-        let t = table(&tutorial(), &parse(HELD).unwrap(), None);
+        let t = table(&tutorial(), &parse(HELD).conns, None);
         assert_eq!((t.total, t.templates), (5, 1));
         assert_eq!(t.by_state["ESTABLISHED"], 3);
         assert_eq!(t.by_state["TIME_WAIT"], 1);
@@ -240,7 +258,7 @@ TCP C0000202 D6F6 C0000201 0050 C6336463 0050 SYN_RECV         59
 
     #[test]
     fn narrowing_to_one_server_keeps_its_entries_only() {
-        let t = table(&tutorial(), &parse(HELD).unwrap(), Some("rs2"));
+        let t = table(&tutorial(), &parse(HELD).conns, Some("rs2"));
         assert_eq!(t.total, 2);
         assert_eq!(t.by_server.len(), 1);
         assert!(t.connections.iter().all(|c| c.server == "rs2"));
@@ -254,6 +272,17 @@ TCP C0000202 D6F6 C0000201 0050 C6336463 0050 SYN_RECV         59
     }
 
     #[test]
+    fn skipped_lines_are_counted_in_the_table_of_the_rest() {
+        let text = format!("{HELD}TCP C0000202 D6F7 oops\nnot a line at all\n");
+        let t = table_read(&tutorial(), &parse(&text), None);
+        assert_eq!((t.total, t.templates, t.skipped_lines), (5, 1, 2));
+        assert_eq!(t.skipped_first.iter().map(|e| e.line).collect::<Vec<_>>(), [8, 9]);
+        let json = serde_json::to_value(&t).unwrap();
+        assert_eq!(json["skipped_lines"], 2);
+        assert!(json.get("skipped_first").is_none(), "the JSON counts; the text names them");
+    }
+
+    #[test]
     fn expiry_reads_as_minutes_and_seconds() {
         assert_eq!(expiry(899), "14:59");
         assert_eq!(expiry(5), "00:05");
@@ -261,7 +290,7 @@ TCP C0000202 D6F6 C0000201 0050 C6336463 0050 SYN_RECV         59
 
     #[test]
     fn synthetic_text_parses_to_as_many_entries() {
-        let conns = parse(&synthetic_text(1000, 50, 2)).unwrap();
+        let conns = parse(&synthetic_text(1000, 50, 2)).conns;
         assert_eq!(conns.len(), 1000);
         let t = table(&tutorial(), &conns, None);
         assert_eq!(t.by_server[0].active + t.by_server[0].inactive, 500);

@@ -54,15 +54,24 @@ pub enum ConnsRead {
     NotRead,
     /// The lab's dataplane is not IPVS: there are no IPVS connections.
     NotUsed,
-    /// Reading or parsing it failed.
+    /// Reading it failed.
     Failed(String),
-    /// Every entry, in the kernel's order.
-    Table(Vec<ipvs::conns::Conn>),
+    /// Every entry, in the kernel's order, and the lines that were not in
+    /// the kernel's format (skipped, counted).
+    Table(ipvs::conns::Parsed),
 }
 
 impl ConnsRead {
     /// The entries, when they were read.
     pub fn table(&self) -> Option<&[ipvs::conns::Conn]> {
+        match self {
+            Self::Table(t) => Some(&t.conns),
+            Self::NotRead | Self::NotUsed | Self::Failed(_) => None,
+        }
+    }
+
+    /// The whole read (entries and skipped lines), when it was read.
+    pub fn parsed(&self) -> Option<&ipvs::conns::Parsed> {
         match self {
             Self::Table(t) => Some(t),
             Self::NotRead | Self::NotUsed | Self::Failed(_) => None,

@@ -114,7 +114,15 @@ fn summary<'a>(t: &ConnTable, theme: &Theme) -> Vec<Line<'a>> {
             s.templates
         )));
     }
-    vec![Line::from(head), Line::from(servers)]
+    let mut lines = vec![Line::from(head), Line::from(servers)];
+    if t.skipped_lines > 0 {
+        let s = if t.skipped_lines == 1 { "" } else { "s" };
+        lines.push(Line::styled(
+            format!("skipped {} malformed line{s} of /proc/net/ip_vs_conn", t.skipped_lines),
+            theme.warn(),
+        ));
+    }
+    lines
 }
 
 fn wrapped_height(lines: &[Line], width: u16) -> u16 {

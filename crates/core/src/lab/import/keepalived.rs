@@ -12,7 +12,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::{Refusal, Table, add_dest, add_service};
+use super::{At, Field, Places, Refusal, Refused, Table, add_dest, add_service};
 use crate::lab::error::SpecError;
 use crate::lab::schedulers::Scheduler;
 use crate::lab::text;
@@ -63,29 +63,50 @@ fn strip_comment(line: &str) -> &str {
 /// One statement: a keyword, its arguments, and a block if it opened one.
 #[derive(Debug)]
 struct Node {
-    line: usize,
+    /// Where its keyword is.
+    at: At,
     keyword: String,
     args: Vec<String>,
+    /// Where each argument is.
+    arg_at: Vec<At>,
     block: Option<Vec<Node>>,
+}
+
+impl Node {
+    /// Where argument `i` is (the keyword when it has none).
+    fn arg(&self, i: usize) -> At {
+        self.arg_at.get(i).copied().unwrap_or(self.at)
+    }
 }
 
 /// Deepest nesting read (keepalived's own is 4: virtual_server, real_server,
 /// HTTP_GET, url); deeper input is refused rather than recursed into.
 const MAX_DEPTH: usize = 16;
 
-/// Token with its line.
-type Token = (usize, String);
+/// Token with its place.
+type Token = (At, String);
 
+/// Each non-empty line's tokens: words, and `{` and `}` on their own.
 fn tokens(text: &str) -> Vec<Vec<Token>> {
     text.lines()
         .enumerate()
         .map(|(i, l)| {
-            strip_comment(l)
-                .replace('{', " { ")
-                .replace('}', " } ")
-                .split_whitespace()
-                .map(|t| (i + 1, t.to_string()))
-                .collect::<Vec<_>>()
+            let mut line: Vec<Token> = Vec::new();
+            let mut word: Option<Token> = None;
+            for (col, c) in strip_comment(l).chars().enumerate() {
+                let at = (i + 1, col + 1);
+                if c.is_whitespace() || c == '{' || c == '}' {
+                    line.extend(word.take());
+                    if c != '{' && c != '}' {
+                        continue;
+                    }
+                    line.push((at, c.to_string()));
+                } else {
+                    word.get_or_insert_with(|| (at, String::new())).1.push(c);
+                }
+            }
+            line.extend(word);
+            line
         })
         .filter(|line| !line.is_empty())
         .collect()
@@ -99,18 +120,12 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
-    fn error(&self, line: usize, message: String, help: &str) -> SpecError {
-        SpecError {
-            file: self.file.to_string(),
-            line,
-            col: 1,
-            message,
-            help: Some(help.to_string()),
-        }
+    fn error(&self, (line, col): At, message: String, help: &str) -> SpecError {
+        SpecError { file: self.file.to_string(), line, col, message, help: Some(help.to_string()) }
     }
 
     /// Statements until `}` (inside a block) or the end (top level).
-    fn block(&mut self, opened_at: Option<usize>, depth: usize) -> Result<Vec<Node>, SpecError> {
+    fn block(&mut self, opened_at: Option<At>, depth: usize) -> Result<Vec<Node>, SpecError> {
         if let (Some(line), true) = (opened_at, depth > MAX_DEPTH) {
             return Err(self.error(
                 line,
@@ -131,26 +146,26 @@ impl Parser<'_> {
                 };
             };
             self.pos += 1;
-            let Some((line, word)) = item else { continue };
+            let Some((at, word)) = item else { continue };
             match word.as_str() {
                 "}" if opened_at.is_some() => return Ok(nodes),
-                "}" => return Err(self.error(line, "`}` closes no block".into(), "remove it")),
+                "}" => return Err(self.error(at, "`}` closes no block".into(), "remove it")),
                 "{" => {
                     return Err(self.error(
-                        line,
+                        at,
                         "`{` without a keyword".into(),
                         "a block opens after its keyword",
                     ));
                 }
                 _ => {}
             }
-            let mut args = Vec::new();
+            let (mut args, mut arg_at) = (Vec::new(), Vec::new());
             let mut block = None;
-            while let Some(Some((_, tok))) = self.items.get(self.pos).cloned() {
+            while let Some(Some((tok_at, tok))) = self.items.get(self.pos).cloned() {
                 self.pos += 1;
                 match tok.as_str() {
                     "{" => {
-                        block = Some(self.block(Some(line), depth + 1)?);
+                        block = Some(self.block(Some(at), depth + 1)?);
                         break;
                     }
                     "}" => {
@@ -158,10 +173,13 @@ impl Parser<'_> {
                         self.pos -= 1;
                         break;
                     }
-                    _ => args.push(tok),
+                    _ => {
+                        args.push(tok);
+                        arg_at.push(tok_at);
+                    }
                 }
             }
-            nodes.push(Node { line, keyword: word, args, block });
+            nodes.push(Node { at, keyword: word, args, arg_at, block });
         }
     }
 }
@@ -246,10 +264,10 @@ pub(crate) fn read(file: &str, text: &str) -> Result<Read, SpecError> {
         checked: false,
         left_out: Vec::new(),
     };
-    let refuse = |line: usize, (message, help): Refusal| SpecError {
+    let refuse = |(line, col): At, (message, help): Refusal| SpecError {
         file: file.to_string(),
         line,
-        col: 1,
+        col,
         message,
         help: Some(help.to_string()),
     };
@@ -264,7 +282,7 @@ pub(crate) fn read(file: &str, text: &str) -> Result<Read, SpecError> {
             }
             "include" => {
                 return Err(refuse(
-                    node.line,
+                    node.at,
                     (
                         "`include` names other files, which import does not read".into(),
                         "import the whole configuration as one file: paste the included \
@@ -274,7 +292,7 @@ pub(crate) fn read(file: &str, text: &str) -> Result<Read, SpecError> {
             }
             "virtual_server_group" => {
                 return Err(refuse(
-                    node.line,
+                    node.at,
                     (
                         "virtual_server_group: a lab service is one address and port".into(),
                         "write one virtual_server per address and port instead of the group",
@@ -283,7 +301,7 @@ pub(crate) fn read(file: &str, text: &str) -> Result<Read, SpecError> {
             }
             other => {
                 return Err(refuse(
-                    node.line,
+                    node.at,
                     (
                         format!("`{}` is no keepalived block import knows", word(other)),
                         "import reads virtual_server blocks (and skips global_defs and vrrp_*)",
@@ -313,12 +331,12 @@ pub(crate) fn read(file: &str, text: &str) -> Result<Read, SpecError> {
     Ok(out)
 }
 
-type LineRefusal = (usize, Refusal);
+type LineRefusal = (At, Refusal);
 
 fn one_arg<'a>(node: &'a Node, what: &'static str) -> Result<&'a str, LineRefusal> {
     match node.args.as_slice() {
         [one] => Ok(one),
-        _ => Err((node.line, (format!("`{}` takes one value", node.keyword), what))),
+        _ => Err((node.at, (format!("`{}` takes one value", text::shown(&node.keyword)), what))),
     }
 }
 
@@ -326,24 +344,26 @@ fn number<T: std::str::FromStr>(node: &Node, help: &'static str) -> Result<T, Li
     let value = one_arg(node, help)?;
     value.parse().map_err(|_| {
         (
-            node.line,
+            node.arg(0),
             (format!("{} '{}' is not a number it can be", node.keyword, text::shown(value)), help),
         )
     })
 }
 
 fn virtual_server(node: &Node, out: &mut Read) -> Result<(), LineRefusal> {
-    let line = node.line;
     let key_of = |proto: Protocol| -> Result<ServiceKey, LineRefusal> {
         match node.args.as_slice() {
             [fw, mark] if fw == "fwmark" => {
                 let mark: u32 = mark.parse().map_err(|_| {
-                    (line, (format!("fwmark '{}' is not a number", text::shown(mark)), "fwmark N"))
+                    (
+                        node.arg(1),
+                        (format!("fwmark '{}' is not a number", text::shown(mark)), "fwmark N"),
+                    )
                 })?;
                 Ok(ServiceKey::Fwmark { af: ipvs::AddressFamily::Inet, mark })
             }
             [g, _] if g == "group" => Err((
-                line,
+                node.arg(0),
                 (
                     "virtual_server group: a lab service is one address and port".into(),
                     "write one virtual_server per address and port",
@@ -352,7 +372,7 @@ fn virtual_server(node: &Node, out: &mut Read) -> Result<(), LineRefusal> {
             [addr, port] => {
                 let addr: Ipv4Addr = addr.parse().map_err(|_| {
                     (
-                        line,
+                        node.arg(0),
                         (
                             format!("'{}' is no IPv4 address", text::shown(addr)),
                             "lvslab labs are IPv4: virtual_server A.B.C.D PORT",
@@ -360,12 +380,15 @@ fn virtual_server(node: &Node, out: &mut Read) -> Result<(), LineRefusal> {
                     )
                 })?;
                 let port: u16 = port.parse().map_err(|_| {
-                    (line, (format!("port '{}' is not a port", text::shown(port)), "1-65535"))
+                    (
+                        node.arg(1),
+                        (format!("port '{}' is not a port", text::shown(port)), "1-65535"),
+                    )
                 })?;
                 Ok(ServiceKey::Addr { proto, addr: IpAddr::V4(addr), port })
             }
             _ => Err((
-                line,
+                node.at,
                 (
                     "virtual_server takes an address and a port, or fwmark N".into(),
                     "virtual_server 192.0.2.1 80 { ... }",
@@ -378,14 +401,20 @@ fn virtual_server(node: &Node, out: &mut Read) -> Result<(), LineRefusal> {
     let mut proto = Protocol::Tcp;
     let mut persistence = None;
     let mut netmask = None;
+    // The service is its address (or mark); each value is where it was set.
+    let service_at = if node.args.first().is_some_and(|a| a == "fwmark") { 1 } else { 0 };
+    let mut places = Places { rule: node.at, values: vec![(Field::Service, node.arg(service_at))] };
     for n in body {
         match n.keyword.as_str() {
-            "lb_algo" | "lvs_sched" => scheduler = one_arg(n, "lb_algo wrr")?.to_string(),
+            "lb_algo" | "lvs_sched" => {
+                scheduler = one_arg(n, "lb_algo wrr")?.to_string();
+                places.set(Field::Scheduler, n.arg(0));
+            }
             "lb_kind" | "lvs_method" => match one_arg(n, "lb_kind NAT")? {
                 "NAT" => {}
                 other => {
                     return Err((
-                        n.line,
+                        n.arg(0),
                         (
                             format!("lb_kind {} is not NAT", text::shown(other)),
                             "lvslab labs are LVS-NAT: write lb_kind NAT",
@@ -400,7 +429,7 @@ fn virtual_server(node: &Node, out: &mut Read) -> Result<(), LineRefusal> {
                     "SCTP" => Protocol::Sctp,
                     other => {
                         return Err((
-                            n.line,
+                            n.arg(0),
                             (
                                 format!("protocol {} is unknown", text::shown(other)),
                                 "TCP, UDP or SCTP",
@@ -411,24 +440,26 @@ fn virtual_server(node: &Node, out: &mut Read) -> Result<(), LineRefusal> {
             }
             "persistence_timeout" => {
                 persistence = Some(number::<u32>(n, "persistence_timeout SECONDS")?);
+                places.set(Field::Persistence, n.arg(0));
             }
             "persistence_granularity" => {
                 let mask = one_arg(n, "persistence_granularity 255.255.255.0")?;
                 netmask = Some(mask.parse::<Ipv4Addr>().map_err(|_| {
                     (
-                        n.line,
+                        n.arg(0),
                         (
                             format!("'{}' is no netmask", text::shown(mask)),
                             "persistence_granularity 255.255.255.0",
                         ),
                     )
                 })?);
+                places.set(Field::Netmask, n.arg(0));
             }
             "real_server" => {}
             k if VS_IGNORED.contains(&k) => {}
             other => {
                 return Err((
-                    n.line,
+                    n.at,
                     (
                         format!(
                             "`{}` in a virtual_server is nothing a lab can rebuild",
@@ -450,13 +481,13 @@ fn virtual_server(node: &Node, out: &mut Read) -> Result<(), LineRefusal> {
             svc.netmask = u32::from(mask);
         }
     }
-    add_service(&mut out.table, svc, line).map_err(|r| (line, r))?;
+    add_service(&mut out.table, svc, places.clone()).map_err(|r| refused(r, &places))?;
     for n in body.iter().filter(|n| n.keyword == "real_server") {
         let (addr, port) = match n.args.as_slice() {
             [a, p] => (a, p),
             _ => {
                 return Err((
-                    n.line,
+                    n.at,
                     (
                         "real_server takes an address and a port".into(),
                         "real_server 198.51.100.11 80 { ... }",
@@ -466,20 +497,27 @@ fn virtual_server(node: &Node, out: &mut Read) -> Result<(), LineRefusal> {
         };
         let rip: Ipv4Addr = addr.parse().map_err(|_| {
             (
-                n.line,
+                n.arg(0),
                 (format!("'{}' is no IPv4 address", text::shown(addr)), "lvslab labs are IPv4"),
             )
         })?;
         let port: u16 = port.parse().map_err(|_| {
-            (n.line, (format!("port '{}' is not a port", text::shown(port)), "0-65535"))
+            (n.arg(1), (format!("port '{}' is not a port", text::shown(port)), "0-65535"))
         })?;
+        let mut places = Places {
+            rule: n.at,
+            values: vec![(Field::RealServer, n.arg(0)), (Field::RealPort, n.arg(1))],
+        };
         let mut weight = 1u32;
         for m in n.block.as_deref().unwrap_or(&[]) {
             match m.keyword.as_str() {
-                "weight" => weight = number::<u32>(m, "weight N (0-65535)")?,
+                "weight" => {
+                    weight = number::<u32>(m, "weight N (0-65535)")?;
+                    places.set(Field::Weight, m.arg(0));
+                }
                 "lb_kind" | "lvs_method" if m.args.first().map(String::as_str) != Some("NAT") => {
                     return Err((
-                        m.line,
+                        m.arg(0),
                         (
                             "this real server is not forwarded by NAT".into(),
                             "lvslab labs are LVS-NAT",
@@ -491,7 +529,7 @@ fn virtual_server(node: &Node, out: &mut Read) -> Result<(), LineRefusal> {
                 k if RS_IGNORED.contains(&k) => {}
                 other => {
                     return Err((
-                        m.line,
+                        m.at,
                         (
                             format!(
                                 "`{}` in a real_server is nothing a lab can rebuild",
@@ -505,9 +543,14 @@ fn virtual_server(node: &Node, out: &mut Read) -> Result<(), LineRefusal> {
         }
         let dest =
             ipvs::Destination::new(IpAddr::V4(rip), port, ipvs::Forward::Masq).with_weight(weight);
-        add_dest(&mut out.table, key, &dest, n.line).map_err(|r| (n.line, r))?;
+        add_dest(&mut out.table, key, &dest, places.clone()).map_err(|r| refused(r, &places))?;
     }
     Ok(())
+}
+
+/// A shared refusal at its place in the keepalived.conf.
+fn refused(r: Refused, places: &Places) -> LineRefusal {
+    (places.of(r.field), (r.message, r.help))
 }
 
 #[cfg(test)]
@@ -592,6 +635,33 @@ mod tests {
         assert!(e.message.contains("nested deeper"), "{e}");
         let e = refused("vrrp_instance VI_1 {\n  state MASTER\n}\n");
         assert!(e.message.contains("no virtual_server"), "{e}");
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused_at_their_place_in_the_conf() {
+        let conf = |persistence: &str, weight: &str, port: &str| {
+            format!(
+                "global_defs {{\n  router_id x\n}}\nvirtual_server 192.0.2.1 80 {{\n  lb_algo wrr\n  \
+                 persistence_timeout {persistence}\n  real_server 198.51.100.11 {port} {{\n    \
+                 weight {weight}\n  }}\n}}\n"
+            )
+        };
+        let e = refused(&conf("300", "70000", "80"));
+        assert_eq!((e.file.as_str(), e.line, e.col), ("k.conf", 8, 12), "{e}");
+        assert_eq!(e.message, "weight 70000 is out of range");
+        let e = refused(&conf("99999999", "1", "80"));
+        assert_eq!(
+            (e.line, e.col, e.message.as_str()),
+            (6, 23, "persistence 99999999 is out of range")
+        );
+        let e = refused(&conf("300", "1", "0"));
+        assert_eq!(
+            (e.line, e.col, e.message.as_str()),
+            (7, 29, "real server port 0 is out of range")
+        );
+        let e = refused("virtual_server 192.0.2.1 80 {\n  lb_algo\tno\u{1b}]0;x\u{7}\n}\n");
+        assert_eq!((e.line, e.col), (2, 11));
+        assert!(!e.message.chars().any(text::is_unsafe), "{e}");
     }
 
     #[test]

@@ -18,6 +18,7 @@ use super::export::toml::to_toml;
 use super::model::{
     Control, Director, Forward, LabName, LabSpec, Member, Protocol, RealServer, Service,
 };
+use super::ranges::{self, IntRange};
 use super::schedulers::Scheduler;
 use super::{text, validate};
 use lvslab_ipvs::rules::{self, Rule};
@@ -32,26 +33,109 @@ pub struct Imported {
     pub toml: String,
 }
 
+/// A place in the input: 1-based line and column.
+pub(crate) type At = (usize, usize);
+
+/// Which value of a rule (or keepalived block) a refusal is about, so that
+/// the error points at it in the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    /// The service: protocol and address, or fwmark.
+    Service,
+    Scheduler,
+    Persistence,
+    Netmask,
+    /// --pe, -o, -b: what a preset cannot express.
+    Options,
+    /// A real server's address.
+    RealServer,
+    /// A real server's port.
+    RealPort,
+    /// Forwarding method (-m, -g, -i; lb_kind).
+    Method,
+    Weight,
+    /// -x, -y.
+    Thresholds,
+}
+
+/// Where a rule and its values are in the input.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Places {
+    /// The rule (its line, its first column).
+    pub(crate) rule: At,
+    /// Each value the reader found, by what it is.
+    pub(crate) values: Vec<(Field, At)>,
+}
+
+impl Places {
+    /// Where `field` is, else where the rule is.
+    pub(crate) fn of(&self, field: Field) -> At {
+        self.values.iter().find(|(f, _)| *f == field).map_or(self.rule, |(_, at)| *at)
+    }
+
+    /// Records where `field` is; a later value replaces an earlier one, as
+    /// it does in ipvsadm and keepalived.
+    pub(crate) fn set(&mut self, field: Field, at: At) {
+        self.values.retain(|(f, _)| *f != field);
+        self.values.push((field, at));
+    }
+}
+
+/// A refusal: what is wrong, how to fix it, and which value it is about.
+pub(crate) struct Refused {
+    pub(crate) field: Field,
+    pub(crate) message: String,
+    pub(crate) help: &'static str,
+}
+
+impl Refused {
+    fn about(field: Field, (message, help): Refusal) -> Self {
+        Self { field, message, help }
+    }
+
+    /// The error, at its value's place in the input.
+    pub(crate) fn at(self, file: &str, places: &Places) -> SpecError {
+        let (line, col) = places.of(self.field);
+        SpecError {
+            file: file.to_string(),
+            line,
+            col,
+            message: self.message,
+            help: Some(self.help.to_string()),
+        }
+    }
+}
+
+/// A real server of a service as read.
+struct DraftMember {
+    rip: Ipv4Addr,
+    port: u16,
+    weight: u32,
+    forward: Forward,
+    places: Places,
+}
+
 /// A service as read, before the topology is known.
 struct Draft {
     key: ServiceKey,
     scheduler: Scheduler,
     persistence: Option<u32>,
     netmask: Option<Ipv4Addr>,
-    /// (RIP, port, weight, method) in file order.
-    members: Vec<(Ipv4Addr, u16, u32, Forward)>,
+    /// In file order.
+    members: Vec<DraftMember>,
+    places: Places,
 }
 
-/// What the rules file holds, with the line each address first appeared on.
+/// What the rules file holds, with the place each address first appeared at.
 pub(crate) struct Table {
     services: Vec<Draft>,
-    /// Addresses of address services, first appearance first, with their line.
-    pub(crate) vips: Vec<(Ipv4Addr, usize)>,
-    /// Real servers' addresses, first appearance first, with their line.
-    pub(crate) rips: Vec<(Ipv4Addr, usize)>,
+    /// Addresses of address services, first appearance first, with their place.
+    pub(crate) vips: Vec<(Ipv4Addr, At)>,
+    /// Real servers' addresses, first appearance first, with their place.
+    pub(crate) rips: Vec<(Ipv4Addr, At)>,
     /// The first real server by direct routing or tunnelling (it makes the
-    /// lab a routed one: see [`topology::infer_routed`]), with its line.
-    pub(crate) direct: Option<(Ipv4Addr, usize, Forward)>,
+    /// lab a routed one: see [`topology::infer_routed`]), with its place.
+    pub(crate) direct: Option<(Ipv4Addr, At, Forward)>,
 }
 
 /// Imports the rules `text`, read from `file`, as lab `name`: `ipvsadm -S`
@@ -88,11 +172,11 @@ pub fn import(file: &str, text: &str, name: &LabName) -> Result<Imported, SpecEr
             let members = d
                 .members
                 .iter()
-                .map(|&(rip, port, weight, forward)| Member {
-                    name: rs_name(rip),
-                    port,
-                    weight,
-                    forward,
+                .map(|m| Member {
+                    name: rs_name(m.rip),
+                    port: m.port,
+                    weight: m.weight,
+                    forward: m.forward,
                 })
                 .collect();
             Service {
@@ -134,7 +218,11 @@ pub fn import(file: &str, text: &str, name: &LabName) -> Result<Imported, SpecEr
     };
     let toml = to_toml(&spec, &header(file, &spec, &source));
     // The normal validator has the last word: what it refuses is not written.
-    let checked = validate::parse(&format!("{name}.toml"), &toml)?;
+    // The reader refuses what it knows of first, so this is a safety net; its
+    // errors are about the generated preset, which is not written, and so
+    // are told at the input's line that made the refused value.
+    let checked = validate::parse(&format!("{name}.toml"), &toml)
+        .map_err(|errors| in_input(file, errors, &toml, &table))?;
     debug_assert_eq!(checked, spec);
     Ok(Imported { spec: checked, toml })
 }
@@ -213,16 +301,138 @@ fn header(file: &str, spec: &LabSpec, source: &Source) -> Vec<String> {
     lines
 }
 
+/// The validator's `errors` about the generated `toml` told at the places
+/// of the input (`table`, read from `file`) that made the refused values.
+fn in_input(file: &str, errors: SpecErrors, toml: &str, table: &Table) -> SpecErrors {
+    let lines: Vec<&str> = toml.lines().collect();
+    let first = table.services.first().map_or((0, 0), |d| d.places.rule);
+    SpecErrors(
+        errors
+            .0
+            .into_iter()
+            .map(|e| {
+                let (line, col) = origin(&lines, e.line, table).unwrap_or(first);
+                SpecError { file: file.to_string(), line, col, ..e }
+            })
+            .collect(),
+    )
+}
+
+/// The place in the input that made line `n` (1-based) of the generated preset:
+/// the service, real server or value its block and key stand for.
+fn origin(lines: &[&str], n: usize, table: &Table) -> Option<At> {
+    enum Block {
+        Other,
+        RealServer(usize),
+        Service(usize),
+        Member(usize, usize),
+    }
+    let mut block = Block::Other;
+    let (mut rs, mut svc, mut member) = (0, 0, 0);
+    for line in lines.iter().take(n.saturating_sub(1)) {
+        block = match line.trim() {
+            "[[real-server]]" => {
+                rs += 1;
+                Block::RealServer(rs - 1)
+            }
+            "[[service]]" => {
+                (svc, member) = (svc + 1, 0);
+                Block::Service(svc - 1)
+            }
+            "[[service.real-server]]" => {
+                member += 1;
+                Block::Member(svc.checked_sub(1)?, member - 1)
+            }
+            l if l.starts_with('[') => Block::Other,
+            _ => continue,
+        };
+    }
+    let key = lines.get(n.checked_sub(1)?)?.split_once('=').map_or("", |(k, _)| k.trim());
+    match block {
+        Block::Other => None,
+        Block::RealServer(k) => table.rips.get(k).map(|(_, at)| *at),
+        Block::Service(i) => {
+            let field = match key {
+                "scheduler" => Field::Scheduler,
+                "persistence" => Field::Persistence,
+                "persistence-netmask" => Field::Netmask,
+                _ => Field::Service,
+            };
+            table.services.get(i).map(|d| d.places.of(field))
+        }
+        Block::Member(i, j) => {
+            let field = match key {
+                "port" => Field::RealPort,
+                "weight" => Field::Weight,
+                "forward" => Field::Method,
+                _ => Field::RealServer,
+            };
+            table.services.get(i)?.members.get(j).map(|m| m.places.of(field))
+        }
+    }
+}
+
+/// The words of `text`, each with its 1-based column.
+fn words(text: &str) -> Vec<(usize, String)> {
+    let mut words = Vec::new();
+    let mut word: Option<(usize, String)> = None;
+    for (col, c) in text.chars().enumerate() {
+        if c.is_whitespace() {
+            words.extend(word.take());
+        } else {
+            word.get_or_insert_with(|| (col + 1, String::new())).1.push(c);
+        }
+    }
+    words.extend(word);
+    words
+}
+
+/// Where each option's value is on rules line `n` (`text`): the token after
+/// the option (the option itself for the ones without a value).
+fn rules_places(n: usize, text: &str) -> Places {
+    let tokens = words(text);
+    let mut places = Places { rule: (n, tokens.first().map_or(1, |t| t.0)), values: Vec::new() };
+    for (k, (col, tok)) in tokens.iter().enumerate() {
+        let value = tokens.get(k + 1).map_or(*col, |t| t.0);
+        match tok.as_str() {
+            "-t" | "--tcp-service" | "-u" | "--udp-service" | "--sctp-service" | "-f"
+            | "--fwmark-service" => places.set(Field::Service, (n, value)),
+            "-s" | "--scheduler" => places.set(Field::Scheduler, (n, value)),
+            "-p" | "--persistent" => places.set(Field::Persistence, (n, value)),
+            "-M" | "--netmask" => places.set(Field::Netmask, (n, value)),
+            "--pe" | "-o" | "--ops" | "-b" | "--sched-flags" => {
+                places.set(Field::Options, (n, *col))
+            }
+            "-r" | "--real-server" => {
+                places.set(Field::RealServer, (n, value));
+                let addr = tokens.get(k + 1).map_or("", |t| t.1.as_str());
+                let port = addr.rfind(':').map_or(0, |i| addr[..=i].chars().count());
+                places.set(Field::RealPort, (n, value + port));
+            }
+            "-m" | "--masquerading" | "-g" | "--gatewaying" | "-i" | "--ipip" => {
+                places.set(Field::Method, (n, *col));
+            }
+            "-w" | "--weight" => places.set(Field::Weight, (n, value)),
+            "-x" | "--u-threshold" | "-y" | "--l-threshold" => {
+                places.set(Field::Thresholds, (n, *col));
+            }
+            _ => {}
+        }
+    }
+    places
+}
+
 /// Reads every rule, refusing what a lab cannot express.
 fn read(file: &str, text: &str) -> Result<Table, SpecError> {
     let mut table =
         Table { services: Vec::new(), vips: Vec::new(), rips: Vec::new(), direct: None };
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
+        let places = rules_places(n, line);
         let refuse = |message: String, help: &str| SpecError {
             file: file.to_string(),
             line: n,
-            col: 1,
+            col: places.rule.1,
             message,
             help: Some(help.to_string()),
         };
@@ -230,24 +440,47 @@ fn read(file: &str, text: &str) -> Result<Table, SpecError> {
             Ok(mut rules) if rules.len() == 1 => rules.remove(0),
             Ok(_) => continue, // blank or a comment
             Err(ipvs::Error::Rules { detail, .. }) => {
+                // The parser quotes the token it stopped at: point at it.
+                let col = detail
+                    .split('\'')
+                    .nth(1)
+                    .and_then(|quoted| words(line).into_iter().find(|(_, w)| w == quoted))
+                    .map(|(col, _)| col)
+                    .unwrap_or(places.rule.1);
+                return Err(SpecError {
+                    col,
+                    ..refuse(
+                        format!(
+                            "cannot read `{}`: {}",
+                            text::shown(line.trim()),
+                            text::shown(&detail)
+                        ),
+                        "give the output of `ipvsadm -Sn` (or `ipvsadm -S`), one rule per line",
+                    )
+                });
+            }
+            Err(e) => {
                 return Err(refuse(
-                    format!("cannot read `{}`: {detail}", line.trim()),
-                    "give the output of `ipvsadm -Sn` (or `ipvsadm -S`), one rule per line",
+                    text::shown(&e.to_string()).into_owned(),
+                    "give the output of `ipvsadm -Sn`",
                 ));
             }
-            Err(e) => return Err(refuse(e.to_string(), "give the output of `ipvsadm -Sn`")),
         };
         match rule {
             Rule::Flush => {}
             Rule::AddService(svc) => {
-                add_service(&mut table, svc, n).map_err(|(m, h)| refuse(m, h))?
+                add_service(&mut table, svc, places.clone()).map_err(|r| r.at(file, &places))?
             }
             Rule::AddDest(key, dest) => {
-                add_dest(&mut table, key, &dest, n).map_err(|(m, h)| refuse(m, h))?;
+                add_dest(&mut table, key, &dest, places.clone())
+                    .map_err(|r| r.at(file, &places))?;
             }
             _ => {
                 return Err(refuse(
-                    format!("`{}` edits or deletes; a saved table only adds", line.trim()),
+                    format!(
+                        "`{}` edits or deletes; a saved table only adds",
+                        text::shown(line.trim())
+                    ),
                     "import reads a table as `ipvsadm -Sn` saves it (-A and -a lines): apply the \
                      change with ipvsadm, then save the table again",
                 ));
@@ -279,44 +512,82 @@ fn read(file: &str, text: &str) -> Result<Table, SpecError> {
 
 type Refusal = (String, &'static str);
 
-fn add_service(table: &mut Table, svc: ipvs::Service, line: usize) -> Result<(), Refusal> {
+/// `value` in `range`, else why not (about `field`).
+fn in_range(value: i64, range: IntRange, field: Field) -> Result<(), Refused> {
+    range.check(value).map(|_| ()).map_err(|message| Refused::about(field, (message, range.help)))
+}
+
+fn add_service(table: &mut Table, svc: ipvs::Service, places: Places) -> Result<(), Refused> {
     let key = svc.key;
     if key.af() == AddressFamily::Inet6 {
-        return Err((
-            format!("service {key} is IPv6"),
-            "lvslab labs are IPv4: leave IPv6 services out",
+        return Err(Refused::about(
+            Field::Service,
+            (format!("service {key} is IPv6"), "lvslab labs are IPv4: leave IPv6 services out"),
         ));
     }
-    if let ServiceKey::Addr { port: 0, .. } = key {
-        return Err((
-            format!("service {key} takes every port (port 0)"),
-            "a lab service has one port: give it a port, e.g. -t VIP:80, or use a fwmark service",
-        ));
+    match key {
+        ServiceKey::Addr { port: 0, .. } => {
+            return Err(Refused::about(
+                Field::Service,
+                (
+                    format!("service {key} takes every port (port 0)"),
+                    "a lab service has one port: give it a port, e.g. -t VIP:80, or use a \
+                     fwmark service",
+                ),
+            ));
+        }
+        ServiceKey::Fwmark { mark, .. } => in_range(mark.into(), ranges::FWMARK, Field::Service)?,
+        ServiceKey::Addr { .. } => {}
     }
     if svc.pe_name.is_some()
         || svc.flags.one_packet
         || !svc.flags.sched_flag_names(&svc.scheduler).is_empty()
     {
-        return Err((
-            format!("service {key} uses --pe, -o or -b, which a preset cannot express"),
-            "remove those options from the line (the lab keeps scheduler, -p and -M)",
+        return Err(Refused::about(
+            Field::Options,
+            (
+                format!("service {key} uses --pe, -o or -b, which a preset cannot express"),
+                "remove those options from the line (the lab keeps scheduler, -p and -M)",
+            ),
         ));
     }
     let Some(scheduler) = Scheduler::named(&svc.scheduler) else {
-        return Err((
-            format!("unknown scheduler '{}'", svc.scheduler),
-            "use one of the IPVS schedulers, e.g. wrr",
+        return Err(Refused::about(
+            Field::Scheduler,
+            (
+                format!("unknown scheduler '{}'", text::shown(&svc.scheduler)),
+                "use one of the IPVS schedulers, e.g. wrr",
+            ),
         ));
     };
     if table.services.iter().any(|d| d.key == key) {
-        return Err((format!("service {key} is added twice"), "keep one -A line per service"));
+        return Err(Refused::about(
+            Field::Service,
+            (format!("service {key} is added twice"), "keep one -A line per service"),
+        ));
+    }
+    if svc.flags.persistent {
+        in_range(svc.persistence_timeout.into(), ranges::PERSISTENCE, Field::Persistence)?;
     }
     let netmask =
         (svc.flags.persistent && svc.netmask != u32::MAX).then(|| Ipv4Addr::from(svc.netmask));
+    if let Some(mask) = netmask
+        && ipnet::ipv4_mask_to_prefix(mask).is_err()
+    {
+        return Err(Refused::about(
+            Field::Netmask,
+            (
+                format!(
+                    "persistence netmask {mask} is not a netmask (its ones are not contiguous)"
+                ),
+                "write a netmask like 255.255.255.0 (clients in one /24 stick together)",
+            ),
+        ));
+    }
     if let ServiceKey::Addr { addr: IpAddr::V4(vip), .. } = key
         && !table.vips.iter().any(|(a, _)| *a == vip)
     {
-        table.vips.push((vip, line));
+        table.vips.push((vip, places.of(Field::Service)));
     }
     table.services.push(Draft {
         key,
@@ -324,6 +595,7 @@ fn add_service(table: &mut Table, svc: ipvs::Service, line: usize) -> Result<(),
         persistence: svc.flags.persistent.then_some(svc.persistence_timeout),
         netmask,
         members: Vec::new(),
+        places,
     });
     Ok(())
 }
@@ -332,44 +604,66 @@ fn add_dest(
     table: &mut Table,
     key: ServiceKey,
     dest: &ipvs::Destination,
-    line: usize,
-) -> Result<(), Refusal> {
+    places: Places,
+) -> Result<(), Refused> {
     let Some(draft) = table.services.iter_mut().find(|d| d.key == key) else {
-        return Err((
-            format!("real server for service {key}, which no -A line added before"),
-            "add the service (-A) before its real servers (-a), as ipvsadm -S does",
+        return Err(Refused::about(
+            Field::Service,
+            (
+                format!("real server for service {key}, which no -A line added before"),
+                "add the service (-A) before its real servers (-a), as ipvsadm -S does",
+            ),
         ));
     };
     let IpAddr::V4(rip) = dest.addr else {
-        return Err((
-            format!("real server {} is IPv6", dest.addr),
-            "lvslab labs are IPv4: leave IPv6 real servers out",
+        return Err(Refused::about(
+            Field::RealServer,
+            (
+                format!("real server {} is IPv6", dest.addr),
+                "lvslab labs are IPv4: leave IPv6 real servers out",
+            ),
         ));
     };
     let Some(forward) = Forward::from_ipvs(dest.forward) else {
-        return Err((
-            format!("real server {rip} uses a local or bypass method"),
-            "a lab's real servers are hosts of their own: use -m, -g or -i",
+        return Err(Refused::about(
+            Field::Method,
+            (
+                format!("real server {rip} uses a local or bypass method"),
+                "a lab's real servers are hosts of their own: use -m, -g or -i",
+            ),
         ));
     };
     if dest.upper_threshold != 0 || dest.lower_threshold != 0 {
-        return Err((
-            format!("real server {rip} has connection thresholds (-x/-y)"),
-            "a preset has no thresholds: remove -x and -y",
+        return Err(Refused::about(
+            Field::Thresholds,
+            (
+                format!("real server {rip} has connection thresholds (-x/-y)"),
+                "a preset has no thresholds: remove -x and -y",
+            ),
         ));
     }
-    if draft.members.iter().any(|&(a, p, _, _)| a == rip && p == dest.port) {
-        return Err((
-            format!("real server {rip}:{} is in service {key} twice", dest.port),
-            "keep one -a line per real server and port",
+    // A firewall-mark service may keep the packet's port (0); others need one.
+    if !matches!(key, ServiceKey::Fwmark { .. }) {
+        let port = ranges::IntRange { what: "real server port", ..ranges::PORT };
+        in_range(dest.port.into(), port, Field::RealPort)?;
+    }
+    in_range(dest.weight.into(), ranges::WEIGHT, Field::Weight)?;
+    if draft.members.iter().any(|m| m.rip == rip && m.port == dest.port) {
+        return Err(Refused::about(
+            Field::RealServer,
+            (
+                format!("real server {rip}:{} is in service {key} twice", dest.port),
+                "keep one -a line per real server and port",
+            ),
         ));
     }
-    draft.members.push((rip, dest.port, dest.weight, forward));
+    let at = places.of(Field::RealServer);
+    draft.members.push(DraftMember { rip, port: dest.port, weight: dest.weight, forward, places });
     if forward.direct_reply() && table.direct.is_none() {
-        table.direct = Some((rip, line, forward));
+        table.direct = Some((rip, at, forward));
     }
     if !table.rips.iter().any(|(a, _)| *a == rip) {
-        table.rips.push((rip, line));
+        table.rips.push((rip, at));
     }
     Ok(())
 }

@@ -152,3 +152,82 @@ fn direct_routing_and_tunnelling_import_into_a_routed_lab() {
     let expected = rules.replace("-i -w 2", "-i -w 2 --tun-type ipip");
     assert_eq!(crate::lab::export::rules::from_spec(spec), expected);
 }
+
+/// Where an import refusal points: (line, column) in the input.
+fn place(text: &str) -> (usize, usize, String) {
+    let e = refusal(text);
+    assert_eq!(e.file, "saved.rules", "the input, not a generated preset: {e}");
+    (e.line, e.col, e.message)
+}
+
+#[test]
+fn out_of_range_values_are_refused_at_their_place_in_the_rules() {
+    let svc = "# saved\n-A -t 192.0.2.1:80 -s wrr\n";
+    let (line, col, message) = place(&format!(
+        "{svc}-a -t 192.0.2.1:80 -r 198.51.100.11:80 -m -w 1\n\
+         -a -t 192.0.2.1:80 -r 198.51.100.12:80 -m -w 70000\n"
+    ));
+    assert_eq!((line, col), (4, 46), "the 70000 after -w on line 4");
+    assert_eq!(message, "weight 70000 is out of range");
+
+    let (line, col, message) =
+        place("-A -t 192.0.2.1:80 -s wrr -p 9999999\n-a -t 192.0.2.1:80 -r 198.51.100.11:80 -m\n");
+    assert_eq!((line, col, message.as_str()), (1, 30, "persistence 9999999 is out of range"));
+
+    let (line, col, message) = place(
+        "-A -t 192.0.2.1:80 -s sh -p 300 -M 255.0.255.0\n\
+         -a -t 192.0.2.1:80 -r 198.51.100.11:80 -m\n",
+    );
+    assert_eq!((line, col), (1, 36));
+    assert!(message.contains("255.0.255.0 is not a netmask"), "{message}");
+
+    let (line, col, message) = place(&format!("{svc}-a -t 192.0.2.1:80 -r 198.51.100.11:0 -m\n"));
+    assert_eq!((line, col, message.as_str()), (3, 37, "real server port 0 is out of range"));
+
+    let (line, col, message) = place("-A -f 0 -s rr\n-a -f 0 -r 198.51.100.11 -m\n");
+    assert_eq!((line, col, message.as_str()), (1, 7, "fwmark 0 is out of range"));
+
+    let (line, col, message) =
+        place("-A -t 192.0.2.1:80 -s rr\n-a -t 192.0.2.1:80 -r 198.51.100.255:80 -m\n");
+    assert_eq!((line, col), (2, 23));
+    assert!(message.contains("198.51.100.255 is the network or broadcast address"), "{message}");
+}
+
+#[test]
+fn text_from_the_rules_is_shown_escaped_in_errors() {
+    let e = refusal("-A -t 192.0.2.1:80 -s \u{1b}[2Jwrr\n");
+    assert_eq!((e.line, e.col), (1, 23));
+    assert!(e.message.contains("'\\u{1b}[2Jwrr'") && !e.message.contains('\u{1b}'), "{e}");
+    let e = refusal("-A -t 192.0.2.1:80 -s rr --x\u{7}\u{9b}\n");
+    assert_eq!((e.line, e.col), (1, 26), "at the unknown option");
+    assert!(!e.message.chars().any(crate::lab::text::is_unsafe), "{e}");
+}
+
+#[test]
+fn a_validator_error_is_told_at_the_input_line_that_made_the_value() {
+    // The reader refuses what it knows of first; should the validator still
+    // refuse the generated preset, its error names the input, not the preset.
+    let text = "# saved\n-A -t 192.0.2.1:80 -s wrr -p 300\n\
+                -a -t 192.0.2.1:80 -r 198.51.100.11:80 -m -w 1\n\
+                -a -t 192.0.2.1:80 -r 198.51.100.12:80 -m -w 7\n";
+    let table = read("saved.rules", text).unwrap();
+    let toml = import("saved.rules", text, &LabName::new("saved").unwrap()).unwrap().toml;
+    let at = |needle: &str| {
+        let n = toml.lines().position(|l| l.trim() == needle).expect(needle) + 1;
+        let errors = SpecErrors(vec![SpecError {
+            file: "saved.toml".into(),
+            line: n,
+            col: 10,
+            message: "refused".into(),
+            help: None,
+        }]);
+        let e = in_input("saved.rules", errors, &toml, &table).0.remove(0);
+        (e.file, e.line, e.col)
+    };
+    assert_eq!(at("weight = 7"), ("saved.rules".into(), 4, 46));
+    assert_eq!(at("persistence = 300"), ("saved.rules".into(), 2, 30));
+    assert_eq!(at("scheduler = \"wrr\""), ("saved.rules".into(), 2, 23));
+    assert_eq!(at("address = \"198.51.100.12\""), ("saved.rules".into(), 4, 23));
+    // Lines of no service or real server: the first service's line.
+    assert_eq!(at("[networks]"), ("saved.rules".into(), 2, 1));
+}

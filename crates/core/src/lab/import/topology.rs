@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
-use super::Table;
+use super::{At, Table};
 use crate::lab::error::SpecError;
 use crate::lab::model::{Forward, Router};
 
@@ -39,11 +39,11 @@ pub(crate) fn infer(file: &str, table: &Table) -> Result<Topology, SpecError> {
         });
         vips.push(*free.unwrap_or(&FALLBACK_VIPS[0]));
     }
-    for &(rip, line) in &table.rips {
+    for &(rip, at) in &table.rips {
         if let Some(&(vip, _)) = table.vips.iter().find(|(v, _)| *v == rip) {
             return Err(error(
                 file,
-                line,
+                at,
                 format!("real server {rip} is also the VIP {vip}"),
                 "a real server needs its own address on the servers' side of the director",
             ));
@@ -65,7 +65,7 @@ pub(crate) fn infer(file: &str, table: &Table) -> Result<Topology, SpecError> {
 /// with two addresses free); the client and the router's outside sit on a
 /// documentation network apart from it.
 pub(crate) fn infer_routed(file: &str, table: &Table) -> Result<(Topology, Router), SpecError> {
-    let (first, line, forward) = table.direct.expect("called for a table with DR/TUN members");
+    let (first, at, forward) = table.direct.expect("called for a table with DR/TUN members");
     let rips: Vec<Ipv4Addr> = table.rips.iter().map(|(a, _)| *a).collect();
     let mut all: Vec<Ipv4Addr> = table.vips.iter().map(|(a, _)| *a).chain(rips).collect();
     let segment = (USUAL..=LONGEST).find_map(|p| {
@@ -81,7 +81,7 @@ pub(crate) fn infer_routed(file: &str, table: &Table) -> Result<(Topology, Route
     let Some((servers_net, free)) = segment else {
         return Err(error(
             file,
-            line,
+            at,
             format!(
                 "real server {first} uses {method}, but the VIPs and the real servers are not on one network of at most /{USUAL}"
             ),
@@ -143,28 +143,52 @@ fn free_host(net: Ipv4Net, used: &[Ipv4Addr]) -> Option<Ipv4Addr> {
 /// Why no two networks fit: a real server among the VIPs, or the reverse.
 fn apart_error(file: &str, table: &Table, vips: &[Ipv4Addr]) -> SpecError {
     let vip_span = Ipv4Net::new(vips[0], covering(vips)).expect("valid prefix").trunc();
-    if let Some(&(rip, line)) = table.rips.iter().find(|(r, _)| vip_span.contains(r)) {
+    if let Some(&(rip, at)) = table.rips.iter().find(|(r, _)| vip_span.contains(r)) {
         return error(
             file,
-            line,
+            at,
             format!("real server {rip} is on the VIPs' network {vip_span}"),
             "an LVS-NAT lab keeps the VIPs (client side) and the RIPs (servers' side) on two \
              networks: renumber the real servers into a subnet of their own, e.g. 198.51.100.0/24",
         );
     }
     let rips: Vec<Ipv4Addr> = table.rips.iter().map(|(a, _)| *a).collect();
+    // Apart, but one side holds no network that has its addresses as hosts.
+    for (side, group, places) in
+        [("real server", &rips[..], &table.rips), ("VIP", vips, &table.vips)]
+    {
+        if prefixes(group).any(|p| holding(group, p).is_some()) {
+            continue;
+        }
+        let net = Ipv4Net::new(group[0], prefixes(group).next().unwrap_or(USUAL))
+            .expect("valid prefix")
+            .trunc();
+        let bad = group.iter().find(|a| **a == net.network() || **a == net.broadcast());
+        let addr = *bad.unwrap_or(&group[0]);
+        let at = places.iter().find(|(a, _)| *a == addr).map_or((0, 0), |(_, at)| *at);
+        return error(
+            file,
+            at,
+            format!(
+                "{side} {addr} is the network or broadcast address of every network that could \
+                 hold the {side}s (from {net} to /{LONGEST})"
+            ),
+            "a lab's VIPs and real servers are host addresses: renumber it, e.g. to \
+             198.51.100.11 for a real server or 192.0.2.1 for a VIP",
+        );
+    }
     let rip_span = Ipv4Net::new(rips[0], covering(&rips)).expect("valid prefix").trunc();
-    let (vip, line) =
-        table.vips.iter().find(|(v, _)| rip_span.contains(v)).copied().unwrap_or((vips[0], 0));
+    let (vip, at) =
+        table.vips.iter().find(|(v, _)| rip_span.contains(v)).copied().unwrap_or((vips[0], (0, 0)));
     error(
         file,
-        line,
+        at,
         format!("VIP {vip} is on the real servers' network {rip_span}"),
         "an LVS-NAT lab keeps the VIPs (client side) and the RIPs (servers' side) on two \
          networks: move the VIP out of the real servers' subnet, e.g. to 192.0.2.1",
     )
 }
 
-fn error(file: &str, line: usize, message: String, help: &str) -> SpecError {
-    SpecError { file: file.to_string(), line, col: 1, message, help: Some(help.to_string()) }
+fn error(file: &str, (line, col): At, message: String, help: &str) -> SpecError {
+    SpecError { file: file.to_string(), line, col, message, help: Some(help.to_string()) }
 }
