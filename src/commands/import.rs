@@ -1,21 +1,27 @@
 //! `lvslab import FILE.rules|- [-o FILE] [--name NAME]`: a preset from
 //! `ipvsadm -S` output or a keepalived.conf.
 
-use std::io::Read;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
-use lvslab_core::lab::import;
+use anyhow::Result;
+use lvslab_core::lab::{import, input, text};
 
 pub fn run(file: &str, output: Option<&str>, name: Option<&str>) -> Result<ExitCode> {
-    let (label, text) = if file == "-" {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).context("cannot read the rules from stdin")?;
-        ("<stdin>".to_string(), text)
+    // Read through the capped reader: /dev/zero, a FIFO or a huge file
+    // stops at the limit instead of filling memory.
+    let read = if file == "-" {
+        input::read_stream("<stdin>", std::io::stdin().lock())
     } else {
-        let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?;
-        (file.to_string(), text)
+        input::read_file(std::path::Path::new(file))
     };
+    let text = match read {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let label = if file == "-" { "<stdin>".to_string() } else { text::shown(file).into_owned() };
     let name = name.map_or_else(|| import::name_from_file(file), str::to_string);
     let imported = match import::import(&label, &text, &name) {
         Ok(imported) => imported,
