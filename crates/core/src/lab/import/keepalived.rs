@@ -15,7 +15,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::{Refusal, Table, add_dest, add_service};
 use crate::lab::error::SpecError;
 use crate::lab::schedulers::Scheduler;
-use crate::lab::text;
+use crate::lab::{ranges, text};
 use lvslab_ipvs::{self as ipvs, Protocol, ServiceKey};
 
 /// What reading a keepalived.conf gives besides the table.
@@ -60,119 +60,227 @@ fn strip_comment(line: &str) -> &str {
     }
 }
 
-/// One statement: a keyword, its arguments, and a block if it opened one.
-#[derive(Debug)]
-struct Node {
-    line: usize,
-    keyword: String,
-    args: Vec<String>,
-    block: Option<Vec<Node>>,
-}
-
 /// Deepest nesting read (keepalived's own is 4: virtual_server, real_server,
 /// HTTP_GET, url); deeper input is refused rather than recursed into.
 const MAX_DEPTH: usize = 16;
 
-/// Token with its line.
-type Token = (usize, String);
-
-fn tokens(text: &str) -> Vec<Vec<Token>> {
-    text.lines()
-        .enumerate()
-        .map(|(i, l)| {
-            strip_comment(l)
-                .replace('{', " { ")
-                .replace('}', " } ")
-                .split_whitespace()
-                .map(|t| (i + 1, t.to_string()))
-                .collect::<Vec<_>>()
-        })
-        .filter(|line| !line.is_empty())
-        .collect()
+/// One piece of the text: a word, a brace, or the end of a line. Words are
+/// slices of the text, so reading holds no copy of it (a tree of owned
+/// tokens held ~60 times the file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Item<'a> {
+    Word(usize, &'a str),
+    Open(usize),
+    Close(usize),
+    EndOfLine,
 }
 
-struct Parser<'a> {
-    file: &'a str,
-    /// Tokens of each non-empty line, flattened with line breaks kept as `None`.
-    items: Vec<Option<Token>>,
-    pos: usize,
+/// The items of a keepalived.conf, in order, comments left out.
+struct Lexer<'a> {
+    lines: std::iter::Enumerate<std::str::Lines<'a>>,
+    /// 1-based number of the line being read.
+    line: usize,
+    /// What is left of it; `None` once its end was given.
+    rest: Option<&'a str>,
 }
 
-impl Parser<'_> {
-    fn error(&self, line: usize, message: String, help: &str) -> SpecError {
-        SpecError {
-            file: self.file.to_string(),
-            line,
-            col: 1,
-            message,
-            help: Some(help.to_string()),
+impl<'a> Lexer<'a> {
+    fn new(text: &'a str) -> Self {
+        Self { lines: text.lines().enumerate(), line: 0, rest: None }
+    }
+}
+
+impl<'a> Iterator for Lexer<'a> {
+    type Item = Item<'a>;
+
+    fn next(&mut self) -> Option<Item<'a>> {
+        loop {
+            let Some(rest) = self.rest else {
+                let (i, line) = self.lines.next()?;
+                self.line = i + 1;
+                self.rest = Some(strip_comment(line));
+                continue;
+            };
+            let rest = rest.trim_start();
+            let Some(first) = rest.chars().next() else {
+                self.rest = None;
+                return Some(Item::EndOfLine);
+            };
+            let (item, len) = match first {
+                '{' => (Item::Open(self.line), 1),
+                '}' => (Item::Close(self.line), 1),
+                _ => {
+                    let len = rest
+                        .find(|c: char| c.is_whitespace() || c == '{' || c == '}')
+                        .unwrap_or(rest.len());
+                    (Item::Word(self.line, &rest[..len]), len)
+                }
+            };
+            self.rest = Some(&rest[len..]);
+            return Some(item);
         }
     }
+}
 
-    /// Statements until `}` (inside a block) or the end (top level).
-    fn block(&mut self, opened_at: Option<usize>, depth: usize) -> Result<Vec<Node>, SpecError> {
-        if let (Some(line), true) = (opened_at, depth > MAX_DEPTH) {
-            return Err(self.error(
-                line,
-                format!("blocks nested deeper than {MAX_DEPTH}"),
-                "keepalived.conf nests a few levels (virtual_server, real_server, check, url)",
-            ));
-        }
-        let mut nodes = Vec::new();
-        loop {
-            let Some(item) = self.items.get(self.pos).cloned() else {
-                return match opened_at {
-                    None => Ok(nodes),
-                    Some(line) => Err(self.error(
+/// One statement: a keyword, its arguments, and whether it opened a block
+/// (whose statements come next, up to its `}`).
+#[derive(Debug)]
+struct Stmt<'a> {
+    line: usize,
+    keyword: &'a str,
+    args: Vec<&'a str>,
+    block: bool,
+}
+
+fn syntax_error(file: &str, line: usize, message: &str, help: &str) -> SpecError {
+    SpecError {
+        file: file.to_string(),
+        line,
+        col: 1,
+        message: message.to_string(),
+        help: Some(help.to_string()),
+    }
+}
+
+/// The structure alone, in one pass and constant memory: braces balance,
+/// none opens without a keyword, nothing nests deeper than [`MAX_DEPTH`].
+/// Run before reading any statement, so a broken file is refused for its
+/// syntax whatever else is wrong in it.
+fn check_syntax(file: &str, text: &str) -> Result<(), SpecError> {
+    // The line of each open block (at most MAX_DEPTH + 1 of them).
+    let mut open: Vec<usize> = Vec::new();
+    let mut statement_line: Option<usize> = None;
+    for item in Lexer::new(text) {
+        match item {
+            Item::Word(line, _) => {
+                statement_line.get_or_insert(line);
+            }
+            Item::EndOfLine => statement_line = None,
+            Item::Open(line) => {
+                let Some(opened_at) = statement_line.take() else {
+                    return Err(syntax_error(
+                        file,
                         line,
-                        "this block is never closed".into(),
-                        "add the missing `}`",
-                    )),
+                        "`{` without a keyword",
+                        "a block opens after its keyword",
+                    ));
                 };
-            };
-            self.pos += 1;
-            let Some((line, word)) = item else { continue };
-            match word.as_str() {
-                "}" if opened_at.is_some() => return Ok(nodes),
-                "}" => return Err(self.error(line, "`}` closes no block".into(), "remove it")),
-                "{" => {
-                    return Err(self.error(
+                if open.len() >= MAX_DEPTH {
+                    return Err(syntax_error(
+                        file,
+                        opened_at,
+                        &format!("blocks nested deeper than {MAX_DEPTH}"),
+                        "keepalived.conf nests a few levels (virtual_server, real_server, check, url)",
+                    ));
+                }
+                open.push(opened_at);
+            }
+            Item::Close(line) => {
+                statement_line = None;
+                if open.pop().is_none() {
+                    return Err(syntax_error(file, line, "`}` closes no block", "remove it"));
+                }
+            }
+        }
+    }
+    match open.last() {
+        Some(&line) => {
+            Err(syntax_error(file, line, "this block is never closed", "add the missing `}`"))
+        }
+        None => Ok(()),
+    }
+}
+
+/// Statements read one at a time, each block as its reader wants it:
+/// statement by statement, or skipped whole.
+struct Parser<'a> {
+    file: &'a str,
+    items: std::iter::Peekable<Lexer<'a>>,
+}
+
+impl<'a> Parser<'a> {
+    fn new(file: &'a str, text: &'a str) -> Self {
+        Self { file, items: Lexer::new(text).peekable() }
+    }
+
+    /// The next statement of the block opened at `opened_at` (`None`: the
+    /// top level); `None` at the block's `}` (or the end of the text).
+    fn statement(&mut self, opened_at: Option<usize>) -> Result<Option<Stmt<'a>>, SpecError> {
+        let (line, keyword) = loop {
+            match self.items.next() {
+                None => {
+                    return match opened_at {
+                        None => Ok(None),
+                        Some(line) => Err(syntax_error(
+                            self.file,
+                            line,
+                            "this block is never closed",
+                            "add the missing `}`",
+                        )),
+                    };
+                }
+                Some(Item::EndOfLine) => {}
+                Some(Item::Close(_)) if opened_at.is_some() => return Ok(None),
+                Some(Item::Close(line)) => {
+                    return Err(syntax_error(self.file, line, "`}` closes no block", "remove it"));
+                }
+                Some(Item::Open(line)) => {
+                    return Err(syntax_error(
+                        self.file,
                         line,
-                        "`{` without a keyword".into(),
+                        "`{` without a keyword",
                         "a block opens after its keyword",
                     ));
                 }
-                _ => {}
+                Some(Item::Word(line, word)) => break (line, word),
             }
-            let mut args = Vec::new();
-            let mut block = None;
-            while let Some(Some((_, tok))) = self.items.get(self.pos).cloned() {
-                self.pos += 1;
-                match tok.as_str() {
-                    "{" => {
-                        block = Some(self.block(Some(line), depth + 1)?);
-                        break;
-                    }
-                    "}" => {
-                        // `}` ends the enclosing block: give it back.
-                        self.pos -= 1;
-                        break;
-                    }
-                    _ => args.push(tok),
+        };
+        let mut stmt = Stmt { line, keyword, args: Vec::new(), block: false };
+        loop {
+            match self.items.peek() {
+                Some(Item::Word(_, word)) => {
+                    stmt.args.push(word);
+                    self.items.next();
+                }
+                Some(Item::Open(_)) => {
+                    self.items.next();
+                    stmt.block = true;
+                    break;
+                }
+                // `}` ends the enclosing block: left for its reader.
+                Some(Item::Close(_)) | None => break,
+                Some(Item::EndOfLine) => {
+                    self.items.next();
+                    break;
                 }
             }
-            nodes.push(Node { line, keyword: word, args, block });
         }
+        Ok(Some(stmt))
     }
-}
 
-fn parse(file: &str, text: &str) -> Result<Vec<Node>, SpecError> {
-    let mut items = Vec::new();
-    for line in tokens(text) {
-        items.extend(line.into_iter().map(Some));
-        items.push(None);
+    /// Passes over the rest of `stmt`'s block, if it opened one.
+    fn skip(&mut self, stmt: &Stmt<'_>) -> Result<(), SpecError> {
+        if !stmt.block {
+            return Ok(());
+        }
+        let mut depth = 1usize;
+        while depth > 0 {
+            match self.items.next() {
+                None => {
+                    return Err(syntax_error(
+                        self.file,
+                        stmt.line,
+                        "this block is never closed",
+                        "add the missing `}`",
+                    ));
+                }
+                Some(Item::Open(_)) => depth += 1,
+                Some(Item::Close(_)) => depth -= 1,
+                Some(_) => {}
+            }
+        }
+        Ok(())
     }
-    Parser { file, items, pos: 0 }.block(None, 0)
 }
 
 /// Keywords of a `virtual_server` that only concern keepalived's checking
@@ -238,14 +346,13 @@ const TOP_IGNORED: &[&str] = &[
     "bfd_instance",
 ];
 
-/// Reads `text` (from `file`) into a table.
+/// Reads `text` (from `file`) into a table: the syntax first, then one
+/// top-level block at a time, so what is held besides the text is the
+/// table and the block being read, never a tree of the whole file.
 pub(crate) fn read(file: &str, text: &str) -> Result<Read, SpecError> {
-    let nodes = parse(file, text)?;
-    let mut out = Read {
-        table: Table { services: Vec::new(), vips: Vec::new(), rips: Vec::new(), direct: None },
-        checked: false,
-        left_out: Vec::new(),
-    };
+    check_syntax(file, text)?;
+    let mut parser = Parser::new(file, text);
+    let mut out = Read { table: Table::new(), checked: false, left_out: Vec::new() };
     let refuse = |line: usize, (message, help): Refusal| SpecError {
         file: file.to_string(),
         line,
@@ -254,17 +361,21 @@ pub(crate) fn read(file: &str, text: &str) -> Result<Read, SpecError> {
         help: Some(help.to_string()),
     };
     let word = |s: &str| text::shown(s).into_owned();
-    for node in &nodes {
-        match node.keyword.as_str() {
-            "virtual_server" => virtual_server(node, &mut out).map_err(|(l, r)| refuse(l, r))?,
+    while let Some(stmt) = parser.statement(None)? {
+        match stmt.keyword {
+            "virtual_server" => match virtual_server(&mut parser, &stmt, &mut out)? {
+                Ok(()) => {}
+                Err((line, refusal)) => return Err(refuse(line, refusal)),
+            },
             k if TOP_IGNORED.contains(&k) => {
                 if !out.left_out.iter().any(|x| x == k) {
                     out.left_out.push(k.to_string());
                 }
+                parser.skip(&stmt)?;
             }
             "include" => {
                 return Err(refuse(
-                    node.line,
+                    stmt.line,
                     (
                         "`include` names other files, which import does not read".into(),
                         "import the whole configuration as one file: paste the included \
@@ -274,7 +385,7 @@ pub(crate) fn read(file: &str, text: &str) -> Result<Read, SpecError> {
             }
             "virtual_server_group" => {
                 return Err(refuse(
-                    node.line,
+                    stmt.line,
                     (
                         "virtual_server_group: a lab service is one address and port".into(),
                         "write one virtual_server per address and port instead of the group",
@@ -283,7 +394,7 @@ pub(crate) fn read(file: &str, text: &str) -> Result<Read, SpecError> {
             }
             other => {
                 return Err(refuse(
-                    node.line,
+                    stmt.line,
                     (
                         format!("`{}` is no keepalived block import knows", word(other)),
                         "import reads virtual_server blocks (and skips global_defs and vrrp_*)",
@@ -315,133 +426,248 @@ pub(crate) fn read(file: &str, text: &str) -> Result<Read, SpecError> {
 
 type LineRefusal = (usize, Refusal);
 
-fn one_arg<'a>(node: &'a Node, what: &'static str) -> Result<&'a str, LineRefusal> {
-    match node.args.as_slice() {
+fn one_arg<'a>(stmt: &Stmt<'a>, what: &'static str) -> Result<&'a str, LineRefusal> {
+    match stmt.args.as_slice() {
         [one] => Ok(one),
-        _ => Err((node.line, (format!("`{}` takes one value", node.keyword), what))),
+        _ => Err((stmt.line, (format!("`{}` takes one value", text::shown(stmt.keyword)), what))),
     }
 }
 
-fn number<T: std::str::FromStr>(node: &Node, help: &'static str) -> Result<T, LineRefusal> {
-    let value = one_arg(node, help)?;
+fn number<T: std::str::FromStr>(stmt: &Stmt<'_>, help: &'static str) -> Result<T, LineRefusal> {
+    let value = one_arg(stmt, help)?;
     value.parse().map_err(|_| {
         (
-            node.line,
-            (format!("{} '{}' is not a number it can be", node.keyword, text::shown(value)), help),
+            stmt.line,
+            (
+                format!(
+                    "{} '{}' is not a number it can be",
+                    text::shown(stmt.keyword),
+                    text::shown(value)
+                ),
+                help,
+            ),
         )
     })
 }
 
-fn virtual_server(node: &Node, out: &mut Read) -> Result<(), LineRefusal> {
-    let line = node.line;
-    let key_of = |proto: Protocol| -> Result<ServiceKey, LineRefusal> {
-        match node.args.as_slice() {
-            [fw, mark] if fw == "fwmark" => {
-                let mark: u32 = mark.parse().map_err(|_| {
-                    (line, (format!("fwmark '{}' is not a number", text::shown(mark)), "fwmark N"))
-                })?;
-                Ok(ServiceKey::Fwmark { af: ipvs::AddressFamily::Inet, mark })
+/// A `real_server` as read inside its virtual server, checked once the
+/// virtual server's own options (its protocol) are known.
+struct RealServerDraft<'a> {
+    line: usize,
+    args: Vec<&'a str>,
+    weight: u32,
+    /// The first refusal inside its block, reported in file order after
+    /// the virtual server's options.
+    refused: Option<LineRefusal>,
+}
+
+/// Reads the block of `real_server` statement `stmt`: its weight, whether
+/// it has a health check, what a lab cannot rebuild.
+fn real_server<'a>(
+    parser: &mut Parser<'a>,
+    stmt: Stmt<'a>,
+    checked: &mut bool,
+) -> Result<RealServerDraft<'a>, SpecError> {
+    let mut draft = RealServerDraft { line: stmt.line, args: stmt.args, weight: 1, refused: None };
+    if !stmt.block {
+        return Ok(draft);
+    }
+    while let Some(m) = parser.statement(Some(stmt.line))? {
+        let refusal = match m.keyword {
+            "weight" => match number::<u32>(&m, "weight N (0-65535)") {
+                Ok(weight) => {
+                    draft.weight = weight;
+                    None
+                }
+                Err(e) => Some(e),
+            },
+            "lb_kind" | "lvs_method" if m.args.first().copied() != Some("NAT") => Some((
+                m.line,
+                ("this real server is not forwarded by NAT".into(), "lvslab labs are LVS-NAT"),
+            )),
+            "lb_kind" | "lvs_method" => None,
+            k if CHECKS.contains(&k) => {
+                *checked = true;
+                None
             }
-            [g, _] if g == "group" => Err((
+            k if RS_IGNORED.contains(&k) => None,
+            other => Some((
+                m.line,
+                (
+                    format!(
+                        "`{}` in a real_server is nothing a lab can rebuild",
+                        text::shown(other)
+                    ),
+                    "remove it: a lab keeps each real server's weight (and runs its own checks)",
+                ),
+            )),
+        };
+        if draft.refused.is_none() {
+            draft.refused = refusal;
+        }
+        parser.skip(&m)?;
+    }
+    Ok(draft)
+}
+
+/// Reads virtual server `stmt` (its block next in `parser`) into
+/// `out`: `Err` for a broken file, `Ok(Err)` for what a lab cannot rebuild.
+fn virtual_server<'a>(
+    parser: &mut Parser<'a>,
+    stmt: &Stmt<'a>,
+    out: &mut Read,
+) -> Result<Result<(), LineRefusal>, SpecError> {
+    let line = stmt.line;
+    let mut scheduler = Scheduler::DEFAULT.to_string(); // keepalived's default, as the kernel's
+    let mut proto = Protocol::Tcp;
+    let mut persistence = None;
+    let mut netmask = None;
+    let mut refused: Option<LineRefusal> = None;
+    let mut servers: Vec<RealServerDraft<'a>> = Vec::new();
+    while stmt.block
+        && let Some(n) = parser.statement(Some(line))?
+    {
+        if n.keyword == "real_server" {
+            // Past the members' cap the rest would only be held to be refused.
+            if servers.len() >= ranges::MEMBERS.max {
+                let what = format!("real_server {}", text::shown(&n.args.join(" ")));
+                return Ok(Err((n.line, (ranges::MEMBERS.message(&what), ranges::MEMBERS.help))));
+            }
+            servers.push(real_server(parser, n, &mut out.checked)?);
+            continue;
+        }
+        let option = vs_option(&n, &mut scheduler, &mut proto, &mut persistence, &mut netmask);
+        parser.skip(&n)?;
+        if let (None, Err(e)) = (&refused, option) {
+            refused = Some(e);
+        }
+    }
+    if let Some(e) = refused {
+        return Ok(Err(e));
+    }
+    Ok(add_virtual_server(stmt, scheduler, proto, persistence, netmask, servers, out))
+}
+
+/// One option of a virtual server's block.
+fn vs_option(
+    n: &Stmt<'_>,
+    scheduler: &mut String,
+    proto: &mut Protocol,
+    persistence: &mut Option<u32>,
+    netmask: &mut Option<Ipv4Addr>,
+) -> Result<(), LineRefusal> {
+    match n.keyword {
+        "lb_algo" | "lvs_sched" => *scheduler = one_arg(n, "lb_algo wrr")?.to_string(),
+        "lb_kind" | "lvs_method" => match one_arg(n, "lb_kind NAT")? {
+            "NAT" => {}
+            other => {
+                return Err((
+                    n.line,
+                    (
+                        format!("lb_kind {} is not NAT", text::shown(other)),
+                        "lvslab labs are LVS-NAT: write lb_kind NAT",
+                    ),
+                ));
+            }
+        },
+        "protocol" => {
+            *proto = match one_arg(n, "protocol TCP")? {
+                "TCP" => Protocol::Tcp,
+                "UDP" => Protocol::Udp,
+                "SCTP" => Protocol::Sctp,
+                other => {
+                    return Err((
+                        n.line,
+                        (format!("protocol {} is unknown", text::shown(other)), "TCP, UDP or SCTP"),
+                    ));
+                }
+            }
+        }
+        "persistence_timeout" => {
+            *persistence = Some(number::<u32>(n, "persistence_timeout SECONDS")?);
+        }
+        "persistence_granularity" => {
+            let mask = one_arg(n, "persistence_granularity 255.255.255.0")?;
+            *netmask = Some(mask.parse::<Ipv4Addr>().map_err(|_| {
+                (
+                    n.line,
+                    (
+                        format!("'{}' is no netmask", text::shown(mask)),
+                        "persistence_granularity 255.255.255.0",
+                    ),
+                )
+            })?);
+        }
+        k if VS_IGNORED.contains(&k) => {}
+        other => {
+            return Err((
+                n.line,
+                (
+                    format!(
+                        "`{}` in a virtual_server is nothing a lab can rebuild",
+                        text::shown(other)
+                    ),
+                    "remove it: a lab keeps lb_algo, lb_kind NAT, protocol, persistence \
+                     and the real servers (sorry_server, ops, lb_flags and groups it cannot)",
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The service of virtual server `stmt` and its real servers, into the table.
+fn add_virtual_server(
+    stmt: &Stmt<'_>,
+    scheduler: String,
+    proto: Protocol,
+    persistence: Option<u32>,
+    netmask: Option<Ipv4Addr>,
+    servers: Vec<RealServerDraft<'_>>,
+    out: &mut Read,
+) -> Result<(), LineRefusal> {
+    let line = stmt.line;
+    let key = match stmt.args.as_slice() {
+        ["fwmark", mark] => {
+            let mark: u32 = mark.parse().map_err(|_| {
+                (line, (format!("fwmark '{}' is not a number", text::shown(mark)), "fwmark N"))
+            })?;
+            ServiceKey::Fwmark { af: ipvs::AddressFamily::Inet, mark }
+        }
+        ["group", _] => {
+            return Err((
                 line,
                 (
                     "virtual_server group: a lab service is one address and port".into(),
                     "write one virtual_server per address and port",
                 ),
-            )),
-            [addr, port] => {
-                let addr: Ipv4Addr = addr.parse().map_err(|_| {
+            ));
+        }
+        [addr, port] => {
+            let addr: Ipv4Addr = addr.parse().map_err(|_| {
+                (
+                    line,
                     (
-                        line,
-                        (
-                            format!("'{}' is no IPv4 address", text::shown(addr)),
-                            "lvslab labs are IPv4: virtual_server A.B.C.D PORT",
-                        ),
-                    )
-                })?;
-                let port: u16 = port.parse().map_err(|_| {
-                    (line, (format!("port '{}' is not a port", text::shown(port)), "1-65535"))
-                })?;
-                Ok(ServiceKey::Addr { proto, addr: IpAddr::V4(addr), port })
-            }
-            _ => Err((
+                        format!("'{}' is no IPv4 address", text::shown(addr)),
+                        "lvslab labs are IPv4: virtual_server A.B.C.D PORT",
+                    ),
+                )
+            })?;
+            let port: u16 = port.parse().map_err(|_| {
+                (line, (format!("port '{}' is not a port", text::shown(port)), "1-65535"))
+            })?;
+            ServiceKey::Addr { proto, addr: IpAddr::V4(addr), port }
+        }
+        _ => {
+            return Err((
                 line,
                 (
                     "virtual_server takes an address and a port, or fwmark N".into(),
                     "virtual_server 192.0.2.1 80 { ... }",
                 ),
-            )),
+            ));
         }
     };
-    let body: &[Node] = node.block.as_deref().unwrap_or(&[]);
-    let mut scheduler = Scheduler::DEFAULT.to_string(); // keepalived's default, as the kernel's
-    let mut proto = Protocol::Tcp;
-    let mut persistence = None;
-    let mut netmask = None;
-    for n in body {
-        match n.keyword.as_str() {
-            "lb_algo" | "lvs_sched" => scheduler = one_arg(n, "lb_algo wrr")?.to_string(),
-            "lb_kind" | "lvs_method" => match one_arg(n, "lb_kind NAT")? {
-                "NAT" => {}
-                other => {
-                    return Err((
-                        n.line,
-                        (
-                            format!("lb_kind {} is not NAT", text::shown(other)),
-                            "lvslab labs are LVS-NAT: write lb_kind NAT",
-                        ),
-                    ));
-                }
-            },
-            "protocol" => {
-                proto = match one_arg(n, "protocol TCP")? {
-                    "TCP" => Protocol::Tcp,
-                    "UDP" => Protocol::Udp,
-                    "SCTP" => Protocol::Sctp,
-                    other => {
-                        return Err((
-                            n.line,
-                            (
-                                format!("protocol {} is unknown", text::shown(other)),
-                                "TCP, UDP or SCTP",
-                            ),
-                        ));
-                    }
-                }
-            }
-            "persistence_timeout" => {
-                persistence = Some(number::<u32>(n, "persistence_timeout SECONDS")?);
-            }
-            "persistence_granularity" => {
-                let mask = one_arg(n, "persistence_granularity 255.255.255.0")?;
-                netmask = Some(mask.parse::<Ipv4Addr>().map_err(|_| {
-                    (
-                        n.line,
-                        (
-                            format!("'{}' is no netmask", text::shown(mask)),
-                            "persistence_granularity 255.255.255.0",
-                        ),
-                    )
-                })?);
-            }
-            "real_server" => {}
-            k if VS_IGNORED.contains(&k) => {}
-            other => {
-                return Err((
-                    n.line,
-                    (
-                        format!(
-                            "`{}` in a virtual_server is nothing a lab can rebuild",
-                            text::shown(other)
-                        ),
-                        "remove it: a lab keeps lb_algo, lb_kind NAT, protocol, persistence \
-                         and the real servers (sorry_server, ops, lb_flags and groups it cannot)",
-                    ),
-                ));
-            }
-        }
-    }
-    let key = key_of(proto)?;
     let mut svc = ipvs::Service::new(key, scheduler);
     if let Some(timeout) = persistence {
         svc.flags.persistent = true;
@@ -451,12 +677,12 @@ fn virtual_server(node: &Node, out: &mut Read) -> Result<(), LineRefusal> {
         }
     }
     add_service(&mut out.table, svc, line).map_err(|r| (line, r))?;
-    for n in body.iter().filter(|n| n.keyword == "real_server") {
-        let (addr, port) = match n.args.as_slice() {
+    for rs in servers {
+        let (addr, port) = match rs.args.as_slice() {
             [a, p] => (a, p),
             _ => {
                 return Err((
-                    n.line,
+                    rs.line,
                     (
                         "real_server takes an address and a port".into(),
                         "real_server 198.51.100.11 80 { ... }",
@@ -466,46 +692,19 @@ fn virtual_server(node: &Node, out: &mut Read) -> Result<(), LineRefusal> {
         };
         let rip: Ipv4Addr = addr.parse().map_err(|_| {
             (
-                n.line,
+                rs.line,
                 (format!("'{}' is no IPv4 address", text::shown(addr)), "lvslab labs are IPv4"),
             )
         })?;
         let port: u16 = port.parse().map_err(|_| {
-            (n.line, (format!("port '{}' is not a port", text::shown(port)), "0-65535"))
+            (rs.line, (format!("port '{}' is not a port", text::shown(port)), "0-65535"))
         })?;
-        let mut weight = 1u32;
-        for m in n.block.as_deref().unwrap_or(&[]) {
-            match m.keyword.as_str() {
-                "weight" => weight = number::<u32>(m, "weight N (0-65535)")?,
-                "lb_kind" | "lvs_method" if m.args.first().map(String::as_str) != Some("NAT") => {
-                    return Err((
-                        m.line,
-                        (
-                            "this real server is not forwarded by NAT".into(),
-                            "lvslab labs are LVS-NAT",
-                        ),
-                    ));
-                }
-                "lb_kind" | "lvs_method" => {}
-                k if CHECKS.contains(&k) => out.checked = true,
-                k if RS_IGNORED.contains(&k) => {}
-                other => {
-                    return Err((
-                        m.line,
-                        (
-                            format!(
-                                "`{}` in a real_server is nothing a lab can rebuild",
-                                text::shown(other)
-                            ),
-                            "remove it: a lab keeps each real server's weight (and runs its own checks)",
-                        ),
-                    ));
-                }
-            }
+        if let Some(refused) = rs.refused {
+            return Err(refused);
         }
-        let dest =
-            ipvs::Destination::new(IpAddr::V4(rip), port, ipvs::Forward::Masq).with_weight(weight);
-        add_dest(&mut out.table, key, &dest, n.line).map_err(|r| (n.line, r))?;
+        let dest = ipvs::Destination::new(IpAddr::V4(rip), port, ipvs::Forward::Masq)
+            .with_weight(rs.weight);
+        add_dest(&mut out.table, key, &dest, rs.line).map_err(|r| (rs.line, r))?;
     }
     Ok(())
 }

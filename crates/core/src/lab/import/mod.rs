@@ -11,13 +11,14 @@ mod topology;
 
 pub use keepalived::looks_like as is_keepalived_conf;
 
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::error::{SpecError, SpecErrors};
 use super::export::toml::to_toml;
 use super::model::{Control, Director, Forward, LabSpec, Member, Protocol, RealServer, Service};
 use super::schedulers::Scheduler;
-use super::{text, validate};
+use super::{ranges, text, validate};
 use lvslab_ipvs::rules::{self, Rule};
 use lvslab_ipvs::{self as ipvs, AddressFamily, ServiceKey};
 
@@ -41,15 +42,44 @@ struct Draft {
 }
 
 /// What the rules file holds, with the line each address first appeared on.
+/// Every lookup is by hash, so reading is linear in the rules (a scan per
+/// line made 64,000 real servers take minutes).
 pub(crate) struct Table {
     services: Vec<Draft>,
+    /// Index in `services` of each service key.
+    by_key: HashMap<ServiceKey, usize>,
     /// Addresses of address services, first appearance first, with their line.
     pub(crate) vips: Vec<(Ipv4Addr, usize)>,
+    vip_seen: HashSet<Ipv4Addr>,
     /// Real servers' addresses, first appearance first, with their line.
     pub(crate) rips: Vec<(Ipv4Addr, usize)>,
+    /// Index in `rips` of each real server's address (its name is `rs<i+1>`).
+    rip_index: HashMap<Ipv4Addr, usize>,
+    /// (service index, RIP, port) of every member, to refuse a second one.
+    members: HashSet<(usize, Ipv4Addr, u16)>,
     /// The first real server by direct routing or tunnelling (it makes the
     /// lab a routed one: see [`topology::infer_routed`]), with its line.
     pub(crate) direct: Option<(Ipv4Addr, usize, Forward)>,
+}
+
+impl Table {
+    pub(crate) fn new() -> Self {
+        Self {
+            services: Vec::new(),
+            by_key: HashMap::new(),
+            vips: Vec::new(),
+            vip_seen: HashSet::new(),
+            rips: Vec::new(),
+            rip_index: HashMap::new(),
+            members: HashSet::new(),
+            direct: None,
+        }
+    }
+
+    /// Whether `addr` is a VIP of an address service.
+    pub(crate) fn is_vip(&self, addr: Ipv4Addr) -> bool {
+        self.vip_seen.contains(&addr)
+    }
 }
 
 /// Imports the rules `text`, read from `file`, as lab `name`: `ipvsadm -S`
@@ -71,7 +101,7 @@ pub fn import(file: &str, text: &str, name: &str) -> Result<Imported, SpecErrors
     };
     let net = net.map_err(|e| SpecErrors(vec![e]))?;
     let rs_name = |addr: Ipv4Addr| {
-        let i = table.rips.iter().position(|(a, _)| *a == addr).unwrap_or(0);
+        let i = table.rip_index.get(&addr).copied().unwrap_or(0);
         format!("rs{}", i + 1)
     };
     let services = table
@@ -130,10 +160,25 @@ pub fn import(file: &str, text: &str, name: &str) -> Result<Imported, SpecErrors
         remote_net: None,
         ha: None,
     };
-    let toml = to_toml(&spec, &header(file, &spec, &source));
-    // The normal validator has the last word: what it refuses is not written.
-    let checked = validate::parse(&format!("{name}.toml"), &toml)?;
+    // The normal validator has the last word: what it refuses is not
+    // written. It checks the spec itself, not its TOML text (parsing that
+    // held some 30 times the text); the text reads back as the same spec,
+    // which debug builds (the tests) check on every import.
+    let checked = validate::check_spec(file, &spec).map_err(|errors| {
+        SpecErrors(
+            errors
+                .0
+                .into_iter()
+                .map(|e| SpecError {
+                    message: format!("the lab made from it is refused: {}", e.message),
+                    ..e
+                })
+                .collect(),
+        )
+    })?;
     debug_assert_eq!(checked, spec);
+    let toml = to_toml(&spec, &header(&source, &spec));
+    debug_assert_eq!(validate::parse(&format!("{name}.toml"), &toml).as_ref(), Ok(&checked));
     Ok(Imported { spec: checked, toml })
 }
 
@@ -150,27 +195,31 @@ enum Source {
     },
 }
 
-/// "Imported from FILE", when the file's name makes one printable line.
+/// "Imported from NAME", the file's name without its directories, when it
+/// makes one printable line (a path is no part of the preset's text).
 fn description(file: &str, source: &Source) -> String {
     let what = match source {
         Source::Rules => "ipvsadm -S",
         Source::Keepalived { .. } => "keepalived.conf",
     };
-    let line = format!("Imported from {file} ({what})");
+    let name = std::path::Path::new(file).file_name().and_then(|n| n.to_str()).unwrap_or(file);
+    let line = format!("Imported from {name} ({what})");
     match text::line_problem(&line, text::MAX_LINE) {
         None => line,
         Some(_) => format!("Imported from saved rules ({what})"),
     }
 }
 
-fn header(file: &str, spec: &LabSpec, source: &Source) -> Vec<String> {
+/// The preset's comment header. It names no file: a path is the user's
+/// text, of any length and content, and a header line is the writer's.
+fn header(source: &Source, spec: &LabSpec) -> Vec<String> {
     let from = match source {
         Source::Rules => "ipvsadm's saved rules",
         Source::Keepalived { .. } => "a keepalived.conf's virtual_server blocks",
     };
     if let Some(router) = spec.router {
         return vec![
-            format!("Made by `lvslab import {file}` from {from}."),
+            format!("Made by `lvslab import` from {from}."),
             "The rules hold only the services; the topology is implied. Some real servers".into(),
             "answer the client themselves (-g direct routing, -i tunnelling), so the VIPs,".into(),
             format!(
@@ -184,7 +233,7 @@ fn header(file: &str, spec: &LabSpec, source: &Source) -> Vec<String> {
         ];
     }
     let mut lines = vec![
-        format!("Made by `lvslab import {file}` from {from}."),
+        format!("Made by `lvslab import` from {from}."),
         "The rules hold only the services; the topology is implied: the VIPs on the".into(),
         format!(
             "client network {}, the real servers (RIPs) on {}, a free DIP and client",
@@ -213,8 +262,7 @@ fn header(file: &str, spec: &LabSpec, source: &Source) -> Vec<String> {
 
 /// Reads every rule, refusing what a lab cannot express.
 fn read(file: &str, text: &str) -> Result<Table, SpecError> {
-    let mut table =
-        Table { services: Vec::new(), vips: Vec::new(), rips: Vec::new(), direct: None };
+    let mut table = Table::new();
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
         let refuse = |message: String, help: &str| SpecError {
@@ -302,20 +350,32 @@ fn add_service(table: &mut Table, svc: ipvs::Service, line: usize) -> Result<(),
     }
     let Some(scheduler) = Scheduler::named(&svc.scheduler) else {
         return Err((
-            format!("unknown scheduler '{}'", svc.scheduler),
+            format!("unknown scheduler '{}'", text::shown(&svc.scheduler)),
             "use one of the IPVS schedulers, e.g. wrr",
         ));
     };
-    if table.services.iter().any(|d| d.key == key) {
+    if table.by_key.contains_key(&key) {
         return Err((format!("service {key} is added twice"), "keep one -A line per service"));
+    }
+    if table.services.len() >= ranges::SERVICES.max {
+        return Err((ranges::SERVICES.message(&format!("service {key}")), ranges::SERVICES.help));
+    }
+    if let ServiceKey::Fwmark { mark, .. } = key {
+        ranges::FWMARK.check(i64::from(mark)).map_err(|e| (e, ranges::FWMARK.help))?;
+    }
+    if svc.flags.persistent {
+        ranges::PERSISTENCE
+            .check(i64::from(svc.persistence_timeout))
+            .map_err(|e| (e, ranges::PERSISTENCE.help))?;
     }
     let netmask =
         (svc.flags.persistent && svc.netmask != u32::MAX).then(|| Ipv4Addr::from(svc.netmask));
     if let ServiceKey::Addr { addr: IpAddr::V4(vip), .. } = key
-        && !table.vips.iter().any(|(a, _)| *a == vip)
+        && table.vip_seen.insert(vip)
     {
         table.vips.push((vip, line));
     }
+    table.by_key.insert(key, table.services.len());
     table.services.push(Draft {
         key,
         scheduler,
@@ -332,7 +392,7 @@ fn add_dest(
     dest: &ipvs::Destination,
     line: usize,
 ) -> Result<(), Refusal> {
-    let Some(draft) = table.services.iter_mut().find(|d| d.key == key) else {
+    let Some(&index) = table.by_key.get(&key) else {
         return Err((
             format!("real server for service {key}, which no -A line added before"),
             "add the service (-A) before its real servers (-a), as ipvsadm -S does",
@@ -356,17 +416,32 @@ fn add_dest(
             "a preset has no thresholds: remove -x and -y",
         ));
     }
-    if draft.members.iter().any(|&(a, p, _, _)| a == rip && p == dest.port) {
+    ranges::WEIGHT.check(i64::from(dest.weight)).map_err(|e| (e, ranges::WEIGHT.help))?;
+    if dest.port == 0 && !matches!(key, ServiceKey::Fwmark { .. }) {
+        return Err((format!("real server {rip} has port 0"), ranges::PORT.help));
+    }
+    if table.members.contains(&(index, rip, dest.port)) {
         return Err((
             format!("real server {rip}:{} is in service {key} twice", dest.port),
             "keep one -a line per real server and port",
         ));
     }
-    draft.members.push((rip, dest.port, dest.weight, forward));
+    let new_server = !table.rip_index.contains_key(&rip);
+    if new_server && table.rips.len() >= ranges::REAL_SERVERS.max {
+        let what = format!("real server {rip}");
+        return Err((ranges::REAL_SERVERS.message(&what), ranges::REAL_SERVERS.help));
+    }
+    if table.members.len() >= ranges::MEMBERS.max {
+        let what = format!("member {rip}:{} of service {key}", dest.port);
+        return Err((ranges::MEMBERS.message(&what), ranges::MEMBERS.help));
+    }
+    table.members.insert((index, rip, dest.port));
+    table.services[index].members.push((rip, dest.port, dest.weight, forward));
     if forward.direct_reply() && table.direct.is_none() {
         table.direct = Some((rip, line, forward));
     }
-    if !table.rips.iter().any(|(a, _)| *a == rip) {
+    if new_server {
+        table.rip_index.insert(rip, table.rips.len());
         table.rips.push((rip, line));
     }
     Ok(())

@@ -23,7 +23,8 @@ fn the_tutorials_saved_rules_give_back_the_tutorial() {
 #[test]
 fn the_generated_preset_is_what_was_imported_and_says_where_it_came_from() {
     let imported = import("tutorial.rules", TUTORIAL_SN, "tutorial").unwrap();
-    assert!(imported.toml.starts_with("# Made by `lvslab import tutorial.rules`"));
+    assert!(imported.toml.starts_with("# Made by `lvslab import` from ipvsadm's saved rules."));
+    assert!(imported.toml.contains("description = \"Imported from tutorial.rules (ipvsadm -S)\""));
     let back = validate::parse("t.toml", &imported.toml).unwrap();
     assert_eq!(back, imported.spec);
 }
@@ -148,4 +149,74 @@ fn direct_routing_and_tunnelling_import_into_a_routed_lab() {
     // tunnel type, as ipvsadm -Sn writes it).
     let expected = rules.replace("-i -w 2", "-i -w 2 --tun-type ipip");
     assert_eq!(crate::lab::export::rules::from_spec(spec), expected);
+}
+
+/// `-A` for VIP 192.0.2.1 port `port`, then `servers` real servers from
+/// 10.0.0.2 up.
+fn rules(services: usize, servers: usize) -> String {
+    let mut text = String::new();
+    for s in 0..services {
+        let key = format!("-t 192.0.2.1:{}", s + 1);
+        text.push_str(&format!("-A {key} -s wrr\n"));
+        for i in 0..servers {
+            let rip = Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 0, 0, 2)) + i as u32);
+            text.push_str(&format!("-a {key} -r {rip}:80 -m -w {}\n", i % 7 + 1));
+        }
+    }
+    text
+}
+
+/// A 4,096-server table imports whole and in order (lookups are by hash:
+/// it took half a second before, 64,000 servers took minutes). The time
+/// is the benchmark's (`cargo bench --bench limits`), not asserted here.
+#[test]
+fn a_table_of_4096_real_servers_imports_whole_and_in_order() {
+    let text = rules(1, 4096);
+    let imported = import("big.rules", &text, "big").unwrap();
+    let spec = &imported.spec;
+    assert_eq!(spec.real_servers.len(), 4096);
+    assert_eq!(spec.services[0].members.len(), 4096);
+    for (i, rs) in spec.real_servers.iter().enumerate() {
+        assert_eq!(rs.name, format!("rs{}", i + 1));
+        assert_eq!(rs.addr, Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 0, 0, 2)) + i as u32));
+    }
+    let last = &spec.services[0].members[4095];
+    assert_eq!((last.name.as_str(), last.weight), ("rs4096", 4095 % 7 + 1));
+    // 10.0.0.2 to 10.0.16.1: the widest network holding them, apart from the VIP.
+    assert_eq!(spec.servers_net.to_string(), "10.0.0.0/19");
+    assert_eq!(from_spec(spec), text);
+}
+
+#[test]
+fn past_a_cap_the_import_is_refused_at_the_line_that_crosses_it() {
+    let max = ranges::REAL_SERVERS.max;
+    let e = refusal(&rules(1, max + 1));
+    assert_eq!(e.line, max + 2, "{e}");
+    assert!(e.message.contains("is the 16385th: a lab has at most 16384 real servers"), "{e}");
+    assert!(e.help.unwrap().contains("network namespace"));
+
+    let mut text = String::new();
+    for port in 1..=ranges::SERVICES.max + 1 {
+        text.push_str(&format!("-A -t 192.0.2.1:{port} -s rr\n"));
+    }
+    let e = refusal(&text);
+    assert_eq!(e.line, ranges::SERVICES.max + 1, "{e}");
+    assert!(e.message.contains("a lab has at most 4096 services"), "{e}");
+
+    // 65,537 members: 5 services of 13,108 servers each (the same ones).
+    let e = refusal(&rules(5, 13_108));
+    assert!(e.message.contains("is the 65537th: a lab has at most 65536 service members"), "{e}");
+    assert_eq!(e.line, 4 * 13_109 + 1 + (ranges::MEMBERS.max + 1 - 4 * 13_108), "{e}");
+}
+
+#[test]
+fn numbers_out_of_range_are_refused_at_their_line() {
+    let e =
+        refusal("-A -t 192.0.2.1:80 -s rr\n-a -t 192.0.2.1:80 -r 198.51.100.11:80 -m -w 70000\n");
+    assert_eq!(e.line, 2);
+    assert!(e.message.contains("weight 70000 is out of range"), "{e}");
+    let e = refusal("-A -t 192.0.2.1:80 -s rr -p 0\n");
+    assert_eq!((e.line, e.message.contains("persistence 0 is out of range")), (1, true), "{e}");
+    let e = refusal("-A -f 0 -s rr\n");
+    assert!(e.message.contains("fwmark 0 is out of range"), "{e}");
 }

@@ -3,6 +3,7 @@
 //! the director, the largest networks (a /24 at most) that each hold their
 //! addresses and keep the two sides apart, then a free DIP and client address.
 
+use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
@@ -40,22 +41,44 @@ pub(crate) fn infer(file: &str, table: &Table) -> Result<Topology, SpecError> {
         vips.push(*free.unwrap_or(&FALLBACK_VIPS[0]));
     }
     for &(rip, line) in &table.rips {
-        if let Some(&(vip, _)) = table.vips.iter().find(|(v, _)| *v == rip) {
+        if table.is_vip(rip) {
             return Err(error(
                 file,
                 line,
-                format!("real server {rip} is also the VIP {vip}"),
+                format!("real server {rip} is also the VIP {rip}"),
                 "a real server needs its own address on the servers' side of the director",
             ));
         }
     }
+    // Each side's candidate networks once (a scan of its addresses each),
+    // then every pair of them, which is cheap.
+    let vip_set: HashSet<Ipv4Addr> = vips.iter().copied().collect();
+    let rip_set: HashSet<Ipv4Addr> = rips.iter().copied().collect();
+    let candidates =
+        |addrs: &[Ipv4Addr], used: &HashSet<Ipv4Addr>| -> Vec<(u8, Ipv4Net, Ipv4Addr)> {
+            prefixes(addrs)
+                .filter_map(|p| {
+                    let net = holding(addrs, p)?;
+                    Some((p, net, free_host(net, used)?))
+                })
+                .collect()
+        };
+    let client_side = candidates(&vips, &vip_set);
+    let servers_side = candidates(&rips, &rip_set);
     // The widest pair of networks (smallest prefix lengths in sum) that fits;
     // on a tie, the wider client network.
-    let best = prefixes(&vips)
-        .flat_map(|pc| prefixes(&rips).map(move |ps| (pc, ps)))
-        .filter_map(|(pc, ps)| fit(&vips, &rips, pc, ps).map(|t| (pc + ps, t)))
-        .min_by_key(|(widths, _)| *widths)
-        .map(|(_, t)| t);
+    let best = client_side
+        .iter()
+        .flat_map(|c| servers_side.iter().map(move |s| (c, s)))
+        .filter(|((_, c, _), (_, s, _))| !c.contains(&s.network()) && !s.contains(&c.network()))
+        .min_by_key(|((pc, ..), (ps, ..))| pc + ps)
+        .map(|(&(_, client_net, client), &(_, servers_net, dip))| Topology {
+            client_net,
+            servers_net,
+            vip: vips[0],
+            dip,
+            client,
+        });
     best.ok_or_else(|| apart_error(file, table, &vips))
 }
 
@@ -68,9 +91,10 @@ pub(crate) fn infer_routed(file: &str, table: &Table) -> Result<(Topology, Route
     let (first, line, forward) = table.direct.expect("called for a table with DR/TUN members");
     let rips: Vec<Ipv4Addr> = table.rips.iter().map(|(a, _)| *a).collect();
     let mut all: Vec<Ipv4Addr> = table.vips.iter().map(|(a, _)| *a).chain(rips).collect();
+    let used: HashSet<Ipv4Addr> = all.iter().copied().collect();
     let segment = (USUAL..=LONGEST).find_map(|p| {
         let net = holding(&all, p)?;
-        let free: Vec<Ipv4Addr> = net.hosts().filter(|h| !all.contains(h)).collect();
+        let free: Vec<Ipv4Addr> = net.hosts().filter(|h| !used.contains(h)).collect();
         // DIP, router inside, and a VIP if the table has only fwmark services.
         (free.len() >= 3).then_some((net, free))
     });
@@ -117,17 +141,6 @@ fn covering(addrs: &[Ipv4Addr]) -> u8 {
     differ.leading_zeros() as u8
 }
 
-fn fit(vips: &[Ipv4Addr], rips: &[Ipv4Addr], pc: u8, ps: u8) -> Option<Topology> {
-    let client_net = holding(vips, pc)?;
-    let servers_net = holding(rips, ps)?;
-    if client_net.contains(&servers_net.network()) || servers_net.contains(&client_net.network()) {
-        return None;
-    }
-    let client = free_host(client_net, vips)?;
-    let dip = free_host(servers_net, rips)?;
-    Some(Topology { client_net, servers_net, vip: vips[0], dip, client })
-}
-
 /// The /`prefix` network of `addrs` if it holds them all as host addresses.
 fn holding(addrs: &[Ipv4Addr], prefix: u8) -> Option<Ipv4Net> {
     let net = Ipv4Net::new(addrs[0], prefix).ok()?.trunc();
@@ -136,7 +149,7 @@ fn holding(addrs: &[Ipv4Addr], prefix: u8) -> Option<Ipv4Net> {
     hosts_ok.then_some(net)
 }
 
-fn free_host(net: Ipv4Net, used: &[Ipv4Addr]) -> Option<Ipv4Addr> {
+fn free_host(net: Ipv4Net, used: &HashSet<Ipv4Addr>) -> Option<Ipv4Addr> {
     net.hosts().find(|h| !used.contains(h))
 }
 
