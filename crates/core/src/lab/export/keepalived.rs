@@ -20,7 +20,9 @@
 use std::fmt::Write;
 
 use crate::lab::ha;
-use crate::lab::model::{FailedCheck, Forward, HA_DIRECTORS, LabSpec, Member, Service, links};
+use crate::lab::model::{
+    FailedCheck, Forward, HA_DIRECTORS, LabSpec, Member, Roles, Service, links,
+};
 use crate::lab::text;
 use lvslab_ipvs::Protocol;
 
@@ -228,8 +230,9 @@ pub fn to_keepalived(spec: &LabSpec, purpose: Purpose, header: &[String]) -> Str
         out.push_str("\n# No virtual_server: this lab runs without IPVS (VRRP only).\n");
         return out;
     }
+    let roles = spec.roles();
     for svc in &spec.services {
-        service(&mut out, spec, svc, &checks);
+        service(&mut out, spec, &roles, svc, &checks);
     }
     out
 }
@@ -321,7 +324,7 @@ fn vrrp(out: &mut String, spec: &LabSpec) {
     out.push_str("    }\n}\n");
 }
 
-fn service(out: &mut String, spec: &LabSpec, svc: &Service, checks: &Checks) {
+fn service(out: &mut String, spec: &LabSpec, roles: &Roles<'_>, svc: &Service, checks: &Checks) {
     let _ = writeln!(out, "\n# {} ({} scheduler)", svc.label(), svc.scheduler);
     match svc.fwmark {
         Some(mark) => {
@@ -370,7 +373,7 @@ fn service(out: &mut String, spec: &LabSpec, svc: &Service, checks: &Checks) {
         }
     }
     for member in &svc.members {
-        let Some(rs) = spec.real_server(&member.name) else { continue };
+        let Some(rs) = roles.real_server(&member.name) else { continue };
         let _ = writeln!(out, "\n    # {}", comment_text(&member.name));
         let _ = writeln!(out, "    real_server {} {} {{", rs.addr, member.port);
         if member.weight == 0 {

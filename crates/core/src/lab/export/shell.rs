@@ -12,12 +12,13 @@ use std::fmt::Write;
 
 use crate::lab::export::keepalived::{Purpose, to_keepalived};
 use crate::lab::ha;
-use crate::lab::model::{Forward, HA_DIRECTORS, HostRole, LabSpec};
+use crate::lab::model::{Forward, HA_DIRECTORS, LabSpec, Roles};
 use crate::lab::plan::Plan;
 use crate::lab::step::Step;
 use crate::lab::table;
 use crate::lab::text::{shell_dq, shell_word, shown};
 use lvslab_ipvs::rules::{save, service_switch};
+use std::collections::HashSet;
 
 /// Where the script keeps the real servers' web roots and logs.
 pub const SCRATCH_DIR: &str = "/run/lvslab-sh";
@@ -124,10 +125,24 @@ preflight() {{
     );
 }
 
+/// What the comments ask of every step, gathered once (asking the spec
+/// for each step scanned every server and member: quadratic).
+struct Context<'a> {
+    spec: &'a LabSpec,
+    roles: Roles<'a>,
+    /// The real servers' namespaces.
+    server_netns: HashSet<String>,
+}
+
 fn topology(out: &mut String, spec: &LabSpec) {
     let mut said_lo = false;
+    let cx = Context {
+        spec,
+        roles: spec.roles(),
+        server_netns: spec.real_servers.iter().map(|rs| spec.netns(&rs.name)).collect(),
+    };
     for step in Plan::topology(spec).steps {
-        if let Some(comment) = comment(spec, &step, &mut said_lo) {
+        if let Some(comment) = comment(&cx, &step, &mut said_lo) {
             out.push('\n');
             for line in comment.lines() {
                 let _ = writeln!(out, "    # {line}");
@@ -138,10 +153,11 @@ fn topology(out: &mut String, spec: &LabSpec) {
 }
 
 /// What a step teaches, said before it (only for the first of a kind).
-fn comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
+fn comment(cx: &Context<'_>, step: &Step, said_lo: &mut bool) -> Option<String> {
+    let spec = cx.spec;
     let client = spec.netns(hosts::CLIENT);
     if spec.ha.is_some() {
-        return ha_comment(spec, step, said_lo);
+        return ha_comment(cx, step, said_lo);
     }
     match step {
         Step::AddNetns { netns } if *netns == client => Some(
@@ -190,12 +206,13 @@ fn comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
                     .into(),
             )
         }
-        step => routed_comment(spec, step),
+        step => routed_comment(cx, step),
     }
 }
 
 /// What the steps of a lab with two directors teach (`[ha]`).
-fn ha_comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
+fn ha_comment(cx: &Context<'_>, step: &Step, said_lo: &mut bool) -> Option<String> {
+    let spec = cx.spec;
     let client = spec.netns(hosts::CLIENT);
     let first = spec.netns(HA_DIRECTORS[0]);
     match step {
@@ -227,9 +244,7 @@ fn ha_comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String>
              to place, on the MASTER."
                 .into(),
         ),
-        Step::AddVeth { netns, peer, .. }
-            if spec.real_servers.iter().any(|rs| spec.netns(&rs.name) == *netns) =>
-        {
+        Step::AddVeth { netns, peer, .. } if cx.server_netns.contains(netns) => {
             let peer = shown(peer);
             Some(format!(
                 "Real server {peer}: a cable to the servers' bridge. Its gateway is the\n\
@@ -245,7 +260,8 @@ fn ha_comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String>
 }
 
 /// What the steps only a lab with a router has teach (DR/TUN).
-fn routed_comment(spec: &LabSpec, step: &Step) -> Option<String> {
+fn routed_comment(cx: &Context<'_>, step: &Step) -> Option<String> {
+    let spec = cx.spec;
     let director = spec.netns(hosts::DIRECTOR);
     let router = spec.netns(hosts::ROUTER);
     match step {
@@ -272,7 +288,7 @@ fn routed_comment(spec: &LabSpec, step: &Step) -> Option<String> {
                 .into(),
         ),
         Step::AddVeth { netns, peer, .. }
-            if *netns != director && spec.router.is_some() && !spec.serves_nat(peer) =>
+            if *netns != director && spec.router.is_some() && !cx.roles.serves_nat(peer) =>
         {
             let peer = shown(peer);
             Some(format!(
@@ -320,6 +336,7 @@ fn routed_comment(spec: &LabSpec, step: &Step) -> Option<String> {
 }
 
 fn ipvs(out: &mut String, spec: &LabSpec) {
+    let roles = spec.roles();
     let director = shell_word(&spec.netns(hosts::DIRECTOR)).into_owned();
     out.push_str(
         "\n    # 4. The load balancer. IPVS tables belong to a namespace, so ipvsadm\n    \
@@ -346,7 +363,7 @@ fn ipvs(out: &mut String, spec: &LabSpec) {
         let _ = writeln!(out, "    ip netns exec {director} ipvsadm {}", words.join(" "));
         let switch = service_switch(&table::key(svc));
         for m in &svc.members {
-            let Some(rs) = spec.real_server(&m.name) else { continue };
+            let Some(rs) = roles.real_server(&m.name) else { continue };
             let _ = writeln!(
                 out,
                 "    ip netns exec {director} ipvsadm -a {switch} -r {}:{} {} -w {}",
@@ -424,11 +441,9 @@ fn servers(out: &mut String, spec: &LabSpec) {
          # its own server instead, `lvslab serve`, which also sets X-Real-Server.)\n    \
          # UDP and fwmark-only ports get no server: http.server speaks TCP on one port.\n",
     );
-    for (host, role) in spec.hosts() {
-        if role != HostRole::RealServer {
-            continue;
-        }
-        let Some(rs) = spec.real_server(host) else { continue };
+    let roles = spec.roles();
+    for rs in &spec.real_servers {
+        let host = rs.name.as_str();
         let ns = shell_word(&spec.netns(host)).into_owned();
         let (word, host) = (shell_word(host), shell_dq(host));
         let _ = writeln!(out, "    mkdir -p \"$SCRATCH/{host}\"");
@@ -440,9 +455,9 @@ fn servers(out: &mut String, spec: &LabSpec) {
         // A DR/TUN real server also answers on the VIPs it holds: any address.
         let holds_vip = [Forward::Dr, Forward::Tun]
             .into_iter()
-            .any(|f| !spec.vips_held_by(&rs.name, f).is_empty());
+            .any(|f| !roles.vips_held_by(&rs.name, f).is_empty());
         let bind = if holds_vip { "0.0.0.0".to_string() } else { rs.addr.to_string() };
-        for port in spec.listen_ports(&rs.name) {
+        for &port in roles.listen_ports(&rs.name) {
             let _ = writeln!(
                 out,
                 "    setsid ip netns exec {ns} python3 -m http.server {port} --bind {bind} \
@@ -454,7 +469,7 @@ fn servers(out: &mut String, spec: &LabSpec) {
     // steal the CPU python needs to start.
     out.push_str("    # Wait until each one accepts connections (python takes a moment).\n");
     for rs in &spec.real_servers {
-        for port in spec.listen_ports(&rs.name) {
+        for &port in roles.listen_ports(&rs.name) {
             let _ = writeln!(
                 out,
                 "    ip netns exec {} bash -c 'for _ in $(seq 120); do (exec 3<>/dev/tcp/{}/{port}) 2>/dev/null && exit 0; sleep 0.5; done; exit 1' ||\n        \
