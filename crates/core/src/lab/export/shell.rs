@@ -16,9 +16,12 @@ use crate::lab::model::{Forward, HA_DIRECTORS, LabSpec, Roles};
 use crate::lab::plan::Plan;
 use crate::lab::step::Step;
 use crate::lab::table;
-use crate::lab::text::{shell_dq, shell_word, shown};
+use crate::lab::text::{clip, shell_dq, shell_word};
 use lvslab_ipvs::rules::{save, service_switch};
 use std::collections::HashSet;
+
+/// Bytes of free text (a name, the description) in one comment line.
+const MAX_COMMENT: usize = 400;
 
 /// Where the script keeps the real servers' web roots and logs.
 pub const SCRATCH_DIR: &str = "/run/lvslab-sh";
@@ -106,10 +109,10 @@ preflight() {{
 }}
 
 "#,
-        shown_name = shown(&spec.name),
+        shown_name = clip(&spec.name, MAX_COMMENT),
         word_name = shell_word(&spec.name),
         dq_name = shell_dq(&spec.name),
-        description = shown(&spec.description),
+        description = clip(&spec.description, MAX_COMMENT),
         namespaces = namespaces.join(" "),
         scratch = SCRATCH_DIR,
         needs = if spec.ha.is_some() {
@@ -245,7 +248,7 @@ fn ha_comment(cx: &Context<'_>, step: &Step, said_lo: &mut bool) -> Option<Strin
                 .into(),
         ),
         Step::AddVeth { netns, peer, .. } if cx.server_netns.contains(netns) => {
-            let peer = shown(peer);
+            let peer = clip(peer, MAX_COMMENT);
             Some(format!(
                 "Real server {peer}: a cable to the servers' bridge. Its gateway is the\n\
                  DIP, so its replies cross whichever director is MASTER, which rewrites\n\
@@ -266,7 +269,7 @@ fn routed_comment(cx: &Context<'_>, step: &Step) -> Option<String> {
     let router = spec.netns(hosts::ROUTER);
     match step {
         Step::AddVeth { netns, peer, peer_netns, .. } if *peer_netns == router => {
-            let peer = shown(peer);
+            let peer = clip(peer, MAX_COMMENT);
             Some(format!(
                 "Real server {peer}, on the remote network: a cable to the router's bridge.\n\
              The director reaches it only by routing, through the router: TUN's\n\
@@ -290,7 +293,7 @@ fn routed_comment(cx: &Context<'_>, step: &Step) -> Option<String> {
         Step::AddVeth { netns, peer, .. }
             if *netns != director && spec.router.is_some() && !cx.roles.serves_nat(peer) =>
         {
-            let peer = shown(peer);
+            let peer = clip(peer, MAX_COMMENT);
             Some(format!(
                 "Real server {peer}: a cable from its eth0 to a bridge port named {peer}.\n\
              Its default gateway is the router, not the director: it answers DR/TUN\n\
@@ -298,7 +301,7 @@ fn routed_comment(cx: &Context<'_>, step: &Step) -> Option<String> {
             ))
         }
         Step::AddVeth { netns, peer, .. } if *netns != director => {
-            let peer = shown(peer);
+            let peer = clip(peer, MAX_COMMENT);
             Some(format!(
                 "Real server {peer}: a cable from its eth0 to a bridge port named {peer}.\n\
              Its default gateway is the DIP: in LVS-NAT the replies must cross the\n\
@@ -394,8 +397,7 @@ fn keepalived(out: &mut String, spec: &LabSpec) {
         );
         let file = format!("$SCRATCH/{host}-keepalived");
         let ns = shell_word(&spec.netns(host)).into_owned();
-        // A quoted delimiter: the file is written as it stands, nothing expanded.
-        let _ = write!(out, "    cat >\"{file}.conf\" <<'{HEREDOC_END}'\n{conf}{HEREDOC_END}\n");
+        heredoc(out, &format!("{file}.conf"), &conf);
         let _ = writeln!(
             out,
             "    setsid ip netns exec {ns} keepalived --dont-fork --log-console --no-syslog \\\n        \
@@ -426,9 +428,25 @@ fn keepalived(out: &mut String, spec: &LabSpec) {
     );
 }
 
-/// Ends the here-documents holding keepalived's files: no line of them can
-/// be this (each is a keyword, a brace or a `#` comment).
+/// Ends the here-documents holding keepalived's files. No line the
+/// keepalived writer makes is this (each is a keyword, a brace or a `#`
+/// comment), and [`heredoc`] makes sure of it whatever the content.
 const HEREDOC_END: &str = "LVSLAB_KEEPALIVED_CONF";
+
+/// `cat >TARGET <<'END'`, `content`, `END`: the file written as it stands
+/// (a quoted delimiter: nothing in it is expanded). A line of `content`
+/// equal to the delimiter would end the document early and run the rest as
+/// commands, so the delimiter is one no line of it is: [`HEREDOC_END`],
+/// else with a number added.
+fn heredoc(out: &mut String, target: &str, content: &str) {
+    let taken: HashSet<&str> = content.lines().collect();
+    let end = std::iter::once(HEREDOC_END.to_string())
+        .chain((1..).map(|n| format!("{HEREDOC_END}_{n}")))
+        .find(|end| !taken.contains(end.as_str()))
+        .expect("some delimiter is free: the content has finitely many lines");
+    let newline = if content.ends_with('\n') || content.is_empty() { "" } else { "\n" };
+    let _ = write!(out, "    cat >\"{target}\" <<'{end}'\n{content}{newline}{end}\n");
+}
 
 fn servers(out: &mut String, spec: &LabSpec) {
     // Fourth where keepalived programs IPVS after them (two directors).
@@ -576,6 +594,27 @@ mod tests {
         let first = script.lines().nth(1).unwrap();
         assert!(first.starts_with("# The lvslab lab") && first.contains("\\ntouch"), "{first}");
         assert!(!script.contains('\u{1b}') && !script.contains('\r'), "{script}");
+    }
+
+    /// A content line equal to the delimiter would end the document and
+    /// run what follows as commands: the delimiter is then another, and
+    /// bash writes the content back exactly.
+    #[test]
+    fn no_content_line_ends_a_here_document_early() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("INJECTED");
+        let target = dir.path().join("out.conf");
+        let content = format!(
+            "# first\n{HEREDOC_END}\ntouch {m}\n{HEREDOC_END}_1\ntouch {m}\nlast\n",
+            m = marker.display()
+        );
+        let mut script = String::new();
+        heredoc(&mut script, &target.display().to_string(), &content);
+        assert!(script.contains(&format!("<<'{HEREDOC_END}_2'")), "{script}");
+        let out = std::process::Command::new("bash").args(["-c", &script]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(!marker.exists(), "a content line ran as a command:\n{script}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), content);
     }
 
     #[test]
