@@ -212,3 +212,45 @@ fn the_ha_export_is_the_masters_file_and_the_backups_follows_from_it() {
     let (code, said) = config_test(&backup);
     assert_eq!(code, 0, "keepalived refused director2's file: {said}\n{backup_text}");
 }
+
+/// Issue "trust" (5): the export of a preset whose path holds a
+/// virtual_server, long enough that keepalived (1,024-byte lines) read its
+/// tail as statements when the header repeated it, passes the config test
+/// with exactly the lab's virtual servers; so does a record's spec whose
+/// free text (name, description, server names) is long and hostile.
+#[test]
+fn a_hostile_path_or_record_text_adds_nothing_keepalived_parses() {
+    use lvslab_core::lab::export::keepalived::{Purpose, to_keepalived};
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let mut sub = dir.path().to_path_buf();
+    for _ in 0..5 {
+        sub.push("x".repeat(200));
+    }
+    sub.push("virtual_server 10.9.9.9 1 { lb_kind NAT");
+    std::fs::create_dir_all(&sub).unwrap();
+    let preset = sub.join("lab.toml");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/labs/tutorial-nat.toml"), &preset).unwrap();
+    let out = common::lvslab_ok(&["export", preset.to_str().unwrap(), "--format", "keepalived"]);
+    let exported = String::from_utf8(out.stdout).unwrap();
+
+    let mut spec = lvslab_core::lab::presets::load("tutorial").unwrap().spec;
+    let evil = format!("{} virtual_server 10.9.9.9 1 {{\n}}\\", "y".repeat(3000));
+    spec.description = evil.clone();
+    spec.real_servers[0].name = evil.clone();
+    spec.services[0].members[0].name = evil.clone();
+    let record = to_keepalived(&spec, Purpose::Export, &[evil.clone(), evil]);
+
+    for (what, text) in [("path", exported), ("record", record)] {
+        for line in text.lines() {
+            assert!(line.len() < 1024, "{what}: a {}-byte line", line.len());
+        }
+        let file = dir.path().join(format!("{what}.conf"));
+        std::fs::write(&file, &text).unwrap();
+        let (code, said) = config_test(&file);
+        assert_eq!(code, 0, "{what}: keepalived refused it: {said}");
+        assert!(said.trim().is_empty(), "{what}: keepalived warned: {said}");
+        assert!(!said.contains("10.9.9.9"), "{what}: {said}");
+        assert_eq!(text.matches("\nvirtual_server ").count(), 1, "{what}: {text}");
+    }
+}

@@ -274,3 +274,137 @@ fn export_to_a_symlink_replaces_the_link_and_leaves_its_target_alone() {
     assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_file());
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
 }
+
+/// Issue "trust" (4): every file lvslab reads is read through one capped
+/// reader. `/dev/zero`, a FIFO that never ends and a file past the limit
+/// are refused quickly, in bounded memory, with the file and the limit
+/// named; nothing is written.
+#[test]
+fn endless_and_oversized_inputs_are_refused_at_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.rules");
+    let file = std::fs::File::create(&big).unwrap();
+    // Sparse: 17 MiB of nothing, past the 16 MiB limit.
+    file.set_len(17 << 20).unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    // A writer that never stops (until the reader closes the FIFO).
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+            let block = vec![b'#'; 1 << 16];
+            while f.write_all(&block).is_ok() {}
+        })
+    };
+    let big_s = big.to_str().unwrap();
+    let fifo_s = fifo.to_str().unwrap();
+    let attacks: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["import", "/dev/zero"], "/dev/zero"),
+        (vec!["import", fifo_s], fifo_s),
+        (vec!["import", big_s], big_s),
+        (vec!["check", big_s], big_s),
+        (vec!["export", big_s, "--format", "toml"], big_s),
+        (vec!["check", "/dev/zero"], "/dev/zero"),
+    ];
+    for (args, file) in attacks {
+        let started = std::time::Instant::now();
+        let out = lvslab(dir.path(), &args);
+        let took = started.elapsed();
+        let err = stderr(&out);
+        eprintln!("{args:?} refused in {:.0} ms", took.as_secs_f64() * 1000.0);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(err.contains(file), "{args:?} names the file: {err}");
+        assert!(
+            err.contains("more than 16 MiB (16777216 bytes)"),
+            "{args:?} names the limit: {err}"
+        );
+        assert!(err.contains("help: "), "{args:?} says what to do: {err}");
+    }
+    writer.join().unwrap();
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "nothing was written");
+}
+
+/// Saved rules of `servers` real servers (10.0.0.2 up) behind one VIP.
+fn big_rules(servers: usize) -> String {
+    let mut text = String::from("-A -t 192.0.2.1:80 -s wrr\n");
+    for i in 0..servers {
+        let rip = std::net::Ipv4Addr::from(0x0A00_0002u32 + i as u32);
+        text.push_str(&format!("-a -t 192.0.2.1:80 -r {rip}:80 -m -w 1\n"));
+    }
+    text
+}
+
+/// Past the caps of lab::ranges, import and check refuse with the limit,
+/// the file and the line; at the cap they pass (and `check` of the result
+/// agrees).
+#[test]
+fn past_a_cap_import_and_check_refuse_naming_limit_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("over.rules"), big_rules(16_385)).unwrap();
+    let out = lvslab(dir.path(), &["import", "over.rules"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.starts_with("over.rules:16386:"), "the input's line of the 16385th: {err}");
+    assert!(err.contains("is the 16385th: a lab has at most 16384 real servers"), "{err}");
+    assert!(out.stdout.is_empty());
+
+    std::fs::write(dir.path().join("at.rules"), big_rules(16_384)).unwrap();
+    let out = lvslab(dir.path(), &["import", "at.rules", "-o", "at.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = lvslab(dir.path(), &["check", "at.toml"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("16384 real servers"), "{out:?}");
+    // One more [[real-server]] in the preset: refused at its line.
+    let mut preset = std::fs::read_to_string(dir.path().join("at.toml")).unwrap();
+    preset.push_str("\n[[real-server]]\nname = \"extra\"\naddress = \"10.0.64.99\"\n");
+    std::fs::write(dir.path().join("over.toml"), &preset).unwrap();
+    let out = lvslab(dir.path(), &["check", "over.toml"]);
+    let err = stderr(&out);
+    let line = preset.lines().count() - 1;
+    assert!(
+        err.starts_with(&format!(
+            "over.toml:{line}:8: real server 'extra' is the 16385th: a lab has at most 16384 real servers"
+        )),
+        "{err}"
+    );
+}
+
+/// Issue "trust" (5): a preset path that holds keepalived syntax, long
+/// enough to pass keepalived's 1,024-byte line, reaches no generated
+/// header: every line of every export stays short, and no statement of it
+/// comes from the path.
+#[test]
+fn a_hostile_preset_path_reaches_no_generated_header() {
+    let dir = tempfile::tempdir().unwrap();
+    // Over 1,024 bytes in all (one name may have 255).
+    let mut sub = dir.path().to_path_buf();
+    for _ in 0..5 {
+        sub.push("x".repeat(200));
+    }
+    sub.push("virtual_server 10.9.9.9 1 { lb_kind NAT");
+    std::fs::create_dir_all(&sub).unwrap();
+    let preset = sub.join("lab.toml");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/labs/tutorial-nat.toml"), &preset).unwrap();
+    for format in ["keepalived", "shell", "toml"] {
+        let out = lvslab(dir.path(), &["export", preset.to_str().unwrap(), "--format", format]);
+        assert!(out.status.success(), "{format}: {}", stderr(&out));
+        let text = String::from_utf8(out.stdout).unwrap();
+        for line in text.lines() {
+            assert!(line.len() < 1024, "{format}: a {}-byte line", line.len());
+            assert!(!line.contains("10.9.9.9"), "{format}: the path is in the output: {line}");
+        }
+        if format != "shell" {
+            assert!(text.contains("preset lab.toml"), "{format}: the file's name is kept");
+        }
+    }
+    // Imported rules: the header names no file either.
+    let rules = sub.join("saved.rules");
+    std::fs::write(&rules, big_rules(2)).unwrap();
+    let out = lvslab(dir.path(), &["import", rules.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("10.9.9.9") && text.lines().all(|l| l.len() < 1024), "{text}");
+    assert!(text.contains("Imported from saved.rules"), "{text}");
+}

@@ -11,7 +11,7 @@ use lvslab::ops::state::{LabState, Stored};
 use lvslab_core::lab::export::{self, Format};
 use lvslab_core::lab::model::Dataplane;
 use lvslab_core::lab::model::{LabName, LabSpec};
-use lvslab_core::lab::presets;
+use lvslab_core::lab::{presets, text};
 
 /// Where the spec to export came from.
 enum Source {
@@ -37,11 +37,11 @@ pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> 
             None => export::rules::from_spec(&spec),
         },
         Format::Shell => export::shell::to_shell(&spec),
-        Format::Toml => export::toml::to_toml(&spec, &header(lab, &source, "toml")),
+        Format::Toml => export::toml::to_toml(&spec, &header(&spec, &source, "toml")),
         Format::Keepalived => export::keepalived::to_keepalived(
             &spec,
             export::keepalived::Purpose::Export,
-            &header(lab, &source, "keepalived"),
+            &header(&spec, &source, "keepalived"),
         ),
     };
     if !outside.is_empty() {
@@ -57,7 +57,7 @@ pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> 
                     "\n# Added in the director outside lvslab, so not part of this file:\n",
                 );
                 for rule in &outside {
-                    let rule = lvslab_core::lab::text::shown(rule);
+                    let rule = text::clip(rule, text::MAX_LINE);
                     text.push_str(&format!("#   ipvsadm {rule}\n"));
                 }
             }
@@ -103,15 +103,23 @@ fn find(lab: &str) -> Result<(LabSpec, Source, Option<Observation>)> {
     }
 }
 
-fn header(lab: &str, source: &Source, format: &str) -> Vec<String> {
+/// The header of a generated file. It names the lab and, of a preset
+/// file, only the file's name: a path is the user's text, of any length
+/// and content (keepalived read the tail of a long one as statements).
+fn header(spec: &LabSpec, source: &Source, format: &str) -> Vec<String> {
+    let name = text::clip(&spec.name, text::MAX_LINE);
     match source {
         Source::Running { origin, .. } => vec![
-            format!("Exported by `lvslab export {lab} --format {format}` from the running lab,"),
-            format!("built from {}, with every live edit (lvslab set, dashboard) applied.", origin),
+            format!("Exported by `lvslab export {name} --format {format}` from the running lab,"),
+            format!(
+                "built from {}, with every live edit (lvslab set, dashboard) applied.",
+                text::file_label(origin)
+            ),
         ],
-        Source::Preset(origin) => {
-            vec![format!("Exported by `lvslab export {lab} --format {format}` from {origin}.")]
-        }
+        Source::Preset(origin) => vec![format!(
+            "Exported by `lvslab export --format {format}` from the preset {} (lab '{name}').",
+            text::file_label(origin)
+        )],
     }
 }
 

@@ -1,24 +1,28 @@
 //! `lvslab import FILE.rules|- [-o FILE] [--name NAME]`: a preset from
 //! `ipvsadm -S` output or a keepalived.conf.
 
-use std::io::Read;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
-use lvslab_core::lab::import;
+use anyhow::Result;
 use lvslab_core::lab::model::LabName;
+use lvslab_core::lab::{import, input, text};
 
 pub fn run(file: &str, output: Option<&str>, name: Option<&LabName>) -> Result<ExitCode> {
-    let (label, text) = if file == "-" {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).context("cannot read the rules from stdin")?;
-        ("<stdin>".to_string(), text)
+    // Read through the capped reader: /dev/zero, a FIFO or a huge file
+    // stops at the limit instead of filling memory.
+    let read = if file == "-" {
+        input::read_stream("<stdin>", std::io::stdin().lock())
     } else {
-        let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?;
-        // The path is the user's, but it is printed in errors and the preset's
-        // header: shown, so a control character in it is seen, not obeyed.
-        (lvslab_core::lab::text::shown(file).into_owned(), text)
+        input::read_file(std::path::Path::new(file))
     };
+    let text = match read {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let label = if file == "-" { "<stdin>".to_string() } else { text::shown(file).into_owned() };
     let name = name.cloned().unwrap_or_else(|| import::name_from_file(file));
     let imported = match import::import(&label, &text, &name) {
         Ok(imported) => imported,

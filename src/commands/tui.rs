@@ -60,7 +60,8 @@ pub(super) fn require_terminal() -> Result<()> {
 /// The theme, or the default one and why (said now and again on exit).
 pub(super) fn load_theme(name: Option<&str>) -> (tui::Theme, Option<String>) {
     let (theme, theme_error) = theme::load_or_default(name, theme::no_color_requested(), &|path| {
-        std::fs::read_to_string(path)
+        lvslab_core::lab::input::read_file(std::path::Path::new(path))
+            .map_err(lvslab_core::lab::input::InputError::into_io)
     });
     if let Some(e) = &theme_error {
         eprintln!("lvslab: {e}\nlvslab: using the default theme");

@@ -120,10 +120,12 @@ impl Stored for LabState {
         let invalid = |why: String| {
             io::Error::new(io::ErrorKind::InvalidData, format!("{}: {why}", path(name).display()))
         };
-        match fs::read(path(name)) {
-            Ok(bytes) => {
+        // The capped reader: a record is a few KiB, a hand-made huge one
+        // is refused at the limit.
+        match lvslab_core::lab::input::read_file(&path(name)) {
+            Ok(text) => {
                 let state: Self =
-                    serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+                    serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
                 // Parsing re-validated every typed field (the name, the
                 // scheduler...). A record edited by hand must not name
                 // another lab (its name steers teardown and the exported
@@ -136,8 +138,14 @@ impl Stored for LabState {
                 }
                 Ok(Some(state))
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
+            Err(e) => match &e.kind {
+                lvslab_core::lab::input::InputErrorKind::Io(err)
+                    if err.kind() == io::ErrorKind::NotFound =>
+                {
+                    Ok(None)
+                }
+                _ => Err(e.into_io()),
+            },
         }
     }
 

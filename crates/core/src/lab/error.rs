@@ -80,9 +80,47 @@ pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     (line, before[line_start..].chars().count() + 1)
 }
 
+/// Where each line of a source starts, so that many errors in one large
+/// file each find their line by a binary search instead of a scan from the
+/// top (a scan per error made a file of many bad entries quadratic).
+pub struct LineIndex<'a> {
+    source: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    /// Indexes `source` (one pass).
+    pub fn new(source: &'a str) -> Self {
+        let starts =
+            std::iter::once(0).chain(source.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        Self { source, starts }
+    }
+
+    /// As [`line_col`], in O(log lines + line length).
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(self.source.len());
+        while !self.source.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.starts.partition_point(|start| *start <= offset);
+        let start = self.starts[line - 1];
+        (line, self.source[start..offset].chars().count() + 1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::line_col;
+    use super::{LineIndex, line_col};
+
+    #[test]
+    fn the_index_agrees_with_the_scan() {
+        let source = "a = 1\nbb = 2\n\né = 3\nlast";
+        let index = LineIndex::new(source);
+        for offset in (0..=source.len()).filter(|o| source.is_char_boundary(*o)) {
+            assert_eq!(index.line_col(offset), line_col(source, offset), "{offset}");
+        }
+        assert_eq!(index.line_col(usize::MAX), line_col(source, usize::MAX));
+    }
 
     #[test]
     fn a_whole_file_error_names_no_line() {

@@ -9,6 +9,7 @@ pub mod error;
 pub mod export;
 pub mod ha;
 pub mod import;
+pub mod input;
 pub mod model;
 pub mod name;
 pub mod nat;

@@ -49,7 +49,7 @@ impl Plan {
         let client = spec.netns(hosts::CLIENT);
         let mut plan = Self::topology(spec);
         if spec.router.is_some() {
-            let servers: Vec<String> =
+            let servers: std::collections::HashSet<String> =
                 spec.real_servers.iter().map(|r| spec.netns(&r.name)).collect();
             let tunnel = super::routed::TUNNEL;
             plan.steps.retain(|step| match step {

@@ -106,14 +106,13 @@ pub fn load(name_or_path: &str) -> Result<Preset, SpecErrors> {
 /// Reads and validates a preset file.
 pub fn load_file(path: &Path) -> Result<Preset, SpecErrors> {
     let origin = path.display().to_string();
-    let source = std::fs::read_to_string(path).map_err(|e| {
-        SpecErrors(vec![SpecError {
-            file: origin.clone(),
-            line: 0,
-            col: 0,
-            message: format!("cannot read the preset: {e}"),
-            help: Some("give the path of a readable .toml file, or a preset name".into()),
-        }])
+    let source = super::input::read_file(path).map_err(|e| {
+        let mut error = e.to_spec_error();
+        if let super::input::InputErrorKind::Io(io) = &e.kind {
+            error.message = format!("cannot read the preset: {io}");
+            error.help = Some("give the path of a readable .toml file, or a preset name".into());
+        }
+        SpecErrors(vec![error])
     })?;
     validate::parse(&origin, &source).map(|spec| Preset { spec, origin })
 }

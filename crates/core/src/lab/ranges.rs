@@ -7,6 +7,74 @@
 //! (ipvsadm refuses more; the kernel stores an int), a persistence timeout
 //! is 1..=2678400 s (ipvsadm's cap, 31 days), a firewall mark 1..=2^32-1.
 
+/// How much of one thing a lab, or one file lvslab reads, may hold. Past
+/// it, work (and memory) would grow without bound: one namespace per real
+/// server at `up`, one line per member in every export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cap {
+    /// What is counted, plural, as the error names it (`real servers`).
+    pub what: &'static str,
+    /// The most accepted.
+    pub max: usize,
+    /// Why the cap is there and what to do instead.
+    pub help: &'static str,
+}
+
+impl Cap {
+    /// Whether `count` of them is past the cap.
+    pub fn exceeded_by(&self, count: usize) -> bool {
+        count > self.max
+    }
+
+    /// What is wrong where `what_here` (the first item past the cap) is:
+    /// `real server 10.0.64.3 is the 16385th: a lab has at most 16384 real servers`.
+    pub fn message(&self, what_here: &str) -> String {
+        format!(
+            "{what_here} is the {}th: a lab has at most {} {}",
+            self.max + 1,
+            self.max,
+            self.what
+        )
+    }
+}
+
+/// Bytes of one input file (a preset, saved rules, a keepalived.conf, a
+/// theme, a lab's record; standard input too): read through
+/// [`crate::lab::input`], which stops at this many.
+pub const INPUT_BYTES: Cap = Cap {
+    what: "bytes",
+    max: 16 * 1024 * 1024,
+    help: "a preset, saved rules or a keepalived.conf of the largest lab lvslab builds is a few \
+           MiB: check that you named the right file (a device or a pipe that never ends is \
+           refused the same way)",
+};
+/// Real servers of one lab: each is a network namespace, a link and an HTTP
+/// server process at `up`.
+pub const REAL_SERVERS: Cap = Cap {
+    what: "real servers",
+    max: 16_384,
+    help: "lvslab builds one network namespace, one link and one web server per real server: \
+           split the servers over several labs, or leave some out",
+};
+/// Virtual services of one lab.
+pub const SERVICES: Cap = Cap {
+    what: "services",
+    max: 4_096,
+    help: "split the services over several labs, or leave some out (a firewall-mark service \
+           can stand for many ports)",
+};
+/// Members of all services of one lab together (a real server in a service,
+/// one IPVS destination each).
+pub const MEMBERS: Cap = Cap {
+    what: "service members (real servers in services, IPVS destinations)",
+    max: 65_536,
+    help: "each member is one IPVS destination to program and check: list fewer real servers \
+           per service, or split the services over several labs",
+};
+/// Errors reported for one file: past these the rest are counted, not
+/// listed (a broken generated file would otherwise print one per entry).
+pub const MAX_ERRORS: usize = 100;
+
 /// Rates above this are refused (the generator would only miss them).
 pub const MAX_RATE: f64 = 1_000_000.0;
 /// Longest run, in seconds (one day): a deadline beyond it could overflow

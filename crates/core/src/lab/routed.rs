@@ -20,7 +20,7 @@
 //! director (a real server in both kinds of service sends the replies from
 //! its DR/TUN VIPs to the router by a source rule, the rest to the DIP).
 
-use super::model::{Forward, LabSpec, links};
+use super::model::{Forward, LabSpec, Roles, links};
 use super::nat;
 use super::step::{Step, addr, namespaces};
 use crate::lab::model::hosts;
@@ -100,8 +100,9 @@ pub fn topology(spec: &LabSpec) -> Vec<Step> {
     }
 
     let mut tunnel_module = false;
+    let roles = spec.roles();
     for rs in &spec.real_servers {
-        steps.extend(server_steps(spec, &rs.name, rs.addr, &mut tunnel_module));
+        steps.extend(steps_of(spec, &roles, &rs.name, rs.addr, &mut tunnel_module));
     }
 
     // The director answers NAT connections through the router. NAT replies
@@ -129,32 +130,43 @@ pub fn server_steps(
     rip: std::net::Ipv4Addr,
     tunnel_module: &mut bool,
 ) -> Vec<Step> {
+    steps_of(spec, &spec.roles(), name, rip, tunnel_module)
+}
+
+/// [`server_steps`] with the servers' roles gathered once for all of them.
+fn steps_of(
+    spec: &LabSpec,
+    roles: &Roles<'_>,
+    name: &str,
+    rip: std::net::Ipv4Addr,
+    tunnel_module: &mut bool,
+) -> Vec<Step> {
     let Some(router) = spec.router else { return nat::server_steps(spec, name, rip) };
     let s = |v: &str| v.to_string();
     let mut steps = Vec::new();
     let netns = spec.netns(name);
-    let remote = spec.is_remote(name);
+    let remote = roles.is_remote(name);
     let mut wired = if remote {
-        remote_server_steps(spec, name, rip)
+        remote_server_steps(spec, roles, name, rip)
     } else {
         nat::server_steps(spec, name, rip)
     };
     // Its default route: through the director for NAT (replies must be
     // rewritten back), else straight to the router (spec.placement).
-    let nat = spec.serves_nat(name);
+    let nat = roles.serves_nat(name);
     wired.retain(|step| !matches!(step, Step::DefaultRoute { .. }));
-    wired.push(Step::DefaultRoute { netns: netns.clone(), via: spec.placement(name).1 });
+    wired.push(Step::DefaultRoute { netns: netns.clone(), via: roles.placement(name).1 });
     steps.extend(wired);
-    let dr = spec.vips_held_by(name, Forward::Dr);
-    let tun = spec.vips_held_by(name, Forward::Tun);
-    for vip in &dr {
+    let dr = roles.vips_held_by(name, Forward::Dr);
+    let tun = roles.vips_held_by(name, Forward::Tun);
+    for vip in dr {
         steps.push(addr(&netns, "lo", *vip, 32));
     }
     if !tun.is_empty() && !*tunnel_module {
         *tunnel_module = true;
         steps.push(Step::Modprobe { module: s("ipip") });
     }
-    for vip in &tun {
+    for vip in tun {
         steps.push(addr(&netns, TUNNEL, *vip, 32));
     }
     if !tun.is_empty() {
@@ -173,7 +185,7 @@ pub fn server_steps(
         steps.push(Step::Sysctl { netns: netns.clone(), key: s(key), value: s(value) });
     }
     if nat {
-        for vip in dr.iter().chain(&tun) {
+        for vip in dr.iter().chain(tun) {
             steps.push(Step::Rule { netns: netns.clone(), from: *vip, table: DIRECT_REPLY_TABLE });
         }
         steps.push(Step::TableDefaultRoute {
@@ -187,10 +199,15 @@ pub fn server_steps(
 
 /// The steps that wire a real server on the remote network to the
 /// router's bridge: a veth from its eth0 to a port named after it.
-fn remote_server_steps(spec: &LabSpec, name: &str, rip: std::net::Ipv4Addr) -> Vec<Step> {
+fn remote_server_steps(
+    spec: &LabSpec,
+    roles: &Roles<'_>,
+    name: &str,
+    rip: std::net::Ipv4Addr,
+) -> Vec<Step> {
     let router = spec.netns(hosts::ROUTER);
     let netns = spec.netns(name);
-    let (prefix, _) = spec.placement(name);
+    let (prefix, _) = roles.placement(name);
     vec![
         Step::AddVeth {
             netns: netns.clone(),

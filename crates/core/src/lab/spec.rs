@@ -197,3 +197,95 @@ pub struct TrafficFile {
     /// Hold each connection open this long (ms), to load lc/wlc/sed/nq.
     pub hold_ms: Option<Spanned<i64>>,
 }
+
+/// A value as if read from a file, at no place in it.
+fn at_none<T>(value: T) -> Spanned<T> {
+    Spanned::new(0..0, value)
+}
+
+impl SpecFile {
+    /// The preset file `spec` is, as [`super::export::toml::to_toml`] writes
+    /// it, without writing and parsing the text: so a spec built in memory
+    /// (an import) meets the validator's rules at the cost of the spec
+    /// alone (parsing its TOML held some 30 times the text). Every value
+    /// is at no place (span `0..0`).
+    pub fn from_spec(spec: &super::model::LabSpec) -> Self {
+        let s = |v: &dyn std::fmt::Display| at_none(v.to_string());
+        let int = |v: i64| at_none(v);
+        let t = &spec.traffic;
+        Self {
+            name: s(&spec.name),
+            description: Some(s(&spec.description)),
+            dataplane: spec.dataplane.map(|d| s(&d)),
+            networks: NetworksFile {
+                client: s(&spec.client_net),
+                servers: s(&spec.servers_net),
+                remote: spec.remote_net.map(|n| s(&n)),
+            },
+            client: ClientFile {
+                address: s(&spec.client),
+                addresses: (spec.client_addresses > 1)
+                    .then(|| int(i64::from(spec.client_addresses))),
+            },
+            director: DirectorFile { vip: s(&spec.director.vip), dip: s(&spec.director.dip) },
+            real_servers: spec
+                .real_servers
+                .iter()
+                .map(|rs| RealServerFile {
+                    name: s(&rs.name),
+                    address: s(&rs.addr),
+                    delay_ms: (rs.delay_ms != 0).then(|| int(rs.delay_ms as i64)),
+                })
+                .collect(),
+            services: spec
+                .services
+                .iter()
+                .map(|svc| {
+                    let by_address = svc.fwmark.is_none();
+                    ServiceFile {
+                        protocol: by_address.then(|| s(&svc.protocol)),
+                        vip: by_address.then(|| s(&svc.vip)),
+                        port: by_address.then(|| int(i64::from(svc.port))),
+                        fwmark: svc.fwmark.map(|m| int(i64::from(m))),
+                        scheduler: s(&svc.scheduler.name()),
+                        persistence: svc.persistence.map(|p| int(i64::from(p))),
+                        persistence_netmask: svc.persistence_netmask.map(|m| s(&m)),
+                        real_servers: svc
+                            .members
+                            .iter()
+                            .map(|m| MemberFile {
+                                name: s(&m.name),
+                                port: Some(int(i64::from(m.port))),
+                                weight: Some(int(i64::from(m.weight))),
+                                forward: Some(s(&m.forward)),
+                            })
+                            .collect(),
+                    }
+                })
+                .collect(),
+            traffic: Some(TrafficFile {
+                requests: t.requests.map(|r| int(r as i64)),
+                duration: t.duration_s.map(at_none),
+                rate: t.rate.map(at_none),
+                concurrency: Some(int(i64::from(t.concurrency))),
+                keep_alive: Some(t.keep_alive),
+                hold_ms: Some(int(t.hold_ms as i64)),
+            }),
+            control: (!spec.control.is_lvslab()).then(|| s(&spec.control)),
+            failed_check: (!spec.failed_check.is_remove()).then(|| s(&spec.failed_check)),
+            router: spec.router.map(|r| RouterFile {
+                outside: s(&r.outside),
+                inside: s(&r.inside),
+                remote: r.remote.map(|a| s(&a)),
+            }),
+            ha: spec.ha.map(|ha| {
+                let [(c1, s1), (c2, s2)] = ha.own;
+                at_none(HaFile {
+                    director1: HaDirectorFile { client: s(&c1), servers: s(&s1) },
+                    director2: HaDirectorFile { client: s(&c2), servers: s(&s2) },
+                    sync: Some(ha.sync),
+                })
+            }),
+        }
+    }
+}

@@ -30,7 +30,13 @@ pub fn service(svc: &Service) -> ipvs::Service {
 
 /// The IPVS destination for member `name` of a lab service.
 pub fn destination(spec: &LabSpec, member: &super::model::Member) -> Option<Destination> {
-    let rs = spec.real_server(&member.name)?;
+    destination_of(spec.real_server(&member.name)?, member)
+}
+
+fn destination_of(
+    rs: &super::model::RealServer,
+    member: &super::model::Member,
+) -> Option<Destination> {
     let forward = member.forward.to_ipvs();
     Some(Destination::new(IpAddr::V4(rs.addr), member.port, forward).with_weight(member.weight))
 }
@@ -48,10 +54,12 @@ pub fn forward_word(forward: ipvs::Forward) -> &'static str {
 
 /// The whole table `lvslab up` programs for `spec`, in the spec's order.
 pub fn table(spec: &LabSpec) -> Vec<(ipvs::Service, Vec<Destination>)> {
+    let roles = spec.roles();
     spec.services
         .iter()
         .map(|svc| {
-            let dests = svc.members.iter().filter_map(|m| destination(spec, m));
+            let dests =
+                svc.members.iter().filter_map(|m| destination_of(roles.real_server(&m.name)?, m));
             (service(svc), dests.collect())
         })
         .collect()

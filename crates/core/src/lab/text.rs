@@ -85,6 +85,37 @@ pub fn for_terminal(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` made safe for one line of generated text (a comment, a header)
+/// and at most `max` bytes long: [`shown`], then cut at a character
+/// boundary with `…` when longer. keepalived reads lines of at most 1,023
+/// bytes (the rest of a longer one is read as the next line, and parsed),
+/// so no free text may make a line longer than the writer allows it.
+pub fn clip(text: &str, max: usize) -> Cow<'_, str> {
+    let shown = shown(text);
+    if shown.len() <= max {
+        return shown;
+    }
+    const ELLIPSIS: &str = "…";
+    let mut end = max.saturating_sub(ELLIPSIS.len());
+    while !shown.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}{ELLIPSIS}", &shown[..end]))
+}
+
+/// A file as generated text may name it: its last component (no
+/// directories, which are the user's own business and of any length),
+/// shown escaped and clipped to [`MAX_LINE`] bytes. `labs/NAME` (a built-in
+/// preset) is kept whole.
+pub fn file_label(path: &str) -> String {
+    let name = if path.starts_with("labs/") && !path[5..].contains('/') {
+        path
+    } else {
+        std::path::Path::new(path).file_name().and_then(|n| n.to_str()).unwrap_or(path)
+    };
+    clip(name, MAX_LINE).into_owned()
+}
+
 /// `text` as one shell word on one line: unchanged when it holds only
 /// characters the shell takes literally, else quoted so that the shell reads
 /// it back as exactly that text, control characters shown escaped (so a
@@ -134,6 +165,20 @@ mod tests {
         assert_eq!(shown("plain ‘text’"), "plain ‘text’");
         assert_eq!(shown("a\nb\u{1b}[31m\u{7}"), "a\\nb\\u{1b}[31m\\u{7}");
         assert!(!shown("\r\t\u{0}\u{9b}\u{2028}").chars().any(is_unsafe));
+    }
+
+    #[test]
+    fn clipped_text_is_one_line_within_its_bytes() {
+        assert_eq!(clip("short", 10), "short");
+        let long = "é".repeat(600);
+        let clipped = clip(&long, 100);
+        assert!(clipped.len() <= 100 && clipped.ends_with('…'), "{clipped}");
+        let hostile = format!("{}\nvirtual_server 10.9.9.9 1 {{", "x".repeat(2000));
+        let clipped = clip(&hostile, 64);
+        assert!(clipped.len() <= 64 && !clipped.contains('\n'), "{clipped}");
+        assert_eq!(file_label("/very/long/dir/virtual_server 1 {/saved.rules"), "saved.rules");
+        assert_eq!(file_label("labs/tutorial-nat.toml"), "labs/tutorial-nat.toml");
+        assert_eq!(file_label("a\nb.toml"), "a\\nb.toml");
     }
 
     #[test]

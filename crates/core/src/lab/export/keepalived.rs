@@ -20,7 +20,9 @@
 use std::fmt::Write;
 
 use crate::lab::ha;
-use crate::lab::model::{FailedCheck, Forward, HA_DIRECTORS, LabSpec, Member, Service, links};
+use crate::lab::model::{
+    FailedCheck, Forward, HA_DIRECTORS, LabSpec, Member, Roles, Service, links,
+};
 use crate::lab::text;
 use lvslab_ipvs::Protocol;
 
@@ -132,19 +134,36 @@ fn protocol(p: Protocol) -> &'static str {
 /// A word keepalived reads as one token: letters, digits, `-`, `_` and `.`
 /// kept, anything else (space, `#`, `!`, `{`, quotes, control characters)
 /// replaced by `_`. Lab names are validated to need no change.
+/// At most [`MAX_WORD`] characters (a lab's name is at most 32; one read
+/// back from a hand-edited record may be anything).
 pub fn word(text: &str) -> String {
     let w: String = text
         .chars()
+        .take(MAX_WORD)
         .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
         .collect();
     if w.is_empty() { "_".into() } else { w }
 }
 
+/// Longest [`word`]: its lines (`router_id lvslab_NAME_director1`) stay short.
+const MAX_WORD: usize = 64;
+
+/// keepalived reads a line into a 1,024-byte buffer: the rest of a longer
+/// line is read as the next line, and parsed as statements (a preset path
+/// holding `virtual_server ...` in the header became one). Every line this
+/// writer makes is shorter; free text is clipped to leave room for the
+/// rest of its line.
+pub const MAX_LINE_BYTES: usize = 1023;
+/// Bytes of free text in one comment line (two of them share the lab's
+/// title line, with room to spare).
+const MAX_COMMENT: usize = 400;
+
 /// One comment line for free text: shown escaped (no line breaks or
-/// terminal controls), and never ending in `\`, which keepalived would read
-/// as "continue on the next line" and so swallow the line after the comment.
+/// terminal controls), at most [`MAX_COMMENT`] bytes, and never ending in
+/// `\`, which keepalived would read as "continue on the next line" and so
+/// swallow the line after the comment.
 fn comment_text(text: &str) -> String {
-    let shown = text::shown(text);
+    let shown = text::clip(text, MAX_COMMENT);
     if shown.ends_with('\\') { format!("\"{shown}\"") } else { shown.into_owned() }
 }
 
@@ -228,8 +247,9 @@ pub fn to_keepalived(spec: &LabSpec, purpose: Purpose, header: &[String]) -> Str
         out.push_str("\n# No virtual_server: this lab runs without IPVS (VRRP only).\n");
         return out;
     }
+    let roles = spec.roles();
     for svc in &spec.services {
-        service(&mut out, spec, svc, &checks);
+        service(&mut out, spec, &roles, svc, &checks);
     }
     out
 }
@@ -321,7 +341,7 @@ fn vrrp(out: &mut String, spec: &LabSpec) {
     out.push_str("    }\n}\n");
 }
 
-fn service(out: &mut String, spec: &LabSpec, svc: &Service, checks: &Checks) {
+fn service(out: &mut String, spec: &LabSpec, roles: &Roles<'_>, svc: &Service, checks: &Checks) {
     let _ = writeln!(out, "\n# {} ({} scheduler)", svc.label(), svc.scheduler);
     match svc.fwmark {
         Some(mark) => {
@@ -370,7 +390,7 @@ fn service(out: &mut String, spec: &LabSpec, svc: &Service, checks: &Checks) {
         }
     }
     for member in &svc.members {
-        let Some(rs) = spec.real_server(&member.name) else { continue };
+        let Some(rs) = roles.real_server(&member.name) else { continue };
         let _ = writeln!(out, "\n    # {}", comment_text(&member.name));
         let _ = writeln!(out, "    real_server {} {} {{", rs.addr, member.port);
         if member.weight == 0 {

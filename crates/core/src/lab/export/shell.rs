@@ -12,12 +12,16 @@ use std::fmt::Write;
 
 use crate::lab::export::keepalived::{Purpose, to_keepalived};
 use crate::lab::ha;
-use crate::lab::model::{Forward, HA_DIRECTORS, HostRole, LabSpec};
+use crate::lab::model::{Forward, HA_DIRECTORS, LabSpec, Roles};
 use crate::lab::plan::Plan;
 use crate::lab::step::Step;
 use crate::lab::table;
-use crate::lab::text::{shell_dq, shell_word, shown};
+use crate::lab::text::{clip, shell_dq, shell_word};
 use lvslab_ipvs::rules::{save, service_switch};
+use std::collections::HashSet;
+
+/// Bytes of free text (a name, the description) in one comment line.
+const MAX_COMMENT: usize = 400;
 
 /// Where the script keeps the real servers' web roots and logs.
 pub const SCRATCH_DIR: &str = "/run/lvslab-sh";
@@ -105,10 +109,10 @@ preflight() {{
 }}
 
 "#,
-        shown_name = shown(&spec.name),
+        shown_name = clip(&spec.name, MAX_COMMENT),
         word_name = shell_word(&spec.name),
         dq_name = shell_dq(&spec.name),
-        description = shown(&spec.description),
+        description = clip(&spec.description, MAX_COMMENT),
         namespaces = namespaces.join(" "),
         scratch = SCRATCH_DIR,
         needs = if spec.ha.is_some() {
@@ -124,10 +128,24 @@ preflight() {{
     );
 }
 
+/// What the comments ask of every step, gathered once (asking the spec
+/// for each step scanned every server and member: quadratic).
+struct Context<'a> {
+    spec: &'a LabSpec,
+    roles: Roles<'a>,
+    /// The real servers' namespaces.
+    server_netns: HashSet<String>,
+}
+
 fn topology(out: &mut String, spec: &LabSpec) {
     let mut said_lo = false;
+    let cx = Context {
+        spec,
+        roles: spec.roles(),
+        server_netns: spec.real_servers.iter().map(|rs| spec.netns(&rs.name)).collect(),
+    };
     for step in Plan::topology(spec).steps {
-        if let Some(comment) = comment(spec, &step, &mut said_lo) {
+        if let Some(comment) = comment(&cx, &step, &mut said_lo) {
             out.push('\n');
             for line in comment.lines() {
                 let _ = writeln!(out, "    # {line}");
@@ -138,10 +156,11 @@ fn topology(out: &mut String, spec: &LabSpec) {
 }
 
 /// What a step teaches, said before it (only for the first of a kind).
-fn comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
+fn comment(cx: &Context<'_>, step: &Step, said_lo: &mut bool) -> Option<String> {
+    let spec = cx.spec;
     let client = spec.netns(hosts::CLIENT);
     if spec.ha.is_some() {
-        return ha_comment(spec, step, said_lo);
+        return ha_comment(cx, step, said_lo);
     }
     match step {
         Step::AddNetns { netns } if *netns == client => Some(
@@ -190,12 +209,13 @@ fn comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
                     .into(),
             )
         }
-        step => routed_comment(spec, step),
+        step => routed_comment(cx, step),
     }
 }
 
 /// What the steps of a lab with two directors teach (`[ha]`).
-fn ha_comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String> {
+fn ha_comment(cx: &Context<'_>, step: &Step, said_lo: &mut bool) -> Option<String> {
+    let spec = cx.spec;
     let client = spec.netns(hosts::CLIENT);
     let first = spec.netns(HA_DIRECTORS[0]);
     match step {
@@ -227,10 +247,8 @@ fn ha_comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String>
              to place, on the MASTER."
                 .into(),
         ),
-        Step::AddVeth { netns, peer, .. }
-            if spec.real_servers.iter().any(|rs| spec.netns(&rs.name) == *netns) =>
-        {
-            let peer = shown(peer);
+        Step::AddVeth { netns, peer, .. } if cx.server_netns.contains(netns) => {
+            let peer = clip(peer, MAX_COMMENT);
             Some(format!(
                 "Real server {peer}: a cable to the servers' bridge. Its gateway is the\n\
                  DIP, so its replies cross whichever director is MASTER, which rewrites\n\
@@ -245,12 +263,13 @@ fn ha_comment(spec: &LabSpec, step: &Step, said_lo: &mut bool) -> Option<String>
 }
 
 /// What the steps only a lab with a router has teach (DR/TUN).
-fn routed_comment(spec: &LabSpec, step: &Step) -> Option<String> {
+fn routed_comment(cx: &Context<'_>, step: &Step) -> Option<String> {
+    let spec = cx.spec;
     let director = spec.netns(hosts::DIRECTOR);
     let router = spec.netns(hosts::ROUTER);
     match step {
         Step::AddVeth { netns, peer, peer_netns, .. } if *peer_netns == router => {
-            let peer = shown(peer);
+            let peer = clip(peer, MAX_COMMENT);
             Some(format!(
                 "Real server {peer}, on the remote network: a cable to the router's bridge.\n\
              The director reaches it only by routing, through the router: TUN's\n\
@@ -272,9 +291,9 @@ fn routed_comment(spec: &LabSpec, step: &Step) -> Option<String> {
                 .into(),
         ),
         Step::AddVeth { netns, peer, .. }
-            if *netns != director && spec.router.is_some() && !spec.serves_nat(peer) =>
+            if *netns != director && spec.router.is_some() && !cx.roles.serves_nat(peer) =>
         {
-            let peer = shown(peer);
+            let peer = clip(peer, MAX_COMMENT);
             Some(format!(
                 "Real server {peer}: a cable from its eth0 to a bridge port named {peer}.\n\
              Its default gateway is the router, not the director: it answers DR/TUN\n\
@@ -282,7 +301,7 @@ fn routed_comment(spec: &LabSpec, step: &Step) -> Option<String> {
             ))
         }
         Step::AddVeth { netns, peer, .. } if *netns != director => {
-            let peer = shown(peer);
+            let peer = clip(peer, MAX_COMMENT);
             Some(format!(
                 "Real server {peer}: a cable from its eth0 to a bridge port named {peer}.\n\
              Its default gateway is the DIP: in LVS-NAT the replies must cross the\n\
@@ -320,6 +339,7 @@ fn routed_comment(spec: &LabSpec, step: &Step) -> Option<String> {
 }
 
 fn ipvs(out: &mut String, spec: &LabSpec) {
+    let roles = spec.roles();
     let director = shell_word(&spec.netns(hosts::DIRECTOR)).into_owned();
     out.push_str(
         "\n    # 4. The load balancer. IPVS tables belong to a namespace, so ipvsadm\n    \
@@ -346,7 +366,7 @@ fn ipvs(out: &mut String, spec: &LabSpec) {
         let _ = writeln!(out, "    ip netns exec {director} ipvsadm {}", words.join(" "));
         let switch = service_switch(&table::key(svc));
         for m in &svc.members {
-            let Some(rs) = spec.real_server(&m.name) else { continue };
+            let Some(rs) = roles.real_server(&m.name) else { continue };
             let _ = writeln!(
                 out,
                 "    ip netns exec {director} ipvsadm -a {switch} -r {}:{} {} -w {}",
@@ -377,8 +397,7 @@ fn keepalived(out: &mut String, spec: &LabSpec) {
         );
         let file = format!("$SCRATCH/{host}-keepalived");
         let ns = shell_word(&spec.netns(host)).into_owned();
-        // A quoted delimiter: the file is written as it stands, nothing expanded.
-        let _ = write!(out, "    cat >\"{file}.conf\" <<'{HEREDOC_END}'\n{conf}{HEREDOC_END}\n");
+        heredoc(out, &format!("{file}.conf"), &conf);
         let _ = writeln!(
             out,
             "    setsid ip netns exec {ns} keepalived --dont-fork --log-console --no-syslog \\\n        \
@@ -409,9 +428,25 @@ fn keepalived(out: &mut String, spec: &LabSpec) {
     );
 }
 
-/// Ends the here-documents holding keepalived's files: no line of them can
-/// be this (each is a keyword, a brace or a `#` comment).
+/// Ends the here-documents holding keepalived's files. No line the
+/// keepalived writer makes is this (each is a keyword, a brace or a `#`
+/// comment), and [`heredoc`] makes sure of it whatever the content.
 const HEREDOC_END: &str = "LVSLAB_KEEPALIVED_CONF";
+
+/// `cat >TARGET <<'END'`, `content`, `END`: the file written as it stands
+/// (a quoted delimiter: nothing in it is expanded). A line of `content`
+/// equal to the delimiter would end the document early and run the rest as
+/// commands, so the delimiter is one no line of it is: [`HEREDOC_END`],
+/// else with a number added.
+fn heredoc(out: &mut String, target: &str, content: &str) {
+    let taken: HashSet<&str> = content.lines().collect();
+    let end = std::iter::once(HEREDOC_END.to_string())
+        .chain((1..).map(|n| format!("{HEREDOC_END}_{n}")))
+        .find(|end| !taken.contains(end.as_str()))
+        .expect("some delimiter is free: the content has finitely many lines");
+    let newline = if content.ends_with('\n') || content.is_empty() { "" } else { "\n" };
+    let _ = write!(out, "    cat >\"{target}\" <<'{end}'\n{content}{newline}{end}\n");
+}
 
 fn servers(out: &mut String, spec: &LabSpec) {
     // Fourth where keepalived programs IPVS after them (two directors).
@@ -424,11 +459,9 @@ fn servers(out: &mut String, spec: &LabSpec) {
          # its own server instead, `lvslab serve`, which also sets X-Real-Server.)\n    \
          # UDP and fwmark-only ports get no server: http.server speaks TCP on one port.\n",
     );
-    for (host, role) in spec.hosts() {
-        if role != HostRole::RealServer {
-            continue;
-        }
-        let Some(rs) = spec.real_server(host) else { continue };
+    let roles = spec.roles();
+    for rs in &spec.real_servers {
+        let host = rs.name.as_str();
         let ns = shell_word(&spec.netns(host)).into_owned();
         let (word, host) = (shell_word(host), shell_dq(host));
         let _ = writeln!(out, "    mkdir -p \"$SCRATCH/{host}\"");
@@ -440,9 +473,9 @@ fn servers(out: &mut String, spec: &LabSpec) {
         // A DR/TUN real server also answers on the VIPs it holds: any address.
         let holds_vip = [Forward::Dr, Forward::Tun]
             .into_iter()
-            .any(|f| !spec.vips_held_by(&rs.name, f).is_empty());
+            .any(|f| !roles.vips_held_by(&rs.name, f).is_empty());
         let bind = if holds_vip { "0.0.0.0".to_string() } else { rs.addr.to_string() };
-        for port in spec.listen_ports(&rs.name) {
+        for &port in roles.listen_ports(&rs.name) {
             let _ = writeln!(
                 out,
                 "    setsid ip netns exec {ns} python3 -m http.server {port} --bind {bind} \
@@ -454,7 +487,7 @@ fn servers(out: &mut String, spec: &LabSpec) {
     // steal the CPU python needs to start.
     out.push_str("    # Wait until each one accepts connections (python takes a moment).\n");
     for rs in &spec.real_servers {
-        for port in spec.listen_ports(&rs.name) {
+        for &port in roles.listen_ports(&rs.name) {
             let _ = writeln!(
                 out,
                 "    ip netns exec {} bash -c 'for _ in $(seq 120); do (exec 3<>/dev/tcp/{}/{port}) 2>/dev/null && exit 0; sleep 0.5; done; exit 1' ||\n        \
@@ -563,6 +596,27 @@ mod tests {
         let first = script.lines().nth(1).unwrap();
         assert!(first.starts_with("# The lvslab lab") && first.contains("\\ntouch"), "{first}");
         assert!(!script.contains('\u{1b}') && !script.contains('\r'), "{script}");
+    }
+
+    /// A content line equal to the delimiter would end the document and
+    /// run what follows as commands: the delimiter is then another, and
+    /// bash writes the content back exactly.
+    #[test]
+    fn no_content_line_ends_a_here_document_early() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("INJECTED");
+        let target = dir.path().join("out.conf");
+        let content = format!(
+            "# first\n{HEREDOC_END}\ntouch {m}\n{HEREDOC_END}_1\ntouch {m}\nlast\n",
+            m = marker.display()
+        );
+        let mut script = String::new();
+        heredoc(&mut script, &target.display().to_string(), &content);
+        assert!(script.contains(&format!("<<'{HEREDOC_END}_2'")), "{script}");
+        let out = std::process::Command::new("bash").args(["-c", &script]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(!marker.exists(), "a content line ran as a command:\n{script}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), content);
     }
 
     #[test]

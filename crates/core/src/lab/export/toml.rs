@@ -18,7 +18,7 @@ use crate::lab::text;
 pub fn to_toml(spec: &LabSpec, header: &[String]) -> String {
     let mut out = String::new();
     for line in header {
-        let _ = writeln!(out, "{}", format!("# {}", text::shown(line)).trim_end());
+        let _ = writeln!(out, "{}", format!("# {}", text::clip(line, MAX_COMMENT)).trim_end());
     }
     if !header.is_empty() {
         out.push('\n');
@@ -189,6 +189,9 @@ fn traffic(out: &mut String, t: &TrafficProfile) {
     let _ = writeln!(out, "keep-alive = {}", t.keep_alive);
     let _ = writeln!(out, "hold-ms = {}", t.hold_ms);
 }
+
+/// Bytes of free text in one header line.
+const MAX_COMMENT: usize = 400;
 
 /// A TOML basic string (names and descriptions may hold quotes).
 fn quote(text: &str) -> String {

@@ -216,7 +216,7 @@ pub fn import(file: &str, text: &str, name: &LabName) -> Result<Imported, SpecEr
         remote_net: None,
         ha: None,
     };
-    let toml = to_toml(&spec, &header(file, &spec, &source));
+    let toml = to_toml(&spec, &header(&spec, &source));
     // The normal validator has the last word: what it refuses is not written.
     // The reader refuses what it knows of first, so this is a safety net; its
     // errors are about the generated preset, which is not written, and so
@@ -246,21 +246,24 @@ fn description(file: &str, source: &Source) -> String {
         Source::Rules => "ipvsadm -S",
         Source::Keepalived { .. } => "keepalived.conf",
     };
-    let line = format!("Imported from {file} ({what})");
+    let name = std::path::Path::new(file).file_name().and_then(|n| n.to_str()).unwrap_or(file);
+    let line = format!("Imported from {name} ({what})");
     match text::line_problem(&line, text::MAX_LINE) {
         None => line,
         Some(_) => format!("Imported from saved rules ({what})"),
     }
 }
 
-fn header(file: &str, spec: &LabSpec, source: &Source) -> Vec<String> {
+/// The preset's comment header. It names no file: a path is the user's
+/// text, of any length and content, and a header line is the writer's.
+fn header(spec: &LabSpec, source: &Source) -> Vec<String> {
     let from = match source {
         Source::Rules => "ipvsadm's saved rules",
         Source::Keepalived { .. } => "a keepalived.conf's virtual_server blocks",
     };
     if let Some(router) = spec.router {
         return vec![
-            format!("Made by `lvslab import {file}` from {from}."),
+            format!("Made by `lvslab import` from {from}."),
             "The rules hold only the services; the topology is implied. Some real servers".into(),
             "answer the client themselves (-g direct routing, -i tunnelling), so the VIPs,".into(),
             format!(
@@ -274,7 +277,7 @@ fn header(file: &str, spec: &LabSpec, source: &Source) -> Vec<String> {
         ];
     }
     let mut lines = vec![
-        format!("Made by `lvslab import {file}` from {from}."),
+        format!("Made by `lvslab import` from {from}."),
         "The rules hold only the services; the topology is implied: the VIPs on the".into(),
         format!(
             "client network {}, the real servers (RIPs) on {}, a free DIP and client",

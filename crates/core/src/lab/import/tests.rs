@@ -25,7 +25,8 @@ fn the_tutorials_saved_rules_give_back_the_tutorial() {
 fn the_generated_preset_is_what_was_imported_and_says_where_it_came_from() {
     let imported =
         import("tutorial.rules", TUTORIAL_SN, &LabName::new("tutorial").unwrap()).unwrap();
-    assert!(imported.toml.starts_with("# Made by `lvslab import tutorial.rules`"));
+    assert!(imported.toml.starts_with("# Made by `lvslab import` from ipvsadm's saved rules."));
+    assert!(imported.toml.contains("description = \"Imported from tutorial.rules (ipvsadm -S)\""));
     let back = validate::parse("t.toml", &imported.toml).unwrap();
     assert_eq!(back, imported.spec);
 }

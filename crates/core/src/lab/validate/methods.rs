@@ -149,8 +149,13 @@ impl Checker<'_> {
         remote_net: Option<Ipv4Net>,
     ) {
         let Some(net) = remote_net else { return };
-        let remote =
-            |name: &str| real_servers.iter().any(|r| r.name == name && net.contains(&r.addr));
+        // Looked up once per member: a set, not a scan of every server.
+        let on_remote: std::collections::HashSet<&str> = real_servers
+            .iter()
+            .filter(|r| net.contains(&r.addr))
+            .map(|r| r.name.as_str())
+            .collect();
+        let remote = |name: &str| on_remote.contains(name);
         for m in raw.services.iter().flat_map(|s| &s.real_servers) {
             let name = m.name.get_ref();
             let method = m.forward.as_ref().map_or("nat", |f| f.get_ref().as_str());

@@ -19,19 +19,19 @@ use crate::lab::model::hosts;
 use methods::Nets;
 mod services;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::Ipv4Addr;
 use std::ops::Range;
 
 use ipnet::Ipv4Net;
 use toml::Spanned;
 
-use super::error::{SpecError, SpecErrors};
+use super::error::{LineIndex, SpecError, SpecErrors};
 use super::model::{
     Control, Dataplane, Director, FailedCheck, LabName, LabSpec, RealServer, links,
 };
 use super::spec::SpecFile;
-use super::{schedulers, text};
+use super::{ranges, schedulers, text};
 
 /// Linux's limit on a link name (IFNAMSIZ - 1).
 const MAX_LINK_NAME: usize = 15;
@@ -97,23 +97,92 @@ pub fn parse(file: &str, source: &str) -> Result<LabSpec, SpecErrors> {
         );
         SpecErrors(vec![error])
     })?;
-    let mut check = Checker { file, source, errors: Vec::new() };
+    let mut check = Checker { file, lines: LineIndex::new(source), errors: Vec::new(), more: 0 };
+    // Past a cap nothing else is checked: the work would grow with it.
+    if check.caps(&raw) {
+        return Err(SpecErrors(check.errors));
+    }
     let spec = check.lab(raw);
     match spec {
         Some(spec) if check.errors.is_empty() => Ok(spec),
-        _ => Err(SpecErrors(check.errors)),
+        _ => Err(check.into_errors()),
     }
+}
+
+/// Validates `spec`, built in memory (an import), by the same rules as a
+/// preset file, without its text: errors are at line 0 of `file`.
+pub fn check_spec(file: &str, spec: &LabSpec) -> Result<LabSpec, SpecErrors> {
+    let raw = SpecFile::from_spec(spec);
+    let mut check = Checker { file, lines: LineIndex::new(""), errors: Vec::new(), more: 0 };
+    let checked = if check.caps(&raw) { None } else { check.lab(raw) };
+    let errors = match checked {
+        Some(spec) if check.errors.is_empty() => return Ok(spec),
+        _ => check.into_errors(),
+    };
+    Err(SpecErrors(errors.0.into_iter().map(|e| SpecError { line: 0, col: 0, ..e }).collect()))
 }
 
 struct Checker<'a> {
     file: &'a str,
-    source: &'a str,
+    lines: LineIndex<'a>,
     errors: Vec<SpecError>,
+    /// Errors found past [`ranges::MAX_ERRORS`], counted only.
+    more: usize,
 }
 
 impl Checker<'_> {
     fn error(&mut self, span: Range<usize>, message: String, help: impl Into<String>) {
-        self.errors.push(SpecError::at(self.file, self.source, span, message).help(help));
+        if self.errors.len() >= ranges::MAX_ERRORS {
+            self.more += 1;
+            return;
+        }
+        let (line, col) = self.lines.line_col(span.start);
+        let file = self.file.to_string();
+        self.errors.push(SpecError { file, line, col, message, help: Some(help.into()) });
+    }
+
+    /// The errors, with a last one counting those not listed.
+    fn into_errors(mut self) -> SpecErrors {
+        if self.more > 0 {
+            self.errors.push(SpecError {
+                file: self.file.to_string(),
+                line: 0,
+                col: 0,
+                message: format!(
+                    "{} more problems not listed (the first {} are above)",
+                    self.more,
+                    ranges::MAX_ERRORS
+                ),
+                help: Some("fix those and check again".into()),
+            });
+        }
+        SpecErrors(self.errors)
+    }
+
+    /// The caps of [`ranges`] on real servers, services and members, each
+    /// reported at the first entry past it. Whether any was exceeded.
+    fn caps(&mut self, raw: &SpecFile) -> bool {
+        if let Some(rs) = raw.real_servers.get(ranges::REAL_SERVERS.max) {
+            let what = format!("real server '{}'", text::shown(rs.name.get_ref()));
+            self.error(
+                rs.name.span(),
+                ranges::REAL_SERVERS.message(&what),
+                ranges::REAL_SERVERS.help,
+            );
+        }
+        if let Some(svc) = raw.services.get(ranges::SERVICES.max) {
+            self.error(
+                services::key_span(svc),
+                ranges::SERVICES.message("this [[service]]"),
+                ranges::SERVICES.help,
+            );
+        }
+        let members = raw.services.iter().flat_map(|s| &s.real_servers);
+        if let Some(m) = members.clone().nth(ranges::MEMBERS.max) {
+            let what = format!("this member ('{}')", text::shown(m.name.get_ref()));
+            self.error(m.name.span(), ranges::MEMBERS.message(&what), ranges::MEMBERS.help);
+        }
+        !self.errors.is_empty()
     }
 
     fn lab(&mut self, raw: SpecFile) -> Option<LabSpec> {
@@ -149,7 +218,8 @@ impl Checker<'_> {
         let real_servers = self.real_servers(&raw, servers_net, remote_net, &mut used);
         let declared: BTreeSet<&str> =
             raw.real_servers.iter().map(|rs| rs.name.get_ref().as_str()).collect();
-        let hosts = Hosts { valid: &real_servers, declared: &declared };
+        let valid: HashSet<&str> = real_servers.iter().map(|rs| rs.name.as_str()).collect();
+        let hosts = Hosts { valid: &valid, declared: &declared };
         let services = self.services(&raw.services, &hosts, vip, vip_net, &used);
         self.method_rules(&raw, router.is_some());
         self.remote_rules(&raw, &real_servers, remote_net);
@@ -548,7 +618,7 @@ impl Checker<'_> {
 /// The real servers that passed validation, and every name declared (so a
 /// service naming a server whose own entry is broken adds no second error).
 struct Hosts<'a> {
-    valid: &'a [RealServer],
+    valid: &'a HashSet<&'a str>,
     declared: &'a BTreeSet<&'a str>,
 }
 
@@ -562,4 +632,77 @@ fn next(addr: Ipv4Addr) -> Ipv4Addr {
 
 fn prev(addr: Ipv4Addr) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(addr).saturating_sub(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt::Write;
+
+    /// A preset with `servers` real servers (198.18.0.10 up) and `services`
+    /// services on ports 1.., each with every server.
+    fn preset(servers: usize, services: usize) -> String {
+        let mut text = String::from(
+            "name = \"big\"\n[networks]\nclient = \"203.0.113.0/24\"\nservers = \"198.18.0.0/15\"\n\
+             [client]\naddress = \"203.0.113.2\"\n[director]\nvip = \"203.0.113.1\"\ndip = \"198.18.0.1\"\n",
+        );
+        for i in 0..servers {
+            let ip = Ipv4Addr::from(0xC612_000Au32 + i as u32);
+            write!(text, "[[real-server]]\nname = \"rs{}\"\naddress = \"{ip}\"\n", i + 1).unwrap();
+        }
+        for port in 1..=services {
+            write!(text, "[[service]]\nport = {port}\nscheduler = \"rr\"\n").unwrap();
+            for i in 0..servers {
+                write!(text, "[[service.real-server]]\nname = \"rs{}\"\n", i + 1).unwrap();
+            }
+        }
+        text
+    }
+
+    fn refused(source: &str) -> SpecError {
+        let mut errors = parse("big.toml", source).unwrap_err().0;
+        assert_eq!(errors.len(), 1, "only the cap is reported: {errors:?}");
+        errors.remove(0)
+    }
+
+    #[test]
+    fn a_lab_past_a_cap_is_refused_at_the_entry_that_crosses_it() {
+        let max = ranges::REAL_SERVERS.max;
+        let source = preset(max + 1, 0);
+        let e = refused(&source);
+        let line = source.lines().position(|l| l == "name = \"rs16385\"").unwrap() + 1;
+        assert_eq!((e.file.as_str(), e.line, e.col), ("big.toml", line, 8), "{e}");
+        assert_eq!(
+            e.message,
+            "real server 'rs16385' is the 16385th: a lab has at most 16384 real servers"
+        );
+
+        let e = refused(&preset(1, ranges::SERVICES.max + 1));
+        assert!(e.message.contains("this [[service]] is the 4097th"), "{e}");
+        assert!(e.line > 0 && e.help.unwrap().contains("several labs"));
+
+        // 16 services of 4,097 servers: the 65,537th member is in the 16th.
+        let e = refused(&preset(4097, 16));
+        assert!(e.message.contains("is the 65537th: a lab has at most 65536"), "{e}");
+    }
+
+    #[test]
+    fn a_lab_at_the_caps_passes() {
+        let spec = parse("big.toml", &preset(ranges::REAL_SERVERS.max, 1)).unwrap();
+        assert_eq!(spec.real_servers.len(), ranges::REAL_SERVERS.max);
+    }
+
+    #[test]
+    fn many_errors_are_listed_up_to_the_limit_and_the_rest_counted() {
+        let mut source = preset(1, 1);
+        for i in 0..250 {
+            write!(source, "[[service.real-server]]\nname = \"nope{i}\"\n").unwrap();
+        }
+        let errors = parse("big.toml", &source).unwrap_err().0;
+        assert_eq!(errors.len(), ranges::MAX_ERRORS + 1);
+        let last = errors.last().unwrap();
+        assert_eq!(last.message, "150 more problems not listed (the first 100 are above)");
+        // Each listed error has its own line, found by the index.
+        assert!(errors[0].line < errors[99].line, "{:?} {:?}", errors[0], errors[99]);
+    }
 }

@@ -189,15 +189,22 @@ impl Checker<'_> {
         let mut out = Vec::new();
         for m in raw {
             let name = m.name.get_ref();
-            if !servers.valid.iter().any(|rs| &rs.name == name) {
+            if !servers.valid.contains(name.as_str()) {
                 if servers.declared.contains(name.as_str()) {
                     continue; // its [[real-server]] entry has an error of its own
                 }
-                let known: Vec<&str> = servers.declared.iter().copied().collect();
+                // A few names are enough to show what a name looks like.
+                const SHOWN: usize = 10;
+                let mut known: Vec<&str> = servers.declared.iter().copied().take(SHOWN).collect();
+                let rest = servers.declared.len().saturating_sub(SHOWN);
+                let rest = if rest > 0 { format!(" and {rest} more") } else { String::new() };
+                if known.is_empty() {
+                    known.push("(none)");
+                }
                 self.error(
                     m.name.span(),
-                    format!("no real server is called '{name}'"),
-                    format!("name one of the [[real-server]] entries: {}", known.join(", ")),
+                    format!("no real server is called '{}'", super::text::shown(name)),
+                    format!("name one of the [[real-server]] entries: {}{rest}", known.join(", ")),
                 );
                 continue;
             }
@@ -297,7 +304,7 @@ impl Checker<'_> {
 }
 
 /// Where a service's key is written: its port, else its fwmark, else its scheduler.
-fn key_span(svc: &ServiceFile) -> Range<usize> {
+pub(super) fn key_span(svc: &ServiceFile) -> Range<usize> {
     svc.port
         .as_ref()
         .map(Spanned::span)
