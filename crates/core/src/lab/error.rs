@@ -32,11 +32,15 @@ impl SpecError {
     }
 }
 
+/// Every part shown escaped ([`super::text::shown`]): the file's name is
+/// the user's, and a message may quote what the file held, so neither can
+/// send a control character to the terminal.
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)?;
+        use super::text::shown;
+        write!(f, "{}:{}:{}: {}", shown(&self.file), self.line, self.col, shown(&self.message))?;
         if let Some(help) = &self.help {
-            write!(f, "\n  help: {help}")?;
+            write!(f, "\n  help: {}", shown(help))?;
         }
         Ok(())
     }
