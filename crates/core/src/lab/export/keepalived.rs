@@ -146,7 +146,7 @@ pub fn word(text: &str) -> String {
 }
 
 /// Longest [`word`]: its lines (`router_id lvslab_NAME_director1`) stay short.
-const MAX_WORD: usize = 64;
+pub const MAX_WORD: usize = 64;
 
 /// keepalived reads a line into a 1,024-byte buffer: the rest of a longer
 /// line is read as the next line, and parsed as statements (a preset path

@@ -792,6 +792,46 @@ mod tests {
         assert!(e.message.contains("no virtual_server"), "{e}");
     }
 
+    /// A large file read statement by statement: every virtual and real
+    /// server kept, in order, past ignored blocks of any size and nesting;
+    /// the member cap refused at the line inside one virtual server.
+    #[test]
+    fn a_large_configuration_is_read_whole_and_the_caps_hold_inside_a_block() {
+        use std::fmt::Write;
+        let mut conf = String::from("global_defs {\n");
+        for _ in 0..20_000 {
+            conf.push_str("  a b { c { d } } e\n");
+        }
+        conf.push_str("}\n");
+        for s in 0..64 {
+            writeln!(conf, "virtual_server 192.0.2.1 {} {{ lb_algo rr", s + 1).unwrap();
+            for r in 0..64 {
+                let rip = std::net::Ipv4Addr::from(0x0A00_0002u32 + (s * 64 + r) as u32);
+                let weight = r % 3;
+                writeln!(
+                    conf,
+                    "  real_server {rip} 80 {{\n weight {weight}\n TCP_CHECK {{ x {{ }} }} }}"
+                )
+                .unwrap();
+            }
+            conf.push_str("}\n");
+        }
+        let back = import("k.conf", &conf, "k").unwrap();
+        assert_eq!((back.spec.services.len(), back.spec.real_servers.len()), (64, 4096));
+        let member = &back.spec.services[63].members[63];
+        assert_eq!((member.name.as_str(), member.weight), ("rs4096", 0));
+        assert_eq!(back.spec.control, Control::Keepalived);
+
+        let mut conf = String::from("virtual_server 192.0.2.1 80 {\n");
+        for r in 0..=crate::lab::ranges::MEMBERS.max {
+            writeln!(conf, "  real_server 10.0.0.2 {} {{ }}", r % 65_535 + 1).unwrap();
+        }
+        conf.push_str("}\n");
+        let e = refused(&conf);
+        assert_eq!(e.line, crate::lab::ranges::MEMBERS.max + 2, "{e}");
+        assert!(e.message.contains("is the 65537th: a lab has at most 65536"), "{e}");
+    }
+
     #[test]
     fn rules_files_are_not_taken_for_keepalived() {
         assert!(!looks_like("-A -t 192.0.2.1:80 -s wrr\n"));

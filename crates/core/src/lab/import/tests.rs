@@ -181,7 +181,7 @@ fn a_table_of_4096_real_servers_imports_whole_and_in_order() {
         assert_eq!(rs.addr, Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 0, 0, 2)) + i as u32));
     }
     let last = &spec.services[0].members[4095];
-    assert_eq!((last.name.as_str(), last.weight), ("rs4096", 4095 % 7 + 1));
+    assert_eq!((last.name.as_str(), last.weight), ("rs4096", 1)); // 4095 % 7 + 1
     // 10.0.0.2 to 10.0.16.1: the widest network holding them, apart from the VIP.
     assert_eq!(spec.servers_net.to_string(), "10.0.0.0/19");
     assert_eq!(from_spec(spec), text);
