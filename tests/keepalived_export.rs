@@ -254,3 +254,55 @@ fn a_hostile_path_or_record_text_adds_nothing_keepalived_parses() {
         assert_eq!(text.matches("\nvirtual_server ").count(), 1, "{what}: {text}");
     }
 }
+
+#[path = "../crates/core/tests/spec_gen/mod.rs"]
+mod spec_gen;
+
+/// keepalived accepts the configuration of arbitrary valid labs (NAT,
+/// DR/TUN, HA; see spec_gen), not only the presets': the export and each
+/// HA director's file, in a namespace with the director's interfaces. A
+/// few cases (each config test starts keepalived).
+#[test]
+fn keepalived_accepts_the_files_of_generated_labs() {
+    use lvslab_core::lab::export::keepalived::{Purpose, to_keepalived};
+    use proptest::test_runner::{Config, RngSeed, TestRunner};
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let cases = std::env::var("LVSLAB_PROP_CASES").ok().and_then(|v| v.parse().ok());
+    let config = Config {
+        cases: cases.unwrap_or(12),
+        rng_seed: RngSeed::Fixed(20_261_207),
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new(config);
+    let count = std::cell::Cell::new(0);
+    runner
+        .run(&spec_gen::spec(), |spec| {
+            let mut files = vec![to_keepalived(&spec, Purpose::Export, &["generated".into()])];
+            if spec.ha.is_some() {
+                files.push(to_keepalived(&spec, Purpose::Ha { director: 1, balance: true }, &[]));
+            }
+            for text in files {
+                count.set(count.get() + 1);
+                let file = dir.path().join(format!("{}.conf", count.get()));
+                std::fs::write(&file, &text).unwrap();
+                let (code, said) = config_test(&file);
+                // keepalived warns (and its test fails) about one thing only:
+                // a service whose real servers are all drained (weight 0) has
+                // less weight than its quorum of 1. The lab drains on purpose.
+                let drained = spec
+                    .services
+                    .iter()
+                    .any(|s| !s.members.is_empty() && s.members.iter().all(|m| m.weight == 0));
+                let only_quorum = said.lines().all(|l| l.trim().is_empty() || l.contains("quorum"));
+                if drained && only_quorum {
+                    continue;
+                }
+                proptest::prop_assert_eq!(code, 0, "{}\n{}", said, text);
+                proptest::prop_assert!(said.trim().is_empty(), "{}\n{}", said, text);
+            }
+            Ok(())
+        })
+        .unwrap();
+}

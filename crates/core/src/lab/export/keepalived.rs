@@ -146,7 +146,7 @@ pub fn word(text: &str) -> String {
 }
 
 /// Longest [`word`]: its lines (`router_id lvslab_NAME_director1`) stay short.
-const MAX_WORD: usize = 64;
+pub const MAX_WORD: usize = 64;
 
 /// keepalived reads a line into a 1,024-byte buffer: the rest of a longer
 /// line is read as the next line, and parsed as statements (a preset path
@@ -343,6 +343,16 @@ fn vrrp(out: &mut String, spec: &LabSpec) {
 
 fn service(out: &mut String, spec: &LabSpec, roles: &Roles<'_>, svc: &Service, checks: &Checks) {
     let _ = writeln!(out, "\n# {} ({} scheduler)", svc.label(), svc.scheduler);
+    if !svc.members.iter().any(|m| roles.real_server(&m.name).is_some()) {
+        // keepalived refuses the whole file's test (and ignores the block)
+        // for a virtual server without a real server.
+        out.push_str(
+            "# No real server, so no block here: keepalived ignores (and its config\n\
+             # test refuses) a virtual server without one. Add a real server to the\n\
+             # lab and export again.\n",
+        );
+        return;
+    }
     match svc.fwmark {
         Some(mark) => {
             let _ = writeln!(out, "virtual_server fwmark {mark} {{");
@@ -375,8 +385,8 @@ fn service(out: &mut String, spec: &LabSpec, roles: &Roles<'_>, svc: &Service, c
         );
     }
     let _ = writeln!(out, "    lb_algo {}", svc.scheduler);
-    // keepalived sets the method per virtual server: the first member's
-    // (a preset mixing methods in one service is exported with that one).
+    // The virtual server's method is its first member's; a member with
+    // another says so in its own block (`lvs_method`).
     let kind = svc.members.first().map_or(Forward::Nat, |m| m.forward);
     let _ = writeln!(out, "    lb_kind {}", lb_kind(kind));
     if svc.fwmark.is_none() {
@@ -389,10 +399,28 @@ fn service(out: &mut String, spec: &LabSpec, roles: &Roles<'_>, svc: &Service, c
             let _ = writeln!(out, "    persistence_granularity {mask}");
         }
     }
+    let mut written = std::collections::HashSet::new();
     for member in &svc.members {
         let Some(rs) = roles.real_server(&member.name) else { continue };
         let _ = writeln!(out, "\n    # {}", comment_text(&member.name));
-        let _ = writeln!(out, "    real_server {} {} {{", rs.addr, member.port);
+        // A firewall-mark service forwarded by DR or TUN leaves the packet's
+        // port as it is: keepalived warns of (and clears) a port there.
+        let port =
+            if svc.fwmark.is_some() && member.forward != Forward::Nat { 0 } else { member.port };
+        if !written.insert((rs.addr, port)) {
+            // keepalived keeps one real server per address and port, and
+            // warns of the second.
+            let _ = writeln!(
+                out,
+                "    # (again, on port {}: the same real server {} {port} to keepalived)",
+                member.port, rs.addr
+            );
+            continue;
+        }
+        let _ = writeln!(out, "    real_server {} {port} {{", rs.addr);
+        if member.forward != kind {
+            let _ = writeln!(out, "        lvs_method {}", lb_kind(member.forward));
+        }
         if member.weight == 0 {
             let _ = writeln!(out, "        # Weight 0: drained, no new connections.");
         }

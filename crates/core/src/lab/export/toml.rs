@@ -167,7 +167,7 @@ fn service_comment(spec: &LabSpec, svc: &Service) -> String {
             "\n# A firewall-mark service: IPVS takes packets netfilter marked, e.g.\n\
              #   ip netns exec {} nft add rule ... meta mark set {}\n\
              # (in a prerouting chain). Nothing in the lab marks packets until you do.",
-            spec.netns(hosts::DIRECTOR),
+            text::clip(&spec.netns(hosts::DIRECTOR), MAX_COMMENT),
             svc.fwmark.unwrap_or_default()
         );
     }
@@ -193,9 +193,25 @@ fn traffic(out: &mut String, t: &TrafficProfile) {
 /// Bytes of free text in one header line.
 const MAX_COMMENT: usize = 400;
 
-/// A TOML basic string (names and descriptions may hold quotes).
-fn quote(text: &str) -> String {
-    toml::Value::String(text.to_string()).to_string()
+/// A TOML basic string (names and descriptions may hold quotes). Every
+/// character [`text::is_unsafe`] refuses is written as a `\u` escape, which
+/// TOML reads back as that character: the file shows no control character
+/// (nor a C1 control or a bidirectional override, which TOML allows raw).
+fn quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if text::is_unsafe(c) => {
+                let _ = write!(out, "\\u{:04X}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 #[cfg(test)]
@@ -212,6 +228,17 @@ mod tests {
             assert_eq!(back, preset.spec, "{}", preset.origin);
         }
         assert_eq!(presets::embedded().len(), presets::EMBEDDED.len());
+    }
+
+    #[test]
+    fn strings_read_back_exactly_and_show_no_control_character() {
+        for value in ["plain", "say \"hi\" \\ ", "\u{1b}[2J\r\n\t\u{0}\u{9b}\u{202e}\u{2028}é✓"]
+        {
+            let quoted = quote(value);
+            assert!(!quoted.chars().any(text::is_unsafe), "{quoted}");
+            let back: toml::Table = toml::from_str(&format!("v = {quoted}")).unwrap();
+            assert_eq!(back["v"].as_str(), Some(value), "{quoted}");
+        }
     }
 
     #[test]

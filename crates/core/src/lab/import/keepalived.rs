@@ -637,6 +637,9 @@ mod tests {
         assert!(e.message.contains("no virtual_server"), "{e}");
     }
 
+    /// A large file read statement by statement: every virtual and real
+    /// server kept, in order, past ignored blocks of any size and nesting;
+    /// the member cap refused at the line inside one virtual server.
     #[test]
     fn out_of_range_values_are_refused_at_their_place_in_the_conf() {
         let conf = |persistence: &str, weight: &str, port: &str| {
