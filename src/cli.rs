@@ -307,6 +307,16 @@ lvslab import /etc/keepalived/keepalived.conf --name mine -o mine.toml"
         /// Wait this long before every answer (a slow server).
         #[arg(long, default_value_t = 0, value_parser = |s: &str| ranges::DELAY_MS.parse::<u64>(s))]
         delay_ms: u64,
+        /// Serve at most this many connections at once; one more is answered
+        /// 503 and closed at once, never queued.
+        #[arg(long, value_name = "N", default_value_t = lvslab_traffic::server::DEFAULT_MAX_CONNECTIONS,
+              value_parser = |s: &str| ranges::MAX_CONNECTIONS.parse::<usize>(s))]
+        max_connections: usize,
+        /// Close a connection with no request in progress that moves no byte
+        /// for this long (an idle keep-alive connection, or a client that
+        /// stopped reading), e.g. 60s, 500ms. An answer in progress is never cut.
+        #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = ranges::parse_duration)]
+        idle_timeout: std::time::Duration,
     },
     /// Walk through the LVS-NAT (or LVS-DR, LVS-TUN) tutorial step by step on a live lab, in the dashboard.
     #[command(
@@ -491,4 +501,45 @@ pub struct SetChanges {
     /// keepalived started again (director1, the higher priority, then takes the VIP back).
     #[arg(long, value_name = "DIRECTOR")]
     pub recover: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{Cli, Command};
+
+    fn serve(extra: &[&str]) -> Result<Command, clap::Error> {
+        let args = ["lvslab", "serve", "--netns", "n", "--name", "rs1", "--listen", "127.0.0.1:80"];
+        Cli::try_parse_from(args.iter().chain(extra)).map(|cli| cli.command.unwrap())
+    }
+
+    #[test]
+    fn serve_caps_connections_and_closes_idle_ones_by_default_and_says_so() {
+        let Command::Serve { max_connections, idle_timeout, .. } = serve(&[]).unwrap() else {
+            panic!("serve")
+        };
+        assert_eq!(max_connections, lvslab_traffic::server::DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(idle_timeout, lvslab_traffic::server::DEFAULT_IDLE_TIMEOUT);
+        let Command::Serve { max_connections, idle_timeout, .. } =
+            serve(&["--max-connections", "10", "--idle-timeout", "500ms"]).unwrap()
+        else {
+            panic!("serve")
+        };
+        assert_eq!((max_connections, idle_timeout.as_millis()), (10, 500));
+        let refused = serve(&["--max-connections", "0"]).unwrap_err().to_string();
+        assert!(refused.contains("max connections 0 is out of range"), "{refused}");
+        assert!(serve(&["--idle-timeout", "0s"]).is_err());
+
+        let mut cli = Cli::command();
+        let help = cli.find_subcommand_mut("serve").unwrap().render_long_help().to_string();
+        assert!(
+            help.contains("--max-connections <N>") && help.contains("[default: 4096]"),
+            "{help}"
+        );
+        assert!(
+            help.contains("--idle-timeout <DURATION>") && help.contains("[default: 60s]"),
+            "{help}"
+        );
+    }
 }

@@ -57,8 +57,9 @@ pub fn run(
         Command::Check { file, json } => check::run(&file, json),
         Command::Doctor { json } => doctor::run(json),
         Command::Compare { lab, requests, json } => compare::run(&lab, requests, json),
-        Command::Serve { netns, name, listen, delay_ms } => {
-            serve::run(&netns, &name, listen, delay_ms)
+        Command::Serve { netns, name, listen, delay_ms, max_connections, idle_timeout } => {
+            let limits = serve::Limits { max_connections, idle_timeout };
+            serve::run(&netns, &name, listen, delay_ms, limits)
         }
         Command::Traffic {
             lab,

@@ -33,6 +33,7 @@ mod pool;
 mod run;
 mod server_stats;
 mod tally;
+mod watch;
 
 pub use client::{Generator, GeneratorHandle, Progress};
 pub use error::Error;

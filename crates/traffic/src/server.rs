@@ -19,6 +19,14 @@
 //! the server, not on the generator's ephemeral ports). [`ServerStats`]
 //! counts accepted connections, requests and open/held connections, which is
 //! how tests (and the dashboard) see IPVS's decisions from the server side.
+//!
+//! A server serves at most [`ServerConfig::max_connections`] connections at
+//! once: one beyond that is accepted, answered `503` if its socket takes it
+//! at once, and closed, never left waiting in the backlog. A connection is
+//! closed when it has no request in progress and moves no byte for
+//! [`ServerConfig::idle_timeout`], or when a request's head takes longer than
+//! [`ServerConfig::header_timeout`] (see `watch`), so idle or stuck clients
+//! cannot keep the slots.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -34,6 +42,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
@@ -41,6 +50,7 @@ use super::Error;
 use super::body::Body;
 use super::server_stats::OpenGuard;
 pub use super::server_stats::ServerStats;
+use super::watch::{Activity, Quiet, Tracked, Watched};
 
 /// The header that names the real server that answered.
 pub const REAL_SERVER_HEADER: &str = "x-real-server";
@@ -51,6 +61,10 @@ pub const CLIENT_ADDR_HEADER: &str = "x-client-addr";
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// How long shutdown waits for open connections to close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+/// Connections served at once by default (`lvslab serve --max-connections`).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// How long a connection may wait idle by default (`lvslab serve --idle-timeout`).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How a real server behaves.
 #[derive(Debug, Clone)]
@@ -61,8 +75,17 @@ pub struct ServerConfig {
     pub hold_tick: Duration,
     /// Upper bound of `ms` in `/sleep` and `/hold` (and of a `/hold` without it).
     pub max_wait: Duration,
-    /// A connection that does not send a request's headers in this time is closed.
+    /// A connection that has begun a request's head and not completed it in
+    /// this time is closed (a client sending it a byte at a time).
     pub header_timeout: Duration,
+    /// A connection with no request in progress that moves no byte for this
+    /// long is closed: an idle keep-alive connection, one that never sends a
+    /// request, or a client that stopped reading its answers. A request being
+    /// answered (`/sleep`, `/hold`, the delay) is never cut.
+    pub idle_timeout: Duration,
+    /// Most connections served at once (at least 1); one more is closed at
+    /// once, after a `503` if its socket takes it.
+    pub max_connections: usize,
     /// Extra time taken before every answer: a slow server, whose
     /// connections stay open longer (what the least-connection schedulers see).
     pub delay: Duration,
@@ -70,13 +93,15 @@ pub struct ServerConfig {
 
 impl ServerConfig {
     /// The defaults for a server called `name`: a 1 s hold tick, waits up to
-    /// an hour, 30 s to send request headers.
+    /// an hour, 30 s to send request headers, 60 s idle, 4096 connections.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
             hold_tick: Duration::from_secs(1),
             max_wait: Duration::from_secs(3600),
             header_timeout: Duration::from_secs(30),
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             delay: Duration::ZERO,
         }
     }
@@ -87,6 +112,8 @@ struct Shared {
     config: ServerConfig,
     name_header: HeaderValue,
     name_line: Bytes,
+    /// What a connection beyond the cap is sent before it is closed.
+    full_answer: Bytes,
     stats: Arc<ServerStats>,
 }
 
@@ -126,13 +153,19 @@ impl Server {
         let local = listener
             .local_addr()
             .map_err(|source| Error::Listener { name: name.clone(), source })?;
+        let max = self.config.max_connections.clamp(1, Semaphore::MAX_PERMITS);
         let shared = Arc::new(Shared {
             name_line: Bytes::from(format!("{name}\n")),
+            full_answer: full_answer(&name, max),
             name_header,
             config: self.config,
             stats: Arc::clone(&self.stats),
         });
-        info!(%name, %local, "real server listening");
+        let slots = Arc::new(Semaphore::new(max));
+        // Whether the last connection was refused: the log says when the
+        // server becomes full, not once per refused connection.
+        let mut full = false;
+        info!(%name, %local, max_connections = max, "real server listening");
         loop {
             let accepted = tokio::select! {
                 biased;
@@ -140,14 +173,25 @@ impl Server {
                 accepted = listener.accept() => accepted,
             };
             match accepted {
-                Ok((stream, peer)) => {
-                    let guard = OpenGuard::new(&self.stats);
-                    let task = connection(stream, peer, Arc::clone(&shared), shutdown.clone());
-                    tokio::spawn(async move {
-                        task.await;
-                        drop(guard);
-                    });
-                }
+                Ok((stream, peer)) => match Arc::clone(&slots).try_acquire_owned() {
+                    Ok(slot) => {
+                        full = false;
+                        let guard = OpenGuard::new(&self.stats);
+                        let task = connection(stream, peer, Arc::clone(&shared), shutdown.clone());
+                        tokio::spawn(async move {
+                            task.await;
+                            drop(guard);
+                            drop::<OwnedSemaphorePermit>(slot);
+                        });
+                    }
+                    Err(_) => {
+                        if !full {
+                            warn!(%name, max_connections = max, "connection cap reached: refusing new connections");
+                        }
+                        full = true;
+                        refuse(stream, peer, &shared);
+                    }
+                },
                 Err(e) => {
                     warn!(%name, error = %e, "accept failed; retrying");
                     tokio::select! {
@@ -190,6 +234,25 @@ pub async fn serve(
     Server::new(ServerConfig::new(name)).run(listener, shutdown).await
 }
 
+/// The answer of a full server: `503`, naming the server and its cap.
+fn full_answer(name: &str, max: usize) -> Bytes {
+    let body = format!("{name} serves {max} connections at once: try again later\n");
+    Bytes::from(format!(
+        "HTTP/1.1 503 Service Unavailable\r\n{REAL_SERVER_HEADER}: {name}\r\n\
+         content-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n{body}",
+        body.len()
+    ))
+}
+
+/// Closes a connection beyond the cap at once: the `503` only if the socket
+/// takes it without waiting, never a read or a wait.
+fn refuse(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
+    shared.stats.refused.fetch_add(1, Ordering::Relaxed);
+    let _ = stream.try_write(&shared.full_answer);
+    debug!(%peer, "refused: connection cap reached");
+}
+
 /// Serves one connection until it closes or the server shuts down.
 async fn connection(
     stream: TcpStream,
@@ -198,20 +261,37 @@ async fn connection(
     shutdown: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
-    let header_timeout = shared.config.header_timeout;
+    let (idle, header) = (shared.config.idle_timeout, shared.config.header_timeout);
+    let stats = Arc::clone(&shared.stats);
+    let activity = Activity::new();
+    let watched = Arc::clone(&activity);
     let service = service_fn(move |request| {
         let shared = Arc::clone(&shared);
-        async move { Ok::<_, Infallible>(respond(&request, peer, &shared).await) }
+        let busy = watched.busy();
+        async move {
+            let response = respond(&request, peer, &shared).await;
+            Ok::<_, Infallible>(response.map(|body| Tracked { body, _busy: busy }))
+        }
     });
+    // The header timeout is the watchdog's: hyper's would also close a
+    // keep-alive connection idle for that long, whatever the idle timeout.
+    let io = Watched { io: stream, activity: Arc::clone(&activity) };
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
+        .header_read_timeout(None)
         .keep_alive(true)
-        .serve_connection(TokioIo::new(stream), service);
+        .serve_connection(TokioIo::new(io), service);
     tokio::select! {
         result = conn => if let Err(e) = result {
             debug!(%peer, error = %e, "connection ended with an error");
         },
+        why = activity.quiet(idle, header) => {
+            stats.timed_out.fetch_add(1, Ordering::Relaxed);
+            match why {
+                Quiet::Idle => debug!(%peer, ?idle, "closed: idle"),
+                Quiet::SlowHead => debug!(%peer, ?header, "closed: request head too slow"),
+            }
+        }
         () = shutdown.cancelled() => {}
     }
 }

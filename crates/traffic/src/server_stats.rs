@@ -13,6 +13,8 @@ pub struct ServerStats {
     pub(crate) open: AtomicU64,
     pub(crate) requests: AtomicU64,
     pub(crate) holding: AtomicU64,
+    pub(crate) refused: AtomicU64,
+    pub(crate) timed_out: AtomicU64,
     pub(crate) closed: Notify,
 }
 
@@ -32,6 +34,15 @@ impl ServerStats {
     /// `/hold` responses being streamed now.
     pub fn holding(&self) -> u64 {
         self.holding.load(Ordering::Relaxed)
+    }
+    /// Connections closed at once because the server was full (not counted
+    /// in `accepted`).
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+    /// Connections closed for being idle, or for a too slow request head.
+    pub fn timed_out(&self) -> u64 {
+        self.timed_out.load(Ordering::Relaxed)
     }
 }
 

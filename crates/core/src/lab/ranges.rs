@@ -143,6 +143,14 @@ pub const DELAY_MS: IntRange = IntRange {
     max: 60_000,
     help: "give the server's extra answer time in milliseconds, 0 to 60000",
 };
+/// Connections one real server (`lvslab serve`) serves at once.
+pub const MAX_CONNECTIONS: IntRange = IntRange {
+    what: "max connections",
+    min: 1,
+    max: 1_000_000,
+    help: "give how many connections the server serves at once, 1 to 1000000 (each takes a file \
+           descriptor); one more is answered 503 and closed",
+};
 /// Requests in one traffic run.
 pub const REQUESTS: IntRange = IntRange {
     what: "requests",
