@@ -11,6 +11,7 @@ mod topology;
 
 pub use keepalived::looks_like as is_keepalived_conf;
 
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::error::{SpecError, SpecErrors};
@@ -127,15 +128,56 @@ struct Draft {
 }
 
 /// What the rules file holds, with the place each address first appeared at.
+///
+/// Every lookup goes through an index, so reading a table is linear in its
+/// size; each count is checked against its cap (`ranges`) at the line that
+/// would pass it, so an oversized table is refused after reading no more
+/// than the cap.
 pub(crate) struct Table {
     services: Vec<Draft>,
+    /// Index in `services` of each service key.
+    by_key: HashMap<ServiceKey, usize>,
     /// Addresses of address services, first appearance first, with their place.
     pub(crate) vips: Vec<(Ipv4Addr, At)>,
+    vip_seen: HashSet<Ipv4Addr>,
     /// Real servers' addresses, first appearance first, with their place.
     pub(crate) rips: Vec<(Ipv4Addr, At)>,
+    /// Index in `rips` of each address (a real server's number, from 0).
+    rip_index: HashMap<Ipv4Addr, usize>,
+    /// Each member as (service index, address, port), to refuse duplicates.
+    members: HashSet<(usize, Ipv4Addr, u16)>,
     /// The first real server by direct routing or tunnelling (it makes the
     /// lab a routed one: see [`topology::infer_routed`]), with its place.
     pub(crate) direct: Option<(Ipv4Addr, At, Forward)>,
+}
+
+impl Table {
+    pub(crate) fn new() -> Self {
+        Self {
+            services: Vec::new(),
+            by_key: HashMap::new(),
+            vips: Vec::new(),
+            vip_seen: HashSet::new(),
+            rips: Vec::new(),
+            rip_index: HashMap::new(),
+            members: HashSet::new(),
+            direct: None,
+        }
+    }
+
+    /// Whether `addr` is a VIP of an address service.
+    pub(crate) fn is_vip(&self, addr: Ipv4Addr) -> bool {
+        self.vip_seen.contains(&addr)
+    }
+
+    /// Drops the indexes, once reading is done (they are as large as the
+    /// table, and validation comes next).
+    fn without_indexes(mut self) -> Self {
+        self.by_key = HashMap::new();
+        self.vip_seen = HashSet::new();
+        self.members = HashSet::new();
+        self
+    }
 }
 
 /// Imports the rules `text`, read from `file`, as lab `name`: `ipvsadm -S`
@@ -156,8 +198,9 @@ pub fn import(file: &str, text: &str, name: &LabName) -> Result<Imported, SpecEr
         },
     };
     let net = net.map_err(|e| SpecErrors(vec![e]))?;
+    let table = table.without_indexes();
     let rs_name = |addr: Ipv4Addr| {
-        let i = table.rips.iter().position(|(a, _)| *a == addr).unwrap_or(0);
+        let i = table.rip_index.get(&addr).copied().unwrap_or(0);
         format!("rs{}", i + 1)
     };
     let services = table
@@ -216,14 +259,26 @@ pub fn import(file: &str, text: &str, name: &LabName) -> Result<Imported, SpecEr
         remote_net: None,
         ha: None,
     };
+    // The normal validator has the last word: what it refuses is not
+    // written. It checks the spec itself, not its TOML text (parsing that
+    // holds some 30 times the text); debug builds (the tests) check on every
+    // import that the text reads back as the same spec. The reader refuses
+    // what it knows of first, so this is a safety net.
     let toml = to_toml(&spec, &header(&spec, &source));
-    // The normal validator has the last word: what it refuses is not written.
-    // The reader refuses what it knows of first, so this is a safety net; its
-    // errors are about the generated preset, which is not written, and so
-    // are told at the input's line that made the refused value.
-    let checked = validate::parse(&format!("{name}.toml"), &toml)
-        .map_err(|errors| in_input(file, errors, &toml, &table))?;
+    let checked = match validate::check_spec(file, &spec) {
+        Ok(checked) => checked,
+        // Its errors are about the generated preset, which is not written:
+        // parse that (only now) to tell them at the input's line that made
+        // the refused value.
+        Err(errors) => {
+            return Err(match validate::parse(&format!("{name}.toml"), &toml) {
+                Err(errors) => in_input(file, errors, &toml, &table),
+                Ok(_) => errors,
+            });
+        }
+    };
     debug_assert_eq!(checked, spec);
+    debug_assert_eq!(validate::parse(&format!("{name}.toml"), &toml).as_ref(), Ok(&checked));
     Ok(Imported { spec: checked, toml })
 }
 
@@ -427,8 +482,7 @@ fn rules_places(n: usize, text: &str) -> Places {
 
 /// Reads every rule, refusing what a lab cannot express.
 fn read(file: &str, text: &str) -> Result<Table, SpecError> {
-    let mut table =
-        Table { services: Vec::new(), vips: Vec::new(), rips: Vec::new(), direct: None };
+    let mut table = Table::new();
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
         let places = rules_places(n, line);
@@ -563,10 +617,17 @@ fn add_service(table: &mut Table, svc: ipvs::Service, places: Places) -> Result<
             ),
         ));
     };
-    if table.services.iter().any(|d| d.key == key) {
+    if table.by_key.contains_key(&key) {
         return Err(Refused::about(
             Field::Service,
             (format!("service {key} is added twice"), "keep one -A line per service"),
+        ));
+    }
+    let cap = ranges::SERVICES;
+    if cap.exceeded_by(table.services.len() + 1) {
+        return Err(Refused::about(
+            Field::Service,
+            (cap.message(&format!("service {key}")), cap.help),
         ));
     }
     if svc.flags.persistent {
@@ -588,10 +649,11 @@ fn add_service(table: &mut Table, svc: ipvs::Service, places: Places) -> Result<
         ));
     }
     if let ServiceKey::Addr { addr: IpAddr::V4(vip), .. } = key
-        && !table.vips.iter().any(|(a, _)| *a == vip)
+        && table.vip_seen.insert(vip)
     {
         table.vips.push((vip, places.of(Field::Service)));
     }
+    table.by_key.insert(key, table.services.len());
     table.services.push(Draft {
         key,
         scheduler,
@@ -609,7 +671,7 @@ fn add_dest(
     dest: &ipvs::Destination,
     places: Places,
 ) -> Result<(), Refused> {
-    let Some(draft) = table.services.iter_mut().find(|d| d.key == key) else {
+    let Some(&index) = table.by_key.get(&key) else {
         return Err(Refused::about(
             Field::Service,
             (
@@ -651,7 +713,7 @@ fn add_dest(
         in_range(dest.port.into(), port, Field::RealPort)?;
     }
     in_range(dest.weight.into(), ranges::WEIGHT, Field::Weight)?;
-    if draft.members.iter().any(|m| m.rip == rip && m.port == dest.port) {
+    if table.members.contains(&(index, rip, dest.port)) {
         return Err(Refused::about(
             Field::RealServer,
             (
@@ -660,12 +722,30 @@ fn add_dest(
             ),
         ));
     }
+    let what = || format!("real server {rip}:{} of service {key}", dest.port);
+    let cap = ranges::MEMBERS;
+    if cap.exceeded_by(table.members.len() + 1) {
+        return Err(Refused::about(Field::RealServer, (cap.message(&what()), cap.help)));
+    }
+    let cap = ranges::REAL_SERVERS;
+    let new = !table.rip_index.contains_key(&rip);
+    if new && cap.exceeded_by(table.rips.len() + 1) {
+        return Err(Refused::about(Field::RealServer, (cap.message(&what()), cap.help)));
+    }
     let at = places.of(Field::RealServer);
-    draft.members.push(DraftMember { rip, port: dest.port, weight: dest.weight, forward, places });
+    table.members.insert((index, rip, dest.port));
+    table.services[index].members.push(DraftMember {
+        rip,
+        port: dest.port,
+        weight: dest.weight,
+        forward,
+        places,
+    });
     if forward.direct_reply() && table.direct.is_none() {
         table.direct = Some((rip, at, forward));
     }
-    if !table.rips.iter().any(|(a, _)| *a == rip) {
+    if new {
+        table.rip_index.insert(rip, table.rips.len());
         table.rips.push((rip, at));
     }
     Ok(())

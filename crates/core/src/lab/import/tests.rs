@@ -232,3 +232,68 @@ fn a_validator_error_is_told_at_the_input_line_that_made_the_value() {
     // Lines of no service or real server: the first service's line.
     assert_eq!(at("[networks]"), ("saved.rules".into(), 2, 1));
 }
+
+/// Real server `i` of a large table: 10.0.0.2 up.
+fn big_rip(i: usize) -> Ipv4Addr {
+    Ipv4Addr::from(0x0A00_0002u32 + i as u32)
+}
+
+/// Issue "trust" (4): a table past a cap is refused at the line that passes
+/// it, so the reader stops there (a 64,000-server file is read no further
+/// than its 16,385th server); the services' cap the same way.
+#[test]
+fn a_table_past_a_cap_is_refused_at_the_line_that_passes_it() {
+    let mut rules = String::from("-A -t 192.0.2.1:80 -s wrr\n");
+    for i in 0..64_000 {
+        rules.push_str(&format!("-a -t 192.0.2.1:80 -r {}:80 -m -w 1\n", big_rip(i)));
+    }
+    let e = refusal(&rules);
+    assert_eq!(e.line, 16_386, "{e}");
+    assert!(e.message.contains("is the 16385th: a lab has at most 16384 real servers"), "{e}");
+
+    let mut rules = String::new();
+    for port in 1..=4_097 {
+        rules.push_str(&format!("-A -t 192.0.2.1:{port} -s rr\n"));
+    }
+    let e = refusal(&rules);
+    assert_eq!(e.line, 4_097, "{e}");
+    assert!(e.message.contains("is the 4097th: a lab has at most 4096 services"), "{e}");
+}
+
+/// A keepalived.conf is read statement by statement: every virtual and real
+/// server kept in order past ignored blocks of any size; the members' cap
+/// refused at the `real_server` line inside one virtual server that passes it.
+#[test]
+fn keepalived_reads_past_large_ignored_blocks_and_caps_members_inside_one_block() {
+    let mut conf = String::from("global_defs {\n");
+    for _ in 0..20_000 {
+        conf.push_str("  a b c d e f g h i j k l m n o p q r s t u v w x y z { } \n");
+    }
+    conf.push_str("}\nvrrp_instance V {\n  state MASTER\n  track { x { y } }\n}\n");
+    for s in 0..3 {
+        conf.push_str(&format!("virtual_server 192.0.2.1 {} {{\n  lb_kind NAT\n", s + 1));
+        for j in 0..3 {
+            let rip = big_rip(s * 3 + j);
+            conf.push_str(&format!(
+                "  real_server {rip} 80 {{\n    HTTP_GET {{ url {{ path /h }} }}\n    weight {}\n  }}\n",
+                j + 1
+            ));
+        }
+        conf.push_str("  lb_algo wrr\n}\n");
+    }
+    let back = import("k.conf", &conf, &LabName::new("k").unwrap()).unwrap();
+    let rules = from_spec(&back.spec);
+    assert!(rules.contains("-A -t 192.0.2.1:3 -s wrr"), "{rules}");
+    assert!(rules.contains("-a -t 192.0.2.1:3 -r 10.0.0.10:80 -m -w 3"), "{rules}");
+    assert_eq!(back.spec.real_servers.len(), 9);
+    assert_eq!(back.spec.real_servers[8].name, "rs9");
+
+    let mut conf = String::from("virtual_server 192.0.2.1 80 {\n");
+    for k in 0..=ranges::MEMBERS.max {
+        conf.push_str(&format!("  real_server {} {}\n", big_rip(k % 4_096), k / 4_096 + 1));
+    }
+    conf.push_str("}\n");
+    let e = import("k.conf", &conf, &LabName::new("k").unwrap()).unwrap_err().0.remove(0);
+    assert_eq!((e.line, e.col), (ranges::MEMBERS.max + 2, 3), "{e}");
+    assert!(e.message.contains("is the 65537th: a lab has at most 65536"), "{e}");
+}

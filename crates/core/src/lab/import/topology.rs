@@ -3,6 +3,7 @@
 //! the director, the largest networks (a /24 at most) that each hold their
 //! addresses and keep the two sides apart, then a free DIP and client address.
 
+use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
@@ -40,20 +41,21 @@ pub(crate) fn infer(file: &str, table: &Table) -> Result<Topology, SpecError> {
         vips.push(*free.unwrap_or(&FALLBACK_VIPS[0]));
     }
     for &(rip, at) in &table.rips {
-        if let Some(&(vip, _)) = table.vips.iter().find(|(v, _)| *v == rip) {
+        if table.is_vip(rip) {
             return Err(error(
                 file,
                 at,
-                format!("real server {rip} is also the VIP {vip}"),
+                format!("real server {rip} is also the VIP {rip}"),
                 "a real server needs its own address on the servers' side of the director",
             ));
         }
     }
     // The widest pair of networks (smallest prefix lengths in sum) that fits;
     // on a tie, the wider client network.
+    let used: HashSet<Ipv4Addr> = vips.iter().chain(&rips).copied().collect();
     let best = prefixes(&vips)
         .flat_map(|pc| prefixes(&rips).map(move |ps| (pc, ps)))
-        .filter_map(|(pc, ps)| fit(&vips, &rips, pc, ps).map(|t| (pc + ps, t)))
+        .filter_map(|(pc, ps)| fit(&vips, &rips, &used, pc, ps).map(|t| (pc + ps, t)))
         .min_by_key(|(widths, _)| *widths)
         .map(|(_, t)| t);
     best.ok_or_else(|| apart_error(file, table, &vips))
@@ -117,14 +119,22 @@ fn covering(addrs: &[Ipv4Addr]) -> u8 {
     differ.leading_zeros() as u8
 }
 
-fn fit(vips: &[Ipv4Addr], rips: &[Ipv4Addr], pc: u8, ps: u8) -> Option<Topology> {
+/// The networks /`pc` (client side) and /`ps` (servers' side), if they hold
+/// the VIPs and RIPs apart with a free host each; `used` is every address.
+fn fit(
+    vips: &[Ipv4Addr],
+    rips: &[Ipv4Addr],
+    used: &HashSet<Ipv4Addr>,
+    pc: u8,
+    ps: u8,
+) -> Option<Topology> {
     let client_net = holding(vips, pc)?;
     let servers_net = holding(rips, ps)?;
     if client_net.contains(&servers_net.network()) || servers_net.contains(&client_net.network()) {
         return None;
     }
-    let client = free_host(client_net, vips)?;
-    let dip = free_host(servers_net, rips)?;
+    let client = free_host(client_net, used)?;
+    let dip = free_host(servers_net, used)?;
     Some(Topology { client_net, servers_net, vip: vips[0], dip, client })
 }
 
@@ -136,7 +146,7 @@ fn holding(addrs: &[Ipv4Addr], prefix: u8) -> Option<Ipv4Net> {
     hosts_ok.then_some(net)
 }
 
-fn free_host(net: Ipv4Net, used: &[Ipv4Addr]) -> Option<Ipv4Addr> {
+fn free_host(net: Ipv4Net, used: &HashSet<Ipv4Addr>) -> Option<Ipv4Addr> {
     net.hosts().find(|h| !used.contains(h))
 }
 
