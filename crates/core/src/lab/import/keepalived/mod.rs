@@ -271,8 +271,7 @@ fn virtual_server(reader: &mut Reader<'_>, vs: &Stmt<'_>, out: &mut Read) -> Res
     let service_at = if vs.args.first().is_some_and(|(_, a)| *a == "fwmark") { 1 } else { 0 };
     let mut places = Places { rule: vs.at, values: vec![(Field::Service, vs.arg(service_at))] };
     let mut pending: Vec<Pending> = Vec::new();
-    while vs.opens {
-        let Some(n) = reader.inside(vs)? else { break };
+    while let Some(n) = reader.inside(vs)? {
         let set = match n.keyword {
             "lb_algo" | "lvs_sched" => one_arg(&n, "lb_algo wrr").map(|s| {
                 scheduler = s.to_string();
@@ -290,15 +289,16 @@ fn virtual_server(reader: &mut Reader<'_>, vs: &Stmt<'_>, out: &mut Read) -> Res
                 Err(e) => Err(e),
             },
             "protocol" => match one_arg(&n, "protocol TCP") {
-                Ok("TCP") => Ok(proto = Protocol::Tcp),
-                Ok("UDP") => Ok(proto = Protocol::Udp),
-                Ok("SCTP") => Ok(proto = Protocol::Sctp),
+                Ok("TCP") => Ok(Protocol::Tcp),
+                Ok("UDP") => Ok(Protocol::Udp),
+                Ok("SCTP") => Ok(Protocol::Sctp),
                 Ok(other) => Err((
                     n.arg(0),
                     (format!("protocol {} is unknown", text::shown(other)), "TCP, UDP or SCTP"),
                 )),
                 Err(e) => Err(e),
-            },
+            }
+            .map(|p| proto = p),
             "persistence_timeout" => number::<u32>(&n, "persistence_timeout SECONDS").map(|t| {
                 persistence = Some(t);
                 places.set(Field::Persistence, n.arg(0));
@@ -367,8 +367,7 @@ fn real_server(
     rs: &Stmt<'_>,
     out: &mut Read,
 ) -> Result<Pending, SpecError> {
-    let Some([addr, port]) =
-        rs.all_args().as_deref().map(|a| <[&str; 2]>::try_from(a).ok()).flatten()
+    let Some([addr, port]) = rs.all_args().as_deref().and_then(|a| <[&str; 2]>::try_from(a).ok())
     else {
         return Err(refuse(
             reader,
@@ -394,8 +393,7 @@ fn real_server(
         values: vec![(Field::RealServer, rs.arg(0)), (Field::RealPort, rs.arg(1))],
     };
     let mut weight = 1u32;
-    while rs.opens {
-        let Some(m) = reader.inside(rs)? else { break };
+    while let Some(m) = reader.inside(rs)? {
         let set = match m.keyword {
             "weight" => number::<u32>(&m, "weight N (0-65535)").map(|w| {
                 weight = w;
@@ -406,7 +404,10 @@ fn real_server(
                 ("this real server is not forwarded by NAT".into(), "lvslab labs are LVS-NAT"),
             )),
             "lb_kind" | "lvs_method" => Ok(()),
-            k if CHECKS.contains(&k) => Ok(out.checked = true),
+            k if CHECKS.contains(&k) => {
+                out.checked = true;
+                Ok(())
+            }
             k if RS_IGNORED.contains(&k) => Ok(()),
             other => Err((
                 m.at,

@@ -174,8 +174,11 @@ impl<'a> Reader<'a> {
     }
 
     /// The next statement of the block `opener` opened, or `None` at its
-    /// `}`; the end of the text is an error.
+    /// `}` (at once if it opened none); the end of the text is an error.
     pub(super) fn inside(&mut self, opener: &Stmt<'_>) -> Result<Option<Stmt<'a>>, SpecError> {
+        if !opener.opens {
+            return Ok(None);
+        }
         match self.next()? {
             Next::Stmt(stmt) => Ok(Some(stmt)),
             Next::Close(_) => Ok(None),
