@@ -4,6 +4,8 @@
 
 mod cli;
 mod commands;
+#[cfg(test)]
+mod docs_tests;
 
 use std::io::Write;
 use std::process::ExitCode;
