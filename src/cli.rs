@@ -242,7 +242,7 @@ keepalived.conf and reload keepalived (SIGHUP); lvslab does not write the table 
         #[command(flatten)]
         changes: SetChanges,
     },
-    /// Write a lab out: as `ipvsadm -Sn` rules, a shell script that builds it by hand, a preset, or a keepalived.conf.
+    /// Write a lab out: as `ipvsadm -Sn` rules, a shell script that builds it by hand, a preset, a keepalived.conf or a containerlab topology.
     #[command(
         after_help = "LAB is a running lab (its current table and every live edit) or a preset \
 name/file.\n  ipvsadm  the director's table as `ipvsadm -Sn` prints it; load it with `ipvsadm -R`\n  \
@@ -250,7 +250,9 @@ shell    a bash script of ip/sysctl/ipvsadm commands that builds the same lab (r
 `bash FILE down` removes it); it cannot run while lvslab's own lab of that name is up\n  \
 toml     a commented preset: `lvslab up FILE` rebuilds the lab, live edits included\n  \
 keepalived  a commented keepalived.conf for real machines: VRRP for the VIP and DIP, a\n           \
-virtual_server per service, an HTTP_GET /health check per real server\n\n\
+virtual_server per service, an HTTP_GET /health check per real server\n  \
+containerlab  a containerlab topology: a linux node per host, the veth pairs as links, the\n           \
+rest (addresses, routes, sysctls, ipvsadm, lvslab serve) as each node's exec (docs/containerlab.md)\n\n\
 Services or real servers someone added in the director outside lvslab are named on stderr\n\
 (ipvsadm: the rules still include them, as the kernel has them) or in a closing comment\n\
 (shell, toml, keepalived: they are not part of the lab).\n\n\
@@ -301,9 +303,10 @@ lvslab import /etc/keepalived/keepalived.conf --name mine -o mine.toml"
     /// Serve HTTP as a real server inside a namespace (started by `lvslab up`).
     #[command(hide = true)]
     Serve {
-        /// Namespace to enter.
+        /// Namespace to enter (without it, the server stays in its own, as in a
+        /// containerlab node).
         #[arg(long)]
-        netns: String,
+        netns: Option<String>,
         /// Name to answer with.
         #[arg(long)]
         name: String,

@@ -62,7 +62,7 @@ pub fn run(
         Command::Compare { lab, requests, json } => compare::run(&lab, requests, json),
         Command::Serve { netns, name, listen, delay_ms, max_connections, idle_timeout } => {
             let limits = serve::Limits { max_connections, idle_timeout };
-            serve::run(&netns, &name, listen, delay_ms, limits)
+            serve::run(netns.as_deref(), &name, listen, delay_ms, limits)
         }
         Command::Traffic {
             lab,
