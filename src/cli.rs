@@ -1,6 +1,9 @@
 //! The command line: what each command does, as `--help` teaches it.
 
 use clap::{Parser, Subcommand};
+use clap_complete::engine::ArgValueCompleter;
+
+use crate::commands::completions as complete;
 use lvslab_core::lab::model::{Dataplane, LabName};
 use lvslab_core::lab::ranges;
 
@@ -46,7 +49,7 @@ within about 2 s and returns when it answers again (`--start rs1`). Watch it wit
     )]
     Up {
         /// Preset name (see `lvslab ls --presets`) or path to a preset file.
-        #[arg(value_parser = lab_or_preset)]
+        #[arg(value_parser = lab_or_preset, add = ArgValueCompleter::new(complete::lab_or_preset))]
         lab: String,
         /// `ipvs`: program the kernel's IPVS (needs CONFIG_IP_VS). `nft`: nftables DNAT as
         /// kube-proxy's nftables mode builds it (rr, wrr, sh, dh; needs nft and conntrack).
@@ -71,7 +74,8 @@ within about 2 s and returns when it answers again (`--start rs1`). Watch it wit
     )]
     Down {
         /// Lab name.
-        #[arg(required_unless_present = "all", conflicts_with = "all", value_parser = lab_name)]
+        #[arg(required_unless_present = "all", conflicts_with = "all", value_parser = lab_name,
+              add = ArgValueCompleter::new(complete::lab))]
         lab: Option<LabName>,
         /// Remove every lab, including lvs-* namespaces that a crash left without a record.
         #[arg(long)]
@@ -88,7 +92,7 @@ A lab the dashboard brought up is torn down on quit unless --keep; an attached l
     )]
     Tui {
         /// A running lab, or a preset (name or .toml file) to bring up.
-        #[arg(value_parser = lab_or_preset)]
+        #[arg(value_parser = lab_or_preset, add = ArgValueCompleter::new(complete::lab_or_preset))]
         lab: String,
         /// For a preset: `ipvs` (needs CONFIG_IP_VS), `nft` (nftables DNAT) or `none` (topology
         /// only). Default: the preset's `dataplane`, else ipvs.
@@ -109,7 +113,7 @@ A lab the dashboard brought up is torn down on quit unless --keep; an attached l
     /// programmed.
     Status {
         /// Lab name.
-        #[arg(value_parser = lab_name)]
+        #[arg(value_parser = lab_name, add = ArgValueCompleter::new(complete::lab))]
         lab: LabName,
         /// Print JSON (schema: assets/schemas/status.schema.json).
         #[arg(long)]
@@ -126,7 +130,7 @@ Examples:
     )]
     Conns {
         /// Lab name.
-        #[arg(value_parser = lab_name)]
+        #[arg(value_parser = lab_name, add = ArgValueCompleter::new(complete::lab))]
         lab: LabName,
         /// Print JSON (schema: assets/schemas/conns.schema.json); with --watch, one document per line.
         #[arg(long)]
@@ -135,7 +139,7 @@ Examples:
         #[arg(long)]
         watch: bool,
         /// Only the connections of this real server (its name in the lab).
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", add = ArgValueCompleter::new(complete::real_server))]
         server: Option<String>,
     },
     /// List running labs (and, with --presets, the presets that can be brought up).
@@ -153,7 +157,7 @@ Examples:
     )]
     Check {
         /// Preset file (or embedded preset name).
-        #[arg(value_parser = lab_or_preset)]
+        #[arg(value_parser = lab_or_preset, add = ArgValueCompleter::new(complete::lab_or_preset))]
         file: String,
         /// Print JSON.
         #[arg(long)]
@@ -171,7 +175,7 @@ lvslab traffic clients --clients 50 --requests 1000 --predict   # predicted vs a
     )]
     Traffic {
         /// Lab name.
-        #[arg(value_parser = lab_name)]
+        #[arg(value_parser = lab_name, add = ArgValueCompleter::new(complete::lab))]
         lab: LabName,
         /// Total requests.
         #[arg(long, conflicts_with = "duration", value_parser = |s: &str| ranges::REQUESTS.parse::<u64>(s))]
@@ -226,17 +230,19 @@ lvslab set tutorial --control keepalived   # health checks: a stopped server lea
 lvslab set tutorial --control lvslab       # plain IPVS again: the preset's table, no checks\n  \
 lvslab set ha --fail director1    # director2 takes the VIP over; --recover director1\n\n\
 In a lab under keepalived (lvslab up --control keepalived), scheduler and weight edits rewrite\n\
-keepalived.conf and reload keepalived (SIGHUP); lvslab does not write the table itself."
+keepalived.conf and reload keepalived (SIGHUP); lvslab does not write the table itself.",
+        // clap's own usage lists all twelve changes as one unbreakable word.
+        override_usage = "lvslab set <LAB> <CHANGE>...   (one or more of the options below)"
     )]
     Set {
         /// Lab name.
-        #[arg(value_parser = lab_name)]
+        #[arg(value_parser = lab_name, add = ArgValueCompleter::new(complete::lab))]
         lab: LabName,
         /// The edits.
         #[command(flatten)]
         changes: SetChanges,
     },
-    /// Write a lab out: as `ipvsadm -Sn` rules, a shell script that builds it by hand, a preset, or a keepalived.conf.
+    /// Write a lab out: as `ipvsadm -Sn` rules, a shell script that builds it by hand, a preset, a keepalived.conf or a containerlab topology.
     #[command(
         after_help = "LAB is a running lab (its current table and every live edit) or a preset \
 name/file.\n  ipvsadm  the director's table as `ipvsadm -Sn` prints it; load it with `ipvsadm -R`\n  \
@@ -244,7 +250,9 @@ shell    a bash script of ip/sysctl/ipvsadm commands that builds the same lab (r
 `bash FILE down` removes it); it cannot run while lvslab's own lab of that name is up\n  \
 toml     a commented preset: `lvslab up FILE` rebuilds the lab, live edits included\n  \
 keepalived  a commented keepalived.conf for real machines: VRRP for the VIP and DIP, a\n           \
-virtual_server per service, an HTTP_GET /health check per real server\n\n\
+virtual_server per service, an HTTP_GET /health check per real server\n  \
+containerlab  a containerlab topology: a linux node per host, the veth pairs as links, the\n           \
+rest (addresses, routes, sysctls, ipvsadm, lvslab serve) as each node's exec (docs/containerlab.md)\n\n\
 Services or real servers someone added in the director outside lvslab are named on stderr\n\
 (ipvsadm: the rules still include them, as the kernel has them) or in a closing comment\n\
 (shell, toml, keepalived: they are not part of the lab).\n\n\
@@ -255,7 +263,7 @@ lvslab set tutorial --scheduler lc && lvslab export tutorial --format toml -o mi
     )]
     Export {
         /// A running lab, or a preset (name or .toml file).
-        #[arg(value_parser = lab_or_preset)]
+        #[arg(value_parser = lab_or_preset, add = ArgValueCompleter::new(complete::lab_or_preset))]
         lab: String,
         /// What to write.
         #[arg(long, value_enum)]
@@ -295,9 +303,10 @@ lvslab import /etc/keepalived/keepalived.conf --name mine -o mine.toml"
     /// Serve HTTP as a real server inside a namespace (started by `lvslab up`).
     #[command(hide = true)]
     Serve {
-        /// Namespace to enter.
+        /// Namespace to enter (without it, the server stays in its own, as in a
+        /// containerlab node).
         #[arg(long)]
-        netns: String,
+        netns: Option<String>,
         /// Name to answer with.
         #[arg(long)]
         name: String,
@@ -371,7 +380,7 @@ lvslab compare rr4 --requests 5000 --json"
     )]
     Compare {
         /// Preset name or file.
-        #[arg(value_parser = lab_or_preset)]
+        #[arg(value_parser = lab_or_preset, add = ArgValueCompleter::new(complete::lab_or_preset))]
         lab: String,
         /// Connections through each dataplane.
         #[arg(long, default_value_t = 1000, value_parser = |s: &str| ranges::REQUESTS.parse::<u64>(s))]
@@ -386,6 +395,35 @@ lvslab compare rr4 --requests 5000 --json"
         #[arg(long)]
         json: bool,
     },
+    /// Print the script that makes SHELL complete lvslab's commands, flags, presets, labs and real servers.
+    #[command(after_help = "Load it for this shell, or on every start:\n  \
+source <(lvslab completions bash)      # or: lvslab completions bash > /etc/bash_completion.d/lvslab\n  \
+source <(lvslab completions zsh)\n  \
+lvslab completions fish > ~/.config/fish/completions/lvslab.fish\n\n\
+The script asks `lvslab` (found on PATH) for candidates at each TAB, so preset, lab and real-server\n\
+names are those that exist then; labs are read from /run/lvslab (root's: run as root to see them).")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Write one man page per command (lvslab.1, lvslab-up.1, ...) into a folder.
+    #[command(
+        after_help = "Example:\n  lvslab man --out /usr/local/share/man/man1 && man lvslab-up"
+    )]
+    Man {
+        /// Folder to write the pages to (made if missing).
+        #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+        out: std::path::PathBuf,
+    },
+}
+
+/// The shells `lvslab completions` writes for.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 /// A lab's name, checked by the preset validator's own rule before any
@@ -464,24 +502,24 @@ pub struct SetChanges {
     #[arg(long, value_name = "NAME=WEIGHT", value_parser = parse_weight)]
     pub weight: Vec<(String, u32)>,
     /// Weight 0: no new connections; existing ones finish.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = ArgValueCompleter::new(complete::real_server))]
     pub drain: Vec<String>,
     /// NAME=ADDR:PORT[,WEIGHT]: a new real server in every service, built and forwarded like
     /// the lab's others (NAT, DR or TUN, as each service's members are).
     #[arg(long, value_name = "NAME=ADDR:PORT[,WEIGHT]", value_parser = parse_add_rs)]
     pub add_rs: Vec<AddRs>,
     /// Remove a real server: its destinations, its process, its namespace.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = ArgValueCompleter::new(complete::real_server))]
     pub del_rs: Vec<String>,
     /// Zero the counters (IPVS's, or the nftables table's).
     #[arg(long)]
     pub zero: bool,
     /// Stop a real server's HTTP process (the server fails; with keepalived
     /// it leaves the table, without it IPVS keeps sending it its share).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = ArgValueCompleter::new(complete::real_server))]
     pub stop: Vec<String>,
     /// Start a stopped real server's HTTP process again.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = ArgValueCompleter::new(complete::real_server))]
     pub start: Vec<String>,
     /// Hand the director's table to keepalived (health checks: a failed server
     /// leaves it) or back to lvslab (plain IPVS: the preset's table, no checks).
@@ -490,16 +528,16 @@ pub struct SetChanges {
     /// HA lab: stop director DIRECTOR (director1 or director2) as a crash would: its
     /// forwarding off, its keepalived stopped; the other director's VRRP takes the VIP
     /// and the DIP over.
-    #[arg(long, value_name = "DIRECTOR")]
+    #[arg(long, value_name = "DIRECTOR", add = ArgValueCompleter::new(complete::director))]
     pub fail: Option<String>,
     /// HA lab: pull DIRECTOR's cables (its two ports on the switch go down): it runs on,
     /// cut off, and no last advert gets out, so the other director takes the VIP and the
     /// DIP over only after three missed adverts (2.6-3.6 s).
-    #[arg(long, value_name = "DIRECTOR")]
+    #[arg(long, value_name = "DIRECTOR", add = ArgValueCompleter::new(complete::director))]
     pub cut: Option<String>,
     /// HA lab: undo --fail or --cut: DIRECTOR's switch ports up, its forwarding on and its
     /// keepalived started again (director1, the higher priority, then takes the VIP back).
-    #[arg(long, value_name = "DIRECTOR")]
+    #[arg(long, value_name = "DIRECTOR", add = ArgValueCompleter::new(complete::director))]
     pub recover: Option<String>,
 }
 

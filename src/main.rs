@@ -4,6 +4,8 @@
 
 mod cli;
 mod commands;
+#[cfg(test)]
+mod docs_tests;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -11,6 +13,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // A shell asking for completions (COMPLETE=bash lvslab -- ...) is answered and exits.
+    commands::completions::answer_shell_if_asked();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version

@@ -43,6 +43,9 @@ pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> 
             export::keepalived::Purpose::Export,
             &header(&spec, &source, "keepalived"),
         ),
+        Format::Containerlab => {
+            export::containerlab::to_containerlab(&spec, &header(&spec, &source, "containerlab"))?
+        }
     };
     if !outside.is_empty() {
         match format {
@@ -52,7 +55,7 @@ pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> 
                  (not in the lab's preset):\n{}",
                 outside.join("\n")
             ),
-            Format::Shell | Format::Toml | Format::Keepalived => {
+            Format::Shell | Format::Toml | Format::Keepalived | Format::Containerlab => {
                 text.push_str(
                     "\n# Added in the director outside lvslab, so not part of this file:\n",
                 );

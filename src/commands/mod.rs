@@ -2,6 +2,7 @@
 
 mod check;
 mod compare;
+pub mod completions;
 mod conns;
 mod doctor;
 mod down;
@@ -56,10 +57,12 @@ pub fn run(
         Command::Ls { presets, json } => ls::run(presets, json),
         Command::Check { file, json } => check::run(&file, json),
         Command::Doctor { json } => doctor::run(json),
+        Command::Completions { shell } => completions::run(shell),
+        Command::Man { out } => completions::man(&out),
         Command::Compare { lab, requests, json } => compare::run(&lab, requests, json),
         Command::Serve { netns, name, listen, delay_ms, max_connections, idle_timeout } => {
             let limits = serve::Limits { max_connections, idle_timeout };
-            serve::run(&netns, &name, listen, delay_ms, limits)
+            serve::run(netns.as_deref(), &name, listen, delay_ms, limits)
         }
         Command::Traffic {
             lab,

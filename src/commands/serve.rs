@@ -24,7 +24,7 @@ pub struct Limits {
 const SPARE_FDS: u64 = 64;
 
 pub fn run(
-    ns: &str,
+    ns: Option<&str>,
     name: &str,
     listen: SocketAddr,
     delay_ms: u64,
@@ -32,14 +32,17 @@ pub fn run(
 ) -> Result<ExitCode> {
     // Before any runtime thread exists: threads inherit the namespace of the
     // thread that creates them, so every socket of the server lands in it.
-    netns::enter(ns)?;
-    // A teardown may have removed the namespace's name between our open and
-    // our setns: then nothing would ever find this server. Teardown deletes
-    // names first and sweeps their namespaces for lvslab processes after, so
-    // a server that still sees its name here is found by that sweep.
-    let own = std::fs::metadata("/proc/thread-self/ns/net").map(|m| m.ino())?;
-    if netns::inode(ns).ok() != Some(own) {
-        anyhow::bail!("namespace {ns} was removed while this server started");
+    // Without one (a containerlab node), the process's own namespace is the host's.
+    if let Some(ns) = ns {
+        netns::enter(ns)?;
+        // A teardown may have removed the namespace's name between our open and
+        // our setns: then nothing would ever find this server. Teardown deletes
+        // names first and sweeps their namespaces for lvslab processes after, so
+        // a server that still sees its name here is found by that sweep.
+        let own = std::fs::metadata("/proc/thread-self/ns/net").map(|m| m.ino())?;
+        if netns::inode(ns).ok() != Some(own) {
+            anyhow::bail!("namespace {ns} was removed while this server started");
+        }
     }
     let mut config = ServerConfig::new(name.to_string());
     config.delay = std::time::Duration::from_millis(delay_ms);

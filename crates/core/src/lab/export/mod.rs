@@ -1,10 +1,11 @@
 //! A lab written out in another form: `ipvsadm -Sn` rules ([`rules`]), a
 //! self-contained shell script that builds it by hand ([`shell`]), or a
 //! preset file ([`toml`]), or the cluster's `keepalived.conf`
-//! ([`keepalived`]). All three read a [`LabSpec`](super::LabSpec);
+//! ([`keepalived`]), or a containerlab topology ([`containerlab`]). All three read a [`LabSpec`](super::LabSpec);
 //! only the rules of a running lab also read the kernel, so that they are
 //! exactly what `ipvsadm -Sn` prints in its director.
 
+pub mod containerlab;
 pub mod keepalived;
 pub mod rules;
 pub mod shell;
@@ -21,4 +22,6 @@ pub enum Format {
     Toml,
     /// A commented keepalived.conf: VRRP, virtual servers, health checks.
     Keepalived,
+    /// A containerlab topology: linux nodes, veth links, the rest as exec.
+    Containerlab,
 }
