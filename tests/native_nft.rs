@@ -53,6 +53,35 @@ fn nft(ns: Option<&str>, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The README's first command with no flags on this kernel (no IPVS, nft
+/// installed): nftables is chosen, the line says why, the tutorial's wrr 3:2
+/// splits exactly, and `down` leaves nothing. (IPVS chosen where the kernel
+/// has it: tests/vm_lab.rs, unchanged.)
+#[test]
+fn up_without_a_dataplane_chooses_nftables_here_says_why_and_splits_600_400() {
+    require_root();
+    require_no_ipvs();
+    let lab = "nftauto";
+    let dir = tempfile::tempdir().unwrap();
+    let preset = renamed_preset(dir.path(), "tutorial", lab);
+    let guard = LabGuard::new(lab);
+    let up = lvslab_ok(&["up", preset.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&up.stderr);
+    let line: Vec<&str> = err.lines().filter(|l| l.starts_with("dataplane ")).collect();
+    assert_eq!(line.len(), 1, "one line says which and why: {err}");
+    for needle in ["dataplane nft", "no IPVS", "nft is installed", "--dataplane ipvs"] {
+        assert!(line[0].contains(needle), "{needle:?} in {line:?}");
+    }
+    assert!(String::from_utf8_lossy(&up.stdout).contains("dataplane nft"), "the summary says nft");
+    assert_eq!(status_json(lab)["dataplane"], "nft");
+    let report = traffic(lab, 1000);
+    assert_eq!(split(&report, &["rs1", "rs2"]), [600, 400], "{report}");
+    lvslab_ok(&["down", lab]);
+    assert!(lab_namespaces(lab).is_empty(), "down leaves no namespace");
+    assert!(!Path::new(&format!("/run/lvslab/labs/{lab}")).exists(), "down leaves no record");
+    drop(guard);
+}
+
 #[test]
 fn the_tutorials_wrr_3_2_on_nftables_splits_1000_connections_600_400_and_down_leaves_nothing() {
     let lab = "nftwrr";
@@ -210,7 +239,7 @@ fn compare_runs_nftables_here_and_says_why_ipvs_did_not() {
 }
 
 /// On this kernel (nftables, no IPVS) doctor says nftables works and points
-/// the missing IPVS to `--dataplane nft`; so does `up` without the flag.
+/// the missing IPVS to `--dataplane nft`; so does `up --dataplane ipvs`.
 /// (doctor where the kernel has IPVS: tests/vm_nft.rs.)
 #[test]
 fn doctor_and_the_no_ipvs_error_point_to_the_nft_dataplane() {
@@ -227,9 +256,10 @@ fn doctor_and_the_no_ipvs_error_point_to_the_nft_dataplane() {
     let dir = tempfile::tempdir().unwrap();
     let preset = renamed_preset(dir.path(), "tutorial", "nftnoipvs");
     let _guard = LabGuard::new("nftnoipvs");
-    let up = lvslab().args(["up", preset.to_str().unwrap()]).output().unwrap();
+    let up =
+        lvslab().args(["up", preset.to_str().unwrap(), "--dataplane", "ipvs"]).output().unwrap();
     let err = String::from_utf8_lossy(&up.stderr);
-    assert!(!up.status.success(), "IPVS is the default and absent");
+    assert!(!up.status.success(), "IPVS was asked for and is absent");
     assert!(err.contains("--dataplane nft") && err.contains("Nothing was changed"), "{err}");
     assert!(lab_namespaces("nftnoipvs").is_empty());
 }
