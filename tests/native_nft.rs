@@ -74,6 +74,11 @@ fn up_without_a_dataplane_chooses_nftables_here_says_why_and_splits_600_400() {
     }
     assert!(String::from_utf8_lossy(&up.stdout).contains("dataplane nft"), "the summary says nft");
     assert_eq!(status_json(lab)["dataplane"], "nft");
+    // The director's bridge ports are shown as its ports, not as addresses.
+    let status = String::from_utf8_lossy(&lvslab_ok(&["status", lab]).stdout).into_owned();
+    let director = status.lines().find(|l| l.trim_start().starts_with("director")).unwrap();
+    assert!(director.contains("198.51.100.1/24 (ports rs1 rs2)"), "{director}");
+    assert!(!director.contains("rs1 ,"), "{director}");
     let report = traffic(lab, 1000);
     assert_eq!(split(&report, &["rs1", "rs2"]), [600, 400], "{report}");
     lvslab_ok(&["down", lab]);

@@ -2,7 +2,7 @@
 //! log: a server stopped answering, a weight changed, traffic started.
 //! Pure, so every rule is unit-tested with hand-made snapshots.
 
-use lvslab_core::monitor::{ConnMode, ServiceView, Snapshot, TrafficView};
+use lvslab_core::monitor::{ServiceView, Snapshot, TrafficView};
 
 /// How much a log line matters, which picks its colour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
