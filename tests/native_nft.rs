@@ -268,3 +268,68 @@ fn doctor_and_the_no_ipvs_error_point_to_the_nft_dataplane() {
     assert!(err.contains("--dataplane nft") && err.contains("Nothing was changed"), "{err}");
     assert!(lab_namespaces("nftnoipvs").is_empty());
 }
+
+/// `conns` on nftables lists the director's conntrack entries for the VIP,
+/// in the columns and with the filter it has on IPVS, while held
+/// connections are open: each is ESTABLISHED (active) on the server that
+/// answers it, and the counts per server agree with `--server`.
+#[test]
+fn conns_lists_conntracks_entries_for_the_vip_during_held_connections() {
+    const HELD: u64 = 4;
+    let lab = "nftconns";
+    let (_guard, _dir) = up_nft("tutorial", lab);
+    let mut traffic = lvslab()
+        .args(["traffic", lab, "--hold", "4000", "--concurrency", &HELD.to_string()])
+        .args(["--requests", &HELD.to_string(), "--json"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start traffic");
+    let conns = |args: &[&str]| -> Value {
+        let mut all = vec!["conns", lab, "--json"];
+        all.extend_from_slice(args);
+        serde_json::from_slice(&lvslab_ok(&all).stdout).expect("conns --json is JSON")
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let doc = loop {
+        let doc = conns(&[]);
+        if doc["by_state"]["ESTABLISHED"].as_u64() == Some(HELD) {
+            break doc;
+        }
+        assert!(std::time::Instant::now() < deadline, "the held connections never showed: {doc}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let listed = doc["connections"].as_array().unwrap();
+    let held: Vec<&Value> = listed.iter().filter(|c| c["state"] == "ESTABLISHED").collect();
+    assert_eq!(held.len() as u64, HELD, "{doc}");
+    for c in &held {
+        assert_eq!(c["proto"], "TCP", "{c}");
+        assert_eq!(c["virtual_service"], "192.0.2.1:80", "{c}");
+        assert!(c["client"].as_str().unwrap().starts_with("192.0.2.2:"), "{c}");
+        let (server, addr) = (c["server"].as_str().unwrap(), c["server_addr"].as_str().unwrap());
+        assert!(
+            (server, addr) == ("rs1", "198.51.100.11:80")
+                || (server, addr) == ("rs2", "198.51.100.12:80"),
+            "{c}"
+        );
+        assert_eq!(c["active"], true, "{c}");
+        assert_eq!(c["template"], false, "{c}");
+    }
+    let active: Vec<u64> = doc["by_server"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["active"].as_u64().unwrap())
+        .collect();
+    assert_eq!(active.iter().sum::<u64>(), HELD, "{doc}");
+    // --server narrows to one server's entries, with the same count.
+    let rs1 = conns(&["--server", "rs1"]);
+    let rs1_held =
+        rs1["connections"].as_array().unwrap().iter().filter(|c| c["active"] == true).count();
+    assert_eq!(rs1_held as u64, active[0], "{rs1}");
+    assert!(rs1["connections"].as_array().unwrap().iter().all(|c| c["server"] == "rs1"), "{rs1}");
+    // The text form has the IPVS form's columns.
+    let text = String::from_utf8_lossy(&lvslab_ok(&["conns", lab]).stdout).into_owned();
+    assert!(text.contains("REAL SERVER") && text.contains("ESTABLISHED"), "{text}");
+    assert!(traffic.wait().unwrap().success(), "every held request answered");
+    lvslab_ok(&["down", lab]);
+}

@@ -205,7 +205,6 @@ fn finish(lab: Option<LabName>, owned: bool, keep: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lvslab_ipvs::probe::Support;
 
     #[test]
     fn the_picker_learns_topology_services_and_the_presets_own_words() {

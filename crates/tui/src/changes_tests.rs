@@ -1,6 +1,7 @@
 //! Each rule of [`diff`], on the tutorial sample.
 
 use super::*;
+use lvslab_core::monitor::ConnMode;
 use lvslab_core::monitor::sample;
 
 fn texts(prev: &Snapshot, next: &Snapshot) -> Vec<String> {
