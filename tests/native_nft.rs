@@ -333,3 +333,63 @@ fn conns_lists_conntracks_entries_for_the_vip_during_held_connections() {
     assert!(traffic.wait().unwrap().success(), "every held request answered");
     lvslab_ok(&["down", lab]);
 }
+
+/// 100 new connections from the client to `vip`, counted by the server
+/// that answered (each server's page starts with its name).
+fn hundred_answers(client: &str, vip: &str) -> std::collections::BTreeMap<String, u32> {
+    let mut counts = std::collections::BTreeMap::new();
+    for _ in 0..100 {
+        let out = Command::new("ip")
+            .args(["netns", "exec", client, "curl", "-sf", "--max-time", "5"])
+            .args(["-H", "Connection: close", &format!("http://{vip}/")])
+            .output()
+            .expect("run curl");
+        assert!(out.status.success(), "curl: {}", String::from_utf8_lossy(&out.stderr));
+        let body = String::from_utf8_lossy(&out.stdout).into_owned();
+        let name = body.split_whitespace().next().unwrap_or_default().to_string();
+        *counts.entry(name).or_default() += 1;
+    }
+    counts
+}
+
+/// `export --format shell` of a running nftables lab writes what runs (its
+/// ruleset, no ipvsadm): run after `down`, the script rebuilds the lab on
+/// this kernel without IPVS, the director's table is the one lvslab
+/// programmed, and traffic splits as before; its `down` leaves nothing.
+#[test]
+fn the_shell_export_of_a_running_nftables_lab_rebuilds_it() {
+    let lab = "nftsh";
+    let (director, client) = (format!("lvs-{lab}-director"), format!("lvs-{lab}-client"));
+    let (_guard, dir) = up_nft("tutorial", lab);
+    let table = nft(Some(&director), &["list", "table", "ip", "lvslab"]);
+    let expected: std::collections::BTreeMap<String, u32> =
+        [("rs1".to_string(), 60), ("rs2".to_string(), 40)].into();
+    assert_eq!(hundred_answers(&client, "192.0.2.1"), expected, "wrr 3:2 under lvslab");
+    let script = dir.path().join("nftsh.sh");
+    lvslab_ok(&["export", lab, "--format", "shell", "-o", script.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&script).unwrap();
+    assert!(text.contains("nft -f") && !text.contains("ipvsadm"), "{text}");
+    lvslab_ok(&["down", lab]);
+    assert!(lab_namespaces(lab).is_empty());
+
+    let built = Command::new("bash").arg(&script).output().unwrap();
+    let said = String::from_utf8_lossy(&built.stdout).into_owned();
+    assert!(built.status.success(), "{said}{}", String::from_utf8_lossy(&built.stderr));
+    assert!(said.contains(&format!("lab '{lab}' is up")), "{said}");
+    // The same table, its counters zero again as in a fresh lab.
+    let rebuilt = nft(Some(&director), &["list", "table", "ip", "lvslab"]);
+    let zeroed = |t: &str| {
+        t.lines()
+            .map(|l| match l.find("packets ") {
+                Some(i) => l[..i].to_string(),
+                None => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(zeroed(&rebuilt), zeroed(&table), "the script's table is lvslab's");
+    assert_eq!(hundred_answers(&client, "192.0.2.1"), expected, "the same split by hand");
+
+    let down = Command::new("bash").arg(&script).arg("down").output().unwrap();
+    assert!(down.status.success(), "{}", String::from_utf8_lossy(&down.stderr));
+    assert!(lab_namespaces(lab).is_empty(), "the script's down leaves no namespace");
+}
