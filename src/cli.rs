@@ -17,7 +17,7 @@ use lvslab_core::lab::ranges;
 #[derive(Debug, Parser)]
 #[command(name = "lvslab", version, propagate_version = true, max_term_width = 100)]
 #[command(after_help = "Start with:  sudo lvslab up tutorial   then   lvslab status tutorial\n\
-On a kernel without IPVS:  sudo lvslab up tutorial --dataplane nft   (or  sudo lvslab --dataplane nft)")]
+It balances with IPVS where the kernel has it, else with nftables (`--dataplane ipvs` insists).")]
 pub struct Cli {
     /// What to do; without a command, the dashboard opens on the preset picker.
     #[command(subcommand)]
@@ -38,7 +38,7 @@ pub enum Command {
         after_help = "Forwarding: `tutorial` is LVS-NAT (replies cross the director); `dr` and `tun` \
 are the\nsame cluster by direct routing and IP tunnelling (replies go from the real servers\n\
 straight to the client through a router); `nat-vs-dr` puts both side by side.\n\n\
-Examples:\n  lvslab up tutorial\n  lvslab up dr\n  lvslab up tutorial --dataplane nft     # a kernel without IPVS: nftables balances\n  \
+Examples:\n  lvslab up tutorial\n  lvslab up dr\n  lvslab up tutorial --dataplane nft     # nftables even where the kernel has IPVS\n  \
 lvslab up labs/nat-rr-4rs.toml --dataplane none\n  \
 lvslab up tutorial --control keepalived   # keepalived programs IPVS and health-checks the servers\n\n\
 With --control keepalived (or `control = \"keepalived\"` in the preset), lvslab writes\n\
@@ -54,7 +54,7 @@ within about 2 s and returns when it answers again (`--start rs1`). Watch it wit
         /// `ipvs`: program the kernel's IPVS (needs CONFIG_IP_VS). `nft`: nftables DNAT as
         /// kube-proxy's nftables mode builds it (rr, wrr, sh, dh; needs nft and conntrack).
         /// `none`: build the topology only (namespaces, links, routes, forwarding), no load
-        /// balancing. Default: the preset's `dataplane`, else ipvs.
+        /// balancing. Default: the preset's `dataplane`, else ipvs where the kernel has it, else nft.
         #[arg(long, value_enum)]
         dataplane: Option<Dataplane>,
         /// Who programs IPVS: `lvslab` (the preset's table, no health checks) or
@@ -95,7 +95,7 @@ A lab the dashboard brought up is torn down on quit unless --keep; an attached l
         #[arg(value_parser = lab_or_preset, add = ArgValueCompleter::new(complete::lab_or_preset))]
         lab: String,
         /// For a preset: `ipvs` (needs CONFIG_IP_VS), `nft` (nftables DNAT) or `none` (topology
-        /// only). Default: the preset's `dataplane`, else ipvs.
+        /// only). Default: the preset's `dataplane`, else ipvs where the kernel has it, else nft.
         #[arg(long, value_enum)]
         dataplane: Option<Dataplane>,
         /// Leave the lab running on quit, even if the dashboard brought it up.
@@ -355,10 +355,10 @@ lvslab tutorial --name mylab --keep"
         #[arg(long, value_enum, default_value_t = lvslab_core::lab::model::Forward::Nat)]
         method: lvslab_core::lab::model::Forward,
         /// `ipvs` (needs CONFIG_IP_VS) or `none`: the IPVS steps are then explained and skipped
-        /// (NAT walk only; the DR and TUN walks need IPVS).
-        /// (The walk teaches ipvsadm; for nftables use `lvslab up tutorial --dataplane nft`.)
-        #[arg(long, value_enum, default_value_t = Dataplane::Ipvs)]
-        dataplane: Dataplane,
+        /// (NAT walk only; the DR and TUN walks need IPVS). Default: ipvs where the kernel
+        /// has it, else none (the walk teaches ipvsadm; for nftables use `lvslab up tutorial`).
+        #[arg(long, value_enum)]
+        dataplane: Option<Dataplane>,
         /// Name of the lab (namespaces lvs-NAME-*), so it can run beside a `tutorial` lab.
         #[arg(long, default_value = "tutorial", value_parser = lab_name)]
         name: LabName,

@@ -1,5 +1,6 @@
 //! `lvslab conns` on this machine's kernel, which has no IPVS: what a user
-//! is told instead of a table. Run with `--features root-tests`; without
+//! is told instead of a table on a lab that balances nothing (nftables'
+//! table: native_nft.rs). Run with `--features root-tests`; without
 //! root they fail, they never skip. Each test works in a private /run (see
 //! common/sandbox.rs), so its lab cannot meet another test's.
 
@@ -22,8 +23,8 @@ fn conns_explains_a_lab_without_ipvs_and_an_unknown_server() {
     let out = sandbox.lvslab(&["conns", "connsnat"]);
     assert!(!out.status.success());
     assert!(
-        output_text(&out).contains("runs without IPVS")
-            && output_text(&out).contains("no IPVS connection table"),
+        output_text(&out).contains("balances nothing (dataplane none)")
+            && output_text(&out).contains("no connection table"),
         "{}",
         output_text(&out)
     );

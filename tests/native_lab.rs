@@ -263,7 +263,8 @@ fn ipvs_dataplane_on_a_kernel_without_ipvs_fails_before_creating_anything() {
     // on one with IPVS it fails rather than pass without checking anything.
     require_no_ipvs();
     let before = machine_state();
-    let out = lvslab().args(["up", "tutorial"]).output().unwrap();
+    // `--dataplane ipvs` insists (without it, nftables is chosen: native_nft.rs).
+    let out = lvslab().args(["up", "tutorial", "--dataplane", "ipvs"]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
     for needle in ["CONFIG_IP_VS", "modprobe ip_vs", "--dataplane none", "Nothing was changed"] {

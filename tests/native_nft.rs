@@ -53,6 +53,40 @@ fn nft(ns: Option<&str>, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The README's first command with no flags on this kernel (no IPVS, nft
+/// installed): nftables is chosen, the line says why, the tutorial's wrr 3:2
+/// splits exactly, and `down` leaves nothing. (IPVS chosen where the kernel
+/// has it: tests/vm_lab.rs, unchanged.)
+#[test]
+fn up_without_a_dataplane_chooses_nftables_here_says_why_and_splits_600_400() {
+    require_root();
+    require_no_ipvs();
+    let lab = "nftauto";
+    let dir = tempfile::tempdir().unwrap();
+    let preset = renamed_preset(dir.path(), "tutorial", lab);
+    let guard = LabGuard::new(lab);
+    let up = lvslab_ok(&["up", preset.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&up.stderr);
+    let line: Vec<&str> = err.lines().filter(|l| l.starts_with("dataplane ")).collect();
+    assert_eq!(line.len(), 1, "one line says which and why: {err}");
+    for needle in ["dataplane nft", "no IPVS", "nft is installed", "--dataplane ipvs"] {
+        assert!(line[0].contains(needle), "{needle:?} in {line:?}");
+    }
+    assert!(String::from_utf8_lossy(&up.stdout).contains("dataplane nft"), "the summary says nft");
+    assert_eq!(status_json(lab)["dataplane"], "nft");
+    // The director's bridge ports are shown as its ports, not as addresses.
+    let status = String::from_utf8_lossy(&lvslab_ok(&["status", lab]).stdout).into_owned();
+    let director = status.lines().find(|l| l.trim_start().starts_with("director")).unwrap();
+    assert!(director.contains("198.51.100.1/24 (ports rs1 rs2)"), "{director}");
+    assert!(!director.contains("rs1 ,"), "{director}");
+    let report = traffic(lab, 1000);
+    assert_eq!(split(&report, &["rs1", "rs2"]), [600, 400], "{report}");
+    lvslab_ok(&["down", lab]);
+    assert!(lab_namespaces(lab).is_empty(), "down leaves no namespace");
+    assert!(!Path::new(&format!("/run/lvslab/labs/{lab}")).exists(), "down leaves no record");
+    drop(guard);
+}
+
 #[test]
 fn the_tutorials_wrr_3_2_on_nftables_splits_1000_connections_600_400_and_down_leaves_nothing() {
     let lab = "nftwrr";
@@ -210,7 +244,7 @@ fn compare_runs_nftables_here_and_says_why_ipvs_did_not() {
 }
 
 /// On this kernel (nftables, no IPVS) doctor says nftables works and points
-/// the missing IPVS to `--dataplane nft`; so does `up` without the flag.
+/// the missing IPVS to `--dataplane nft`; so does `up --dataplane ipvs`.
 /// (doctor where the kernel has IPVS: tests/vm_nft.rs.)
 #[test]
 fn doctor_and_the_no_ipvs_error_point_to_the_nft_dataplane() {
@@ -227,9 +261,135 @@ fn doctor_and_the_no_ipvs_error_point_to_the_nft_dataplane() {
     let dir = tempfile::tempdir().unwrap();
     let preset = renamed_preset(dir.path(), "tutorial", "nftnoipvs");
     let _guard = LabGuard::new("nftnoipvs");
-    let up = lvslab().args(["up", preset.to_str().unwrap()]).output().unwrap();
+    let up =
+        lvslab().args(["up", preset.to_str().unwrap(), "--dataplane", "ipvs"]).output().unwrap();
     let err = String::from_utf8_lossy(&up.stderr);
-    assert!(!up.status.success(), "IPVS is the default and absent");
+    assert!(!up.status.success(), "IPVS was asked for and is absent");
     assert!(err.contains("--dataplane nft") && err.contains("Nothing was changed"), "{err}");
     assert!(lab_namespaces("nftnoipvs").is_empty());
+}
+
+/// `conns` on nftables lists the director's conntrack entries for the VIP,
+/// in the columns and with the filter it has on IPVS, while held
+/// connections are open: each is ESTABLISHED (active) on the server that
+/// answers it, and the counts per server agree with `--server`.
+#[test]
+fn conns_lists_conntracks_entries_for_the_vip_during_held_connections() {
+    const HELD: u64 = 4;
+    let lab = "nftconns";
+    let (_guard, _dir) = up_nft("tutorial", lab);
+    let mut traffic = lvslab()
+        .args(["traffic", lab, "--hold", "4000", "--concurrency", &HELD.to_string()])
+        .args(["--requests", &HELD.to_string(), "--json"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start traffic");
+    let conns = |args: &[&str]| -> Value {
+        let mut all = vec!["conns", lab, "--json"];
+        all.extend_from_slice(args);
+        serde_json::from_slice(&lvslab_ok(&all).stdout).expect("conns --json is JSON")
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let doc = loop {
+        let doc = conns(&[]);
+        if doc["by_state"]["ESTABLISHED"].as_u64() == Some(HELD) {
+            break doc;
+        }
+        assert!(std::time::Instant::now() < deadline, "the held connections never showed: {doc}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let listed = doc["connections"].as_array().unwrap();
+    let held: Vec<&Value> = listed.iter().filter(|c| c["state"] == "ESTABLISHED").collect();
+    assert_eq!(held.len() as u64, HELD, "{doc}");
+    for c in &held {
+        assert_eq!(c["proto"], "TCP", "{c}");
+        assert_eq!(c["virtual_service"], "192.0.2.1:80", "{c}");
+        assert!(c["client"].as_str().unwrap().starts_with("192.0.2.2:"), "{c}");
+        let (server, addr) = (c["server"].as_str().unwrap(), c["server_addr"].as_str().unwrap());
+        assert!(
+            (server, addr) == ("rs1", "198.51.100.11:80")
+                || (server, addr) == ("rs2", "198.51.100.12:80"),
+            "{c}"
+        );
+        assert_eq!(c["active"], true, "{c}");
+        assert_eq!(c["template"], false, "{c}");
+    }
+    let active: Vec<u64> = doc["by_server"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["active"].as_u64().unwrap())
+        .collect();
+    assert_eq!(active.iter().sum::<u64>(), HELD, "{doc}");
+    // --server narrows to one server's entries, with the same count.
+    let rs1 = conns(&["--server", "rs1"]);
+    let rs1_held =
+        rs1["connections"].as_array().unwrap().iter().filter(|c| c["active"] == true).count();
+    assert_eq!(rs1_held as u64, active[0], "{rs1}");
+    assert!(rs1["connections"].as_array().unwrap().iter().all(|c| c["server"] == "rs1"), "{rs1}");
+    // The text form has the IPVS form's columns.
+    let text = String::from_utf8_lossy(&lvslab_ok(&["conns", lab]).stdout).into_owned();
+    assert!(text.contains("REAL SERVER") && text.contains("ESTABLISHED"), "{text}");
+    assert!(traffic.wait().unwrap().success(), "every held request answered");
+    lvslab_ok(&["down", lab]);
+}
+
+/// 100 new connections from the client to `vip`, counted by the server
+/// that answered (each server's page starts with its name).
+fn hundred_answers(client: &str, vip: &str) -> std::collections::BTreeMap<String, u32> {
+    let mut counts = std::collections::BTreeMap::new();
+    for _ in 0..100 {
+        let out = Command::new("ip")
+            .args(["netns", "exec", client, "curl", "-sf", "--max-time", "5"])
+            .args(["-H", "Connection: close", &format!("http://{vip}/")])
+            .output()
+            .expect("run curl");
+        assert!(out.status.success(), "curl: {}", String::from_utf8_lossy(&out.stderr));
+        let body = String::from_utf8_lossy(&out.stdout).into_owned();
+        let name = body.split_whitespace().next().unwrap_or_default().to_string();
+        *counts.entry(name).or_default() += 1;
+    }
+    counts
+}
+
+/// `export --format shell` of a running nftables lab writes what runs (its
+/// ruleset, no ipvsadm): run after `down`, the script rebuilds the lab on
+/// this kernel without IPVS, the director's table is the one lvslab
+/// programmed, and traffic splits as before; its `down` leaves nothing.
+#[test]
+fn the_shell_export_of_a_running_nftables_lab_rebuilds_it() {
+    let lab = "nftsh";
+    let (director, client) = (format!("lvs-{lab}-director"), format!("lvs-{lab}-client"));
+    let (_guard, dir) = up_nft("tutorial", lab);
+    let table = nft(Some(&director), &["list", "table", "ip", "lvslab"]);
+    let expected: std::collections::BTreeMap<String, u32> =
+        [("rs1".to_string(), 60), ("rs2".to_string(), 40)].into();
+    assert_eq!(hundred_answers(&client, "192.0.2.1"), expected, "wrr 3:2 under lvslab");
+    let script = dir.path().join("nftsh.sh");
+    lvslab_ok(&["export", lab, "--format", "shell", "-o", script.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&script).unwrap();
+    assert!(text.contains("nft -f") && !text.contains("ipvsadm"), "{text}");
+    lvslab_ok(&["down", lab]);
+    assert!(lab_namespaces(lab).is_empty());
+
+    let built = Command::new("bash").arg(&script).output().unwrap();
+    let said = String::from_utf8_lossy(&built.stdout).into_owned();
+    assert!(built.status.success(), "{said}{}", String::from_utf8_lossy(&built.stderr));
+    assert!(said.contains(&format!("lab '{lab}' is up")), "{said}");
+    // The same table, its counters zero again as in a fresh lab.
+    let rebuilt = nft(Some(&director), &["list", "table", "ip", "lvslab"]);
+    let zeroed = |t: &str| {
+        t.lines()
+            .map(|l| match l.find("packets ") {
+                Some(i) => l[..i].to_string(),
+                None => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(zeroed(&rebuilt), zeroed(&table), "the script's table is lvslab's");
+    assert_eq!(hundred_answers(&client, "192.0.2.1"), expected, "the same split by hand");
+
+    let down = Command::new("bash").arg(&script).arg("down").output().unwrap();
+    assert!(down.status.success(), "{}", String::from_utf8_lossy(&down.stderr));
+    assert!(lab_namespaces(lab).is_empty(), "the script's down leaves no namespace");
 }

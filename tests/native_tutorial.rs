@@ -207,3 +207,24 @@ fn dr_and_tun_walks_need_ipvs_and_build_nothing_without_it() {
         assert!(!lvslab_sys::netns::exists(&format!("lvs-{name}-director")), "{method}");
     }
 }
+
+/// Without `--dataplane`, on this kernel without IPVS, the NAT walk chooses
+/// its routing steps (`none`) and says why in one line, before anything
+/// else (here the missing terminal ends it, with nothing built).
+#[test]
+fn without_ipvs_the_walk_chooses_its_routing_steps_and_says_why() {
+    common::require_root();
+    common::require_no_ipvs();
+    let name = "tu-auto";
+    let out = common::lvslab().args(["tutorial", "--name", name]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let said: Vec<&str> = stderr.lines().filter(|l| l.starts_with("dataplane ")).collect();
+    assert_eq!(said.len(), 1, "{stderr}");
+    assert!(said[0].starts_with("dataplane none: this kernel has no IPVS"), "{stderr}");
+    assert!(
+        said[0].contains("routing steps") && said[0].contains("lvslab up tutorial"),
+        "{stderr}"
+    );
+    assert!(!out.status.success(), "no terminal here: {stderr}");
+    assert!(!lvslab_sys::netns::exists(&format!("lvs-{name}-director")));
+}

@@ -564,3 +564,24 @@ fn prediction_of_a_persistent_service_160x48() {
     assert!(text.contains("predicted 99.8% of 1500"), "{text}");
     insta::assert_snapshot!(draw(160, 48, |f| view::render(f, &app)).backend());
 }
+
+/// On nftables the poller makes no prediction (numgen's slots are not
+/// IPVS's wrr order): the service line says so instead of `next: …`.
+#[test]
+fn nftables_says_it_is_not_predicted_instead_of_ipvs_order() {
+    let mut app = App::new(Theme::default(), Keymap::default(), Vec::new());
+    for tick in [299, 300] {
+        let mut snap = sample::tutorial(tick);
+        snap.lab.dataplane = lvslab_core::lab::model::Dataplane::Nft;
+        snap.prediction = None;
+        app.on_snapshot(Arc::new(snap));
+    }
+    let text = pane(120, 7, &app, view::ipvs_table::render).backend().to_string();
+    assert!(
+        text.contains("prediction: not predicted on nftables (it picks by numgen slot)"),
+        "{text}"
+    );
+    assert!(!text.contains("next"), "no IPVS order on nftables: {text}");
+    let narrow = pane(80, 7, &app, view::ipvs_table::render).backend().to_string();
+    assert!(!narrow.contains("next"), "{narrow}");
+}

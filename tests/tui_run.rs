@@ -406,3 +406,48 @@ fn f_fails_the_master_then_recovers_it_and_says_why_elsewhere() {
     );
     assert_eq!(app.pending(), 0, "nothing was sent");
 }
+
+/// Space starts the traffic: one line in the events log for the action
+/// (the request, replaced by its outcome), not the request, the outcome
+/// and the snapshot's view of the same start; the traffic pane shows the
+/// fixed rate and the connections in flight, not a concurrency of 0.
+#[tokio::test]
+async fn starting_traffic_is_one_event_line_and_the_pane_shows_what_is_in_flight() {
+    let mut stopped = sample::tutorial(30);
+    let traffic = stopped.traffic.as_mut().unwrap();
+    (traffic.running, traffic.rate, traffic.in_flight) = (false, 20, 0);
+    let mut rig = Rig::new(Some(stopped.clone()), Vec::new());
+    let frames = rig.frames.clone();
+    let snapshots = rig.backend.snapshots.clone();
+    let events = rig.backend.events.clone();
+    let keys = rig.keys.clone();
+    let key = |c| Ok(Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
+    let script = async move {
+        wait_for_frame(&frames, |f| f.contains("Events")).await;
+        keys.unbounded_send(key(' ')).unwrap();
+        wait_for_frame(&frames, |f| f.contains("→ start traffic")).await;
+        events
+            .send(BackendEvent::Applied(Ok(
+                "traffic started: 20 conn/s to 192.0.2.1:80 (short)".into()
+            )))
+            .unwrap();
+        let mut running = sample::tutorial(31);
+        let traffic = running.traffic.as_mut().unwrap();
+        (traffic.running, traffic.rate, traffic.in_flight) = (true, 20, 1);
+        snapshots.send_replace(Some(Arc::new(running)));
+        let frame = wait_for_frame(&frames, |f| f.contains("1 in flight")).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        keys.unbounded_send(key('q')).unwrap();
+        frame
+    };
+    let (exit, _) = tokio::join!(rig.run(), script);
+    assert_eq!(exit, Exit::Quit);
+    let frames = rig.frames.lock().unwrap();
+    // The last frame before quitting.
+    let last = frames.iter().rev().find(|f| f.contains("1 in flight")).unwrap();
+    assert_eq!(last.matches("traffic started").count(), 1, "one line for the start:\n{last}");
+    assert!(last.contains("✓ traffic started: 20 conn/s"), "{last}");
+    assert!(!last.contains("→ start traffic"), "the request became its outcome:\n{last}");
+    assert!(last.contains("20 req/s fixed · 1 in flight"), "{last}");
+    assert!(!last.contains("concurrency"), "{last}");
+}

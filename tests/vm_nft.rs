@@ -42,3 +42,33 @@ fn doctor_says_ipvs_is_loaded_and_nftables_works_too() {
     let detail = report["nftables"]["detail"].as_str().unwrap();
     assert!(detail.contains("--dataplane nft") && detail.contains("rr, wrr, sh, dh"), "{detail}");
 }
+
+/// Where the kernel has IPVS, `up` without `--dataplane` chooses IPVS and
+/// says so in one line; the table is programmed and traffic splits 600/400
+/// as it always did (nftables is chosen only without IPVS: native_nft.rs).
+#[test]
+fn up_without_a_dataplane_chooses_ipvs_where_the_kernel_has_it() {
+    require_vm();
+    let lab = "vmauto";
+    let dir = tempfile::tempdir().unwrap();
+    let preset = common::lab::renamed_preset(dir.path(), "tutorial", lab);
+    let _guard = common::lab::LabGuard::new(lab);
+    let up = lvslab_ok(&["up", preset.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&up.stderr);
+    let said: Vec<&str> = err.lines().filter(|l| l.starts_with("dataplane ")).collect();
+    assert_eq!(
+        said,
+        ["dataplane ipvs: this kernel has IPVS (`--dataplane nft` for nftables)"],
+        "{err}"
+    );
+    assert_eq!(common::lab::status_json(lab)["dataplane"], "ipvs");
+    let out = lvslab_ok(&["traffic", lab, "--requests", "1000", "--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("traffic --json is JSON");
+    assert_eq!(
+        (report["by_server"]["rs1"].as_u64(), report["by_server"]["rs2"].as_u64()),
+        (Some(600), Some(400)),
+        "{report}"
+    );
+    lvslab_ok(&["down", lab]);
+    assert!(lab_namespaces(lab).is_empty());
+}

@@ -40,7 +40,7 @@ pub fn run(lab: &LabName, json: bool, watch: bool, server: Option<&str>) -> Resu
         let table = match read {
             ConnsRead::Table(read) => conns::table_read(&state.spec, &read, server),
             ConnsRead::NotUsed => bail!(
-                "lab '{lab}' runs without IPVS (dataplane {}): there is no IPVS connection table",
+                "lab '{lab}' balances nothing (dataplane {}): there is no connection table",
                 state.dataplane
             ),
             ConnsRead::Failed(e) => bail!("cannot read the connection table of lab '{lab}': {e}"),

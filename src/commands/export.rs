@@ -25,7 +25,7 @@ enum Source {
 }
 
 pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> {
-    let (spec, source, seen) = find(lab)?;
+    let (spec, source, seen, dataplane) = find(lab)?;
     // What the director has that the lab's record does not: said beside
     // every format, so an export never silently drops (or passes off as
     // the preset's) what someone added by hand.
@@ -36,6 +36,9 @@ pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> 
             Some(table) => export::rules::from_table(table),
             None => export::rules::from_spec(&spec),
         },
+        // A running nftables lab's script rebuilds what runs: its ruleset.
+        Format::Shell if dataplane == Some(Dataplane::Nft) => export::shell::to_shell_nft(&spec)
+            .map_err(|why| anyhow::anyhow!("nftables cannot balance lab '{lab}': {why}"))?,
         Format::Shell => export::shell::to_shell(&spec),
         Format::Toml => export::toml::to_toml(&spec, &header(&spec, &source, "toml")),
         Format::Keepalived => export::keepalived::to_keepalived(
@@ -77,9 +80,9 @@ pub fn run(lab: &str, format: Format, output: Option<&str>) -> Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// The running lab `lab` with what its director has now, else the preset
-/// of that name or path.
-fn find(lab: &str) -> Result<(LabSpec, Source, Option<Observation>)> {
+/// The running lab `lab` with what its director has now and its dataplane,
+/// else the preset of that name or path.
+fn find(lab: &str) -> Result<(LabSpec, Source, Option<Observation>, Option<Dataplane>)> {
     if let Ok(name) = LabName::new(lab)
         && !presets::is_path(lab)
         && let Some(state) = LabState::load(&name)?
@@ -95,10 +98,10 @@ fn find(lab: &str) -> Result<(LabSpec, Source, Option<Observation>)> {
             None
         };
         let source = Source::Running { origin: state.origin };
-        return Ok((state.spec, source, seen));
+        return Ok((state.spec, source, seen, Some(state.dataplane)));
     }
     match presets::load(lab) {
-        Ok(preset) => Ok((preset.spec, Source::Preset(preset.origin), None)),
+        Ok(preset) => Ok((preset.spec, Source::Preset(preset.origin), None, None)),
         Err(errors) => anyhow::bail!(
             "no lab '{lab}' is running, and it is no preset either:\n{errors}\n\
              (lvslab ls lists the running labs, lvslab ls --presets the presets)"

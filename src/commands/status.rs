@@ -84,29 +84,14 @@ fn print_text(s: &LabStatus) {
             );
             continue;
         }
-        let links: Vec<String> = h
-            .interfaces
-            .iter()
-            .filter(|l| l.name != "lo")
-            .map(|l| {
-                // Link-local IPv6 addresses are the kernel's own; they only add noise here.
-                let addrs: Vec<&str> = l
-                    .addresses
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|a| !a.starts_with("fe80:"))
-                    .collect();
-                let down = if l.up { "" } else { "(down)" };
-                format!("{}{down} {}", shown(&l.name), shown(&addrs.join(" ")))
-            })
-            .collect();
+        let links = lvslab_core::monitor::status::links_text(&h.interfaces);
         let gw = h.default_gateway.map(|g| format!("  via {g}")).unwrap_or_default();
         let fwd = match h.ip_forward {
             Some(true) => "  ip_forward=1",
             Some(false) => "  ip_forward=0",
             None => "",
         };
-        println!("  {:<9} {:<24} {}{gw}{fwd}", shown(&h.name), shown(&h.netns), links.join(", "));
+        println!("  {:<9} {:<24} {}{gw}{fwd}", shown(&h.name), shown(&h.netns), links);
     }
     let ipvs = s.dataplane == Dataplane::Ipvs;
     println!("\nSERVICES");

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use lvslab::ops::lifecycle::Wiring;
 use lvslab::ops::state::{LabState, Phase, Stored};
-use lvslab::ops::{lifecycle, teardown};
+use lvslab::ops::{dataplane, lifecycle, teardown};
 use lvslab::session::dashboard::bring_up_owned;
 use lvslab::session::{Session, show};
 use lvslab_core::lab::model::{Dataplane, LabName};
@@ -99,7 +99,7 @@ async fn choose(options: &Options) -> Result<Choice> {
         return Ok(Choice { lab: Some(state), owned: false, picker: false });
     }
     eprintln!("bringing up lab '{}' from {} ...", preset.spec.name, preset.origin);
-    let dataplane = options.dataplane.or(preset.spec.dataplane).unwrap_or(Dataplane::Ipvs);
+    let dataplane = dataplane::settle(options.dataplane, &preset.spec, &mut |w| eprintln!("{w}"))?;
     lifecycle::prepare(&preset.spec, dataplane, &mut |n| eprintln!("note: {n}"))?;
     let mut say = |line: String| eprintln!("  {line}");
     match bring_up_owned(preset, dataplane, Wiring::Full, &mut say).await {

@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use anyhow::{Result, anyhow};
-use lvslab::ops::LabError;
 use lvslab::ops::lifecycle::{self, Wiring};
+use lvslab::ops::{LabError, dataplane};
 use lvslab_core::lab::model::{Dataplane, LabName};
 use lvslab_core::lab::presets::{self, Preset};
 use lvslab_core::lab::validate;
@@ -27,8 +27,8 @@ const TUN_PRESET: &str = "tun.toml";
 pub struct Options {
     /// Which walk: NAT, DR or TUN.
     pub method: Forward,
-    /// IPVS or topology only.
-    pub dataplane: Dataplane,
+    /// IPVS or topology only; `None` chooses from what the kernel has.
+    pub dataplane: Option<Dataplane>,
     /// The lab's name.
     pub name: LabName,
     /// Leave the lab running on quit.
@@ -39,7 +39,13 @@ pub struct Options {
 
 pub fn run(options: &Options) -> Result<ExitCode> {
     super::require_privilege("tutorial")?;
-    if options.dataplane == Dataplane::Nft {
+    // The DR and TUN walks exist only on IPVS: without it they are refused below.
+    let dataplane = if options.method == Forward::Nat {
+        dataplane::settle_walk(options.dataplane, &mut |why| eprintln!("{why}"))
+    } else {
+        options.dataplane.unwrap_or(Dataplane::Ipvs)
+    };
+    if dataplane == Dataplane::Nft {
         anyhow::bail!(
             "the guided walk teaches ipvsadm step by step and has no nftables steps yet; \
              run `lvslab up tutorial --dataplane nft` and read its rules with \
@@ -52,7 +58,7 @@ pub fn run(options: &Options) -> Result<ExitCode> {
         Forward::Dr => (DR_PRESET, "direct routing", Forward::Dr.ipvsadm_switch()),
         Forward::Tun => (TUN_PRESET, "IP tunnelling", Forward::Tun.ipvsadm_switch()),
     };
-    if options.method != Forward::Nat && options.dataplane != Dataplane::Ipvs {
+    if options.method != Forward::Nat && dataplane != Dataplane::Ipvs {
         anyhow::bail!(
             "{walk} is an IPVS forwarding method (ipvsadm {switch}): the walk needs \
              --dataplane ipvs; on a kernel without IPVS, `lvslab tutorial --method nat \
@@ -65,7 +71,7 @@ pub fn run(options: &Options) -> Result<ExitCode> {
     super::runtime()?.block_on(async move {
         let name = preset.spec.name.clone();
         // An existing lab of that name is refused, never reused or removed.
-        lifecycle::prepare(&preset.spec, options.dataplane, &mut |n| eprintln!("note: {n}"))
+        lifecycle::prepare(&preset.spec, dataplane, &mut |n| eprintln!("note: {n}"))
             .map_err(|e| match e {
                 LabError::Refused(why) => {
                     anyhow!("{why}; pick another name with --name, or `lvslab down {name}`")
@@ -83,12 +89,12 @@ pub fn run(options: &Options) -> Result<ExitCode> {
             }
         );
         let mut say = |line: String| eprintln!("  {line}");
-        let state = bring_up_owned(preset, options.dataplane, Wiring::Bare, &mut say).await?;
+        let state = bring_up_owned(preset, dataplane, Wiring::Bare, &mut say).await?;
         let session = Session {
             lab: Some(state),
             owned: true,
             picker: false,
-            dataplane: options.dataplane,
+            dataplane,
             keep: options.keep,
             guide: true,
         };

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use lvslab::ops::state::{LabState, Phase, Stored};
-use lvslab::ops::{lifecycle, servers, teardown};
+use lvslab::ops::{dataplane, lifecycle, servers, teardown};
 use lvslab_core::lab::model::LabSpec;
 use lvslab_core::lab::model::{Control, Dataplane};
 use lvslab_core::lab::presets;
@@ -36,8 +36,9 @@ pub async fn run(
         };
         ha.sync = false;
     }
-    // The command line's choice, else the preset's, else IPVS.
-    let dataplane = dataplane.or(preset.spec.dataplane).unwrap_or(Dataplane::Ipvs);
+    // The command line's choice, else the preset's, else what this machine has.
+    let dataplane = dataplane::settle(dataplane, &preset.spec, &mut |why| eprintln!("{why}"))
+        .map_err(|e| anyhow::anyhow!("{e}. Nothing was changed."))?;
     let spec = preset.spec.clone();
     if let Some(code) = revive_running(&spec, dataplane)? {
         return Ok(code);

@@ -16,15 +16,16 @@
 
 use lvslab_core::lab::model::hosts;
 use std::collections::VecDeque;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use crate::nft::read::{BackendCounters, Counters, Tracked};
 use crate::nft::{exec, read};
 use lvslab_core::lab::model::LabSpec;
 use lvslab_core::lab::table;
-use lvslab_core::monitor::{IpvsRead, Table};
+use lvslab_core::monitor::{ConnsRead, IpvsRead, Table};
 use lvslab_ipvs::Stats;
+use lvslab_ipvs::conns::{Conn, Parsed};
 
 /// Rates are the difference over about this long, as IPVS's estimator
 /// averages over about 2 s (a read every 100 ms would make them jump).
@@ -67,6 +68,50 @@ impl NftReader {
         self.reads.push_back((now, counters));
         IpvsRead::Table(out)
     }
+}
+
+/// The director's conntrack entries for the lab's services, as `lvslab
+/// conns` lists IPVS's connections (same columns, filters and counts).
+/// Balancing goes on without `conntrack`; the table then says why it is
+/// missing.
+pub fn read_conns(spec: &LabSpec) -> ConnsRead {
+    match exec::conntrack(&spec.netns(hosts::DIRECTOR)) {
+        Ok(text) => ConnsRead::Table(Parsed {
+            conns: as_conns(spec, &read::conntrack(&text)),
+            skipped: 0,
+            skipped_first: Vec::new(),
+        }),
+        Err(e) => ConnsRead::Failed(format!("conntrack -L in the director: {e}")),
+    }
+}
+
+/// The tracked connections DNAT-ed from one of the lab's services, in the
+/// shape of IPVS's connection entries (pure). conntrack keeps no
+/// persistence templates: nftables has no persistence.
+pub fn as_conns(spec: &LabSpec, tracked: &[Tracked]) -> Vec<Conn> {
+    tracked
+        .iter()
+        .filter(|t| {
+            spec.services.iter().any(|svc| {
+                svc.vip == t.vip
+                    && svc.port == t.vport
+                    && svc.protocol.to_string().eq_ignore_ascii_case(&t.protocol)
+            })
+        })
+        .map(|t| {
+            let proto = t.protocol.to_ascii_uppercase();
+            Conn {
+                // conntrack has TCP states; IPVS names a UDP entry's state `UDP`.
+                state: t.state.clone().unwrap_or_else(|| proto.clone()),
+                proto,
+                client: SocketAddr::new(IpAddr::V4(t.client), t.client_port),
+                vip: SocketAddr::new(IpAddr::V4(t.vip), t.vport),
+                dest: SocketAddr::new(IpAddr::V4(t.server), t.server_port),
+                expires_s: u32::try_from(t.expires_s).unwrap_or(u32::MAX),
+                pe: None,
+            }
+        })
+        .collect()
 }
 
 /// The lab's services with the counters and connections read from the
@@ -180,5 +225,24 @@ mod tests {
         assert_eq!((dests[1].active_conns, dests[1].inactive_conns), (0, 0));
         assert_eq!(dests[0].stats.cps, 150, "300 connections in 2 s");
         assert_eq!(dests[1].stats.out_bytes, 400 * 900);
+    }
+
+    #[test]
+    fn conntrack_entries_of_the_vip_become_connection_entries() {
+        let spec = presets::load("tutorial").unwrap().spec;
+        let tracked = read::conntrack(
+            "tcp 6 431999 ESTABLISHED src=192.0.2.2 dst=192.0.2.1 sport=40000 dport=80 src=198.51.100.11 dst=192.0.2.2 sport=80 dport=40000 [ASSURED] mark=0 use=1\n\
+             tcp 6 100 TIME_WAIT src=192.0.2.2 dst=192.0.2.1 sport=40001 dport=80 src=198.51.100.12 dst=192.0.2.2 sport=80 dport=40001 [ASSURED] mark=0 use=1\n\
+             tcp 6 100 TIME_WAIT src=192.0.2.2 dst=192.0.2.9 sport=40002 dport=80 src=198.51.100.12 dst=192.0.2.2 sport=80 dport=40002 [ASSURED] mark=0 use=1\n",
+        );
+        let conns = as_conns(&spec, &tracked);
+        assert_eq!(conns.len(), 2, "the entry to another address is no service's: {conns:?}");
+        assert_eq!(conns[0].proto, "TCP");
+        assert_eq!(conns[0].client.to_string(), "192.0.2.2:40000");
+        assert_eq!(conns[0].vip.to_string(), "192.0.2.1:80");
+        assert_eq!(conns[0].dest.to_string(), "198.51.100.11:80");
+        assert!(conns[0].is_active() && !conns[1].is_active() && !conns[1].is_template());
+        let table = lvslab_core::monitor::conns::table(&spec, &conns, None);
+        assert_eq!((table.by_server[0].active, table.by_server[1].inactive), (1, 1));
     }
 }

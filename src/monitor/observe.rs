@@ -167,7 +167,8 @@ impl KernelObserver {
     pub fn read_conns_of(state: &LabState) -> ConnsRead {
         match state.dataplane {
             Dataplane::Ipvs => read_conns(&balancing_director_netns(state)),
-            _ => ConnsRead::NotUsed,
+            Dataplane::Nft => super::nft::read_conns(&state.spec),
+            Dataplane::None => ConnsRead::NotUsed,
         }
     }
 

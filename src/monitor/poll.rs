@@ -173,14 +173,17 @@ pub fn snapshot(
 }
 
 /// The main service's running prediction, checked against the answers the
-/// dashboard's traffic got; `None` without a table, without traffic, or
-/// for a scheduler that cannot be predicted.
+/// dashboard's traffic got; `None` off IPVS, without a table, without
+/// traffic, or for a scheduler that cannot be predicted.
 pub fn prediction(
     state: &LabState,
     seen: &Observation,
     traffic: Option<&TrafficView>,
     forecast: &mut Forecast,
 ) -> Option<PredictionView> {
+    // On nftables the table is built from its counters, but the choice is
+    // numgen's: IPVS's order would be a wrong prediction.
+    predict::on_dataplane(state.dataplane).ok()?;
     let spec = &state.spec;
     let table = seen.ipvs.table()?;
     let traffic = traffic?;

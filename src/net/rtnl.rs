@@ -231,10 +231,19 @@ impl Rtnl {
             .try_collect()
             .await
             .map_err(|e| self.fail("list addresses".into(), e))?;
-        let mut out = Vec::new();
-        for link in messages {
-            let name = link.attributes.iter().find_map(|a| match a {
+        let name_of = |link: &LinkMessage| {
+            link.attributes.iter().find_map(|a| match a {
                 LinkAttribute::IfName(name) => Some(name.clone()),
+                _ => None,
+            })
+        };
+        let mut out = Vec::new();
+        for link in &messages {
+            let name = name_of(link);
+            let master = link.attributes.iter().find_map(|a| match a {
+                LinkAttribute::Controller(index) => {
+                    messages.iter().find(|m| m.header.index == *index).and_then(name_of)
+                }
                 _ => None,
             });
             let addrs = addresses
@@ -253,6 +262,7 @@ impl Rtnl {
                 name: name.unwrap_or_default(),
                 up: link.header.flags.contains(LinkFlags::Up),
                 addresses: addrs,
+                master,
             });
         }
         Ok(out)

@@ -54,6 +54,17 @@ pub fn conntrack(ns: &str) -> Result<String, Error> {
     run(ns, "conntrack", &["-L"], None)
 }
 
+/// Whether the `nft` command runs (the default dataplane's choice; the
+/// bring-up's [`probe`] then tries a table for real).
+pub fn has_nft() -> bool {
+    Command::new("nft")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// Whether the `conntrack` command runs (it gives the active/inactive
 /// connection counts; balancing works without it).
 pub fn has_conntrack() -> bool {

@@ -8,6 +8,7 @@
 pub mod build;
 pub mod compare;
 pub mod control;
+pub mod dataplane;
 pub mod edit;
 pub mod error;
 pub mod ha;

@@ -52,7 +52,7 @@ pub async fn show(
     let io = if session.picker {
         io.with_presets(preset_list()).with_build_options(tui::BuildOptions {
             dataplane: session.dataplane,
-            ipvs_missing: ipvs_missing(&lvslab_ipvs::probe::support()),
+            ipvs_missing: crate::ops::dataplane::machine().ipvs_missing,
         })
     } else {
         io
@@ -186,19 +186,6 @@ fn preset_info(preset: &presets::Preset) -> PresetInfo {
     }
 }
 
-/// Why the picker cannot build with IPVS on this kernel, or `None` when it
-/// can (a module not loaded yet is loaded on first use).
-fn ipvs_missing(support: &lvslab_ipvs::probe::Support) -> Option<String> {
-    use lvslab_ipvs::probe::Support;
-    match support {
-        Support::Loaded | Support::NotLoaded => None,
-        Support::ModuleMissing => {
-            Some("this kernel has IPVS as a module, but no ip_vs module is installed".into())
-        }
-        Support::Absent => Some("this kernel has no IPVS (CONFIG_IP_VS is not set)".into()),
-    }
-}
-
 fn finish(lab: Option<LabName>, owned: bool, keep: bool) {
     let Some(name) = lab else { return };
     if owned && !keep {
@@ -218,7 +205,6 @@ fn finish(lab: Option<LabName>, owned: bool, keep: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lvslab_ipvs::probe::Support;
 
     #[test]
     fn the_picker_learns_topology_services_and_the_presets_own_words() {
@@ -237,13 +223,5 @@ mod tests {
         assert!(info.explanation.starts_with("The LVS-NAT tutorial lab."), "{}", info.explanation);
         let dr = preset_info(&presets::load("dr").unwrap());
         assert!(dr.topology.iter().any(|l| l.starts_with("router ")), "{:?}", dr.topology);
-    }
-
-    #[test]
-    fn ipvs_counts_as_missing_only_when_it_cannot_be_loaded() {
-        assert_eq!(ipvs_missing(&Support::Loaded), None);
-        assert_eq!(ipvs_missing(&Support::NotLoaded), None);
-        assert!(ipvs_missing(&Support::Absent).unwrap().contains("CONFIG_IP_VS"));
-        assert!(ipvs_missing(&Support::ModuleMissing).is_some());
     }
 }

@@ -69,6 +69,9 @@ pub struct LogEntry {
     pub level: Level,
     /// What happened.
     pub text: String,
+    /// A request sent to the backend whose outcome has not come: the
+    /// outcome replaces this line, so one action is one line.
+    pub awaiting: bool,
 }
 
 /// Changes of one destination's counters at their last refresh.
@@ -263,8 +266,8 @@ impl App {
             BackendEvent::Applied(result) => {
                 self.pending = self.pending.saturating_sub(1);
                 match result {
-                    Ok(done) => self.log(Level::Ok, format!("✓ {done}")),
-                    Err(why) => self.log(Level::Error, format!("✗ {why}")),
+                    Ok(done) => self.settle(Level::Ok, format!("✓ {done}")),
+                    Err(why) => self.settle(Level::Error, format!("✗ {why}")),
                 }
             }
             BackendEvent::Step(line) => self.progress.push(line),
@@ -471,7 +474,7 @@ impl App {
             Err(why) => (Level::Error, format!("✗ guide: {title}: {why}")),
         };
         guide.effect = Some(GuideEffect { step, verb, result });
-        self.log(log.0, log.1);
+        self.settle(log.0, log.1);
     }
 
     /// Adds a line to the events log, stamped with the lab's clock (the
@@ -481,8 +484,31 @@ impl App {
         self.log_at(at, level, text.into());
     }
 
+    /// Logs a request sent to the backend; [`Self::settle`] replaces it
+    /// with the outcome.
+    pub(super) fn log_request(&mut self, text: String) {
+        self.log(Level::Info, text);
+        if let Some(entry) = self.log.iter_mut().next_back() {
+            entry.awaiting = true;
+        }
+    }
+
+    /// The outcome of the oldest request still awaiting one (the backend
+    /// applies commands in order), written over its line; a new line when
+    /// no request awaits (the backend acted on its own, e.g. the first
+    /// traffic start).
+    fn settle(&mut self, level: Level, text: String) {
+        let at = self.snapshot.as_ref().map(|s| s.at).or(self.clock);
+        if let Some(entry) = self.log.iter_mut().find(|e| e.awaiting) {
+            *entry = LogEntry { at: at.or(entry.at), level, text, awaiting: false };
+            self.dirty = true;
+        } else {
+            self.log_at(at, level, text);
+        }
+    }
+
     fn log_at(&mut self, at: Option<SystemTime>, level: Level, text: String) {
-        self.log.push(LogEntry { at, level, text });
+        self.log.push(LogEntry { at, level, text, awaiting: false });
         self.dirty = true;
         if self.log_scroll > 0 {
             // Keep the same lines in view while the user reads back.

@@ -2,7 +2,7 @@
 //! log: a server stopped answering, a weight changed, traffic started.
 //! Pure, so every rule is unit-tested with hand-made snapshots.
 
-use lvslab_core::monitor::{ConnMode, ServiceView, Snapshot, TrafficView};
+use lvslab_core::monitor::{ServiceView, Snapshot, TrafficView};
 
 /// How much a log line matters, which picks its colour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,28 +135,14 @@ fn service_changes(before: &ServiceView, after: &ServiceView, out: &mut Vec<Chan
     }
 }
 
-fn mode_label(mode: ConnMode) -> String {
-    match mode {
-        ConnMode::Short => "short connections".into(),
-        ConnMode::Long { hold_ms } => format!("long connections (held {hold_ms} ms)"),
-    }
-}
-
+/// What the dashboard's own traffic did that no command of the user's says:
+/// a start, a new rate or mode comes from a command whose outcome is its
+/// line already (one action, one line); a stop is news only when the run
+/// ended on its own.
 fn traffic_changes(prev: Option<&TrafficView>, next: Option<&TrafficView>, out: &mut Vec<Change>) {
-    let Some(next) = next else { return };
-    let was_running = prev.is_some_and(|p| p.running);
-    if next.running && !was_running {
-        let text = format!("traffic started: {} req/s, {}", next.rate, mode_label(next.mode));
-        out.push(change(Level::Ok, text));
-    } else if !next.running && was_running {
-        out.push(change(Level::Warn, "traffic stopped"));
-    }
-    let Some(prev) = prev else { return };
-    if prev.rate != next.rate {
-        out.push(change(Level::Info, format!("rate {} → {} req/s", prev.rate, next.rate)));
-    }
-    if prev.mode != next.mode {
-        out.push(change(Level::Info, format!("now {}", mode_label(next.mode))));
+    let (Some(prev), Some(next)) = (prev, next) else { return };
+    if prev.running && !next.running && next.ended {
+        out.push(change(Level::Warn, "traffic stopped: its run ended"));
     }
     if prev.errors == 0 && next.errors > 0 {
         out.push(change(Level::Error, format!("requests failing: {} errors", next.errors)));

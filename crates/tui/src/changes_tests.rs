@@ -1,6 +1,7 @@
 //! Each rule of [`diff`], on the tutorial sample.
 
 use super::*;
+use lvslab_core::monitor::ConnMode;
 use lvslab_core::monitor::sample;
 
 fn texts(prev: &Snapshot, next: &Snapshot) -> Vec<String> {
@@ -59,6 +60,8 @@ fn forwarding_counters_and_traffic() {
     after.lab.director.forwarding = false;
     let traffic = after.traffic.as_mut().unwrap();
     traffic.running = false;
+    traffic.ended = true;
+    // A new rate or mode is a command's, whose outcome is its own line.
     traffic.rate = 100;
     traffic.mode = ConnMode::Long { hold_ms: 2000 };
     assert_eq!(
@@ -66,11 +69,22 @@ fn forwarding_counters_and_traffic() {
         vec![
             "director forwarding off: replies cannot reach the client",
             "counters zeroed",
-            "traffic stopped",
-            "rate 50 → 100 req/s",
-            "now long connections (held 2000 ms)",
+            "traffic stopped: its run ended",
         ]
     );
+}
+
+/// What the user's own commands did to the traffic (start, stop, rate,
+/// mode) is not a change to report: their outcome is the action's line.
+#[test]
+fn the_users_own_traffic_commands_are_no_changes() {
+    let running = sample::tutorial(30);
+    let mut stopped = running.clone();
+    let traffic = stopped.traffic.as_mut().unwrap();
+    traffic.running = false;
+    traffic.rate = 20;
+    assert!(diff(&running, &stopped).is_empty(), "{:?}", texts(&running, &stopped));
+    assert!(diff(&stopped, &running).is_empty(), "{:?}", texts(&stopped, &running));
 }
 
 #[test]

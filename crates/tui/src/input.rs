@@ -271,7 +271,7 @@ impl App {
 
     fn send(&mut self, command: Command) -> Option<Command> {
         self.pending += 1;
-        self.log(Level::Info, format!("→ {}", describe(&command)));
+        self.log_request(format!("→ {}", describe(&command)));
         Some(command)
     }
 

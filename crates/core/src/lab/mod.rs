@@ -4,6 +4,7 @@
 //! from other formats, and its record as `/run/lvslab` keeps it. Operating a
 //! lab on the kernel is the binary's `ops`.
 
+pub mod dataplane;
 pub mod edit;
 pub mod error;
 pub mod export;

@@ -31,6 +31,11 @@ impl<T> History<T> {
         self.items.iter()
     }
 
+    /// The values, oldest first, to change in place.
+    pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut T> + ExactSizeIterator {
+        self.items.iter_mut()
+    }
+
     /// The newest value.
     pub fn latest(&self) -> Option<&T> {
         self.items.back()

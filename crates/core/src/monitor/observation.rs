@@ -22,6 +22,10 @@ pub struct LinkInfo {
     pub up: bool,
     /// Addresses with prefix, e.g. `192.0.2.1/24`.
     pub addresses: Vec<String>,
+    /// The bridge this link is a port of (`br0`): a port has no address
+    /// of its own, so it is shown under its bridge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master: Option<String>,
 }
 
 /// The IPVS table as the kernel lists it: services with their destinations.

@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
+use crate::lab::model::Dataplane;
 use crate::lab::schedulers::Scheduler;
 
 /// The kernel's `hash_32` multiplier (GOLDEN_RATIO_32, include/linux/hash.h),
@@ -93,6 +94,18 @@ impl Algo {
             }
             Scheduler::Twos => return Err("twos picks two servers at random"),
         })
+    }
+}
+
+/// Whether the director of `dataplane` chooses as this predictor computes
+/// (IPVS's schedulers), or why not. nftables picks by `numgen inc` slots
+/// (`0-2 : rs1, 3-4 : rs2`), an order of its own, so IPVS's wrr order would
+/// be a wrong prediction there: none is made.
+pub fn on_dataplane(dataplane: Dataplane) -> Result<(), &'static str> {
+    match dataplane {
+        Dataplane::Ipvs => Ok(()),
+        Dataplane::Nft => Err("not predicted on nftables (it picks by numgen slot)"),
+        Dataplane::None => Err("nothing balances (dataplane none)"),
     }
 }
 

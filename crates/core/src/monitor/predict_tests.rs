@@ -138,3 +138,12 @@ mod algorithms {
         assert_eq!(Algo::of(Scheduler::Wrr), Ok(Algo::Wrr));
     }
 }
+
+#[test]
+fn only_ipvs_is_predicted_nftables_says_why_not() {
+    use crate::lab::model::Dataplane;
+    assert_eq!(super::on_dataplane(Dataplane::Ipvs), Ok(()));
+    let why = super::on_dataplane(Dataplane::Nft).unwrap_err();
+    assert!(why.contains("nftables") && why.contains("numgen"), "{why}");
+    assert!(super::on_dataplane(Dataplane::None).is_err());
+}

@@ -193,10 +193,14 @@ pub struct TrafficView {
     pub running: bool,
     /// Short or long connections.
     pub mode: ConnMode,
-    /// Target rate in requests per second.
+    /// Target rate in requests per second (the dashboard's traffic is
+    /// always at a fixed rate; there is no concurrency cap to show).
     pub rate: u32,
-    /// Connections in flight at most.
-    pub concurrency: u32,
+    /// Connections open at this instant.
+    pub in_flight: u32,
+    /// The run ended on its own (its duration, or the generator stopped)
+    /// rather than by a stop the user asked for.
+    pub ended: bool,
     /// Requests completed (ok + errors).
     pub requests: u64,
     /// Requests answered with success.

@@ -239,3 +239,76 @@ fn dest_status(d: &MergedDest) -> RealServerStatus {
         cps: kernel.map(|k| k.stats.cps),
     }
 }
+
+/// A host's links as `lvslab status` lists them, one phrase each: a link
+/// with its addresses (`br0 198.51.100.1/24`), a bridge's ports after it
+/// (`ports rs1 rs2`), never as addresses of their own; `lo` and the
+/// kernel's link-local IPv6 addresses left out. Escaped for the terminal.
+pub fn links_text(interfaces: &[LinkInfo]) -> String {
+    let shown = crate::lab::text::shown;
+    let ports = |bridge: &str| -> Vec<String> {
+        interfaces
+            .iter()
+            .filter(|l| l.master.as_deref() == Some(bridge))
+            .map(|l| format!("{}{}", shown(&l.name), if l.up { "" } else { "(down)" }))
+            .collect()
+    };
+    interfaces
+        .iter()
+        .filter(|l| l.name != "lo" && l.master.is_none())
+        .map(|l| {
+            let addrs: Vec<&str> = l
+                .addresses
+                .iter()
+                .map(String::as_str)
+                .filter(|a| !a.starts_with("fe80:"))
+                .collect();
+            let mut phrase = format!("{}{}", shown(&l.name), if l.up { "" } else { "(down)" });
+            if !addrs.is_empty() {
+                phrase = format!("{phrase} {}", shown(&addrs.join(" ")));
+            }
+            let ports = ports(&l.name);
+            if !ports.is_empty() {
+                phrase = format!("{phrase} (ports {})", ports.join(" "));
+            }
+            phrase
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(name: &str, addresses: &[&str], master: Option<&str>) -> LinkInfo {
+        LinkInfo {
+            name: name.into(),
+            up: true,
+            addresses: addresses.iter().map(|a| a.to_string()).collect(),
+            master: master.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_bridges_ports_are_listed_as_its_ports_not_as_addresses() {
+        let director = [
+            link("lo", &["127.0.0.1/8"], None),
+            link("eth0", &["192.0.2.1/24", "fe80::1/64"], None),
+            link("br0", &["198.51.100.1/24"], None),
+            link("rs1", &[], Some("br0")),
+            link("rs2", &["fe80::2/64"], Some("br0")),
+        ];
+        assert_eq!(links_text(&director), "eth0 192.0.2.1/24, br0 198.51.100.1/24 (ports rs1 rs2)");
+    }
+
+    #[test]
+    fn a_link_without_addresses_has_no_trailing_space_and_down_is_said() {
+        let mut tunl0 = link("tunl0", &[], None);
+        tunl0.up = false;
+        assert_eq!(
+            links_text(&[tunl0, link("eth0", &["198.51.100.11/24"], None)]),
+            "tunl0(down), eth0 198.51.100.11/24"
+        );
+    }
+}

@@ -221,6 +221,7 @@ fn dr_observed(vip_on_lo: [bool; 2], arp: [(u8, u8); 2], ipvs: IpvsRead) -> Obse
                     name: "lo".into(),
                     up: true,
                     addresses: lo,
+                    master: None,
                 }],
                 gateway: Some(Ipv4Addr::new(198, 51, 100, 254)),
                 arp: i.map(|i| arp[i]),

@@ -43,7 +43,8 @@ fn observed(servers: [Server; 2], ipvs: IpvsRead) -> Observation {
                 "rs2" => Some(servers[1]),
                 _ => None,
             };
-            let mut tunl0 = LinkInfo { name: "tunl0".into(), up: false, addresses: Vec::new() };
+            let mut tunl0 =
+                LinkInfo { name: "tunl0".into(), up: false, addresses: Vec::new(), master: None };
             if let Some(s) = server {
                 tunl0.up = s.up;
                 if s.vip {

@@ -22,6 +22,7 @@ use crate::format::{delta, fitting, si};
 use crate::theme::Theme;
 use lvslab_core::lab::model::Dataplane;
 use lvslab_core::monitor::forecast::PredictionView;
+use lvslab_core::monitor::predict;
 use lvslab_core::monitor::{DestView, Forward, Origin, ServiceView, Snapshot};
 
 /// Inner width from which the Forward column is shown.
@@ -53,10 +54,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     };
     let methods = mixes_methods(snap);
     let mut line = service_line(service, theme, methods);
+    let used: usize = line.spans.iter().map(|s| s.content.chars().count()).sum();
+    let room = u16::try_from(usize::from(inner.width).saturating_sub(used)).unwrap_or(0);
     if let Some(p) = &snap.prediction {
-        let used: usize = line.spans.iter().map(|s| s.content.chars().count()).sum();
-        let room = u16::try_from(usize::from(inner.width).saturating_sub(used)).unwrap_or(0);
         line.spans.push(Span::styled(prediction_text(p, room), theme.accent()));
+    } else if let Err(why) = predict::on_dataplane(snap.lab.dataplane)
+        && snap.lab.dataplane.balances()
+    {
+        // Said, so no one reads the weights' share as nftables' order.
+        let variants = [format!("  prediction: {why}"), "  not predicted".into(), String::new()];
+        let variants: Vec<&str> = variants.iter().map(String::as_str).collect();
+        line.spans.push(Span::styled(fitting(&variants, room), theme.muted()));
     }
     frame.render_widget(Paragraph::new(line), service_row);
     let visible = table_visible_rows(area);

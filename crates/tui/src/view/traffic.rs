@@ -1,4 +1,4 @@
-//! The load generator: running or not, rate, concurrency, short or long
+//! The load generator: running or not, rate, connections in flight, short or long
 //! connections, results and latency, and who answered.
 
 use ratatui::Frame;
@@ -41,7 +41,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     let lines = vec![
         Line::from(vec![state, Span::raw(format!("  {} connections", mode_name(t.mode)))]),
-        Line::raw(format!("{} req/s · concurrency {}", t.rate, t.concurrency)),
+        Line::raw(format!("{} req/s fixed · {} in flight", t.rate, t.in_flight)),
         Line::from(vec![
             Span::raw(format!("requests {} · ok {} · ", t.requests, t.ok)),
             Span::styled(format!("errors {}", t.errors), errors),

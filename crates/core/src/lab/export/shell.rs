@@ -26,13 +26,30 @@ const MAX_COMMENT: usize = 400;
 /// Where the script keeps the real servers' web roots and logs.
 pub const SCRATCH_DIR: &str = "/run/lvslab-sh";
 
-/// The script for `spec`.
+/// The script for `spec`, balanced by IPVS (`ipvsadm`).
 pub fn to_shell(spec: &LabSpec) -> String {
+    script(spec, None)
+}
+
+/// The script for `spec` balanced by nftables, as `--dataplane nft` runs
+/// it: the director's ruleset written as it is applied (`nft -f`), the rest
+/// as [`to_shell`]. Refused as `up --dataplane nft` refuses what nftables
+/// cannot balance.
+pub fn to_shell_nft(spec: &LabSpec) -> Result<String, String> {
+    let ruleset = crate::lab::nftables::ruleset(spec)?.create();
+    Ok(script(spec, Some(&ruleset)))
+}
+
+/// The script; `nft` is the director's ruleset when nftables balances.
+fn script(spec: &LabSpec, nft: Option<&str>) -> String {
     let mut out = String::new();
-    preamble(&mut out, spec);
+    preamble(&mut out, spec, nft.is_some());
     out.push_str("up() {\n    preflight\n");
     topology(&mut out, spec);
-    if spec.ha.is_some() {
+    if let Some(ruleset) = nft {
+        nftables(&mut out, spec, ruleset);
+        servers(&mut out, spec);
+    } else if spec.ha.is_some() {
         // keepalived checks the real servers as soon as it starts: start
         // them first, so none begins the lab marked down.
         servers(&mut out, spec);
@@ -41,7 +58,7 @@ pub fn to_shell(spec: &LabSpec) -> String {
         ipvs(&mut out, spec);
         servers(&mut out, spec);
     }
-    finish(&mut out, spec);
+    finish(&mut out, spec, nft.is_some());
     out.push_str("}\n\n");
     out.push_str(
         "case \"${1:-up}\" in\n    up) up ;;\n    down) down ;;\n    \
@@ -50,7 +67,7 @@ pub fn to_shell(spec: &LabSpec) -> String {
     out
 }
 
-fn preamble(out: &mut String, spec: &LabSpec) {
+fn preamble(out: &mut String, spec: &LabSpec, nft: bool) {
     let namespaces: Vec<String> =
         spec.hosts().map(|(h, _)| shell_word(&spec.netns(h)).into_owned()).collect();
     let _ = write!(
@@ -94,13 +111,11 @@ down() {{
 
 # Check everything before the first change, so a refusal changes nothing.
 preflight() {{
-    [ "$(id -u)" -eq 0 ] || die "run me as root (namespaces and IPVS need it)"
+    [ "$(id -u)" -eq 0 ] || die "run me as root (namespaces and {balancer} need it)"
     for tool in {tools}; do
         command -v "$tool" >/dev/null || die "'$tool' is missing; install it first"
     done
-    [ -e /proc/net/ip_vs ] || modprobe ip_vs 2>/dev/null ||
-        die "this kernel has no IPVS (CONFIG_IP_VS), so nothing could balance; nothing was changed"
-    for ns in "${{NAMESPACES[@]}}"; do
+{probe}    for ns in "${{NAMESPACES[@]}}"; do
         [ ! -e "/run/netns/$ns" ] ||
             die "namespace $ns exists already (this script or lvslab built the lab before); remove it with: bash $0 down  (or lvslab down {dq_name})"
     done
@@ -115,12 +130,23 @@ preflight() {{
         description = clip(&spec.description, MAX_COMMENT),
         namespaces = namespaces.join(" "),
         scratch = SCRATCH_DIR,
-        needs = if spec.ha.is_some() {
+        balancer = if nft { "nftables" } else { "IPVS" },
+        probe = if nft {
+            ""
+        } else {
+            "    [ -e /proc/net/ip_vs ] || modprobe ip_vs 2>/dev/null ||\n        \
+             die \"this kernel has no IPVS (CONFIG_IP_VS), so nothing could balance; nothing was changed\"\n"
+        },
+        needs = if nft {
+            "iproute2, nftables and python3"
+        } else if spec.ha.is_some() {
             "iproute2, ipvsadm, python3 and keepalived"
         } else {
             "iproute2, ipvsadm and python3"
         },
-        tools = if spec.ha.is_some() {
+        tools = if nft {
+            "ip nft python3 sysctl setsid"
+        } else if spec.ha.is_some() {
             "ip ipvsadm python3 sysctl setsid keepalived"
         } else {
             "ip ipvsadm python3 sysctl setsid"
@@ -379,6 +405,20 @@ fn ipvs(out: &mut String, spec: &LabSpec) {
     }
 }
 
+/// The director's nftables table, as `lvslab up --dataplane nft` applies it.
+fn nftables(out: &mut String, spec: &LabSpec, ruleset: &str) {
+    let director = shell_word(&spec.netns(hosts::DIRECTOR)).into_owned();
+    out.push_str(
+        "\n    # 4. The load balancer: nftables DNAT, as kube-proxy's nftables mode builds\n    \
+         # it. numgen (rr, wrr) or jhash (sh, dh) picks a slot of a verdict map, each\n    \
+         # real server's chain DNATs to it; conntrack keeps a connection on its server.\n    \
+         # One `nft -f` transaction in the director's namespace: all of it, or none.\n    \
+         mkdir -p \"$SCRATCH\"\n",
+    );
+    heredoc(out, "$SCRATCH/director.nft", ruleset);
+    let _ = writeln!(out, "    ip netns exec {director} nft -f \"$SCRATCH/director.nft\"");
+}
+
 /// Two directors: keepalived in each, from the same files `lvslab up` writes.
 fn keepalived(out: &mut String, spec: &LabSpec) {
     out.push_str(
@@ -501,7 +541,7 @@ fn servers(out: &mut String, spec: &LabSpec) {
     }
 }
 
-fn finish(out: &mut String, spec: &LabSpec) {
+fn finish(out: &mut String, spec: &LabSpec, nft: bool) {
     let client = shell_dq(&spec.netns(hosts::CLIENT)).into_owned();
     let _ =
         writeln!(out, "\n    trap - ERR\n    echo \"lab '{}' is up. Try:\"", shell_dq(&spec.name));
@@ -512,10 +552,11 @@ fn finish(out: &mut String, spec: &LabSpec) {
             svc.vip, svc.port
         );
     }
+    let show = if nft { "nft list table ip lvslab" } else { "ipvsadm -Ln" };
     for director in spec.directors() {
         let _ = writeln!(
             out,
-            "    echo \"  ip netns exec {} ipvsadm -Ln\"",
+            "    echo \"  ip netns exec {} {show}\"",
             shell_dq(&spec.netns(director))
         );
     }
@@ -539,21 +580,38 @@ mod tests {
     #[test]
     fn every_preset_script_passes_shellcheck() {
         let dir = tempfile::tempdir().unwrap();
-        for preset in presets::embedded() {
-            let path = dir.path().join(format!("{}.sh", preset.spec.name));
-            std::fs::write(&path, to_shell(&preset.spec)).unwrap();
+        let nft = presets::embedded().into_iter().filter_map(|p| {
+            let script = to_shell_nft(&p.spec).ok()?;
+            Some((format!("{}-nft", p.spec.name), p.origin.clone(), script))
+        });
+        let ipvs = presets::embedded()
+            .into_iter()
+            .map(|p| (p.spec.name.to_string(), p.origin.clone(), to_shell(&p.spec)));
+        for (name, origin, script) in ipvs.collect::<Vec<_>>().into_iter().chain(nft) {
+            let path = dir.path().join(format!("{name}.sh"));
+            std::fs::write(&path, script).unwrap();
             let out = std::process::Command::new("shellcheck")
                 .args(["-S", "warning", "-s", "bash"])
                 .arg(&path)
                 .output()
                 .expect("shellcheck runs (tests/vm/setup installs it)");
-            assert!(
-                out.status.success(),
-                "{}: {}",
-                preset.origin,
-                String::from_utf8_lossy(&out.stdout)
-            );
+            assert!(out.status.success(), "{origin}: {}", String::from_utf8_lossy(&out.stdout));
         }
+    }
+
+    #[test]
+    fn the_tutorial_on_nftables_applies_the_ruleset_up_applies_and_no_ipvsadm() {
+        let spec = presets::load("tutorial").unwrap().spec;
+        let script = to_shell_nft(&spec).unwrap();
+        let ruleset = crate::lab::nftables::ruleset(&spec).unwrap().create();
+        assert!(script.contains(&ruleset), "the table as `up --dataplane nft` applies it");
+        assert!(script.contains("nft -f \"$SCRATCH/director.nft\""), "{script}");
+        assert!(!script.contains("ipvsadm") && !script.contains("ip_vs"), "{script}");
+        assert!(script.contains("for tool in ip nft python3"), "{script}");
+        let wlc = presets::load("tutorial").unwrap().spec;
+        let mut wlc = wlc;
+        wlc.services[0].scheduler = crate::lab::schedulers::Scheduler::Wlc;
+        assert!(to_shell_nft(&wlc).is_err(), "what nftables cannot balance is refused");
     }
 
     /// A spec whose strings bypassed the validator (a hand-edited record)
