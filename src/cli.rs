@@ -25,7 +25,8 @@ pub struct Cli {
     /// Dashboard theme for the picker: dark, light, mono, or a theme file.
     #[arg(long, value_name = "NAME|FILE")]
     pub theme: Option<String>,
-    /// Dataplane for the labs the picker brings up: ipvs (default), nft or none.
+    /// Dataplane for the labs the picker brings up: ipvs, nft or none (default: ipvs where
+    /// the kernel has it, else nft).
     #[arg(long, value_enum)]
     pub dataplane: Option<Dataplane>,
 }
