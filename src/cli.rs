@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use clap_complete::engine::ArgValueCompleter;
 
-use crate::commands::completions as complete;
+use crate::candidates as complete;
 use lvslab_core::lab::model::{Dataplane, LabName};
 use lvslab_core::lab::ranges;
 
