@@ -1,6 +1,6 @@
-//! What the shells are offered on TAB for a lab, a preset or a real server:
-//! read at each TAB from what exists then (clap_complete's dynamic engine;
-//! see `commands::completions`), never a list frozen in the script.
+//! The names the shells complete, read at each TAB (clap_complete's
+//! dynamic engine calls these from the `add = ArgValueCompleter` of cli.rs):
+//! presets, running labs, real servers, directors.
 
 use std::ffi::OsStr;
 

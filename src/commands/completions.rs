@@ -5,8 +5,8 @@
 //! Completion is clap_complete's dynamic engine: the script a shell sources
 //! calls `COMPLETE=<shell> lvslab -- <words>` on each TAB, so presets, labs
 //! and real-server names come from what exists at that moment (lab records
-//! under /run/lvslab that the user can read), not from a list frozen when
-//! the script was written.
+//! under /run/lvslab that the user can read; see `candidates.rs`), not from a
+//! list frozen when the script was written.
 
 use std::io::Write;
 use std::path::Path;
