@@ -96,8 +96,6 @@ fn in_director_value(row: &Value) -> Value {
         "tcp" => field(0).into(),
         "tcpfin" => field(1).into(),
         "udp" => field(2).into(),
-        _ => in_director("sysctl", &["-n", &format!("net.ipv4.vs.{name}")])
-            .replace('\t', "\t")
-            .into(),
+        _ => in_director("sysctl", &["-n", &format!("net.ipv4.vs.{name}")]).into(),
     }
 }
