@@ -243,6 +243,24 @@ keepalived.conf and reload keepalived (SIGHUP); lvslab does not write the table 
         #[command(flatten)]
         changes: SetChanges,
     },
+    /// List or change the director's IPVS settings: net.ipv4.vs.* and the tcp/tcpfin/udp timeouts.
+    #[command(
+        after_help = "Each with its value, the kernel's default (* marks one that differs) and what it does,\n\
+read in the director's namespace: a lab's settings are its own, never the host's.\n\
+NAME=VALUE changes one (short name or net.ipv4.vs.NAME; tcp, tcpfin, udp are IPVS's\n\
+timeouts in seconds, as `ipvsadm --set`); all are checked before any is changed.\n\n\
+Examples:\n  lvslab sysctl tutorial\n  lvslab sysctl tutorial expire_nodest_conn=1 tcp=5"
+    )]
+    Sysctl {
+        /// Lab name.
+        #[arg(value_parser = lab_name, add = ArgValueCompleter::new(complete::lab))]
+        lab: LabName,
+        /// Settings to change, NAME=VALUE.
+        settings: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a lab out: as `ipvsadm -Sn` rules, a shell script that builds it by hand, a preset, a keepalived.conf or a containerlab topology.
     #[command(
         after_help = "LAB is a running lab (its current table and every live edit) or a preset \

@@ -13,6 +13,7 @@ mod serve;
 mod set;
 mod signals;
 mod status;
+mod sysctl;
 mod traffic;
 mod tui;
 mod tutorial;
@@ -96,6 +97,7 @@ pub fn run(
             import::run(&file, output.as_deref(), name.as_ref())
         }
         Command::Set { lab, changes } => runtime()?.block_on(set::run(&lab, changes)),
+        Command::Sysctl { lab, settings, json } => sysctl::run(&lab, &settings, json),
     }
 }
 

@@ -21,6 +21,7 @@ pub mod program;
 pub mod servers;
 pub mod state;
 pub mod step;
+pub mod sysctl;
 pub mod teardown;
 pub mod vrrp;
 

@@ -23,6 +23,7 @@ pub mod routed;
 pub mod schedulers;
 pub mod spec;
 pub mod step;
+pub mod sysctl;
 pub mod table;
 pub mod text;
 pub mod validate;
