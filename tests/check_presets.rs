@@ -83,3 +83,48 @@ fn an_unknown_preset_name_lists_the_presets() {
     assert!(err.contains("no preset is called 'nosuchlab'"), "{err}");
     assert!(err.contains("tutorial (labs/tutorial-nat.toml)"), "{err}");
 }
+
+/// A NAT lab of `servers` real servers (198.18.0.10 up) in one service.
+fn generated(servers: u32) -> String {
+    let mut text = String::from(
+        "name = \"wide\"\n[networks]\nclient = \"203.0.113.0/24\"\nservers = \"198.18.0.0/15\"\n\
+         [client]\naddress = \"203.0.113.2\"\n[director]\nvip = \"203.0.113.1\"\n\
+         dip = \"198.18.0.1\"\n",
+    );
+    for i in 1..=servers {
+        let ip = std::net::Ipv4Addr::from(0xC612_0009u32 + i);
+        text += &format!("[[real-server]]\nname = \"rs{i}\"\naddress = \"{ip}\"\n");
+    }
+    text += "[[service]]\nport = 80\nscheduler = \"rr\"\n";
+    for i in 1..=servers {
+        text += &format!("[[service.real-server]]\nname = \"rs{i}\"\n");
+    }
+    text
+}
+
+#[test]
+fn a_lab_wider_than_one_bridge_is_refused_and_one_at_its_limit_passes() {
+    let dir = std::env::temp_dir().join(format!("lvslab-check-bridge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("fits.toml"), generated(1023)).unwrap();
+    let source = generated(1024);
+    std::fs::write(dir.join("wide.toml"), &source).unwrap();
+
+    let fits = lvslab().args(["check", "fits.toml"]).current_dir(&dir).output().unwrap();
+    let wide = lvslab().args(["check", "wide.toml"]).current_dir(&dir).output().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    assert!(fits.status.success(), "1,023: {}", String::from_utf8_lossy(&fits.stderr));
+    assert_eq!(wide.status.code(), Some(1), "1,024 real servers must be refused");
+    let line = source.lines().position(|l| l == "name = \"rs1024\"").unwrap() + 1;
+    assert_eq!(
+        String::from_utf8_lossy(&wide.stderr),
+        format!(
+            "wide.toml:{line}:8: real server 'rs1024' would be port 1024 of bridge br0 in the \
+             director: a Linux bridge takes at most 1023 ports (the kernel's BR_MAX_PORTS is \
+             1024, port 0 reserved), and this lab puts 1024 on it\n  help: the real servers on \
+             one network share one bridge (until lvslab joins several): keep at most 1023 real \
+             servers on it, or split them over several labs\n"
+        )
+    );
+}

@@ -351,13 +351,26 @@ fn past_a_cap_import_and_check_refuse_naming_limit_file_and_line() {
     assert!(err.contains("is the 16385th: a lab has at most 16384 real servers"), "{err}");
     assert!(out.stdout.is_empty());
 
+    // At the cap the rules are refused by a tighter limit, the kernel's: one
+    // Linux bridge holds the servers, and it takes at most 1,023 ports.
     std::fs::write(dir.path().join("at.rules"), big_rules(16_384)).unwrap();
     let out = lvslab(dir.path(), &["import", "at.rules", "-o", "at.toml"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("would be port 1024 of bridge br0"), "{err}");
+    assert!(err.contains("takes at most 1023 ports"), "{err}");
+
+    std::fs::write(dir.path().join("fits.rules"), big_rules(1_023)).unwrap();
+    let out = lvslab(dir.path(), &["import", "fits.rules", "-o", "fits.toml"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = lvslab(dir.path(), &["check", "at.toml"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("16384 real servers"), "{out:?}");
-    // One more [[real-server]] in the preset: refused at its line.
-    let mut preset = std::fs::read_to_string(dir.path().join("at.toml")).unwrap();
+    let out = lvslab(dir.path(), &["check", "fits.toml"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1023 real servers"), "{out:?}");
+    // Grown past the cap of [[real-server]]s: refused at the 16385th's line.
+    let mut preset = std::fs::read_to_string(dir.path().join("fits.toml")).unwrap();
+    for i in 1_023..16_384 {
+        preset
+            .push_str(&format!("\n[[real-server]]\nname = \"pad{i}\"\naddress = \"10.0.64.99\"\n"));
+    }
     preset.push_str("\n[[real-server]]\nname = \"extra\"\naddress = \"10.0.64.99\"\n");
     std::fs::write(dir.path().join("over.toml"), &preset).unwrap();
     let out = lvslab(dir.path(), &["check", "over.toml"]);

@@ -24,6 +24,8 @@ struct Report {
     nftables: Check,
     /// keepalived, for `lvslab up --control keepalived`.
     keepalived: Check,
+    /// The host's neighbour-table limit, which big labs share.
+    neighbour_table: Check,
     labs: Vec<LabName>,
     leftovers: Vec<LabName>,
     /// lvs-* namespaces lvslab did not make (left alone by `down --all`).
@@ -67,6 +69,7 @@ pub fn run(json: bool) -> Result<ExitCode> {
         schedulers: scheduler_modules(),
         nftables: nftables_check(),
         keepalived: keepalived_check(),
+        neighbour_table: neighbour_check(),
         labs,
         leftovers,
         foreign_namespaces,
@@ -94,6 +97,7 @@ fn print_text(r: &Report) {
         ("IPVS", &r.ipvs),
         ("nftables", &r.nftables),
         ("keepalived", &r.keepalived),
+        ("neighbour table", &r.neighbour_table),
     ] {
         println!("{}{name}: {}", mark(c.ok), c.detail);
     }
@@ -209,4 +213,19 @@ fn scheduler_modules() -> Vec<String> {
     let mut names = ipvs_probe::scheduler_modules();
     names.retain(|n| lvslab_core::lab::model::Scheduler::named(n).is_some());
     names
+}
+
+/// The neighbour table's `gc_thresh3`, global to all namespaces: how many
+/// real servers a lab may have before its ARP entries are dropped.
+fn neighbour_check() -> Check {
+    use lvslab_core::lab::neighbours;
+    match lvslab::net::sysctl::read_here(neighbours::GC_THRESH3) {
+        Ok(v) => match v.parse::<u64>() {
+            Ok(t) => Check::new(true, neighbours::capacity(t)),
+            Err(_) => {
+                Check::new(false, format!("{} reads '{v}', not a number", neighbours::GC_THRESH3))
+            }
+        },
+        Err(e) => Check::new(false, format!("not read: {e}")),
+    }
 }

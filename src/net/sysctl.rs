@@ -24,3 +24,10 @@ pub fn read(netns_name: &str, key: &str) -> Result<String, Error> {
         .map(|v| v.trim().to_string())
         .map_err(|e| Error::io("read", &path, e))
 }
+
+/// `sysctl -n KEY` in lvslab's own namespace: for the host-wide keys a lab
+/// shares with the host (the neighbour table's thresholds).
+pub fn read_here(key: &str) -> Result<String, Error> {
+    let path = proc_path(key);
+    fs::read_to_string(&path).map(|v| v.trim().to_string()).map_err(|e| Error::io("read", &path, e))
+}

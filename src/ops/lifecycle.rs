@@ -13,6 +13,7 @@ use super::state::{self, LabState, Phase, Stored};
 use super::teardown;
 use lvslab_core::lab::model::LabSpec;
 use lvslab_core::lab::model::{Control, Dataplane, Forward};
+use lvslab_core::lab::neighbours;
 use lvslab_core::lab::plan::Plan;
 use lvslab_core::lab::presets::Preset;
 use lvslab_core::lab::table;
@@ -78,7 +79,17 @@ pub fn prepare(
             if removed.state_file { " and its record" } else { "" }
         ));
     }
+    if let Some(note) = neighbour_note(spec.real_servers.len()) {
+        say(note);
+    }
     Ok(())
+}
+
+/// What [`neighbours::note`] says of a lab of `servers` real servers on
+/// this host (nothing when the threshold cannot be read: a note, not a check).
+pub fn neighbour_note(servers: usize) -> Option<String> {
+    let thresh3 = crate::net::sysctl::read_here(neighbours::GC_THRESH3).ok()?.parse().ok()?;
+    neighbours::note(servers, thresh3)
 }
 
 /// How much of the lab to build.

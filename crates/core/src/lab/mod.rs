@@ -14,6 +14,7 @@ pub mod input;
 pub mod model;
 pub mod name;
 pub mod nat;
+pub mod neighbours;
 pub mod nftables;
 pub mod plan;
 pub mod presets;

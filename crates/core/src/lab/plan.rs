@@ -110,6 +110,45 @@ pub fn server_steps(
     }
 }
 
+/// The most ports one Linux bridge takes: the kernel's `BR_MAX_PORTS` is
+/// 1,024 and port number 0 is reserved, so attaching a 1,024th port fails
+/// with `EXFULL` ("Exchange full"). Every lab's real servers on one network
+/// hang off one bridge (the director's br0, an HA switch's brs, a DR/TUN
+/// router's remote br0), so this bounds the real servers per network until
+/// the topology joins several bridges; the validator refuses a lab past it.
+pub const MAX_BRIDGE_PORTS: usize = 1_023;
+
+/// One bridge of a plan and the ports attached to it, in plan order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BridgePorts {
+    /// The namespace holding the bridge.
+    pub netns: String,
+    /// The bridge's name there.
+    pub bridge: String,
+    /// Its ports' link names, in the order they are attached.
+    pub ports: Vec<String>,
+}
+
+impl Plan {
+    /// Every bridge the plan attaches ports to, with those ports: what the
+    /// kernel's per-bridge limit ([`MAX_BRIDGE_PORTS`]) is checked against.
+    pub fn bridge_ports(&self) -> Vec<BridgePorts> {
+        let mut out: Vec<BridgePorts> = Vec::new();
+        for step in &self.steps {
+            let Step::SetMaster { netns, link, bridge } = step else { continue };
+            match out.iter_mut().find(|b| b.netns == *netns && b.bridge == *bridge) {
+                Some(b) => b.ports.push(link.clone()),
+                None => out.push(BridgePorts {
+                    netns: netns.clone(),
+                    bridge: bridge.clone(),
+                    ports: vec![link.clone()],
+                }),
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,5 +240,29 @@ mod tests {
         strict.sort();
         assert_eq!(added, strict);
         assert!(bare.contains(&"modprobe ipip".to_string()), "tunl0 exists for the walk to use");
+    }
+
+    #[test]
+    fn each_topology_counts_the_ports_of_the_bridge_its_servers_share() {
+        let count = |preset: &str| -> Vec<(String, String, usize)> {
+            let spec = presets::load(preset).unwrap().spec;
+            Plan::topology(&spec)
+                .bridge_ports()
+                .into_iter()
+                .map(|b| (b.netns, b.bridge, b.ports.len()))
+                .collect()
+        };
+        let one = |ns: &str, br: &str, n| (ns.to_string(), br.to_string(), n);
+        // NAT: the two servers on the director's br0.
+        assert_eq!(count("tutorial"), [one("lvs-tutorial-director", "br0", 2)]);
+        // DR: the router's port beside the servers.
+        assert_eq!(count("dr"), [one("lvs-dr-director", "br0", 3)]);
+        // HA: both directors beside the servers on the switch's brs.
+        assert_eq!(count("ha"), [one("lvs-ha-switch", "brc", 3), one("lvs-ha-switch", "brs", 4)]);
+        // TUN with a remote network: the remote servers on the router's br0.
+        assert_eq!(
+            count("tun-remote"),
+            [one("lvs-tun-remote-director", "br0", 1), one("lvs-tun-remote-router", "br0", 2)]
+        );
     }
 }

@@ -30,6 +30,7 @@ use super::error::{LineIndex, SpecError, SpecErrors};
 use super::model::{
     Control, Dataplane, Director, FailedCheck, LabName, LabSpec, RealServer, links,
 };
+use super::plan::{MAX_BRIDGE_PORTS, Plan};
 use super::spec::SpecFile;
 use super::{ranges, schedulers, text};
 
@@ -229,30 +230,72 @@ impl Checker<'_> {
         let client_addresses = self.client_addresses(&raw, client, client_net, &services);
         let dataplane = self.dataplane(&raw);
         let ha = raw.ha.as_ref().map(|h| self.ha(h, &raw, client_net, servers_net, &mut used));
-        Some(LabSpec {
-            name: name?,
-            description,
-            dataplane,
-            client_net,
-            servers_net,
-            client: client?,
-            client_addresses,
-            director: Director { vip: vip?, dip: dip? },
-            real_servers,
-            services,
-            traffic,
-            control,
-            failed_check,
-            router: match router {
-                Some(r) => Some(r?),
-                None => None,
-            },
-            remote_net,
-            ha: match ha {
-                Some(h) => Some(h?),
-                None => None,
-            },
-        })
+        let build = || -> Option<LabSpec> {
+            Some(LabSpec {
+                name: name?,
+                description,
+                dataplane,
+                client_net,
+                servers_net,
+                client: client?,
+                client_addresses,
+                director: Director { vip: vip?, dip: dip? },
+                real_servers,
+                services,
+                traffic,
+                control,
+                failed_check,
+                router: match router {
+                    Some(r) => Some(r?),
+                    None => None,
+                },
+                remote_net,
+                ha: match ha {
+                    Some(h) => Some(h?),
+                    None => None,
+                },
+            })
+        };
+        let spec = build()?;
+        self.bridge_ports(&raw, &spec);
+        Some(spec)
+    }
+
+    /// No bridge of the lab's plan past the kernel's [`MAX_BRIDGE_PORTS`]:
+    /// reported at the first real server that would not attach.
+    fn bridge_ports(&mut self, raw: &SpecFile, spec: &LabSpec) {
+        let servers: HashSet<&str> = spec.real_servers.iter().map(|r| r.name.as_str()).collect();
+        for bridge in Plan::topology(spec).bridge_ports() {
+            let Some(past) = bridge.ports.get(MAX_BRIDGE_PORTS) else { continue };
+            let others = bridge.ports.iter().filter(|p| !servers.contains(p.as_str())).count();
+            let span = raw
+                .real_servers
+                .iter()
+                .find(|rs| rs.name.get_ref() == past)
+                .map_or(0..0, |rs| rs.name.span());
+            let (n, on) = (bridge.ports.len(), &bridge.bridge);
+            let host = bridge.netns.rsplit('-').next().unwrap_or(&bridge.netns);
+            self.error(
+                span,
+                format!(
+                    "real server '{}' would be port {} of bridge {on} in the {host}: a Linux \
+                     bridge takes at most {MAX_BRIDGE_PORTS} ports (the kernel's BR_MAX_PORTS \
+                     is 1024, port 0 reserved), and this lab puts {n} on it",
+                    text::shown(past),
+                    MAX_BRIDGE_PORTS + 1,
+                ),
+                format!(
+                    "the real servers on one network share one bridge (until lvslab joins \
+                     several): keep at most {} real servers on it{}, or split them over \
+                     several labs",
+                    MAX_BRIDGE_PORTS - others,
+                    match others {
+                        0 => String::new(),
+                        n => format!(" (the lab's own links take {n} of its ports)"),
+                    }
+                ),
+            );
+        }
     }
 
     /// `control = "lvslab" | "keepalived"`.
@@ -687,9 +730,31 @@ mod tests {
     }
 
     #[test]
-    fn a_lab_at_the_caps_passes() {
-        let spec = parse("big.toml", &preset(ranges::REAL_SERVERS.max, 1)).unwrap();
-        assert_eq!(spec.real_servers.len(), ranges::REAL_SERVERS.max);
+    fn a_lab_at_the_caps_is_refused_only_by_the_bridge() {
+        // Until the servers' side joins several bridges, one bridge's
+        // 1,023 ports bound a lab long before the cap on real servers.
+        let e = refused(&preset(ranges::REAL_SERVERS.max, 1));
+        assert!(e.message.starts_with("real server 'rs1024' would be port 1024"), "{e}");
+    }
+
+    #[test]
+    fn a_lab_past_one_bridge_is_refused_at_the_server_that_would_not_attach() {
+        let spec = parse("big.toml", &preset(MAX_BRIDGE_PORTS, 1)).unwrap();
+        assert_eq!(spec.real_servers.len(), 1023);
+
+        let source = preset(MAX_BRIDGE_PORTS + 1, 1);
+        let e = refused(&source);
+        let line = source.lines().position(|l| l == "name = \"rs1024\"").unwrap() + 1;
+        assert_eq!((e.file.as_str(), e.line, e.col), ("big.toml", line, 8), "{e}");
+        assert_eq!(
+            e.message,
+            "real server 'rs1024' would be port 1024 of bridge br0 in the director: a Linux \
+             bridge takes at most 1023 ports (the kernel's BR_MAX_PORTS is 1024, port 0 \
+             reserved), and this lab puts 1024 on it"
+        );
+        let help = e.help.unwrap();
+        assert!(help.contains("keep at most 1023 real servers on it"), "{help}");
+        assert!(help.contains("several labs"), "{help}");
     }
 
     #[test]
