@@ -100,7 +100,11 @@ fn dashboard_drives_and_shows_the_real_ipvs_table() {
         common::lvslab_ok(&["set", "tutorial", "--scheduler", scheduler]);
         let rate = hit_rate(&tui, scheduler, 40);
         if let Some(bar) = bar {
-            assert!(rate >= bar, "the prediction names the answering server under {scheduler}");
+            assert!(
+                rate >= bar,
+                "the prediction names the answering server under {scheduler}: {rate:.1} %; the dashboard:\n{}",
+                tui.screen()
+            );
         }
     }
     common::lvslab_ok(&["set", "tutorial", "--scheduler", "wrr"]);
