@@ -44,8 +44,8 @@ pub fn lab(st: &LabState) -> Result<Evidence, LabError> {
     e.director = node(director, Some(&ns))?;
     (e.ipvs, e.services) = match st.dataplane {
         Dataplane::Ipvs => (Ipvs::Read, table(IpvsClient::open_in(&ns)?)?),
-        Dataplane::Nft => (Ipvs::NotUsed, spec_services(spec)),
-        Dataplane::None => (Ipvs::NotUsed, Vec::new()),
+        // Without IPVS the lab's services say what each server must hold.
+        Dataplane::Nft | Dataplane::None => (Ipvs::NotUsed, spec_services(spec)),
     };
     e.dip = Some(spec.director.dip);
     e.servers_net = Some(spec.servers_net);
@@ -143,7 +143,8 @@ fn table(mut client: IpvsClient) -> Result<Vec<Service>, lvslab_ipvs::Error> {
     Ok(out)
 }
 
-/// The lab's own services, for a lab that balances with nftables.
+/// The lab's own services, for a lab that balances with nftables (or
+/// not at all).
 fn spec_services(spec: &LabSpec) -> Vec<Service> {
     spec.services
         .iter()
