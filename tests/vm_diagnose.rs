@@ -115,7 +115,7 @@ fn host_finds_exactly_the_faults_typed_with_ipvsadm_and_changes_nothing() {
 }
 
 #[test]
-fn the_fresh_tutorial_lab_is_clean_and_a_dr_lab_without_arp_ignore_is_named() {
+fn fresh_tutorial_and_dr_labs_are_clean_and_a_dr_lab_with_settings_reset_is_named() {
     common::require_vm();
     let _guard = LabGuard::fresh("tutorial");
     lvslab_ok(&["up", "tutorial"]);

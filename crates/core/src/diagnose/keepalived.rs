@@ -211,6 +211,10 @@ fn instance(r: &mut Reader<'_>, open: &Stmt<'_>) -> Result<VrrpInstance, SpecErr
     Ok(vi)
 }
 
+/// A real server as read: its words, line, own timing, and its check's
+/// kind and timing.
+type PendingServer = (String, usize, Timing, Option<(String, Timing)>);
+
 fn virtual_server(
     r: &mut Reader<'_>,
     open: &Stmt<'_>,
@@ -220,7 +224,7 @@ fn virtual_server(
     let mut vs_timing = Timing::default();
     // Real servers are finished once the block ends: a virtual-server
     // default may come after them.
-    let mut servers: Vec<(String, usize, Timing, Option<(String, Timing)>)> = Vec::new();
+    let mut servers: Vec<PendingServer> = Vec::new();
     while let Some(s) = r.inside(open)? {
         if vs_timing.read(&s) {
             r.skip(&s, 1)?;
