@@ -261,6 +261,37 @@ Examples:\n  lvslab sysctl tutorial\n  lvslab sysctl tutorial expire_nodest_conn
         #[arg(long)]
         json: bool,
     },
+    /// Find the known LVS pitfalls in a running lab, or read-only on this host's director.
+    #[command(
+        after_help = "Each finding: an id, its severity, the values read, why it breaks things, the fix as\n\
+commands, and where lvslab shows it live. Exit status 1 when a warning or an error is found,\n\
+0 when nothing (or only notes) is, 2 when diagnose could not run.\n\n\
+LAB: the director's IPVS table (or the lab's services on nftables) and sysctls, every real\n\
+server's addresses, default route and ARP/rp_filter settings, and keepalived.conf under keepalived.\n\
+--host: this namespace only, reading only; ip_vs is never loaded to look (where it is not\n\
+loaded, diagnose says so), the real servers' side is named as what to check on each of them.\n\
+The catalogue (--list) is docs/diagnose.md.\n\n\
+Examples:\n  lvslab diagnose tutorial\n  lvslab diagnose --host --keepalived /etc/keepalived/keepalived.conf\n  \
+lvslab diagnose --list"
+    )]
+    Diagnose {
+        /// Lab name.
+        #[arg(value_parser = lab_name, add = ArgValueCompleter::new(complete::lab),
+              required_unless_present_any = ["host", "list"], conflicts_with_all = ["host", "list"])]
+        lab: Option<LabName>,
+        /// Diagnose this machine's own network namespace (a real director) instead of a lab.
+        #[arg(long, conflicts_with = "list")]
+        host: bool,
+        /// With --host: also check this keepalived.conf (VRRP instances, health-check timing).
+        #[arg(long, value_name = "FILE", requires = "host")]
+        keepalived: Option<std::path::PathBuf>,
+        /// Print the catalogue of checks and exit.
+        #[arg(long)]
+        list: bool,
+        /// Print JSON (schema_version 1).
+        #[arg(long, conflicts_with = "list")]
+        json: bool,
+    },
     /// Write a lab out: as `ipvsadm -Sn` rules, a shell script that builds it by hand, a preset, a keepalived.conf or a containerlab topology.
     #[command(
         after_help = "LAB is a running lab (its current table and every live edit) or a preset \

@@ -4,6 +4,7 @@ mod check;
 mod compare;
 pub mod completions;
 mod conns;
+mod diagnose;
 mod doctor;
 mod down;
 mod export;
@@ -98,6 +99,9 @@ pub fn run(
         }
         Command::Set { lab, changes } => runtime()?.block_on(set::run(&lab, changes)),
         Command::Sysctl { lab, settings, json } => sysctl::run(&lab, &settings, json),
+        Command::Diagnose { lab, host, keepalived, list, json } => {
+            diagnose::run(lab.as_ref(), host, keepalived.as_deref(), list, json)
+        }
     }
 }
 

@@ -56,6 +56,17 @@ impl Rtnl {
         Ok(Self { netns: netns_name.to_string(), handle, indices: HashMap::new() })
     }
 
+    /// Opens a connection in the calling thread's own namespace (lvslab's:
+    /// `diagnose --host`).
+    ///
+    /// Must be called within a tokio runtime, which drives the connection.
+    pub fn connect_here() -> Result<Self, Error> {
+        let (connection, handle, _) = rtnetlink::new_connection()
+            .map_err(|e| Error::io("open a netlink socket in", "this namespace", e))?;
+        tokio::spawn(connection);
+        Ok(Self { netns: "this namespace".into(), handle, indices: HashMap::new() })
+    }
+
     fn fail(&self, what: String, err: rtnetlink::Error) -> Error {
         Error::netlink(format!("{what} in {}", self.netns), err)
     }
@@ -266,6 +277,29 @@ impl Rtnl {
             });
         }
         Ok(out)
+    }
+
+    /// The names of the links that never answer ARP (`NOARP`, as ipip's
+    /// tunl0) or are loopbacks.
+    pub async fn noarp_links(&mut self) -> Result<Vec<String>, Error> {
+        let messages: Vec<LinkMessage> = self
+            .handle
+            .link()
+            .get()
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|e| self.fail("list links".into(), e))?;
+        Ok(messages
+            .iter()
+            .filter(|m| m.header.flags.intersects(LinkFlags::Noarp | LinkFlags::Loopback))
+            .filter_map(|m| {
+                m.attributes.iter().find_map(|a| match a {
+                    LinkAttribute::IfName(name) => Some(name.clone()),
+                    _ => None,
+                })
+            })
+            .collect())
     }
 
     /// The IPv4 default gateway, if any.

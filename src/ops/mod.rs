@@ -9,6 +9,7 @@ pub mod build;
 pub mod compare;
 pub mod control;
 pub mod dataplane;
+pub mod diagnose;
 pub mod edit;
 pub mod error;
 pub mod ha;

@@ -14,6 +14,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod diagnose;
 pub mod lab;
 pub mod monitor;
 pub mod nft;

@@ -6,7 +6,7 @@
 //! refused with the rules file, the line, and what to change; an import
 //! never silently drops part of a table.
 
-mod keepalived;
+pub(crate) mod keepalived;
 mod places;
 mod topology;
 

@@ -12,7 +12,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-mod syntax;
+pub(crate) mod syntax;
 
 use super::{At, Field, Places, Refusal, Refused, Table, add_dest, add_service};
 use crate::lab::error::SpecError;

@@ -12,39 +12,39 @@ use crate::lab::error::SpecError;
 
 /// Deepest nesting read (keepalived's own is 4: virtual_server, real_server,
 /// HTTP_GET, url); deeper input is refused.
-pub(super) const MAX_DEPTH: usize = 16;
+pub(crate) const MAX_DEPTH: usize = 16;
 
 /// Arguments a statement keeps; more are counted (no statement lvslab reads
 /// takes more than two).
 const KEPT_ARGS: usize = 4;
 
 /// One statement: its keyword, its first arguments, whether it opens a block.
-pub(super) struct Stmt<'a> {
+pub(crate) struct Stmt<'a> {
     /// Where its keyword is.
-    pub(super) at: At,
-    pub(super) keyword: &'a str,
+    pub(crate) at: At,
+    pub(crate) keyword: &'a str,
     /// Its first [`KEPT_ARGS`] arguments, with their places.
-    pub(super) args: Vec<(At, &'a str)>,
+    pub(crate) args: Vec<(At, &'a str)>,
     /// Arguments past those.
-    pub(super) more_args: usize,
+    pub(crate) more_args: usize,
     /// Whether a `{` followed: its block comes next, to be read or skipped.
-    pub(super) opens: bool,
+    pub(crate) opens: bool,
 }
 
 impl<'a> Stmt<'a> {
     /// Where argument `i` is (the keyword when it has none).
-    pub(super) fn arg(&self, i: usize) -> At {
+    pub(crate) fn arg(&self, i: usize) -> At {
         self.args.get(i).map_or(self.at, |(at, _)| *at)
     }
 
     /// The arguments, if it has no more than were kept.
-    pub(super) fn all_args(&self) -> Option<Vec<&'a str>> {
+    pub(crate) fn all_args(&self) -> Option<Vec<&'a str>> {
         (self.more_args == 0).then(|| self.args.iter().map(|(_, a)| *a).collect())
     }
 }
 
 /// What comes next in a block.
-pub(super) enum Next<'a> {
+pub(crate) enum Next<'a> {
     Stmt(Stmt<'a>),
     /// A `}`, at its place.
     Close(At),
@@ -99,7 +99,7 @@ impl<'a> Iterator for Lexer<'a> {
 }
 
 /// A line without its comment (`#` or `!` to the end).
-pub(super) fn strip_comment(line: &str) -> &str {
+pub(crate) fn strip_comment(line: &str) -> &str {
     match line.find(['#', '!']) {
         Some(i) => &line[..i],
         None => line,
@@ -107,30 +107,30 @@ pub(super) fn strip_comment(line: &str) -> &str {
 }
 
 /// Reads statements from a keepalived.conf.
-pub(super) struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     file: &'a str,
     tokens: std::iter::Peekable<Lexer<'a>>,
 }
 
 impl<'a> Reader<'a> {
-    pub(super) fn new(file: &'a str, text: &'a str) -> Self {
+    pub(crate) fn new(file: &'a str, text: &'a str) -> Self {
         let lexer = Lexer { lines: text.lines().enumerate(), line: None };
         Self { file, tokens: lexer.peekable() }
     }
 
     /// An error at `at` of the file.
-    pub(super) fn error(&self, (line, col): At, message: String, help: &str) -> SpecError {
+    pub(crate) fn error(&self, (line, col): At, message: String, help: &str) -> SpecError {
         SpecError { file: self.file.to_string(), line, col, message, help: Some(help.to_string()) }
     }
 
     /// The error for a block opened by the statement at `at` that the text
     /// never closes.
-    pub(super) fn never_closed(&self, at: At) -> SpecError {
+    pub(crate) fn never_closed(&self, at: At) -> SpecError {
         self.error(at, "this block is never closed".into(), "add the missing `}`")
     }
 
     /// The next statement, `}` or the end.
-    pub(super) fn next(&mut self) -> Result<Next<'a>, SpecError> {
+    pub(crate) fn next(&mut self) -> Result<Next<'a>, SpecError> {
         let (at, keyword) = loop {
             match self.tokens.next() {
                 None => return Ok(Next::End),
@@ -175,7 +175,7 @@ impl<'a> Reader<'a> {
 
     /// The next statement of the block `opener` opened, or `None` at its
     /// `}` (at once if it opened none); the end of the text is an error.
-    pub(super) fn inside(&mut self, opener: &Stmt<'_>) -> Result<Option<Stmt<'a>>, SpecError> {
+    pub(crate) fn inside(&mut self, opener: &Stmt<'_>) -> Result<Option<Stmt<'a>>, SpecError> {
         if !opener.opens {
             return Ok(None);
         }
@@ -188,7 +188,7 @@ impl<'a> Reader<'a> {
 
     /// Passes over the block `stmt` opened, if it did, at nesting `depth`
     /// (of the block the statement is in), counting braces only.
-    pub(super) fn skip(&mut self, stmt: &Stmt<'_>, depth: usize) -> Result<(), SpecError> {
+    pub(crate) fn skip(&mut self, stmt: &Stmt<'_>, depth: usize) -> Result<(), SpecError> {
         if !stmt.opens {
             return Ok(());
         }
@@ -210,7 +210,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The error for a block opened deeper than [`MAX_DEPTH`].
-    pub(super) fn too_deep(&self, at: At) -> SpecError {
+    pub(crate) fn too_deep(&self, at: At) -> SpecError {
         self.error(
             at,
             format!("blocks nested deeper than {MAX_DEPTH}"),
