@@ -144,19 +144,8 @@ impl Timing {
     }
 }
 
-/// Health checkers keepalived knows.
-const CHECKERS: &[&str] = &[
-    "HTTP_GET",
-    "SSL_GET",
-    "TCP_CHECK",
-    "MISC_CHECK",
-    "SMTP_CHECK",
-    "DNS_CHECK",
-    "BFD_CHECK",
-    "FILE_CHECK",
-    "UDP_CHECK",
-    "PING_CHECK",
-];
+/// Health checkers keepalived knows (the importer's list, one fact in one place).
+use crate::lab::import::keepalived::CHECKS as CHECKERS;
 
 fn words(stmt: &Stmt<'_>) -> String {
     let args: Vec<&str> = stmt.args.iter().map(|(_, a)| *a).collect();

@@ -93,7 +93,7 @@ const RS_IGNORED: &[&str] = &[
 ];
 
 /// Health checkers keepalived knows.
-const CHECKS: &[&str] = &[
+pub(crate) const CHECKS: &[&str] = &[
     "HTTP_GET",
     "SSL_GET",
     "TCP_CHECK",
