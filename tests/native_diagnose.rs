@@ -6,29 +6,13 @@
 
 mod common;
 
+use common::diagnose::{diagnose, ids};
+
 use std::process::Command;
 
 use common::lab::{LabGuard, renamed_preset};
 use common::{lvslab, lvslab_ok, require_no_ipvs, require_root};
 use serde_json::Value;
-
-/// `lvslab diagnose ARGS --json`: its exit status and report.
-fn diagnose(args: &[&str]) -> (i32, Value) {
-    let out = lvslab().arg("diagnose").args(args).arg("--json").output().unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", common::output_text(&out)));
-    assert_eq!(report["schema_version"], 1);
-    (out.status.code().unwrap(), report)
-}
-
-fn ids(report: &Value) -> Vec<String> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().into())
-        .collect()
-}
 
 fn sh(line: &str) {
     let words: Vec<&str> = line.split_whitespace().collect();

@@ -8,30 +8,12 @@
 
 mod common;
 
+use common::diagnose::{diagnose, ids};
+
 use std::process::Command;
 
 use common::lab::LabGuard;
-use common::{lvslab, lvslab_ok, ok};
-use serde_json::Value;
-
-fn diagnose(args: &[&str]) -> (i32, Value) {
-    let started = std::time::Instant::now();
-    let out = lvslab().arg("diagnose").args(args).arg("--json").output().unwrap();
-    eprintln!("[{:5.1} s] diagnose {args:?}", started.elapsed().as_secs_f64());
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", common::output_text(&out)));
-    assert_eq!(report["schema_version"], 1);
-    (out.status.code().unwrap(), report)
-}
-
-fn ids(report: &Value) -> Vec<String> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().into())
-        .collect()
-}
+use common::{lvslab_ok, ok};
 
 fn run(program: &str, args: &[&str]) -> String {
     String::from_utf8(ok(Command::new(program).args(args)).stdout).unwrap()

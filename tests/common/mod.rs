@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test target uses a different part
 
+pub mod diagnose;
 pub mod lab;
 pub mod sandbox;
 pub mod schema;
