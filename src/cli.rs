@@ -4,8 +4,11 @@ use clap::{Parser, Subcommand};
 use clap_complete::engine::ArgValueCompleter;
 
 use crate::candidates as complete;
+
+mod metrics;
 use lvslab_core::lab::model::{Dataplane, LabName};
 use lvslab_core::lab::ranges;
+pub use metrics::MetricsArgs;
 
 /// Build a Linux Virtual Server (LVS/IPVS) lab in network namespaces and
 /// watch the load balancer work.
@@ -292,6 +295,8 @@ lvslab diagnose --list"
         #[arg(long, conflicts_with = "list")]
         json: bool,
     },
+    /// Serve a running lab's metrics for Prometheus (node_exporter's IPVS series and lvslab's own).
+    Metrics(MetricsArgs),
     /// Write a lab out: as `ipvsadm -Sn` rules, a shell script that builds it by hand, a preset, a keepalived.conf or a containerlab topology.
     #[command(
         after_help = "LAB is a running lab (its current table and every live edit) or a preset \

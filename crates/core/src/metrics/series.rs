@@ -20,41 +20,58 @@ pub const BACKEND_LABELS: [&str; 6] =
 /// A counter family and the figure of [`Totals`] / [`Stats`] it carries.
 struct Counter {
     suffix: &'static str,
-    help: &'static str,
+    what: &'static str,
+    /// The same for one real server.
+    backend: &'static str,
+    /// Said after the scope, as a sentence of its own.
+    note: &'static str,
     totals: fn(&Totals) -> u64,
     stats: fn(&Stats) -> u64,
 }
+
+/// Why DR and TUN count nothing out: the replies go around the director.
+const NAT_ONLY: &str = " Counted only where replies cross the director (NAT).";
 
 /// The five counters node_exporter gives for the namespace and lvslab
 /// gives per real server, as `node_ipvs_<suffix>` / `lvslab_backend_<suffix>`.
 const COUNTERS: [Counter; 5] = [
     Counter {
         suffix: "connections_total",
-        help: "Connections IPVS scheduled",
+        what: "Connections scheduled",
+        backend: "Connections scheduled to this real server",
+        note: "",
         totals: |t| t.connections,
         stats: |s| s.conns,
     },
     Counter {
         suffix: "incoming_packets_total",
-        help: "Packets from clients",
+        what: "Packets from clients",
+        backend: "Packets from clients to this real server",
+        note: "",
         totals: |t| t.incoming_packets,
         stats: |s| s.in_pkts,
     },
     Counter {
         suffix: "outgoing_packets_total",
-        help: "Packets to clients (seen only when replies cross the director, as in NAT)",
+        what: "Packets to clients",
+        backend: "Packets from this real server to clients",
+        note: NAT_ONLY,
         totals: |t| t.outgoing_packets,
         stats: |s| s.out_pkts,
     },
     Counter {
         suffix: "incoming_bytes_total",
-        help: "Bytes from clients",
+        what: "Bytes from clients",
+        backend: "Bytes from clients to this real server",
+        note: "",
         totals: |t| t.incoming_bytes,
         stats: |s| s.in_bytes,
     },
     Counter {
         suffix: "outgoing_bytes_total",
-        help: "Bytes to clients (seen only when replies cross the director, as in NAT)",
+        what: "Bytes to clients",
+        backend: "Bytes from this real server to clients",
+        note: NAT_ONLY,
         totals: |t| t.outgoing_bytes,
         stats: |s| s.out_bytes,
     },
@@ -121,10 +138,8 @@ pub fn node_ipvs(
     backends: &[ProcBackend],
 ) -> Result<(), Error> {
     for c in &COUNTERS {
-        let help = format!(
-            "{} in the namespace since IPVS started (node_exporter's ipvs collector).",
-            c.help
-        );
+        let help =
+            format!("{} in the director's namespace since IPVS started there.{}", c.what, c.note);
         e.add(
             &format!("node_ipvs_{}", c.suffix),
             &help,
@@ -188,7 +203,7 @@ pub fn lab_series(e: &mut Exposition, lab: &LabView<'_>) -> Result<(), Error> {
             if let Some(kernel) = &d.kernel {
                 for c in &COUNTERS {
                     let name = format!("lvslab_backend_{}", c.suffix);
-                    let help = format!("{} to this real server since it was added.", c.help);
+                    let help = format!("{} since it was added.{}", c.backend, c.note);
                     e.add(&name, &help, Kind::Counter, &labels, (c.stats)(&kernel.stats) as f64)?;
                 }
             }
