@@ -97,6 +97,23 @@ fn every_node_ipvs_series_agrees_with_node_exporter_in_the_directors_namespace()
         serde_json::from_value(report["by_server"].clone()).unwrap();
     assert_eq!(report["ok"].as_u64(), Some(1000), "{report}");
 
+    // The files both sides read, as this kernel writes them (the unit
+    // tests' fixtures, tests/fixtures/proc/, are copies of these).
+    let proc = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            DIRECTOR,
+            "sh",
+            "-c",
+            "cat /proc/net/ip_vs_stats; echo ---; cat /proc/net/ip_vs",
+        ])
+        .output()
+        .unwrap();
+    println!(
+        "the director's /proc/net/ip_vs_stats, then ip_vs:\n{}",
+        String::from_utf8_lossy(&proc.stdout)
+    );
     let _node = NodeExporter::start();
     let endpoint = Endpoint::start(LAB);
     // IPVS's counters come from its estimator, about 2 s late: let them settle.
@@ -144,4 +161,69 @@ fn every_node_ipvs_series_agrees_with_node_exporter_in_the_directors_namespace()
             "{source}"
         );
     }
+
+    if std::env::var("LVSLAB_LONG").as_deref() == Ok("1") {
+        prometheus_minute(&endpoint.addr);
+    } else {
+        println!(
+            "LVSLAB_LONG is not 1: the minute under a real Prometheus (rate() per backend) is left out"
+        );
+    }
+}
+
+/// A real Prometheus scrapes the endpoint every 5 s while traffic flows for
+/// a minute; `rate()` per backend then gives the wrr 3:2 split.
+fn prometheus_minute(endpoint: &str) {
+    const PORT: u16 = 9090;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 5s\nscrape_configs:\n  - job_name: lvslab\n    static_configs:\n      - targets: [\"{endpoint}\"]\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new("promtool").arg("check").arg("config").arg(&config).output().unwrap();
+    assert!(out.status.success(), "{}", output_text(&out));
+    let mut prometheus = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{PORT}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus runs (Debian package prometheus)");
+    let query = |q: &str| -> Value {
+        let out = Command::new("curl")
+            .args(["-sfG", &format!("http://127.0.0.1:{PORT}/api/v1/query"), "--data-urlencode"])
+            .arg(format!("query={q}"))
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while query("up")["data"]["result"][0]["value"][1] != "1" {
+        assert!(Instant::now() < deadline, "Prometheus did not scrape lvslab in 90 s");
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    lvslab_ok(&["traffic", LAB, "--duration", "60s", "--rate", "20"]);
+    std::thread::sleep(Duration::from_secs(7));
+    let rates = query("sum by (remote_address) (rate(lvslab_backend_connections_total[1m]))");
+    let _ = prometheus.kill();
+    let _ = prometheus.wait();
+    let by: BTreeMap<String, f64> = rates["data"]["result"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{rates}"))
+        .iter()
+        .map(|r| {
+            let addr = r["metric"]["remote_address"].as_str().unwrap().to_string();
+            (addr, r["value"][1].as_str().unwrap().parse().unwrap())
+        })
+        .collect();
+    println!(
+        "Prometheus, rate(lvslab_backend_connections_total[1m]) per backend after a minute at 20/s: {by:?}"
+    );
+    let (rs1, rs2) = (by["198.51.100.11"], by["198.51.100.12"]);
+    assert!(rs2 > 0.0 && ((rs1 / rs2) - 1.5).abs() < 0.15, "wrr 3:2 as rates: {by:?}");
 }

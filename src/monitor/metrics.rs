@@ -75,7 +75,10 @@ pub fn scrape(state: &LabState) -> Scrape {
 /// The two files, read on a thread inside namespace `ns`, and parsed.
 fn read_proc(ns: &str) -> Result<(Totals, Vec<ProcBackend>), String> {
     let read = |path: &str| {
-        std::fs::read_to_string(path).map_err(|e| {
+        // /proc/net is /proc/self/net, the namespace of the process's main
+        // thread; this thread's own (the director's) is under thread-self.
+        let own = path.replacen("/proc/", "/proc/thread-self/", 1);
+        std::fs::read_to_string(own).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 format!("{path} is missing in {ns}: this kernel has no IPVS (ip_vs not loaded)")
             } else {

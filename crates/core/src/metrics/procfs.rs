@@ -190,13 +190,15 @@ fn addr_port(s: &str) -> Result<(IpAddr, u16), String> {
 pub(crate) mod tests {
     use super::*;
 
-    /// The tutorial lab after 1000 connections, as 6.1 writes it.
-    pub const STATS: &str = "   Total Incoming Outgoing         Incoming         Outgoing\n   \
-Conns  Packets  Packets            Bytes            Bytes\n     \
-3E8     1B58     1388           1CE8C0           3B2A60\n\n \
-Conns/s   Pkts/s   Pkts/s          Bytes/s          Bytes/s\n       \
-0        0        0                0                0\n";
+    /// The tutorial lab after `lvslab traffic tutorial` (1000 connections),
+    /// captured in the test VM (Debian's 6.1) by tests/vm_metrics.rs.
+    pub const STATS: &str =
+        include_str!("../../../../tests/fixtures/proc/tutorial.ip_vs_stats.txt");
+    pub const TUTORIAL: &str = include_str!("../../../../tests/fixtures/proc/tutorial.ip_vs.txt");
 
+    /// Every kind of line, composed from the kernel's format strings
+    /// (ip_vs_ctl.c, `ip_vs_info_seq_show`): a firewall-mark service with
+    /// persistence, SCTP, IPv6.
     pub const SERVICES: &str = "IP Virtual Server version 1.2.1 (size=4096)\n\
 Prot LocalAddress:Port Scheduler Flags\n  \
 -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n\
@@ -217,12 +219,22 @@ UDP  [2001:0db8:0000:0000:0000:0000:0000:0001]:0035 sh \n  \
             t,
             Totals {
                 connections: 1000,
-                incoming_packets: 7000,
-                outgoing_packets: 5000,
-                incoming_bytes: 1_894_592,
-                outgoing_bytes: 3_877_472,
+                incoming_packets: 5118,
+                outgoing_packets: 5003,
+                incoming_bytes: 351_136,
+                outgoing_bytes: 459_156,
             }
         );
+    }
+
+    #[test]
+    fn the_tutorials_two_real_servers_are_read_newest_first_as_the_kernel_lists_them() {
+        let b = parse_services(TUTORIAL).unwrap();
+        let rs: Vec<_> =
+            b.iter().map(|b| (b.addr.to_string(), b.weight, b.active, b.inactive)).collect();
+        assert_eq!(rs, [("198.51.100.12".into(), 2, 0, 378), ("198.51.100.11".into(), 3, 0, 561)]);
+        let vip = ProcService::Addr { proto: "TCP", addr: "192.0.2.1".parse().unwrap(), port: 80 };
+        assert!(b.iter().all(|b| b.service == vip && b.port == 80));
     }
 
     #[test]

@@ -298,10 +298,7 @@ mod tests {
         let backends = procfs::parse_services(procfs::tests::SERVICES).unwrap();
         node_ipvs(&mut e, &totals, &backends).unwrap();
         assert_eq!(e.family("node_ipvs_connections_total").unwrap().samples[0].value, 1000.0);
-        assert_eq!(
-            e.family("node_ipvs_outgoing_bytes_total").unwrap().samples[0].value,
-            3_877_472.0
-        );
+        assert_eq!(e.family("node_ipvs_outgoing_bytes_total").unwrap().samples[0].value, 459_156.0);
         let rs1 = [
             ("local_address", "192.0.2.1"),
             ("local_port", "80"),
