@@ -13,8 +13,8 @@ mod set;
 #[cfg(test)]
 mod tests;
 
-use parse::{lab_name, lab_or_preset, parse_bucket, parse_rate};
 pub use metrics::MetricsArgs;
+use parse::{lab_name, lab_or_preset, parse_bucket, parse_rate};
 pub use set::SetChanges;
 
 /// Build a Linux Virtual Server (LVS/IPVS) lab in network namespaces and
