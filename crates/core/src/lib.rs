@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod diagnose;
+pub mod experiment;
 pub mod lab;
 pub mod monitor;
 pub mod nft;
