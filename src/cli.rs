@@ -7,6 +7,8 @@ use crate::candidates as complete;
 use lvslab_core::lab::model::{Dataplane, LabName};
 use lvslab_core::lab::ranges;
 
+pub mod experiment;
+
 /// Build a Linux Virtual Server (LVS/IPVS) lab in network namespaces and
 /// watch the load balancer work.
 ///
@@ -292,6 +294,8 @@ lvslab diagnose --list"
         #[arg(long, conflicts_with = "list")]
         json: bool,
     },
+    /// Run a measured experiment on a lab's director: its settings side by side.
+    Experiment(experiment::ExperimentArgs),
     /// Write a lab out: as `ipvsadm -Sn` rules, a shell script that builds it by hand, a preset, a keepalived.conf or a containerlab topology.
     #[command(
         after_help = "LAB is a running lab (its current table and every live edit) or a preset \

@@ -30,7 +30,9 @@ use undo::{Journal, Snapshot};
 pub fn check(state: &LabState, experiment: &Experiment) -> Result<(), LabError> {
     let lab = &state.spec.name;
     let name = experiment.name;
-    let refuse = |why: String| Err(LabError::Refused(format!("experiment {name} cannot run on lab '{lab}': {why}")));
+    let refuse = |why: String| {
+        Err(LabError::Refused(format!("experiment {name} cannot run on lab '{lab}': {why}")))
+    };
     if state.dataplane != Dataplane::Ipvs {
         return refuse(format!(
             "it balances with {} (no IPVS), and the experiment measures IPVS's own settings; \
@@ -48,7 +50,9 @@ pub fn check(state: &LabState, experiment: &Experiment) -> Result<(), LabError> 
         ));
     }
     if service(state).is_none() {
-        return refuse("it needs a TCP service by address and port with at least two real servers".into());
+        return refuse(
+            "it needs a TCP service by address and port with at least two real servers".into(),
+        );
     }
     Ok(())
 }
@@ -80,8 +84,10 @@ pub fn journal(state: &LabState) -> Result<Journal, LabError> {
 }
 
 fn snapshot(state: &LabState) -> Result<Snapshot, LabError> {
-    let mut lines: Snapshot =
-        super::sysctl::read(state)?.into_iter().map(|r| format!("{}={}", r.name, r.value)).collect();
+    let mut lines: Snapshot = super::sysctl::read(state)?
+        .into_iter()
+        .map(|r| format!("{}={}", r.name, r.value))
+        .collect();
     let table = IpvsClient::open_in(&director(state))?.table()?;
     lines.extend(lvslab_ipvs::rules::save(&table).lines().map(str::to_string));
     Ok(lines)
@@ -92,7 +98,11 @@ fn snapshot(state: &LabState) -> Result<Snapshot, LabError> {
 ///
 /// # Errors
 /// A change or a measurement failed.
-pub async fn run(state: &mut LabState, experiment: &Experiment, journal: &mut Journal) -> Result<Vec<ArmResult>, LabError> {
+pub async fn run(
+    state: &mut LabState,
+    experiment: &Experiment,
+    journal: &mut Journal,
+) -> Result<Vec<ArmResult>, LabError> {
     check(state, experiment)?;
     for setting in experiment.settings {
         apply(state, journal, setting)?;
@@ -110,7 +120,12 @@ pub async fn run(state: &mut LabState, experiment: &Experiment, journal: &mut Jo
         journal.undo_to(mark, Some(state)).await.map_err(|e| LabError::Refused(e.to_string()))?;
         results.push(ArmResult {
             label: arm.label.into(),
-            settings: experiment.settings.iter().chain(arm.settings).map(|s| s.to_string()).collect(),
+            settings: experiment
+                .settings
+                .iter()
+                .chain(arm.settings)
+                .map(|s| s.to_string())
+                .collect(),
             measured,
         });
     }
@@ -122,7 +137,9 @@ fn apply(state: &LabState, journal: &mut Journal, text: &str) -> Result<(), LabE
     let Setting { fact, value } = sysctl::parse_setting(text).map_err(LabError::Refused)?;
     let namespaces = vec![director(state)];
     match fact.place {
-        Place::Sysctl => journal.set_sysctl(&namespaces, &format!("{}{}", sysctl::PREFIX, fact.name), &value),
+        Place::Sysctl => {
+            journal.set_sysctl(&namespaces, &format!("{}{}", sysctl::PREFIX, fact.name), &value)
+        }
         Place::Timeout => {
             let v: u32 = value.parse().unwrap_or(0);
             let mut t = Timeouts::default();
@@ -144,5 +161,6 @@ fn target(state: &LabState) -> (String, std::net::SocketAddr) {
 
 /// The kernel release (`uname -r`).
 pub fn kernel() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease").map_or_else(|_| "unknown".into(), |k| k.trim().into())
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map_or_else(|_| "unknown".into(), |k| k.trim().into())
 }

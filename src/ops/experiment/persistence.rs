@@ -34,7 +34,8 @@ pub(super) async fn arm(state: &mut LabState, journal: &mut Journal) -> Result<M
         (0..NEW_CONNECTIONS).map(|_| probe::one(&client, target, ANSWER).ok()).collect::<Vec<_>>()
     })
     .await?;
-    let to_drained = answers.iter().filter(|a| a.as_deref() == Some(drained.as_str())).count() as u32;
+    let to_drained =
+        answers.iter().filter(|a| a.as_deref() == Some(drained.as_str())).count() as u32;
     let failed = answers.iter().filter(|a| a.is_none()).count() as u32;
     Ok(Measured::Persistence { drained, new_connections: NEW_CONNECTIONS, to_drained, failed })
 }

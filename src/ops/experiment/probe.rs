@@ -73,7 +73,8 @@ pub fn request(stream: &mut TcpStream, host: &str, close: bool) -> io::Result<St
         return Err(bad("not a 200 answer"));
     }
     let server = header("x-real-server").ok_or_else(|| bad("no X-Real-Server"))?;
-    let length: usize = header("content-length").and_then(|v| v.parse().ok()).ok_or_else(|| bad("no length"))?;
+    let length: usize =
+        header("content-length").and_then(|v| v.parse().ok()).ok_or_else(|| bad("no length"))?;
     let mut body = buf.len() - end - 4;
     while body < length {
         let n = stream.read(&mut chunk)?;
@@ -108,7 +109,12 @@ pub struct Held {
 ///
 /// # Errors
 /// A connection could not be made or its first request failed.
-pub fn hold(ns: &str, target: SocketAddr, n: u32, give_up: Duration) -> Result<Vec<Held>, LabError> {
+pub fn hold(
+    ns: &str,
+    target: SocketAddr,
+    n: u32,
+    give_up: Duration,
+) -> Result<Vec<Held>, LabError> {
     (0..n)
         .map(|_| {
             let mut stream = connect(ns, target)?;
@@ -141,7 +147,12 @@ pub fn keep_busy(held: Vec<Held>, until: Instant, changed: &ChangedAt) -> Vec<(S
                 while Instant::now() < until {
                     match request(&mut stream, &host, false) {
                         Ok(_) => std::thread::sleep(INTERVAL),
-                        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                        Err(e)
+                            if matches!(
+                                e.kind(),
+                                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                            ) =>
+                        {
                             return (server, End::GaveUp(since()));
                         }
                         Err(_) => return (server, End::Failed(since())),

@@ -20,7 +20,11 @@ const WARM: Duration = Duration::from_millis(600);
 /// Busy traffic after it: the connections' remaining work.
 const WORK: Duration = Duration::from_secs(2);
 
-pub(super) async fn arm(state: &mut LabState, journal: &mut Journal, arm: &Arm) -> Result<Measured, LabError> {
+pub(super) async fn arm(
+    state: &mut LabState,
+    journal: &mut Journal,
+    arm: &Arm,
+) -> Result<Measured, LabError> {
     let (client, target) = super::target(state);
     // The client's own patience: well past the IPVS timeout, so a hang is
     // ended by the director (its reset once the entry expired), not by us.
@@ -29,7 +33,9 @@ pub(super) async fn arm(state: &mut LabState, journal: &mut Journal, arm: &Arm) 
     let victim = held[0].server.clone();
     let svc = super::service(state).expect("checked").clone();
     let member = svc.members.iter().find(|m| m.name == victim).cloned().ok_or_else(|| {
-        LabError::Refused(format!("the answer named '{victim}', which is no real server of the service"))
+        LabError::Refused(format!(
+            "the answer named '{victim}', which is no real server of the service"
+        ))
     })?;
     let addr = IpAddr::V4(state.spec.real_server(&victim).expect("a member is a server").addr);
     let director = super::director(state);
@@ -56,10 +62,15 @@ pub(super) async fn arm(state: &mut LabState, journal: &mut Journal, arm: &Arm) 
 }
 
 /// Runs blocking socket work off the runtime's threads.
-pub(super) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, LabError> {
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, LabError> {
     tokio::task::spawn_blocking(f).await.map_err(join)
 }
 
 fn join(e: tokio::task::JoinError) -> LabError {
-    LabError::Io { what: "an experiment's client thread".into(), source: std::io::Error::other(e.to_string()) }
+    LabError::Io {
+        what: "an experiment's client thread".into(),
+        source: std::io::Error::other(e.to_string()),
+    }
 }

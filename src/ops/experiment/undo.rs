@@ -67,9 +67,18 @@ impl Journal {
     ///
     /// # Errors
     /// The old value could not be read (nothing written) or a write failed.
-    pub fn set_sysctl(&mut self, namespaces: &[String], key: &str, value: &str) -> Result<(), LabError> {
+    pub fn set_sysctl(
+        &mut self,
+        namespaces: &[String],
+        key: &str,
+        value: &str,
+    ) -> Result<(), LabError> {
         let old = net_sysctl::read(&namespaces[0], key)?;
-        self.steps.push(Step::Sysctl { namespaces: namespaces.to_vec(), key: key.into(), value: old });
+        self.steps.push(Step::Sysctl {
+            namespaces: namespaces.to_vec(),
+            key: key.into(),
+            value: old,
+        });
         for ns in namespaces {
             net_sysctl::write(ns, key, value)?;
         }
@@ -93,7 +102,12 @@ impl Journal {
     ///
     /// # Errors
     /// As `ops::edit::apply`.
-    pub async fn set_weight(&mut self, state: &mut LabState, server: &str, weight: u32) -> Result<(), LabError> {
+    pub async fn set_weight(
+        &mut self,
+        state: &mut LabState,
+        server: &str,
+        weight: u32,
+    ) -> Result<(), LabError> {
         let old = state
             .spec
             .services
@@ -101,7 +115,12 @@ impl Journal {
             .flat_map(|s| &s.members)
             .find(|m| m.name == server)
             .map(|m| m.weight)
-            .ok_or_else(|| LabError::Refused(format!("lab '{}' has no real server '{server}'", state.spec.name)))?;
+            .ok_or_else(|| {
+                LabError::Refused(format!(
+                    "lab '{}' has no real server '{server}'",
+                    state.spec.name
+                ))
+            })?;
         self.steps.push(Step::Weight { server: server.into(), weight: old });
         super::super::edit::apply(state, &Edit::Weight { server: server.into(), weight }).await?;
         Ok(())
@@ -112,13 +131,21 @@ impl Journal {
     ///
     /// # Errors
     /// No such destination, or IPVS refused.
-    pub fn delete_destination(&mut self, netns: &str, key: &ServiceKey, addr: std::net::IpAddr, port: u16) -> Result<(), LabError> {
+    pub fn delete_destination(
+        &mut self,
+        netns: &str,
+        key: &ServiceKey,
+        addr: std::net::IpAddr,
+        port: u16,
+    ) -> Result<(), LabError> {
         let mut client = IpvsClient::open_in(netns)?;
         let dest = client
             .destinations(key)?
             .into_iter()
             .find(|d| d.addr == addr && d.port == port)
-            .ok_or_else(|| LabError::Refused(format!("no destination {addr}:{port} in the director's table")))?;
+            .ok_or_else(|| {
+                LabError::Refused(format!("no destination {addr}:{port} in the director's table"))
+            })?;
         self.steps.push(Step::Destination { netns: netns.into(), key: *key, dest });
         client.del_destination(key, addr, port)?;
         Ok(())
@@ -147,7 +174,11 @@ impl Journal {
     ///
     /// # Errors
     /// A step failed: the message names each.
-    pub async fn undo_to(&mut self, mark: usize, mut state: Option<&mut LabState>) -> Result<(), NotRestored> {
+    pub async fn undo_to(
+        &mut self,
+        mark: usize,
+        mut state: Option<&mut LabState>,
+    ) -> Result<(), NotRestored> {
         let mut failed = Vec::new();
         while self.steps.len() > mark {
             let step = self.steps.pop().expect("longer than mark");
@@ -169,10 +200,17 @@ impl Journal {
             Ok(()) => Vec::new(),
             Err(NotRestored(why)) => vec![why],
         };
-        let after = (self.take)().map_err(|e| NotRestored(format!("cannot read the lab back: {e}")))?;
-        let mut differs: Vec<String> =
-            self.before.iter().filter(|l| !after.contains(l)).map(|l| format!("before: {l}")).collect();
-        differs.extend(after.iter().filter(|l| !self.before.contains(l)).map(|l| format!("now:    {l}")));
+        let after =
+            (self.take)().map_err(|e| NotRestored(format!("cannot read the lab back: {e}")))?;
+        let mut differs: Vec<String> = self
+            .before
+            .iter()
+            .filter(|l| !after.contains(l))
+            .map(|l| format!("before: {l}"))
+            .collect();
+        differs.extend(
+            after.iter().filter(|l| !self.before.contains(l)).map(|l| format!("now:    {l}")),
+        );
         if failed.is_empty() && differs.is_empty() {
             return Ok(());
         }
@@ -197,9 +235,15 @@ async fn run(step: &Step, state: Option<&mut LabState>) -> Result<(), LabError> 
             let Some(state) = state else {
                 return Err(LabError::Refused("a weight to put back, but no lab given".into()));
             };
-            super::super::edit::apply(state, &Edit::Weight { server: server.clone(), weight: *weight }).await?;
+            super::super::edit::apply(
+                state,
+                &Edit::Weight { server: server.clone(), weight: *weight },
+            )
+            .await?;
         }
-        Step::Destination { netns, key, dest } => IpvsClient::open_in(netns)?.add_destination(key, dest)?,
+        Step::Destination { netns, key, dest } => {
+            IpvsClient::open_in(netns)?.add_destination(key, dest)?
+        }
         Step::Service { netns, service } => IpvsClient::open_in(netns)?.edit_service(service)?,
     }
     Ok(())

@@ -69,8 +69,16 @@ pub const EXPERIMENTS: &[Experiment] = &[
         title: "a real server removed under held, busy TCP connections: hang, reset or finish",
         kind: Kind::Removal,
         arms: &[
-            Arm { label: "expire_nodest_conn=0", settings: &["expire_nodest_conn=0"], drain_first: false },
-            Arm { label: "expire_nodest_conn=1", settings: &["expire_nodest_conn=1"], drain_first: false },
+            Arm {
+                label: "expire_nodest_conn=0",
+                settings: &["expire_nodest_conn=0"],
+                drain_first: false,
+            },
+            Arm {
+                label: "expire_nodest_conn=1",
+                settings: &["expire_nodest_conn=1"],
+                drain_first: false,
+            },
             Arm { label: "drain first", settings: &["expire_nodest_conn=0"], drain_first: true },
         ],
         settings: &["tcp=4"],
@@ -131,7 +139,13 @@ pub fn listing() -> String {
     let mut out = String::new();
     for e in EXPERIMENTS {
         let arms: Vec<&str> = e.arms.iter().map(|a| a.label).collect();
-        out.push_str(&format!("{:width$}  {}\n{:width$}  compares: {}\n", e.name, e.title, "", arms.join(" | ")));
+        out.push_str(&format!(
+            "{:width$}  {}\n{:width$}  compares: {}\n",
+            e.name,
+            e.title,
+            "",
+            arms.join(" | ")
+        ));
     }
     out
 }

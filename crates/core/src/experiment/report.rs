@@ -48,7 +48,8 @@ pub enum Measured {
 impl Measured {
     /// The removal counts from each held connection's end.
     pub fn removal(server: &str, tcp_timeout_s: u32, ends: &[End]) -> Self {
-        let count = |o: Outcome| ends.iter().filter(|e| e.outcome(tcp_timeout_s) == o).count() as u32;
+        let count =
+            |o: Outcome| ends.iter().filter(|e| e.outcome(tcp_timeout_s) == o).count() as u32;
         let mut failed: Vec<f64> = ends.iter().filter_map(|e| e.failed_after()).collect();
         Measured::Removal {
             tcp_timeout_s,
@@ -110,7 +111,8 @@ impl Report {
 /// The side-by-side table and the verdict under it.
 pub fn render(report: &Report) -> String {
     let width = report.arms.iter().map(|a| a.label.len()).max().unwrap_or(7).max(7);
-    let mut out = format!("{} on lab {} (kernel {})\n", report.experiment, report.lab, report.kernel);
+    let mut out =
+        format!("{} on lab {} (kernel {})\n", report.experiment, report.lab, report.kernel);
     match report.arms.first().map(|a| &a.measured) {
         Some(Measured::Removal { tcp_timeout_s, server, .. }) => {
             out.push_str(&format!(
@@ -157,8 +159,24 @@ fn verdict(arms: &[ArmResult]) -> String {
     let mut persistence = Vec::new();
     for arm in arms {
         match &arm.measured {
-            Measured::Removal { held, completed, reset, hung, time_to_fail_s, tcp_timeout_s, .. } => {
-                removal.push((arm.label.as_str(), *held, *completed, *reset, *hung, *time_to_fail_s, *tcp_timeout_s));
+            Measured::Removal {
+                held,
+                completed,
+                reset,
+                hung,
+                time_to_fail_s,
+                tcp_timeout_s,
+                ..
+            } => {
+                removal.push((
+                    arm.label.as_str(),
+                    *held,
+                    *completed,
+                    *reset,
+                    *hung,
+                    *time_to_fail_s,
+                    *tcp_timeout_s,
+                ));
             }
             Measured::Persistence { new_connections, to_drained, .. } => {
                 persistence.push((arm.label.as_str(), *new_connections, *to_drained));
@@ -170,7 +188,10 @@ fn verdict(arms: &[ArmResult]) -> String {
             .iter()
             .map(|&(label, held, completed, reset, hung, fail, timeout)| {
                 let when = fail.map_or(String::new(), |s| {
-                    format!(" after {s:.1} s ({:.1}x the {timeout} s tcp timeout)", s / f64::from(timeout))
+                    format!(
+                        " after {s:.1} s ({:.1}x the {timeout} s tcp timeout)",
+                        s / f64::from(timeout)
+                    )
                 });
                 if completed == held {
                     format!("with {label} all {held} completed")
@@ -187,7 +208,9 @@ fn verdict(arms: &[ArmResult]) -> String {
             .filter(|r| r.3 > 0 && r.4 == 0)
             .map(|r| r.0)
             .next()
-            .map_or(String::new(), |l| format!(", and {l} where a removal must fail fast rather than hang"));
+            .map_or(String::new(), |l| {
+                format!(", and {l} where a removal must fail fast rather than hang")
+            });
         return format!(
             "{}: an operator chooses {best} before removing a server{fast}.",
             capitalised(&parts.join("; "))
@@ -195,7 +218,9 @@ fn verdict(arms: &[ArmResult]) -> String {
     }
     let parts: Vec<String> = persistence
         .iter()
-        .map(|&(label, n, to)| format!("with {label} {to} of {n} new connections went to the drained server"))
+        .map(|&(label, n, to)| {
+            format!("with {label} {to} of {n} new connections went to the drained server")
+        })
         .collect();
     let leaves = persistence.iter().filter(|p| p.2 == 0).map(|p| p.0).next();
     let choice = match leaves {
@@ -215,7 +240,11 @@ mod tests {
     use super::*;
 
     fn removal(label: &str, ends: &[End]) -> ArmResult {
-        ArmResult { label: label.into(), settings: vec![], measured: Measured::removal("rs1", 4, ends) }
+        ArmResult {
+            label: label.into(),
+            settings: vec![],
+            measured: Measured::removal("rs1", 4, ends),
+        }
     }
 
     #[test]
@@ -226,11 +255,17 @@ mod tests {
             removal("drain first", &[End::Completed, End::Completed]),
         ];
         let report = Report::new("removal-held-tcp", "tutorial", "6.1.0", arms);
-        let Measured::Removal { hung, time_to_fail_s, .. } = report.arms[0].measured else { panic!() };
+        let Measured::Removal { hung, time_to_fail_s, .. } = report.arms[0].measured else {
+            panic!()
+        };
         assert_eq!((hung, time_to_fail_s), (2, Some(12.0)));
         let text = render(&report);
         assert!(text.contains("COMPLETED") && text.contains("drain first"), "{text}");
-        assert!(report.verdict.starts_with("With expire_nodest_conn=0 2 of 2 hung"), "{}", report.verdict);
+        assert!(
+            report.verdict.starts_with("With expire_nodest_conn=0 2 of 2 hung"),
+            "{}",
+            report.verdict
+        );
         assert!(report.verdict.contains("chooses drain first"), "{}", report.verdict);
         assert!(report.verdict.contains("expire_nodest_conn=1 where a removal must fail fast"));
         assert_eq!(report.verdict.matches(". ").count(), 0, "one sentence");
@@ -241,11 +276,18 @@ mod tests {
         let arm = |label: &str, to| ArmResult {
             label: label.into(),
             settings: vec![],
-            measured: Measured::Persistence { drained: "rs1".into(), new_connections: 10, to_drained: to, failed: 0 },
+            measured: Measured::Persistence {
+                drained: "rs1".into(),
+                new_connections: 10,
+                to_drained: to,
+                failed: 0,
+            },
         };
-        let report = Report::new("drained-persistence", "t", "6.1", vec![arm("q=0", 10), arm("q=1", 0)]);
+        let report =
+            Report::new("drained-persistence", "t", "6.1", vec![arm("q=0", 10), arm("q=1", 0)]);
         assert!(report.verdict.contains("q=0 10 of 10") && report.verdict.contains("sets q=1"));
-        let stuck = Report::new("drained-persistence", "t", "6.1", vec![arm("q=0", 10), arm("q=1", 3)]);
+        let stuck =
+            Report::new("drained-persistence", "t", "6.1", vec![arm("q=0", 10), arm("q=1", 3)]);
         assert!(stuck.verdict.contains("no setting moved"), "{}", stuck.verdict);
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["schema_version"], 1);
