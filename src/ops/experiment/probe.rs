@@ -131,13 +131,23 @@ pub fn hold(
 /// failure's time counts from it.
 pub type ChangedAt = Arc<Mutex<Option<Instant>>>;
 
+/// Held for reading around each request; the runner takes it for writing
+/// to make its change between requests. A request already taken by the
+/// server when its destination goes is another case: its answer is lost
+/// whatever the setting (seen in the VM: with expire_nodest_conn=1 such
+/// connections waited for the client's own timeout, having nothing left to
+/// send that would draw the director's reset), so the experiment measures
+/// what the kernel documents, the *next* segment after the change.
+pub type Gate = Arc<tokio::sync::RwLock<()>>;
+
 /// Keeps `held` busy until `until`, each on a thread of its own, and says
 /// how each ended. Blocks: run it off the async runtime.
-pub fn keep_busy(held: Vec<Held>, until: Instant, changed: &ChangedAt) -> Vec<(String, End)> {
+pub fn keep_busy(held: Vec<Held>, until: Instant, changed: &ChangedAt, gate: &Gate) -> Vec<(String, End)> {
     let threads: Vec<_> = held
         .into_iter()
         .map(|Held { server, mut stream }| {
             let changed = Arc::clone(changed);
+            let gate = Arc::clone(gate);
             std::thread::spawn(move || {
                 let host = stream.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
                 let since = || {
@@ -145,7 +155,11 @@ pub fn keep_busy(held: Vec<Held>, until: Instant, changed: &ChangedAt) -> Vec<(S
                     at.map_or(0.0, |at| at.elapsed().as_secs_f64())
                 };
                 while Instant::now() < until {
-                    match request(&mut stream, &host, false) {
+                    let answered = {
+                        let _between_changes = gate.blocking_read();
+                        request(&mut stream, &host, false)
+                    };
+                    match answered {
                         Ok(_) => std::thread::sleep(INTERVAL),
                         Err(e)
                             if matches!(

@@ -19,6 +19,8 @@ use super::undo::Journal;
 const WARM: Duration = Duration::from_millis(600);
 /// Busy traffic after it: the connections' remaining work.
 const WORK: Duration = Duration::from_secs(2);
+/// Pause of every connection around the change.
+const SETTLE: Duration = Duration::from_millis(300);
 
 pub(super) async fn arm(
     state: &mut LabState,
@@ -28,7 +30,9 @@ pub(super) async fn arm(
     let (client, target) = super::target(state);
     // The client's own patience: well past the IPVS timeout, so a hang is
     // ended by the director (its reset once the entry expired), not by us.
-    let give_up = Duration::from_secs(u64::from(REMOVAL_TCP_TIMEOUT) * 3);
+    // The entry expires first, then the client's next retransmission (TCP's
+    // backoff doubles the wait each time) meets the director's stack.
+    let give_up = Duration::from_secs(u64::from(REMOVAL_TCP_TIMEOUT) * 5);
     let held = blocking(move || probe::hold(&client, target, HELD, give_up)).await??;
     let victim = held[0].server.clone();
     let svc = super::service(state).expect("checked").clone();
@@ -40,21 +44,28 @@ pub(super) async fn arm(
     let addr = IpAddr::V4(state.spec.real_server(&victim).expect("a member is a server").addr);
     let director = super::director(state);
     let changed: probe::ChangedAt = Arc::new(Mutex::new(None));
-    let until = Instant::now() + WARM + WORK;
+    let gate: probe::Gate = Arc::default();
+    let until = Instant::now() + WARM + SETTLE + WORK;
     let busy = {
-        let changed = Arc::clone(&changed);
-        tokio::task::spawn_blocking(move || probe::keep_busy(held, until, &changed))
+        let (changed, gate) = (Arc::clone(&changed), Arc::clone(&gate));
+        tokio::task::spawn_blocking(move || probe::keep_busy(held, until, &changed, &gate))
     };
     tokio::time::sleep(WARM).await;
-    *changed.lock().expect("not poisoned") = Some(Instant::now());
     let key = table::key(&svc);
+    // Between two requests of every connection: the last answers' ACKs
+    // have left, so nothing of theirs is in flight when the change lands.
+    let between = gate.write().await;
+    tokio::time::sleep(SETTLE).await;
+    *changed.lock().expect("not poisoned") = Some(Instant::now());
     let ends = if arm.drain_first {
         journal.set_weight(state, &victim, 0).await?;
+        drop(between);
         let ends = busy.await.map_err(join)?;
         journal.delete_destination(&director, &key, addr, member.port)?;
         ends
     } else {
         journal.delete_destination(&director, &key, addr, member.port)?;
+        drop(between);
         busy.await.map_err(join)?
     };
     let ends: Vec<_> = ends.into_iter().filter(|(s, _)| *s == victim).map(|(_, e)| e).collect();
