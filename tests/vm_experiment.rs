@@ -1,8 +1,9 @@
 //! `lvslab experiment` on a kernel with IPVS (run inside the VM by
 //! tests/vm/suite), ipvsadm and sysctl as the referees: the directions each
 //! experiment exists to show, and after each run the director's `ipvsadm
-//! -Sn`, timeouts and `net.ipv4.vs.*` exactly as they were. Fails, never
-//! skips, outside the VM.
+//! -Sn`, timeouts and `net.ipv4.vs.*` exactly as they were. The lab is the
+//! tutorial with a `[director.sysctl]`, so `up` applying it and `status`
+//! showing it are proven on the way. Fails, never skips, outside the VM.
 
 mod common;
 
@@ -10,10 +11,10 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use common::lab::LabGuard;
+use common::lab::{LabGuard, renamed_preset};
 use common::lvslab_ok;
 
-const LAB: &str = "tutorial";
+const LAB: &str = "expt";
 
 fn in_director(program: &str, args: &[&str]) -> String {
     let out = Command::new("ip")
@@ -60,9 +61,20 @@ fn n(arm: &Value, key: &str) -> u64 {
 #[test]
 fn experiments_show_their_directions_and_leave_the_director_as_it_was() {
     common::require_vm();
+    let dir = tempfile::tempdir().unwrap();
+    let preset = renamed_preset(dir.path(), "tutorial", LAB);
+    let mut text = std::fs::read_to_string(&preset).unwrap();
+    text.push_str("\n[director.sysctl]\nsloppy_tcp = 1\nudp = 7\n");
+    std::fs::write(&preset, text).unwrap();
     let _guard = LabGuard::fresh(LAB);
-    lvslab_ok(&["up", LAB]);
+    lvslab_ok(&["up", preset.to_str().unwrap()]);
     let before = director_as_ipvsadm_and_sysctl_see_it();
+    // The preset's settings, as the kernel's tools read them, and in status.
+    assert!(before.contains(&"net.ipv4.vs.sloppy_tcp = 1".to_string()), "{before:#?}");
+    assert!(before.contains(&"Timeout (tcp tcpfin udp): 900 120 7".to_string()), "{before:#?}");
+    let status = String::from_utf8_lossy(&lvslab_ok(&["status", LAB]).stdout).into_owned();
+    assert!(status.contains("sloppy_tcp=1 (default 0), udp=7 (default 300)"), "{status}");
+    assert!(!status.contains("expire_nodest_conn="), "only those off the default: {status}");
 
     // 1: removal under held, busy connections.
     let doc = run_json("removal-held-tcp");
