@@ -187,18 +187,16 @@ fn verdict(arms: &[ArmResult]) -> String {
         let parts: Vec<String> = removal
             .iter()
             .map(|&(label, held, completed, reset, hung, fail, timeout)| {
-                let when = fail.map_or(String::new(), |s| {
-                    format!(
-                        " after {s:.1} s ({:.1}x the {timeout} s tcp timeout)",
-                        s / f64::from(timeout)
-                    )
-                });
+                let after = fail.map_or(String::new(), |s| format!(" after {s:.1} s"));
                 if completed == held {
                     format!("with {label} all {held} completed")
                 } else if hung > 0 {
-                    format!("with {label} {hung} of {held} hung{when}")
+                    let ratio = fail.map_or(0.0, |s| s / f64::from(timeout));
+                    format!(
+                        "with {label} {hung} of {held} hung{after} ({ratio:.1}x the {timeout} s tcp timeout)"
+                    )
                 } else {
-                    format!("with {label} {reset} of {held} were reset{when}")
+                    format!("with {label} {reset} of {held} were reset{after}")
                 }
             })
             .collect();
