@@ -143,7 +143,10 @@ fn an_unknown_experiment_or_a_lab_without_ipvs_is_refused_saying_why() {
     let out = lvslab().args(["experiment", "tutorial", "nodest"]).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("unknown experiment 'nodest'") && err.contains("removal-held-tcp"), "{err}");
+    assert!(
+        err.contains("unknown experiment 'nodest'") && err.contains("removal-held-tcp"),
+        "{err}"
+    );
 
     let lab = "expnft";
     let dir = tempfile::tempdir().unwrap();

@@ -24,7 +24,9 @@ pub fn run(lab: &LabName, json: bool) -> Result<ExitCode> {
     } else {
         print_text(&status);
         if let Some(line) = lvslab::ops::sysctl::off_default_line(&state) {
-            println!("\nIPVS SETTINGS off the kernel's default (lvslab sysctl {lab} lists all)\n  {line}");
+            println!(
+                "\nIPVS SETTINGS off the kernel's default (lvslab sysctl {lab} lists all)\n  {line}"
+            );
         }
         if let Some(ha) = &status.ha {
             print_ha(&state, ha);

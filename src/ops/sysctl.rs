@@ -184,7 +184,8 @@ pub fn apply_preset(state: &LabState) -> Result<Option<String>, LabError> {
     if wanted.is_empty() {
         return Ok(None);
     }
-    let words: Vec<String> = wanted.iter().map(|(k, v)| format!("{k}={}", v.replace('\t', " "))).collect();
+    let words: Vec<String> =
+        wanted.iter().map(|(k, v)| format!("{k}={}", v.replace('\t', " "))).collect();
     if state.dataplane != Dataplane::Ipvs {
         return Ok(Some(format!(
             "left out: [director.sysctl] {} (IPVS settings; this lab balances with {})",

@@ -142,7 +142,12 @@ pub type Gate = Arc<tokio::sync::RwLock<()>>;
 
 /// Keeps `held` busy until `until`, each on a thread of its own, and says
 /// how each ended. Blocks: run it off the async runtime.
-pub fn keep_busy(held: Vec<Held>, until: Instant, changed: &ChangedAt, gate: &Gate) -> Vec<(String, End)> {
+pub fn keep_busy(
+    held: Vec<Held>,
+    until: Instant,
+    changed: &ChangedAt,
+    gate: &Gate,
+) -> Vec<(String, End)> {
     let threads: Vec<_> = held
         .into_iter()
         .map(|Held { server, mut stream }| {

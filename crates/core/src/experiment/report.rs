@@ -126,7 +126,7 @@ pub fn render(report: &Report) -> String {
         Some(Measured::Persistence { .. }) => {
             out.push_str("the persistent client's server drained (weight 0)\n\n");
             out.push_str(&format!(
-                "{:width$}  {:>7}  {:>10}  {:>9}  {:>6}\n",
+                "{:width$}  {:>7}  {:>10}  {:>10}  {:>6}\n",
                 "SETTING", "DRAINED", "NEW CONNS", "TO DRAINED", "FAILED"
             ));
         }
@@ -143,7 +143,7 @@ pub fn render(report: &Report) -> String {
             }
             Measured::Persistence { drained, new_connections, to_drained, failed } => {
                 out.push_str(&format!(
-                    "{:width$}  {drained:>7}  {new_connections:>10}  {to_drained:>9}  {failed:>6}\n",
+                    "{:width$}  {drained:>7}  {new_connections:>10}  {to_drained:>10}  {failed:>6}\n",
                     arm.label
                 ));
             }

@@ -28,7 +28,8 @@ pub(super) fn director_sysctls(out: &mut String, spec: &LabSpec) {
             if sysctl::fact(name).is_some_and(|f| f.place == Place::Sysctl) {
                 // A pair (sync_threshold) as `3 50`: sysctl splits on any white space.
                 let assignment = format!("{}{name}={}", sysctl::PREFIX, value.replace('\t', " "));
-                let _ = writeln!(out, "    ip netns exec {ns} sysctl -qw {}", shell_word(&assignment));
+                let _ =
+                    writeln!(out, "    ip netns exec {ns} sysctl -qw {}", shell_word(&assignment));
             }
         }
         if timeouts {
@@ -60,7 +61,10 @@ mod tests {
             script.contains("ip netns exec lvs-tutorial-director sysctl -qw 'net.ipv4.vs.expire_nodest_conn=1'\n"),
             "{script}"
         );
-        assert!(script.contains("sysctl -qw 'net.ipv4.vs.sync_threshold=3 50'"), "quoted: {script}");
+        assert!(
+            script.contains("sysctl -qw 'net.ipv4.vs.sync_threshold=3 50'"),
+            "quoted: {script}"
+        );
         assert!(script.contains("ipvsadm --set 0 0 7\n"), "{script}");
     }
 }

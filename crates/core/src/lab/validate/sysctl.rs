@@ -36,8 +36,16 @@ impl Checker<'_> {
                 other => {
                     self.error(
                         value.span(),
-                        format!("[director.sysctl] {}: a {} is no value", shown(name), other.type_str()),
-                        format!("give a number or a string, e.g. {} = {}", fact.name, example(fact)),
+                        format!(
+                            "[director.sysctl] {}: a {} is no value",
+                            shown(name),
+                            other.type_str()
+                        ),
+                        format!(
+                            "give a number or a string, e.g. {} = {}",
+                            fact.name,
+                            example(fact)
+                        ),
                     );
                     continue;
                 }
@@ -49,7 +57,11 @@ impl Checker<'_> {
                 Err(why) => self.error(
                     value.span(),
                     format!("[director.sysctl] {why}"),
-                    format!("e.g. {} = {} (the kernel's default), or leave it out", fact.name, example(fact)),
+                    format!(
+                        "e.g. {} = {} (the kernel's default), or leave it out",
+                        fact.name,
+                        example(fact)
+                    ),
                 ),
             }
         }
