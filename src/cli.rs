@@ -7,12 +7,14 @@ use crate::candidates as complete;
 use lvslab_core::lab::model::{Dataplane, LabName};
 use lvslab_core::lab::ranges;
 
+mod experiment;
 mod metrics;
 mod parse;
 mod set;
 #[cfg(test)]
 mod tests;
 
+pub use experiment::ExperimentArgs;
 pub use metrics::MetricsArgs;
 use parse::{lab_name, lab_or_preset, parse_bucket, parse_rate};
 pub use set::SetChanges;
@@ -304,6 +306,8 @@ lvslab diagnose --list"
     },
     /// Serve a running lab's metrics for Prometheus (node_exporter's IPVS series and lvslab's own).
     Metrics(MetricsArgs),
+    /// Run a measured experiment on a lab's director: its settings side by side.
+    Experiment(ExperimentArgs),
     /// Write a lab out: as `ipvsadm -Sn` rules, a shell script that builds it by hand, a preset, a keepalived.conf or a containerlab topology.
     #[command(
         after_help = "LAB is a running lab (its current table and every live edit) or a preset \

@@ -7,6 +7,7 @@ mod conns;
 mod diagnose;
 mod doctor;
 mod down;
+mod experiment;
 mod export;
 mod import;
 mod ls;
@@ -104,6 +105,7 @@ pub fn run(
         Command::Diagnose { lab, host, keepalived, list, json } => {
             diagnose::run(lab.as_ref(), host, keepalived.as_deref(), list, json)
         }
+        Command::Experiment(args) => experiment::run(&args),
     }
 }
 

@@ -23,6 +23,11 @@ pub fn run(lab: &LabName, json: bool) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&status)?);
     } else {
         print_text(&status);
+        if let Some(line) = lvslab::ops::sysctl::off_default_line(&state) {
+            println!(
+                "\nIPVS SETTINGS off the kernel's default (lvslab sysctl {lab} lists all)\n  {line}"
+            );
+        }
         if let Some(ha) = &status.ha {
             print_ha(&state, ha);
         } else if lvslab::ops::live::by_keepalived(&state) {

@@ -173,6 +173,11 @@ async fn build(
     if state.dataplane == Dataplane::Ipvs {
         program::reschedule_reused_ports(&state.spec)?;
     }
+    if wiring == Wiring::Full
+        && let Some(line) = super::sysctl::apply_preset(&state)?
+    {
+        say(line);
+    }
     let vrrp_only = state.spec.ha.is_some() && state.dataplane == Dataplane::None;
     let keepalived = state.spec.control == Control::Keepalived
         && (state.dataplane == Dataplane::Ipvs || vrrp_only)

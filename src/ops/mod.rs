@@ -12,6 +12,7 @@ pub mod dataplane;
 pub mod diagnose;
 pub mod edit;
 pub mod error;
+pub mod experiment;
 pub mod ha;
 pub mod keepalived;
 pub mod lifecycle;

@@ -156,3 +156,48 @@ fn write_all(namespaces: &[String], setting: &Setting) -> Result<(), LabError> {
     }
     Ok(())
 }
+
+/// The director's settings that differ from the kernel's default, as
+/// `name=value (default D)` on one line, for `status`; `None` when all are
+/// at their default or the lab has no IPVS to read.
+pub fn off_default_line(state: &LabState) -> Option<String> {
+    let readings = read(state).ok()?;
+    let off: Vec<String> = readings
+        .iter()
+        .filter(|r| r.off_default())
+        .map(|r| {
+            let default = r.fact.and_then(|f| f.default).unwrap_or("?").replace('\t', " ");
+            format!("{}={} (default {default})", r.name, r.value.replace('\t', " "))
+        })
+        .collect();
+    (!off.is_empty()).then(|| lvslab_core::lab::text::shown(&off.join(", ")).into_owned())
+}
+
+/// Applies the preset's `[director.sysctl]` (at `up`): one line for people
+/// saying what was set, `None` when the preset sets nothing. A lab on
+/// nftables has no IPVS: its line says the settings were left out.
+///
+/// # Errors
+/// A setting was refused by the kernel (the earlier ones are put back).
+pub fn apply_preset(state: &LabState) -> Result<Option<String>, LabError> {
+    let wanted = &state.spec.director.sysctl;
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    let words: Vec<String> =
+        wanted.iter().map(|(k, v)| format!("{k}={}", v.replace('\t', " "))).collect();
+    if state.dataplane != Dataplane::Ipvs {
+        return Ok(Some(format!(
+            "left out: [director.sysctl] {} (IPVS settings; this lab balances with {})",
+            words.join(" "),
+            state.dataplane
+        )));
+    }
+    // Validated when the preset was read; parsed again into the facts' types.
+    let settings = words
+        .iter()
+        .map(|w| sysctl::parse_setting(w).map_err(LabError::Refused))
+        .collect::<Result<Vec<_>, _>>()?;
+    apply(state, &settings)?;
+    Ok(Some(format!("director sysctl (the preset's [director.sysctl]): {}", words.join(" "))))
+}

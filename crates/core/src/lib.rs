@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod diagnose;
+pub mod experiment;
 pub mod lab;
 pub mod metrics;
 pub mod monitor;

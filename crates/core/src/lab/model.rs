@@ -188,6 +188,11 @@ pub struct Director {
     pub vip: Ipv4Addr,
     /// Director IP, on the servers' network: the real servers' gateway.
     pub dip: Ipv4Addr,
+    /// `[director.sysctl]`: IPVS settings `up` applies, by short name (as
+    /// [`super::sysctl::FACTS`] names them) with the value as the kernel
+    /// prints it; empty for the kernel's defaults.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub sysctl: std::collections::BTreeMap<String, String>,
 }
 
 /// A real server host.

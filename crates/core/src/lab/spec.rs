@@ -119,6 +119,10 @@ pub struct DirectorFile {
     pub vip: Spanned<String>,
     /// The director's IP on the servers' side.
     pub dip: Spanned<String>,
+    /// `[director.sysctl]`: IPVS settings by short name (`expire_nodest_conn
+    /// = 1`, `tcp = 5`), checked against the sysctl facts.
+    #[serde(default)]
+    pub sysctl: std::collections::BTreeMap<String, Spanned<toml::Value>>,
 }
 
 /// `[[real-server]]`: a host on the servers' network.
@@ -227,7 +231,16 @@ impl SpecFile {
                 addresses: (spec.client_addresses > 1)
                     .then(|| int(i64::from(spec.client_addresses))),
             },
-            director: DirectorFile { vip: s(&spec.director.vip), dip: s(&spec.director.dip) },
+            director: DirectorFile {
+                vip: s(&spec.director.vip),
+                dip: s(&spec.director.dip),
+                sysctl: spec
+                    .director
+                    .sysctl
+                    .iter()
+                    .map(|(k, v)| (k.clone(), at_none(toml::Value::String(v.clone()))))
+                    .collect(),
+            },
             real_servers: spec
                 .real_servers
                 .iter()

@@ -224,7 +224,7 @@ fn build(
         servers_net: "198.51.100.0/24".parse().unwrap(),
         client: ip(CLIENT, 200),
         client_addresses: clients,
-        director: Director { vip: vips[0], dip: ip(SERVERS, 1) },
+        director: Director { vip: vips[0], dip: ip(SERVERS, 1), sysctl: Default::default() },
         real_servers,
         services,
         traffic: TrafficProfile::default(),

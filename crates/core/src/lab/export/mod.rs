@@ -9,6 +9,7 @@ pub mod containerlab;
 pub mod keepalived;
 pub mod rules;
 pub mod shell;
+mod shell_sysctl;
 pub mod toml;
 
 /// The forms `lvslab export` writes.

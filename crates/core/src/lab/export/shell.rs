@@ -57,6 +57,9 @@ fn script(spec: &LabSpec, nft: Option<&str>) -> String {
         ipvs(&mut out, spec);
         servers(&mut out, spec);
     }
+    if nft.is_none() {
+        super::shell_sysctl::director_sysctls(&mut out, spec);
+    }
     finish(&mut out, spec, nft.is_some());
     out.push_str("}\n\n");
     out.push_str(

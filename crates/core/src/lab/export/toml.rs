@@ -84,6 +84,13 @@ pub fn to_toml(spec: &LabSpec, header: &[String]) -> String {
          [director]\nvip = \"{}\"\ndip = \"{}\"\n",
         spec.director.vip, spec.director.dip
     );
+    if !spec.director.sysctl.is_empty() {
+        out.push_str("\n# IPVS's own settings in the director (`lvslab sysctl LAB` lists them).\n[director.sysctl]\n");
+        for (name, value) in &spec.director.sysctl {
+            // Names are the facts table's (checked); a pair keeps its space.
+            let _ = writeln!(out, "{name} = {}", quote(&value.replace('\t', " ")));
+        }
+    }
     if let Some(ha) = spec.ha {
         let [(c1, s1), (c2, s2)] = ha.own;
         let _ = write!(
@@ -262,9 +269,13 @@ mod tests {
         fwm.persistence_netmask = Some("255.255.255.0".parse().unwrap());
         fwm.members[0].port = 0;
         spec.services.push(fwm);
+        spec.director.sysctl.insert("expire_nodest_conn".into(), "1".into());
+        spec.director.sysctl.insert("sync_threshold".into(), "3\t50".into());
+        spec.director.sysctl.insert("tcp".into(), "5".into());
         let text = to_toml(&spec, &[]);
         let back = validate::parse("x.toml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(back, spec);
         assert!(text.contains("# ipvsadm -A -f 42 -s lc -p 2678400 -M 255.255.255.0"), "{text}");
+        assert!(text.contains("[director.sysctl]\nexpire_nodest_conn = \"1\"\nsync_threshold = \"3 50\"\ntcp = \"5\"\n"), "{text}");
     }
 }

@@ -172,7 +172,7 @@ pub fn import(file: &str, text: &str, name: &LabName) -> Result<Imported, SpecEr
         servers_net: net.servers_net,
         client: net.client,
         client_addresses: 1,
-        director: Director { vip: net.vip, dip: net.dip },
+        director: Director { vip: net.vip, dip: net.dip, sysctl: Default::default() },
         real_servers: table
             .rips
             .iter()

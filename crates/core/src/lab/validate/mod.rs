@@ -19,6 +19,7 @@ mod methods;
 use crate::lab::model::hosts;
 use methods::Nets;
 mod services;
+mod sysctl;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::Ipv4Addr;
@@ -203,6 +204,7 @@ impl Checker<'_> {
         let failed_check = self.failed_check(raw.failed_check.as_ref());
         let client_addresses = self.client_addresses(&raw, client, client_net, &services);
         let dataplane = self.dataplane(&raw);
+        let sysctl = self.director_sysctl(&raw.director.sysctl);
         let ha = raw.ha.as_ref().map(|h| self.ha(h, &raw, client_net, servers_net, &mut used));
         let build = || -> Option<LabSpec> {
             Some(LabSpec {
@@ -213,7 +215,7 @@ impl Checker<'_> {
                 servers_net,
                 client: client?,
                 client_addresses,
-                director: Director { vip: vip?, dip: dip? },
+                director: Director { vip: vip?, dip: dip?, sysctl },
                 real_servers,
                 services,
                 traffic,
