@@ -90,6 +90,9 @@ pub fn set_scheduler(
     state: &mut LabState,
     scheduler: Scheduler,
 ) -> Result<Vec<SchedFlag>, LabError> {
+    if state.dataplane == Dataplane::Ipvs {
+        super::program::require_scheduler(scheduler)?;
+    }
     let mut dropped = Vec::new();
     for svc in &state.spec.services {
         for flag in svc.scheduler_flags.iter().filter(|f| f.scheduler() != scheduler) {

@@ -3,7 +3,9 @@
 //! docs), and what it can do: an exact expected split, an nftables
 //! equivalent (whether its choices can be predicted is the predictor's
 //! [`crate::monitor::predict`]); and the scheduler flags of `sh` and `mh`
-//! ([`SchedFlag`], ipvsadm's `-b`).
+//! ([`SchedFlag`], ipvsadm's `-b`). `twos` is in Linux since 5.12, but a
+//! kernel may be built without it (Debian's 6.1 is): `up` and `set` probe
+//! for its module (`lvslab_ipvs::probe::scheduler`), never the version.
 
 use std::fmt;
 
