@@ -224,3 +224,126 @@ fn a_signal_during_set_add_rs_leaves_nothing_of_the_new_server() {
     }
     assert_eq!(lab.namespaces().len(), 3, "client, director, rs1 are as they were");
 }
+
+/// What a terminal would obey in `said`: any control character but a line
+/// break or a tab.
+fn obeyed(said: &str) -> Vec<char> {
+    said.chars()
+        .filter(|c| lvslab_core::lab::text::is_unsafe(*c) && *c != '\n' && *c != '\t')
+        .collect()
+}
+
+/// Hostile names planted through each way a name reaches lvslab from the
+/// machine (namespaces, marks, records; the command line is
+/// tests/trust_input.rs, which needs no root): none becomes a lab, none is
+/// joined to a path, none reaches the terminal raw, and every hint about
+/// what is left is true (`--force` removes exactly the lab-named ones it
+/// was offered for; those naming no lab stay, with `ip netns delete` as
+/// the way).
+#[test]
+fn hostile_names_from_namespaces_marks_and_records_never_steer_lvslab() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let lab = Lab::up(&sandbox, "keep", 1);
+    let osc = "\u{1b}]0;HACKED\u{7}";
+    let no_lab = ["lvs-..-x", "lvs-.-x", &format!("lvs-{osc}-x")].map(str::to_string);
+    let of_labs = ["lvs-other-x".to_string(), "lvs-keep-\u{1b}[2J".to_string()];
+    for ns in no_lab.iter().chain(&of_labs) {
+        let out = sandbox.command("ip").args(["netns", "add", ns]).output().unwrap();
+        assert!(out.status.success(), "ip netns add {ns:?}: {}", text(&out));
+    }
+    let marks = ["lvs-..-x", "lvs-..-y", "lvs-keep-..", &format!("lvs-{osc}-y")];
+    for mark in marks {
+        std::fs::write(sandbox_path(&sandbox, &format!("/run/lvslab/netns/{mark}")), "").unwrap();
+    }
+    let plant = sandbox.sh(&format!(
+        "echo canary > /run/canary && echo canary > /run/lvslab/canary && \
+         cd /run/lvslab/labs && mkdir twin esc sched && cp keep/record.json twin/ && \
+         jq '.spec.name = \"\\u001b]0;HACKED\\u0007\"' keep/record.json > esc/record.json && \
+         jq '.spec.name = \"sched\" | .spec.services[0].scheduler = \"{}\"' keep/record.json \
+           > sched/record.json",
+        "\\u001b[2Jrr"
+    ));
+    assert!(plant.status.success(), "{}", text(&plant));
+
+    // Every command that lists what it found says it escaped.
+    for args in [&["ls"][..], &["doctor"], &["status", "keep"]] {
+        let said = text(&lab.lvslab(args));
+        assert_eq!(obeyed(&said), Vec::<char>::new(), "{args:?}: {said:?}");
+        if args[0] != "status" {
+            assert!(said.contains("lvs-\\u{1b}]0;HACKED\\u{7}-x"), "{args:?} names it: {said}");
+        }
+    }
+    let ls = text(&lab.lvslab(&["ls"]));
+    for broken in ["twin", "esc", "sched"] {
+        assert!(ls.contains(&format!("{broken:<12} broken")), "{broken}: {ls}");
+    }
+    assert!(ls.contains("names lab 'keep', not 'twin'"), "{ls}");
+    assert!(ls.contains("it names no lab, so only `ip netns delete lvs-..-x` removes it"), "{ls}");
+    // A broken record names no other lab: `down twin` takes only its folder.
+    let twin = lab.lvslab(&["down", "twin"]);
+    assert_eq!(obeyed(&text(&twin)), Vec::<char>::new());
+    assert!(!exists(&sandbox, "/run/lvslab/labs/twin"), "{}", text(&twin));
+    let status = lab.lvslab(&["status", "keep", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["phase"], "up", "down twin left lab keep as it was");
+    assert!(exists(&sandbox, "/run/lvslab/netns/lvs-keep-rs1"), "and its marks");
+
+    let down = lab.lvslab(&["down", "--all"]);
+    let said = text(&down);
+    // The two unreadable records are reported (exit 1) and removed.
+    let errors: Vec<&str> = said.lines().filter(|l| l.starts_with("error:")).collect();
+    assert!(
+        errors.len() == 2 && errors.iter().all(|e| e.contains("record is unreadable")),
+        "{said}"
+    );
+    assert!(
+        !exists(&sandbox, "/run/lvslab/labs/esc") && !exists(&sandbox, "/run/lvslab/labs/sched")
+    );
+    assert_eq!(obeyed(&said), Vec::<char>::new(), "{said:?}");
+    assert!(said.contains("lab 'keep' removed: 3 namespaces"), "{said}");
+    assert!(
+        !said.contains("lab '.") && !said.contains("lab 'lvs"),
+        "no planted name is a lab: {said}"
+    );
+    let hint = |said: &str, ns: &str| -> String {
+        said.lines().filter(|l| l.contains(ns) && !l.starts_with("left alone")).collect()
+    };
+    let force_hint = hint(&said, "lvs-other-x");
+    assert!(force_hint.contains("lvslab down --all --force"), "{said}");
+    let plain_hint = hint(&said, "lvs-..-x");
+    assert!(plain_hint.contains("ip netns delete") && !plain_hint.contains("down"), "{said}");
+    let mut all: Vec<String> = no_lab.iter().chain(&of_labs).cloned().collect();
+    all.sort();
+    assert_eq!(sorted(sandbox.namespaces()), all, "every planted namespace stays: {said}");
+    for canary in ["/run/canary", "/run/lvslab/canary"] {
+        assert!(exists(&sandbox, canary), "{canary}: {said}");
+    }
+
+    // `--force` does what its hint said: the lab-named ones go, and the
+    // others stay with the same true hint.
+    let force = lab.lvslab(&["down", "--all", "--force"]);
+    let said = text(&force);
+    assert!(force.status.success(), "{said}");
+    assert_eq!(obeyed(&said), Vec::<char>::new(), "{said:?}");
+    let mut left = no_lab.to_vec();
+    left.sort();
+    assert_eq!(sorted(sandbox.namespaces()), left, "--force took the lab-named ones only: {said}");
+    let plain_hint = hint(&said, "lvs-..-x");
+    assert!(plain_hint.contains("ip netns delete") && !plain_hint.contains("down"), "{said}");
+    assert!(!said.contains("--force"), "no hint offers --force for what it left: {said}");
+    for canary in ["/run/canary", "/run/lvslab/canary"] {
+        assert!(exists(&sandbox, canary), "{canary}: {said}");
+    }
+}
+
+/// `path` as seen inside `sandbox` (its private /run), through the holder
+/// process's root.
+fn sandbox_path(sandbox: &Sandbox, path: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("/proc/{}/root{path}", sandbox.pid()))
+}
+
+fn sorted(mut names: Vec<String>) -> Vec<String> {
+    names.sort();
+    names
+}

@@ -421,3 +421,56 @@ fn a_hostile_preset_path_reaches_no_generated_header() {
     assert!(!text.contains("10.9.9.9") && text.lines().all(|l| l.len() < 1024), "{text}");
     assert!(text.contains("Imported from saved.rules"), "{text}");
 }
+
+/// Every `.rs` file under `dir`, recursively.
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// A plain string cannot reach a state path: the lab folders are joined in
+/// one function, `state::lab_dir`, which takes a `LabName` (whose
+/// constructor is the lab-name rule), and no other code joins anything to
+/// lvslab's state folders or formats a path under them.
+#[test]
+fn only_lab_dir_joins_a_name_to_a_state_path() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    rust_files(&root.join("crates"), &mut files);
+    let state = root.join("src/ops/state.rs");
+    let mut joins = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let names_state = ["STATE_DIR", "LABS_DIR", "NETNS_MARK_DIR", "\"/run/lvslab/"]
+                .iter()
+                .any(|s| line.contains(s));
+            let builds = line.contains(".join(") || line.contains("format!(\"/run/lvslab");
+            if names_state && builds && !line.trim_start().starts_with("//") {
+                joins.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    let state = state.display().to_string();
+    let expected = [
+        "pub fn lab_dir(lab: &LabName) -> PathBuf {",
+        "Path::new(LABS_DIR).join(lab.as_str())",
+        "Path::new(NETNS_MARK_DIR).join(netns)",
+    ];
+    let unexpected: Vec<&String> = joins
+        .iter()
+        .filter(|j| !(j.starts_with(&state) && expected.iter().any(|e| j.ends_with(e))))
+        .collect();
+    assert!(unexpected.is_empty(), "state paths built outside lab_dir: {unexpected:#?}");
+    let lab_joins = joins.iter().filter(|j| j.ends_with(expected[1])).count();
+    assert_eq!(lab_joins, 1, "one join of a lab's name: {joins:#?}");
+    let source = std::fs::read_to_string(root.join("crates/core/src/lab/name.rs")).unwrap();
+    assert!(source.contains("pub struct LabName(String);"), "LabName's field is private");
+}

@@ -8,6 +8,7 @@ use lvslab::net::privilege;
 use lvslab::net::probe::{self, LinkSupport};
 use lvslab::ops::{state, teardown};
 use lvslab_core::lab::model::LabName;
+use lvslab_core::lab::text::shown;
 use lvslab_ipvs::probe::{self as ipvs_probe, Support};
 use lvslab_sys::kconfig::{self, Built};
 use serde::Serialize;
@@ -114,11 +115,25 @@ fn print_text(r: &Report) {
             r.leftovers.join(", ")
         );
     }
-    if !r.foreign_namespaces.is_empty() {
+    // Anyone can name a namespace: shown escaped, and `--force` offered
+    // only for those it removes (see teardown::force_removes).
+    let (of_labs, no_lab): (Vec<&String>, Vec<&String>) =
+        r.foreign_namespaces.iter().partition(|ns| teardown::force_removes(ns));
+    let names = |list: &[&String]| {
+        list.iter().map(|ns| shown(ns).into_owned()).collect::<Vec<_>>().join(", ")
+    };
+    if !of_labs.is_empty() {
         println!(
             "    not lvslab's: {} (lvslab did not make these and leaves them alone; \
              `ip netns delete NAME` or `lvslab down --all --force` removes them)",
-            r.foreign_namespaces.join(", ")
+            names(&of_labs)
+        );
+    }
+    if !no_lab.is_empty() {
+        println!(
+            "    not lvslab's, naming no lab: {} (they name no lab, so no lvslab \
+             command removes them; `ip netns delete NAME` does)",
+            names(&no_lab)
         );
     }
 }

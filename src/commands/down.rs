@@ -14,6 +14,7 @@ use anyhow::Result;
 use lvslab::ops::teardown::{self, Sweep};
 use lvslab::ops::{state, teardown::Removed};
 use lvslab_core::lab::model::LabName;
+use lvslab_core::lab::text::{for_terminal, shown};
 
 pub fn run(lab: Option<&LabName>, all: bool, force: bool) -> Result<ExitCode> {
     super::require_privilege("down")?;
@@ -56,16 +57,54 @@ pub fn run(lab: Option<&LabName>, all: bool, force: bool) -> Result<ExitCode> {
     }
     foreign.sort();
     foreign.dedup();
-    if !foreign.is_empty() {
-        println!("left alone, not made by lvslab: {}", foreign.join(", "));
-        println!(
-            "  remove them with `ip netns delete NAME` (stop what runs inside first: \
-             `ip netns pids NAME`), or `lvslab down {} --force`, which also stops every \
-             process inside them",
-            if all { "--all" } else { lab.map_or("LAB", LabName::as_str) }
-        );
+    for line in foreign_report(&foreign, all, lab, force) {
+        println!("{line}");
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// What `down` says of the `lvs-*` namespaces it left alone, names shown
+/// escaped (anyone can name a namespace). Each hint is true of the names it
+/// follows: `--force` sweeps the namespaces of a lab, so it is offered only
+/// for names of the form `lvs-<lab>-<host>`; one whose lab part breaks the
+/// lab-name rule (`lvs-..-x`) names no lab, no lvslab command removes it,
+/// and only `ip netns delete` is offered.
+fn foreign_report(
+    foreign: &[String],
+    all: bool,
+    lab: Option<&LabName>,
+    force: bool,
+) -> Vec<String> {
+    if foreign.is_empty() {
+        return Vec::new();
+    }
+    let names = |list: &[&String]| {
+        list.iter().map(|ns| shown(ns).into_owned()).collect::<Vec<_>>().join(", ")
+    };
+    let all_of: Vec<&String> = foreign.iter().collect();
+    let (of_labs, no_lab): (Vec<&String>, Vec<&String>) =
+        foreign.iter().partition(|ns| teardown::force_removes(ns));
+    let mut lines = vec![format!("left alone, not made by lvslab: {}", names(&all_of))];
+    const DELETE: &str =
+        "`ip netns delete NAME` (stop what runs inside first: `ip netns pids NAME`)";
+    if !of_labs.is_empty() && !force {
+        lines.push(format!(
+            "  remove {} with {DELETE}, or `lvslab down {} --force`, which also stops every \
+             process inside them",
+            if no_lab.is_empty() { "them".to_string() } else { names(&of_labs) },
+            if all { "--all" } else { lab.map_or("LAB", LabName::as_str) }
+        ));
+    }
+    if !no_lab.is_empty() {
+        lines.push(format!(
+            "  {} name{} no lab (the part after lvs- breaks the lab-name rule), so no lvslab \
+             command removes {}: {DELETE} does",
+            names(&no_lab),
+            if no_lab.len() == 1 { "s" } else { "" },
+            if no_lab.len() == 1 { "it" } else { "them" },
+        ));
+    }
+    lines
 }
 
 fn report(name: &str, removed: &Removed) {
@@ -79,13 +118,15 @@ fn report(name: &str, removed: &Removed) {
     );
     for (ns, p) in &removed.foreign {
         println!(
-            "  note: process {} ({}) was inside {ns} and was left running; the namespace \
+            "  note: process {} ({}) was inside {} and was left running; the namespace \
              is freed when it exits",
-            p.pid, p.comm
+            p.pid,
+            shown(&p.comm),
+            shown(ns)
         );
     }
     for error in &removed.errors {
-        eprintln!("error: lab '{name}': {error}");
+        eprintln!("error: lab '{name}': {}", for_terminal(error));
     }
     if !removed.errors.is_empty() {
         eprintln!(

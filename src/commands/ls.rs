@@ -96,9 +96,15 @@ pub fn run(show_presets: bool, json: bool) -> Result<ExitCode> {
         );
     }
     for ns in &foreign {
+        let removable = teardown::force_removes(ns);
+        let ns = shown(ns);
+        let how = if removable {
+            format!("`ip netns delete {ns}` or `lvslab down --all --force` removes it")
+        } else {
+            format!("it names no lab, so only `ip netns delete {ns}` removes it")
+        };
         println!(
-            "{ns:<24} not lvslab's: lvslab did not make this namespace and leaves it alone; \
-             `ip netns delete {ns}` or `lvslab down --all --force` removes it"
+            "{ns:<24} not lvslab's: lvslab did not make this namespace and leaves it alone; {how}"
         );
     }
     Ok(ExitCode::SUCCESS)

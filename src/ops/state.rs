@@ -124,8 +124,11 @@ impl Stored for LabState {
         // is refused at the limit.
         match lvslab_core::lab::input::read_file(&path(name)) {
             Ok(text) => {
-                let state: Self =
-                    serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+                // serde quotes the bad value (`unknown variant `\x1b[2J...``):
+                // escaped here, so no reader of this error shows it raw.
+                let state: Self = serde_json::from_str(&text).map_err(|e| {
+                    invalid(lvslab_core::lab::text::shown(&e.to_string()).into_owned())
+                })?;
                 // Parsing re-validated every typed field (the name, the
                 // scheduler...). A record edited by hand must not name
                 // another lab (its name steers teardown and the exported

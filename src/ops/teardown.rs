@@ -91,6 +91,14 @@ pub fn foreign_namespaces() -> Result<Vec<String>, net::Error> {
     Ok(foreign)
 }
 
+/// Whether `lvslab down --force` removes foreign namespace `ns`: only when
+/// its name names a lab, as `--force` sweeps a lab's namespaces. One whose
+/// lab part breaks the lab-name rule (`lvs-..-x`) is no lab's; no lvslab
+/// command removes it, and the hints that list it say `ip netns delete`.
+pub fn force_removes(ns: &str) -> bool {
+    LabName::of_netns(ns).is_some()
+}
+
 /// Removes everything lvslab made for lab `lab`; an error if any part failed
 /// (the rest was still removed: see [`remove_with`]).
 pub fn remove(lab: &LabName) -> Result<Removed, LabError> {

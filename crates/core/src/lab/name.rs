@@ -127,7 +127,8 @@ impl PartialEq<&str> for LabName {
 
 impl fmt::Display for LabName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        // pad, not write_str: `{lab:<12}` lines up the columns of `ls`.
+        f.pad(&self.0)
     }
 }
 
