@@ -111,3 +111,25 @@ fn a_control_sequence_in_the_rules_reaches_the_terminal_escaped() {
     );
     assert!(!out.stderr.contains(&0x1b) && !out.stderr.contains(&0x07), "{stderr}");
 }
+
+#[test]
+fn the_mh_tours_flags_leave_by_export_and_come_back_by_import_in_each_format() {
+    let rules = common::lvslab_ok(&["export", "mh", "--format", "ipvsadm"]);
+    let rules = String::from_utf8_lossy(&rules.stdout).into_owned();
+    assert!(rules.contains("-A -t 192.0.2.1:8080 -s mh -b mh-port\n"), "{rules}");
+    assert!(rules.contains("-A -t 192.0.2.1:80 -s mh\n"), "{rules}");
+    let back = import_from_stdin(&rules, &["--name", "mh"]);
+    let preset = String::from_utf8_lossy(&back.stdout);
+    assert!(preset.contains("scheduler-flags = [\"mh-port\"]"), "{preset}");
+
+    let conf = common::lvslab_ok(&["export", "mh", "--format", "keepalived"]);
+    let conf = String::from_utf8_lossy(&conf.stdout).into_owned();
+    assert!(conf.contains("    lb_algo mh\n    mh-port\n"), "the flag after its lb_algo: {conf}");
+    let back = import_from_stdin(&conf, &["--name", "mh"]);
+    assert!(back.status.success(), "{}", String::from_utf8_lossy(&back.stderr));
+    assert!(String::from_utf8_lossy(&back.stdout).contains("scheduler-flags = [\"mh-port\"]"));
+
+    let script = common::lvslab_ok(&["export", "mh", "--format", "shell"]);
+    let script = String::from_utf8_lossy(&script.stdout);
+    assert!(script.contains("ipvsadm -A -t 192.0.2.1:8080 -s mh -b mh-port"), "{script}");
+}

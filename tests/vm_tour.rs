@@ -250,3 +250,202 @@ fn lblcr_replicates_an_overloaded_destination_and_keeps_both_servers() {
     let (_, short) = lab.traffic(&["--hold", "0", "--concurrency", "1"]);
     assert!(short["rs1"] >= 3 && short["rs2"] >= 3, "both members serve the VIP: {short:?}");
 }
+
+/// All `n` connections on `busy`, none on the lab's other `servers`.
+fn only(servers: &[&str], busy: &str, n: u64) -> Counts {
+    servers.iter().map(|rs| (rs.to_string(), if *rs == busy { n } else { 0 })).collect()
+}
+
+#[test]
+fn fo_sends_everything_to_the_highest_weight_and_moves_when_it_is_drained_or_gone() {
+    let servers = &["rs1", "rs2", "rs3"];
+    let lab = Lab::up("fo", servers);
+    let (_, by_server) = lab.traffic(&[]);
+    assert_eq!(by_server, only(servers, "rs2", 20), "weights 1, 3, 2: rs2 takes all");
+    assert_eq!(lab.ipvsadm_conns(20), [by_server]);
+
+    // Drained (weight 0): the next weight down takes all.
+    lvslab_ok(&["set", "fo", "--drain", "rs2"]);
+    let (_, drained) = lab.traffic(&[]);
+    assert_eq!(drained, only(servers, "rs3", 20), "rs2 drained: rs3 (weight 2) takes all");
+    let conns = counts(&[("rs1", 0), ("rs2", 20), ("rs3", 20)]);
+    assert_eq!(lab.ipvsadm_conns(40), [conns]);
+
+    // Removed: the last one left with a weight takes all.
+    lvslab_ok(&["set", "fo", "--del-rs", "rs3"]);
+    let (_, removed) = lab.traffic(&[]);
+    assert_eq!(removed, only(servers, "rs1", 20), "rs3 gone, rs2 drained: rs1 takes all");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let rows = loop {
+        let rows = per_service(&lab.ipvsadm(&["-Ln", "--stats"]), 1).remove(0);
+        if rows.get("rs1") == Some(&20) || Instant::now() > deadline {
+            break rows;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(rows, counts(&[("rs1", 20), ("rs2", 20)]), "ipvsadm: rs3's row is gone");
+}
+
+#[test]
+fn ovf_fills_the_highest_weight_past_its_weight_then_overflows() {
+    let lab = Lab::up("ovf", &["rs1", "rs2"]);
+    let (_, by_server, active) = lab.traffic_held(8);
+    // The kernel passes a server over once active > weight: rs2 (weight 4)
+    // takes 5, then rs1 (weight 2) the other 3.
+    let expected = counts(&[("rs1", 3), ("rs2", 5)]);
+    assert_eq!(by_server, expected);
+    assert_eq!(active, expected, "ActiveConn while the 8 are held");
+    assert_eq!(lab.ipvsadm_conns(8), [expected]);
+
+    // Short connections one at a time never fill rs2.
+    let (_, short) = lab.traffic(&["--hold", "0", "--concurrency", "1"]);
+    assert_eq!(short, counts(&[("rs1", 0), ("rs2", 8)]));
+}
+
+/// The scheduler and its flags of each TCP service in `ipvsadm -Ln`, by
+/// port: `mh (mh-port)` is ("mh", ["mh-port"]).
+fn ipvsadm_schedulers(text: &str) -> BTreeMap<u16, (String, Vec<String>)> {
+    let mut out = BTreeMap::new();
+    for line in text.lines().filter(|l| l.starts_with("TCP")) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let port = fields[1].rsplit(':').next().unwrap().parse().unwrap();
+        let flags = match fields.get(3) {
+            Some(f) if f.starts_with('(') => {
+                f.trim_matches(|c| c == '(' || c == ')').split(',').map(String::from).collect()
+            }
+            _ => Vec::new(),
+        };
+        out.insert(port, (fields[2].to_string(), flags));
+    }
+    out
+}
+
+/// The same from `lvslab status --json`.
+fn status_schedulers(lab: &str) -> BTreeMap<u16, (String, Vec<String>)> {
+    let status = common::lab::status_json(lab);
+    let services = status["services"].as_array().unwrap();
+    let flags = |s: &Value| -> Vec<String> {
+        let names = s["scheduler_flags"].as_array().unwrap();
+        names.iter().map(|f| f.as_str().unwrap().to_string()).collect()
+    };
+    services
+        .iter()
+        .map(|s| {
+            let port = s["port"].as_u64().unwrap() as u16;
+            (port, (s["scheduler"].as_str().unwrap().to_string(), flags(s)))
+        })
+        .collect()
+}
+
+/// Which servers each client reached, from a `--clients` report.
+fn servers_per_client(report: &Value) -> BTreeMap<String, Vec<String>> {
+    let by_client = report["by_client"].as_object().unwrap();
+    by_client
+        .iter()
+        .map(|(c, servers)| (c.clone(), servers.as_object().unwrap().keys().cloned().collect()))
+        .collect()
+}
+
+#[test]
+fn mh_keeps_each_client_on_one_server_and_mh_port_spreads_one_client() {
+    let servers = &["rs1", "rs2", "rs3"];
+    let lab = Lab::up("mh", servers);
+    let schedulers = |flags: &[&str]| {
+        let f: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
+        (String::from("mh"), f)
+    };
+    let table = ipvsadm_schedulers(&lab.ipvsadm(&["-Ln"]));
+    let want = BTreeMap::from([(80, schedulers(&[])), (8080, schedulers(&["mh-port"]))]);
+    assert_eq!(table, want, "ipvsadm -Ln shows the preset's flags");
+    assert_eq!(status_schedulers("mh"), table, "lvslab status says what ipvsadm says");
+
+    // Port 80: 20 clients, 5 connections each, each client on one server.
+    let (report, by_server) = lab.traffic(&["--clients", "20", "--requests", "100"]);
+    let per_client = servers_per_client(&report);
+    assert_eq!(per_client.len(), 20, "{report:#}");
+    for (client, reached) in &per_client {
+        assert_eq!(reached.len(), 1, "client {client} reached {reached:?}: mh keeps it on one");
+    }
+    let mut clients = Counts::new();
+    for reached in per_client.values() {
+        *clients.entry(reached[0].clone()).or_insert(0) += 1;
+    }
+    eprintln!("mh: clients per server {clients:?}, connections {by_server:?}");
+    assert_eq!(clients.len(), 3, "the 20 clients spread over all three: {clients:?}");
+    assert_eq!(lab.ipvsadm_conns(100)[0], by_server);
+
+    // Port 8080 (mh-port): one client's 30 connections spread over all three.
+    let (_, spread) = lab.traffic(&["--to", "192.0.2.1:8080", "--requests", "30"]);
+    eprintln!("mh-port: one client's 30 connections {spread:?}");
+    assert!(spread.values().all(|n| *n > 0), "every server serves the one client: {spread:?}");
+
+    // The flags are the kernel's: cleared by set, the client sticks again.
+    lvslab_ok(&["set", "mh", "--scheduler-flags", "none"]);
+    let table = ipvsadm_schedulers(&lab.ipvsadm(&["-Ln"]));
+    assert_eq!(table, BTreeMap::from([(80, schedulers(&[])), (8080, schedulers(&[]))]));
+    assert_eq!(status_schedulers("mh"), table);
+    let (_, sticky) = lab.traffic(&["--to", "192.0.2.1:8080", "--requests", "30"]);
+    assert_eq!(sticky.values().filter(|n| **n > 0).count(), 1, "no mh-port: {sticky:?}");
+
+    // Both flags on every service; a scheduler that reads none drops them.
+    lvslab_ok(&["set", "mh", "--scheduler-flags", "mh-fallback,mh-port"]);
+    let both = schedulers(&["mh-fallback", "mh-port"]);
+    let table = ipvsadm_schedulers(&lab.ipvsadm(&["-Ln"]));
+    assert_eq!(table, BTreeMap::from([(80, both.clone()), (8080, both)]));
+    assert_eq!(status_schedulers("mh"), table);
+    let out = lvslab_ok(&["set", "mh", "--scheduler", "wrr"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("flags mh-fallback,mh-port dropped"), "{said}");
+    let table = ipvsadm_schedulers(&lab.ipvsadm(&["-Ln"]));
+    let wrr = (String::from("wrr"), Vec::new());
+    assert_eq!(table, BTreeMap::from([(80, wrr.clone()), (8080, wrr)]));
+    assert_eq!(status_schedulers("mh"), table);
+    let out = lvslab().args(["set", "mh", "--scheduler-flags", "mh-port"]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && said.contains("--scheduler mh --scheduler-flags mh-port"),
+        "{said}"
+    );
+}
+
+/// Whether this kernel runs twos, asked of ipvsadm in a scratch namespace.
+fn ipvsadm_runs_twos() -> bool {
+    let ns = "lvstest-twos";
+    let ip = |args: &[&str]| Command::new("ip").args(args).status().unwrap();
+    assert!(ip(&["netns", "add", ns]).success());
+    let added = Command::new("ip")
+        .args(["netns", "exec", ns, "ipvsadm", "-A", "-t", "192.0.2.1:80", "-s", "twos"])
+        .output()
+        .unwrap();
+    ip(&["netns", "del", ns]);
+    eprintln!("ipvsadm -A ... -s twos: {}", String::from_utf8_lossy(&added.stderr).trim());
+    added.status.success()
+}
+
+#[test]
+fn twos_is_refused_before_anything_is_built_where_the_kernel_cannot_load_it() {
+    common::require_vm();
+    let _guard = LabGuard::fresh("twos");
+    let dir = tempfile::tempdir().unwrap();
+    let preset = common::generated_preset(dir.path(), "twos", 2, "twos");
+    let out = lvslab().args(["up", preset.to_str().unwrap()]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    if ipvsadm_runs_twos() {
+        assert!(out.status.success(), "this kernel has twos, so up builds the lab: {said}");
+        let table = ipvsadm_schedulers(&lab_ipvsadm("twos"));
+        assert_eq!(table[&80].0, "twos");
+        return;
+    }
+    assert!(!out.status.success(), "ipvsadm cannot add twos, so neither can up");
+    for needed in ["scheduler 'twos' is not in this kernel", "ip_vs_twos", "CONFIG_IP_VS_TWOS"] {
+        assert!(said.contains(needed), "{needed:?} in: {said}");
+    }
+    assert!(said.contains("scheduler = \"wlc\"") && said.contains("Nothing was changed"), "{said}");
+    assert_eq!(common::lab::lab_namespaces("twos"), Vec::<String>::new(), "nothing built");
+}
+
+fn lab_ipvsadm(lab: &str) -> String {
+    let director = format!("lvs-{lab}-director");
+    let out = Command::new("ip").args(["netns", "exec", &director, "ipvsadm", "-Ln"]).output();
+    String::from_utf8_lossy(&out.unwrap().stdout).into_owned()
+}

@@ -43,6 +43,10 @@ pub struct SetChanges {
     /// Scheduler for every service.
     #[arg(long, value_enum)]
     pub scheduler: Option<lvslab_core::lab::model::Scheduler>,
+    /// Scheduler flags of every service (ipvsadm -b), applied after --scheduler:
+    /// sh-fallback, sh-port, mh-fallback, mh-port, comma-separated; `none` clears them.
+    #[arg(long, value_name = "FLAGS")]
+    pub scheduler_flags: Option<lvslab_core::lab::schedulers::SchedFlags>,
     /// NAME=WEIGHT: a real server's weight (0 drains it).
     #[arg(long, value_name = "NAME=WEIGHT", value_parser = parse_weight)]
     pub weight: Vec<(String, u32)>,

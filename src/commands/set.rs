@@ -82,6 +82,7 @@ fn edits(changes: Changes) -> Vec<Edit> {
         .extend(changes.weight.into_iter().map(|(server, weight)| Edit::Weight { server, weight }));
     edits.extend(changes.drain.into_iter().map(Edit::Drain));
     edits.extend(changes.scheduler.map(Edit::Scheduler));
+    edits.extend(changes.scheduler_flags.map(|f| Edit::SchedulerFlags(f.0)));
     edits.extend(changes.stop.into_iter().map(Edit::Stop));
     edits.extend(changes.start.into_iter().map(Edit::Start));
     edits.extend(changes.fail.map(Edit::Fail));

@@ -109,7 +109,16 @@ fn print_text(s: &LabStatus) {
                 lvslab_ipvs::format::addr_port(svc.vip, svc.port)
             ),
         };
-        println!("  {label} {}{}", shown(&svc.scheduler), marks(ipvs, svc.origin, svc.programmed));
+        // The flags as ipvsadm -Ln shows them: `mh (mh-port)`.
+        let flags = match svc.scheduler_flags.as_slice() {
+            [] => String::new(),
+            names => format!(" ({})", shown(&names.join(","))),
+        };
+        println!(
+            "  {label} {}{flags}{}",
+            shown(&svc.scheduler),
+            marks(ipvs, svc.origin, svc.programmed)
+        );
         for rs in &svc.real_servers {
             let counters = match (rs.active_conns, rs.inactive_conns, rs.conns) {
                 (Some(a), Some(i), Some(c)) => format!("  active {a} inactive {i} conns {c}"),

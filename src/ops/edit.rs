@@ -3,7 +3,7 @@
 //! both check the same things and tell the same story.
 
 use lvslab_core::lab::edit::Edit;
-use lvslab_core::lab::model::HA_DIRECTORS;
+use lvslab_core::lab::model::{HA_DIRECTORS, SchedFlag};
 
 use super::error::LabError;
 use super::state::LabState;
@@ -43,8 +43,26 @@ pub async fn apply(state: &mut LabState, edit: &Edit) -> Result<String, LabError
             format!("{server}: drained (weight 0: no new connections; open ones finish){via}")
         }
         Edit::Scheduler(scheduler) => {
-            live::set_scheduler(state, *scheduler)?;
-            format!("scheduler: {scheduler}{via}")
+            let dropped = live::set_scheduler(state, *scheduler)?;
+            let dropped = match dropped.as_slice() {
+                [] => String::new(),
+                flags => format!(
+                    "; flags {} dropped ({scheduler} does not read them)",
+                    SchedFlag::list(flags)
+                ),
+            };
+            format!("scheduler: {scheduler}{dropped}{via}")
+        }
+        Edit::SchedulerFlags(flags) => {
+            live::set_scheduler_flags(state, flags)?;
+            match flags.as_slice() {
+                [] => format!("scheduler flags: none{via}"),
+                flags => format!(
+                    "scheduler flags: {} ({}){via}",
+                    SchedFlag::list(flags),
+                    flags.iter().map(|f| f.explanation()).collect::<Vec<_>>().join("; ")
+                ),
+            }
         }
         Edit::Stop(server) => {
             let stopped = live::stop_server(state, server)?;

@@ -46,7 +46,10 @@ pub fn prepare(
         keepalived::require()?;
     }
     match dataplane {
-        Dataplane::Ipvs => program::probe()?,
+        Dataplane::Ipvs => {
+            program::probe()?;
+            spec.services.iter().try_for_each(|svc| program::require_scheduler(svc.scheduler))?;
+        }
         Dataplane::Nft => super::nft::check(spec)?,
         Dataplane::None => {}
     }

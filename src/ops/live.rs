@@ -11,7 +11,7 @@ use super::error::LabError;
 use super::keepalived;
 use super::servers;
 use super::state::{self, LabState, Stored};
-use lvslab_core::lab::model::{Control, Dataplane, Scheduler};
+use lvslab_core::lab::model::{Control, Dataplane, SchedFlag, Scheduler};
 use lvslab_core::lab::model::{Forward, LabName, Member, RealServer};
 use lvslab_core::lab::plan::Plan;
 use lvslab_core::lab::{ranges, table, validate};
@@ -83,17 +83,67 @@ fn reload(name: &LabName) -> Result<LabState, LabError> {
         .ok_or_else(|| LabError::Refused(format!("lab '{name}' has no record any more")))
 }
 
-/// Sets the scheduler of every service.
-pub fn set_scheduler(state: &mut LabState, scheduler: Scheduler) -> Result<(), LabError> {
+/// Sets the scheduler of every service. A service keeps the scheduler
+/// flags the new scheduler reads and drops the others, which it returns
+/// (once each), so the caller can say so.
+pub fn set_scheduler(
+    state: &mut LabState,
+    scheduler: Scheduler,
+) -> Result<Vec<SchedFlag>, LabError> {
+    if state.dataplane == Dataplane::Ipvs {
+        super::program::require_scheduler(scheduler)?;
+    }
+    let mut dropped = Vec::new();
+    for svc in &state.spec.services {
+        for flag in svc.scheduler_flags.iter().filter(|f| f.scheduler() != scheduler) {
+            if !dropped.contains(flag) {
+                dropped.push(*flag);
+            }
+        }
+    }
+    edit_services(state, |svc| {
+        svc.scheduler = scheduler;
+        svc.scheduler_flags.retain(|f| f.scheduler() == scheduler);
+    })?;
+    Ok(dropped)
+}
+
+/// Sets the scheduler flags (ipvsadm -b) of every service; each must be
+/// one its scheduler reads.
+pub fn set_scheduler_flags(state: &mut LabState, flags: &[SchedFlag]) -> Result<(), LabError> {
+    if state.dataplane == Dataplane::Nft && !flags.is_empty() {
+        return refuse(format!(
+            "lab '{}' runs on nftables, whose jhash hashes the address alone: scheduler flags \
+             are bits of an IPVS service (a lab with dataplane = \"ipvs\" takes them)",
+            state.spec.name
+        ));
+    }
+    for svc in &state.spec.services {
+        if let Err((why, _)) = SchedFlag::check(svc.scheduler, flags) {
+            let want = flags.first().map_or(svc.scheduler, |f| f.scheduler());
+            return refuse(format!(
+                "{why} (service {}): set both, `--scheduler {want} --scheduler-flags {}`",
+                svc.label(),
+                SchedFlag::list(flags)
+            ));
+        }
+    }
+    edit_services(state, |svc| svc.scheduler_flags = flags.to_vec())
+}
+
+/// Changes every service with `change`: in keepalived.conf, the nftables
+/// table or the kernel's IPVS table, then the record.
+fn edit_services(
+    state: &mut LabState,
+    change: impl Fn(&mut lvslab_core::lab::model::Service),
+) -> Result<(), LabError> {
     locked(state, |state| {
         if by_keepalived(state) {
-            for svc in &mut state.spec.services {
-                svc.scheduler = scheduler;
-            }
+            state.spec.services.iter_mut().for_each(&change);
             return keepalived::reload(state);
         }
         let to_all = |spec: &mut lvslab_core::lab::model::LabSpec| {
-            spec.services.iter_mut().for_each(|svc| svc.scheduler = scheduler);
+            spec.services.iter_mut().for_each(&change)
         };
         if let Some(done) = nft_edit(state, to_all) {
             return done;
@@ -101,7 +151,7 @@ pub fn set_scheduler(state: &mut LabState, scheduler: Scheduler) -> Result<(), L
         let mut client = ipvs_client(state)?;
         for svc in &mut state.spec.services {
             let mut next = svc.clone();
-            next.scheduler = scheduler;
+            change(&mut next);
             client.edit_service(&table::service(&next))?;
             *svc = next;
         }

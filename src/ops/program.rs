@@ -6,14 +6,39 @@
 use super::error::LabError;
 use crate::net::sysctl;
 use lvslab_core::lab::model::hosts;
-use lvslab_core::lab::model::{Forward, LabSpec, Member, Service};
+use lvslab_core::lab::model::{Forward, LabSpec, Member, Scheduler, Service};
 use lvslab_core::lab::table;
+use lvslab_ipvs::probe::{self, SchedulerSupport};
 use lvslab_ipvs::{self as ipvs, IpvsClient};
 
 /// Fails with [`ipvs::Error::Unavailable`] if the kernel has no IPVS. Only
 /// resolves the generic netlink family: no table is read or changed.
 pub fn probe() -> Result<(), ipvs::Error> {
     IpvsClient::open().map(drop)
+}
+
+/// Refuses `scheduler` when this kernel cannot run it: its module is not
+/// loaded, not built in and not installed (probed, not read from the
+/// version: a kernel may be built without a scheduler, as Debian's 6.1 is
+/// without `twos`). Unknown (nothing to read) passes: the kernel judges.
+pub fn require_scheduler(scheduler: Scheduler) -> Result<(), LabError> {
+    if probe::scheduler(scheduler.name()) != SchedulerSupport::Missing {
+        return Ok(());
+    }
+    let since = match scheduler {
+        Scheduler::Twos => {
+            " (twos is in Linux since 5.12, but a kernel may be built without \
+                            CONFIG_IP_VS_TWOS, as Debian's 6.1 is)"
+        }
+        _ => "",
+    };
+    Err(LabError::Refused(format!(
+        "scheduler '{scheduler}' is not in this kernel ({}): no ip_vs_{scheduler} module is \
+         installed or built in{since}; use another scheduler (e.g. scheduler = \"wlc\", the \
+         least loaded by weight; `lvslab set LAB --scheduler wlc` on a running lab), or a \
+         kernel that has it",
+        probe::release()
+    )))
 }
 
 /// Adds every service of `spec` with its real servers to the director's table.

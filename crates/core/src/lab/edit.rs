@@ -4,7 +4,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::model::{Control, Scheduler};
+use super::model::{Control, SchedFlag, Scheduler};
 
 /// A live change to a running lab.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,8 +34,10 @@ pub enum Edit {
     },
     /// Weight 0: no new connections, open ones finish.
     Drain(String),
-    /// The scheduler of every service.
+    /// The scheduler of every service (each keeps the flags it reads).
     Scheduler(Scheduler),
+    /// The scheduler flags (ipvsadm -b) of every service; none clears them.
+    SchedulerFlags(Vec<SchedFlag>),
     /// Stop a real server's HTTP process (the server fails).
     Stop(String),
     /// Start a stopped real server's HTTP process again.
@@ -68,6 +70,10 @@ impl Edit {
             Self::Weight { server, weight } => format!("set {server} weight {weight}"),
             Self::Drain(server) => format!("drain {server}"),
             Self::Scheduler(s) => format!("set scheduler {s}"),
+            Self::SchedulerFlags(flags) if flags.is_empty() => "clear the scheduler flags".into(),
+            Self::SchedulerFlags(flags) => {
+                format!("set scheduler flags {}", SchedFlag::list(flags))
+            }
             Self::Stop(server) => format!("stop {server}'s HTTP server"),
             Self::Start(server) => format!("start {server}'s HTTP server"),
             Self::Fail(director) => {

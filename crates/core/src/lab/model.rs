@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
-pub use super::schedulers::Scheduler;
+pub use super::schedulers::{SchedFlag, Scheduler};
 
 pub use super::name::{LabName, NETNS_PREFIX};
 
@@ -311,6 +311,9 @@ pub struct Service {
     pub port: u16,
     /// IPVS scheduler.
     pub scheduler: Scheduler,
+    /// Its flags (ipvsadm -b), each one `scheduler` reads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scheduler_flags: Vec<SchedFlag>,
     /// Persistence timeout in seconds, if persistent.
     pub persistence: Option<u32>,
     /// Persistence granularity (ipvsadm -M): clients in one such subnet stick

@@ -2,9 +2,10 @@
 //! summary (the dashboard's `S` dialog), a longer explanation (errors,
 //! docs), and what it can do: an exact expected split, an nftables
 //! equivalent (whether its choices can be predicted is the predictor's
-//! [`crate::monitor::predict`]). `twos` exists only on kernels from 6.12
-//! on; the kernel is the final judge (a missing module is reported when the
-//! service is programmed).
+//! [`crate::monitor::predict`]); and the scheduler flags of `sh` and `mh`
+//! ([`SchedFlag`], ipvsadm's `-b`). `twos` is in Linux since 5.12, but a
+//! kernel may be built without it (Debian's 6.1 is): `up` and `set` probe
+//! for its module (`lvslab_ipvs::probe::scheduler`), never the version.
 
 use std::fmt;
 
@@ -55,8 +56,159 @@ pub enum Scheduler {
     Fo,
     /// `ovf`: weighted overflow: fill by weight, then the next.
     Ovf,
-    /// `twos`: weighted random twos choice (kernel 6.12+).
+    /// `twos`: weighted random twos choice (kernel 5.12+; Debian's 6.1 is
+    /// built without it, so `up` probes for its module).
     Twos,
+}
+
+/// A scheduler flag (ipvsadm's `-b`): one of the service's flag bits that
+/// only `sh` and `mh` read (the kernel's `IP_VS_SVC_F_SCHED1` and `SCHED2`,
+/// in ip_vs_sh.c and ip_vs_mh.c). The same bit means "fallback" or "port" to
+/// both, but a flag belongs to its scheduler: on any other the kernel keeps
+/// the bit and ignores it, so a lab refuses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SchedFlag {
+    /// `sh-fallback`: a client whose server is unavailable goes to another.
+    ShFallback,
+    /// `sh-port`: hash the client's port too.
+    ShPort,
+    /// `mh-fallback`: a client whose server is unavailable goes to another.
+    MhFallback,
+    /// `mh-port`: hash the client's port too.
+    MhPort,
+}
+
+impl SchedFlag {
+    /// Every flag, in ipvsadm's order.
+    pub const ALL: [Self; 4] = [Self::ShFallback, Self::ShPort, Self::MhFallback, Self::MhPort];
+
+    /// Its name, as ipvsadm's `-b` and keepalived.conf write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ShFallback => "sh-fallback",
+            Self::ShPort => "sh-port",
+            Self::MhFallback => "mh-fallback",
+            Self::MhPort => "mh-port",
+        }
+    }
+
+    /// The scheduler that reads it.
+    pub fn scheduler(self) -> Scheduler {
+        match self {
+            Self::ShFallback | Self::ShPort => Scheduler::Sh,
+            Self::MhFallback | Self::MhPort => Scheduler::Mh,
+        }
+    }
+
+    /// Whether it is the fallback bit (`SCHED1`); else the port bit (`SCHED2`).
+    pub fn is_fallback(self) -> bool {
+        matches!(self, Self::ShFallback | Self::MhFallback)
+    }
+
+    /// What it does, in a sentence (errors, docs).
+    pub fn explanation(self) -> &'static str {
+        if self.is_fallback() {
+            "a client whose server has weight 0 or is overloaded is hashed on to an available one \
+             (without it, its connections are refused)"
+        } else {
+            "the client's source port is hashed with its address, so one client's connections \
+             spread over the servers"
+        }
+    }
+
+    /// The flag called `name`, if ipvsadm has one.
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// The flags `scheduler` takes (none for most).
+    pub fn of(scheduler: Scheduler) -> Vec<Self> {
+        Self::ALL.into_iter().filter(|f| f.scheduler() == scheduler).collect()
+    }
+
+    /// The flags of `scheduler` that the kernel's bits (fallback, port)
+    /// stand for; `None` if a bit is set that `scheduler` does not read.
+    pub fn from_bits(scheduler: Scheduler, fallback: bool, port: bool) -> Option<Vec<Self>> {
+        let mine = Self::of(scheduler);
+        let pick = |want: bool, fallback: bool| {
+            want.then(|| mine.iter().copied().find(|f| f.is_fallback() == fallback))
+        };
+        [pick(fallback, true), pick(port, false)].into_iter().flatten().collect()
+    }
+
+    /// The names, comma-separated, as ipvsadm's `-b` takes them.
+    pub fn list(flags: &[Self]) -> String {
+        flags.iter().map(|f| f.name()).collect::<Vec<_>>().join(",")
+    }
+
+    /// Why `flags` cannot go with `scheduler`, naming the fix; checks each
+    /// flag belongs to it and none is given twice.
+    ///
+    /// # Errors
+    /// The first flag that does not fit, and what to write instead.
+    pub fn check(scheduler: Scheduler, flags: &[Self]) -> Result<(), (String, String)> {
+        for (i, flag) in flags.iter().enumerate() {
+            if flag.scheduler() != scheduler {
+                let takes = Self::of(scheduler);
+                let instead = if takes.is_empty() {
+                    format!("{scheduler} takes no scheduler flags: remove it")
+                } else {
+                    format!("{scheduler} takes {}", Self::list(&takes).replace(',', " or "))
+                };
+                return Err((
+                    format!(
+                        "scheduler flag '{flag}' is {}'s, and this service's scheduler is {scheduler}",
+                        flag.scheduler()
+                    ),
+                    format!("{instead} (or set scheduler = \"{}\")", flag.scheduler()),
+                ));
+            }
+            if flags[..i].contains(flag) {
+                return Err((
+                    format!("scheduler flag '{flag}' is given twice"),
+                    "name each flag once".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for SchedFlag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A list of scheduler flags as one command-line value: `mh-port,mh-fallback`,
+/// or `none` for no flag.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SchedFlags(pub Vec<SchedFlag>);
+
+impl std::str::FromStr for SchedFlags {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "none" {
+            return Ok(Self::default());
+        }
+        let flags = s.split(',').map(|name| {
+            SchedFlag::named(name).ok_or_else(|| {
+                format!(
+                    "unknown scheduler flag '{}': use {}, comma-separated, or none",
+                    crate::lab::text::shown(name),
+                    flag_names()
+                )
+            })
+        });
+        flags.collect::<Result<_, _>>().map(Self)
+    }
+}
+
+/// The flag names, comma-separated, for error messages.
+pub fn flag_names() -> String {
+    SchedFlag::ALL.map(SchedFlag::name).join(", ")
 }
 
 /// How a scheduler splits new connections over a run, when that is exact.
@@ -138,7 +290,7 @@ impl Scheduler {
             Self::Mh => "maglev hashing: consistent source hashing",
             Self::Fo => "weighted failover: the highest weight takes all",
             Self::Ovf => "weighted overflow: fill by weight, then the next",
-            Self::Twos => "weighted random twos choice (kernel 6.12+)",
+            Self::Twos => "weighted random twos choice (kernel 5.12+)",
         }
     }
 
@@ -158,7 +310,9 @@ impl Scheduler {
             Self::Mh => "consistent hashing that moves few clients when servers change",
             Self::Fo => "always the available server with the highest weight",
             Self::Ovf => "the highest weight until its active connections reach the weight",
-            Self::Twos => "the lighter of two random picks (kernel 6.12+)",
+            Self::Twos => {
+                "the lighter of two random picks (kernel 5.12+, where its module is built)"
+            }
         }
     }
 
@@ -240,6 +394,33 @@ mod tests {
             }
         }
         assert_eq!(nftables_names(), "rr, wrr, sh, dh");
+    }
+
+    #[test]
+    fn flags_belong_to_their_scheduler_and_map_to_the_kernel_bits() {
+        for f in SchedFlag::ALL {
+            assert_eq!(SchedFlag::named(f.name()), Some(f));
+            assert_eq!(serde_json::to_string(&f).unwrap(), format!("\"{f}\""));
+            assert!(f.name().starts_with(f.scheduler().name()));
+            assert!(SchedFlag::check(f.scheduler(), &[f]).is_ok());
+        }
+        let both = SchedFlag::from_bits(Scheduler::Mh, true, true).unwrap();
+        assert_eq!(both, [SchedFlag::MhFallback, SchedFlag::MhPort]);
+        assert_eq!(SchedFlag::from_bits(Scheduler::Sh, false, true).unwrap(), [SchedFlag::ShPort]);
+        assert_eq!(SchedFlag::from_bits(Scheduler::Wrr, false, false).unwrap(), []);
+        assert_eq!(SchedFlag::from_bits(Scheduler::Wrr, false, true), None);
+        let (why, fix) = SchedFlag::check(Scheduler::Wrr, &[SchedFlag::MhPort]).unwrap_err();
+        assert!(why.contains("'mh-port' is mh's") && why.contains("wrr"), "{why}");
+        assert!(fix.contains("wrr takes no scheduler flags") && fix.contains("\"mh\""), "{fix}");
+        let (_, fix) = SchedFlag::check(Scheduler::Sh, &[SchedFlag::MhPort]).unwrap_err();
+        assert!(fix.starts_with("sh takes sh-fallback or sh-port"), "{fix}");
+        let parsed: SchedFlags = "mh-port,mh-fallback".parse().unwrap();
+        assert_eq!(parsed.0, [SchedFlag::MhPort, SchedFlag::MhFallback]);
+        assert_eq!("none".parse::<SchedFlags>().unwrap().0, []);
+        let bad = "mh-port,port".parse::<SchedFlags>().unwrap_err();
+        assert!(bad.contains("'port'") && bad.contains("mh-port"), "{bad}");
+        let twice = SchedFlag::check(Scheduler::Mh, &[SchedFlag::MhPort, SchedFlag::MhPort]);
+        assert!(twice.unwrap_err().0.contains("twice"));
     }
 
     #[test]

@@ -156,6 +156,9 @@ pub struct ServiceFile {
     pub fwmark: Option<Spanned<i64>>,
     /// IPVS scheduler name.
     pub scheduler: Spanned<String>,
+    /// Scheduler flags (ipvsadm -b), e.g. `["mh-port"]`.
+    #[serde(default)]
+    pub scheduler_flags: Option<Spanned<Vec<Spanned<String>>>>,
     /// Persistence timeout in seconds (ipvsadm -p).
     #[serde(default)]
     pub persistence: Option<Spanned<i64>>,
@@ -261,6 +264,8 @@ impl SpecFile {
                         port: by_address.then(|| int(i64::from(svc.port))),
                         fwmark: svc.fwmark.map(|m| int(i64::from(m))),
                         scheduler: s(&svc.scheduler.name()),
+                        scheduler_flags: (!svc.scheduler_flags.is_empty())
+                            .then(|| at_none(svc.scheduler_flags.iter().map(|f| s(f)).collect())),
                         persistence: svc.persistence.map(|p| int(i64::from(p))),
                         persistence_netmask: svc.persistence_netmask.map(|m| s(&m)),
                         real_servers: svc

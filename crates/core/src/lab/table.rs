@@ -18,6 +18,13 @@ pub fn key(svc: &Service) -> ServiceKey {
 /// The IPVS service for a lab service.
 pub fn service(svc: &Service) -> ipvs::Service {
     let mut out = ipvs::Service::new(key(svc), svc.scheduler.name());
+    for flag in &svc.scheduler_flags {
+        if flag.is_fallback() {
+            out.flags.sched_flag_1 = true;
+        } else {
+            out.flags.sched_flag_2 = true;
+        }
+    }
     if let Some(timeout) = svc.persistence {
         out.flags.persistent = true;
         out.persistence_timeout = timeout;

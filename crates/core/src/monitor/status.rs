@@ -99,6 +99,9 @@ pub struct ServiceStatus {
     pub port: u16,
     /// Scheduler.
     pub scheduler: String,
+    /// Its flags as ipvsadm -Ln names them (`mh-port`), from the kernel's
+    /// bits once the service is programmed.
+    pub scheduler_flags: Vec<String>,
     /// Persistence timeout in seconds.
     pub persistence: Option<u32>,
     /// The firewall mark of a fwmark service (then `vip`/`port` are not its key).
@@ -211,6 +214,7 @@ fn service_status(m: &MergedService) -> ServiceStatus {
         vip,
         port,
         scheduler: svc.scheduler.clone(),
+        scheduler_flags: svc.flags.sched_flag_names(&svc.scheduler),
         persistence: svc.flags.persistent.then_some(svc.persistence_timeout),
         fwmark,
         programmed: m.programmed(),

@@ -199,6 +199,11 @@ fn build(
             vip: if d.fwmark.is_some() { vips[0] } else { vip },
             port,
             scheduler: d.scheduler,
+            // sh's and mh's flags: none, one or both, by the port drawn.
+            scheduler_flags: lvslab_core::lab::model::SchedFlag::of(d.scheduler)
+                .into_iter()
+                .take(usize::from(d.port % 3))
+                .collect(),
             persistence: d.persistence.map(|(t, _)| t),
             persistence_netmask: d.persistence.and_then(|(_, mask)| {
                 mask.map(|len| Ipv4Addr::from(u32::MAX << (32 - u32::from(len))))

@@ -385,6 +385,10 @@ fn service(out: &mut String, spec: &LabSpec, roles: &Roles<'_>, svc: &Service, c
         );
     }
     let _ = writeln!(out, "    lb_algo {}", svc.scheduler);
+    // keepalived reads a flag only after its scheduler's lb_algo.
+    for flag in &svc.scheduler_flags {
+        let _ = writeln!(out, "    {flag}");
+    }
     // The virtual server's method is its first member's; a member with
     // another says so in its own block (`lvs_method`).
     let kind = svc.members.first().map_or(Forward::Nat, |m| m.forward);

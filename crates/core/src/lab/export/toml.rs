@@ -133,6 +133,10 @@ fn service(out: &mut String, spec: &LabSpec, svc: &Service) {
         }
     }
     let _ = writeln!(out, "scheduler = {}", quote(svc.scheduler.name()));
+    if !svc.scheduler_flags.is_empty() {
+        let names: Vec<String> = svc.scheduler_flags.iter().map(|f| quote(f.name())).collect();
+        let _ = writeln!(out, "scheduler-flags = [{}]", names.join(", "));
+    }
     if let Some(timeout) = svc.persistence {
         let _ = writeln!(out, "persistence = {timeout}");
     }
@@ -162,6 +166,10 @@ fn service(out: &mut String, spec: &LabSpec, svc: &Service) {
 fn service_comment(spec: &LabSpec, svc: &Service) -> String {
     let key = lvslab_ipvs::rules::service_switch(&crate::lab::table::key(svc));
     let mut text = format!("ipvsadm -A {key} -s {}", svc.scheduler);
+    if !svc.scheduler_flags.is_empty() {
+        let _ =
+            write!(text, " -b {}", crate::lab::schedulers::SchedFlag::list(&svc.scheduler_flags));
+    }
     if let Some(timeout) = svc.persistence {
         let _ = write!(text, " -p {timeout}");
     }

@@ -23,7 +23,7 @@ use super::model::{
     Control, Director, Forward, LabName, LabSpec, Member, Protocol, RealServer, Service,
 };
 use super::ranges::{self, IntRange};
-use super::schedulers::Scheduler;
+use super::schedulers::{SchedFlag, Scheduler};
 use super::{text, validate};
 use lvslab_ipvs::rules::{self, Rule};
 use lvslab_ipvs::{self as ipvs, AddressFamily, ServiceKey};
@@ -50,6 +50,7 @@ struct DraftMember {
 struct Draft {
     key: ServiceKey,
     scheduler: Scheduler,
+    scheduler_flags: Vec<SchedFlag>,
     persistence: Option<u32>,
     netmask: Option<Ipv4Addr>,
     /// In file order.
@@ -157,6 +158,7 @@ pub fn import(file: &str, text: &str, name: &LabName) -> Result<Imported, SpecEr
                 vip,
                 port,
                 scheduler: d.scheduler,
+                scheduler_flags: d.scheduler_flags.clone(),
                 persistence: d.persistence,
                 persistence_netmask: d.netmask,
                 fwmark,
@@ -403,15 +405,12 @@ fn add_service(table: &mut Table, svc: ipvs::Service, places: Places) -> Result<
         ServiceKey::Fwmark { mark, .. } => in_range(mark.into(), ranges::FWMARK, Field::Service)?,
         ServiceKey::Addr { .. } => {}
     }
-    if svc.pe_name.is_some()
-        || svc.flags.one_packet
-        || !svc.flags.sched_flag_names(&svc.scheduler).is_empty()
-    {
+    if svc.pe_name.is_some() || svc.flags.one_packet {
         return Err(Refused::about(
             Field::Options,
             (
-                format!("service {key} uses --pe, -o or -b, which a preset cannot express"),
-                "remove those options from the line (the lab keeps scheduler, -p and -M)",
+                format!("service {key} uses --pe or -o, which a preset cannot express"),
+                "remove those options from the line (the lab keeps scheduler, -b, -p and -M)",
             ),
         ));
     }
@@ -421,6 +420,22 @@ fn add_service(table: &mut Table, svc: ipvs::Service, places: Places) -> Result<
             (
                 format!("unknown scheduler '{}'", text::shown(&svc.scheduler)),
                 "use one of the IPVS schedulers, e.g. wrr",
+            ),
+        ));
+    };
+    let flags = &svc.flags;
+    let scheduler_flags = SchedFlag::from_bits(scheduler, flags.sched_flag_1, flags.sched_flag_2)
+        .filter(|_| !flags.sched_flag_3);
+    let Some(scheduler_flags) = scheduler_flags else {
+        return Err(Refused::about(
+            Field::SchedFlags,
+            (
+                format!(
+                    "service {key} has scheduler flags ({}) that {scheduler} does not read",
+                    flags.sched_flag_names(&svc.scheduler).join(",")
+                ),
+                "remove -b, or keep only what sh (sh-fallback, sh-port) or mh (mh-fallback, \
+                 mh-port) reads with -s sh or -s mh",
             ),
         ));
     };
@@ -464,6 +479,7 @@ fn add_service(table: &mut Table, svc: ipvs::Service, places: Places) -> Result<
     table.services.push(Draft {
         key,
         scheduler,
+        scheduler_flags,
         persistence: svc.flags.persistent.then_some(svc.persistence_timeout),
         netmask,
         members: Vec::new(),

@@ -17,8 +17,10 @@ pub(crate) enum Field {
     Scheduler,
     Persistence,
     Netmask,
-    /// --pe, -o, -b: what a preset cannot express.
+    /// --pe, -o: what a preset cannot express.
     Options,
+    /// -b (keepalived's sh-port, mh-port, ... keywords).
+    SchedFlags,
     /// A real server's address.
     RealServer,
     /// A real server's port.
@@ -180,9 +182,8 @@ pub(super) fn rules_places(n: usize, text: &str) -> Places {
             "-s" | "--scheduler" => places.set(Field::Scheduler, (n, value)),
             "-p" | "--persistent" => places.set(Field::Persistence, (n, value)),
             "-M" | "--netmask" => places.set(Field::Netmask, (n, value)),
-            "--pe" | "-o" | "--ops" | "-b" | "--sched-flags" => {
-                places.set(Field::Options, (n, *col))
-            }
+            "--pe" | "-o" | "--ops" => places.set(Field::Options, (n, *col)),
+            "-b" | "--sched-flags" => places.set(Field::SchedFlags, (n, value)),
             "-r" | "--real-server" => {
                 places.set(Field::RealServer, (n, value));
                 let addr = tokens.get(k + 1).map_or("", |t| t.1.as_str());

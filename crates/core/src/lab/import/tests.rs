@@ -63,10 +63,42 @@ fn refusals_name_the_line_and_the_fix() {
     let e = refusal("-A -t 192.0.2.1:80 -s rr\n");
     assert!(e.message.contains("no real server"), "{e}");
 
-    // The real kitchen-sink table: its first inexpressible line is 4 (-b flags).
+    // The real kitchen-sink table: its first inexpressible line is 4 (flags rr ignores).
     let e = refusal(KITCHEN_SN);
-    assert_eq!(e.line, 4);
-    assert!(e.message.contains("--pe, -o or -b"), "{e}");
+    assert_eq!((e.line, e.col), (4, 29), "at the flags");
+    assert!(e.message.contains("flags (flag-1,flag-2,flag-3) that rr does not read"), "{e}");
+    assert!(e.help.unwrap().contains("remove -b"));
+
+    let e = refusal(
+        "-A -u 192.0.2.1:53 -s mh -o -b mh-port
+",
+    );
+    assert!(e.message.contains("--pe or -o"), "{e}");
+}
+
+#[test]
+fn scheduler_flags_import_with_their_scheduler_and_export_back() {
+    let rules = "-A -t 192.0.2.1:80 -s mh -b mh-fallback,mh-port
+\
+                 -a -t 192.0.2.1:80 -r 198.51.100.11:80 -m -w 1
+\
+                 -A -t 192.0.2.1:81 -s sh -b sh-port
+\
+                 -a -t 192.0.2.1:81 -r 198.51.100.11:81 -m -w 1
+";
+    let imported = import("mh.rules", rules, &LabName::new("mh").unwrap()).unwrap();
+    let flags: Vec<_> = imported.spec.services.iter().map(|s| s.scheduler_flags.clone()).collect();
+    assert_eq!(flags, [vec![SchedFlag::MhFallback, SchedFlag::MhPort], vec![SchedFlag::ShPort]]);
+    assert!(imported.toml.contains("scheduler-flags = [\"mh-fallback\", \"mh-port\"]"));
+    assert_eq!(from_spec(&imported.spec), rules, "ipvsadm -Sn of the lab is the rules read");
+    assert_eq!(validate::parse("t.toml", &imported.toml).unwrap(), imported.spec);
+
+    let e = refusal(
+        "-A -t 192.0.2.1:80 -s wrr -b mh-port
+",
+    );
+    assert_eq!((e.line, e.col), (1, 30), "at the flags");
+    assert!(e.message.contains("(flag-2) that wrr does not read"), "{e}");
 }
 
 #[test]

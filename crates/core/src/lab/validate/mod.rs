@@ -351,6 +351,17 @@ impl Checker<'_> {
                         ),
                     );
                 }
+                if let Some(flags) =
+                    svc.scheduler_flags.as_ref().filter(|f| !f.get_ref().is_empty())
+                {
+                    self.error(
+                        flags.span(),
+                        "scheduler flags cannot run on dataplane nft: they are bits of an IPVS \
+                         service, and nftables' jhash always hashes the address alone"
+                            .into(),
+                        "remove scheduler-flags, or dataplane = \"ipvs\"",
+                    );
+                }
             }
         }
         Some(dataplane)

@@ -10,9 +10,9 @@ use toml::Spanned;
 
 use super::super::model::{Forward, Member, Protocol, Service, TrafficProfile};
 use super::super::ranges;
-use super::super::schedulers::{self, Scheduler};
+use super::super::schedulers::{self, SchedFlag, Scheduler};
 use super::super::spec::{MemberFile, ServiceFile, TrafficFile};
-use super::super::table;
+use super::super::{table, text};
 use super::{AddressBook, Checker, Hosts};
 
 impl Checker<'_> {
@@ -73,6 +73,7 @@ impl Checker<'_> {
                 format!("use one of {}", schedulers::names()),
             );
         }
+        let scheduler_flags = scheduler.and_then(|s| self.scheduler_flags(svc, s));
         let persistence = svc.persistence.as_ref().and_then(|p| self.int(p, ranges::PERSISTENCE));
         let persistence_netmask = self.persistence_netmask(svc, persistence);
         let members = self.members(&svc.real_servers, servers, port, fwmark.is_some());
@@ -81,6 +82,7 @@ impl Checker<'_> {
             vip: vip?,
             port: port?,
             scheduler: scheduler?,
+            scheduler_flags: scheduler_flags?,
             persistence,
             persistence_netmask: persistence_netmask?,
             fwmark,
@@ -122,6 +124,32 @@ impl Checker<'_> {
                 (None, None)
             }
         }
+    }
+
+    /// `scheduler-flags`: known names, each one `scheduler` reads, once.
+    fn scheduler_flags(
+        &mut self,
+        svc: &ServiceFile,
+        scheduler: Scheduler,
+    ) -> Option<Vec<SchedFlag>> {
+        let Some(list) = &svc.scheduler_flags else { return Some(Vec::new()) };
+        let mut flags = Vec::new();
+        for name in list.get_ref() {
+            let Some(flag) = SchedFlag::named(name.get_ref()) else {
+                self.error(
+                    name.span(),
+                    format!("unknown scheduler flag '{}'", text::shown(name.get_ref())),
+                    format!("use {} (sh's and mh's, as ipvsadm -b)", schedulers::flag_names()),
+                );
+                return None;
+            };
+            flags.push(flag);
+            if let Err((why, fix)) = SchedFlag::check(scheduler, &flags) {
+                self.error(name.span(), why, fix);
+                return None;
+            }
+        }
+        Some(flags)
     }
 
     /// `persistence-netmask`: a contiguous IPv4 netmask, only with persistence.

@@ -17,7 +17,7 @@ pub(crate) mod syntax;
 use super::{At, Field, Places, Refusal, Refused, Table, add_dest, add_service};
 use crate::lab::error::SpecError;
 use crate::lab::ranges;
-use crate::lab::schedulers::Scheduler;
+use crate::lab::schedulers::{SchedFlag, Scheduler};
 use crate::lab::text;
 use lvslab_ipvs::{self as ipvs, Protocol, ServiceKey};
 use syntax::{Next, Reader, Stmt, strip_comment};
@@ -267,6 +267,7 @@ fn virtual_server(reader: &mut Reader<'_>, vs: &Stmt<'_>, out: &mut Read) -> Res
     let mut proto = Protocol::Tcp;
     let mut persistence = None;
     let mut netmask = None;
+    let mut flags = ipvs::ServiceFlags::default();
     // The service is its address (or mark); each value is where it was set.
     let service_at = if vs.args.first().is_some_and(|(_, a)| *a == "fwmark") { 1 } else { 0 };
     let mut places = Places { rule: vs.at, values: vec![(Field::Service, vs.arg(service_at))] };
@@ -318,6 +319,10 @@ fn virtual_server(reader: &mut Reader<'_>, vs: &Stmt<'_>, out: &mut Read) -> Res
                     places.set(Field::Netmask, n.arg(0));
                     Ok(())
                 }),
+            k if SchedFlag::named(k).is_some() => sched_flag(&n, &scheduler).map(|flag| {
+                flags.set_sched_flag(flag.name());
+                places.set(Field::SchedFlags, n.at);
+            }),
             "real_server" => {
                 let cap = ranges::MEMBERS;
                 if cap.exceeded_by(out.table.members.len() + pending.len() + 1) {
@@ -335,8 +340,9 @@ fn virtual_server(reader: &mut Reader<'_>, vs: &Stmt<'_>, out: &mut Read) -> Res
                         "`{}` in a virtual_server is nothing a lab can rebuild",
                         text::shown(other)
                     ),
-                    "remove it: a lab keeps lb_algo, lb_kind NAT, protocol, persistence and the \
-                     real servers (sorry_server, ops, lb_flags and groups it cannot)",
+                    "remove it: a lab keeps lb_algo, its sh-/mh- flags, lb_kind NAT, protocol, \
+                     persistence and the real servers (sorry_server, ops, flag-N and groups it \
+                     cannot)",
                 ),
             )),
         };
@@ -345,6 +351,7 @@ fn virtual_server(reader: &mut Reader<'_>, vs: &Stmt<'_>, out: &mut Read) -> Res
     }
     let key = service_key(vs, proto).map_err(|r| refuse(reader, r))?;
     let mut svc = ipvs::Service::new(key, scheduler);
+    svc.flags = flags;
     if let Some(timeout) = persistence {
         svc.flags.persistent = true;
         svc.persistence_timeout = timeout;
@@ -429,6 +436,32 @@ fn real_server(
 }
 
 /// A shared refusal at its place in the keepalived.conf.
+/// A scheduler-flag keyword (`mh-port`), which keepalived honours only when
+/// the `lb_algo` before it names the flag's scheduler (it ignores it
+/// otherwise, so the lab would not be what keepalived builds).
+fn sched_flag(stmt: &Stmt<'_>, scheduler_so_far: &str) -> Result<SchedFlag, LineRefusal> {
+    let flag = SchedFlag::named(stmt.keyword).expect("a flag keyword");
+    if !stmt.args.is_empty() {
+        return Err((stmt.arg(0), (format!("`{flag}` takes no value"), "write the keyword alone")));
+    }
+    if scheduler_so_far != flag.scheduler().name() {
+        return Err((
+            stmt.at,
+            (
+                format!(
+                    "`{flag}` follows lb_algo {}: keepalived reads it only after lb_algo {}, \
+                     and ignores it here",
+                    text::shown(scheduler_so_far),
+                    flag.scheduler()
+                ),
+                "write the flag after its scheduler's lb_algo line (lb_algo mh, then mh-port), \
+                 or remove it",
+            ),
+        ));
+    }
+    Ok(flag)
+}
+
 fn refused(r: Refused, places: &Places) -> LineRefusal {
     (places.of(r.field), (r.message, r.help))
 }
@@ -478,6 +511,31 @@ mod tests {
         assert!(rules.contains("-A -u 192.0.2.1:53 -s rr"), "{rules}");
         assert!(rules.contains("-a -u 192.0.2.1:53 -r 198.51.100.12:53 -m -w 1"), "{rules}");
         assert_eq!(back.spec.control, Control::Lvslab, "no health checks");
+    }
+
+    #[test]
+    fn scheduler_flags_are_read_after_their_lb_algo_as_keepalived_reads_them() {
+        let conf = |body: &str| {
+            format!(
+                "virtual_server 192.0.2.1 80 {{\n{body}\n  real_server 198.51.100.11 80 {{\n  \
+                 }}\n}}\n"
+            )
+        };
+        let back =
+            import("k.conf", &conf("  lb_algo mh\n  mh-port\n  mh-fallback"), &name()).unwrap();
+        assert!(from_spec(&back.spec).contains("-A -t 192.0.2.1:80 -s mh -b mh-fallback,mh-port"));
+        let e = refused(&conf("  mh-port\n  lb_algo mh"));
+        assert_eq!((e.line, e.col), (2, 3));
+        assert!(e.message.contains("follows lb_algo wlc") && e.message.contains("ignores"), "{e}");
+        let e = refused(&conf("  lb_algo mh\n  mh-port\n  lb_algo wrr"));
+        assert_eq!(e.line, 3, "{e}");
+        assert!(e.message.contains("(flag-2) that wrr does not read"), "{e}");
+        let e = refused(&conf("  lb_algo sh\n  sh-port yes"));
+        assert!(e.message.contains("`sh-port` takes no value"), "{e}");
+    }
+
+    fn name() -> LabName {
+        LabName::new("k").unwrap()
     }
 
     fn refused(conf: &str) -> SpecError {
