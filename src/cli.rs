@@ -7,11 +7,13 @@ use crate::candidates as complete;
 use lvslab_core::lab::model::{Dataplane, LabName};
 use lvslab_core::lab::ranges;
 
+mod metrics;
 mod parse;
 mod set;
 #[cfg(test)]
 mod tests;
 
+pub use metrics::MetricsArgs;
 use parse::{lab_name, lab_or_preset, parse_bucket, parse_rate};
 pub use set::SetChanges;
 
@@ -300,6 +302,8 @@ lvslab diagnose --list"
         #[arg(long, conflicts_with = "list")]
         json: bool,
     },
+    /// Serve a running lab's metrics for Prometheus (node_exporter's IPVS series and lvslab's own).
+    Metrics(MetricsArgs),
     /// Write a lab out: as `ipvsadm -Sn` rules, a shell script that builds it by hand, a preset, a keepalived.conf or a containerlab topology.
     #[command(
         after_help = "LAB is a running lab (its current table and every live edit) or a preset \

@@ -1,5 +1,6 @@
 //! Parsers never panic: every input gives a value or an error. Property
 //! tests (proptest) over the preset TOML, theme files, `ipvsadm -S` import,
+//! the director's `/proc/net/ip_vs*` files (for `lvslab metrics`),
 //! the command line's number parsers and the IPVS netlink decoder, fed
 //! random, truncated and mutated input.
 //!
@@ -12,6 +13,7 @@ use proptest::test_runner::{Config, RngSeed};
 
 use lvslab_core::lab::model::LabName;
 use lvslab_core::lab::{import, presets, ranges, validate};
+use lvslab_core::metrics::procfs;
 use lvslab_ipvs::AddressFamily;
 use lvslab_ipvs::wire;
 
@@ -272,6 +274,15 @@ proptest! {
     #[test]
     fn preset_toml_from_arbitrary_text_never_panics(text in ".{0,200}") {
         let _ = validate::parse("fuzz.toml", &text);
+    }
+
+    #[test]
+    fn proc_ip_vs_files_never_panic(text in mutated(vec![
+        include_str!("fixtures/proc/tutorial.ip_vs.txt"),
+        include_str!("fixtures/proc/tutorial.ip_vs_stats.txt"),
+    ])) {
+        let _ = procfs::parse_services(&text);
+        let _ = procfs::parse_stats(&text);
     }
 
     #[test]

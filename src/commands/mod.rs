@@ -10,6 +10,7 @@ mod down;
 mod export;
 mod import;
 mod ls;
+mod metrics;
 mod serve;
 mod set;
 mod signals;
@@ -98,6 +99,7 @@ pub fn run(
             import::run(&file, output.as_deref(), name.as_ref())
         }
         Command::Set { lab, changes } => runtime()?.block_on(set::run(&lab, changes)),
+        Command::Metrics(args) => metrics::run(&args),
         Command::Sysctl { lab, settings, json } => sysctl::run(&lab, &settings, json),
         Command::Diagnose { lab, host, keepalived, list, json } => {
             diagnose::run(lab.as_ref(), host, keepalived.as_deref(), list, json)

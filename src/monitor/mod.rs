@@ -7,9 +7,12 @@
 //!   gateways, forwarding, processes, and the connection table on request)
 //!   into an [`Observation`];
 //! - [`nft`]: the nftables read shaped as the IPVS table every view shows;
+//! - [`metrics`]: one Prometheus scrape of a lab (its director's `/proc`
+//!   files and table);
 //! - [`poll`]: the dashboard's snapshots, built from observations on a
 //!   thread of their own ("snapshots in, commands out").
 
+pub mod metrics;
 pub mod nft;
 pub mod observe;
 pub mod poll;

@@ -5,6 +5,7 @@
 
 pub mod diagnose;
 pub mod lab;
+pub mod prom;
 pub mod sandbox;
 pub mod schema;
 pub mod tmux;

@@ -9,6 +9,8 @@
 //!   predictions and their verdicts;
 //! - [`tutorial`]: the guided walks' steps as data, and each step's status
 //!   from an observation;
+//! - [`metrics`]: the Prometheus text of a lab: node_exporter's IPVS series
+//!   from the director's `/proc` files and lvslab's own per real server;
 //! - [`nft`]: the nftables dataplane's ruleset as text, and `nft`/`conntrack`
 //!   output read back.
 
@@ -16,6 +18,7 @@
 
 pub mod diagnose;
 pub mod lab;
+pub mod metrics;
 pub mod monitor;
 pub mod nft;
 pub mod tutorial;
