@@ -265,6 +265,16 @@ pub async fn add_real_server(
             spec.servers_net
         ));
     }
+    if new_host && lvslab_core::lab::leaves::in_use(&Plan::topology(&next).steps) {
+        // Past one bridge's ports the servers sit on leaf bridges, and which
+        // leaf has room depends on the servers removed since `up`.
+        return refuse(format!(
+            "lab '{}' would have {} real servers, more than one bridge's ports: such a lab is \
+             built on leaf bridges by `up`; add '{name}' to its preset and bring it up again",
+            spec.name,
+            next.real_servers.len()
+        ));
+    }
     if new_host {
         let mut builder = Builder::new();
         let steps = [

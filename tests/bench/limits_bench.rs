@@ -59,8 +59,9 @@ fn main() {
                 &lvslab_core::lab::model::LabName::new("big").unwrap(),
             )
         });
-        // Past one bridge's ports (lab::plan::MAX_BRIDGE_PORTS) the import
-        // is refused: how long that takes is the figure.
+        // Past a cap (lab::ranges) the import is refused: how long that
+        // takes is the figure. (Past one bridge's ports the servers go to
+        // leaf bridges, lab::leaves, so that is no longer a refusal.)
         let imported = match imported {
             Ok(imported) => imported,
             Err(refused) => {
@@ -226,8 +227,8 @@ fn virtual_servers(text: &mut String, services: usize, per: usize, urls: usize) 
         writeln!(text, "virtual_server 192.0.2.1 {} {{\n    lb_algo wrr\n    lb_kind NAT", s + 1)
             .unwrap();
         for j in 0..per {
-            // At most one bridge's worth of distinct real servers: more is
-            // refused (lab::plan::MAX_BRIDGE_PORTS) before memory peaks.
+            // At most one bridge's worth of distinct real servers, the
+            // size these figures have always been measured at.
             let i = (s * 4 + j) % lvslab_core::lab::plan::MAX_BRIDGE_PORTS;
             writeln!(
                 text,

@@ -11,6 +11,7 @@ pub mod export;
 pub mod ha;
 pub mod import;
 pub mod input;
+pub mod leaves;
 pub mod model;
 pub mod name;
 pub mod nat;

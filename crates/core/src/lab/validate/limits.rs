@@ -38,7 +38,10 @@ impl Checker<'_> {
     }
 
     /// No bridge of the lab's plan past the kernel's [`MAX_BRIDGE_PORTS`]:
-    /// reported at the first real server that would not attach.
+    /// reported at the first real server that would not attach. The plan
+    /// moves servers past one bridge to leaf bridges ([`super::super::leaves`]),
+    /// so within the caps of [`ranges`] every bridge fits; this keeps a
+    /// raised cap or a new topology from reaching the kernel's `EXFULL`.
     pub(super) fn bridge_ports(&mut self, raw: &SpecFile, spec: &LabSpec) {
         let servers: HashSet<&str> = spec.real_servers.iter().map(|r| r.name.as_str()).collect();
         for bridge in Plan::topology(spec).bridge_ports() {
@@ -61,13 +64,13 @@ impl Checker<'_> {
                     MAX_BRIDGE_PORTS + 1,
                 ),
                 format!(
-                    "the real servers on one network share one bridge (until lvslab joins \
-                     several): keep at most {} real servers on it{}, or split them over \
-                     several labs",
-                    MAX_BRIDGE_PORTS - others,
+                    "lvslab puts the real servers of one network on leaf bridges of at most \
+                     {} servers each, joined to one trunk{}: keep fewer real servers on this \
+                     network, or split them over several labs",
+                    super::super::leaves::SERVERS_PER_LEAF,
                     match others {
                         0 => String::new(),
-                        n => format!(" (the lab's own links take {n} of its ports)"),
+                        n => format!(" (the lab's own links and leaves take {n} of its ports)"),
                     }
                 ),
             );
@@ -131,31 +134,30 @@ mod tests {
     }
 
     #[test]
-    fn a_lab_at_the_caps_is_refused_only_by_the_bridge() {
-        // Until the servers' side joins several bridges, one bridge's
-        // 1,023 ports bound a lab long before the cap on real servers.
-        let e = refused(&preset(ranges::REAL_SERVERS.max, 1));
-        assert!(e.message.starts_with("real server 'rs1024' would be port 1024"), "{e}");
+    fn a_lab_at_the_caps_is_accepted_with_every_bridge_within_the_kernels_limit() {
+        // Past one bridge the servers move to leaves of a trunk, so the cap
+        // on real servers, not a bridge's 1,023 ports, bounds a lab.
+        let spec = parse("big.toml", &preset(ranges::REAL_SERVERS.max, 1)).unwrap();
+        let bridges = Plan::topology(&spec).bridge_ports();
+        assert_eq!(bridges.len(), 1 + ranges::REAL_SERVERS.max.div_ceil(1022));
+        for b in &bridges {
+            assert!(b.ports.len() <= MAX_BRIDGE_PORTS, "{} has {}", b.bridge, b.ports.len());
+        }
     }
 
     #[test]
-    fn a_lab_past_one_bridge_is_refused_at_the_server_that_would_not_attach() {
+    fn a_lab_past_one_bridge_is_accepted_on_a_trunk_of_leaves() {
         let spec = parse("big.toml", &preset(MAX_BRIDGE_PORTS, 1)).unwrap();
-        assert_eq!(spec.real_servers.len(), 1023);
+        let ports = |spec: &LabSpec| -> Vec<(String, usize)> {
+            let bridges = Plan::topology(spec).bridge_ports();
+            bridges.into_iter().map(|b| (b.bridge, b.ports.len())).collect()
+        };
+        assert_eq!(ports(&spec), [("br0".to_string(), 1023)], "one bridge, as it always was");
 
-        let source = preset(MAX_BRIDGE_PORTS + 1, 1);
-        let e = refused(&source);
-        let line = source.lines().position(|l| l == "name = \"rs1024\"").unwrap() + 1;
-        assert_eq!((e.file.as_str(), e.line, e.col), ("big.toml", line, 8), "{e}");
-        assert_eq!(
-            e.message,
-            "real server 'rs1024' would be port 1024 of bridge br0 in the director: a Linux \
-             bridge takes at most 1023 ports (the kernel's BR_MAX_PORTS is 1024, port 0 \
-             reserved), and this lab puts 1024 on it"
-        );
-        let help = e.help.unwrap();
-        assert!(help.contains("keep at most 1023 real servers on it"), "{help}");
-        assert!(help.contains("several labs"), "{help}");
+        let spec = parse("big.toml", &preset(MAX_BRIDGE_PORTS + 1, 1)).unwrap();
+        assert_eq!(spec.real_servers.len(), 1024);
+        let s = ToString::to_string;
+        assert_eq!(ports(&spec), [(s("br0"), 2), (s("br0-l1"), 1023), (s("br0-l2"), 3)]);
     }
 
     #[test]
