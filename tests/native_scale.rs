@@ -4,7 +4,9 @@
 //! carry the MACs the exported script gives them, the exported script passes
 //! `bash -n` and shellcheck, and `down` leaves no namespace. Up and down
 //! times are printed (figures for the notes, not asserted).
-//! Run with `--features root-tests`; without root it fails, never skips.
+//! Run with `--features root-tests -- --ignored` (tests/run-all does with
+//! LVSLAB_LONG=1): about 10 minutes of a debug build, past the suite's
+//! budget, so plain runs list it as ignored. Without root it fails, never skips.
 
 mod common;
 
@@ -32,6 +34,7 @@ fn bridges(ns: &str) -> BTreeMap<String, String> {
 }
 
 #[test]
+#[ignore = "LVSLAB_LONG=1: 1,100 real servers, about 10 minutes"]
 fn a_lab_past_one_bridge_comes_up_on_leaves_answers_from_every_server_and_leaves_nothing() {
     require_root();
     let lab = "scale";
