@@ -150,7 +150,7 @@ fn live_edits_show_in_ipvsadm_at_once_and_errors_change_nothing() {
 
     let before = lab.ipvsadm(&["-Sn"]);
     for (args, message) in [
-        (vec!["--scheduler", "twos"], "scheduler 'twos' is not available"),
+        (vec!["--scheduler", "twos"], "scheduler 'twos' is not in this kernel"),
         (vec!["--weight", "rs9=1"], "has no real server 'rs9'"),
         (vec!["--add-rs", "rs4=203.0.113.4:80"], "is not a host address of the servers' network"),
     ] {
