@@ -19,8 +19,44 @@
 use std::collections::HashSet;
 
 use super::model::LabSpec;
-use super::plan::{BridgePorts, MAX_BRIDGE_PORTS};
 use super::step::Step;
+
+/// The most ports one Linux bridge takes: the kernel's `BR_MAX_PORTS` is
+/// 1,024 and port number 0 is reserved, so attaching a 1,024th port fails
+/// with `EXFULL` ("Exchange full"). Every lab's real servers on one network
+/// hang off one bridge (the director's br0, an HA switch's brs, a DR/TUN
+/// router's remote br0); past it that bridge becomes a trunk of leaf
+/// bridges (this module), and the validator checks every bridge.
+pub const MAX_BRIDGE_PORTS: usize = 1_023;
+
+/// One bridge of a plan and the ports attached to it, in plan order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BridgePorts {
+    /// The namespace holding the bridge.
+    pub netns: String,
+    /// The bridge's name there.
+    pub bridge: String,
+    /// Its ports' link names, in the order they are attached.
+    pub ports: Vec<String>,
+}
+
+/// Every bridge `steps` attach ports to, with those ports
+/// ([`Plan::bridge_ports`](super::plan::Plan::bridge_ports) of a plan).
+pub(crate) fn bridge_ports_of(steps: &[Step]) -> Vec<BridgePorts> {
+    let mut out: Vec<BridgePorts> = Vec::new();
+    for step in steps {
+        let Step::SetMaster { netns, link, bridge } = step else { continue };
+        match out.iter_mut().find(|b| b.netns == *netns && b.bridge == *bridge) {
+            Some(b) => b.ports.push(link.clone()),
+            None => out.push(BridgePorts {
+                netns: netns.clone(),
+                bridge: bridge.clone(),
+                ports: vec![link.clone()],
+            }),
+        }
+    }
+    out
+}
 
 /// The real servers one leaf holds: all its ports but its uplink.
 pub const SERVERS_PER_LEAF: usize = MAX_BRIDGE_PORTS - 1;
@@ -44,10 +80,8 @@ pub fn trunk_port(trunk: &str, n: usize) -> String {
 /// ports split into a trunk and leaves; unchanged when none would.
 pub fn split(spec: &LabSpec, mut steps: Vec<Step>) -> Vec<Step> {
     let servers: HashSet<&str> = spec.real_servers.iter().map(|r| r.name.as_str()).collect();
-    let full: Vec<BridgePorts> = super::plan::bridge_ports_of(&steps)
-        .into_iter()
-        .filter(|b| b.ports.len() > MAX_BRIDGE_PORTS)
-        .collect();
+    let full: Vec<BridgePorts> =
+        bridge_ports_of(&steps).into_iter().filter(|b| b.ports.len() > MAX_BRIDGE_PORTS).collect();
     for bridge in full {
         let moved: Vec<&String> =
             bridge.ports.iter().filter(|p| servers.contains(p.as_str())).collect();

@@ -110,48 +110,14 @@ pub fn server_steps(
     }
 }
 
-/// The most ports one Linux bridge takes: the kernel's `BR_MAX_PORTS` is
-/// 1,024 and port number 0 is reserved, so attaching a 1,024th port fails
-/// with `EXFULL` ("Exchange full"). Every lab's real servers on one network
-/// hang off one bridge (the director's br0, an HA switch's brs, a DR/TUN
-/// router's remote br0); past it that bridge becomes a trunk of leaf
-/// bridges ([`super::leaves`]), and the validator checks every bridge.
-pub const MAX_BRIDGE_PORTS: usize = 1_023;
-
-/// One bridge of a plan and the ports attached to it, in plan order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BridgePorts {
-    /// The namespace holding the bridge.
-    pub netns: String,
-    /// The bridge's name there.
-    pub bridge: String,
-    /// Its ports' link names, in the order they are attached.
-    pub ports: Vec<String>,
-}
+pub use super::leaves::{BridgePorts, MAX_BRIDGE_PORTS};
 
 impl Plan {
     /// Every bridge the plan attaches ports to, with those ports: what the
     /// kernel's per-bridge limit ([`MAX_BRIDGE_PORTS`]) is checked against.
     pub fn bridge_ports(&self) -> Vec<BridgePorts> {
-        bridge_ports_of(&self.steps)
+        super::leaves::bridge_ports_of(&self.steps)
     }
-}
-
-/// [`Plan::bridge_ports`] of a list of steps.
-pub(crate) fn bridge_ports_of(steps: &[Step]) -> Vec<BridgePorts> {
-    let mut out: Vec<BridgePorts> = Vec::new();
-    for step in steps {
-        let Step::SetMaster { netns, link, bridge } = step else { continue };
-        match out.iter_mut().find(|b| b.netns == *netns && b.bridge == *bridge) {
-            Some(b) => b.ports.push(link.clone()),
-            None => out.push(BridgePorts {
-                netns: netns.clone(),
-                bridge: bridge.clone(),
-                ports: vec![link.clone()],
-            }),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
