@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use serde_json::Value;
 
 use common::lab::{LabGuard, renamed_preset};
@@ -17,13 +15,7 @@ use common::lvslab_ok;
 const LAB: &str = "expt";
 
 fn in_director(program: &str, args: &[&str]) -> String {
-    let out = Command::new("ip")
-        .args(["netns", "exec", &format!("lvs-{LAB}-director"), program])
-        .args(args)
-        .output()
-        .expect("run in the director");
-    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::in_netns_ok(&format!("lvs-{LAB}-director"), program, args)
 }
 
 /// What the experiment must leave as it found it, read by the kernel's own

@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use serde_json::Value;
 
 use common::lab::LabGuard;
@@ -15,13 +13,7 @@ use common::{lvslab, lvslab_ok};
 const LAB: &str = "tutorial";
 
 fn in_director(program: &str, args: &[&str]) -> String {
-    let out = Command::new("ip")
-        .args(["netns", "exec", &format!("lvs-{LAB}-director"), program])
-        .args(args)
-        .output()
-        .expect("run in the director");
-    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    common::in_netns_ok(&format!("lvs-{LAB}-director"), program, args).trim().to_string()
 }
 
 fn ours() -> Vec<Value> {

@@ -91,6 +91,13 @@ pub fn ok(cmd: &mut Command) -> Output {
     out
 }
 
+/// Runs `program args` inside namespace `netns` as `ip netns exec` does,
+/// failing the test with its output if it fails; its standard output.
+pub fn in_netns_ok(netns: &str, program: &str, args: &[&str]) -> String {
+    let out = ok(Command::new("ip").args(["netns", "exec", netns, program]).args(args));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// What a user would compare before and after: namespaces, the host's
 /// links, and lvslab's records.
 #[derive(Debug, PartialEq, Eq)]
