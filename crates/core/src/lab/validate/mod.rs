@@ -13,6 +13,7 @@
 //!
 //! Every problem found is reported, each with file:line:col and a fix.
 
+mod choices;
 mod ha;
 mod limits;
 mod methods;
@@ -29,11 +30,9 @@ use ipnet::Ipv4Net;
 use toml::Spanned;
 
 use super::error::{LineIndex, SpecError, SpecErrors};
-use super::model::{
-    Control, Dataplane, Director, FailedCheck, LabName, LabSpec, RealServer, links,
-};
+use super::model::{Director, LabName, LabSpec, RealServer, links};
 use super::spec::SpecFile;
-use super::{ranges, schedulers, text};
+use super::{ranges, text};
 
 /// Linux's limit on a link name (IFNAMSIZ - 1).
 const MAX_LINK_NAME: usize = 15;
@@ -237,43 +236,6 @@ impl Checker<'_> {
         Some(spec)
     }
 
-    /// `control = "lvslab" | "keepalived"`.
-    fn control(&mut self, value: Option<&Spanned<String>>) -> Control {
-        match value.map(|v| v.get_ref().as_str()) {
-            None | Some("lvslab") => Control::Lvslab,
-            Some("keepalived") => Control::Keepalived,
-            Some(other) => {
-                let span = value.map(Spanned::span).unwrap_or_default();
-                self.error(
-                    span,
-                    format!("control '{}' is unknown", text::shown(other)),
-                    "write control = \"lvslab\" (lvslab programs IPVS) or \"keepalived\" \
-                     (keepalived programs it and health-checks the real servers)",
-                );
-                Control::Lvslab
-            }
-        }
-    }
-
-    /// `failed-check = "remove" | "weight-0"`.
-    fn failed_check(&mut self, value: Option<&Spanned<String>>) -> FailedCheck {
-        match value.map(|v| v.get_ref().as_str()) {
-            None | Some("remove") => FailedCheck::Remove,
-            Some("weight-0") => FailedCheck::WeightZero,
-            Some(other) => {
-                let span = value.map(Spanned::span).unwrap_or_default();
-                self.error(
-                    span,
-                    format!("failed-check '{}' is unknown", text::shown(other)),
-                    "write failed-check = \"remove\" (a server whose check fails leaves the \
-                     table) or \"weight-0\" (it stays with weight 0: keepalived's \
-                     inhibit_on_failure)",
-                );
-                FailedCheck::Remove
-            }
-        }
-    }
-
     /// `[client] addresses`: in range, and every one of them a free host
     /// address of the client network (no VIP among them).
     fn client_addresses(
@@ -315,56 +277,6 @@ impl Checker<'_> {
             );
         }
         count
-    }
-
-    /// `dataplane = "ipvs" | "nft" | "none"`; with nft, every service's
-    /// scheduler must be one nftables can run.
-    fn dataplane(&mut self, raw: &SpecFile) -> Option<Dataplane> {
-        let value = raw.dataplane.as_ref()?;
-        let dataplane = match value.get_ref().as_str() {
-            "ipvs" => Dataplane::Ipvs,
-            "nft" => Dataplane::Nft,
-            "none" => Dataplane::None,
-            other => {
-                self.error(
-                    value.span(),
-                    format!("unknown dataplane '{}'", text::shown(other)),
-                    "use \"ipvs\" (the kernel's IPVS), \"nft\" (nftables DNAT, as kube-proxy) \
-                     or \"none\" (routing only)",
-                );
-                return None;
-            }
-        };
-        if dataplane == Dataplane::Nft {
-            for svc in &raw.services {
-                let scheduler = schedulers::Scheduler::named(svc.scheduler.get_ref());
-                if let Some(Err(why)) = scheduler.map(schedulers::Scheduler::nftables) {
-                    self.error(
-                        svc.scheduler.span(),
-                        format!(
-                            "scheduler '{}' cannot run on dataplane nft: {why}",
-                            svc.scheduler.get_ref()
-                        ),
-                        format!(
-                            "use one of {}, or dataplane = \"ipvs\"",
-                            schedulers::nftables_names()
-                        ),
-                    );
-                }
-                if let Some(flags) =
-                    svc.scheduler_flags.as_ref().filter(|f| !f.get_ref().is_empty())
-                {
-                    self.error(
-                        flags.span(),
-                        "scheduler flags cannot run on dataplane nft: they are bits of an IPVS \
-                         service, and nftables' jhash always hashes the address alone"
-                            .into(),
-                        "remove scheduler-flags, or dataplane = \"ipvs\"",
-                    );
-                }
-            }
-        }
-        Some(dataplane)
     }
 
     fn lab_name(&mut self, name: &Spanned<String>) -> Option<LabName> {
