@@ -21,6 +21,7 @@ pub mod plan;
 pub mod presets;
 pub mod ranges;
 pub mod record;
+pub mod roles;
 pub mod routed;
 pub mod schedulers;
 pub mod spec;

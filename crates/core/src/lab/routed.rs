@@ -20,8 +20,9 @@
 //! director (a real server in both kinds of service sends the replies from
 //! its DR/TUN VIPs to the router by a source rule, the rest to the DIP).
 
-use super::model::{Forward, LabSpec, Roles, links};
+use super::model::{Forward, LabSpec, links};
 use super::nat;
+use super::roles::Roles;
 use super::step::{Step, addr, namespaces};
 use crate::lab::model::hosts;
 

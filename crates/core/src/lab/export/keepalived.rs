@@ -20,9 +20,8 @@
 use std::fmt::Write;
 
 use crate::lab::ha;
-use crate::lab::model::{
-    FailedCheck, Forward, HA_DIRECTORS, LabSpec, Member, Roles, Service, links,
-};
+use crate::lab::model::{FailedCheck, Forward, HA_DIRECTORS, LabSpec, Member, Service, links};
+use crate::lab::roles::Roles;
 use crate::lab::text;
 use lvslab_ipvs::Protocol;
 

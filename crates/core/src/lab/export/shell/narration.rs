@@ -7,8 +7,9 @@ use std::collections::HashSet;
 use std::fmt::Write;
 
 use crate::lab::ha;
-use crate::lab::model::{HA_DIRECTORS, LabSpec, Roles, hosts};
+use crate::lab::model::{HA_DIRECTORS, LabSpec, hosts};
 use crate::lab::plan::Plan;
+use crate::lab::roles::Roles;
 use crate::lab::step::Step;
 use crate::lab::text::clip;
 
